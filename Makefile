@@ -1,0 +1,29 @@
+# nhsbook: `make book` builds the whole book from the embedded default; `make test` runs the
+# tests (unit tests, then the executed notebooks through nbval).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+BOOK   ?= default
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test install validate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+validate: $(STAMP)
+	$(BIN)/nhsbook validate --book $(BOOK)
+
+book: $(STAMP)
+	$(BIN)/nhsbook build --book $(BOOK)
+
+test: book
+	$(BIN)/python -m pytest --nbval-lax tests book/areas
+
+clean:
+	rm -rf build book/_build book/areas book/_extra book/_toc.yml book/validation.md book/data_sources.md

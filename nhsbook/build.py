@@ -1,0 +1,232 @@
+"""The build: validate every input, compute once, run the notebooks per area, build the site.
+
+1. **Validate** all inputs with the Great Expectations suites in ``expectations/``; on failure
+   print the report and stop: nothing is computed, executed or published.
+2. **Compute** every indicator for every area in one pass (:mod:`nhsbook.store`).
+3. **Run** each page notebook through papermill for every area with a page, in parallel
+   processes, writing ``book/areas/<code>/<notebook>.ipynb`` and each area's profile CSV.
+4. **Site**: write the generated pages (areas index, validation report, data sources) and the
+   table of contents, then build ``book/`` with jupyter-book into ``book/_build/html``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import indicators
+from .config import BookConfig, load_book
+from .pages import esc
+from .store import compute_and_store, input_paths
+
+KERNEL = "python3"
+
+
+class BuildFailed(RuntimeError):
+    """A build step failed; the message says which and why."""
+
+
+@dataclass
+class BuildResult:
+    site: Path
+    pages: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _progress():
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=False)
+
+
+def validate_inputs(cfg: BookConfig):
+    """Run the validation gate for the book's inputs; returns the report."""
+    from . import validate
+    if cfg.loader == "embedded":
+        return validate.validate_book(cfg.data)
+    return validate.validate_datasets(input_paths(cfg))
+
+
+def page_areas(cfg: BookConfig, areas: pd.DataFrame) -> pd.DataFrame:
+    """The areas that get pages, CCGs first then localities, each in name order."""
+    order = {t: i for i, t in enumerate(cfg.page_area_types)}
+    sel = areas[areas["area_type"].isin(cfg.page_area_types)].copy()
+    sel["_order"] = sel["area_type"].map(order)
+    return sel.sort_values(["_order", "area_name"]).drop(columns="_order")
+
+
+def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
+                 root: str) -> str:
+    """Execute one notebook for one area with papermill; returns the output path."""
+    import nbformat
+    import papermill as pm
+
+    root_path = Path(root)
+    out_dir = root_path / "book" / "areas" / area_code
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{notebook}.ipynb"
+    os.environ["NHSBOOK_ROOT"] = str(root_path)
+    pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
+                        parameters={"area_code": area_code, "book": book},
+                        kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
+                        log_output=False)
+    nb = nbformat.read(out, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"# {esc(area_name)}: {first[2:].strip().lower()}\n{rest}"
+            break
+    nbformat.write(nb, out)
+    return str(out)
+
+
+def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], areas: pd.DataFrame) -> None:
+    """Each built area's profile table as ``_extra/data/<code>/profile.csv`` (suppressed)."""
+    for code in areas["area_code"]:
+        frames = []
+        for profile in ("adult", "child"):
+            rows = indicators.profile_table(computed["values"], computed["metadata"], code,
+                                            profile)
+            table = indicators.display_table(rows)
+            table.insert(0, "Profile", profile)
+            table.insert(1, "Indicator ID", rows["indicator_id"].to_numpy())
+            table.insert(2, "Area code", code)
+            frames.append(table)
+        folder = cfg.book_dir / "_extra" / "data" / code
+        folder.mkdir(parents=True, exist_ok=True)
+        pd.concat(frames, ignore_index=True).to_csv(folder / "profile.csv", index=False)
+
+
+def write_generated_pages(cfg: BookConfig, areas: pd.DataFrame, report_md: str,
+                          notebooks: tuple[str, ...]) -> None:
+    """Areas index, validation report, data sources and the table of contents."""
+    book = cfg.book_dir
+    (book / "areas").mkdir(parents=True, exist_ok=True)
+    lines = ["# Areas", "", f"Pages of *{esc(cfg.title)}*, by area.", ""]
+    for _, a in areas.iterrows():
+        indent = "  " if a["area_type"] != areas["area_type"].iloc[0] else ""
+        links = ", ".join(f"[{nb.replace('_', ' ')}]({a['area_code']}/{nb}.ipynb)"
+                          for nb in notebooks)
+        lines.append(f"{indent}- **{esc(a['area_name'])}** ({esc(a['area_type'])}, "
+                     f"`{a['area_code']}`): {links}; "
+                     f"[profile CSV](../data/{a['area_code']}/profile.csv)")
+    (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
+    (book / "data_sources.md").write_text(data_sources_page(cfg), encoding="utf-8")
+    toc = {
+        "format": "jb-book", "root": "index",
+        "parts": [
+            {"caption": "Areas", "chapters": [{
+                "file": "areas/index",
+                "sections": [{"file": f"areas/{code}/{nb}"}
+                             for code in areas["area_code"] for nb in notebooks]}]},
+            {"caption": "About this book", "chapters": [
+                {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]},
+        ],
+    }
+    (book / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+
+
+def data_sources_page(cfg: BookConfig) -> str:
+    """The Data sources chapter: the seed documents, the synthetic generator, the registry."""
+    parts = [
+        "# Data sources", "",
+        "## The embedded default", "",
+        "The default book is built from figures published in the seed planning documents, "
+        "transcribed into `data/default/` with the file and line of every figure:", "",
+        "| File in `data/default/` | What it holds | Seed document |", "|---|---|---|",
+        "| `seed_profile.csv` | JSNA adult (33) and child (20) profile 2012: CCG number and "
+        "rate, cluster rate, worst and best practice | NHS North Derbyshire CCG, Clinical "
+        "Commissioning Strategy 2013-2016 (`002_e967b0e31addb216.txt` lines 253-333) |",
+        "| `population_projection.csv`, `population_growth.csv` | CCG population and 75+ "
+        "projection 2011-2025 and growth rates | same document, lines 217-223 |",
+        "| `population_structure.csv` | Under-15 and 75+ shares of the registered population "
+        "| same document, line 203 |",
+        "| `areas.csv` | CCG, its five localities, 38 practices, 288,000 patients | same "
+        "document, line 120 |", "",
+        "`data/default/synthetic/` holds **synthetic** practices made by `nhsbook synth` "
+        f"(seeded; see the Methods chapter). {cfg.synthetic_note}", "",
+    ]
+    try:
+        from . import sources
+        parts += ["## Open data registry", "", sources.data_sources_markdown()]
+    except (ImportError, AttributeError, FileNotFoundError) as exc:  # registry optional
+        parts += [f"(The open-data registry could not be read: {esc(exc)})"]
+    return "\n".join(parts) + "\n"
+
+
+def run_site(cfg: BookConfig) -> Path:
+    """Build ``book/`` with jupyter-book; returns the site folder."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
+           "--config", str(cfg.root / "_config.yml"), "--toc", str(cfg.book_dir / "_toc.yml"),
+           "--all", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
+    if proc.returncode != 0 or not (cfg.site_dir / "index.html").is_file():
+        raise BuildFailed("jupyter-book build failed:\n" + proc.stdout[-4000:] +
+                          proc.stderr[-4000:])
+    return cfg.site_dir
+
+
+def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
+          log=print) -> BuildResult:
+    """The whole build (see module docstring); raises :class:`BuildFailed` on any failure."""
+    cfg = load_book(book)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    report = validate_inputs(cfg)
+    timings["validate"] = time.perf_counter() - t0
+    if not report.ok:
+        raise BuildFailed("input validation failed; nothing was built or published.\n\n" +
+                          report.to_text())
+    log(f"validated {len(report.datasets)} datasets in {timings['validate']:.1f} s")
+
+    t0 = time.perf_counter()
+    computed = compute_and_store(cfg)
+    timings["compute"] = time.perf_counter() - t0
+    log(f"computed {len(computed['values']):,} indicator values in {timings['compute']:.1f} s")
+
+    areas = page_areas(cfg, computed["areas"])
+    areas_dir = cfg.book_dir / "areas"
+    if areas_dir.exists():
+        shutil.rmtree(areas_dir)
+    t0 = time.perf_counter()
+    tasks = [(nb, code, name) for code, name in zip(areas["area_code"], areas["area_name"])
+             for nb in cfg.notebooks]
+    workers = jobs or min(len(tasks), os.cpu_count() or 1)
+    errors: list[str] = []
+    pages: list[Path] = []
+    with _progress() as progress, ProcessPoolExecutor(max_workers=workers) as pool:
+        bar = progress.add_task("notebooks", total=len(tasks))
+        futures = {pool.submit(run_notebook, nb, code, name, cfg.name, str(cfg.root)):
+                   (nb, code) for nb, code, name in tasks}
+        for fut in as_completed(futures):
+            nb, code = futures[fut]
+            try:
+                pages.append(Path(fut.result()))
+            except Exception as exc:  # report every failing area, not just the first
+                errors.append(f"{nb} for area {code}: {type(exc).__name__}: {exc}")
+            progress.advance(bar)
+    timings["notebooks"] = time.perf_counter() - t0
+    if errors:
+        raise BuildFailed("notebook runs failed:\n" + "\n".join(errors))
+    write_csvs(cfg, computed, areas)
+    write_generated_pages(cfg, areas, report.to_markdown(), cfg.notebooks)
+    log(f"ran {len(tasks)} notebooks in {timings['notebooks']:.1f} s")
+    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings)
+    if site:
+        t0 = time.perf_counter()
+        run_site(cfg)
+        timings["site"] = time.perf_counter() - t0
+        log(f"built the site in {timings['site']:.1f} s: {cfg.site_dir / 'index.html'}")
+    return result

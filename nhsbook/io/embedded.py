@@ -1,0 +1,90 @@
+"""Loader for the embedded default book in ``data/default`` (seed transcriptions + synthetic).
+
+The files are validated by :mod:`nhsbook.validate` before this loader runs in a build; the
+loader itself only reads and maps them onto the model's tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
+                     VALUE_COLUMNS, Tables, coerce, empty_frame)
+
+#: Dataset name -> path inside the data directory (also the Great Expectations suite name).
+DATASETS: dict[str, str] = {
+    "indicators": "indicators.csv",
+    "areas": "areas.csv",
+    "seed_profile": "seed_profile.csv",
+    "population_projection": "population_projection.csv",
+    "population_growth": "population_growth.csv",
+    "population_structure": "population_structure.csv",
+    "practices": "synthetic/practices.csv",
+    "population": "synthetic/population.csv",
+    "practice_values": "synthetic/practice_values.csv",
+}
+
+
+def dataset_paths(data_dir: Path) -> dict[str, Path]:
+    """Every input file of the default book, by dataset name."""
+    return {name: Path(data_dir) / rel for name, rel in DATASETS.items()}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def load(data_dir: Path) -> Tables:
+    """Read the default book's files into the model's :class:`~nhsbook.model.Tables`."""
+    paths = dataset_paths(Path(data_dir))
+    meta = _read(paths["indicators"])
+    metadata = coerce(meta, METADATA_COLUMNS)
+    metadata["reference_value"] = pd.to_numeric(meta["reference_value"].replace("", None))
+
+    areas = _read(paths["areas"])
+    practices = _read(paths["practices"])
+    all_areas = pd.concat([areas, practices], ignore_index=True)
+    area_table = coerce(all_areas, AREA_COLUMNS)
+    area_table["list_size"] = pd.to_numeric(all_areas["list_size"].replace("", None))
+    area_table["synthetic"] = all_areas["area_code"].isin(practices["area_code"]).to_numpy()
+
+    raw = _read(paths["practice_values"])
+    raw = raw.replace("", None)
+    kinds = dict(zip(area_table["area_code"], area_table["area_type"]))
+    raw["area_type"] = raw["area_code"].map(kinds)
+    by_id = metadata.set_index("indicator_id")
+    raw["sex"] = raw["indicator_id"].map(by_id["sex"])
+    raw["age"] = raw["indicator_id"].map(by_id["age"])
+    values = coerce(raw, VALUE_COLUMNS)
+
+    population = coerce(_read(paths["population"]), POPULATION_COLUMNS)
+    seed = _read(paths["seed_profile"]).replace("", None)
+    for col in ("ccg_count", "ccg_value", "cluster_value", "worst_practice", "best_practice"):
+        seed[col] = pd.to_numeric(seed[col])
+    published = published_values(seed, area_table)
+    for col in ("period", "sex", "age"):
+        published[col] = published["indicator_id"].map(by_id[col])
+    return Tables(metadata=metadata, areas=area_table, values=values,
+                  age_counts=empty_frame(AGE_COUNT_COLUMNS), population=population,
+                  published=published)
+
+
+def published_values(seed: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """The seed's published CCG and cluster values as indicator-value rows.
+
+    Cluster values are the CCG's comparator; CCG values are kept to check the computed ones
+    and to supply the indicators whose practice data cannot be aggregated (life expectancy).
+    """
+    ccg = areas.loc[areas["area_type"] == "ccg", "area_code"].iloc[0]
+    cluster = areas.loc[areas["area_type"] == "cluster", "area_code"].iloc[0]
+    rows = []
+    for _, r in seed.iterrows():
+        note = f"Published: seed {r['seed_file']} line {r['seed_line']}"
+        rows.append({"indicator_id": r["indicator_id"], "area_code": ccg, "area_type": "ccg",
+                     "value": r["ccg_value"], "count": r["ccg_count"], "value_note": note})
+        rows.append({"indicator_id": r["indicator_id"], "area_code": cluster,
+                     "area_type": "cluster", "value": r["cluster_value"], "value_note": note})
+    out = pd.DataFrame(rows)
+    return coerce(out, VALUE_COLUMNS)

@@ -1,0 +1,213 @@
+"""The nhsbook data model: the tables every layer reads and writes.
+
+Four tables carry everything a profile needs (documented in the book's Methods chapter):
+
+* **indicator values** (:data:`VALUE_COLUMNS`): one row per indicator x area x period x sex x age
+  (x category for inequality breakdowns), with value, 95% and 99.8% limits, count, denominator
+  and value note.  Field names follow the Fingertips export, in snake case.
+* **indicator metadata** (:data:`METADATA_COLUMNS`): id, name, domain, profile, unit and
+  multiplier, polarity, method, period, source.
+* **areas** (:data:`AREA_COLUMNS`): code, name, type, parent and comparator, so that the
+  hierarchy England -> cluster/region -> CCG -> locality -> practice (and LSOA -> locality) is one
+  table.
+* **population** (:data:`POPULATION_COLUMNS`): by area, sex, 5-year age band and year, with
+  estimates and projections told apart by ``kind``.
+
+Age-specific counts for methods that need them (directly standardised rates) live in a fifth,
+long table (:data:`AGE_COUNT_COLUMNS`).  This module holds names and types only: no I/O and no
+statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+# --- vocabularies -------------------------------------------------------------------------
+
+#: Area types from the top of the hierarchy down.
+AREA_TYPES: tuple[str, ...] = ("england", "cluster", "region", "stp", "ccg", "locality", "pcn",
+                               "practice", "district", "ward", "msoa", "lsoa")
+
+#: Polarity as the national profiles use it.
+POLARITIES: tuple[str, ...] = ("high_is_good", "low_is_good", "no_judgement")
+
+#: How an indicator's value is calculated (the name of the nhsbook.stats method used).
+METHODS: tuple[str, ...] = (
+    "proportion",       # Wilson score interval
+    "crude_rate",       # Byar's / exact Poisson
+    "dsr",              # directly standardised rate, Dobson limits
+    "isr",              # indirectly standardised rate
+    "life_expectancy",  # Chiang II abridged life table
+    "mean",             # Student's t
+    "score",            # population-weighted mean of a published score (e.g. IMD), no limits
+    "ratio",            # ratio of two counts x multiplier (e.g. excess winter deaths index)
+)
+
+#: Methods whose value follows from a count and a denominator that can be summed up the
+#: hierarchy.
+COUNT_METHODS: frozenset[str] = frozenset({"proportion", "crude_rate", "dsr", "isr", "ratio"})
+
+#: Methods for which the count can never exceed the denominator.
+BOUNDED_METHODS: frozenset[str] = frozenset({"proportion"})
+
+PROFILES: tuple[str, ...] = ("adult", "child")
+SEXES: tuple[str, ...] = ("Persons", "Male", "Female")
+
+#: The 19 five-year bands of the 2013 European Standard Population, used everywhere for
+#: population and age-specific counts.
+AGE_BANDS: tuple[str, ...] = (
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
+    "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+)
+
+# --- table columns --------------------------------------------------------------------------
+
+VALUE_COLUMNS: dict[str, str] = {
+    "indicator_id": "str",
+    "area_code": "str",
+    "area_type": "str",
+    "period": "str",
+    "sex": "str",
+    "age": "str",
+    "category_type": "str",
+    "category": "str",
+    "value": "float",
+    "lower_95": "float",
+    "upper_95": "float",
+    "lower_998": "float",
+    "upper_998": "float",
+    "count": "float",
+    "denominator": "float",
+    "value_note": "str",
+}
+VALUE_KEY: tuple[str, ...] = ("indicator_id", "area_code", "period", "sex", "age",
+                              "category_type", "category")
+
+METADATA_COLUMNS: dict[str, str] = {
+    "indicator_id": "str",
+    "name": "str",
+    "domain": "str",
+    "profile": "str",
+    "unit": "str",
+    "multiplier": "float",
+    "polarity": "str",
+    "method": "str",
+    "period": "str",
+    "sex": "str",
+    "age": "str",
+    "source": "str",
+}
+
+AREA_COLUMNS: dict[str, str] = {
+    "area_code": "str",
+    "area_name": "str",
+    "area_type": "str",
+    "parent_code": "str",
+    "comparator_code": "str",
+}
+
+POPULATION_COLUMNS: dict[str, str] = {
+    "area_code": "str",
+    "year": "int",
+    "sex": "str",
+    "age_band": "str",
+    "population": "float",
+    "kind": "str",
+}
+
+AGE_COUNT_COLUMNS: dict[str, str] = {
+    "indicator_id": "str",
+    "area_code": "str",
+    "period": "str",
+    "age_band": "str",
+    "count": "float",
+    "denominator": "float",
+}
+
+#: Significance labels, as Fingertips words them.
+SIGNIFICANCE_LABELS: tuple[str, ...] = ("Better", "Similar", "Worse", "Higher", "Lower",
+                                        "Best", "Worst", "Not compared")
+
+#: Marker shown in place of suppressed figures (counts 1-4 and everything derived from them).
+SUPPRESSED = "Supp."
+
+
+def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
+    """An empty DataFrame with the model's columns and dtypes."""
+    return coerce(pd.DataFrame({c: [] for c in columns}), columns)
+
+
+def coerce(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Return ``df`` restricted to ``columns`` in order, with the model's dtypes.
+
+    Missing optional text columns are filled with "" and missing numeric columns with NaN.
+    Text columns become pandas' string dtype; numbers float64 (counts too, so missing is NaN).
+    """
+    out = pd.DataFrame(index=df.index)
+    for name, kind in columns.items():
+        if name in df.columns:
+            col = df[name]
+        elif kind == "str":
+            col = pd.Series("", index=df.index)
+        else:
+            col = pd.Series(float("nan"), index=df.index)
+        if kind == "str":
+            out[name] = col.astype("string").fillna("").astype(str)
+        elif kind == "int":
+            out[name] = pd.to_numeric(col).astype("int64")
+        else:
+            out[name] = pd.to_numeric(col).astype("float64")
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The model's tables for one book, as loaded from its data sources."""
+
+    metadata: pd.DataFrame
+    areas: pd.DataFrame
+    values: pd.DataFrame
+    age_counts: pd.DataFrame
+    population: pd.DataFrame
+    published: pd.DataFrame
+
+    def area(self, code: str) -> pd.Series:
+        """The areas row for ``code`` (KeyError naming the code if it is unknown)."""
+        hit = self.areas[self.areas["area_code"] == code]
+        if hit.empty:
+            raise KeyError(f"area code {code!r} is not in the area hierarchy")
+        return hit.iloc[0]
+
+
+def descendants(areas: pd.DataFrame, code: str, area_type: str | None = None) -> list[str]:
+    """Codes of every area below ``code`` in the hierarchy (optionally of one type only)."""
+    children: dict[str, list[str]] = {}
+    for child, parent in zip(areas["area_code"], areas["parent_code"]):
+        children.setdefault(parent, []).append(child)
+    out: list[str] = []
+    stack = list(children.get(code, []))
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        stack.extend(children.get(c, []))
+    if area_type is not None:
+        types = dict(zip(areas["area_code"], areas["area_type"]))
+        out = [c for c in out if types.get(c) == area_type]
+    return sorted(out)
+
+
+def ancestor_of_type(areas: pd.DataFrame, area_type: str) -> pd.Series:
+    """For each area, the code of its nearest ancestor (or itself) of ``area_type`` ("" if none)."""
+    parent = dict(zip(areas["area_code"], areas["parent_code"]))
+    types = dict(zip(areas["area_code"], areas["area_type"]))
+    result = []
+    for code in areas["area_code"]:
+        seen: set[str] = set()
+        c = code
+        while c and c not in seen and types.get(c) != area_type:
+            seen.add(c)
+            c = parent.get(c, "")
+        result.append(c if types.get(c) == area_type else "")
+    return pd.Series(result, index=areas.index, dtype=str)

@@ -1,0 +1,124 @@
+"""What a notebook page calls: the precomputed tables for one area, and their rendering.
+
+Notebooks hold parameters, calls into this module and narrative; everything they show comes
+from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>/*.parquet``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import indicators
+from .config import BookConfig, load_book
+from .store import load_computed
+
+#: Fill colours for significance, as the national spine charts use them (conventions.md).
+SIGNIFICANCE_COLOURS: dict[str, str] = {
+    "Better": "#92D050", "Similar": "#FFC000", "Worse": "#C00000", "Not compared": "#C9C9C9",
+    "Higher": "#BED2FF", "Lower": "#5555E6", "Best": "#00B092", "Worst": "#821733",
+}
+#: Text colour that stays readable on each fill.
+_TEXT_ON = {"Worse": "#FFFFFF", "Lower": "#FFFFFF", "Worst": "#FFFFFF", "Best": "#FFFFFF"}
+
+
+@dataclass
+class AreaPage:
+    """One area's slice of a book's computed tables."""
+
+    book: BookConfig
+    area: pd.Series
+    values: pd.DataFrame
+    metadata: pd.DataFrame
+    areas: pd.DataFrame
+
+    @classmethod
+    def load(cls, area_code: str, book: str = "default") -> "AreaPage":
+        cfg = load_book(book)
+        computed = load_computed(cfg)
+        areas = computed["areas"]
+        hit = areas[areas["area_code"] == area_code]
+        if hit.empty:
+            raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
+                           f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
+        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas)
+
+    @property
+    def name(self) -> str:
+        return str(self.area["area_name"])
+
+    @property
+    def comparator_name(self) -> str:
+        code = self.area["comparator_code"]
+        hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
+        return str(hit.iloc[0]) if not hit.empty else "no comparator"
+
+    def profile(self, profile: str) -> pd.DataFrame:
+        """The area's adult or child profile rows (suppressed for publication)."""
+        return indicators.profile_table(self.values, self.metadata, self.area["area_code"],
+                                        profile)
+
+    def header_markdown(self) -> str:
+        """The page's opening: area, comparator, periods, sources and the synthetic notice."""
+        lines = [
+            f"**Area:** {esc(self.name)} (`{esc(self.area['area_code'])}`, "
+            f"{esc(self.area['area_type'])}).  "
+            f"**Compared with:** {esc(self.comparator_name)}.",
+            "",
+        ]
+        if self.book.synthetic:
+            lines += [f"```{{admonition}} Synthetic data\n:class: warning\n"
+                      f"{self.book.synthetic_note}\n```", ""]
+        periods = ", ".join(sorted(self.metadata["period"].unique()))
+        lines += [f"**Period:** {esc(periods)}. **Sources:** see each indicator's source in "
+                  "the downloadable table and the Data sources chapter."]
+        return "\n".join(lines)
+
+    def csv_href(self) -> str:
+        """Site-relative link from this area's page to its profile CSV."""
+        return f"../../data/{self.area['area_code']}/profile.csv"
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "*_`[]#|\\"})
+
+
+def esc(text: object) -> str:
+    """Escape text for Markdown and HTML so that names can never inject markup."""
+    return html.escape(str(text).translate(_MARKDOWN_SPECIALS), quote=True)
+
+
+def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
+    """An HTML table of a profile with significance colours and suppressed cells as Supp."""
+    table = indicators.display_table(rows)
+    numeric = ["Value", "Lower 95% CI", "Upper 95% CI", "Comparator", "Worst practice",
+               "25th percentile", "75th percentile", "Best practice"]
+
+    def fmt_number(v: object) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return ""
+        return f"{float(v):,.1f}"
+
+    def fmt_count(v: object) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return ""
+        return f"{float(v):,.0f}"
+
+    def colour(v: object) -> str:
+        fill = SIGNIFICANCE_COLOURS.get(str(v))
+        if not fill:
+            return ""
+        return f"background-color: {fill}; color: {_TEXT_ON.get(str(v), '#000000')}"
+
+    styler = table.style.hide(axis="index")
+    styler = styler.format(fmt_number, subset=numeric).format(fmt_count, subset=["Count"])
+    styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period",
+                                                  "Value note"])
+    styler = styler.map(colour, subset=["Significance"])
+    styler = styler.set_table_attributes('class="nhsbook-profile"')
+    return styler

@@ -1,0 +1,85 @@
+"""The computed tables of a book, stored as parquet keyed by the checksum of their inputs.
+
+``build/<book>/`` holds ``values.parquet`` (every indicator for every area, from
+:func:`nhsbook.indicators.compute`), ``metadata.parquet``, ``areas.parquet`` and
+``manifest.json`` with the sha256 of every input file.  :func:`load_computed` reuses them while
+the inputs are unchanged and recomputes them otherwise, so a notebook opened by hand always sees
+tables that match the data on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import indicators
+from .config import BookConfig
+from .io import embedded
+from .model import Tables
+
+TABLES = ("values", "metadata", "areas", "population")
+
+
+def input_paths(cfg: BookConfig) -> dict[str, Path]:
+    """The book's input files by dataset name."""
+    if cfg.loader == "embedded":
+        return embedded.dataset_paths(cfg.data)
+    raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
+
+
+def load_tables(cfg: BookConfig) -> Tables:
+    """Read the book's inputs into the data model."""
+    if cfg.loader == "embedded":
+        return embedded.load(cfg.data)
+    raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
+    """sha256 of every input file, by dataset name (missing files raise FileNotFoundError)."""
+    return {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
+
+
+def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
+    """Compute every table for the book in one pass and write them to ``cfg.cache_dir``."""
+    checksums = inputs_checksum(cfg)
+    tables = load_tables(cfg)
+    computed = {
+        "values": indicators.compute(tables),
+        "metadata": tables.metadata,
+        "areas": tables.areas,
+        "population": tables.population,
+    }
+    cfg.cache_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in computed.items():
+        df.to_parquet(cfg.cache_dir / f"{name}.parquet", index=False)
+    (cfg.cache_dir / "manifest.json").write_text(
+        json.dumps({"book": cfg.name, "inputs": checksums}, indent=2), encoding="utf-8")
+    return computed
+
+
+def is_current(cfg: BookConfig) -> bool:
+    """True when the stored tables were computed from the inputs now on disk."""
+    manifest = cfg.cache_dir / "manifest.json"
+    if not manifest.is_file() or not all(
+            (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES):
+        return False
+    stored = json.loads(manifest.read_text(encoding="utf-8")).get("inputs")
+    return stored == inputs_checksum(cfg)
+
+
+def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:
+    """The stored tables, recomputed first if the inputs changed since they were written."""
+    if not is_current(cfg):
+        return compute_and_store(cfg)
+    return {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}

@@ -1,0 +1,94 @@
+"""The built default book, and the gate stopping a build on bad input."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from nhsbook.build import BuildFailed, build
+
+AREAS = ["E38000115", "ND-CHE", "ND-DRO", "ND-HPK", "ND-NDA", "ND-NEA"]
+
+
+def test_site_has_an_index_and_one_page_per_area(site):
+    assert (site / "index.html").is_file()
+    for code in AREAS:
+        assert (site / "areas" / code / "jsna_profile.html").is_file(), code
+    index = (site / "areas" / "index.html").read_text(encoding="utf-8")
+    for code in AREAS:
+        assert f"{code}/jsna_profile.html" in index
+
+
+def test_ccg_page_shows_every_seed_indicator_with_number_and_rate(site, root):
+    page = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", page)
+    seed = pd.read_csv(root / "data" / "default" / "seed_profile.csv", dtype={"indicator_id": str})
+    names = pd.read_csv(root / "data" / "default" / "indicators.csv",
+                        dtype={"indicator_id": str}).set_index("indicator_id")["name"]
+    import html as h
+    for _, s in seed.iterrows():
+        name = h.escape(names[s["indicator_id"]], quote=False)
+        assert name in page, s["indicator_id"]
+        assert f"{s['ccg_value']:,.1f}" in text, s["indicator_id"]
+        if not pd.isna(s["ccg_count"]):
+            assert f"{s['ccg_count']:,.0f}" in text, s["indicator_id"]
+    assert "Synthetic data" in page
+
+
+def test_every_area_page_says_its_data_are_synthetic(site):
+    for code in AREAS:
+        page = (site / "areas" / code / "jsna_profile.html").read_text(encoding="utf-8")
+        assert "synthetic" in page.lower(), code
+
+
+def test_profile_csv_per_area(site):
+    for code in AREAS:
+        path = site / "data" / code / "profile.csv"
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))
+        assert len(rows) == 53, code
+        assert {r["Profile"] for r in rows} == {"adult", "child"}
+        for r in rows:
+            if r["Count"] not in ("", "Supp."):
+                assert float(r["Count"]) == 0 or float(r["Count"]) >= 5
+    ccg = pd.read_csv(site / "data" / "E38000115" / "profile.csv")
+    assert ccg.loc[ccg["Indicator ID"] == "A03", "Count"].astype(float).iloc[0] == 7124
+
+
+def test_validation_report_page(site):
+    page = (site / "validation.html").read_text(encoding="utf-8")
+    assert "practice_values" in page
+
+
+@pytest.fixture
+def broken_book(root, tmp_path):
+    """A copy of the default data with one negative count, and a book config pointing at it."""
+    data = tmp_path / "data"
+    shutil.copytree(root / "data" / "default", data)
+    path = data / "synthetic" / "practice_values.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    line = int(df.index[(df["indicator_id"] == "A04") & (df["area_code"] == "SYN07")][0]) + 2
+    df.loc[(df["indicator_id"] == "A04") & (df["area_code"] == "SYN07"), "count"] = "-12"
+    df.to_csv(path, index=False)
+    cfg = tmp_path / "broken.yml"
+    cfg.write_text(f"name: broken\ntitle: broken\nloader: embedded\ndata: {data}\n")
+    return cfg, line
+
+
+def test_a_negative_count_stops_the_build_naming_file_row_and_column(broken_book, root):
+    cfg, line = broken_book
+    site_index = root / "book" / "_build" / "html" / "index.html"
+    before = site_index.stat().st_mtime if site_index.exists() else None
+    with pytest.raises(BuildFailed) as err:
+        build(str(cfg))
+    message = str(err.value)
+    assert "practice_values.csv" in message
+    assert str(line) in message
+    assert "count" in message
+    assert "nothing was built" in message
+    assert not (root / "build" / "broken").exists()
+    after = site_index.stat().st_mtime if site_index.exists() else None
+    assert before == after

@@ -1,0 +1,28 @@
+"""Project housekeeping that keeps the two set-up commands true."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+
+def _names(specs):
+    return {re.split(r"[<>=!\[ ]", s, maxsplit=1)[0].lower().replace("_", "-") for s in specs}
+
+
+def test_environment_yml_matches_pyproject(root):
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((root / "environment.yml").read_text())
+    conda = {d for d in env["dependencies"] if isinstance(d, str)}
+    have = _names(conda) - {"python", "pip"}
+    assert have == wanted
+
+
+def test_readme_set_up_is_make_book_then_make_test(root):
+    readme = (root / "README.md").read_text()
+    assert readme.index("make book") < readme.index("make test")
+    ci = (root / ".ci" / "run").read_text()
+    assert "make test" in ci
