@@ -119,7 +119,7 @@ def write_generated_pages(cfg: BookConfig, areas: pd.DataFrame, report_md: str,
                           for nb in notebooks)
         lines.append(f"{indent}- **{esc(a['area_name'])}** ({esc(a['area_type'])}, "
                      f"`{a['area_code']}`): {links}; "
-                     f"[profile CSV](../data/{a['area_code']}/profile.csv)")
+                     f"<a href=\"../data/{a['area_code']}/profile.csv\">profile CSV</a>")
     (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
     (book / "data_sources.md").write_text(data_sources_page(cfg), encoding="utf-8")
@@ -170,7 +170,7 @@ def run_site(cfg: BookConfig) -> Path:
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
            "--config", str(cfg.root / "_config.yml"), "--toc", str(cfg.book_dir / "_toc.yml"),
-           "--all", "-q"]
+           "--path-output", str(cfg.book_dir), "--all", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
     if proc.returncode != 0 or not (cfg.site_dir / "index.html").is_file():
         raise BuildFailed("jupyter-book build failed:\n" + proc.stdout[-4000:] +

@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_fetch)
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "fetch":   # fetch parses its own options (nhsbook.sources.main)
+        from . import sources
+        return sources.main(argv[1:])
     args = parser.parse_args(argv)
     return int(args.func(args))
 

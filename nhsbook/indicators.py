@@ -214,7 +214,7 @@ def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
 def display_table(rows: pd.DataFrame) -> pd.DataFrame:
     """A profile table with readable headers; suppressed figures shown as ``Supp.``."""
     out = rows[list(PROFILE_COLUMNS)].rename(columns=PROFILE_COLUMNS).copy()
-    out["Count"] = out["Count"].astype(object)
+    out[["Count", "Value"]] = out[["Count", "Value"]].astype(object)
     sup = rows["suppressed"].to_numpy()
     out.loc[sup, ["Count", "Value"]] = SUPPRESSED
     return out

@@ -69,8 +69,8 @@ class AreaPage:
             "",
         ]
         if self.book.synthetic:
-            lines += [f"```{{admonition}} Synthetic data\n:class: warning\n"
-                      f"{self.book.synthetic_note}\n```", ""]
+            note = " ".join(self.book.synthetic_note.split())
+            lines += [f"> **Synthetic data.** {note}", ""]
         periods = ", ".join(sorted(self.metadata["period"].unique()))
         lines += [f"**Period:** {esc(periods)}. **Sources:** see each indicator's source in "
                   "the downloadable table and the Data sources chapter."]

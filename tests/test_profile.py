@@ -81,7 +81,10 @@ def test_practice_spread_reproduces_the_seed_worst_and_best(values, seed):
         assert round_half_up(ccg.loc[ind, "worst"], 1) == s["worst_practice"], ind
         assert round_half_up(ccg.loc[ind, "best"], 1) == s["best_practice"], ind
         lo, hi = sorted((ccg.loc[ind, "worst"], ccg.loc[ind, "best"]))
-        assert lo <= ccg.loc[ind, "p25"] <= ccg.loc[ind, "p75"] <= hi, ind
+        if ccg.loc[ind, "n_practices"] > 3:
+            assert lo <= ccg.loc[ind, "p25"] <= ccg.loc[ind, "p75"] <= hi, ind
+        else:   # Fingertips needs more than 3 values for percentiles
+            assert np.isnan(ccg.loc[ind, "p25"]), ind
 
 
 def test_life_expectancy_is_not_invented_for_localities(values):
