@@ -95,19 +95,14 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
     numeric = ["Value", "Lower 95% CI", "Upper 95% CI", "Comparator", "Worst practice",
                "25th percentile", "75th percentile", "Best practice"]
 
-    def fmt_number(v: object) -> str:
-        if isinstance(v, str):
-            return v
-        if v is None or pd.isna(v):
-            return ""
-        return f"{float(v):,.1f}"
-
-    def fmt_count(v: object) -> str:
-        if isinstance(v, str):
-            return v
-        if v is None or pd.isna(v):
-            return ""
-        return f"{float(v):,.0f}"
+    def formatter(digits: int):
+        def fmt(v: object) -> str:
+            if isinstance(v, str):
+                return v
+            if v is None or pd.isna(v):
+                return ""
+            return f"{float(v):,.{digits}f}"
+        return fmt
 
     def colour(v: object) -> str:
         fill = SIGNIFICANCE_COLOURS.get(str(v))
@@ -116,7 +111,7 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
         return f"background-color: {fill}; color: {_TEXT_ON.get(str(v), '#000000')}"
 
     styler = table.style.hide(axis="index")
-    styler = styler.format(fmt_number, subset=numeric).format(fmt_count, subset=["Count"])
+    styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
     styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period",
                                                   "Value note"])
     styler = styler.map(colour, subset=["Significance"])

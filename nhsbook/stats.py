@@ -620,13 +620,8 @@ def isratio(observed: ArrayLike, expected: ArrayLike, conf: float = 0.95,
     Returns
         DataFrame ``value, lower, upper`` indexed like the input.
     """
-    arr, index, scalar = _broadcast(observed=observed, expected=expected, multiplier=multiplier)
-    o, e, m = arr["observed"], arr["expected"], arr["multiplier"]
-    valid = np.isfinite(o) & np.isfinite(e) & np.isfinite(m) & (o >= 0) & (e > 0)
-    os_ = np.where(valid, o, np.nan)
-    lo, up = _count_limits(os_, conf)
-    scale = np.where(valid, m / np.where(e > 0, e, 1.0), np.nan)
-    return _wrap(index, scalar, value=os_ * scale, lower=lo * scale, upper=up * scale)
+    # The ratio O/E with limits on O is the crude-rate method with E as the denominator.
+    return rate_ci(observed, expected, multiplier=multiplier, conf=conf)
 
 
 def isr(observed: ArrayLike, expected: ArrayLike, ref_rate: ArrayLike,

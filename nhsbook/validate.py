@@ -83,8 +83,8 @@ LINE = "__line__"
 MAX_LINES = 10
 
 _INTEGER = r"^-?[0-9]+$"
-_NUMBER = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
-_FT_NUMBER = r"^\s*-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$"
+_NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
+_FT_NUMBER = r"^\s*-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
 #: Regular expressions the suites use, in words.
 _REGEX_WORDS: dict[str, str] = {
     _INTEGER: "a whole number",
@@ -472,10 +472,19 @@ def _columns_of(kwargs: Mapping[str, Any]) -> list[str]:
     return cols
 
 
+_QUERY_WORDS = {"and", "or", "not", "in", "True", "False", "None", "is"}
+
+
 def _condition_columns(condition: Any) -> list[str]:
-    if isinstance(condition, str):
-        return re.findall(r"\b(_[a-z_]+)\b", condition)
-    return []
+    """Columns a pandas row_condition string refers to (names outside quotes, or
+    backticked)."""
+    if not isinstance(condition, str):
+        return []
+    backticked = re.findall(r"`([^`]+)`", condition)
+    rest = re.sub(r"`[^`]*`|\"[^\"]*\"|'[^']*'", " ", condition)
+    names = [w for w in re.findall(r"\b[A-Za-z_]\w*\b", rest)
+             if w not in _QUERY_WORDS and not w[0].isdigit()]
+    return list(dict.fromkeys(backticked + names))
 
 
 def _params_of(kwargs: Mapping[str, Any]) -> list[str]:
@@ -729,6 +738,9 @@ def _prepare(check: _Check, params: Mapping[str, Any], files: Mapping[str, str]
             for col in _condition_columns(kwargs.get("row_condition")):
                 if col in frame.columns:
                     continue
+                if not col.startswith("_"):
+                    reason, missing_column = f"column {col} is missing", col
+                    break
                 if col in ("_method", "_count_method", "_bounded") and \
                         "indicator_id" in present and "indicator_methods" in params:
                     _add_method_columns(frame, params["indicator_methods"])
