@@ -81,6 +81,10 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
                         kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
                         log_output=False)
     nb = nbformat.read(out, as_version=4)
+    for cell in nb.cells:  # papermill's injected parameters are not for readers
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             first, _, rest = cell.source.partition("\n")

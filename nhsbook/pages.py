@@ -91,7 +91,8 @@ def esc(text: object) -> str:
 
 def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
     """An HTML table of a profile with significance colours and suppressed cells as Supp."""
-    table = indicators.display_table(rows)
+    # the value notes are long: they stay in the CSV download, not in the on-page table
+    table = indicators.display_table(rows).drop(columns=["Value note"])
     numeric = ["Value", "Lower 95% CI", "Upper 95% CI", "Comparator", "Worst practice",
                "25th percentile", "75th percentile", "Best practice"]
 
@@ -112,8 +113,7 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
 
     styler = table.style.hide(axis="index")
     styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
-    styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period",
-                                                  "Value note"])
+    styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period"])
     styler = styler.map(colour, subset=["Significance"])
     styler = styler.set_table_attributes('class="nhsbook-profile"')
     return styler

@@ -131,7 +131,8 @@ class Failure:
         cols = ", ".join(self.columns)
         text = self.file
         if self.lines:
-            more = f" (+{self.count - len(self.lines)} more)" if self.count > len(self.lines) else ""
+            hidden = self.count - len(self.lines)
+            more = f" (+{hidden} more)" if hidden > 0 else ""
             label = "line" if len(self.lines) == 1 else "lines"
             text += f", {label} {', '.join(map(str, self.lines))}{more}"
         if cols:
@@ -199,9 +200,10 @@ class ValidationReport:
         n = len(self.failures)
         head = ("Validation PASSED" if self.ok else
                 f"Validation FAILED: {n} failure{'s' if n != 1 else ''}")
+        checks = len(self.datasets)
         lines = [f"{head} ({self.passed} of {self.expectations} expectations passed, "
-                 f"{len(self.datasets)} check{'s' if len(self.datasets) != 1 else ''}" + (f", data in {self.root}" if self.root else "")
-                 + ")", ""]
+                 f"{checks} check{'s' if checks != 1 else ''}"
+                 + (f", data in {self.root}" if self.root else "") + ")", ""]
         width = max([len(d.name) for d in self.datasets] + [7])
         pwidth = max([len(d.path) for d in self.datasets] + [4])
         for d in self.datasets:
@@ -209,7 +211,8 @@ class ValidationReport:
             rows_word = "row " if d.rows == 1 else "rows"
             status = "FAIL" if not d.ok else "ok" if d.outcomes else "skip"
             note = f"  {d.note}" if d.note else ""
-            lines.append(f"  {status:<4}  {d.name:<{width}}  {d.path:<{pwidth}}  {rows:>7} {rows_word}  "
+            lines.append(f"  {status:<4}  {d.name:<{width}}  {d.path:<{pwidth}}  "
+                         f"{rows:>7} {rows_word}  "
                          f"{d.passed:>3}/{d.expectations:<3} expectations passed{note}")
         for i, f in enumerate(self.failures, 1):
             lines += ["", f"[{i}] {f.where()}",
@@ -247,8 +250,9 @@ class ValidationReport:
                "|---|---|---:|---:|---:|---|"]
         for d in self.datasets:
             rows = "" if d.rows is None else f"{d.rows:,}"
+            result = "**FAIL**" if not d.ok else "pass" if d.outcomes else "not run"
             out.append(f"| {_md(d.name)} | `{_code(d.path)}` | {rows} | {d.expectations} | "
-                       f"{d.passed} | {'**FAIL**' if not d.ok else 'pass' if d.outcomes else 'not run'} |")
+                       f"{d.passed} | {result} |")
         out += ["", "## Expectations", ""]
         for d in self.datasets:
             out += [f"### {_md(d.name)}", "",
@@ -440,16 +444,18 @@ def read_table(path: Path, name: str = "", file: str | None = None
     return frame, names, problems
 
 
+_PARSABLE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def to_number(column: pd.Series) -> pd.Series:
     """Parse text cells as numbers (surrounding spaces and thousands commas ignored); cells
-    that do not parse become NaN (the suites' format rules report them)."""
+    that are not plain decimal numbers (text, "inf", "nan", ...) become NaN: the suites'
+    format rules report those, so range rules see only real numbers."""
     def parse(v: Any) -> float:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return float("nan")
-        try:
-            return float(str(v).strip().replace(",", ""))
-        except ValueError:
-            return float("nan")
+        text = str(v).strip().replace(",", "")
+        return float(text) if _PARSABLE.fullmatch(text) else float("nan")
     return pd.Series([parse(v) for v in column], index=column.index, dtype="float64")
 
 
@@ -817,9 +823,14 @@ def _failure_from_result(check: _Check, exp: dict, result: dict, files: Mapping[
             values.append({_base(c): _raw(frame, row, c) for c in dict.fromkeys(show_cols)})
             context.append({k: row[k] for k in key if k in row.index and k not in cols})
         else:
-            values.append({c: row[c] for c in show_cols})
+            values.append({c: _native(row[c]) for c in show_cols})
     return Failure(columns=cols, lines=[int(i) for i in shown] if check.lines else [],
                    values=values, count=count, context=context, **base)
+
+
+def _native(value: Any) -> Any:
+    """numpy scalars as plain Python values (so that a report serialises to JSON)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _raw(frame: pd.DataFrame, row: pd.Series, column: str) -> Any:

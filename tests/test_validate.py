@@ -8,6 +8,7 @@ unreadable-input cases validate one small file each.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -239,6 +240,7 @@ def test_every_breakage_and_nothing_else_is_reported(broken):
     text = report.to_text()
     assert text.startswith("Validation FAILED: 10 failures")
     assert "Nothing was computed or published" in text
+    json.dumps(dataclasses.asdict(report))          # plain values throughout
 
 
 # --- unreadable input -------------------------------------------------------------------------
@@ -365,7 +367,8 @@ def test_fingertips_export_passes_and_limits_must_bracket_the_value(tmp_path):
 
 
 def test_a_real_fingertips_export_passes():
-    shared = ROOT.parent / "shared" / "data" / "gp" / "fingertips_93553_imd2019_score_gp_england.csv"
+    shared = (ROOT.parent / "shared" / "data" / "gp" /
+              "fingertips_93553_imd2019_score_gp_england.csv")
     if not shared.is_file():
         pytest.skip("the shared data mirror is not available")
     report = validate_datasets({"fingertips": shared})
