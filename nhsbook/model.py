@@ -173,30 +173,6 @@ class Tables:
     population: pd.DataFrame
     published: pd.DataFrame
 
-    def area(self, code: str) -> pd.Series:
-        """The areas row for ``code`` (KeyError naming the code if it is unknown)."""
-        hit = self.areas[self.areas["area_code"] == code]
-        if hit.empty:
-            raise KeyError(f"area code {code!r} is not in the area hierarchy")
-        return hit.iloc[0]
-
-
-def descendants(areas: pd.DataFrame, code: str, area_type: str | None = None) -> list[str]:
-    """Codes of every area below ``code`` in the hierarchy (optionally of one type only)."""
-    children: dict[str, list[str]] = {}
-    for child, parent in zip(areas["area_code"], areas["parent_code"]):
-        children.setdefault(parent, []).append(child)
-    out: list[str] = []
-    stack = list(children.get(code, []))
-    while stack:
-        c = stack.pop()
-        out.append(c)
-        stack.extend(children.get(c, []))
-    if area_type is not None:
-        types = dict(zip(areas["area_code"], areas["area_type"]))
-        out = [c for c in out if types.get(c) == area_type]
-    return sorted(out)
-
 
 def ancestor_of_type(areas: pd.DataFrame, area_type: str) -> pd.Series:
     """For each area, the code of its nearest ancestor (or itself) of ``area_type`` ("" if none)."""
