@@ -33,10 +33,9 @@ GZIPPED = "epraccur_nov2021"                # fetched by re-gzipping the downloa
 
 
 @pytest.fixture(scope="module")
-def mirror() -> Path:
-    if not MIRROR.is_dir():
-        pytest.fail(f"the shared data mirror {MIRROR} is missing: set NHSBOOK_SHARED")
-    return MIRROR
+def mirror(shared) -> Path:
+    """The shared data folder (conftest's ``shared`` fails the run if it is missing)."""
+    return shared / "data"
 
 
 @pytest.fixture(scope="module")
