@@ -58,11 +58,43 @@ def validate_inputs(cfg: BookConfig):
 
 
 def page_areas(cfg: BookConfig, areas: pd.DataFrame) -> pd.DataFrame:
-    """The areas that get pages, CCGs first then localities, each in name order."""
+    """The hierarchy's areas that get pages, by the page sets' type order then name."""
     order = {t: i for i, t in enumerate(cfg.page_area_types)}
     sel = areas[areas["area_type"].isin(cfg.page_area_types)].copy()
     sel["_order"] = sel["area_type"].map(order)
     return sel.sort_values(["_order", "area_name"]).drop(columns="_order")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One notebook run for one area, in one part of the book."""
+
+    part: str
+    notebook: str
+    area_code: str
+    area_name: str
+
+    @property
+    def file(self) -> str:
+        """The page's path in the book, without suffix (for the table of contents)."""
+        return f"areas/{self.area_code}/{self.notebook}"
+
+
+def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
+    """Every page of the book in table-of-contents order."""
+    pages: list[Page] = []
+    for ps in cfg.page_sets:
+        if ps.area_types:
+            order = {t: i for i, t in enumerate(ps.area_types)}
+            sel = areas[areas["area_type"].isin(ps.area_types)].copy()
+            sel["_order"] = sel["area_type"].map(order)
+            sel = sel.sort_values(["_order", "area_name"])
+            chosen = list(zip(sel["area_code"], sel["area_name"]))
+        else:
+            chosen = list(ps.areas)
+        pages += [Page(ps.part, nb, str(code), str(name))
+                  for code, name in chosen for nb in ps.notebooks]
+    return pages
 
 
 def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
@@ -111,34 +143,49 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], areas: pd.Dat
         pd.concat(frames, ignore_index=True).to_csv(folder / "profile.csv", index=False)
 
 
-def write_generated_pages(cfg: BookConfig, areas: pd.DataFrame, report_md: str,
-                          notebooks: tuple[str, ...]) -> None:
+def _toc(pages: list[Page]) -> dict:
+    """jupyter-book's table of contents: a part per page set, a chapter per area (its first
+    page) with the area's other pages as sections."""
+    parts: dict[str, dict[str, list[str]]] = {}
+    for p in pages:
+        parts.setdefault(p.part, {}).setdefault(p.area_code, []).append(p.file)
+    chapters = [{"caption": part, "chapters": [
+        {"file": files[0], **({"sections": [{"file": f} for f in files[1:]]}
+                              if files[1:] else {})}
+        for files in by_area.values()]} for part, by_area in parts.items()]
+    return {"format": "jb-book", "root": "index", "parts": [
+        {"caption": "Areas", "chapters": [{"file": "areas/index"}]}, *chapters,
+        {"caption": "About this book", "chapters": [
+            {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
+
+
+def _title(notebook: str) -> str:
+    return notebook.replace("_", " ")
+
+
+def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
+                          report_md: str) -> None:
     """Areas index, validation report, data sources and the table of contents."""
     book = cfg.book_dir
     (book / "areas").mkdir(parents=True, exist_ok=True)
-    lines = ["# Areas", "", f"Pages of *{esc(cfg.title)}*, by area.", ""]
-    for _, a in areas.iterrows():
-        indent = "  " if a["area_type"] != areas["area_type"].iloc[0] else ""
-        links = ", ".join(f"[{nb.replace('_', ' ')}]({a['area_code']}/{nb}.ipynb)"
-                          for nb in notebooks)
-        lines.append(f"{indent}- **{esc(a['area_name'])}** ({esc(a['area_type'])}, "
-                     f"`{a['area_code']}`): {links}; "
-                     f"<a href=\"../data/{a['area_code']}/profile.csv\">profile CSV</a>")
-    (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = ["# Areas", "", f"Pages of *{esc(cfg.title)}*, by part and area.", ""]
+    by_part: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for p in pages:
+        by_part.setdefault(p.part, {}).setdefault((p.area_code, p.area_name), []).append(
+            p.notebook)
+    for part, by_area in by_part.items():
+        lines += [f"## {esc(part)}", ""]
+        for (code, name), notebooks in by_area.items():
+            links = ", ".join(f"[{_title(nb)}]({code}/{nb}.ipynb)" for nb in notebooks)
+            csv = (f"; <a href=\"../data/{code}/profile.csv\">profile CSV</a>"
+                   if code in csv_areas else "")
+            lines.append(f"- **{esc(name)}** (`{esc(code)}`): {links}{csv}")
+        lines.append("")
+    (book / "areas" / "index.md").write_text("\n".join(lines), encoding="utf-8")
     (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
     (book / "data_sources.md").write_text(data_sources_page(cfg), encoding="utf-8")
-    toc = {
-        "format": "jb-book", "root": "index",
-        "parts": [
-            {"caption": "Areas", "chapters": [{
-                "file": "areas/index",
-                "sections": [{"file": f"areas/{code}/{nb}"}
-                             for code in areas["area_code"] for nb in notebooks]}]},
-            {"caption": "About this book", "chapters": [
-                {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]},
-        ],
-    }
-    (book / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    (book / "_toc.yml").write_text(yaml.safe_dump(_toc(pages), sort_keys=False),
+                                   encoding="utf-8")
 
 
 def data_sources_page(cfg: BookConfig) -> str:
@@ -201,19 +248,18 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     log(f"computed {len(computed['values']):,} indicator values in {timings['compute']:.1f} s")
 
     areas = page_areas(cfg, computed["areas"])
-    areas_dir = cfg.book_dir / "areas"
-    if areas_dir.exists():
-        shutil.rmtree(areas_dir)
+    tasks = plan_pages(cfg, computed["areas"])
+    for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data"):
+        if folder.exists():
+            shutil.rmtree(folder)
     t0 = time.perf_counter()
-    tasks = [(nb, code, name) for code, name in zip(areas["area_code"], areas["area_name"])
-             for nb in cfg.notebooks]
     workers = jobs or min(len(tasks), os.cpu_count() or 1)
     errors: list[str] = []
     pages: list[Path] = []
     with _progress() as progress, ProcessPoolExecutor(max_workers=workers) as pool:
         bar = progress.add_task("notebooks", total=len(tasks))
-        futures = {pool.submit(run_notebook, nb, code, name, cfg.name, str(cfg.root)):
-                   (nb, code) for nb, code, name in tasks}
+        futures = {pool.submit(run_notebook, p.notebook, p.area_code, p.area_name, cfg.name,
+                               str(cfg.root)): (p.notebook, p.area_code) for p in tasks}
         for fut in as_completed(futures):
             nb, code = futures[fut]
             try:
@@ -225,7 +271,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     if errors:
         raise BuildFailed("notebook runs failed:\n" + "\n".join(errors))
     write_csvs(cfg, computed, areas)
-    write_generated_pages(cfg, areas, report.to_markdown(), cfg.notebooks)
+    write_generated_pages(cfg, tasks, set(areas["area_code"]), report.to_markdown())
     log(f"ran {len(tasks)} notebooks in {timings['notebooks']:.1f} s")
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings)
     if site:

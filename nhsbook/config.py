@@ -23,6 +23,45 @@ def project_root() -> Path:
 
 
 @dataclass(frozen=True)
+class PageSet:
+    """A group of pages: the notebooks run for each of a set of areas, shown as one part of
+    the book's table of contents.
+
+    Areas come either from the computed area hierarchy by type (``area_types``) or are listed
+    explicitly as ``(code, name)`` pairs (``areas``: organisations outside the indicator
+    hierarchy, such as the PCTs of the finance chapter).  Every notebook receives the
+    parameters ``area_code`` and ``book``.
+    """
+
+    part: str
+    notebooks: tuple[str, ...]
+    area_types: tuple[str, ...] = ()
+    areas: tuple[tuple[str, str], ...] = ()
+
+
+def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
+    if raw is None:
+        raw = [{"part": "Areas", "notebooks": ["jsna_profile"], "area_types": ["ccg", "locality"]}]
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: 'pages' must be a list of page sets "
+                         "(each with 'part', 'notebooks' and 'area_types' or 'areas')")
+    sets = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or not item.get("notebooks"):
+            raise ValueError(f"{path}: page set {i} needs 'notebooks'")
+        explicit = item.get("areas") or {}
+        if not isinstance(explicit, dict):
+            raise ValueError(f"{path}: page set {i}: 'areas' maps area code to name")
+        if not item.get("area_types") and not explicit:
+            raise ValueError(f"{path}: page set {i} needs 'area_types' or 'areas'")
+        sets.append(PageSet(part=str(item.get("part", "Areas")),
+                            notebooks=tuple(item["notebooks"]),
+                            area_types=tuple(item.get("area_types") or ()),
+                            areas=tuple((str(k), str(v)) for k, v in explicit.items())))
+    return tuple(sets)
+
+
+@dataclass(frozen=True)
 class BookConfig:
     """One book (``books/<name>.yml``): its data, whether it is synthetic, and its pages."""
 
@@ -32,9 +71,16 @@ class BookConfig:
     data: Path
     synthetic: bool
     synthetic_note: str
-    page_area_types: tuple[str, ...]
-    notebooks: tuple[str, ...]
+    page_sets: tuple[PageSet, ...]
     root: Path = field(default_factory=project_root)
+
+    @property
+    def page_area_types(self) -> tuple[str, ...]:
+        """Area types of the hierarchy that have pages, in the order the page sets name them."""
+        seen: dict[str, None] = {}
+        for ps in self.page_sets:
+            seen.update(dict.fromkeys(ps.area_types))
+        return tuple(seen)
 
     @property
     def cache_dir(self) -> Path:
@@ -65,10 +111,8 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
     missing = [k for k in ("name", "title", "loader", "data") if k not in raw]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
-    pages = raw.get("pages") or {}
     return BookConfig(
         name=str(raw["name"]), title=str(raw["title"]), loader=str(raw["loader"]),
         data=(root / raw["data"]).resolve(), synthetic=bool(raw.get("synthetic", False)),
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
-        page_area_types=tuple(pages.get("area_types", ["ccg", "locality"])),
-        notebooks=tuple(pages.get("notebooks", ["jsna_profile"])), root=root)
+        page_sets=_page_sets(raw.get("pages"), path), root=root)

@@ -81,6 +81,49 @@ class AreaPage:
         return f"../../data/{self.area['area_code']}/profile.csv"
 
 
+#: Column names that hold counts of people or events: published CSVs must not show 1 to 4.
+COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
+
+
+def disclosive_cells(table: pd.DataFrame) -> list[tuple[int, str, object]]:
+    """Cells of count columns (by name, see :data:`COUNT_COLUMNS`) holding 1 to 4."""
+    hits = []
+    for col in table.columns:
+        if not any(word in str(col).lower() for word in COUNT_COLUMNS):
+            continue
+        nums = pd.to_numeric(table[col], errors="coerce")
+        for row in table.index[(nums >= 1) & (nums < 5)]:
+            hits.append((row, str(col), table.at[row, col]))
+    return hits
+
+
+def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "default",
+                label: str | None = None) -> "IPython.display.HTML":
+    """Write ``table`` as ``data/<area_code>/<name>.csv`` of the site and return the link to
+    show on the page (pages live at ``areas/<code>/<notebook>``, so the link is relative).
+
+    Disclosure control: raises ``ValueError`` naming the cells if a count column holds a
+    value from 1 to 4 (suppress with :func:`nhsbook.indicators.display_table` or
+    :func:`nhsbook.stats.suppress` first).
+    """
+    from IPython.display import HTML
+
+    hits = disclosive_cells(table)
+    if hits:
+        shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
+        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to 4 must be suppressed "
+                         f"before publishing ({len(hits)} cells: {shown})")
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"CSV name {name!r}: use letters, digits, - and _ only")
+    cfg = load_book(book)
+    folder = cfg.book_dir / "_extra" / "data" / area_code
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{name}.csv", index=False)
+    text = esc(label or f"Download {name.replace('_', ' ')} as CSV")
+    return HTML(f'<p class="nhsbook-download"><a href="../../data/{esc(area_code)}/'
+                f'{name}.csv" download>{text}</a></p>')
+
+
 _MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "*_`[]#|\\"})
 
 

@@ -1,0 +1,8 @@
+"""Declarative charts: one function per chart type, a tidy DataFrame in, an ``alt.Chart`` out.
+
+No I/O and no statistics here: every number a chart shows was computed before (by
+:mod:`nhsbook.indicators`, :mod:`nhsbook.stats`, :mod:`nhsbook.finance` …); the functions only
+encode it.  Submodules by concern; the chart functions are re-exported here.
+"""
+
+from __future__ import annotations
