@@ -73,6 +73,9 @@ class BookConfig:
     synthetic_note: str
     page_sets: tuple[PageSet, ...]
     root: Path = field(default_factory=project_root)
+    #: Optional comparator population for the top area's pyramid: ``name``, ``source`` (a
+    #: registry key of an ONS SAPE single-year file) and ``la_codes``.
+    population_comparator: dict = field(default_factory=dict)
 
     @property
     def page_area_types(self) -> tuple[str, ...]:
@@ -115,4 +118,5 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         name=str(raw["name"]), title=str(raw["title"]), loader=str(raw["loader"]),
         data=(root / raw["data"]).resolve(), synthetic=bool(raw.get("synthetic", False)),
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
-        page_sets=_page_sets(raw.get("pages"), path), root=root)
+        page_sets=_page_sets(raw.get("pages"), path), root=root,
+        population_comparator=dict(raw.get("population_comparator") or {}))

@@ -12,16 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import indicators
+from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .store import load_computed
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
-SIGNIFICANCE_COLOURS: dict[str, str] = {
-    "Better": "#92D050", "Similar": "#FFC000", "Worse": "#C00000", "Not compared": "#C9C9C9",
-    "Higher": "#BED2FF", "Lower": "#5555E6", "Best": "#00B092", "Worst": "#821733",
-}
-#: Text colour that stays readable on each fill.
-_TEXT_ON = {"Worse": "#FFFFFF", "Lower": "#FFFFFF", "Worst": "#FFFFFF", "Best": "#FFFFFF"}
+SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
 
 
 @dataclass
@@ -33,6 +29,8 @@ class AreaPage:
     values: pd.DataFrame
     metadata: pd.DataFrame
     areas: pd.DataFrame
+    population: pd.DataFrame | None = None
+    population_reference: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
@@ -43,7 +41,8 @@ class AreaPage:
         if hit.empty:
             raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
                            f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
-        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas)
+        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas,
+                   computed["population"], computed["population_reference"])
 
     @property
     def name(self) -> str:
@@ -75,6 +74,150 @@ class AreaPage:
         lines += [f"**Period:** {esc(periods)}. **Sources:** see each indicator's source in "
                   "the downloadable table and the Data sources chapter."]
         return "\n".join(lines)
+
+    @property
+    def code(self) -> str:
+        return str(self.area["area_code"])
+
+    @property
+    def area_type(self) -> str:
+        return str(self.area["area_type"])
+
+    def children(self, area_type: str | None = None) -> pd.DataFrame:
+        """Areas directly below this one (optionally of one type), in name order."""
+        kids = self.areas[self.areas["parent_code"].fillna("") == self.code]
+        if area_type:
+            kids = kids[kids["area_type"] == area_type]
+        return kids.sort_values("area_name")
+
+    def spine_chart(self, profile: str, palette: str = "standard"):
+        """The profile's spine chart; a CCG's localities are drawn as diamonds."""
+        from . import spine
+        from .charts import spine as spine_chart
+        markers = self.children("locality")["area_code"].tolist()
+        data = spine.spine_data(self.values, self.metadata, self.areas, self.code, profile,
+                                markers=markers)
+        return spine_chart(data, palette=palette)
+
+    def trends(self) -> pd.DataFrame:
+        """Indicators with several periods for this area: each period's (suppressed) value
+        with the recent-trend label of :func:`nhsbook.stats.recent_trend`; empty when every
+        indicator has a single period."""
+        from . import stats
+        rows = self.values[(self.values["area_code"] == self.code) &
+                           self.values["value"].notna()]
+        rows = stats.suppress(rows)
+        rows = rows[~rows["suppressed"]]
+        multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
+        rows = rows[multi].sort_values(["indicator_id", "period"])
+        if rows.empty:
+            return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+        meta = self.metadata.set_index("indicator_id")
+        labels = {}
+        for ind, sub in rows.groupby("indicator_id"):
+            m = meta.loc[ind]
+            if m["method"] == "proportion":
+                res = stats.recent_trend(sub["value"], count=sub["count"],
+                                         denom=sub["denominator"], polarity=m["polarity"])
+            else:
+                res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
+                                         upper=sub["upper_95"], polarity=m["polarity"])
+            labels[ind] = res["label"]
+        rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
+                           trend=rows["indicator_id"].map(labels))
+        return rows.reset_index(drop=True)
+
+    # --- population -------------------------------------------------------------------
+
+    def ccg_code(self) -> str:
+        """The CCG this area is or belongs to ("" if none)."""
+        from .model import ancestor_of_type
+        if self.area_type == "ccg":
+            return self.code
+        anc = dict(zip(self.areas["area_code"], ancestor_of_type(self.areas, "ccg")))
+        return str(anc.get(self.code, "") or "")
+
+    def _name(self, code: str) -> str:
+        hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
+        return str(hit.iloc[0]) if not hit.empty else code
+
+    def pyramid_data(self) -> pd.DataFrame:
+        """The area's age-sex shares against its comparator: a CCG against the book's
+        comparator population (when available), a locality or practice against its CCG."""
+        from . import population as pop
+        own = pop.area_population(self.population, self.areas, self.code)
+        ref, ref_name = None, ""
+        if self.area_type == "ccg":
+            if self.population_reference is not None and not self.population_reference.empty:
+                ref = self.population_reference
+                ref_name = str(ref["name"].iloc[0])
+        elif self.ccg_code():
+            ref = pop.area_population(self.population, self.areas, self.ccg_code())
+            ref_name = self._name(self.ccg_code())
+        return pop.pyramid_data(own, self.name, ref, ref_name)
+
+    def structure_table(self) -> pd.DataFrame:
+        """Population, % under 15, % 65+, % 75+ and the old-age dependency ratio of the area
+        and its pyramid comparator."""
+        from . import population as pop
+        data = self.pyramid_data()
+        labels = {"total": "Population", "under_15_pct": "% aged under 15",
+                  "over_65_pct": "% aged 65 and over", "over_75_pct": "% aged 75 and over",
+                  "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)"}
+        cols = {}
+        for role in ("area", "comparator"):
+            sub = data[data["role"] == role]
+            if sub.empty:
+                continue
+            measures = pop.structure(sub)
+            cols[str(sub["name"].iloc[0])] = [measures[k] for k in labels]
+        return pd.DataFrame(cols, index=list(labels.values())).rename_axis("Measure")
+
+    def projection(self) -> tuple[pd.DataFrame, str]:
+        """The projection table of the area's CCG (projections are published for CCGs) and
+        the CCG's name; empty when the book has none."""
+        from . import population as pop
+        path = self.book.data / "population_projection.csv"
+        ccg = self.ccg_code()
+        if not path.is_file() or not ccg:
+            return pd.DataFrame(), ""
+        table = pop.projection_table(pd.read_csv(path, dtype={"area_code": str}), ccg)
+        return table, self._name(ccg)
+
+    # --- practice variation -------------------------------------------------------------
+
+    def practice_points(self) -> tuple[pd.DataFrame, str]:
+        """Funnel points of the practices this page compares (see
+        :func:`nhsbook.variation.peer_group`) and the target area's code."""
+        from . import variation
+        target, practices = variation.peer_group(self.areas, self.code)
+        return variation.practice_points(self.values, self.metadata, self.areas, practices,
+                                         target), target
+
+    def funnel_chart(self, points: pd.DataFrame):
+        """Funnel plots of ``points``; a practice's own page highlights the practice."""
+        from . import variation
+        from .charts import funnel
+        limits = variation.funnel_limits(points, self.metadata)
+        practices, inds = variation.funnel_labels(points)
+        highlight = self.code if self.area_type == "practice" else ""
+        return funnel(variation.funnel_frame(points, limits), practices, inds,
+                      highlight=highlight)
+
+    def compare_chart(self, palette: str = "standard"):
+        """Compare-areas bars: a CCG's localities, a locality's practices, or the practices
+        of a practice's locality (the practice outlined)."""
+        from . import variation
+        from .charts import compare_bars
+        if self.area_type == "practice":
+            parent = str(self.area["parent_code"])
+            codes = self.areas.loc[self.areas["parent_code"] == parent, "area_code"]
+        else:
+            kids = self.children()
+            codes = kids["area_code"]
+        data = variation.compare_areas(self.values, self.metadata, self.areas, codes,
+                                       highlight=self.code)
+        return compare_bars(data, palette=palette) if not data.empty else None
 
     def csv_href(self) -> str:
         """Site-relative link from this area's page to its profile CSV."""
@@ -152,7 +295,7 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
         fill = SIGNIFICANCE_COLOURS.get(str(v))
         if not fill:
             return ""
-        return f"background-color: {fill}; color: {_TEXT_ON.get(str(v), '#000000')}"
+        return f"background-color: {fill}; color: {TEXT_ON.get(str(v), '#000000')}"
 
     styler = table.style.hide(axis="index")
     styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])

@@ -1571,3 +1571,84 @@ def suppress(df: pd.DataFrame, threshold: int = 5, *, count: str = "count",
     out[note] = pd.Series(new, index=out.index, dtype=object)
     out["suppressed"] = mask
     return out
+
+
+#: χ² on 1 degree of freedom at 99.8% (the Fingertips recent-trend threshold, 3.0902²).
+TREND_THRESHOLD = 9.5495
+
+
+def recent_trend(values: ArrayLike, *, count: ArrayLike | None = None,
+                 denom: ArrayLike | None = None, lower: ArrayLike | None = None,
+                 upper: ArrayLike | None = None, polarity: str = "no_judgement",
+                 conf: float = 0.95, points: int = 5) -> dict[str, Any]:
+    """Recent trend of a series over its last ``points`` (5) periods, as Fingertips marks it.
+
+    Method
+        Periods are scored ``t = 1 … k`` (equally spaced, oldest first).
+
+        * Proportions (``count`` and ``denom`` given): the χ² test for trend in proportions
+          (Armitage 1955; Altman, *Practical Statistics for Medical Research*, 1991, 10.7):
+          with ``p̄ = Σx/Σn`` and ``t̄ = Σn·t/Σn``,
+          ``β = Σ(x − n·p̄)(t − t̄) / Σn(t − t̄)²`` and
+          ``χ² = β² · Σn(t − t̄)² / (p̄(1 − p̄))``.
+        * Other values (``lower``/``upper`` given at confidence ``conf``): weighted least
+          squares with ``w = 1/SE²``, ``SE = (upper − lower)/(2z)``; with weighted means
+          ``t̄``, ``ȳ``: ``β = Σw(t − t̄)(y − ȳ)/Σw(t − t̄)²`` and
+          ``χ² = β² · Σw(t − t̄)²``.
+
+        The trend is significant when ``χ² > 9.5495`` (99.8%, 1 df).  Labels: "Increasing" /
+        "Decreasing" by the sign of β, with "and getting better"/"and getting worse" by
+        polarity; "No significant change"; "Cannot be calculated".
+    Reference
+        OHID Fingertips technical guidance, "Trend markers" (recent trend over the latest five
+        points at 99.8%); conventions.md.
+    Edge cases
+        Fewer than ``points`` values, any missing value, count, denominator or limit among
+        them, p̄ of 0 or 1, or zero-width limits -> "Cannot be calculated".
+    Returns
+        dict with ``label``, ``chi2``, ``slope`` (per period, in the values' units; for
+        proportions per unit proportion) and ``points`` used.
+    """
+    y = np.asarray(values, dtype=float)
+    k = points
+    cannot = {"label": "Cannot be calculated", "chi2": np.nan, "slope": np.nan, "points": 0}
+    if len(y) < k:
+        return cannot
+    y = y[-k:]
+    t = np.arange(1, k + 1, dtype=float)
+    if count is not None and denom is not None:
+        x = np.asarray(count, dtype=float)[-k:]
+        n = np.asarray(denom, dtype=float)[-k:]
+        if not (np.isfinite(x).all() and np.isfinite(n).all() and (n > 0).all()):
+            return cannot
+        pbar = x.sum() / n.sum()
+        if not 0 < pbar < 1:
+            return cannot
+        tbar = (n * t).sum() / n.sum()
+        sxx = (n * (t - tbar) ** 2).sum()
+        slope = ((x - n * pbar) * (t - tbar)).sum() / sxx
+        chi2 = slope ** 2 * sxx / (pbar * (1 - pbar))
+    elif lower is not None and upper is not None:
+        lo = np.asarray(lower, dtype=float)[-k:]
+        up = np.asarray(upper, dtype=float)[-k:]
+        se = (up - lo) / (2 * z_value(conf))
+        if not (np.isfinite(y).all() and np.isfinite(se).all() and (se > 0).all()):
+            return cannot
+        w = 1 / se ** 2
+        tbar, ybar = (w * t).sum() / w.sum(), (w * y).sum() / w.sum()
+        sxx = (w * (t - tbar) ** 2).sum()
+        slope = (w * (t - tbar) * (y - ybar)).sum() / sxx
+        chi2 = slope ** 2 * sxx
+    else:
+        raise ValueError("recent_trend needs count and denom (proportions) or lower and "
+                         "upper (other indicator types)")
+    if polarity not in ("high_is_good", "low_is_good", "no_judgement"):
+        raise ValueError(f"unknown polarity {polarity!r}")
+    if chi2 <= TREND_THRESHOLD:
+        label = "No significant change"
+    else:
+        label = "Increasing" if slope > 0 else "Decreasing"
+        if polarity != "no_judgement":
+            good = (slope > 0) == (polarity == "high_is_good")
+            label += " and getting better" if good else " and getting worse"
+    return {"label": label, "chi2": float(chi2), "slope": float(slope), "points": k}

@@ -20,7 +20,7 @@ from .config import BookConfig
 from .io import embedded
 from .model import Tables
 
-TABLES = ("values", "metadata", "areas", "population")
+TABLES = ("values", "metadata", "areas", "population", "population_reference")
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
@@ -46,8 +46,40 @@ def sha256(path: Path) -> str:
 
 
 def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
-    """sha256 of every input file, by dataset name (missing files raise FileNotFoundError)."""
-    return {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
+    """sha256 of every input file, by dataset name (missing files raise FileNotFoundError),
+    and the registry checksum of the comparator population when it is available."""
+    sums = {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
+    source = _comparator_source(cfg)
+    if source is not None:
+        sums["population_comparator"] = sha256(source)
+    return sums
+
+
+def _comparator_source(cfg: BookConfig) -> Path | None:
+    """The comparator population's file, or None when not configured or not available
+    (no mirror and not fetched: the population page then says so)."""
+    key = cfg.population_comparator.get("source")
+    if not key:
+        return None
+    from . import sources
+    try:
+        return sources.locate(key)
+    except sources.MissingSource:
+        return None
+
+
+def reference_population(cfg: BookConfig) -> pd.DataFrame:
+    """The configured comparator population by sex and band (empty when unavailable)."""
+    source = _comparator_source(cfg)
+    empty = pd.DataFrame({"name": pd.Series(dtype=str), "sex": pd.Series(dtype=str),
+                          "age_band": pd.Series(dtype=str),
+                          "population": pd.Series(dtype=float)})
+    if source is None:
+        return empty
+    from .population import reference_population as read
+    ref = read(source, cfg.population_comparator.get("la_codes"))
+    ref.insert(0, "name", str(cfg.population_comparator.get("name", source.stem)))
+    return ref
 
 
 def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
@@ -59,6 +91,7 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         "metadata": tables.metadata,
         "areas": tables.areas,
         "population": tables.population,
+        "population_reference": reference_population(cfg),
     }
     cfg.cache_dir.mkdir(parents=True, exist_ok=True)
     for name, df in computed.items():

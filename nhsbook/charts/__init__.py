@@ -6,3 +6,8 @@ encode it.  Submodules by concern; the chart functions are re-exported here.
 """
 
 from __future__ import annotations
+
+from .profile import spine  # noqa: E402,F401
+from .population import projection, pyramid  # noqa: E402,F401
+from .variation import compare_bars, funnel  # noqa: E402,F401
+from .trend import trend  # noqa: E402,F401

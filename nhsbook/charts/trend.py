@@ -1,0 +1,41 @@
+"""Trend chart: an indicator's value over time with 95% confidence intervals and the
+comparator's value, one panel per indicator."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .theme import FONT, INK
+
+
+def trend(data: pd.DataFrame, *, width: int = 260, height: int = 160,
+          columns: int = 3) -> alt.FacetChart:
+    """``data``: one row per indicator and period with ``indicator``, ``period``, ``value``,
+    ``lower_95``, ``upper_95``, ``comparator_value`` and ``trend`` (the recent-trend label of
+    :func:`nhsbook.stats.recent_trend`, shown in the tooltip).  Suppressed rows must already
+    be removed."""
+    need = {"indicator", "period", "value", "lower_95", "upper_95", "comparator_value", "trend"}
+    if not need <= set(data.columns):
+        raise ValueError(f"trend data lacks {sorted(need - set(data.columns))}")
+    x = alt.X("period:O", title="Period")
+    tip = [alt.Tooltip("period:N", title="Period"),
+           alt.Tooltip("value:Q", title="Value", format=",.1f"),
+           alt.Tooltip("lower_95:Q", title="Lower 95% CI", format=",.1f"),
+           alt.Tooltip("upper_95:Q", title="Upper 95% CI", format=",.1f"),
+           alt.Tooltip("comparator_value:Q", title="Comparator", format=",.1f"),
+           alt.Tooltip("trend:N", title="Recent trend")]
+    base = alt.Chart()
+    layer = alt.layer(
+        base.mark_rule(color=INK).encode(x=x, y=alt.Y("lower_95:Q", title="Value",
+                                                      scale=alt.Scale(zero=False)),
+                                         y2="upper_95:Q"),
+        base.mark_line(color="#2A6EBB").encode(x=x, y="value:Q"),
+        base.mark_point(filled=True, color="#2A6EBB", size=50).encode(x=x, y="value:Q",
+                                                                       tooltip=tip),
+        base.mark_line(color="#C00000", strokeDash=[5, 3]).encode(x=x, y="comparator_value:Q"),
+    ).properties(width=width, height=height)
+    return alt.FacetChart(data=data[list(need)], spec=layer, columns=columns,
+                          facet=alt.Facet("indicator:N", title=None, header=alt.Header(
+                              labelLimit=width, labelFont=FONT))).resolve_scale(
+        y="independent")

@@ -1,0 +1,105 @@
+"""Practice-variation charts: funnel plots and the compare-areas bar chart."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .theme import FONT, INK, significance_scale
+
+FUNNEL_COLOURS = {"High (0.001)": "#C00000", "High (0.025)": "#F4A582",
+                  "Not significant": "#8B8B8B", "Low (0.025)": "#92C5DE",
+                  "Low (0.001)": "#2166AC"}
+
+
+def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame, *,
+           highlight: str = "", columns: int = 3, width: int = 230,
+           height: int = 170) -> alt.FacetChart:
+    """Funnel plots, one panel per indicator: practices as points (value against
+    denominator, coloured by their position against the limits), the target (CCG value) as a
+    line and the 95% (dashed) and 99.8% (solid) control limits.
+
+    ``data`` is :func:`nhsbook.variation.funnel_frame` output and ``practices``/``indicators``
+    the lookups of :func:`nhsbook.variation.funnel_labels`; ``highlight`` is a practice code
+    drawn larger with a black outline (a practice's own page).
+    """
+    need = {"i", "k", "a", "c", "d", "v", "f", "l95", "u95", "l998", "u998"}
+    if not need <= set(data.columns):
+        raise ValueError(f"funnel data lacks {sorted(need - set(data.columns))}: use "
+                         "nhsbook.variation.funnel_frame")
+    lookups = alt.Chart(data).transform_lookup(
+        lookup="i",
+        from_=alt.LookupData(indicators, "indicator_id", ["indicator", "order", "target"])
+    ).transform_lookup(
+        lookup="a",
+        from_=alt.LookupData(practices, "area_code", ["area_name", "locality"])).transform
+    x = alt.X("d:Q", title="Denominator (expected count for ratios)",
+              scale=alt.Scale(zero=False, nice=False))
+    limits = alt.Chart().transform_filter(alt.datum.k == "l")
+    lines = [limits.mark_line(color=INK, strokeWidth=1, strokeDash=dash).encode(
+        x=x, y=alt.Y(f"{col}:Q", title="Value", scale=alt.Scale(zero=False)))
+        for col, dash in (("l95", [4, 3]), ("u95", [4, 3]), ("l998", []), ("u998", []))]
+    target = limits.mark_line(color="#2A6EBB", strokeWidth=1.5).encode(x=x, y="target:Q")
+    pts = alt.Chart().transform_filter(alt.datum.k == "p").transform_calculate(
+        highlight=f"datum.a === {highlight!r}").mark_point(
+        filled=True, opacity=0.9).encode(
+        x=x, y=alt.Y("v:Q", title="Value"),
+        color=alt.Color("f:N", title="Against the CCG value",
+                        scale=alt.Scale(domain=list(FUNNEL_COLOURS),
+                                        range=list(FUNNEL_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom", columns=5)),
+        size=alt.condition(alt.datum.highlight, alt.value(160), alt.value(40)),
+        stroke=alt.condition(alt.datum.highlight, alt.value("#000000"), alt.value(None)),
+        tooltip=[alt.Tooltip("area_name:N", title="Practice"),
+                 alt.Tooltip("locality:N", title="Locality"),
+                 alt.Tooltip("v:Q", title="Value", format=",.1f"),
+                 alt.Tooltip("c:N", title="Count"),
+                 alt.Tooltip("d:Q", title="Denominator", format=",.0f"),
+                 alt.Tooltip("target:Q", title="CCG value", format=",.1f"),
+                 alt.Tooltip("f:N", title="Position")])
+    layer = alt.layer(*lines, target, pts).properties(width=width, height=height)
+    return alt.FacetChart(
+        data=data, transform=lookups, spec=layer, columns=columns,
+        facet=alt.Facet("indicator:N", title=None, sort=alt.SortField("order"),
+                        header=alt.Header(labelLimit=width, labelFontSize=11,
+                                          labelFont=FONT))
+    ).resolve_scale(x="independent", y="independent")
+
+
+def compare_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 420
+                 ) -> alt.LayerChart:
+    """Compare-areas bar chart with a drop-down to choose the indicator: one bar per area
+    coloured by significance against its comparator, 95% confidence intervals as error bars
+    and the comparator value as a vertical line.  ``data`` is
+    :func:`nhsbook.variation.compare_areas` output."""
+    need = {"indicator", "area_name", "value", "lower_95", "upper_95", "comparator_value",
+            "significance", "highlight"}
+    if not need <= set(data.columns):
+        raise ValueError(f"compare data lacks {sorted(need - set(data.columns))}")
+    indicators = list(dict.fromkeys(data["indicator"]))
+    pick = alt.param(name="indicator_choice", value=indicators[0],
+                     bind=alt.binding_select(options=indicators, name="Indicator: "))
+    base = alt.Chart(data).transform_filter(alt.datum.indicator == pick)
+    n = max(data.groupby("indicator").size().max(), 1)
+    y = alt.Y("area_name:N", title=None, sort="-x",
+              axis=alt.Axis(labelLimit=220, labelFont=FONT))
+    present = tuple(data["significance"].dropna().unique())
+    bars = base.mark_bar().encode(
+        x=alt.X("value:Q", title="Value"), y=y,
+        color=alt.Color("significance:N", title="Compared with comparator",
+                        scale=significance_scale(palette, present),
+                        legend=alt.Legend(orient="bottom")),
+        stroke=alt.condition(alt.datum.highlight, alt.value("#000000"), alt.value(None)),
+        tooltip=[alt.Tooltip("area_name:N", title="Area"),
+                 alt.Tooltip("value:Q", title="Value", format=",.1f"),
+                 alt.Tooltip("lower_95:Q", title="Lower 95% CI", format=",.1f"),
+                 alt.Tooltip("upper_95:Q", title="Upper 95% CI", format=",.1f"),
+                 alt.Tooltip("comparator_value:Q", title="Comparator", format=",.1f"),
+                 alt.Tooltip("significance:N", title="Significance")])
+    errors = base.mark_rule(color=INK).encode(x="lower_95:Q", x2="upper_95:Q", y=y)
+    comp = base.mark_rule(color="#2A6EBB", strokeWidth=2, strokeDash=[6, 3]).encode(
+        x="mean(comparator_value):Q")
+    return alt.layer(bars, errors, comp).add_params(pick).properties(
+        width=width, height=max(18 * n, 120),
+        title=alt.TitleParams("Compare areas", subtitle="95% confidence intervals; dashed "
+                              "line: comparator value", anchor="start", font=FONT))

@@ -1,0 +1,347 @@
+"""Spine charts, population and practice variation (issue 5): data and chart specs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nhsbook import population as pop
+from nhsbook import spine, stats, variation
+from nhsbook.charts import compare_bars, funnel, projection, pyramid
+from nhsbook.charts import spine as spine_chart
+from nhsbook.charts.theme import PALETTES, significance_scale
+
+CCG = "E38000115"
+
+
+@pytest.fixture(scope="module")
+def tables(computed):
+    return computed["values"], computed["metadata"], computed["areas"]
+
+
+@pytest.fixture(scope="module")
+def ccg_spine(tables):
+    values, metadata, areas = tables
+    localities = areas.loc[areas["area_type"] == "locality", "area_code"].tolist()
+    return spine.spine_data(values, metadata, areas, CCG, "adult", markers=localities)
+
+
+def _datasets(chart) -> list[list[dict]]:
+    return list(chart.to_dict()["datasets"].values())
+
+
+def _marks(spec) -> list[dict]:
+    """Every unit spec (with a mark) inside a chart dict."""
+    out = []
+    if isinstance(spec, dict):
+        if "mark" in spec:
+            out.append(spec)
+        for v in spec.values():
+            out += _marks(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            out += _marks(v)
+    return out
+
+
+# --- spine data ---------------------------------------------------------------------------
+
+def test_spine_has_every_adult_indicator_and_the_localities(ccg_spine):
+    area = ccg_spine[ccg_spine["role"] == "area"]
+    assert len(area) == 33
+    assert ccg_spine.loc[ccg_spine["role"] == "marker", "area_code"].nunique() == 5
+    assert area["order"].tolist() == list(range(33))
+
+
+def test_spine_scale_centres_the_comparator_and_puts_best_right(ccg_spine):
+    area = ccg_spine[ccg_spine["role"] == "area"].set_index("indicator")
+    # Alcohol admissions: low is good, worst practice 2803.0 on the left, best 1136.7 right
+    row = area.loc["Alcohol related admissions to hospital"]
+    assert row["x_worst"] < 0.5 < row["x_best"]
+    c, h = row["comparator_value"], max(abs(row["worst"] - row["comparator_value"]),
+                                        abs(row["best"] - row["comparator_value"]))
+    assert row["x_value"] == pytest.approx(0.5 - (row["value"] - c) / (2 * h), abs=1e-4)
+    # every position on [0, 1]; the quartile band lies between worst and best
+    shown = area[area["x_worst"].notna()]
+    for col in ("x_worst", "x_q_left", "x_q_right", "x_best"):
+        assert shown[col].between(0, 1).all(), col
+    assert (shown["x_q_left"] <= shown["x_q_right"]).all()
+    assert (shown["x_worst"] <= shown["x_q_left"] + 1e-9).all()
+    assert (shown["x_q_right"] <= shown["x_best"] + 1e-9).all()
+
+
+def test_high_is_good_is_not_flipped(ccg_spine):
+    row = ccg_spine[(ccg_spine["role"] == "area") &
+                    (ccg_spine["indicator"] == "Flu Vaccine Uptake in 65+ years")].iloc[0]
+    assert row["worst"] < row["best"] and row["x_worst"] < row["x_best"]
+
+
+def test_spine_hides_the_range_when_a_quarter_of_practices_have_no_value(tables):
+    values, metadata, areas = tables
+    data = spine.spine_data(values, metadata, areas, CCG, "adult")
+    n = data.set_index("indicator_id")["n_practices"] if "n_practices" in data else None
+    hidden = data[data["x_worst"].isna()]
+    assert not hidden.empty
+    practices = (areas["area_type"] == "practice").sum()
+    for ind in hidden["indicator_id"]:
+        have = values.loc[(values["area_code"] == CCG) & (values["indicator_id"] == ind),
+                          "n_practices"].iloc[0]
+        assert pd.isna(have) or have / practices <= 0.75
+    assert n is not None
+
+
+def test_spine_suppresses_small_counts(tables):
+    values, metadata, areas = tables
+    small = values[(values["area_type"] == "practice") & values["count"].between(1, 4)]
+    assert not small.empty, "the synthetic data have small counts to suppress"
+    code, ind = small.iloc[0][["area_code", "indicator_id"]]
+    profile = metadata.set_index("indicator_id").at[ind, "profile"]
+    data = spine.spine_data(values, metadata, areas, code, profile)
+    row = data[data["indicator_id"] == ind].iloc[0]
+    assert row["count_text"] == "Supp." and row["value_text"] == "Supp."
+    assert pd.isna(row["value"]) and pd.isna(row["count"]) and pd.isna(row["x_value"])
+    chart_rows = [r for d in _datasets(spine_chart(data)) for r in d]
+    assert all(r.get("count_text") in ("", "Supp.") or int(r["count_text"].replace(",", "")) == 0
+               or int(r["count_text"].replace(",", "")) >= 5 for r in chart_rows
+               if "count_text" in r)
+
+
+def test_practice_spine_uses_the_ccg_practices_as_range(tables):
+    values, metadata, areas = tables
+    data = spine.spine_data(values, metadata, areas, "SYN05", "adult")
+    ccg = values[(values["area_code"] == CCG)].set_index("indicator_id")
+    row = data.iloc[2]
+    assert row["worst"] == ccg.at[row["indicator_id"], "worst"]
+
+
+# --- spine chart spec ------------------------------------------------------------------
+
+def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
+    chart = spine_chart(ccg_spine)
+    spec = chart.to_dict()
+    marks = _marks(spec)
+    circles = [m for m in marks if isinstance(m["mark"], dict)
+               and m["mark"].get("shape") == "circle"]
+    assert len(circles) == 1
+    colour = circles[0]["encoding"]["color"]
+    assert colour["field"] == "significance"
+    mapping = dict(zip(colour["scale"]["domain"], colour["scale"]["range"]))
+    for label in ccg_spine["significance"].dropna().unique():
+        assert mapping[label] == PALETTES["standard"][label]
+    tips = {t["title"] for t in circles[0]["encoding"]["tooltip"]}
+    assert {"Value", "Lower 95% CI", "Upper 95% CI", "Count", "Period"} <= tips
+    diamonds = [m for m in marks if isinstance(m["mark"], dict)
+                and m["mark"].get("shape") == "diamond"]
+    assert len(diamonds) == 1
+    greys = {m["mark"].get("color") for m in marks if isinstance(m["mark"], dict)
+             and m["mark"].get("type") == "bar"}
+    assert greys == {"#C9C9C9", "#8B8B8B"}
+    rows = [r for d in _datasets(chart) for r in d]
+    assert sum(r.get("role") == "area" for r in rows) == 33
+
+
+def test_colourblind_palette_differs_and_covers_every_label():
+    std, cb = PALETTES["standard"], PALETTES["colourblind"]
+    assert set(std) == set(cb)
+    assert std["Better"] != cb["Better"] and std["Worse"] != cb["Worse"]
+    scale = significance_scale("colourblind", ("Worse", "Better"))
+    assert scale.to_dict()["domain"] == ["Better", "Worse"]
+    with pytest.raises(ValueError, match="unknown palette"):
+        significance_scale("rainbow")
+
+
+# --- population ---------------------------------------------------------------------------
+
+def test_cagr_reproduces_the_seed_projection_growth(default_book):
+    proj = pd.read_csv(default_book.data / "population_projection.csv", dtype={"area_code": str})
+    g = pop.growth_between(proj, CCG, 2011, 2020)
+    assert round(g["all_ages"], 1) == 0.5 and round(g["over_75"], 1) == 2.9
+    table = pop.projection_table(proj, CCG)
+    assert table["population"].tolist() == [287697, 292740, 299744, 307959]
+    assert table["population_75plus"].tolist() == [26129, 28919, 33852, 41074]
+    assert table["share_75plus_pct"].iloc[0] == pytest.approx(100 * 26129 / 287697)
+    assert pop.cagr(100, 121, 2) == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        pop.cagr(0, 10, 1)
+
+
+def test_area_population_sums_practices_and_matches_the_seed_shares(computed):
+    p = pop.area_population(computed["population"], computed["areas"], CCG)
+    assert p["population"].sum() == 288000
+    s = pop.structure(p)
+    assert round(s["under_15_pct"], 1) == 15.4 and round(s["over_75_pct"], 1) == 9.1
+
+
+def test_structure_measures_on_a_hand_computed_example():
+    bands = ["0-4", "15-19", "65-69", "75-79"]
+    df = pd.DataFrame({"sex": "Male", "age_band": bands, "population": [10, 40, 30, 20]})
+    s = pop.structure(df)
+    assert s["under_15_pct"] == 10 and s["over_65_pct"] == 50 and s["over_75_pct"] == 20
+    assert s["old_age_dependency_ratio"] == pytest.approx(100 * 50 / 40)
+
+
+def test_pyramid_data_and_chart(computed):
+    area = pop.area_population(computed["population"], computed["areas"], "ND-DRO")
+    ccg = pop.area_population(computed["population"], computed["areas"], CCG)
+    data = pop.pyramid_data(area, "Dronfield", ccg, "CCG")
+    for role in ("area", "comparator"):
+        assert data.loc[data["role"] == role, "percent"].sum() == pytest.approx(100, abs=0.05)
+    assert (data.loc[data["sex"] == "Male", "signed_percent"] <= 0).all()
+    spec = pyramid(data).to_dict()
+    marks = _marks(spec)
+    assert {m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"]
+            for m in marks} == {"bar", "tick"}
+    bar = next(m for m in marks if (m["mark"]["type"] if isinstance(m["mark"], dict)
+                                    else m["mark"]) == "bar")
+    assert bar["encoding"]["x"]["field"] == "signed_percent"
+    assert len(bar["encoding"]["y"]["sort"]) == 19
+
+
+def test_reference_population_reads_ons_sape(shared):
+    path = shared / "data" / "population" / "sape_mid2019_lsoa11_single_year_by_sex_derbyshire.csv"
+    ref = pop.reference_population(path, ["E07000035"])
+    raw = pd.read_csv(path)
+    assert ref["population"].sum() == raw.loc[raw["la_code"] == "E07000035", "all_ages"].sum()
+    assert len(ref) == 38
+
+
+def test_projection_chart_indexes_to_the_first_year(default_book):
+    proj = pd.read_csv(default_book.data / "population_projection.csv", dtype={"area_code": str})
+    long = pop.projection_long(pop.projection_table(proj, CCG))
+    first = long[long["year"] == 2011]
+    assert (first["index"] == 100).all()
+    assert long.loc[(long["year"] == 2025) & (long["group"] == "Aged 75+"), "index"].iloc[0] == \
+        pytest.approx(100 * 41074 / 26129, abs=0.01)
+    spec = projection(long).to_dict()
+    assert {m["encoding"]["y"]["field"] for m in _marks(spec)} == {"index"}
+
+
+# --- practice variation ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ccg_points(tables):
+    values, metadata, areas = tables
+    target, practices = variation.peer_group(areas, CCG)
+    return variation.practice_points(values, metadata, areas, practices, target)
+
+
+def test_peer_groups(tables):
+    _, _, areas = tables
+    target, practices = variation.peer_group(areas, "ND-DRO")
+    assert target == CCG and len(practices) == 4
+    target, practices = variation.peer_group(areas, "SYN05")
+    assert target == CCG and len(practices) == 38
+
+
+def test_funnel_points_follow_stats_funnel_limits(ccg_points, tables):
+    _, metadata, _ = tables
+    assert not ccg_points["count"].between(1, 4).any()
+    meta = metadata.set_index("indicator_id")
+    for ind, sub in ccg_points.groupby("indicator_id"):
+        m = meta.loc[ind]
+        kind = variation.FUNNEL_KINDS[m["method"]]
+        mult = m["reference_value"] if kind == "ratio" else m["multiplier"]
+        lim = stats.funnel_limits(sub["denominator"].to_numpy(), sub["target"].iloc[0],
+                                  conf=(0.95, 0.998), kind=kind, multiplier=mult)
+        above = sub["value"].to_numpy() > lim["upper_998"].to_numpy() + 1e-9
+        assert (sub.loc[above, "funnel"] == "High (0.001)").all(), ind
+
+
+def test_outliers_are_outside_998_with_direction_by_polarity(ccg_points):
+    out = variation.outliers(ccg_points)
+    assert len(out) == (ccg_points["outlier"] != "").sum() > 0
+    pts = ccg_points[ccg_points["outlier"] != ""]
+    high_good = pts["polarity"].eq("high_is_good")
+    above = pts["funnel"].eq("High (0.001)")
+    expected = np.where(pts["polarity"].eq("no_judgement"), np.where(above, "higher", "lower"),
+                        np.where(above == high_good, "better", "worse"))
+    assert (pts["direction"].to_numpy() == expected).all()
+
+
+def test_hand_computed_funnel_outlier():
+    """Two practices of 1,000 patients against a CCG value of 10%: 160 cases (16%) is
+    above the 99.8% limit 10 + 3.09·√(10·90/1000) ≈ 12.9; 110 (11%) is not significant."""
+    metadata = pd.DataFrame({"indicator_id": ["X1"], "name": ["Test"], "unit": ["%"],
+                             "polarity": ["low_is_good"], "method": ["proportion"],
+                             "multiplier": [100.0], "reference_value": [np.nan]})
+    areas = pd.DataFrame({"area_code": ["C", "P1", "P2"], "area_name": ["C", "P1", "P2"],
+                          "area_type": ["ccg", "practice", "practice"],
+                          "parent_code": ["", "C", "C"], "comparator_code": ["", "C", "C"]})
+    values = pd.DataFrame({"indicator_id": "X1", "area_code": ["C", "P1", "P2"],
+                           "count": [270.0, 160.0, 110.0], "denominator": [2700.0, 1000, 1000],
+                           "value": [10.0, 16.0, 11.0], "lower_95": np.nan,
+                           "upper_95": np.nan})
+    pts = variation.practice_points(values, metadata, areas, ["P1", "P2"], "C")
+    got = dict(zip(pts["area_code"], pts["funnel"]))
+    assert got == {"P1": "High (0.001)", "P2": "Not significant"}
+    assert pts.set_index("area_code").at["P1", "direction"] == "worse"
+
+
+def test_funnel_chart_spec(ccg_points, tables):
+    _, metadata, _ = tables
+    limits = variation.funnel_limits(ccg_points, metadata)
+    frame = variation.funnel_frame(ccg_points, limits)
+    practices, inds = variation.funnel_labels(ccg_points)
+    chart = funnel(frame, practices, inds, highlight="SYN05")
+    spec = chart.to_dict()
+    assert spec["facet"]["field"] == "indicator"
+    marks = _marks(spec)
+    ys = {m["encoding"]["y"]["field"] for m in marks}
+    assert {"l95", "u95", "l998", "u998", "target", "v"} <= ys
+    pts = next(m for m in marks if m["encoding"]["y"]["field"] == "v")
+    assert pts["encoding"]["color"]["field"] == "f"
+    rows = [r for d in _datasets(chart) for r in d]
+    counts = [int(r["c"].replace(",", "")) for r in rows if r.get("c")]
+    assert counts and not any(1 <= c <= 4 for c in counts)
+    assert sum(r.get("k") == "p" for r in rows) == len(ccg_points)
+
+
+def test_compare_bars_spec(tables):
+    values, metadata, areas = tables
+    localities = areas.loc[areas["area_type"] == "locality", "area_code"]
+    data = variation.compare_areas(values, metadata, areas, localities)
+    assert set(data["area_code"]) == set(localities)
+    chart = compare_bars(data)
+    spec = json.loads(chart.to_json())
+    assert spec["params"][0]["bind"]["input"] == "select"
+    bar = next(m for m in _marks(spec) if m["mark"] == "bar" or
+               (isinstance(m["mark"], dict) and m["mark"].get("type") == "bar"))
+    assert bar["encoding"]["color"]["field"] == "significance"
+
+
+# --- trends ---------------------------------------------------------------------------------
+
+def test_recent_trend_proportions_match_r_prop_trend_test():
+    """R: prop.trend.test(c(83, 90, 129, 70), c(86, 93, 136, 82)) gives X-squared = 8.2249."""
+    res = stats.recent_trend([0] * 4, count=[83, 90, 129, 70], denom=[86, 93, 136, 82],
+                             points=4, polarity="high_is_good")
+    assert res["chi2"] == pytest.approx(8.2249, abs=5e-4)
+    assert res["label"] == "No significant change"  # below 9.5495
+
+
+def test_recent_trend_weighted_least_squares_hand_example():
+    """Values 10, 12, 14, 16, 18 with SE 1 (95% limits ±1.96): β = 2, χ² = 4 · Σ(t − 3)² =
+    40 > 9.5495; increasing, and getting worse when low is good."""
+    y = np.array([10, 12, 14, 16, 18.0])
+    z = stats.z_value(0.95)
+    res = stats.recent_trend(y, lower=y - z, upper=y + z, polarity="low_is_good")
+    assert res["slope"] == pytest.approx(2.0) and res["chi2"] == pytest.approx(40.0)
+    assert res["label"] == "Increasing and getting worse"
+    flat = stats.recent_trend([5, 5.2, 4.9, 5.1, 5.0], lower=[4] * 5, upper=[6] * 5)
+    assert flat["label"] == "No significant change"
+    assert stats.recent_trend([1, 2, 3], lower=[0] * 3, upper=[4] * 3)["label"] == \
+        "Cannot be calculated"
+
+
+def test_trend_chart_spec():
+    from nhsbook.charts import trend
+    data = pd.DataFrame({"indicator": "X", "period": ["2015", "2016", "2017"],
+                         "value": [1.0, 2, 3], "lower_95": [0.5, 1.5, 2.5],
+                         "upper_95": [1.5, 2.5, 3.5], "comparator_value": 2.0,
+                         "trend": "Increasing"})
+    spec = trend(data).to_dict()
+    ys = {m["encoding"]["y"]["field"] for m in _marks(spec)}
+    assert ys == {"lower_95", "value", "comparator_value"}
