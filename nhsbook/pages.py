@@ -54,6 +54,20 @@ class AreaPage:
         hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
         return str(hit.iloc[0]) if not hit.empty else "no comparator"
 
+    #: Titles of the profiles the seed documents name; others are titled by their key.
+    PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile"}
+
+    def profiles(self) -> list[str]:
+        """The book's profiles (``metadata.profile``): adult and child first, then others
+        in the order the metadata lists them."""
+        found = list(dict.fromkeys(self.metadata["profile"]))
+        return sorted(found, key=lambda p: (list(self.PROFILE_TITLES).index(p)
+                                            if p in self.PROFILE_TITLES else 99))
+
+    def profile_title(self, profile: str) -> str:
+        return self.PROFILE_TITLES.get(profile, f"{profile.replace('_', ' ').capitalize()} "
+                                                "profile")
+
     def profile(self, profile: str) -> pd.DataFrame:
         """The area's adult or child profile rows (suppressed for publication)."""
         return indicators.profile_table(self.values, self.metadata, self.area["area_code"],
