@@ -32,6 +32,21 @@ def timed(label: str, fn):
     return out
 
 
+def site_report(site) -> None:
+    """Size of the built site: total, by kind of file, and the largest pages."""
+    files = [p for p in site.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    print(f"site: {len(files):,} files, {total / 2**20:.1f} MiB")
+    kinds: dict[str, int] = {}
+    for p in files:
+        kinds[p.suffix or "(none)"] = kinds.get(p.suffix or "(none)", 0) + p.stat().st_size
+    for suffix, size in sorted(kinds.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  {suffix:<8} {size / 2**20:8.1f} MiB")
+    pages = sorted((p for p in files if p.suffix == ".html"), key=lambda p: -p.stat().st_size)
+    for p in pages[:3]:
+        print(f"  largest page {p.relative_to(site)}: {p.stat().st_size / 2**10:,.0f} KiB")
+
+
 def main() -> None:
     cfg = load_book("default")
     timed("validation gate (incl. GX import)", lambda: validate_inputs(cfg))
@@ -40,6 +55,7 @@ def main() -> None:
     result = timed("full build (validate..site)", lambda: build("default", log=lambda *_: None))
     for step, seconds in result.timings.items():
         print(f"  {step:<42} {seconds:8.2f} s")
+    site_report(cfg.site_dir)
     own, children = peak_rss_mib()
     print(f"peak RSS: this process {own:.0f} MiB, largest child {children:.0f} MiB")
 

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from . import indicators
+from . import site as website
 from .config import BookConfig, load_book
 from .pages import esc
 from .store import compute_and_store, input_paths
@@ -73,6 +74,8 @@ class Page:
     notebook: str
     area_code: str
     area_name: str
+    area_type: str = ""
+    parent_code: str = ""
 
     @property
     def file(self) -> str:
@@ -89,11 +92,12 @@ def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
             sel = areas[areas["area_type"].isin(ps.area_types)].copy()
             sel["_order"] = sel["area_type"].map(order)
             sel = sel.sort_values(["_order", "area_name"])
-            chosen = list(zip(sel["area_code"], sel["area_name"]))
+            chosen = list(zip(sel["area_code"], sel["area_name"], sel["area_type"],
+                              sel["parent_code"].fillna("")))
         else:
-            chosen = list(ps.areas)
-        pages += [Page(ps.part, nb, str(code), str(name))
-                  for code, name in chosen for nb in ps.notebooks]
+            chosen = [(code, name, "", "") for code, name in ps.areas]
+        pages += [Page(ps.part, nb, str(code), str(name), str(kind), str(parent))
+                  for code, name, kind, parent in chosen for nb in ps.notebooks]
     return pages
 
 
@@ -108,6 +112,9 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook}.ipynb"
     os.environ["NHSBOOK_ROOT"] = str(root_path)
+    # the kernel inherits these: charts write their SVG and CSV beside the page (nhsbook.site)
+    os.environ[website.PAGE_ENV] = f"{area_code}/{notebook}"
+    os.environ[website.EXTRA_ENV] = str(root_path / "book" / "_extra")
     pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
                         parameters={"area_code": area_code, "book": book},
                         kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
@@ -143,12 +150,23 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], areas: pd.Dat
         pd.concat(frames, ignore_index=True).to_csv(folder / "profile.csv", index=False)
 
 
+#: Contents captions of the hierarchy's area types.
+TYPE_CAPTIONS = {"ccg": "CCG", "pcn": "Primary care networks", "locality": "Localities",
+                 "practice": "Practices", "district": "Districts"}
+
+
+def _caption(p: Page) -> str:
+    """The contents part of a page: its area type for areas of the hierarchy (so that each
+    area's chapter groups all its pages), the page set's part for areas listed by code."""
+    return TYPE_CAPTIONS.get(p.area_type, p.area_type.title()) if p.area_type else p.part
+
+
 def _toc(pages: list[Page]) -> dict:
-    """jupyter-book's table of contents: a part per page set, a chapter per area (its first
-    page) with the area's other pages as sections."""
+    """jupyter-book's table of contents: a part per area type (or listed page set), a chapter
+    per area (its first page) with the area's other pages as sections."""
     parts: dict[str, dict[str, list[str]]] = {}
     for p in pages:
-        parts.setdefault(p.part, {}).setdefault(p.area_code, []).append(p.file)
+        parts.setdefault(_caption(p), {}).setdefault(p.area_code, []).append(p.file)
     chapters = [{"caption": part, "chapters": [
         {"file": files[0], **({"sections": [{"file": f} for f in files[1:]]}
                               if files[1:] else {})}
@@ -159,29 +177,57 @@ def _toc(pages: list[Page]) -> dict:
             {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
 
 
+def area_tree(pages: list[Page], prefix: str) -> list[str]:
+    """Nested Markdown list of every area with pages (CCG → localities → practices; listed
+    areas after), each linking to all its pages; ``prefix`` is the path to ``areas/``."""
+    by_area: dict[str, list[Page]] = {}
+    for p in pages:
+        by_area.setdefault(p.area_code, []).append(p)
+    children: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for code, ps in by_area.items():
+        parent = ps[0].parent_code
+        if ps[0].area_type and parent in by_area:
+            children.setdefault(parent, []).append(code)
+        else:
+            roots.append(code)
+
+    def item(code: str, depth: int) -> list[str]:
+        ps = by_area[code]
+        links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
+                          for p in ps)
+        kind = ps[0].area_type or ps[0].part
+        lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, `{esc(code)}`): "
+                 f"{links}"]
+        for child in children.get(code, []):
+            lines += item(child, depth + 1)
+        return lines
+
+    out: list[str] = []
+    for code in roots:
+        out += item(code, 0)
+    return out
+
+
 def _title(notebook: str) -> str:
     return notebook.replace("_", " ")
 
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
                           report_md: str) -> None:
-    """Areas index, validation report, data sources and the table of contents."""
+    """Landing page, areas index, validation report, data sources and the table of contents."""
     book = cfg.book_dir
     (book / "areas").mkdir(parents=True, exist_ok=True)
-    lines = ["# Areas", "", f"Pages of *{esc(cfg.title)}*, by part and area.", ""]
-    by_part: dict[str, dict[tuple[str, str], list[str]]] = {}
-    for p in pages:
-        by_part.setdefault(p.part, {}).setdefault((p.area_code, p.area_name), []).append(
-            p.notebook)
-    for part, by_area in by_part.items():
-        lines += [f"## {esc(part)}", ""]
-        for (code, name), notebooks in by_area.items():
-            links = ", ".join(f"[{_title(nb)}]({code}/{nb}.ipynb)" for nb in notebooks)
-            csv = (f"; <a href=\"../data/{code}/profile.csv\">profile CSV</a>"
-                   if code in csv_areas else "")
-            lines.append(f"- **{esc(name)}** (`{esc(code)}`): {links}{csv}")
-        lines.append("")
-    (book / "areas" / "index.md").write_text("\n".join(lines), encoding="utf-8")
+    lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
+             "download as CSV:", ""]
+    lines += area_tree(pages, "")
+    lines += ["", "## Profile tables as CSV", ""]
+    lines += [f"- <a href=\"../data/{code}/profile.csv\">{esc(code)}</a>"
+              for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
+    (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    landing = (book / "_landing.md").read_text(encoding="utf-8")
+    landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/")) + "\n"
+    (book / "index.md").write_text(landing, encoding="utf-8")
     (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
     (book / "data_sources.md").write_text(data_sources_page(cfg), encoding="utf-8")
     (book / "_toc.yml").write_text(yaml.safe_dump(_toc(pages), sort_keys=False),
@@ -249,7 +295,9 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
 
     areas = page_areas(cfg, computed["areas"])
     tasks = plan_pages(cfg, computed["areas"])
-    for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data"):
+    website.write_vega_bundle(cfg.book_dir / "_static")
+    for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data",
+                   cfg.book_dir / "_extra" / "charts"):
         if folder.exists():
             shutil.rmtree(folder)
     t0 = time.perf_counter()

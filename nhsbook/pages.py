@@ -14,7 +14,10 @@ import pandas as pd
 from . import indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
+from .site import enable_renderer
 from .store import load_computed
+
+enable_renderer()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -315,5 +318,6 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
     styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
     styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period"])
     styler = styler.map(colour, subset=["Significance"])
-    styler = styler.set_table_attributes('class="nhsbook-profile"')
+    styler = styler.set_table_attributes(  # focusable: it scrolls sideways on narrow screens
+        'class="nhsbook-profile" tabindex="0"')
     return styler

@@ -17,7 +17,9 @@ def test_environment_yml_matches_pyproject(root):
     wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
     env = yaml.safe_load((root / "environment.yml").read_text())
     conda = {d for d in env["dependencies"] if isinstance(d, str)}
-    have = _names(conda) - {"python", "pip"}
+    pip = [d for section in env["dependencies"] if isinstance(section, dict)
+           for d in section.get("pip", []) if not d.startswith("-e")]
+    have = _names(conda | set(pip)) - {"python", "pip"}
     assert have == wanted
 
 

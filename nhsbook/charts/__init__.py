@@ -10,4 +10,5 @@ from __future__ import annotations
 from .profile import spine  # noqa: E402,F401
 from .population import projection, pyramid  # noqa: E402,F401
 from .variation import compare_bars, funnel  # noqa: E402,F401
+from .maps import SharedShapes, choropleth, map_grid, shape_data  # noqa: E402,F401
 from .trend import trend  # noqa: E402,F401

@@ -45,8 +45,13 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
                    f"black marks: {name}"
     else:
         subtitle = "No comparator population"
+    area = data[data["role"] == "area"]
+    older = area.loc[area["age_band"].isin(["75-79", "80-84", "85-89", "90+"]), "percent"].sum()
     return alt.layer(*layers).properties(
         width=width, height=height,
+        description=(f"Age-sex pyramid of {area['name'].iloc[0]}: percent of the population in "
+                     f"each five-year band by sex; {older:.1f}% are aged 75 and over. "
+                     f"{subtitle}."),
         title=alt.TitleParams("Age-sex structure", subtitle=subtitle, anchor="start",
                               font=FONT))
 
@@ -67,8 +72,12 @@ def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> al
         tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("year:O", title="Year"),
                  alt.Tooltip("population:Q", title="Population", format=","),
                  alt.Tooltip("index:Q", title="Index", format=".1f")])
-    first = int(data["year"].min())
+    first, last = int(data["year"].min()), int(data["year"].max())
+    end = data[data["year"] == last].set_index("group")["index"]
     return alt.layer(base.mark_line(), base.mark_point(filled=True, size=60)).properties(
         width=width, height=height,
+        description=(f"Projected population {first}-{last} indexed to {first} = 100: all ages "
+                     f"reach {end.get('All ages', float('nan')):.1f} and people aged 75 and "
+                     f"over {end.get('Aged 75+', float('nan')):.1f} by {last}."),
         title=alt.TitleParams("Population projection", subtitle=f"Indexed to {first} = 100",
                               anchor="start", font=FONT))

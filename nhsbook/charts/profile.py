@@ -103,6 +103,12 @@ def spine(data: pd.DataFrame, *, palette: str = "standard", title: str | None = 
     chart = alt.hconcat(*columns, spine_layer, best, spacing=4).resolve_scale(
         y="shared", color="independent")
     chart = chart.configure_view(stroke=None).configure_concat(spacing=4)
+    area = data.loc[data["role"] == "area"]
+    counts = area["significance"].value_counts()
+    summary = ", ".join(f"{counts[s]} {s.lower()}" for s in counts.index)
+    chart = chart.properties(description=(
+        f"Spine chart of {len(area)} indicators for {area['area_name'].iloc[0]} against the "
+        f"comparator ({summary}); grey bars show the range of practices, best on the right."))
     if title:
         chart = chart.properties(title=alt.TitleParams(title, anchor="start", font=FONT))
     return chart

@@ -35,7 +35,11 @@ def trend(data: pd.DataFrame, *, width: int = 260, height: int = 160,
                                                                        tooltip=tip),
         base.mark_line(color="#C00000", strokeDash=[5, 3]).encode(x=x, y="comparator_value:Q"),
     ).properties(width=width, height=height)
+    labels = data.drop_duplicates("indicator")
+    described = "; ".join(f"{i}: {t}" for i, t in zip(labels["indicator"], labels["trend"]))
     return alt.FacetChart(data=data[list(need)], spec=layer, columns=columns,
+                          title=alt.TitleParams("Trends", anchor="start", font=FONT),
+                          description=f"Trends with 95% confidence intervals. {described}.",
                           facet=alt.Facet("indicator:N", title=None, header=alt.Header(
                               labelLimit=width, labelFont=FONT))).resolve_scale(
         y="independent")

@@ -58,8 +58,20 @@ def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame
                  alt.Tooltip("target:Q", title="CCG value", format=",.1f"),
                  alt.Tooltip("f:N", title="Position")])
     layer = alt.layer(*lines, target, pts).properties(width=width, height=height)
+    pts = data[data["k"] == "p"]
+    outside = int(pts["f"].isin(["High (0.001)", "Low (0.001)"]).sum())
     return alt.FacetChart(
         data=data, transform=lookups, spec=layer, columns=columns,
+        title=alt.TitleParams("Funnel plots: practices against the CCG value", anchor="start",
+                              font=FONT),
+        description=(f"Funnel plots of {len(indicators)} indicators for "
+                     f"{pts['a'].nunique()} practices: {outside} practice values lie outside "
+                     "the 99.8% control limits around the CCG value."),
+        usermeta={"csv_columns": {"i": "indicator_id", "k": "kind (p practice, l limit)",
+                                  "a": "practice_code", "c": "count", "d": "denominator",
+                                  "v": "value", "f": "funnel_position", "l95": "lower_95",
+                                  "u95": "upper_95", "l998": "lower_998",
+                                  "u998": "upper_998"}},
         facet=alt.Facet("indicator:N", title=None, sort=alt.SortField("order"),
                         header=alt.Header(labelLimit=width, labelFontSize=11,
                                           labelFont=FONT))
@@ -101,5 +113,8 @@ def compare_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 
         x="mean(comparator_value):Q")
     return alt.layer(bars, errors, comp).add_params(pick).properties(
         width=width, height=max(18 * n, 120),
+        description=(f"Compare areas: {data['area_name'].nunique()} areas on "
+                     f"{len(indicators)} indicators (choose one), bars coloured by "
+                     "significance against the comparator, with 95% confidence intervals."),
         title=alt.TitleParams("Compare areas", subtitle="95% confidence intervals; dashed "
                               "line: comparator value", anchor="start", font=FONT))

@@ -1,0 +1,126 @@
+"""Choropleth maps: Altair ``mark_geoshape`` on real boundaries.
+
+A map is a tidy table of areas (one row per area: code, name, the value shown, its rank and its
+class label) and their shapes.  Classes and ranks are computed before
+(:mod:`nhsbook.deprivation`), shapes made web-ready before (:func:`nhsbook.geo.web_shapes`);
+these functions only encode them.  Shapes are passed separately and joined by a Vega-Lite
+``lookup``, so several maps of the same areas (small multiples) embed the geometry once.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["SharedShapes", "choropleth", "map_grid", "shape_data"]
+
+#: Tooltip spec: (column, title, format or "").
+Tip = tuple[str, str, str]
+
+
+def shape_data(shapes, key: str = "code", props: Sequence[str] = ()) -> alt.Data:
+    """Inline GeoJSON features (geometry, the join key and ``props`` only), exterior rings
+    clockwise.
+
+    Vega (d3-geo) treats rings spherically: an anticlockwise exterior (RFC 7946) would fill the
+    whole globe except the area, so orientation is enforced here whatever the input.
+    """
+    geoms = shapely.orient_polygons(np.asarray(shapes.geometry.values, dtype=object),
+                                    exterior_cw=True)
+    extra = shapes[list(props)].astype(str).to_dict("records") if props else [{}] * len(geoms)
+    feats = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), key: str(c), **p}
+             for c, g, p in zip(shapes[key], geoms, extra)]
+    return alt.Data(values=feats)
+
+
+class SharedShapes:
+    """Shapes stored once at the top of a chart (Vega-Lite ``datasets``) and looked up by name
+    from every map of a :func:`map_grid`: small multiples do not repeat the geometry."""
+
+    def __init__(self, name: str, shapes, key: str = "code", props: Sequence[str] = ("name",)):
+        self.name = name
+        self.values = shape_data(shapes, key, props).values
+        self.data = alt.NamedData(name=name)
+
+
+def _tooltips(tooltip: Sequence[Tip], data: pd.DataFrame) -> list[alt.Tooltip]:
+    out = []
+    for field, title, fmt in tooltip:
+        kind = ("nominal" if field.startswith("geo.") or
+                not pd.api.types.is_numeric_dtype(data[field]) else "quantitative")
+        out.append(alt.Tooltip(field, type=kind, title=title, format=fmt) if fmt else
+                   alt.Tooltip(field, type=kind, title=title))
+    return out
+
+
+def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
+               legend_title: str = "", key: str = "area_code", class_field: str = "map_class",
+               tooltip: Sequence[Tip] = (("area_name", "Area", ""), ("area_code", "Code", "")),
+               outline=None, width: int = 420, height: int = 360,
+               shape_key: str = "code", stroke: str = "#ffffff") -> alt.LayerChart:
+    """A choropleth of ``data`` drawn on ``shapes``.
+
+    Parameters
+        data: one row per area: the join ``key`` (default ``area_code``), ``class_field`` (the
+            class label of each area, from ``classes.assigned``) and the tooltip columns.  Only
+            these columns are embedded.
+        shapes: GeoDataFrame of the areas (``shape_key`` column + geometry), web-ready; or an
+            ``alt.Data`` from :func:`shape_data` to share between maps.
+        classes: :class:`nhsbook.deprivation.MapClasses`; the legend lists its labels (with their
+            limits) in order, with its colours.
+        tooltip: (column, title, d3 format) triples: area name, code, value and rank; a column
+            ``geo.<prop>`` is read from the shapes (e.g. ``geo.name`` with
+            :class:`SharedShapes`, so small multiples do not repeat names).
+        outline: optional GeoDataFrame (or ``alt.Data``) of parent areas drawn as dark
+            outlines over the fill (e.g. localities over LSOAs).
+    Returns
+        An ``alt.LayerChart`` (fill, then outline), Mercator projection fitted to the shapes.
+    """
+    cols = list(dict.fromkeys([key, class_field, *[t[0] for t in tooltip
+                                                    if not t[0].startswith("geo.")]]))
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise KeyError(f"choropleth: data has no column(s) {missing}")
+    table = data[cols].copy()
+    tips = _tooltips(tooltip, table)
+    for c in table.columns:  # Vega-Lite wants JSON: no numpy NA scalars, no categoricals
+        if pd.api.types.is_numeric_dtype(table[c]):
+            table[c] = table[c].astype("float64").round(6)
+        table[c] = table[c].astype(object).where(table[c].notna(), None)
+    geo = (shapes.data if isinstance(shapes, SharedShapes) else
+           shapes if isinstance(shapes, alt.Data) else shape_data(shapes, shape_key))
+    fill = alt.Chart(alt.Data(values=table.to_dict("records"))).mark_geoshape(
+        stroke=stroke, strokeWidth=0.4
+    ).transform_lookup(
+        lookup=key, from_=alt.LookupData(data=geo, key=shape_key), as_="geo"
+    ).encode(
+        shape="geo:G",
+        color=alt.Color(f"{class_field}:N",
+                        scale=alt.Scale(domain=classes.domain, range=classes.range),
+                        legend=alt.Legend(title=legend_title or None, orient="right",
+                                          labelLimit=260, titleLimit=320,
+                                          symbolType="square")),
+        tooltip=tips,
+    )
+    layers = [fill]
+    if outline is not None:
+        odata = (outline.data if isinstance(outline, SharedShapes) else
+                 outline if isinstance(outline, alt.Data) else shape_data(outline, shape_key))
+        layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke="#222222",
+                                                     strokeWidth=1.4))
+    chart = alt.layer(*layers).project(type="mercator").properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (),
+             columns: int = 3) -> alt.ConcatChart:
+    """Small multiples: maps side by side, each with its own colour scale and legend; the
+    :class:`SharedShapes` the maps use are embedded once."""
+    grid = alt.concat(*charts, columns=columns).resolve_scale(color="independent")
+    if shapes:
+        grid = grid.properties(datasets={s.name: s.values for s in shapes})
+    return grid
