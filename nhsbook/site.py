@@ -120,8 +120,10 @@ def render(spec: dict, **_: object) -> dict[str, str]:
         f'<figcaption>{caption}{links}</figcaption>'
         f'<script type="text/javascript">(function () {{'
         f'var spec = {payload}; var opts = {json.dumps(options)};'
-        f'function draw() {{ vegaEmbed("#{div}", spec, opts).catch(function (e) {{ '
-        f'console.error("chart {n}: " + e); }}); }}'
+        f'function draw() {{ vegaEmbed("#{div}", spec, opts).then(function () {{ '
+        f'var s = document.querySelector("#{div} details > summary");'
+        f'if (s) {{ s.setAttribute("aria-label", "Chart actions: save as SVG or PNG"); }}'
+        f'}}).catch(function (e) {{ console.error("chart {n}: " + e); }}); }}'
         f'if (window.vegaEmbed) {{ draw(); }} else {{ window.addEventListener("load", draw); }}'
         f'}})();</script></figure>')}
 

@@ -1,0 +1,69 @@
+"""The site machinery without a browser: chart renderer, vega bundle, page post-processing."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from nhsbook import site
+from nhsbook.sphinx_ext import dedupe_inline_scripts
+
+
+def _chart(df: pd.DataFrame) -> dict:
+    return alt.Chart(df).mark_bar().encode(x="n:Q", y="name:N").properties(
+        title="A title", description="Two bars.").to_dict()
+
+
+def test_renderer_writes_an_accessible_figure_with_svg_and_csv(tmp_path, monkeypatch):
+    monkeypatch.setenv(site.PAGE_ENV, "AREA1/page")
+    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
+    spec = _chart(pd.DataFrame({"name": ["a", "b"], "n": [10, 20]}))
+    html = site.render(spec)["text/html"]
+    assert '<figure class="nhsbook-chart" aria-label="A title. Two bars.">' in html
+    assert "<figcaption>Two bars." in html and "vegaEmbed(" in html
+    assert "cdn." not in html and "https://" not in html.split("var spec")[0]
+    svg = next((tmp_path / "charts" / "AREA1").glob("page-*.svg"))
+    assert svg.read_text().lstrip().startswith("<svg")
+    csv = pd.read_csv(svg.with_suffix(".csv"))
+    assert csv.to_dict("list") == {"name": ["a", "b"], "n": [10, 20]}
+    assert f'href="../../charts/AREA1/{svg.stem}.svg"' in html
+
+
+def test_renderer_refuses_charts_carrying_small_counts(tmp_path, monkeypatch):
+    monkeypatch.setenv(site.PAGE_ENV, "AREA1/page")
+    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
+    spec = _chart(pd.DataFrame({"name": ["a", "b"], "n": [10, 20], "count": [3, 12]}))
+    with pytest.raises(ValueError, match="counts from 1 to 4"):
+        site.render(spec)
+
+
+def test_chart_table_uses_usermeta_column_names():
+    spec = alt.Chart(pd.DataFrame({"v": [1.0], "c": ["7"]})).mark_point().encode(
+        x="v:Q").properties(usermeta={"csv_columns": {"v": "value", "c": "count"}}).to_dict()
+    assert list(site.chart_table(spec).columns) == ["value", "count"]
+
+
+def test_renderer_escapes_script_breaking_text(tmp_path, monkeypatch):
+    monkeypatch.delenv(site.PAGE_ENV, raising=False)
+    spec = _chart(pd.DataFrame({"name": ["</script><script>alert(1)</script>"], "n": [10]}))
+    html = site.render(spec)["text/html"]
+    assert "</script><script>alert(1)" not in html
+
+
+def test_vega_bundle_is_local_and_scoped(tmp_path):
+    path = site.write_vega_bundle(tmp_path)
+    text = path.read_text()
+    assert text.startswith("(function () {") and "window.vegaEmbed" in text
+    assert len(text) > 500_000
+    assert site.write_vega_bundle(tmp_path) == path  # reused while the version is the same
+
+
+def test_dedupe_inline_scripts_keeps_first_copy_in_head_only():
+    page = ("<head>\n<script>const A = 1;</script>\n<script src='x.js'></script>\n"
+            "<script>const A = 1;</script>\n</head>\n<body>\n<script>const A = 1;</script>\n"
+            "</body>")
+    out = dedupe_inline_scripts(page)
+    head, body = out.split("</head>")
+    assert head.count("const A = 1;") == 1 and "x.js" in head
+    assert body.count("const A = 1;") == 1
