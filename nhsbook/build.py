@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from . import indicators
+from . import publish
 from . import site as website
 from .config import BookConfig, load_book
 from .pages import esc
@@ -262,16 +263,31 @@ def data_sources_page(cfg: BookConfig) -> str:
     return "\n".join(parts) + "\n"
 
 
-def run_site(cfg: BookConfig) -> Path:
-    """Build ``book/`` with jupyter-book; returns the site folder."""
-    exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
-           "--config", str(cfg.root / "_config.yml"), "--toc", str(cfg.book_dir / "_toc.yml"),
-           "--path-output", str(cfg.book_dir), "--all", "-q"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
-    if proc.returncode != 0 or not (cfg.site_dir / "index.html").is_file():
-        raise BuildFailed("jupyter-book build failed:\n" + proc.stdout[-4000:] +
-                          proc.stderr[-4000:])
+def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None) -> Path:
+    """Build ``book/`` with jupyter-book into a staging folder, scan it for disclosure, then
+    publish it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the
+    published site folder.  Any failure leaves the previous site untouched."""
+    staging = publish.staging_dir(cfg.root, cfg.name)
+    try:
+        exe = Path(sys.executable).parent / "jupyter-book"
+        cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
+               "--config", str(cfg.root / "_config.yml"),
+               "--toc", str(cfg.book_dir / "_toc.yml"),
+               "--path-output", str(staging), "--all", "-q"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
+        html = staging / "_build" / "html"
+        if proc.returncode != 0 or not (html / "index.html").is_file():
+            raise BuildFailed("jupyter-book build failed; the published site is unchanged:\n"
+                              + proc.stdout[-4000:] + proc.stderr[-4000:])
+        findings = publish.scan(html, metadata)
+        if findings:
+            shown = "\n".join(f"  {f}" for f in findings[:20])
+            raise BuildFailed(f"disclosure check failed: {len(findings)} published cells "
+                              f"show or imply a count from 1 to 4; nothing was published "
+                              f"(the previous site is unchanged):\n{shown}")
+        publish.swap(html, cfg.site_dir, cfg.root / "build" / "sites")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return cfg.site_dir
 
 
@@ -324,7 +340,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings)
     if site:
         t0 = time.perf_counter()
-        run_site(cfg)
+        run_site(cfg, computed["metadata"])
         timings["site"] = time.perf_counter() - t0
         log(f"built the site in {timings['site']:.1f} s: {cfg.site_dir / 'index.html'}")
     return result
