@@ -81,6 +81,9 @@ NUMBER_SUFFIX = ":number"
 LINE = "__line__"
 #: Most offending rows listed per failure.
 MAX_LINES = 10
+#: Input files larger than this are refused by their size, unread (a 1 GB CSV is a mistake:
+#: an export of the wrong table, or a file concatenated with itself).
+MAX_FILE_BYTES = 256 * 2**20
 
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
@@ -374,6 +377,13 @@ def read_table(path: Path, name: str = "", file: str | None = None
         return None, [], [fail("the file must exist",
                                f"the file {file} was not found: restore it, or check the data "
                                "folder (synthetic files are written by `nhsbook synth`)",
+                               count=1)]
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        return None, [], [fail(f"the file must be at most {MAX_FILE_BYTES / 2**20:,.0f} MiB "
+                               f"(its size is {size / 2**20:,.1f} MiB)",
+                               "check that this is the right export: split it by area or "
+                               "year, or raise nhsbook.validate.MAX_FILE_BYTES if it really is",
                                count=1)]
     try:
         if path.suffix == ".gz":

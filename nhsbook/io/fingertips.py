@@ -12,8 +12,9 @@ the 23rd column's name depends on the benchmark chosen — ``Compared to percent
     Value note, Recent Trend, Compared to England value or percentiles, <benchmark column>,
     Time period Sortable, New data, Compared to goal
 
-Columns are matched by name, so a file whose columns were reordered still reads correctly; a
-missing column is an error naming the file and the column.  Numbers that do not parse are
+Columns must come in the export's order (a reordered file has been edited by hand and is
+refused, naming the first column out of place); a missing column is an error naming the file
+and the column.  Numbers that do not parse are
 errors naming the file, line and column — never silently missing.
 """
 
@@ -74,6 +75,14 @@ def check_header(columns: list[str], path: Path) -> str:
             f"Expected the columns of a Fingertips CSV export: {', '.join(REQUIRED)}, "
             "a benchmark column, Compared to goal. Export the data again from Fingertips "
             "without editing the header.")
+    order = [c for c in columns if c in REQUIRED]
+    if order != [c for c in REQUIRED if c in order]:
+        first = next(i for i, (a, b) in enumerate(zip(order, REQUIRED)) if a != b)
+        raise FingertipsFormatError(
+            f"{path}: line 1 (header), column {first + 1}: expected {REQUIRED[first]!r} "
+            f"but found {order[first]!r}: the columns are not in the order of a Fingertips "
+            "export, so the file has been edited by hand. Export it again from Fingertips, "
+            "or restore the column order: " + ", ".join(REQUIRED) + ".")
     bench = [c for c in columns if c not in REQUIRED and BENCHMARK_PATTERN.match(c)
              and c != "Compared to England value or percentiles"]
     return bench[0] if bench else ""
