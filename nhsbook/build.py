@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,8 +85,13 @@ class Page:
         return f"areas/{self.area_code}/{self.notebook}"
 
 
+#: Area codes become folder and file names: letters, digits, dot, dash and underscore only.
+SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
-    """Every page of the book in table-of-contents order."""
+    """Every page of the book in table-of-contents order (refusing area codes that are not
+    safe as folder names, e.g. ``../x``)."""
     pages: list[Page] = []
     for ps in cfg.page_sets:
         if ps.area_types:
@@ -97,6 +103,10 @@ def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
                               sel["parent_code"].fillna("")))
         else:
             chosen = [(code, name, "", "") for code, name in ps.areas]
+        unsafe = [str(c) for c, *_ in chosen if not SAFE_CODE.match(str(c))]
+        if unsafe:
+            raise BuildFailed(f"page set {ps.part!r}: area code(s) {unsafe} are not safe as "
+                              "folder names: use letters, digits, '.', '-' and '_' only")
         pages += [Page(ps.part, nb, str(code), str(name), str(kind), str(parent))
                   for code, name, kind, parent in chosen for nb in ps.notebooks]
     return pages

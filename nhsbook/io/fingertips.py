@@ -93,13 +93,13 @@ def _numbers(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column, name in NUMERIC.items():
         text = raw[column].str.strip().str.replace(",", "", regex=False)
         parsed = pd.to_numeric(text.where(text != ""), errors="coerce")
-        bad = parsed.isna() & (text != "")
+        bad = (parsed.isna() & (text != "")) | parsed.abs().eq(float("inf"))
         if bad.any():
             rows = [int(i) + 2 for i in raw.index[bad][:10]]
             examples = raw.loc[bad, column].head(10).tolist()
             raise FingertipsFormatError(
-                f"{path}: column {column!r}, line(s) {rows}: expected a number or an empty "
-                f"cell, found {examples}. Fingertips writes missing values as empty cells and "
+                f"{path}: column {column!r}, line(s) {rows}: expected a finite number or an "
+                f"empty cell, found {examples}. Fingertips writes missing values as empty cells and "
                 "explains them in 'Value note'.")
         out[name] = parsed
     return out
