@@ -36,7 +36,7 @@ def compute(tables: Tables) -> pd.DataFrame:
     for area_type in ROLL_UP_TYPES:
         frames.append(_roll_up(base, tables.areas, area_type))
     rows = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    rows = _calculate(rows, meta)
+    rows = calculate(rows, meta)
     if not tables.age_counts.empty:
         rows = pd.concat([rows, _standardised(tables, meta)], ignore_index=True)
     rows = _add_published(rows, tables.published)
@@ -62,7 +62,7 @@ def _roll_up(base: pd.DataFrame, areas: pd.DataFrame, area_type: str) -> pd.Data
     return summed
 
 
-def _calculate(rows: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+def calculate(rows: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     """Value and limits for each row from its counts, by the indicator's method."""
     rows = rows.copy()
     method = rows["indicator_id"].map(meta["method"])

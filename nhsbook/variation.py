@@ -187,12 +187,14 @@ def outliers(points: pd.DataFrame) -> pd.DataFrame:
 
 def compare_areas(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
                   codes: Iterable[str], highlight: str = "") -> pd.DataFrame:
-    """Rows for the compare-areas bar chart: each area's value with its 95% limits and
-    significance against its comparator, for every indicator with limits; suppressed
+    """Rows for the compare-areas bar chart: each area's latest value with its 95% limits
+    and significance against its comparator, for every indicator with limits; suppressed
     values (counts 1-4) are left out."""
     meta = metadata.set_index("indicator_id")
     codes = list(codes)
     rows = values[values["area_code"].isin(codes) & values["value"].notna()]
+    # the latest period of each indicator (periods sort as text: 2012, 2019/20, …)
+    rows = rows[rows["period"] == rows.groupby("indicator_id")["period"].transform("max")]
     rows = rows[~rows["count"].between(1, 4) & rows["lower_95"].notna()].copy()
     rows["indicator"] = rows["indicator_id"].map(meta["name"])
     rows["unit"] = rows["indicator_id"].map(meta["unit"])

@@ -32,6 +32,8 @@ PAGES = {
     "ccg_variation": "areas/E38000115/practice_variation.html",
     "practice_profile": "areas/SYN05/jsna_profile.html",
     "ccg_maps": "areas/E38000115/maps.html",
+    "locality_overview": "areas/ND-CHE/overview.html",
+    "ccg_inequalities": "areas/E38000115/inequalities.html",
 }
 
 

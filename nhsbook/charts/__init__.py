@@ -12,3 +12,4 @@ from .population import projection, pyramid  # noqa: E402,F401
 from .variation import compare_bars, funnel  # noqa: E402,F401
 from .maps import SharedShapes, choropleth, map_grid, shape_data  # noqa: E402,F401
 from .trend import trend  # noqa: E402,F401
+from .views import box_plot, inequality_bars, rug, scatter  # noqa: E402,F401
