@@ -60,14 +60,6 @@ def validate_inputs(cfg: BookConfig):
     return validate.validate_datasets(input_paths(cfg))
 
 
-def page_areas(cfg: BookConfig, areas: pd.DataFrame) -> pd.DataFrame:
-    """The hierarchy's areas that get pages, by the page sets' type order then name."""
-    order = {t: i for i, t in enumerate(cfg.page_area_types)}
-    sel = areas[areas["area_type"].isin(cfg.page_area_types)].copy()
-    sel["_order"] = sel["area_type"].map(order)
-    return sel.sort_values(["_order", "area_name"]).drop(columns="_order")
-
-
 @dataclass(frozen=True)
 class Page:
     """One notebook run for one area, in one part of the book."""
@@ -144,9 +136,9 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     return str(out)
 
 
-def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], areas: pd.DataFrame) -> None:
+def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[str]) -> None:
     """Each built area's profile table as ``_extra/data/<code>/profile.csv`` (suppressed)."""
-    for code in areas["area_code"]:
+    for code in codes:
         frames = []
         for profile in ("adult", "child"):
             rows = indicators.profile_table(computed["values"], computed["metadata"], code,
@@ -319,8 +311,9 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     timings["compute"] = time.perf_counter() - t0
     log(f"computed {len(computed['values']):,} indicator values in {timings['compute']:.1f} s")
 
-    areas = page_areas(cfg, computed["areas"])
     tasks = plan_pages(cfg, computed["areas"])
+    # areas of the hierarchy with pages get their profile table as CSV
+    profile_codes = list(dict.fromkeys(p.area_code for p in tasks if p.area_type))
     website.write_vega_bundle(cfg.book_dir / "_static")
     for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data",
                    cfg.book_dir / "_extra" / "charts"):
@@ -344,8 +337,8 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     timings["notebooks"] = time.perf_counter() - t0
     if errors:
         raise BuildFailed("notebook runs failed:\n" + "\n".join(errors))
-    write_csvs(cfg, computed, areas)
-    write_generated_pages(cfg, tasks, set(areas["area_code"]), report.to_markdown())
+    write_csvs(cfg, computed, profile_codes)
+    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown())
     log(f"ran {len(tasks)} notebooks in {timings['notebooks']:.1f} s")
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings)
     if site:
