@@ -73,6 +73,15 @@ RECONCILIATIONS: tuple[str, ...] = (
     "reconcile_ccg_counts",
     "reconcile_practice_coverage",
     "reconcile_seed_coverage",
+    # Commissioning for Value (SPOT) files: built by nhsbook.spot.reconciliation_frames
+    "spot_reconcile_spend",
+    "spot_reconcile_outcomes",
+    "spot_reconcile_indicators",
+    "spot_reconcile_coverage",
+    # finance and performance tables: built by nhsbook.finance.reconciliation_frames
+    "finance_reconcile_position", "finance_reconcile_uplift", "finance_reconcile_ccg_baselines",
+    "finance_reconcile_plan", "finance_reconcile_qipp", "finance_reconcile_practices",
+    "performance_reconcile_ratings", "performance_reconcile_vital_signs",
 )
 
 #: The suffix suites use for the parsed-number copy of a text column.
@@ -1140,6 +1149,14 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
                 for i in params["indicator_ids"]]
         out["reconcile_seed_coverage"] = (pd.DataFrame(rows, columns=["indicator_id", "rows"]),
                                           "")
+
+    # 6. the Commissioning for Value (SPOT) files agree with each other
+    from .spot import reconciliation_frames as spot_frames
+    out.update(spot_frames(frames))
+
+    # 7. the finance and performance tables reconcile
+    from .finance import reconciliation_frames as finance_frames
+    out.update(finance_frames(frames))
     return out
 
 

@@ -33,6 +33,8 @@ PAGES = {
     "practice_profile": "areas/SYN05/jsna_profile.html",
     "ccg_maps": "areas/E38000115/maps.html",
     "locality_overview": "areas/ND-CHE/overview.html",
+    "ccg_spot": "areas/E38000115/spot.html",
+    "cluster_finance": "areas/DERBYSHIRE-CLUSTER/finance.html",
     "ccg_inequalities": "areas/E38000115/inequalities.html",
 }
 

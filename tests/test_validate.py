@@ -25,9 +25,7 @@ from nhsbook.validate import Failure, ValidationReport, validate_book, validate_
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "data" / "default"
 SUITES = ROOT / "expectations"
-DATASET_SUITES = ("indicators", "areas", "seed_profile", "population_projection",
-                  "population_growth", "population_structure", "practices", "population",
-                  "practice_values")
+DATASET_SUITES = tuple(validate.BOOK_DATASETS)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -383,7 +381,7 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     from great_expectations.expectations.registry import get_expectation_impl
 
     names = sorted(p.stem for p in SUITES.glob("*.json"))
-    assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips"} == set(names)
+    assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips", "performance_sop_actuals"} == set(names)
     for name in names:
         raw = json.loads((SUITES / f"{name}.json").read_text(encoding="utf-8"))
         suite = gx.ExpectationSuite(**raw)
@@ -391,7 +389,7 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
         for exp in raw["expectations"]:
             assert get_expectation_impl(exp["type"]).__module__.startswith(
                 "great_expectations.expectations.core"), exp["type"]
-        if name in DATASET_SUITES or name == "fingertips":
+        if name in DATASET_SUITES or name in ("fingertips", "performance_sop_actuals"):
             assert raw["expectations"][0]["type"] == "expect_table_columns_to_match_set"
 
 

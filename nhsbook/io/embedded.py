@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..finance import FILES as _FINANCE_FILES
+from ..performance import FILES as _PERFORMANCE_FILES
 from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
                      VALUE_COLUMNS, Tables, coerce, empty_frame)
 
@@ -24,6 +26,14 @@ DATASETS: dict[str, str] = {
     "practices": "synthetic/practices.csv",
     "population": "synthetic/population.csv",
     "practice_values": "synthetic/practice_values.csv",
+    # Commissioning for Value (SPOT): reference data and the synthetic peer group
+    "spot_programmes": "spot/programmes.csv",
+    "spot_peer_group": "spot/peer_group.csv",
+    "spot_spend": "spot/spend.csv",
+    "spot_outcome_indicators": "spot/outcome_indicators.csv",
+    "spot_outcomes": "spot/outcomes.csv",
+    **_FINANCE_FILES,        # finance chapter (nhsbook.finance.FILES)
+    **_PERFORMANCE_FILES,    # performance chapter (nhsbook.performance.FILES)
 }
 
 

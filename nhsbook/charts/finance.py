@@ -1,0 +1,163 @@
+"""Finance and performance charts: waterfalls, variance bars, practice budgets against
+forecast, spend trajectories and year-on-year change by tier.
+
+Every money figure is in £'000 with thousands separators (:data:`nhsbook.finance.MONEY_FORMAT`
+on axes and tooltips); the numbers come from :mod:`nhsbook.finance` and
+:mod:`nhsbook.performance`, never computed here.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .theme import FONT, INK
+
+MONEY_FORMAT = ",.0f"   # the same as nhsbook.finance.MONEY_FORMAT
+UNIT = "£'000"
+#: Bar colours: spending up (overspend / cost) and down (underspend / saving), totals.
+UP, DOWN, TOTAL = "#C00000", "#2E7D32", "#5B6770"
+CHANGE_COLOURS = {"Improved": "#2E7D32", "Unchanged": "#A0A0A0", "Declined": "#C00000"}
+
+
+def _need(data: pd.DataFrame, columns: set[str], what: str) -> None:
+    missing = columns - set(data.columns)
+    if missing:
+        raise ValueError(f"{what}: the data need columns {sorted(missing)}")
+
+
+def waterfall(steps: pd.DataFrame, *, title: str, description: str,
+              increase_is_good: bool = False, width: int = 560, height: int = 320
+              ) -> alt.LayerChart:
+    """A waterfall from :func:`nhsbook.finance.waterfall_frame` rows (``order, step, kind,
+    amount, start, end, running``): start and total bars from zero, each delta floating from
+    the running total, coloured by direction, labelled with its amount in £'000.  An increase
+    is red when it is spending (``increase_is_good`` False: budget to outturn) and green when
+    it is money available (True: the plan bridge, where QIPP savings add to the balance)."""
+    _need(steps, {"order", "step", "kind", "amount", "start", "end", "running"}, "waterfall")
+    data = steps.assign(
+        direction=[("Total" if k != "delta" else "Increase" if a >= 0 else "Decrease")
+                   for k, a in zip(steps["kind"], steps["amount"])],
+        label=[f"{a:+,.0f}" if k == "delta" else f"{a:,.0f}"
+               for k, a in zip(steps["kind"], steps["amount"])])
+    order = list(data["step"])
+    base = alt.Chart(data).encode(
+        x=alt.X("step:N", sort=order, title=None,
+                axis=alt.Axis(labelAngle=-40, labelLimit=220)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("start:Q", title=UNIT, axis=alt.Axis(format=MONEY_FORMAT)),
+        y2="end:Q",
+        color=alt.Color("direction:N", title=None,
+                        scale=alt.Scale(domain=["Increase", "Decrease", "Total"],
+                                        range=[DOWN, UP, TOTAL] if increase_is_good
+                                        else [UP, DOWN, TOTAL])),
+        tooltip=[alt.Tooltip("step:N", title="Step"),
+                 alt.Tooltip("amount:Q", title=f"Amount ({UNIT})", format=MONEY_FORMAT),
+                 alt.Tooltip("running:Q", title=f"Running total ({UNIT})",
+                             format=MONEY_FORMAT)])
+    labels = base.mark_text(dy=-6, fontSize=10, color=INK).encode(
+        y=alt.Y("top:Q"), text="label:N").transform_calculate(
+        top="max(datum.start, datum.end)")
+    return (bars + labels).properties(
+        width=width, height=height, title=title, description=description,
+        usermeta={"csv_columns": {"step": "step", "amount": f"amount ({UNIT})",
+                                  "running": f"running total ({UNIT})"}},
+    ).configure_axis(labelFont=FONT, titleFont=FONT)
+
+
+def variance_bars(data: pd.DataFrame, *, title: str, description: str, width: int = 460
+                  ) -> alt.Chart:
+    """Horizontal bars of variance by line (``line, measure, variance``): underspend to the
+    right in green, overspend to the left in red; one row of bars per measure (e.g. to date
+    and forecast)."""
+    _need(data, {"line", "measure", "variance"}, "variance_bars")
+    d = data.assign(direction=["Underspend" if v >= 0 else "Overspend"
+                               for v in data["variance"]])
+    return alt.Chart(d).mark_bar().encode(
+        y=alt.Y("line:N", sort=list(dict.fromkeys(d["line"])), title=None,
+                axis=alt.Axis(labelLimit=260)),
+        x=alt.X("variance:Q", title=f"Variance, budget − spend ({UNIT})",
+                axis=alt.Axis(format=MONEY_FORMAT)),
+        yOffset=alt.YOffset("measure:N"),
+        color=alt.Color("direction:N", title=None,
+                        scale=alt.Scale(domain=["Underspend", "Overspend"], range=[DOWN, UP])),
+        opacity=alt.Opacity("measure:N", title="Measure", legend=alt.Legend(),
+                            scale=alt.Scale(range=[1.0, 0.55])),
+        tooltip=[alt.Tooltip("line:N", title="Line"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("variance:Q", title=f"Variance ({UNIT})", format=MONEY_FORMAT),
+                 alt.Tooltip("direction:N", title="Direction")],
+    ).properties(width=width, title=title, description=description)
+
+
+def practice_budget_forecast(data: pd.DataFrame, *, title: str, description: str,
+                             width: int = 460) -> alt.LayerChart:
+    """Each practice's annual indicative budget (bar) and forecast outturn (tick), from
+    :func:`nhsbook.finance.practice_summary` (``practice_name, annual_budget,
+    forecast_outturn, forecast_variance``), the forecast coloured over / under budget."""
+    _need(data, {"practice_name", "annual_budget", "forecast_outturn", "forecast_variance"},
+          "practice_budget_forecast")
+    d = data.assign(direction=["Under budget" if v >= 0 else "Over budget"
+                               for v in data["forecast_variance"]])
+    order = list(d.sort_values("annual_budget", ascending=False)["practice_name"])
+    tips = [alt.Tooltip("practice_name:N", title="Practice"),
+            alt.Tooltip("annual_budget:Q", title=f"Budget ({UNIT})", format=MONEY_FORMAT),
+            alt.Tooltip("forecast_outturn:Q", title=f"Forecast outturn ({UNIT})",
+                        format=MONEY_FORMAT),
+            alt.Tooltip("forecast_variance:Q", title=f"Forecast variance ({UNIT})",
+                        format=MONEY_FORMAT)]
+    y = alt.Y("practice_name:N", sort=order, title=None)
+    bars = alt.Chart(d).mark_bar(color="#C9D6E3").encode(
+        y=y, x=alt.X("annual_budget:Q", title=f"{UNIT}", axis=alt.Axis(format=MONEY_FORMAT)),
+        tooltip=tips)
+    ticks = alt.Chart(d).mark_tick(thickness=3, size=14).encode(
+        y=y, x="forecast_outturn:Q",
+        color=alt.Color("direction:N", title="Forecast",
+                        scale=alt.Scale(domain=["Under budget", "Over budget"],
+                                        range=[DOWN, UP])),
+        tooltip=tips)
+    return (bars + ticks).properties(width=width, title=title, description=description)
+
+
+def spend_trajectory(data: pd.DataFrame, *, title: str, description: str, width: int = 460,
+                     height: int = 260) -> alt.LayerChart:
+    """Cumulative budget, spend to date, forecast and reported outturn by month
+    (:func:`nhsbook.finance.trajectory`: ``month, series, amount``)."""
+    _need(data, {"month", "series", "amount"}, "spend_trajectory")
+    x = alt.X("month:Q", title="Month of the financial year (April = 1)",
+              scale=alt.Scale(domain=[0, 12]), axis=alt.Axis(tickCount=12))
+    y = alt.Y("amount:Q", title=f"Cumulative {UNIT}", axis=alt.Axis(format=MONEY_FORMAT))
+    colour = alt.Color("series:N", title=None)
+    tips = [alt.Tooltip("series:N", title="Series"), alt.Tooltip("month:Q", title="Month"),
+            alt.Tooltip("amount:Q", title=f"Amount ({UNIT})", format=MONEY_FORMAT)]
+    points = data[data["series"].isin(["Spend to date", "Reported forecast outturn"])]
+    lines = data[~data.index.isin(points.index)]
+    line = alt.Chart(lines).mark_line().encode(
+        x=x, y=y, color=colour, strokeDash=alt.StrokeDash("series:N", legend=None),
+        tooltip=tips)
+    dots = alt.Chart(points).mark_point(filled=True, size=80).encode(
+        x=x, y=y, color=colour, shape=alt.Shape("series:N", legend=None), tooltip=tips)
+    return (line + dots).properties(width=width, height=height, title=title,
+                                    description=description)
+
+
+def change_bars(data: pd.DataFrame, *, title: str, description: str, width: int = 360
+                ) -> alt.Chart:
+    """Stacked bars of indicators improved / unchanged / declined by tier and organisation
+    (:func:`nhsbook.performance.tier_counts_long`: ``tier, org_name, change,
+    indicators``)."""
+    _need(data, {"tier", "org_name", "change", "indicators"}, "change_bars")
+    order = ["Improved", "Unchanged", "Declined"]
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("org_name:N", title=None),
+        x=alt.X("indicators:Q", title="Comparable indicators", axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("change:N", title="Year on year",
+                        scale=alt.Scale(domain=order,
+                                        range=[CHANGE_COLOURS[c] for c in order])),
+        order=alt.Order("change_order:Q"),
+        row=alt.Row("tier:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        tooltip=[alt.Tooltip("tier:N", title="Tier"), alt.Tooltip("org_name:N", title="PCT"),
+                 alt.Tooltip("change:N", title="Change"),
+                 alt.Tooltip("indicators:Q", title="Indicators")],
+    ).transform_calculate(
+        change_order="indexof(['Improved', 'Unchanged', 'Declined'], datum.change)"
+    ).properties(width=width, title=title, description=description)

@@ -1,0 +1,217 @@
+"""Commissioning for Value charts: the SPOT quadrant, z-score bars, and a locality's values
+relative to its CCG.  Data come from :mod:`nhsbook.spot`; nothing is computed here."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from .theme import FONT, INK, significance_scale
+
+#: Quadrant shading (light) and point colours (dark), colour-blind-distinguishable pairs.
+QUADRANT_COLOURS: dict[str, tuple[str, str]] = {
+    "Higher spend, worse outcome": ("#F6D5D1", "#B2182B"),
+    "Lower spend, worse outcome": ("#FDE8C8", "#D95F02"),
+    "Higher spend, better outcome": ("#DCE9F5", "#2166AC"),
+    "Lower spend, better outcome": ("#D9F0D3", "#1B7837"),
+}
+#: Bar colours of the z-score chart by position (outcomes: better/worse; spend: higher/lower).
+POSITION_COLOURS: dict[str, str] = {
+    "better (beyond ±2)": "#1B7837", "better (±1 to ±2)": "#7FBF7B", "within ±1": "#BDBDBD",
+    "worse (±1 to ±2)": "#EF8A62", "worse (beyond ±2)": "#B2182B",
+    "higher (beyond ±2)": "#08306B", "higher (±1 to ±2)": "#6BAED6",
+    "lower (±1 to ±2)": "#BCBDDC", "lower (beyond ±2)": "#54278F",
+}
+
+
+def _extent(*series: pd.Series, least: float = 3.0) -> float:
+    """Half-width of a symmetric z axis: at least ``least``, wide enough for every point."""
+    top = max([float(s.abs().max()) for s in series if len(s) and s.notna().any()] + [0.0])
+    return max(least, math.ceil(top + 0.5))
+
+
+def _boxes(x, y) -> list[alt.Chart]:
+    """The ±1 (dotted) and ±2 (solid) boxes and the zero lines; ``x(field)``/``y(field)``
+    make the shared axis encodings."""
+    boxes = pd.DataFrame({"lo": [-2.0, -1.0], "hi": [2.0, 1.0],
+                          "box": ["±2: investigate", "±1: worth exploring"]})
+    solid = alt.Chart(boxes.iloc[[0]]).mark_rect(fill=None, stroke=INK, strokeWidth=1.5)
+    dotted = alt.Chart(boxes.iloc[[1]]).mark_rect(fill=None, stroke=INK, strokeWidth=1,
+                                                  strokeDash=[2, 3])
+    enc = dict(x=x("lo"), x2="hi:Q", y=y("lo"), y2="hi:Q")
+    zero = pd.DataFrame({"z": [0.0]})
+    return [solid.encode(**enc), dotted.encode(**enc),
+            alt.Chart(zero).mark_rule(color="#777777").encode(x=x("z")),
+            alt.Chart(zero).mark_rule(color="#777777").encode(y=y("z"))]
+
+
+def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = "",
+                  width: int = 460, height: int = 460) -> alt.LayerChart:
+    """The SPOT quadrant chart: each programme a labelled point at (spend z, outcome z), sized
+    by its spend, on shaded quadrants, with the solid ±2 box (investigate) and the dotted ±1
+    box (worth exploring).  ``data`` is :func:`nhsbook.spot.quadrant_data` output."""
+    need = {"programme", "programme_name", "spend_z", "outcome_z", "spend_m", "quadrant",
+            "spend_per_head", "peer_spend_per_head", "outcome_indicator", "outcome_value",
+            "peer_outcome_mean"}
+    if not need <= set(data.columns):
+        raise ValueError(f"quadrant data lacks {sorted(need - set(data.columns))}: use "
+                         "nhsbook.spot.quadrant_data")
+    e = _extent(data["spend_z"], data["outcome_z"])
+    scale = alt.Scale(domain=[-e, e], nice=False)
+    def xq(field: str) -> alt.X:
+        return alt.X(f"{field}:Q", scale=scale,
+                     title="Spend per head z-score (right = higher spend)")
+
+    def yq(field: str) -> alt.Y:
+        return alt.Y(f"{field}:Q", scale=scale, title="Outcome z-score (up = better outcome)")
+
+    x, y = xq("spend_z"), yq("outcome_z")
+    shade = pd.DataFrame({
+        "quadrant": list(QUADRANT_COLOURS),
+        "x0": [0, -e, 0, -e], "x1": [e, 0, e, 0], "y0": [-e, -e, 0, 0], "y1": [0, 0, e, e],
+        "tx": [e - 0.1, -e + 0.1, e - 0.1, -e + 0.1],
+        "ty": [-e + 0.15, -e + 0.15, e - 0.15, e - 0.15],
+        "align": ["right", "left", "right", "left"]})
+    shade["fill"] = shade["quadrant"].map(lambda q: QUADRANT_COLOURS[q][0])
+    background = alt.Chart(shade).mark_rect(opacity=0.8).encode(
+        x=xq("x0"), x2="x1:Q", y=yq("y0"), y2="y1:Q",
+        color=alt.Color("fill:N", scale=None))
+    corner = [alt.Chart(shade[shade["align"] == a]).mark_text(
+        align=a, baseline="middle", fontSize=11, font=FONT, color="#555555",
+        fontStyle="italic").encode(x=xq("tx"), y=yq("ty"), text="quadrant:N")
+        for a in ("left", "right")]
+    present = [q for q in QUADRANT_COLOURS if q in set(data["quadrant"])]
+    points = alt.Chart(data).mark_circle(opacity=0.9, stroke="#FFFFFF", strokeWidth=1).encode(
+        x=x, y=y,
+        size=alt.Size("spend_m:Q", title="Spend (£ million)",
+                      scale=alt.Scale(range=[60, 900], zero=True),
+                      legend=alt.Legend(orient="bottom")),
+        color=alt.Color("quadrant:N", title="Quadrant",
+                        scale=alt.Scale(domain=present,
+                                        range=[QUADRANT_COLOURS[q][1] for q in present]),
+                        legend=alt.Legend(orient="bottom", columns=2)),
+        tooltip=[alt.Tooltip("programme_name:N", title="Programme"),
+                 alt.Tooltip("quadrant:N", title="Quadrant"),
+                 alt.Tooltip("spend_z:Q", title="Spend z", format="+.2f"),
+                 alt.Tooltip("outcome_z:Q", title="Outcome z (up = better)", format="+.2f"),
+                 alt.Tooltip("spend_m:Q", title="Spend (£m)", format=",.1f"),
+                 alt.Tooltip("spend_per_head:Q", title="Spend per head (£)", format=",.2f"),
+                 alt.Tooltip("peer_spend_per_head:Q", title="Peer mean per head (£)",
+                             format=",.2f"),
+                 alt.Tooltip("outcome_indicator:N", title="Outcome indicator"),
+                 alt.Tooltip("outcome_value:Q", title="Outcome value", format=",.1f"),
+                 alt.Tooltip("peer_outcome_mean:Q", title="Peer mean outcome",
+                             format=",.1f")])
+    labels = alt.Chart(data).mark_text(align="left", dx=9, dy=-7, fontSize=11, font=FONT,
+                                       color=INK).encode(x=x, y=y, text="programme:N")
+    counts = data["quadrant"].value_counts()
+    summary = "; ".join(f"{counts[q]} {q.lower()}" for q in QUADRANT_COLOURS if q in counts)
+    beyond = data[(data["spend_z"].abs() >= 2) | (data["outcome_z"].abs() >= 2)]
+    where = f" for {area_name}" if area_name else ""
+    against = f" against {peer_group}" if peer_group else " against its peers"
+    return alt.layer(background, *corner, *_boxes(xq, yq), points, labels).properties(
+        width=width, height=height,
+        title=alt.TitleParams(f"Spend and outcome{where}{against}", anchor="start",
+                              font=FONT, subtitle="z-scores; solid box ±2 (investigate), "
+                              "dotted box ±1 (worth exploring); point size: spend"),
+        description=(f"SPOT quadrant chart{where}: {len(data)} programme budgeting categories "
+                     f"by spend per head z-score (x) and outcome z-score (y, up is better)"
+                     f"{against}: {summary}. {len(beyond)} beyond ±2."))
+
+
+def zscore_bars(data: pd.DataFrame, *, title: str, measure: str = "outcome",
+                width: int = 380) -> alt.LayerChart:
+    """Horizontal bars of z-scores against the peer group, one per indicator (or programme),
+    coloured by position (beyond ±2, ±1 to ±2, within ±1), with guides at 0, ±1 (dotted) and
+    ±2 (solid).  ``data`` is :func:`nhsbook.spot.zscore_bar_data` output; ``measure`` names
+    the axis ("outcome": up = better, so right = better; "spend": right = higher spend)."""
+    need = {"label", "programme", "z", "value", "peer_mean", "position"}
+    if not need <= set(data.columns):
+        raise ValueError(f"z-score data lacks {sorted(need - set(data.columns))}: use "
+                         "nhsbook.spot.zscore_bar_data")
+    e = _extent(data["z"])
+    scale = alt.Scale(domain=[-e, e], nice=False)
+    axis_title = ("Outcome z-score (right = better)" if measure == "outcome"
+                  else "Spend per head z-score (right = higher)")
+    present = [p for p in POSITION_COLOURS if p in set(data["position"])]
+    y = alt.Y("label:N", title=None, sort=list(data["label"]),
+              axis=alt.Axis(labelLimit=330, labelFont=FONT))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("z:Q", scale=scale, title=axis_title), y=y,
+        color=alt.Color("position:N", title="Against peers",
+                        scale=alt.Scale(domain=present,
+                                        range=[POSITION_COLOURS[p] for p in present]),
+                        legend=alt.Legend(orient="bottom", columns=3)),
+        tooltip=[alt.Tooltip("label:N", title="Indicator" if measure == "outcome"
+                             else "Programme"),
+                 alt.Tooltip("programme:N", title="Programme"),
+                 alt.Tooltip("z:Q", title="z-score", format="+.2f"),
+                 alt.Tooltip("value:Q", title="Value", format=",.2f"),
+                 alt.Tooltip("peer_mean:Q", title="Peer mean", format=",.2f"),
+                 alt.Tooltip("position:N", title="Position")])
+    guides = pd.DataFrame({"z": [-2.0, 2.0, -1.0, 1.0, 0.0],
+                           "kind": ["solid", "solid", "dotted", "dotted", "zero"]})
+    gx = alt.X("z:Q", scale=scale, title=axis_title)
+    solid = alt.Chart(guides[guides["kind"] == "solid"]).mark_rule(
+        color=INK, strokeWidth=1.5).encode(x=gx)
+    dotted = alt.Chart(guides[guides["kind"] == "dotted"]).mark_rule(
+        color=INK, strokeDash=[2, 3]).encode(x=gx)
+    zero = alt.Chart(guides[guides["kind"] == "zero"]).mark_rule(color="#777777").encode(
+        x=gx)
+    beyond = int((data["z"].abs() >= 2).sum())
+    return alt.layer(bars, dotted, solid, zero).properties(
+        width=width, height=max(18 * len(data), 120),
+        title=alt.TitleParams(title, anchor="start", font=FONT,
+                              subtitle="z-scores against the peer group; solid lines ±2, "
+                                       "dotted ±1"),
+        description=(f"{title}: {len(data)} z-scores against the peer group, {beyond} beyond "
+                     f"±2; bars to the right are {'better' if measure == 'outcome' else 'higher'}"
+                     "."))
+
+
+def relative_to_ccg(data: pd.DataFrame, *, locality: str = "", palette: str = "standard",
+                    width: int = 380) -> alt.LayerChart:
+    """A locality's value on each indicator as a percentage of its CCG's value (100 = the
+    CCG), with the 95% interval, coloured by significance against the CCG.  ``data`` is
+    :func:`nhsbook.spot.relative_data` output."""
+    need = {"indicator", "domain", "relative", "relative_lower", "relative_upper",
+            "locality_value", "ccg_value", "significance"}
+    if not need <= set(data.columns):
+        raise ValueError(f"relative data lacks {sorted(need - set(data.columns))}: use "
+                         "nhsbook.spot.relative_data")
+    y = alt.Y("indicator:N", title=None, sort=list(data["indicator"]),
+              axis=alt.Axis(labelLimit=330, labelFont=FONT))
+    x_title = "% of the CCG value"
+    x = alt.X("relative:Q", title=x_title, scale=alt.Scale(zero=False))
+    present = tuple(data["significance"].dropna().unique())
+    errors = alt.Chart(data).mark_rule(color=INK).encode(
+        x=alt.X("relative_lower:Q", title=x_title), x2="relative_upper:Q", y=y)
+    points = alt.Chart(data).mark_circle(size=70, opacity=1, stroke=INK,
+                                         strokeWidth=0.5).encode(
+        x=x, y=y,
+        color=alt.Color("significance:N", title="Against the CCG",
+                        scale=significance_scale(palette, present),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("indicator:N", title="Indicator"),
+                 alt.Tooltip("domain:N", title="Domain"),
+                 alt.Tooltip("locality_value:Q", title="Locality value", format=",.1f"),
+                 alt.Tooltip("ccg_value:Q", title="CCG value", format=",.1f"),
+                 alt.Tooltip("relative:Q", title="% of CCG value", format=",.1f"),
+                 alt.Tooltip("relative_lower:Q", title="Lower 95% CI (%)", format=",.1f"),
+                 alt.Tooltip("relative_upper:Q", title="Upper 95% CI (%)", format=",.1f"),
+                 alt.Tooltip("significance:N", title="Significance")])
+    ref = alt.Chart(pd.DataFrame({"relative": [100.0]})).mark_rule(
+        color="#2A6EBB", strokeWidth=1.5, strokeDash=[6, 3]).encode(x=x)
+    counts = data["significance"].value_counts()
+    summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    name = locality or "the locality"
+    return alt.layer(errors, ref, points).properties(
+        width=width, height=max(16 * len(data), 120),
+        title=alt.TitleParams(f"{name} relative to the CCG" if locality else
+                              "Relative to the CCG", anchor="start", font=FONT,
+                              subtitle="value as % of the CCG value, 95% confidence interval; "
+                                       "dashed line: the CCG"),
+        description=(f"{name} on {len(data)} indicators as a percentage of the CCG value with "
+                     f"95% confidence intervals, against the CCG: {summary}."))
