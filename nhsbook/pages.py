@@ -240,6 +240,27 @@ class AreaPage:
         """Site-relative link from this area's page to its profile CSV."""
         return f"../../data/{self.area['area_code']}/profile.csv"
 
+    def second_comparison(self, comparator_code: str = "E92000001") -> pd.DataFrame:
+        """The area's indicators against its own comparator *and* a second one (default
+        England): a practice or PCN of a real-data book is compared with its CCG in the
+        computed tables and with England here, by the same 95% rule
+        (:func:`nhsbook.io.opendata.compare_with`); empty when the book has no values for
+        ``comparator_code`` or the area is, or is already compared with, that comparator."""
+        from .io.opendata import compare_with
+        if comparator_code in (self.code, self.area["comparator_code"]) or not (
+                self.values["area_code"] == comparator_code).any():
+            return pd.DataFrame()
+        rows = compare_with(self.values, self.metadata, self.code, comparator_code)
+        out = rows.rename(columns={
+            "name": "Indicator", "period": "Period", "value": "Value",
+            "lower_95": "Lower 95% CI", "upper_95": "Upper 95% CI",
+            "comparator_value": self.comparator_name,
+            "significance": f"Compared with {self.comparator_name}",
+            "second_value": self._name(comparator_code),
+            "second_significance": f"Compared with {self._name(comparator_code)}"})
+        out.loc[out["suppressed"], ["Value", "Lower 95% CI", "Upper 95% CI"]] = float("nan")
+        return out.drop(columns=["indicator_id", "suppressed"])
+
 
 #: Column names that hold counts of people or events: published CSVs must not show 1 to 4.
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import indicators
 from .config import BookConfig
-from .io import embedded
+from .io import embedded, opendata
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference")
@@ -27,6 +27,8 @@ def input_paths(cfg: BookConfig) -> dict[str, Path]:
     """The book's input files by dataset name."""
     if cfg.loader == "embedded":
         return embedded.dataset_paths(cfg.data)
+    if cfg.loader == "opendata":
+        return opendata.dataset_paths(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -34,6 +36,8 @@ def load_tables(cfg: BookConfig) -> Tables:
     """Read the book's inputs into the data model."""
     if cfg.loader == "embedded":
         return embedded.load(cfg.data)
+    if cfg.loader == "opendata":
+        return opendata.load(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
