@@ -140,7 +140,7 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[s
     """Each built area's profile table as ``_extra/data/<code>/profile.csv`` (suppressed)."""
     for code in codes:
         frames = []
-        for profile in ("adult", "child"):
+        for profile in computed["metadata"]["profile"].unique():
             rows = indicators.profile_table(computed["values"], computed["metadata"], code,
                                             profile)
             table = indicators.display_table(rows)
@@ -229,6 +229,10 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
     (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     landing = (book / "_landing.md").read_text(encoding="utf-8")
+    notice = cfg.notice
+    if cfg.synthetic and not notice:  # a synthetic book always says so
+        notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
+    landing = landing.replace("{{book_notice}}", notice)
     landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/")) + "\n"
     (book / "index.md").write_text(landing, encoding="utf-8")
     (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
@@ -239,8 +243,34 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
 
 def data_sources_page(cfg: BookConfig) -> str:
     """The Data sources chapter: the seed documents, the synthetic generator, the registry."""
-    parts = [
-        "# Data sources", "",
+    parts = ["# Data sources", ""]
+    parts += (_embedded_sources(cfg) if cfg.loader == "embedded" else _opendata_sources(cfg))
+    try:
+        from . import sources
+        parts += ["## Open data registry", "", sources.data_sources_markdown()]
+    except (ImportError, AttributeError, FileNotFoundError) as exc:  # registry optional
+        parts += [f"(The open-data registry could not be read: {esc(exc)})"]
+    return "\n".join(parts) + "\n"
+
+
+def _opendata_sources(cfg: BookConfig) -> list[str]:
+    """The real-data book's inputs: each dataset and the registry entry it is read from."""
+    from .io import opendata
+    opts = opendata.options(cfg)
+    rows = [f"| `{name}` | `{key}` |" for name, key in opendata.DATASETS.items()]
+    return [
+        "## This book's data", "",
+        f"This book is built from public open data only, for the CCG `{esc(opts['ccg_code'])}`, "
+        "read through the source registry below (from the offline mirror or `nhsbook fetch`), "
+        "each file checked against its registered checksum and validated by its Great "
+        "Expectations suite before use. No figure is synthetic.", "",
+        "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, "",
+    ]
+
+
+def _embedded_sources(cfg: BookConfig) -> list[str]:
+    """The embedded default: the seed documents' tables and the synthetic practices."""
+    return [
         "## The embedded default", "",
         "The default book is built from figures published in the seed planning documents, "
         "transcribed into `data/default/` with the file and line of every figure:", "",
@@ -257,12 +287,6 @@ def data_sources_page(cfg: BookConfig) -> str:
         "`data/default/synthetic/` holds **synthetic** practices made by `nhsbook synth` "
         f"(seeded; see the Methods chapter). {cfg.synthetic_note}", "",
     ]
-    try:
-        from . import sources
-        parts += ["## Open data registry", "", sources.data_sources_markdown()]
-    except (ImportError, AttributeError, FileNotFoundError) as exc:  # registry optional
-        parts += [f"(The open-data registry could not be read: {esc(exc)})"]
-    return "\n".join(parts) + "\n"
 
 
 def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None) -> Path:
@@ -325,7 +349,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     pages: list[Path] = []
     with _progress() as progress, ProcessPoolExecutor(max_workers=workers) as pool:
         bar = progress.add_task("notebooks", total=len(tasks))
-        futures = {pool.submit(run_notebook, p.notebook, p.area_code, p.area_name, cfg.name,
+        futures = {pool.submit(run_notebook, p.notebook, p.area_code, p.area_name, cfg.ref,
                                str(cfg.root)): (p.notebook, p.area_code) for p in tasks}
         for fut in as_completed(futures):
             nb, code = futures[fut]

@@ -76,6 +76,19 @@ class BookConfig:
     #: Optional comparator population for the top area's pyramid: ``name``, ``source`` (a
     #: registry key of an ONS SAPE single-year file) and ``la_codes``.
     population_comparator: dict = field(default_factory=dict)
+    #: Markdown shown at the top of the landing page (e.g. the synthetic-data notice).
+    notice: str = ""
+    #: The configuration file the book was read from.
+    path: Path | None = None
+
+    @property
+    def ref(self) -> str:
+        """What :func:`load_book` needs to read this book again (the ``book`` parameter of
+        its notebooks): its name when it is ``books/<name>.yml``, else its file's path."""
+        if self.path is None or self.path.resolve() == (
+                self.root / "books" / f"{self.name}.yml").resolve():
+            return self.name
+        return str(self.path.resolve())
 
     @property
     def page_area_types(self) -> tuple[str, ...]:
@@ -119,4 +132,5 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         data=(root / raw["data"]).resolve(), synthetic=bool(raw.get("synthetic", False)),
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
         page_sets=_page_sets(raw.get("pages"), path), root=root,
-        population_comparator=dict(raw.get("population_comparator") or {}))
+        population_comparator=dict(raw.get("population_comparator") or {}),
+        notice=str(raw.get("notice", "")).strip(), path=path)

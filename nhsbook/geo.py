@@ -575,6 +575,8 @@ def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
                                 how="left")
             parts["locality"] = ("locality_code", "locality_name")
             lsoas, synthetic = _with_practices(cfg, areas, lsoas, parts)
+        else:  # a book without localities (e.g. a real-data book): the CCG's districts
+            parts["district"] = ("lad19_code", "lad19_name")
         return MapArea(area_code, str(hit["area_name"].iloc[0]), "ccg", cfg, lsoas, parts,
                        tuple(synthetic))
     if kind == "locality":
@@ -585,6 +587,15 @@ def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
         lsoas, synthetic = _with_practices(cfg, areas, lsoas, parts)
         return MapArea(area_code, str(hit["area_name"].iloc[0]), "locality", cfg, lsoas, parts,
                        tuple(synthetic))
+    if kind == "district":  # a district of the book: the part of it inside the book's CCG
+        lsoas, _ = district_lsoas(area_code)
+        parent = str(hit["parent_code"].iloc[0])
+        if (areas.loc[areas["area_code"] == parent, "area_type"] == "ccg").any():
+            lsoas = lsoas[lsoas["lsoa11_code"].isin(ccg_lsoas(parent)["lsoa11_code"])]
+        lsoas = lsoas.reset_index(drop=True)
+        parts = ({"ward": ("ward19_code", "ward19_name")} if lsoas["ward19_code"].notna().all()
+                 else {"MSOA": ("msoa11_code", "msoa11_name")})
+        return MapArea(area_code, str(hit["area_name"].iloc[0]), "district", cfg, lsoas, parts)
     if kind:
         raise ValueError(f"area {area_code!r} is a {kind}: maps are drawn for CCGs, localities "
                          "and local authority districts")
@@ -660,6 +671,40 @@ def lsoa_map_table(area: MapArea) -> tuple[pd.DataFrame, "MapClasses"]:
     return t, classes
 
 
+#: Registry key of the ONS mid-2019 LSOA population (persons, five-year bands, all England).
+SAPE_5YR = "sape2019_5yr_england"
+AGE_MEASURES = {"pct_65_plus": "% aged 65 and over", "pct_under_15": "% aged under 15",
+                "pct_75_plus": "% aged 75 and over"}
+
+
+@functools.lru_cache(maxsize=1)
+def _lsoa_age_shares() -> pd.DataFrame:
+    from .io import ons
+    return ons.population_shares(ons.read_sape_5yr(sources.locate(SAPE_5YR)))
+
+
+def lsoa_age_table(area: MapArea, measure: str = "pct_65_plus"
+                   ) -> tuple[pd.DataFrame, "MapClasses"]:
+    """The area's LSOAs with their ONS mid-2019 population and age structure
+    (:func:`nhsbook.io.ons.population_shares`: % under 15, 65+ and 75+), classed into
+    quintiles of ``measure`` over the area's LSOAs (mapclassify); ``population`` is a whole
+    LSOA's residents (about 1,500), never a small count."""
+    from . import deprivation as dep
+    shares = _lsoa_age_shares()
+    t = area.lsoas[["lsoa11_code", "lsoa11_name"]].merge(
+        shares.drop(columns=["lsoa_name", "la_code", "la_name"]).rename(
+            columns={"lsoa_code": "lsoa11_code", "all_ages": "population"}), how="left")
+    missing = t["population"].isna()
+    if missing.any():
+        raise KeyError(f"{sources.locate(SAPE_5YR)}: no mid-2019 population for LSOA(s) "
+                       f"{t.loc[missing, 'lsoa11_code'].tolist()[:5]} of {area.name}")
+    t.insert(0, "area_code", t["lsoa11_code"])
+    t.insert(1, "area_name", t["lsoa11_name"])
+    classes = dep.classify_quantiles(t[measure], k=5, digits=1)
+    t["map_class"] = classes.assigned.to_numpy()
+    return t, classes
+
+
 def score_classes(values: pd.Series) -> "MapClasses":
     """Population-weighted IMD 2015 scores classed by the national quintiles of the LSOA score
     (most deprived darkest), so areas of any size are placed against all of England's LSOAs."""
@@ -702,6 +747,16 @@ def district_map_table(lad13_codes: Sequence[str]) -> tuple[pd.DataFrame, "MapCl
     classes = score_classes(t["imd2015_score"])
     t["map_class"] = classes.assigned.to_numpy()
     return t.reset_index(drop=True), classes
+
+
+def wider_view(area: MapArea) -> tuple[list[str], str]:
+    """The districts (2013 codes) of the page's "wider area" map and how to name them: the
+    book's county view (``county_view.csv``) when it has one and the area is of the book,
+    otherwise every district of the area's region."""
+    if area.in_book and (_geography_dir(area.book) / COUNTY_FILE).is_file():
+        return county_view(area.book)["lad13_code"].tolist(), "districts of Derbyshire (county view)"
+    region, codes = region_districts(area)
+    return codes, f"districts of the {region} region"
 
 
 def region_districts(area: MapArea) -> tuple[str, list[str]]:
@@ -786,7 +841,8 @@ def header_markdown(area: MapArea) -> str:
     lines += ["**Sources:** English Indices of Deprivation 2019 (MHCLG: national rank and decile, "
               "population denominators mid-2015) and 2015 (DCLG: scores); LSOA, ward and CCG "
               "lookups and boundaries from the ONS Open Geography Portal (2011 LSOAs, 2013 "
-              "districts, generalised, via UK-GeoJSON). Contains public sector information "
+              "districts, generalised, via UK-GeoJSON); residents by age from the ONS mid-2019 "
+              "small-area population estimates. Contains public sector information "
               "licensed under the Open Government Licence v3.0; boundaries © Crown copyright "
               "and database right, CC-BY 4.0 (Martin Chorley). See *Data sources*."]
     return "\n".join(lines)

@@ -58,7 +58,8 @@ class AreaPage:
         return str(hit.iloc[0]) if not hit.empty else "no comparator"
 
     #: Titles of the profiles the seed documents name; others are titled by their key.
-    PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile"}
+    PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile",
+                      "qof": "QOF recorded prevalence", "deprivation": "Deprivation"}
 
     def profiles(self) -> list[str]:
         """The book's profiles (``metadata.profile``): adult and child first, then others
@@ -108,10 +109,12 @@ class AreaPage:
         return kids.sort_values("area_name")
 
     def spine_chart(self, profile: str, palette: str = "standard"):
-        """The profile's spine chart; a CCG's localities are drawn as diamonds."""
+        """The profile's spine chart; a CCG's localities (or primary care networks) are drawn
+        as diamonds."""
         from . import spine
         from .charts import spine as spine_chart
-        markers = self.children("locality")["area_code"].tolist()
+        kids = self.children()
+        markers = kids.loc[kids["area_type"].isin(["locality", "pcn"]), "area_code"].tolist()
         data = spine.spine_data(self.values, self.metadata, self.areas, self.code, profile,
                                 markers=markers)
         return spine_chart(data, palette=palette)
@@ -157,6 +160,18 @@ class AreaPage:
     def _name(self, code: str) -> str:
         hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
         return str(hit.iloc[0]) if not hit.empty else code
+
+    def missing_population(self) -> str:
+        """Why the area has no population to draw ("" when it has one): the book's own note
+        for the area (e.g. the mirror's LSOA estimates do not cover it) or a generic one."""
+        from . import population as pop
+        try:
+            pop.area_population(self.population, self.areas, self.code)
+            return ""
+        except KeyError:
+            note = self.area.get("population_note", "")
+            note = "" if pd.isna(note) else str(note)
+            return note or f"The book has no population for {self.name} or its practices."
 
     def pyramid_data(self) -> pd.DataFrame:
         """The area's age-sex shares against its comparator: a CCG against the book's

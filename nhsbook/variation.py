@@ -78,7 +78,10 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     n_sup = small.groupby(rows["indicator_id"]).sum()
     rows = rows[~small].copy()
     names = areas.set_index("area_code")["area_name"]
-    locality = dict(zip(areas["area_code"], ancestor_of_type(areas, "locality")))
+    # the practice's group: its locality, or in books without localities its PCN
+    group = ancestor_of_type(areas, "locality")
+    group = group.where(group != "", ancestor_of_type(areas, "pcn"))
+    locality = dict(zip(areas["area_code"], group))
     rows["area_name"] = rows["area_code"].map(names)
     rows["locality"] = rows["area_code"].map(locality).map(names).fillna("")
     rows["indicator"] = rows["indicator_id"].map(meta["name"])

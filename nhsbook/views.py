@@ -97,12 +97,17 @@ def latest(rows: pd.DataFrame) -> pd.DataFrame:
 
 # --- overview (tartan rug) -----------------------------------------------------------
 
-def rug_columns(areas: pd.DataFrame, code: str) -> tuple[list[str], list[str]]:
+def rug_columns(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None
+                ) -> tuple[list[str], list[str]]:
     """The rug's columns: the areas coloured by significance (the area's children, and the
     area itself when it is compared with the same comparator as they are) and the
     comparator column(s) they are compared with (e.g. a locality page: the CCG, then the
-    locality and its practices; a CCG page: the CCG, then its localities)."""
+    locality and its practices; a CCG page: the CCG, then its localities).  Given
+    ``values``, children without any indicator value are left out (a real-data CCG's
+    districts carry populations only)."""
     kids = children(areas, code)
+    if values is not None:
+        kids = [k for k in kids if k in set(values["area_code"])]
     if not kids:
         raise ValueError(f"area {code!r} has no areas below it for an overview")
     comp = areas.set_index("area_code")["comparator_code"].fillna("")
@@ -125,7 +130,7 @@ def rug_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, 
     first; fixed columns always first).  Fixed columns first, then the page's own area,
     then the areas below it in name order.  Each indicator's latest period.
     """
-    coloured, comparators = rug_columns(areas, code)
+    coloured, comparators = rug_columns(areas, code, values)
     meta = metadata if profile is None else metadata[metadata["profile"] == profile]
     meta = meta.reset_index(drop=True)
     names = areas.set_index("area_code")["area_name"]

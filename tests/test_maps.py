@@ -146,8 +146,8 @@ def _html_outputs(nb: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("area_code, lsoas, maps, limit", [
-    ("ND-DRO", 16, 4, 400_000),          # a locality of the book
-    ("E07000096", 94, 3, 600_000),       # Dacorum: a district outside Derbyshire, by code only
+    ("ND-DRO", 16, 5, 450_000),          # a locality of the book
+    ("E07000096", 94, 4, 700_000),       # Dacorum: a district outside Derbyshire, by code only
 ])
 def test_maps_notebook_builds_a_small_page(tmp_path, root, shared, area_code, lsoas, maps,
                                            limit):
@@ -159,5 +159,11 @@ def test_maps_notebook_builds_a_small_page(tmp_path, root, shared, area_code, ls
     assert size < limit, f"{area_code}: {size:,} bytes of HTML output"
     csv = pd.read_csv(nb["_csv"])
     assert len(csv) == lsoas and csv["imd2019_decile"].between(1, 10).all()
+    # age structure by LSOA (ONS mid-2019, persons in five-year bands)
+    ages = pd.read_csv(nb["_csv"].with_name("age_structure_lsoa.csv"))
+    assert sorted(ages["lsoa11_code"]) == sorted(csv["lsoa11_code"])
+    assert ages["population"].gt(500).all()
+    assert ages[["pct_under_15", "pct_65_plus", "pct_75_plus"]].stack().between(0, 100).all()
+    assert (ages["pct_75_plus"] <= ages["pct_65_plus"]).all()
     check = [c for c in nb["cells"] if "NBVAL_CHECK_OUTPUT" in "".join(c["source"])][0]
     assert f"{lsoas} LSOAs" in "".join(check["outputs"][0]["text"])

@@ -222,3 +222,81 @@ def test_unknown_ccg_code_is_refused(tmp_path):
             compute_and_store(cfg)
     finally:
         shutil.rmtree(cfg.cache_dir, ignore_errors=True)
+
+
+def test_map_footprint_is_the_lookup_not_the_districts(tables):
+    """The CCG's map covers the LSOAs the ONS lookup gives it (Glossop's 21 LSOAs of High
+    Peak are Tameside and Glossop's), with residents by age from the England-wide ONS file
+    adding up to the CCG population built from the single-year files."""
+    from nhsbook import geo
+    area = geo.resolve(CCG, "derbyshire-2021")
+    assert len(area.lsoas) == 621 and area.has_lsoa_boundaries
+    assert list(area.parts) == ["district"]
+    high_peak = geo.resolve("E07000037", "derbyshire-2021")
+    assert high_peak.kind == "district" and len(high_peak.lsoas) == 38
+    whole, _ = geo.district_lsoas("E07000037")
+    glossop = set(whole["lsoa11_code"]) - set(high_peak.lsoas["lsoa11_code"])
+    assert len(glossop) == 21 and not glossop & set(area.lsoas["lsoa11_code"])
+    assert (whole.set_index("lsoa11_code").loc[sorted(glossop), "ccg20_code"]
+            == "E38000182").all()
+    ages, classes = geo.lsoa_age_table(area)
+    pop = tables["population"]
+    assert ages["population"].sum() == pop.loc[pop["area_code"] == CCG, "population"].sum()
+    assert len(classes.labels) == 5
+    codes, scope = geo.wider_view(area)
+    assert "East Midlands" in scope and set(area.lad13_codes) <= set(codes)
+
+
+def _scratch_root(tmp_path: Path, root: Path) -> Path:
+    """A project root whose book/ is a scratch copy, so a test build leaves the real one."""
+    scratch = tmp_path / "root"
+    scratch.mkdir()
+    for name in ("books", "data", "_config.yml", "notebooks", "expectations"):
+        (scratch / name).symlink_to(root / name)
+    shutil.copytree(root / "book", scratch / "book",
+                    ignore=shutil.ignore_patterns("_build", "areas", "_extra"))
+    return scratch
+
+
+def test_a_second_ccg_builds_a_whole_book_by_code(tmp_path, root, shared):
+    """`nhsbook build` for NHS Bassetlaw CCG, named by its ODS code only: every PCN and
+    practice gets its pages, the site is published, and the map page says that its LSOA
+    boundaries are not in the mirror while the rest of the book builds."""
+    scratch = _scratch_root(tmp_path, root)
+    path = tmp_path / "bassetlaw.yml"
+    path.write_text(f"""name: test-realdata-02q
+title: NHS Bassetlaw CCG
+loader: opendata
+data: {path}
+synthetic: false
+opendata:
+  ccg_code: 02Q
+pages:
+  - part: CCG and primary care networks
+    area_types: [ccg, pcn]
+    notebooks: [jsna_profile]
+  - part: Practices
+    area_types: [practice]
+    notebooks: [jsna_profile]
+  - part: Population and maps
+    area_types: [ccg]
+    notebooks: [population, maps]
+""", encoding="utf-8")
+    env = {**os.environ, "NHSBOOK_ROOT": str(scratch),
+           "NHSBOOK_MIRROR": str(shared / "data")}
+    proc = subprocess.run([sys.executable, "-m", "nhsbook", "build", "--book", str(path)],
+                          env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    areas = scratch / "book" / "areas"
+    built = {p.parent.name for p in areas.glob("*/jsna_profile.ipynb")}
+    assert len(built) == 1 + 3 + 9 and "E38000008" in built
+    site = scratch / "book" / "_build" / "html"
+    assert (site / "areas" / "E38000008" / "jsna_profile.html").is_file()
+    maps = nbformat.read(areas / "E38000008" / "maps.ipynb", as_version=4)
+    text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for c in maps.cells
+                    for o in c.get("outputs", []))
+    assert "LSOA boundaries for NHS Bassetlaw CCG are not in the data" in text
+    population = nbformat.read(areas / "E38000008" / "population.ipynb", as_version=4)
+    assert "No population for this area" in " ".join(
+        str(o.get("data", {}).get("text/markdown", "")) for c in population.cells
+        for o in c.get("outputs", []))
