@@ -351,15 +351,10 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
     spend, inds = frames.get("spot_spend"), frames.get("spot_outcome_indicators")
     outcomes = frames.get("spot_outcomes")
 
+    from .validate import unreadable
+
     def why(*pairs: tuple[str, tuple[str, ...]]) -> str:
-        for name, cols in pairs:
-            f = frames.get(name)
-            if f is None:
-                return f"not run: {name} could not be read"
-            missing = [c for c in cols if c not in f.columns]
-            if missing:
-                return f"not run: {name} has no column {', '.join(missing)}"
-        return ""
+        return unreadable(frames, *pairs)
 
     note = why(("spot_spend", ("area_code", "programme_code", "spend_gbp",
                                "weighted_population", "spend_per_head")),

@@ -1039,6 +1039,20 @@ def _sum(values: pd.Series) -> float:
     return float("nan") if values.isna().any() else float(values.sum())
 
 
+def unreadable(frames: Mapping[str, pd.DataFrame | None],
+               *specs: tuple[str, tuple[str, ...]]) -> str:
+    """Why a reconciliation cannot run ("" when it can): the first of the named frames that
+    could not be read or lacks one of the named columns."""
+    for name, cols in specs:
+        f = frames.get(name)
+        if f is None:
+            return f"not run: {name} could not be read"
+        missing = [c for c in cols if c not in f.columns]
+        if missing:
+            return f"not run: {name} has no column {', '.join(missing)}"
+    return ""
+
+
 def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
                           ) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """The derived frames the reconciliation suites validate: name -> (frame, note).
@@ -1048,14 +1062,7 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
 
     def need(*specs: tuple[str, tuple[str, ...]]) -> str:
-        for name, cols in specs:
-            f = frames.get(name)
-            if f is None:
-                return f"not run: {name} could not be read"
-            missing = [c for c in cols if c not in f.columns]
-            if missing:
-                return f"not run: {name} has no column {', '.join(missing)}"
-        return ""
+        return unreadable(frames, *specs)
 
     areas, prac = frames.get("areas"), frames.get("practices")
     pop, values = frames.get("population"), frames.get("practice_values")
