@@ -110,6 +110,8 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     import nbformat
     import papermill as pm
 
+    from . import engine  # registers the warm-kernel engine "nhsbook"
+
     root_path = Path(root)
     out_dir = root_path / "book" / "areas" / area_code
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
                         parameters={"area_code": area_code, "book": book},
                         kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
-                        log_output=False)
+                        log_output=False, engine_name=engine.ENGINE)
     nb = nbformat.read(out, as_version=4)
     for cell in nb.cells:  # papermill's injected parameters are not for readers
         tags = cell.metadata.get("tags", [])

@@ -35,6 +35,12 @@ PAGE_ENV, EXTRA_ENV = "NHSBOOK_PAGE", "NHSBOOK_EXTRA"
 _counter = itertools.count(1)
 
 
+def reset_page() -> None:
+    """Start chart numbering again for a new page (a warm kernel runs many pages)."""
+    global _counter
+    _counter = itertools.count(1)
+
+
 def write_vega_bundle(static_dir: Path) -> Path:
     """Write the vega/vega-lite/vega-embed bundle once (reused while its version is the same)."""
     import vl_convert as vlc

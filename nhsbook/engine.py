@@ -1,0 +1,181 @@
+"""A papermill engine that keeps one warm kernel per process.
+
+Papermill's default engine starts a new kernel for every notebook (about 1.2 s) and the page
+then imports pandas, Altair and nhsbook again (about 1.4 s).  A book runs the same few
+notebooks for hundreds of areas, so :class:`WarmEngine` (registered with papermill as
+``nhsbook``) starts one kernel per worker process, imports the heavy modules into it once,
+and runs every later notebook of that process in the same kernel, each through papermill as
+before (parameters injected, outputs and metadata written by papermill).
+
+Between notebooks the kernel is returned to a fresh state by :func:`prepare_page`, run
+silently before the first cell: the user namespace and the execution count are reset
+(``InteractiveShell.reset(new_session=True)``), the page's ``NHSBOOK_*`` environment replaces
+the previous page's, the working directory becomes the page's folder and per-page state of
+nhsbook (chart numbering) starts again.  Imported modules and their data caches (the parquet
+tables, boundaries) stay: that is the point.
+
+The kernel is replaced after an error that killed it, after :data:`MAX_RUNS` notebooks, or
+when its memory passes :data:`MAX_RSS_MIB`; it is shut down when the process exits
+(``multiprocessing.util.Finalize`` for pool workers, ``atexit`` otherwise).  Set
+``NHSBOOK_FRESH_KERNEL=1`` to run every notebook in a new kernel instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import multiprocessing.util
+import os
+from dataclasses import dataclass
+
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
+
+#: Modules imported into a new kernel once, before its first notebook.
+WARM_IMPORTS = ("pandas", "numpy", "altair", "IPython.display", "nhsbook.pages",
+                "nhsbook.charts", "nhsbook.stats", "vl_convert")
+#: A kernel is replaced after this many notebooks ...
+MAX_RUNS = 200
+#: ... or when its resident memory passes this many MiB.
+MAX_RSS_MIB = 2048
+#: Environment variable that turns the warm kernel off (a new kernel per notebook).
+FRESH_ENV = "NHSBOOK_FRESH_KERNEL"
+
+
+@dataclass
+class _Warm:
+    km: object
+    runs: int = 0
+
+
+_warm: _Warm | None = None
+
+
+def prepare_page(env: dict[str, str], cwd: str) -> None:
+    """Run inside the kernel before a page: the page's ``NHSBOOK_*`` environment (variables
+    of an earlier page that this page does not set are removed), its working directory, and
+    nhsbook's per-page state."""
+    for key in [k for k in os.environ if k.startswith("NHSBOOK_") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)
+    os.chdir(cwd)
+    from . import site
+    site.reset_page()
+    site.enable_renderer()
+
+
+def _page_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("NHSBOOK_")}
+
+
+def _prelude(cwd: str) -> str:
+    """The silent cell run before each page (see :func:`prepare_page`)."""
+    return ("get_ipython().reset(new_session=True, aggressive=False)\n"
+            "from nhsbook.engine import prepare_page as __nhsbook_prepare\n"
+            f"__nhsbook_prepare({json.dumps(_page_env())}, {json.dumps(cwd)})\n"
+            "del __nhsbook_prepare\n")
+
+
+class WarmClient(PapermillNotebookClient):
+    """Papermill's client, with a silent preparation cell before the notebook's cells."""
+
+    prelude: str = ""
+
+    def papermill_execute_cells(self):
+        if self.prelude:
+            self._hidden(self.prelude)
+        super().papermill_execute_cells()
+
+    def _hidden(self, code: str) -> None:
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        reply = self.wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"could not prepare the kernel for the page: "
+                               f"{content.get('ename')}: {content.get('evalue')}")
+
+
+def _shutdown() -> None:
+    """Stop this process's warm kernel (if any)."""
+    global _warm
+    if _warm is None:
+        return
+    km, _warm = _warm.km, None
+    try:
+        km.shutdown_kernel(now=True)
+    except Exception:  # already dead: nothing to stop
+        pass
+
+
+def _rss_mib(km) -> float:
+    """Resident memory of the kernel process (0 when unknown)."""
+    try:
+        pid = km.provisioner.process.pid
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (AttributeError, OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _kernel(kernel_name: str, cwd: str | None):
+    """This process's warm kernel manager, started (and warmed) when needed."""
+    global _warm
+    from jupyter_client.manager import KernelManager
+    if _warm is not None and (not _warm.km.is_alive() or _warm.runs >= MAX_RUNS
+                              or _rss_mib(_warm.km) > MAX_RSS_MIB):
+        _shutdown()
+    if _warm is None:
+        # nbclient polls an asynchronous client (a blocking one would hang on a dead kernel)
+        km = KernelManager(kernel_name=kernel_name,
+                           client_class="jupyter_client.asynchronous.AsyncKernelClient")
+        km.start_kernel(cwd=cwd)
+        _warm = _Warm(km)
+        if multiprocessing.parent_process() is not None:  # a pool worker leaves by os._exit
+            multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
+        else:
+            atexit.register(_shutdown)
+    return _warm
+
+
+class WarmEngine(NBClientEngine):
+    """Papermill engine ``nhsbook``: every notebook of a process runs in one warm kernel."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                 stdout_file=None, stderr_file=None, start_timeout=60,
+                                 execution_timeout=None, **kwargs):
+        if os.environ.get(FRESH_ENV):
+            return super().execute_managed_notebook(
+                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file,
+                stderr_file=stderr_file, start_timeout=start_timeout,
+                execution_timeout=execution_timeout, **kwargs)
+        cwd = kwargs.get("cwd") or os.getcwd()
+        warm = _kernel(kernel_name, cwd)
+        first = warm.runs == 0
+        kwargs = remove_args(["input_path", "timeout", "startup_timeout", "cwd"], **kwargs)
+        client = WarmClient(nb_man, km=warm.km, **merge_kwargs(
+            kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
+            kernel_name=kernel_name, log=logger,
+            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file))
+        warm_up = "".join(f"import {m}\n" for m in WARM_IMPORTS) if first else ""
+        client.prelude = warm_up + _prelude(cwd)
+        warm.runs += 1
+        try:
+            return client.execute()
+        except Exception:
+            if not warm.km.is_alive():
+                _shutdown()
+            raise
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+
+
+#: The engine's name for ``papermill.execute_notebook(..., engine_name=ENGINE)``.
+ENGINE = "nhsbook"
+papermill_engines.register(ENGINE, WarmEngine)

@@ -1,0 +1,135 @@
+"""The warm-kernel papermill engine (nhsbook.engine): pages share a kernel but not state."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from nhsbook import engine
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("area_code = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _run(src: Path, out: Path, area: str, cwd: Path, **env: str):
+    """Run ``src`` warm, with the page's NHSBOOK_* environment as the build sets it."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        pm.execute_notebook(str(src), str(out), parameters={"area_code": area},
+                            kernel_name="python3", cwd=str(cwd), progress_bar=False,
+                            engine_name=engine.ENGINE)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nbformat.read(out, as_version=4)
+
+
+def _streams(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+@pytest.fixture
+def fresh_engine():
+    engine._shutdown()
+    yield
+    engine._shutdown()
+
+
+def test_state_does_not_leak_between_pages(tmp_path, fresh_engine):
+    a = _notebook(tmp_path / "a.ipynb",
+                  "leaked = area_code * 2\nimport os\nprint(os.environ['NHSBOOK_PAGE'])",
+                  "from nhsbook import site\nnext(site._counter); next(site._counter)")
+    b = _notebook(tmp_path / "b.ipynb",
+                  "import os\nprint('leaked' in globals(), os.environ['NHSBOOK_PAGE'], "
+                  "os.environ.get('NHSBOOK_ONLY_A'), os.path.basename(os.getcwd()))",
+                  "from nhsbook import site\nprint('chart', next(site._counter))")
+    (tmp_path / "pa").mkdir()
+    (tmp_path / "pb").mkdir()
+    first = _run(a, tmp_path / "a.out.ipynb", "A", tmp_path / "pa", NHSBOOK_PAGE="A/a",
+                 NHSBOOK_ONLY_A="1")
+    pid = engine._warm.km.provisioner.process.pid
+    second = _run(b, tmp_path / "b.out.ipynb", "B", tmp_path / "pb", NHSBOOK_PAGE="B/b")
+    assert engine._warm.km.provisioner.process.pid == pid  # the same kernel ran both
+    assert _streams(first).strip() == "A/a"
+    # B: no name of A, B's page and folder, A's extra variable gone, charts numbered from 1
+    assert _streams(second).split() == ["False", "B/b", "None", "pb", "chart", "1"]
+    counts = [c.execution_count for c in second.cells if c.cell_type == "code"]
+    assert counts[0] == 1  # a new session: execution counts restart
+
+
+def test_errors_are_reported_and_the_next_page_runs(tmp_path, fresh_engine):
+    bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken page ' + area_code)")
+    dies = _notebook(tmp_path / "dies.ipynb", "import os\nos._exit(1)")
+    good = _notebook(tmp_path / "good.ipynb", "print('ok', area_code)")
+    with pytest.raises(PapermillExecutionError, match="broken page X"):
+        _run(bad, tmp_path / "bad.out.ipynb", "X", tmp_path, NHSBOOK_PAGE="X/bad")
+    assert "ok Y" in _streams(_run(good, tmp_path / "g1.ipynb", "Y", tmp_path,
+                                   NHSBOOK_PAGE="Y/good"))
+    pid = engine._warm.km.provisioner.process.pid
+    with pytest.raises(Exception):
+        _run(dies, tmp_path / "dies.out.ipynb", "Z", tmp_path, NHSBOOK_PAGE="Z/dies")
+    out = _run(good, tmp_path / "g2.ipynb", "W", tmp_path, NHSBOOK_PAGE="W/good")
+    assert "ok W" in _streams(out)
+    assert engine._warm.km.provisioner.process.pid != pid  # a new kernel after the death
+
+
+def _text_outputs(nb) -> list[str]:
+    out = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "stream":
+                out.append(o["text"])
+            data = o.get("data", {})
+            if "text/markdown" in data:
+                out.append(data["text/markdown"])
+            elif "text/html" in data:
+                html = re.sub(r"nhsbook-chart-\d+-\d+|T_[0-9a-f]{5}", "ID", data["text/html"])
+                out.append(html)
+    return out
+
+
+def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_engine,
+                                                monkeypatch):
+    """jsna_profile for a locality of the default book, run in a new kernel and then in a
+    warm kernel that has already run another page, gives the same outputs."""
+    monkeypatch.setenv("NHSBOOK_ROOT", str(root))
+    monkeypatch.setenv("NHSBOOK_MIRROR", str(shared / "data"))
+    src = root / "notebooks" / "jsna_profile.ipynb"
+    outputs = []
+    for mode, before in (("fresh", None), ("warm", "E38000115")):
+        extra = tmp_path / mode
+        (extra / "page").mkdir(parents=True)
+        if mode == "fresh":
+            monkeypatch.setenv(engine.FRESH_ENV, "1")
+        else:
+            monkeypatch.delenv(engine.FRESH_ENV)
+            _run(src, extra / "before.ipynb", before, extra / "page",
+                 NHSBOOK_PAGE=f"{before}/jsna_profile", NHSBOOK_EXTRA=str(extra))
+        nb = _run(src, extra / "out.ipynb", "ND-DRO", extra / "page",
+                  NHSBOOK_PAGE="ND-DRO/jsna_profile", NHSBOOK_EXTRA=str(extra))
+        outputs.append(_text_outputs(nb))
+        assert sorted(p.name for p in (extra / "charts" / "ND-DRO").iterdir()) == [
+            "jsna_profile-1.csv", "jsna_profile-1.svg", "jsna_profile-2.csv",
+            "jsna_profile-2.svg"]
+    assert outputs[0] == outputs[1] and len(outputs[0]) > 5
