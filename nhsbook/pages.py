@@ -7,17 +7,20 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 
 import pandas as pd
 
-from . import indicators
+from . import deps, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
-from .site import enable_renderer
+from .site import PAGE_ENV, enable_renderer
 from .store import load_computed
 
 enable_renderer()
+if os.environ.get(PAGE_ENV):   # run by the build: record what the page reads (nhsbook.deps)
+    deps.install()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
