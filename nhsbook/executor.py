@@ -137,7 +137,7 @@ class DaskExecutor:
             futures = {client.submit(execute_page, r, pure=False,
                                      key=f"page-{r.area_code}-{r.notebook}-{time.time_ns()}"): r
                        for r in runs}
-            for fut in completed(list(futures)):
+            for fut in completed(list(futures), loop=client.loop):
                 try:
                     outcome = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. a worker lost mid-task

@@ -105,8 +105,11 @@ def package_digest(digests: Digests) -> str:
 
 
 def book_digest(cfg: BookConfig) -> str:
-    """The book configuration (every field except the project root)."""
-    return _hash(repr(dataclasses.replace(cfg, root=Path("."))))
+    """The book configuration as a page sees it: every field except the project root and the
+    page sets (a page's own presence is in its parameters; adding or removing other pages
+    does not change it), with the area types that have pages (pages name them)."""
+    return _hash(repr(dataclasses.replace(cfg, root=Path("."), page_sets=())),
+                 cfg.page_area_types)
 
 
 # ------------------------------------------------------------------------------------ gate
