@@ -1,12 +1,18 @@
 """The build: validate every input, compute once, run the notebooks per area, build the site.
 
 1. **Validate** all inputs with the Great Expectations suites in ``expectations/``; on failure
-   print the report and stop: nothing is computed, executed or published.
-2. **Compute** every indicator for every area in one pass (:mod:`nhsbook.store`).
-3. **Run** each page notebook through papermill for every area with a page, in parallel
-   processes, writing ``book/areas/<code>/<notebook>.ipynb`` and each area's profile CSV.
+   print the report and stop: nothing is computed, executed or published.  Skipped while the
+   inputs and suites are those of the last passing gate.
+2. **Compute** every indicator for every area in one pass (:mod:`nhsbook.store`), unless the
+   stored tables are current.
+3. **Run** each page notebook through papermill for every area with a page, on an executor
+   (:mod:`nhsbook.executor`: local processes or Dask), writing
+   ``book/areas/<code>/<notebook>.ipynb``; only pages whose fingerprint changed run
+   (:mod:`nhsbook.incremental`); then each area's profile CSV.
 4. **Site**: write the generated pages (areas index, validation report, data sources) and the
-   table of contents, then build ``book/`` with jupyter-book into ``book/_build/html``.
+   table of contents, then build ``book/`` with jupyter-book (incrementally, in
+   ``build/jupyter-book/<book>/``), scan it and publish it as ``book/_build/html`` — skipped
+   when nothing under ``book/`` changed since this book's site was published.
 """
 
 from __future__ import annotations
