@@ -32,7 +32,8 @@ DEPS_ENV, ROOTS_ENV = "NHSBOOK_DEPS", "NHSBOOK_DEPS_ROOTS"
 
 _state = threading.local()
 _installed = False
-_seen: set[tuple[str, str, str]] = set()
+#: Entries already written, per deps file (its inode: a page run again starts a new file).
+_seen: dict[str, tuple[int, set[tuple[str, str]]]] = {}
 
 
 def _busy() -> bool:
@@ -66,11 +67,21 @@ def record(path: str | os.PathLike, kind: str = "read") -> None:
     _state.busy = True   # the deps file's own open raises the event again
     try:
         full = os.path.abspath(os.fspath(path))
-        if not _under(full, _roots()) or (target, kind, full) in _seen:
+        if not _under(full, _roots()):
             return
-        _seen.add((target, kind, full))
+        try:
+            inode = os.stat(target).st_ino
+        except FileNotFoundError:
+            inode = -1
+        known, seen = _seen.get(target, (None, set()))
+        if known != inode:
+            seen = set()
+        if (kind, full) in seen:
+            return
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({kind: full}) + "\n")
+        seen.add((kind, full))
+        _seen[target] = (os.stat(target).st_ino, seen)
     except (OSError, TypeError, ValueError):
         pass   # recording must never break a page; a page without deps is rebuilt every time
     finally:

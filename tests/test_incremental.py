@@ -133,3 +133,40 @@ def test_switching_books_rebuilds_and_removes_the_other_books_pages(project):
     assert 'book = \\"other\\"' in nb or "book = \\\"other\\\"" in nb or '"other"' in nb
     back = build("small", jobs=2, site=False, log=lambda *_: None)
     assert _ran(back) == {"E38000115/jsna_profile", "5N7/finance", "5N6/finance"}
+
+
+DEPS_SCRIPT = """
+import os, sys
+from pathlib import Path
+from nhsbook import deps
+d = Path(sys.argv[1]); data = d / "data"
+os.environ[deps.ROOTS_ENV] = str(data)
+deps.install()
+os.environ[deps.DEPS_ENV] = str(d / "page1.jsonl")
+open(data / "a.csv").read(); open(data / "a.csv").read()
+open(d / "outside.txt", "w").write("not an input")
+(data / "out.csv").write_text("written")
+with deps.untracked():
+    open(data / "b.csv").read()
+os.environ[deps.DEPS_ENV] = str(d / "page2.jsonl")   # a reused kernel, the next page
+open(data / "b.csv").read()
+os.environ.pop(deps.DEPS_ENV)
+open(data / "a.csv").read()
+"""
+
+
+def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_path):
+    import subprocess
+    import sys
+
+    from nhsbook import deps
+    (tmp_path / "data").mkdir()
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / "data" / name).write_text("x")
+    subprocess.run([sys.executable, "-c", DEPS_SCRIPT, str(tmp_path)], check=True)
+    data = tmp_path / "data"
+    assert deps.read(tmp_path / "page1.jsonl") == ({str(data / "a.csv")},
+                                                    {str(data / "out.csv")})
+    assert deps.read(tmp_path / "page2.jsonl") == ({str(data / "b.csv")}, set())
+    lines = (tmp_path / "page1.jsonl").read_text().splitlines()
+    assert len(lines) == 2                                   # each file once
