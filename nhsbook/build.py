@@ -485,7 +485,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
     if site:
         t0 = time.perf_counter()
         site_state_file = inc.state_dir(cfg.root) / f"site-{cfg.name}.json"
-        kept = inc._load_json(site_state_file, {})
+        kept = inc.load_json(site_state_file, {})
         key = inc.site_key(cfg, package)
         link = os.readlink(cfg.site_dir) if cfg.site_dir.is_symlink() else None
         docs = sorted(_page_id(p) for p in tasks)
@@ -493,10 +493,13 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
                 and (cfg.site_dir / "index.html").is_file()):
             log("the site is current: nothing to publish")
         else:
-            full = force or not set(kept.get("docs", [])) <= set(docs)
+            # a changed table of contents changes every page's navigation, which Sphinx
+            # does not rewrite in unchanged pages: build from scratch then
+            toc = inc.hash_of((cfg.book_dir / "_toc.yml").read_text(encoding="utf-8"))
+            full = force or kept.get("toc") != toc or not set(kept.get("docs", [])) <= set(docs)
             run_site(cfg, computed["metadata"], full=full)
             inc.write_json(site_state_file, {"key": key, "link": os.readlink(cfg.site_dir),
-                                             "docs": docs})
+                                             "docs": docs, "toc": toc})
             result.site_built = True
             timings["site"] = time.perf_counter() - t0
             log(f"built the site in {timings['site']:.1f} s: {cfg.site_dir / 'index.html'}")

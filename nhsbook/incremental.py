@@ -35,7 +35,7 @@ def state_dir(root: Path) -> Path:
     return root / "build" / "state"
 
 
-def _load_json(path: Path, default):
+def load_json(path: Path, default):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -62,7 +62,7 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def _hash(*parts: object) -> str:
+def hash_of(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -71,7 +71,7 @@ class Digests:
 
     def __init__(self, root: Path) -> None:
         self.path = state_dir(root) / "digests.json"
-        self.cache: dict[str, list] = _load_json(self.path, {})
+        self.cache: dict[str, list] = load_json(self.path, {})
         self.dirty = False
 
     def __call__(self, path: str | Path) -> str:
@@ -101,14 +101,14 @@ class Digests:
 def package_digest(digests: Digests) -> str:
     """The ``nhsbook`` package's Python source, as one sha256."""
     files = sorted(PACKAGE.rglob("*.py"))
-    return _hash([(str(f.relative_to(PACKAGE)), digests(f)) for f in files])
+    return hash_of([(str(f.relative_to(PACKAGE)), digests(f)) for f in files])
 
 
 def book_digest(cfg: BookConfig) -> str:
     """The book configuration as a page sees it: every field except the project root and the
     page sets (a page's own presence is in its parameters; adding or removing other pages
     does not change it), with the area types that have pages (pages name them)."""
-    return _hash(repr(dataclasses.replace(cfg, root=Path("."), page_sets=())),
+    return hash_of(repr(dataclasses.replace(cfg, root=Path("."), page_sets=())),
                  cfg.page_area_types)
 
 
@@ -120,7 +120,7 @@ def gate_key(cfg: BookConfig, inputs: dict[str, Path], digests: Digests) -> str:
     if cfg.data.is_dir():
         files.update(str(p) for p in cfg.data.rglob("*") if p.is_file())
     suites = sorted((cfg.root / "expectations").glob("*.json"))
-    return _hash(cfg.name, book_digest(cfg), package_digest(digests),
+    return hash_of(cfg.name, book_digest(cfg), package_digest(digests),
                  sorted((f, digests(f)) for f in files),
                  [(s.name, digests(s)) for s in suites])
 
@@ -147,7 +147,7 @@ def gate_file(cfg: BookConfig) -> Path:
 
 def cached_gate(cfg: BookConfig, key: str) -> CachedReport | None:
     """The kept report when the gate passed with this key."""
-    kept = _load_json(gate_file(cfg), {})
+    kept = load_json(gate_file(cfg), {})
     if kept.get("key") != key:
         return None
     return CachedReport(kept["markdown"], kept["text"], list(range(kept.get("datasets", 0))))
@@ -166,7 +166,7 @@ def keep_gate(cfg: BookConfig, key: str, report) -> None:
 def page_key(cfg: BookConfig, notebook: Path, params: dict, package: str,
              digests: Digests) -> str:
     """A page's fingerprint before its inputs: notebook, parameters, book and package."""
-    return _hash(digests(notebook), params, book_digest(cfg), package)
+    return hash_of(digests(notebook), params, book_digest(cfg), package)
 
 
 @dataclass
@@ -178,7 +178,7 @@ class PageState:
 
     @classmethod
     def load(cls, root: Path) -> "PageState":
-        return cls(root, _load_json(state_dir(root) / "pages.json", {}))
+        return cls(root, load_json(state_dir(root) / "pages.json", {}))
 
     def save(self) -> None:
         write_json(state_dir(self.root) / "pages.json", self.pages)
@@ -223,4 +223,4 @@ def site_key(cfg: BookConfig, package: str) -> str:
             st = os.stat(p)
             items.append((os.path.relpath(p, book), st.st_size, st.st_mtime_ns))
     config = (cfg.root / "_config.yml").read_bytes()
-    return _hash(sorted(items), hashlib.sha256(config).hexdigest(), package)
+    return hash_of(sorted(items), hashlib.sha256(config).hexdigest(), package)
