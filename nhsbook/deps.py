@@ -10,8 +10,8 @@ The build runs each page with two environment variables set (:mod:`nhsbook.execu
   SVG and CSV, are the page's outputs).
 
 :func:`install` adds a :func:`sys.addaudithook` hook on Python's ``open`` audit event (raised by
-``open``, ``io.open`` and ``os.open``), installed when :mod:`nhsbook.pages` is imported in a
-build.  The hook reads both variables *at event time*, so a kernel reused for several pages
+``open``, ``io.open`` and ``os.open``), installed when :mod:`nhsbook.pages` is imported (a
+no-op without ``NHSBOOK_DEPS``).  The hook reads both variables *at event time*, so a kernel reused for several pages
 records each page in its own file.  Readers that open files natively (pyarrow's parquet reader,
 GDAL) raise no audit event: :func:`record` is called for them explicitly
 (:func:`nhsbook.store.load_computed`, :func:`nhsbook.sources.locate`).  Opens made to *check*

@@ -7,7 +7,6 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,12 +14,13 @@ import pandas as pd
 from . import deps, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
-from .site import PAGE_ENV, enable_renderer
+from .site import enable_renderer
 from .store import load_computed
 
 enable_renderer()
-if os.environ.get(PAGE_ENV):   # run by the build: record what the page reads (nhsbook.deps)
-    deps.install()
+# record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
+# a deps file; installed always, since a reused kernel may import this before its first page)
+deps.install()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
