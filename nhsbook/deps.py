@@ -11,8 +11,8 @@ The build runs each page with two environment variables set (:mod:`nhsbook.execu
 
 :func:`install` adds a :func:`sys.addaudithook` hook on Python's ``open`` audit event (raised by
 ``open``, ``io.open`` and ``os.open``), installed when :mod:`nhsbook.pages` is imported (a
-no-op without ``NHSBOOK_DEPS``).  The hook reads both variables *at event time*, so a kernel reused for several pages
-records each page in its own file.  Readers that open files natively (pyarrow's parquet reader,
+no-op without ``NHSBOOK_DEPS``).  The hook reads both variables *at event time*, so a kernel
+reused for several pages records each page in its own file.  Readers that open files natively (pyarrow's parquet reader,
 GDAL) raise no audit event: :func:`record` is called for them explicitly
 (:func:`nhsbook.store.load_computed`, :func:`nhsbook.sources.locate`).  Opens made to *check*
 inputs rather than to use them (checksums) are left out with :func:`untracked`.
