@@ -1,12 +1,18 @@
 """The build: validate every input, compute once, run the notebooks per area, build the site.
 
 1. **Validate** all inputs with the Great Expectations suites in ``expectations/``; on failure
-   print the report and stop: nothing is computed, executed or published.
-2. **Compute** every indicator for every area in one pass (:mod:`nhsbook.store`).
-3. **Run** each page notebook through papermill for every area with a page, in parallel
-   processes, writing ``book/areas/<code>/<notebook>.ipynb`` and each area's profile CSV.
+   print the report and stop: nothing is computed, executed or published.  Skipped while the
+   inputs and suites are those of the last passing gate.
+2. **Compute** every indicator for every area in one pass (:mod:`nhsbook.store`), unless the
+   stored tables are current.
+3. **Run** each page notebook through papermill for every area with a page, on an executor
+   (:mod:`nhsbook.executor`: local processes or Dask), writing
+   ``book/areas/<code>/<notebook>.ipynb``; only pages whose fingerprint changed run
+   (:mod:`nhsbook.incremental`); then each area's profile CSV.
 4. **Site**: write the generated pages (areas index, validation report, data sources) and the
-   table of contents, then build ``book/`` with jupyter-book into ``book/_build/html``.
+   table of contents, then build ``book/`` with jupyter-book (incrementally, in
+   ``build/jupyter-book/<book>/``), scan it and publish it as ``book/_build/html`` — skipped
+   when nothing under ``book/`` changed since this book's site was published.
 """
 
 from __future__ import annotations
@@ -17,19 +23,20 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from . import incremental as inc
 from . import indicators
 from . import publish
 from . import site as website
 from .config import BookConfig, load_book
+from .executor import Executor, PageRun, make_executor
 from .pages import esc
-from .store import compute_and_store, input_paths
+from .store import compute_and_store, input_paths, is_current, load_computed
 
 KERNEL = "python3"
 
@@ -43,6 +50,9 @@ class BuildResult:
     site: Path
     pages: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: Pages run by this build (the others were current), and whether the site was rebuilt.
+    ran: list[Page] = field(default_factory=list)
+    site_built: bool = False
 
 
 def _progress():
@@ -150,9 +160,8 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[s
             table.insert(1, "Indicator ID", rows["indicator_id"].to_numpy())
             table.insert(2, "Area code", code)
             frames.append(table)
-        folder = cfg.book_dir / "_extra" / "data" / code
-        folder.mkdir(parents=True, exist_ok=True)
-        pd.concat(frames, ignore_index=True).to_csv(folder / "profile.csv", index=False)
+        inc.write_if_changed(cfg.book_dir / "_extra" / "data" / code / "profile.csv",
+                             pd.concat(frames, ignore_index=True).to_csv(index=False))
 
 
 #: Contents captions of the hierarchy's area types.
@@ -222,25 +231,24 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
                           report_md: str) -> None:
     """Landing page, areas index, validation report, data sources and the table of contents."""
     book = cfg.book_dir
-    (book / "areas").mkdir(parents=True, exist_ok=True)
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
     lines += area_tree(pages, "")
     lines += ["", "## Profile tables as CSV", ""]
     lines += [f"- <a href=\"../data/{code}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
-    (book / "areas" / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # written only when changed: the site step is skipped while nothing under book/ changed
+    inc.write_if_changed(book / "areas" / "index.md", "\n".join(lines) + "\n")
     landing = (book / "_landing.md").read_text(encoding="utf-8")
     notice = cfg.notice
     if cfg.synthetic and not notice:  # a synthetic book always says so
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
     landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/")) + "\n"
-    (book / "index.md").write_text(landing, encoding="utf-8")
-    (book / "validation.md").write_text("# Validation report\n\n" + report_md, encoding="utf-8")
-    (book / "data_sources.md").write_text(data_sources_page(cfg), encoding="utf-8")
-    (book / "_toc.yml").write_text(yaml.safe_dump(_toc(pages), sort_keys=False),
-                                   encoding="utf-8")
+    inc.write_if_changed(book / "index.md", landing)
+    inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
+    inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
+    inc.write_if_changed(book / "_toc.yml", yaml.safe_dump(_toc(pages), sort_keys=False))
 
 
 def data_sources_page(cfg: BookConfig) -> str:
@@ -291,85 +299,234 @@ def _embedded_sources(cfg: BookConfig) -> list[str]:
     ]
 
 
-def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None) -> Path:
-    """Build ``book/`` with jupyter-book into a staging folder, scan it for disclosure, then
-    publish it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the
-    published site folder.  Any failure leaves the previous site untouched."""
+def jb_output(cfg: BookConfig) -> Path:
+    """jupyter-book's persistent output folder for the book (its Sphinx environment lets a
+    rebuild redo only the pages that changed)."""
+    return cfg.root / "build" / "jupyter-book" / cfg.name
+
+
+def _prune_extra(html: Path, extra: Path) -> None:
+    """Remove files of ``html`` copied from ``book/_extra`` earlier that ``_extra`` no longer
+    holds (Sphinx copies extra files but never deletes them)."""
+    if not extra.is_dir():
+        return
+    for top in extra.iterdir():
+        if not top.is_dir() or not (html / top.name).is_dir():
+            continue
+        for path in list((html / top.name).rglob("*")):
+            if path.is_file() and not (extra / path.relative_to(html)).is_file():
+                path.unlink()
+
+
+def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
+             full: bool = False) -> Path:
+    """Build ``book/`` with jupyter-book into its persistent output folder (incrementally
+    unless ``full``), copy the site to a staging folder, scan it for disclosure, then publish
+    it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the published site
+    folder.  Any failure leaves the previous site untouched."""
+    out = jb_output(cfg)
+    if full and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
+           "--config", str(cfg.root / "_config.yml"),
+           "--toc", str(cfg.book_dir / "_toc.yml"),
+           "--path-output", str(out), "-q", *(["--all"] if full else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
+    html = out / "_build" / "html"
+    if proc.returncode != 0 or not (html / "index.html").is_file():
+        shutil.rmtree(out, ignore_errors=True)   # the next build starts afresh
+        raise BuildFailed("jupyter-book build failed; the published site is unchanged:\n"
+                          + proc.stdout[-4000:] + proc.stderr[-4000:])
+    _prune_extra(html, cfg.book_dir / "_extra")
     staging = publish.staging_dir(cfg.root, cfg.name)
     try:
-        exe = Path(sys.executable).parent / "jupyter-book"
-        cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
-               "--config", str(cfg.root / "_config.yml"),
-               "--toc", str(cfg.book_dir / "_toc.yml"),
-               "--path-output", str(staging), "--all", "-q"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
-        html = staging / "_build" / "html"
-        if proc.returncode != 0 or not (html / "index.html").is_file():
-            raise BuildFailed("jupyter-book build failed; the published site is unchanged:\n"
-                              + proc.stdout[-4000:] + proc.stderr[-4000:])
-        findings = publish.scan(html, metadata)
+        staged = staging / "html"
+        shutil.copytree(html, staged, symlinks=True)
+        findings = publish.scan(staged, metadata)
         if findings:
             shown = "\n".join(f"  {f}" for f in findings[:20])
             raise BuildFailed(f"disclosure check failed: {len(findings)} published cells "
                               f"show or imply a count from 1 to 4; nothing was published "
                               f"(the previous site is unchanged):\n{shown}")
-        publish.swap(html, cfg.site_dir, cfg.root / "build" / "sites")
+        publish.swap(staged, cfg.site_dir, cfg.root / "build" / "sites")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return cfg.site_dir
 
 
+#: A chart's files: ``<notebook>-<n>.svg|csv`` under ``_extra/charts/<area>/``.
+CHART = re.compile(r"^(?P<notebook>.+)-\d+\.(svg|csv)$")
+
+
+def _page_id(p: Page) -> str:
+    return f"{p.area_code}/{p.notebook}"
+
+
+def _remove_page_outputs(cfg: BookConfig, page_id: str, state: inc.PageState) -> None:
+    """Delete a page's notebook and chart files (before it re-runs, or when it is no longer
+    planned)."""
+    code, notebook = page_id.split("/", 1)
+    (cfg.book_dir / "areas" / code / f"{notebook}.ipynb").unlink(missing_ok=True)
+    charts = cfg.book_dir / "_extra" / "charts" / code
+    if charts.is_dir():
+        for f in charts.iterdir():
+            m = CHART.match(f.name)
+            if m and m["notebook"] == notebook:
+                f.unlink()
+    for f in state.pages.get(page_id, {}).get("wrote", []):
+        Path(f).unlink(missing_ok=True)
+
+
+def _remove_stale(cfg: BookConfig, planned: set[str], profile_codes: set[str],
+                  state: inc.PageState) -> None:
+    """Remove pages, charts and profile CSVs that the book no longer plans."""
+    book = cfg.book_dir
+    found = {f"{nb.parent.name}/{nb.stem}" for nb in (book / "areas").glob("*/*.ipynb")}
+    for f in (book / "_extra" / "charts").glob("*/*"):
+        m = CHART.match(f.name)
+        found.add(f"{f.parent.name}/{m['notebook'] if m else f.name}")
+    for page_id in sorted((found | set(state.pages)) - planned):
+        _remove_page_outputs(cfg, page_id, state)
+        state.pages.pop(page_id, None)
+    # profile tables of areas no longer built (files pages wrote there are removed with
+    # the page, from its record)
+    for csv in (book / "_extra" / "data").glob("*/profile.csv"):
+        if csv.parent.name not in profile_codes:
+            csv.unlink()
+    for parent in (book / "areas", book / "_extra" / "charts", book / "_extra" / "data"):
+        for folder in parent.glob("*"):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def _deps_roots(cfg: BookConfig) -> tuple[str, ...]:
+    """Where a page's inputs live (nhsbook.deps): data, computed tables, mirror, cache and
+    the book's _extra folder (its outputs)."""
+    from . import sources
+    roots = [cfg.data, cfg.cache_dir, sources.cache_dir(), cfg.book_dir / "_extra"]
+    mirror = sources.mirror_dir()
+    if mirror is not None:
+        roots.append(mirror)
+    return tuple(str(Path(r).resolve()) for r in roots)
+
+
 def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
-          log=print) -> BuildResult:
-    """The whole build (see module docstring); raises :class:`BuildFailed` on any failure."""
+          scheduler: str | None = None, executor: Executor | None = None,
+          force: bool = False, log=print) -> BuildResult:
+    """The whole build (see module docstring), redoing only what changed since the last
+    build (:mod:`nhsbook.incremental`; ``force`` redoes everything).  Pages run on
+    ``executor``, else a Dask cluster at ``scheduler``, else a local process pool of ``jobs``
+    workers (:mod:`nhsbook.executor`).  Raises :class:`BuildFailed` on any failure."""
     cfg = load_book(book)
     timings: dict[str, float] = {}
+    digests = inc.Digests(cfg.root)
+
     t0 = time.perf_counter()
-    report = validate_inputs(cfg)
+    gate_key = inc.gate_key(cfg, input_paths(cfg), digests)
+    report = None if force else inc.cached_gate(cfg, gate_key)
+    gate_ran = report is None
+    if report is None:
+        report = validate_inputs(cfg)
     timings["validate"] = time.perf_counter() - t0
     if not report.ok:
         raise BuildFailed("input validation failed; nothing was built or published.\n\n" +
                           report.to_text())
-    log(f"validated {len(report.datasets)} datasets in {timings['validate']:.1f} s")
+    log(f"validated {len(report.datasets)} datasets in {timings['validate']:.1f} s"
+        + ("" if gate_ran else " (unchanged since the last passing gate)"))
 
     t0 = time.perf_counter()
-    computed = compute_and_store(cfg)
+    current = not force and is_current(cfg)
+    computed = load_computed(cfg) if current else compute_and_store(cfg)
+    if gate_ran:
+        inc.keep_gate(cfg, gate_key, report)
     timings["compute"] = time.perf_counter() - t0
-    log(f"computed {len(computed['values']):,} indicator values in {timings['compute']:.1f} s")
+    log(f"{'loaded' if current else 'computed'} {len(computed['values']):,} indicator values "
+        f"in {timings['compute']:.1f} s")
 
     tasks = plan_pages(cfg, computed["areas"])
     # areas of the hierarchy with pages get their profile table as CSV
     profile_codes = list(dict.fromkeys(p.area_code for p in tasks if p.area_type))
     website.write_vega_bundle(cfg.book_dir / "_static")
-    for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data",
-                   cfg.book_dir / "_extra" / "charts"):
-        if folder.exists():
-            shutil.rmtree(folder)
+    state = inc.PageState.load(cfg.root)
+    if force or not (inc.state_dir(cfg.root) / "pages.json").is_file():
+        # no record of what book/ holds: start from empty folders
+        state.pages.clear()
+        for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data",
+                       cfg.book_dir / "_extra" / "charts"):
+            if folder.exists():
+                shutil.rmtree(folder)
+    _remove_stale(cfg, {_page_id(p) for p in tasks}, set(profile_codes), state)
+
+    package = inc.package_digest(digests)
+    book_param = str(getattr(cfg, "ref", cfg.name))
+    roots = _deps_roots(cfg)
+    fallback = [str(p) for p in input_paths(cfg).values()] + [
+        str(cfg.cache_dir / f"{t}.parquet") for t in computed]
+    todo: dict[str, tuple[Page, str]] = {}
+    for p in tasks:
+        pid = _page_id(p)
+        params = {"notebook": p.notebook, "area_code": p.area_code, "area_name": p.area_name,
+                  "book": book_param}
+        key = inc.page_key(cfg, cfg.root / "notebooks" / f"{p.notebook}.ipynb", params,
+                           package, digests)
+        out = cfg.book_dir / "areas" / p.area_code / f"{p.notebook}.ipynb"
+        if not state.is_fresh(pid, key, out, digests):
+            todo[pid] = (p, key)
+    for pid in todo:
+        _remove_page_outputs(cfg, pid, state)
+        state.pages.pop(pid, None)
+    runs = [PageRun(p.notebook, p.area_code, p.area_name, book_param, str(cfg.root),
+                    str(state.deps_file(pid)), roots) for pid, (p, _) in todo.items()]
+
     t0 = time.perf_counter()
-    workers = jobs or min(len(tasks), os.cpu_count() or 1)
+    runner = executor or make_executor(scheduler, jobs)
     errors: list[str] = []
     pages: list[Path] = []
-    with _progress() as progress, ProcessPoolExecutor(max_workers=workers) as pool:
-        bar = progress.add_task("notebooks", total=len(tasks))
-        futures = {pool.submit(run_notebook, p.notebook, p.area_code, p.area_name, cfg.ref,
-                               str(cfg.root)): (p.notebook, p.area_code) for p in tasks}
-        for fut in as_completed(futures):
-            nb, code = futures[fut]
-            try:
-                pages.append(Path(fut.result()))
-            except Exception as exc:  # report every failing area, not just the first
-                errors.append(f"{nb} for area {code}: {type(exc).__name__}: {exc}")
-            progress.advance(bar)
+    try:
+        with _progress() as progress:
+            bar = progress.add_task("notebooks", total=len(runs))
+            outcomes = runner.map(runs, lambda _: progress.advance(bar))
+        for o in outcomes:
+            pid = f"{o.run.area_code}/{o.run.notebook}"
+            if o.ok:
+                pages.append(Path(o.output))
+                state.record(pid, todo[pid][1], cfg.book_dir / "_extra", digests, fallback)
+            else:  # every failing page, each with its area and notebook
+                errors.append(str(o))
+    finally:
+        state.save()
+        digests.save()
     timings["notebooks"] = time.perf_counter() - t0
     if errors:
-        raise BuildFailed("notebook runs failed:\n" + "\n".join(errors))
+        raise BuildFailed(f"{len(errors)} of {len(runs)} notebook runs failed; nothing was "
+                          "published:\n" + "\n".join(sorted(errors)))
+    log(f"ran {len(runs)} of {len(tasks)} notebooks in {timings['notebooks']:.1f} s "
+        f"({len(tasks) - len(runs)} unchanged)")
     write_csvs(cfg, computed, profile_codes)
     write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown())
-    log(f"ran {len(tasks)} notebooks in {timings['notebooks']:.1f} s")
-    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings)
+    ran = [todo[pid][0] for pid in todo]
+    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran)
     if site:
         t0 = time.perf_counter()
-        run_site(cfg, computed["metadata"])
-        timings["site"] = time.perf_counter() - t0
-        log(f"built the site in {timings['site']:.1f} s: {cfg.site_dir / 'index.html'}")
+        site_state_file = inc.state_dir(cfg.root) / f"site-{cfg.name}.json"
+        kept = inc.load_json(site_state_file, {})
+        key = inc.site_key(cfg, package)
+        link = os.readlink(cfg.site_dir) if cfg.site_dir.is_symlink() else None
+        docs = sorted(_page_id(p) for p in tasks)
+        if (not force and kept.get("key") == key and link and kept.get("link") == link
+                and (cfg.site_dir / "index.html").is_file()):
+            log("the site is current: nothing to publish")
+        else:
+            # a changed table of contents changes every page's navigation, which Sphinx
+            # does not rewrite in unchanged pages: build from scratch then
+            toc = inc.hash_of((cfg.book_dir / "_toc.yml").read_text(encoding="utf-8"))
+            full = force or kept.get("toc") != toc or not set(kept.get("docs", [])) <= set(docs)
+            run_site(cfg, computed["metadata"], full=full)
+            inc.write_json(site_state_file, {"key": key, "link": os.readlink(cfg.site_dir),
+                                             "docs": docs, "toc": toc})
+            result.site_built = True
+            timings["site"] = time.perf_counter() - t0
+            log(f"built the site in {timings['site']:.1f} s: {cfg.site_dir / 'index.html'}")
     return result

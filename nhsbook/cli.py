@@ -27,7 +27,8 @@ def _compute(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from .build import BuildFailed, build
     try:
-        build(args.book, jobs=args.jobs, site=not args.no_site)
+        build(args.book, jobs=args.jobs, site=not args.no_site, scheduler=args.scheduler,
+              force=args.force)
     except BuildFailed as exc:
         print(f"nhsbook build: {exc}", file=sys.stderr)
         return 1
@@ -61,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("build", help="validate, compute, run notebooks per area, build site")
     p.add_argument("--book", default="default")
-    p.add_argument("--jobs", type=int, default=None, help="parallel notebook processes")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel notebook processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run each notebook as a task on a Dask distributed scheduler, "
+                        "e.g. tcp://host:8786")
+    p.add_argument("--force", action="store_true",
+                   help="redo everything: the gate, compute, every notebook and the site")
     p.add_argument("--no-site", action="store_true", help="skip the jupyter-book step")
     p.set_defaults(func=_build)
 

@@ -16,7 +16,6 @@ deprivation, quantiles or fixed breaks (mapclassify) for indicators.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass
 from typing import Sequence
@@ -25,6 +24,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 
+from . import deps
 from .geo import _optional, read_source
 
 __all__ = [
@@ -52,7 +52,7 @@ MISSING_COLOUR = "#d9d9d9"
 
 # --------------------------------------------------------------------------------- data
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _imd2019() -> pd.DataFrame:
     f1 = read_source("imd2019_file1")
     f1 = f1.iloc[:, [0, 1, 4, 5]].set_axis(
@@ -71,7 +71,7 @@ def imd2019() -> pd.DataFrame:
     return _imd2019().copy()
 
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _imd2015() -> pd.DataFrame:
     t = read_source("imd2015_lsoa11", usecols=["lsoa11_code", "IMD_score", "IMD_rank",
                                                "IMD_decile"])
@@ -83,7 +83,7 @@ def imd2015() -> pd.DataFrame:
     return _imd2015().copy()
 
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _imd2010() -> pd.DataFrame:
     scores = read_source("imd2010_lsoa01", usecols=["lsoa01_code", "IMD_score"])
     lookup = _optional(["lsoa01_lsoa11_lad11_derbyshire", "lsoa01_lsoa11_lad11_holdout"],
@@ -178,7 +178,7 @@ def summarise(lsoas: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _districts() -> pd.DataFrame:
     from .geo import lsoa_table
     t = lsoa_table()[["lsoa11_code", "lad13_code", "lad13_name"]].merge(

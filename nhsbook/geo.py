@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import sources
+from . import deps, sources
 from .config import BookConfig, load_book
 
 __all__ = [
@@ -277,7 +277,7 @@ def _optional(keys: Sequence[str], **kwargs) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _lsoa_table() -> pd.DataFrame:
     base = read_source("imd2015_lsoa11", dtype=str,
                        usecols=["lsoa11_code", "lsoa11_name", "lad13_code", "lad13_name"])
@@ -539,15 +539,13 @@ def _oriented(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-_web_cache: dict[tuple, gpd.GeoDataFrame] = {}
+@deps.remember(maxsize=8)
+def _web_shapes_of(codes: tuple[str, ...], tolerance_m: float | None) -> gpd.GeoDataFrame:
+    return web_shapes(boundaries("lsoa", pd.Series(codes)), tolerance_m)
 
 
 def _web_lsoas(area: MapArea, tolerance_m: float | None) -> gpd.GeoDataFrame:
-    key = (area.code, tuple(area.lsoas["lsoa11_code"]), tolerance_m)
-    if key not in _web_cache:
-        raw = boundaries("lsoa", area.lsoas["lsoa11_code"])
-        _web_cache[key] = web_shapes(raw, tolerance_m)
-    return _web_cache[key].copy()
+    return _web_shapes_of(tuple(area.lsoas["lsoa11_code"]), tolerance_m).copy()
 
 
 def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
@@ -677,7 +675,7 @@ AGE_MEASURES = {"pct_65_plus": "% aged 65 and over", "pct_under_15": "% aged und
                 "pct_75_plus": "% aged 75 and over"}
 
 
-@functools.lru_cache(maxsize=1)
+@deps.remember()
 def _lsoa_age_shares() -> pd.DataFrame:
     from .io import ons
     return ons.population_shares(ons.read_sape_5yr(sources.locate(SAPE_5YR)))

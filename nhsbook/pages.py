@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import indicators
+from . import deps, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
 from .store import load_computed
 
 enable_renderer()
+# record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
+# a deps file; installed always, since a reused kernel may import this before its first page)
+deps.install()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]

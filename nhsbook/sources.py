@@ -39,6 +39,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from . import deps
+
 __all__ = [
     "ChecksumMismatch", "DownloadError", "FetchError", "Licence", "MissingSource",
     "NotDownloadable", "RegistryError", "Source", "UnknownSource", "Via", "cache_dir",
@@ -436,11 +438,15 @@ def locate(key: str | Source, *, mirror: Path | str | None = None, cache: Path |
     if mirror_root is not None:
         candidate = src.under(mirror_root)
         if candidate.is_file():
-            return verify(candidate, src, hint=f"The mirror {mirror_root} holds a different file: "
-                                               "replace it, or point the mirror elsewhere.")
+            found = verify(candidate, src, hint=f"The mirror {mirror_root} holds a different "
+                                                "file: replace it, or point the mirror elsewhere.")
+            deps.record(found)   # read natively by some readers (GDAL): nhsbook.deps
+            return found
     candidate = src.under(cache_root)
     if candidate.is_file():
-        return verify(candidate, src, hint=f"Run `nhsbook fetch {src.key}` to fetch it again.")
+        found = verify(candidate, src, hint=f"Run `nhsbook fetch {src.key}` to fetch it again.")
+        deps.record(found)
+        return found
     raise MissingSource(_missing_message(src, mirror_root, cache_root, origin), key=src.key,
                         path=src.path)
 

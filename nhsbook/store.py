@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import indicators
+from . import deps, indicators
 from .config import BookConfig
 from .io import embedded, opendata
 from .model import Tables
@@ -52,10 +52,11 @@ def sha256(path: Path) -> str:
 def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
     """sha256 of every input file, by dataset name (missing files raise FileNotFoundError),
     and the registry checksum of the comparator population when it is available."""
-    sums = {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
-    source = _comparator_source(cfg)
-    if source is not None:
-        sums["population_comparator"] = sha256(source)
+    with deps.untracked():   # checking the inputs is not reading them for a page
+        sums = {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
+        source = _comparator_source(cfg)
+        if source is not None:
+            sums["population_comparator"] = sha256(source)
     return sums
 
 
@@ -99,7 +100,16 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     }
     cfg.cache_dir.mkdir(parents=True, exist_ok=True)
     for name, df in computed.items():
-        df.to_parquet(cfg.cache_dir / f"{name}.parquet", index=False)
+        path = cfg.cache_dir / f"{name}.parquet"
+        # a table whose content is unchanged keeps its file, so pages reading only it are not
+        # rebuilt when an unrelated input changes (nhsbook.incremental)
+        if path.is_file():
+            try:
+                if pd.read_parquet(path).equals(df.reset_index(drop=True)):
+                    continue
+            except Exception:  # noqa: BLE001 - an unreadable table is rewritten
+                pass
+        df.to_parquet(path, index=False)
     (cfg.cache_dir / "manifest.json").write_text(
         json.dumps({"book": cfg.name, "inputs": checksums}, indent=2), encoding="utf-8")
     return computed
@@ -111,7 +121,8 @@ def is_current(cfg: BookConfig) -> bool:
     if not manifest.is_file() or not all(
             (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES):
         return False
-    stored = json.loads(manifest.read_text(encoding="utf-8")).get("inputs")
+    with deps.untracked():
+        stored = json.loads(manifest.read_text(encoding="utf-8")).get("inputs")
     return stored == inputs_checksum(cfg)
 
 
@@ -119,4 +130,6 @@ def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     """The stored tables, recomputed first if the inputs changed since they were written."""
     if not is_current(cfg):
         return compute_and_store(cfg)
+    for t in TABLES:   # pyarrow opens files natively: no audit event (nhsbook.deps)
+        deps.record(cfg.cache_dir / f"{t}.parquet")
     return {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}
