@@ -3,6 +3,12 @@ national mode (``ccg_code: all``) reading it from a directory of files."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,7 +44,9 @@ def small_book(tmp_path_factory, root):
         "  synth: {practices: 300, ccgs: 10, lsoas: 1500, seed: 11}\n"
         "pages:\n  - part: CCGs\n    area_types: [ccg]\n    notebooks: [jsna_profile]\n",
         encoding="utf-8")
-    return load_book(str(path), root=root)
+    cfg = load_book(str(path), root=root)
+    yield cfg
+    shutil.rmtree(cfg.cache_dir, ignore_errors=True)
 
 
 # --- the generator -------------------------------------------------------------------------
@@ -175,6 +183,26 @@ def test_national_mode_ccg_and_england_values_sum_their_practices(small_book):
         ["Higher", "Lower", "Similar"]).all()
 
 
+def test_a_ccg_profile_page_runs_and_says_the_data_are_synthetic(small_book, root, tmp_path):
+    from nhsbook.store import compute_and_store
+    computed = compute_and_store(small_book)
+    ccg = computed["areas"].loc[computed["areas"]["area_type"] == "ccg", "area_code"].iloc[0]
+    env = {**os.environ, "NHSBOOK_ROOT": str(root)}
+    subprocess.run([sys.executable, "-m", "papermill", str(root / "notebooks" /
+                    "jsna_profile.ipynb"), str(tmp_path / "p.ipynb"), "-p", "area_code", ccg,
+                    "-p", "book", str(small_book.path), "-k", "python3", "--cwd",
+                    str(tmp_path)], check=True, env=env, capture_output=True)
+    nb = nbformat.read(tmp_path / "p.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    markdown = [o["data"]["text/markdown"] for o in outputs
+                if "text/markdown" in o.get("data", {})]
+    assert any("**Synthetic data.**" in m and "Compared with:** England" in m
+               for m in markdown)
+    assert any("21 qof indicators; 1 deprivation indicators" in o.get("text", "")
+               for o in outputs)
+
+
 def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
     path = tmp_path / "b.yml"
     other = tmp_path / "other.csv"
@@ -184,15 +212,20 @@ def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
         f"opendata:\n  ccg_code: ALL\n  directory: {small_dir}\n"
         f"  files: {{qof_prevalence: {other}}}\n", encoding="utf-8")
     cfg = load_book(str(path), root=root)
-    paths = opendata.dataset_paths(cfg)
-    assert paths["qof_prevalence"] == other
-    assert paths["qof_geographies"] == small_dir / sn.FILES["qof_geographies"]
-    assert opendata.is_national(cfg)
-    bad = tmp_path / "bad.yml"
-    bad.write_text(path.read_text().replace("qof_prevalence:", "qof_prevalance:")
-                   .replace(f"data: {path}", f"data: {bad}"))
-    with pytest.raises(opendata.OpenDataError, match="files"):
-        opendata.dataset_paths(load_book(str(bad), root=root))
+    try:
+        paths = opendata.dataset_paths(cfg)
+        assert paths["qof_prevalence"] == other
+        assert paths["qof_geographies"] == small_dir / sn.FILES["qof_geographies"]
+        assert opendata.is_national(cfg)
+        bad = tmp_path / "bad.yml"
+        bad.write_text(path.read_text().replace("qof_prevalence:", "qof_prevalance:")
+                       .replace(f"data: {path}", f"data: {bad}")
+                       .replace("test-national-files", "test-national-bad"))
+        with pytest.raises(opendata.OpenDataError, match="files"):
+            opendata.dataset_paths(load_book(str(bad), root=root))
+    finally:
+        shutil.rmtree(cfg.cache_dir, ignore_errors=True)
+        shutil.rmtree(root / "build" / "test-national-bad", ignore_errors=True)
 
 
 def test_national_synth_book_file_is_synthetic_and_says_so(root):
