@@ -7,13 +7,17 @@ pages built <= 10 min with peak memory <= 4 GiB.
 
 Run: .venv/bin/python benchmarks/national.py [--book] [--jobs N]
 
-Peak memory is the largest sum of the resident set sizes of this process and all its
-descendants (notebook workers and kernels), sampled every 0.2 s by psutil.
+Peak memory is the largest sum, over this process and all its descendants (notebook workers
+and kernels), of each process's proportional set size (PSS: private memory plus its share of
+pages shared with others, so forked workers are not counted twice; RSS where PSS is not
+available), sampled every 0.25 s by psutil.  The book is built after the tables of the earlier
+steps are released, as in a fresh ``nhsbook build``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import threading
 import time
 
@@ -28,9 +32,9 @@ BOOK = "national-synth"
 
 
 class TreeMemory:
-    """Peak RSS of this process and its descendants while the ``with`` block runs."""
+    """Peak PSS (else RSS) of this process and its descendants during the ``with`` block."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.25) -> None:
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
@@ -40,9 +44,12 @@ class TreeMemory:
         total = 0
         for proc in [me, *me.children(recursive=True)]:
             try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
+                total += proc.memory_full_info().pss
+            except (psutil.Error, AttributeError):
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
         return total
 
     def _run(self) -> None:
@@ -66,7 +73,7 @@ def timed(label: str, fn):
         t0 = time.perf_counter()
         out = fn()
         wall = time.perf_counter() - t0
-    print(f"{label:<52} {wall:8.2f} s   peak RSS {mem.peak / 2**20:8.0f} MiB", flush=True)
+    print(f"{label:<52} {wall:8.2f} s   peak memory {mem.peak / 2**20:8.0f} MiB", flush=True)
     return out
 
 
@@ -95,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {len(values):,} values for {len(tables.areas):,} areas, "
           f"{tables.metadata['indicator_id'].nunique()} indicators")
     if args.book:
+        del tables, values
+        gc.collect()
         result = timed("book: 106 CCG profile pages (validate..site)",
                        lambda: build(BOOK, jobs=args.jobs, log=lambda *_: None))
         for step, seconds in result.timings.items():
