@@ -398,10 +398,11 @@ def ccg_populations(lookup: pd.DataFrame, sape: pd.DataFrame | None) -> pd.DataF
     if sape is None or sape.empty:
         return empty
     ccg_of = lookup.set_index("lsoa_code")["ccg_code"]
-    covered = lookup["lsoa_code"].isin(set(sape["lsoa_code"]))
+    covered = lookup["lsoa_code"].isin(sape["lsoa_code"].unique())
     complete = covered.groupby(lookup["ccg_code"]).all()
-    rows = sape.assign(area_code=sape["lsoa_code"].map(ccg_of))
-    rows = rows[rows["area_code"].isin(complete.index[complete])]
+    area = sape["lsoa_code"].map(ccg_of)
+    keep = area.isin(complete.index[complete]).to_numpy()
+    rows = sape.loc[keep, ["sex", "age_band", "population"]].assign(area_code=area[keep])
     out = rows.groupby(["area_code", "sex", "age_band"], as_index=False, sort=False)[
         "population"].sum()
     return out.assign(year=POPULATION_YEAR, kind="estimate")
