@@ -28,8 +28,9 @@ practices ``S?nnnn``, PCNs ``U9nnnn``, CCGs ``E389nnnnn``/``Znn``, LSOAs ``E019n
   proportion to their lists (at least 5 each) and hold about 1,700 residents each
   (normal, σ 300, 1,000-4,000), split among 1-8 districts per CCG.
 * **Deprivation.** LSOA IMD scores are lognormal with CCG, district and LSOA effects
-  (σ 0.35, 0.25, 0.55; median 17, mean about 21.7 as IMD 2019). A practice's score is the
-  mean of five LSOAs of one district of its CCG.
+  (σ 0.28, 0.2, 0.62; median 17, mean about 21.7 as IMD 2019). A practice's score is the
+  mean of five neighbouring LSOAs of its CCG (its home LSOA and four of the 20 around it in
+  the CCG's list, which is ordered by district).
 * **Age.** Each LSOA has an age index (older where less deprived, correlation about -0.45);
   its single-year populations are a multinomial draw from England's mid-2019 age shape
   (:data:`ENGLAND_AGE_SHARES`) tilted by the index, split by sex with a falling male share
@@ -202,19 +203,21 @@ def generate(practices: int = NATIONAL["practices"], ccgs: int = NATIONAL["ccgs"
     lad_start = _starts(ls_per_lad)
     ls_start = _starts(ls_per_ccg)
 
-    log_imd = (np.log(17.0) + rng.normal(0, 0.35, ccgs)[ls_ccg]
-               + rng.normal(0, 0.25, n_lad)[ls_lad] + rng.normal(0, 0.55, lsoas))
+    log_imd = (np.log(17.0) + rng.normal(0, 0.28, ccgs)[ls_ccg]
+               + rng.normal(0, 0.2, n_lad)[ls_lad] + rng.normal(0, 0.62, lsoas))
     imd_lsoa = np.clip(np.exp(log_imd), 0.5, 92.0)
     dep_z = (log_imd - log_imd.mean()) / log_imd.std()
     age_z = -0.45 * dep_z + np.sqrt(1 - 0.45 ** 2) * rng.normal(0, 1, lsoas)
     residents = np.clip(np.round(rng.normal(1700, 300, lsoas)), 1000, 4000).astype(np.int64)
 
-    # --- practices: deprivation and age from five LSOAs of one district of the CCG ------
-    home = ls_start[pr_ccg] + np.floor(rng.random(practices) * ls_per_ccg[pr_ccg]).astype(
-        np.int64)
-    lad = ls_lad[home]
-    picks = lad_start[lad][:, None] + np.floor(
-        rng.random((practices, 5)) * ls_per_lad[lad][:, None]).astype(np.int64)
+    # --- practices: deprivation and age from five neighbouring LSOAs of the CCG ----------
+    # the home LSOA and four others among its 20 neighbours in the CCG's list (ordered by
+    # district, so a catchment mostly lies in one district and may cross into the next)
+    n_c = ls_per_ccg[pr_ccg]
+    home = np.floor(rng.random(practices) * n_c).astype(np.int64)
+    offsets = np.concatenate([np.zeros((practices, 1), np.int64),
+                              rng.integers(-10, 11, (practices, 4))], axis=1)
+    picks = ls_start[pr_ccg][:, None] + (home[:, None] + offsets) % n_c[:, None]
     imd_practice = imd_lsoa[picks].mean(axis=1)
     pr_age = age_z[picks].mean(axis=1) + rng.normal(0, 0.3, practices)
     pr_age = (pr_age - pr_age.mean()) / pr_age.std()
