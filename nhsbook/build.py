@@ -264,18 +264,9 @@ def data_sources_page(cfg: BookConfig) -> str:
 
 
 def _opendata_sources(cfg: BookConfig) -> list[str]:
-    """The real-data book's inputs: each dataset and the registry entry it is read from."""
+    """The open-data book's inputs (:func:`nhsbook.io.opendata.sources_markdown`)."""
     from .io import opendata
-    opts = opendata.options(cfg)
-    rows = [f"| `{name}` | `{key}` |" for name, key in opendata.DATASETS.items()]
-    return [
-        "## This book's data", "",
-        f"This book is built from public open data only, for the CCG `{esc(opts['ccg_code'])}`, "
-        "read through the source registry below (from the offline mirror or `nhsbook fetch`), "
-        "each file checked against its registered checksum and validated by its Great "
-        "Expectations suite before use. No figure is synthetic.", "",
-        "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, "",
-    ]
+    return opendata.sources_markdown(cfg)
 
 
 def _embedded_sources(cfg: BookConfig) -> list[str]:

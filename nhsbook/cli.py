@@ -36,9 +36,27 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    if any(v is not None for v in (args.practices, args.ccgs, args.lsoas, args.out)):
+        return _synth_national(args)
     from . import synth
-    paths = synth.write(Path(args.data_dir), seed=args.seed)
+    paths = synth.write(Path(args.data_dir),
+                        seed=synth.DEFAULT_SEED if args.seed is None else args.seed)
     for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def _synth_national(args: argparse.Namespace) -> int:
+    from . import synth_national as sn
+    sizes = {k: getattr(args, k) if getattr(args, k) is not None else v
+             for k, v in sn.NATIONAL.items()}
+    try:
+        paths = sn.write(Path(args.out or "build/national-synth/data"), **sizes,
+                         seed=sn.DEFAULT_SEED if args.seed is None else args.seed)
+    except sn.SynthParameterError as exc:
+        print(f"nhsbook synth: {exc}", file=sys.stderr)
+        return 2
+    for p in paths.values():
         print(f"wrote {p}")
     return 0
 
@@ -72,10 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-site", action="store_true", help="skip the jupyter-book step")
     p.set_defaults(func=_build)
 
-    from .synth import DEFAULT_SEED
-    p = sub.add_parser("synth", help="regenerate the default book's synthetic practices")
+    p = sub.add_parser("synth", help="regenerate the default book's synthetic practices, or "
+                       "(with --practices/--ccgs/--lsoas/--out) a synthetic England")
     p.add_argument("--data-dir", default="data/default")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--seed", type=int, default=None,
+                   help="default: nhsbook.synth.DEFAULT_SEED (national: "
+                        "nhsbook.synth_national.DEFAULT_SEED)")
+    p.add_argument("--practices", type=int, default=None,
+                   help="national synthetic England: number of practices (6500)")
+    p.add_argument("--ccgs", type=int, default=None, help="number of CCGs (106)")
+    p.add_argument("--lsoas", type=int, default=None, help="number of LSOAs (32844)")
+    p.add_argument("--out", default=None,
+                   help="folder for the national files (build/national-synth/data)")
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("fetch", help="get external datasets from a mirror or the publisher",
