@@ -1,63 +1,166 @@
-"""Time the default book's build steps and print wall time and peak memory for each.
+"""Issue 10's figures: wall time and peak memory of
 
-Run: .venv/bin/python benchmarks/build.py
+1. the default book's cold build (``nhsbook build`` in a fresh copy of the project),
+2. a warm rebuild with nothing changed,
+3. a rebuild after one finance input changed,
+4. per-notebook overhead: a trivial parameterised notebook through papermill, in a new kernel
+   per notebook (papermill's engine) and in nhsbook's warm kernel,
+5. the statistics step on the national synthetic data (every indicator, 6,500 practices),
+6. the national book: 106 CCG profile pages (books/national-synth.yml, validate..site).
+
+Builds run in a temporary copy of the project, so the real ``book/`` is untouched; each build
+is a separate ``nhsbook build`` process, measured with its workers and kernels
+(benchmarks/measure.py: peak PSS of the process tree).  Targets (2 cores, 24 GiB): cold
+<= 90 s, warm no-change <= 10 s, statistics for 6,500 practices <= 10 s, 106 CCG pages
+<= 10 min within 4 GiB.
+
+Run: NHSBOOK_MIRROR=/path/to/mirror .venv/bin/python benchmarks/build.py [--jobs N]
+     [--skip-national] [--keep]
 """
 
 from __future__ import annotations
 
-import resource
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
+from pathlib import Path
 
-from nhsbook.build import build, validate_inputs
-from nhsbook.config import load_book
-from nhsbook.store import load_tables
-from nhsbook import indicators
+import nbformat
 
+from measure import TreeMemory, report
 
-def peak_rss_mib() -> tuple[float, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+ROOT = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns(".venv", "build", "_build", ".git", "areas", "_extra",
+                                "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
 
 
-def timed(label: str, fn):
-    tracemalloc.start()
+def run_build(project: Path, book: str, jobs: int | None) -> tuple[float, float, str]:
+    """``nhsbook build`` in ``project``: wall seconds, peak tree memory (MiB), its output."""
+    cmd = [sys.executable, "-m", "nhsbook.cli", "build", "--book", book]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    env = {**os.environ, "NHSBOOK_ROOT": str(project)}
     t0 = time.perf_counter()
-    out = fn()
+    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    with TreeMemory(proc.pid) as mem:
+        out, _ = proc.communicate()
     wall = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"{label:<44} {wall:8.2f} s   python peak {peak / 2**20:8.1f} MiB")
-    return out
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed ({proc.returncode}):\n{out[-3000:]}")
+    return wall, mem.mib, out
 
 
-def site_report(site) -> None:
-    """Size of the built site: total, by kind of file, and the largest pages."""
-    files = [p for p in site.rglob("*") if p.is_file()]
-    total = sum(p.stat().st_size for p in files)
-    print(f"site: {len(files):,} files, {total / 2**20:.1f} MiB")
-    kinds: dict[str, int] = {}
-    for p in files:
-        kinds[p.suffix or "(none)"] = kinds.get(p.suffix or "(none)", 0) + p.stat().st_size
-    for suffix, size in sorted(kinds.items(), key=lambda kv: -kv[1])[:6]:
-        print(f"  {suffix:<8} {size / 2**20:8.1f} MiB")
-    pages = sorted((p for p in files if p.suffix == ".html"), key=lambda p: -p.stat().st_size)
-    for p in pages[:3]:
-        print(f"  largest page {p.relative_to(site)}: {p.stat().st_size / 2**10:,.0f} KiB")
+def ran(out: str) -> str:
+    """'ran N of M notebooks' from the build's log."""
+    m = re.search(r"ran (\d+) of (\d+) notebooks", out)
+    return f"{m[1]} of {m[2]} notebooks" if m else ""
+
+
+def steps(out: str) -> list[str]:
+    """The build's own log of its steps ('validated ... in 3.1 s', 'ran ... notebooks ...')."""
+    return [line for line in out.splitlines()
+            if re.search(r" in \d+\.\d s|nothing to publish", line)]
+
+
+def site_size(project: Path) -> str:
+    site = project / "book" / "_build" / "html"
+    files = [p for p in site.rglob("*") if p.is_file()] if site.is_dir() else []
+    return f"site {len(files):,} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB"
+
+
+def incremental(project: Path, jobs: int | None) -> None:
+    """Figures 1-3: cold, warm no-change and one-input-changed builds of the default book."""
+    for label, change in (("default book: cold build", False),
+                          ("default book: warm rebuild, nothing changed", False),
+                          ("default book: one finance input changed", True)):
+        if change:
+            path = project / "data" / "default" / "finance" / "baseline_uplift.csv"
+            path.write_text(path.read_text(encoding="utf-8").replace(
+                "Re-ablement monies", "Reablement monies"), encoding="utf-8")
+        wall, peak, out = run_build(project, "default", jobs)
+        report(label, wall, peak, ran(out))
+        for line in steps(out):
+            print(f"    {line.strip()}")
+    print(f"    {site_size(project)}")
+
+
+def trivial_notebook(folder: Path) -> Path:
+    """A parameterised notebook that imports what every page imports and does nothing."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('area_code = ""\nbook = "default"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import nhsbook.pages\nx = 1")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / "trivial.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def overhead(folder: Path, runs: int = 5) -> None:
+    """Figure 4: seconds per trivial notebook, new kernel each vs the warm kernel."""
+    import papermill as pm
+
+    from nhsbook import engine
+    from nhsbook.build import KERNEL
+
+    src = trivial_notebook(folder)
+    for label, name in (("new kernel per notebook (papermill)", "nbclient"),
+                        ("warm kernel (nhsbook engine)", engine.ENGINE)):
+        times = []
+        with TreeMemory() as mem:
+            for i in range(runs):
+                t0 = time.perf_counter()
+                pm.execute_notebook(str(src), str(folder / f"out-{name}-{i}.ipynb"),
+                                    parameters={"area_code": f"A{i}"}, kernel_name=KERNEL,
+                                    cwd=str(folder), progress_bar=False, engine_name=name)
+                times.append(time.perf_counter() - t0)
+        later = times[1:] if name == engine.ENGINE else times
+        report(f"per-notebook overhead: {label}", sum(later) / len(later), mem.mib,
+               f"per notebook, mean of {len(later)} (first {times[0]:.1f} s)")
+    engine._shutdown()
+
+
+def national(project: Path, jobs: int | None) -> None:
+    """Figures 5-6: benchmarks/national.py --book in the project copy."""
+    import national as nat
+
+    os.environ["NHSBOOK_ROOT"] = str(project)
+    os.chdir(project)
+    argv = ["--book"] + (["--jobs", str(jobs)] if jobs else [])
+    if nat.main(argv) != 0:
+        raise SystemExit("national benchmark failed")
 
 
 def main() -> None:
-    cfg = load_book("default")
-    timed("validation gate (incl. GX import)", lambda: validate_inputs(cfg))
-    tables = timed("load inputs", lambda: load_tables(cfg))
-    timed("statistics step: compute all indicators", lambda: indicators.compute(tables))
-    result = timed("full build (validate..site)", lambda: build("default", log=lambda *_: None))
-    for step, seconds in result.timings.items():
-        print(f"  {step:<42} {seconds:8.2f} s")
-    site_report(cfg.site_dir)
-    own, children = peak_rss_mib()
-    print(f"peak RSS: this process {own:.0f} MiB, largest child {children:.0f} MiB")
+    parser = argparse.ArgumentParser(description="Issue 10's build figures")
+    parser.add_argument("--jobs", type=int, default=None, help="notebook processes")
+    parser.add_argument("--skip-national", action="store_true",
+                        help="leave out the national statistics step and book")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary project")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="nhsbook-bench-"))
+    project = tmp / "proj"
+    shutil.copytree(ROOT, project, ignore=IGNORE)
+    print(f"project copy {project}; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':<52} {'wall':>10} {'peak':>12}")
+    try:
+        incremental(project, args.jobs)
+        scratch = tmp / "overhead"
+        scratch.mkdir()
+        overhead(scratch)
+        if not args.skip_national:
+            national(project, args.jobs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

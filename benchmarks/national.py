@@ -7,74 +7,23 @@ pages built <= 10 min with peak memory <= 4 GiB.
 
 Run: .venv/bin/python benchmarks/national.py [--book] [--jobs N]
 
-Peak memory is the largest sum, over this process and all its descendants (notebook workers
-and kernels), of each process's proportional set size (PSS: private memory plus its share of
-pages shared with others, so forked workers are not counted twice; RSS where PSS is not
-available), sampled every 0.25 s by psutil.  The book is built after the tables of the earlier
-steps are released, as in a fresh ``nhsbook build``.
+Peak memory is the process tree's PSS (benchmarks/measure.py).  The book is built after the
+tables of the earlier steps are released, as in a fresh ``nhsbook build``.  The figures are
+also part of ``benchmarks/build.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import threading
-import time
 
-import psutil
-
+from measure import timed
 from nhsbook import indicators, synth_national
 from nhsbook.build import build, validate_inputs
 from nhsbook.config import load_book
 from nhsbook.io import opendata
 
 BOOK = "national-synth"
-
-
-class TreeMemory:
-    """Peak PSS (else RSS) of this process and its descendants during the ``with`` block."""
-
-    def __init__(self, interval: float = 0.25) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-
-    def _sample(self) -> int:
-        me = psutil.Process()
-        total = 0
-        for proc in [me, *me.children(recursive=True)]:
-            try:
-                total += proc.memory_full_info().pss
-            except (psutil.Error, AttributeError):
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "TreeMemory":
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._sample())
-
-
-def timed(label: str, fn):
-    with TreeMemory() as mem:
-        t0 = time.perf_counter()
-        out = fn()
-        wall = time.perf_counter() - t0
-    print(f"{label:<52} {wall:8.2f} s   peak memory {mem.peak / 2**20:8.0f} MiB", flush=True)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

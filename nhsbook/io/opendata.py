@@ -253,20 +253,8 @@ def load(cfg) -> Tables:
         qof_values(prevalence, geo, ccg, metadata),
         imd_values(imd, geo, ccg, list_sizes),
     ], ignore_index=True)
-    kinds = dict(zip(areas["area_code"], areas["area_type"]))
-    values["area_type"] = values["area_code"].map(kinds)
-    area_table = coerce(areas, AREA_COLUMNS)
-    for extra in ("list_size", "n_lsoas", "population_note"):
-        area_table[extra] = areas[extra].to_numpy()
-    area_table["synthetic"] = bool(cfg.synthetic)
-    meta = coerce(metadata, METADATA_COLUMNS)
-    meta["reference_value"] = np.nan
-    published = excluded_registers(prevalence, practices["PRACTICE_CODE"], metadata)
-    published["area_type"] = "practice"
-    return Tables(metadata=meta, areas=area_table, values=coerce(values, VALUE_COLUMNS),
-                  age_counts=empty_frame(AGE_COUNT_COLUMNS),
-                  population=coerce(population, POPULATION_COLUMNS),
-                  published=coerce(published, VALUE_COLUMNS))
+    return assemble(cfg, areas, metadata, values, population, prevalence,
+                    practices["PRACTICE_CODE"])
 
 
 def load_national(cfg, paths: dict[str, Path]) -> Tables:
@@ -310,17 +298,27 @@ def load_national(cfg, paths: dict[str, Path]) -> Tables:
     qof_rows["age"] = qof_rows["indicator_id"].map(meta["age"])
     values = pd.concat([qof_rows, national_imd_values(imd, geo, list_sizes)],
                        ignore_index=True)
+    return assemble(cfg, areas, metadata, values, population, prevalence,
+                    geo["PRACTICE_CODE"])
+
+
+def assemble(cfg, areas: pd.DataFrame, metadata: pd.DataFrame, values: pd.DataFrame,
+             population: pd.DataFrame, prevalence: pd.DataFrame,
+             practice_codes: pd.Series) -> Tables:
+    """The data model's tables from the loaded areas, metadata, values and population; the
+    registers of ``practice_codes`` larger than their list become ``published`` rows without
+    a value (:func:`excluded_registers`)."""
     values["area_type"] = values["area_code"].map(
         dict(zip(areas["area_code"], areas["area_type"])))
     area_table = coerce(areas, AREA_COLUMNS)
     for extra in ("list_size", "n_lsoas", "population_note"):
         area_table[extra] = areas[extra].to_numpy()
     area_table["synthetic"] = bool(cfg.synthetic)
-    meta_table = coerce(metadata, METADATA_COLUMNS)
-    meta_table["reference_value"] = np.nan
-    published = excluded_registers(prevalence, geo["PRACTICE_CODE"], metadata)
+    meta = coerce(metadata, METADATA_COLUMNS)
+    meta["reference_value"] = np.nan
+    published = excluded_registers(prevalence, practice_codes, metadata)
     published["area_type"] = "practice"
-    return Tables(metadata=meta_table, areas=area_table, values=coerce(values, VALUE_COLUMNS),
+    return Tables(metadata=meta, areas=area_table, values=coerce(values, VALUE_COLUMNS),
                   age_counts=empty_frame(AGE_COUNT_COLUMNS),
                   population=coerce(population, POPULATION_COLUMNS),
                   published=coerce(published, VALUE_COLUMNS))
