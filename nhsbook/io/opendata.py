@@ -283,19 +283,9 @@ def load_national(cfg, paths: dict[str, Path]) -> Tables:
         "No age-sex population for this area: the population files do not cover every LSOA "
         "the lookup puts in it.")
 
-    meta = metadata.set_index("indicator_id")
     ok = prevalence[~prevalence["exceeds_list"]]
-    stp_map = geo.set_index("PRACTICE_CODE")["STP_ONS_CODE"]
-    qof_rows = pd.concat([
-        ok.rename(columns={"practice_code": "area_code"}),
-        qof.register_totals(prevalence).assign(area_code=ENGLAND[0]),
-        qof.register_totals(prevalence, stp_map)], ignore_index=True)
-    qof_rows["indicator_id"] = "QOF_" + qof_rows["group_code"]
-    qof_rows["count"] = qof_rows["register"].astype(float)
-    qof_rows["denominator"] = qof_rows["list_size"].astype(float)
-    qof_rows["period"] = QOF_PERIOD
-    qof_rows["sex"] = "Persons"
-    qof_rows["age"] = qof_rows["indicator_id"].map(meta["age"])
+    qof_rows = register_rows(ok, prevalence, geo.set_index("PRACTICE_CODE")["STP_ONS_CODE"],
+                             metadata)
     values = pd.concat([qof_rows, national_imd_values(imd, geo, list_sizes)],
                        ignore_index=True)
     return assemble(cfg, areas, metadata, values, population, prevalence,
@@ -501,15 +491,22 @@ def qof_values(prevalence: pd.DataFrame, geo: pd.DataFrame, ccg: pd.Series,
                metadata: pd.DataFrame) -> pd.DataFrame:
     """Register counts and list sizes: each practice of the CCG, and the sums over every
     practice of England and of the STP (their values are then computed like the CCG's)."""
-    meta = metadata.set_index("indicator_id")
     mine = set(geo.loc[geo["CCG_ONS_CODE"] == ccg["CCG_ONS_CODE"], "PRACTICE_CODE"])
     practice = prevalence[prevalence["practice_code"].isin(mine) & ~prevalence["exceeds_list"]]
-    practice = practice.rename(columns={"practice_code": "area_code"})
-    england = qof.register_totals(prevalence).assign(area_code=ENGLAND[0])
     stp_map = geo.loc[geo["STP_ONS_CODE"] == ccg["STP_ONS_CODE"]].set_index(
         "PRACTICE_CODE")["STP_ONS_CODE"]
-    stp = qof.register_totals(prevalence, stp_map)
-    rows = pd.concat([practice, england, stp], ignore_index=True)
+    return register_rows(practice, prevalence, stp_map, metadata)
+
+
+def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame, stp_map: pd.Series,
+                  metadata: pd.DataFrame) -> pd.DataFrame:
+    """Value rows (count = register, denominator = list size) of ``practices``' prevalence
+    rows, of England (every practice of ``prevalence``) and of each STP of ``stp_map``
+    (practice code → STP code)."""
+    meta = metadata.set_index("indicator_id")
+    rows = pd.concat([practices.rename(columns={"practice_code": "area_code"}),
+                      qof.register_totals(prevalence).assign(area_code=ENGLAND[0]),
+                      qof.register_totals(prevalence, stp_map)], ignore_index=True)
     rows["indicator_id"] = "QOF_" + rows["group_code"]
     rows["count"] = rows["register"].astype(float)
     rows["denominator"] = rows["list_size"].astype(float)
