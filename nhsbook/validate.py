@@ -959,6 +959,18 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
 
 # --- public API ------------------------------------------------------------------------------
 
+#: Datasets validated by another dataset's suite (the same published layout, other areas).
+SHARED_SUITES: dict[str, str] = {
+    "ons_sape_single_year_derbyshire": "ons_sape_single_year",
+    "ons_sape_single_year_holdout": "ons_sape_single_year",
+}
+
+
+def suite_for(dataset: str) -> str:
+    """The name of the suite (``expectations/<name>.json``) that validates ``dataset``."""
+    return SHARED_SUITES.get(dataset, dataset)
+
+
 def _dataset_checks(datasets: Mapping[str, Path], root: Path | None, suite_dir: Path | None
                     ) -> tuple[list[_Check], dict[str, str]]:
     checks: list[_Check] = []
@@ -969,15 +981,16 @@ def _dataset_checks(datasets: Mapping[str, Path], root: Path | None, suite_dir: 
             path = Path(root) / path
         file = _rel(path, root)
         files[name] = file
-        check = _Check(name=name, suite_name=name, file=file, frame=None)
+        suite = suite_for(name)
+        check = _Check(name=name, suite_name=suite, file=file, frame=None)
         try:
-            check.suite = load_suite(name, suite_dir)
+            check.suite = load_suite(suite, suite_dir)
         except (OSError, ValueError) as exc:
             check.problems.append(Failure(
-                file=file, columns=(), rule=f"a suite expectations/{name}.json must exist",
+                file=file, columns=(), rule=f"a suite expectations/{suite}.json must exist",
                 lines=[], values=[], count=1, dataset=name, expectation="suite",
                 hint=f"no usable suite for dataset {name!r} ({exc}); add "
-                     f"expectations/{name}.json or use a known dataset name"))
+                     f"expectations/{suite}.json or use a known dataset name"))
         frame, header, problems = read_table(path, name, file)
         check.frame, check.header, check.rows = frame, header, \
             (None if frame is None else len(frame))

@@ -383,7 +383,8 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     names = sorted(p.stem for p in SUITES.glob("*.json"))
     from nhsbook.io import opendata
     assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips", "performance_sop_actuals"} \
-        | set(opendata.KNOWN_DATASETS) | {opendata.SELECTION} == set(names)
+        | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {opendata.SELECTION} \
+        == set(names)
     for name in names:
         raw = json.loads((SUITES / f"{name}.json").read_text(encoding="utf-8"))
         suite = gx.ExpectationSuite(**raw)
@@ -392,7 +393,8 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
             assert get_expectation_impl(exp["type"]).__module__.startswith(
                 "great_expectations.expectations.core"), exp["type"]
         if name in DATASET_SUITES or name in ("fingertips", "performance_sop_actuals") or \
-                name in opendata.KNOWN_DATASETS or name == opendata.SELECTION:
+                name in map(validate.suite_for, opendata.KNOWN_DATASETS) or \
+                name == opendata.SELECTION:
             assert raw["expectations"][0]["type"] == "expect_table_columns_to_match_set"
 
 

@@ -66,7 +66,8 @@ from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATI
                      VALUE_COLUMNS, Tables, coerce, empty_frame)
 from . import fingertips, ons, qof
 
-#: Dataset (and Great Expectations suite) name -> source registry key.
+#: Dataset name -> source registry key (its Great Expectations suite:
+#: :func:`nhsbook.validate.suite_for`).
 DATASETS: dict[str, str] = {
     "qof_prevalence": "qof2021_prevalence",
     "qof_geographies": "qof2021_mapping_geographies",
