@@ -310,7 +310,7 @@ def _prune_extra(html: Path, extra: Path) -> None:
 
 
 def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
-             full: bool = False) -> Path:
+             full: bool = False, areas: pd.DataFrame | None = None) -> Path:
     """Build ``book/`` with jupyter-book into its persistent output folder (incrementally
     unless ``full``), copy the site to a staging folder, scan it for disclosure, then publish
     it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the published site
@@ -335,11 +335,13 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
     try:
         staged = staging / "html"
         shutil.copytree(html, staged, symlinks=True)
-        findings = publish.scan(staged, metadata)
+        threshold = publish.book_threshold(cfg)
+        findings = publish.scan(staged, metadata, areas=areas, threshold=threshold)
         if findings:
             shown = "\n".join(f"  {f}" for f in findings[:20])
             raise BuildFailed(f"disclosure check failed: {len(findings)} published cells "
-                              f"show or imply a count from 1 to 4; nothing was published "
+                              f"show, imply or let an attacker recover a count from 1 to "
+                              f"{threshold - 1}; nothing was published "
                               f"(the previous site is unchanged):\n{shown}")
         publish.swap(staged, cfg.site_dir, cfg.root / "build" / "sites")
     finally:
@@ -514,7 +516,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
             # does not rewrite in unchanged pages: build from scratch then
             toc = inc.hash_of((cfg.book_dir / "_toc.yml").read_text(encoding="utf-8"))
             full = force or kept.get("toc") != toc or not set(kept.get("docs", [])) <= set(docs)
-            run_site(cfg, computed["metadata"], full=full)
+            run_site(cfg, computed["metadata"], full=full, areas=computed["areas"])
             inc.write_json(site_state_file, {"key": key, "link": os.readlink(cfg.site_dir),
                                              "docs": docs, "toc": toc})
             result.site_built = True

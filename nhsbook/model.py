@@ -187,3 +187,66 @@ def ancestor_of_type(areas: pd.DataFrame, area_type: str) -> pd.Series:
             c = parent.get(c, "")
         result.append(c if types.get(c) == area_type else "")
     return pd.Series(result, index=areas.index, dtype=str)
+
+
+# --- column roles of published tables -------------------------------------------------------
+
+#: The role of every column a published table (CSV download, HTML table, chart data) can
+#: carry, with every header under which the book publishes it: the model's field name, the
+#: readable headers of the profile tables and downloads (``indicators.PROFILE_COLUMNS``,
+#: ``pages.AreaPage.second_comparison``), the Fingertips export headers, and the short field
+#: names charts embed to save bytes (``variation.FUNNEL_FIELDS``: ``i``, ``a``, ``c``, ``d``,
+#: ``v``, ``l95`` …; ``usermeta.csv_columns`` renames them back to the field names in the
+#: chart's CSV).  Headers match whole (case and spacing ignored, see :func:`column_role`),
+#: never as substrings: "Registered population" or "Practices" are not counts of events.
+#:
+#: Roles: ``count`` (a count of people or events: 1 to 4 must never be published or be
+#: derivable), ``denominator`` (population or expected count), ``value`` and its limits at
+#: 95% and 99.8%, ``indicator_id`` / ``indicator`` (id or name), ``area_code`` /
+#: ``area_name``, ``period``, ``quintile`` (a deprivation-quintile group) and ``note`` (the
+#: value note that says why a figure is missing).
+COLUMN_ROLES: dict[str, tuple[str, ...]] = {
+    "count": ("count", "Count", "c", "count_text", "observed", "Observed", "numerator",
+              "Numerator", "Number", "events", "Events", "deaths", "Deaths"),
+    "denominator": ("denominator", "Denominator", "d", "expected", "Expected"),
+    "value": ("value", "Value", "v", "value_text"),
+    "lower_95": ("lower_95", "Lower 95% CI", "Lower CI 95.0 limit", "l95"),
+    "upper_95": ("upper_95", "Upper 95% CI", "Upper CI 95.0 limit", "u95"),
+    "lower_998": ("lower_998", "Lower 99.8% CI", "Lower CI 99.8 limit", "l998"),
+    "upper_998": ("upper_998", "Upper 99.8% CI", "Upper CI 99.8 limit", "u998"),
+    "indicator_id": ("indicator_id", "Indicator ID", "i"),
+    "indicator": ("indicator", "Indicator", "Indicator Name"),
+    "area_code": ("area_code", "Area code", "Area Code", "a", "practice_code",
+                  "Practice code"),
+    "area_name": ("area_name", "Area name", "Area Name", "Area", "Practice",
+                  # the overview rug names each area column of a row in ``column``
+                  "column"),
+    "period": ("period", "Period", "Time period"),
+    "quintile": ("quintile", "Quintile"),
+    "note": ("value_note", "Value note", "Note"),
+}
+
+#: Roles that hold counts (what disclosure control protects).
+COUNT_ROLES: frozenset[str] = frozenset({"count"})
+
+_ROLE_OF = {" ".join(alias.casefold().split()): role
+            for role, aliases in COLUMN_ROLES.items() for alias in aliases}
+
+
+def column_role(header: object) -> str | None:
+    """The role (a key of :data:`COLUMN_ROLES`) of a published column header, or None.
+
+    The header matches an alias whole, ignoring case and runs of spaces; a header with a
+    parenthesised suffix (``"Count (2011/12)"``, ``"denominator (expected)"``) has the role
+    of the part before it.
+    """
+    text = " ".join(str(header).casefold().split())
+    if text in _ROLE_OF:
+        return _ROLE_OF[text]
+    base = text.split(" (", 1)[0].strip()
+    return _ROLE_OF.get(base) if base != text else None
+
+
+def count_columns(columns) -> list:
+    """The columns (of an iterable of headers) whose role is a count."""
+    return [c for c in columns if column_role(c) in COUNT_ROLES]

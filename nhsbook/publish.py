@@ -2,12 +2,34 @@
 
 1. jupyter-book writes the new site into ``build/staging/<book>-<pid>/`` — never over the
    published one.
-2. :func:`scan` reads everything the new site publishes — each page's HTML tables, the data
-   of every chart embedded in the pages, every CSV download and every notebook offered for
-   download — and fails if any count from 1 to 4 is published, or a count from 1 to 4 can be
-   derived from a published value and denominator (``count = value × denominator /
-   multiplier``; for indirectly standardised ratios ``observed = value / reference ×
-   expected``).
+2. :func:`scan` reads everything the new site publishes and fails if a count from 1 to
+   ``threshold − 1`` (1–4 by default) is published, derivable, or recoverable:
+
+   * **what it reads**: every CSV; every HTML table and the visible text of every page; the
+     data of every chart embedded in a page; every SVG (its ``<text>``); every PDF (its text,
+     through pypdf); every notebook offered for download (``_sources/**.ipynb``) with every
+     output type — ``text/html`` (tables and charts), ``text/markdown`` (pipe tables and
+     text), ``text/plain`` (a printed table is read as one), ``stream``, ``application/json``
+     (records, and chart specs) and ``image/svg+xml`` — and the markdown sources of the pages;
+   * **count columns** are those whose header has the role ``count`` in the data model
+     (:data:`nhsbook.model.COLUMN_ROLES`: every header the book publishes, chart short names
+     and ``usermeta.csv_columns`` renames included) — no list of words matched as
+     substrings;
+   * **implied counts**, for every count method, from the row's published numbers
+     (:func:`nhsbook.audit.count_bounds`): ``value × denominator / multiplier``
+     (proportions, crude rates, ratios), ``value / reference × expected`` (ISRs), and
+     inversion of the published limits (Wilson; exact/Byar's Poisson; Dobson for DSRs);
+   * **free text** (page text, markdown, plain text, streams, PDF, SVG text): a number from 1
+     to ``threshold − 1`` is a count when it follows a count word (``count``, ``observed``,
+     ``numerator``, ``number of …``, ``events``, ``deaths``: "Count: 3", "observed 2") or
+     precedes an event noun ("3 deaths", "2 admissions"); statements of the rule itself
+     ("counts from 1 to 4") are not counts.  In an SVG, the text of the data labels (vega's
+     ``mark-text role-mark``) of a chart whose data carry a count column (its CSV
+     companion's headers, by role) are counts too; axis ticks and legends are not;
+   * **the differencing attack** (:mod:`nhsbook.audit`) over the published tables and the
+     book's area hierarchy: a suppressed count recoverable as parent − siblings along any
+     published hierarchy (practice → locality/PCN → CCG, deprivation quintiles), by linear
+     programming over all of them, or by inverting published limits.
 3. :func:`swap` publishes: ``book/_build/html`` is a symbolic link to the current site folder
    under ``build/sites/``; the new folder replaces it with one ``rename`` of a new link
    (atomic on POSIX), after which older site folders are removed.  A build that fails or is
@@ -18,22 +40,23 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import math
 import os
 import re
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .pages import COUNT_COLUMNS
+from . import audit
+from .model import count_columns
 
-#: How a chart's data names an indicator, a value and a denominator.
-_IND, _VAL, _DEN = ("indicator_id", "i"), ("value", "v"), ("denominator", "d")
-_SPEC = re.compile(r"var spec = (\{.*?\}); var opts", re.S)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+_STYLE = re.compile(r"<style\b.*?</style>", re.S | re.I)
 
 
 @dataclass(frozen=True)
@@ -54,8 +77,18 @@ class DisclosureError(RuntimeError):
     """The staged site publishes small numbers; the message lists them."""
 
 
-def _count_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if any(w in str(c).lower() for w in COUNT_COLUMNS)]
+def book_threshold(cfg: object) -> int:
+    """The smallest count a book publishes: its ``disclosure`` setting (a number, a mapping
+    or object with ``threshold``, or the rule-set name ``standard`` (5) / ``nhs_digital``
+    (8)); 5 when the book has none."""
+    setting = getattr(cfg, "disclosure", None)
+    if isinstance(setting, dict):
+        setting = setting.get("threshold", setting.get("rules", setting.get("rule_set")))
+    elif setting is not None and hasattr(setting, "threshold"):
+        setting = setting.threshold
+    if isinstance(setting, (int, float)) and not isinstance(setting, bool):
+        return int(setting)
+    return {"nhs_digital": 8, "standard": 5}.get(str(setting), 5)
 
 
 def _numbers(col: pd.Series) -> pd.Series:
@@ -64,64 +97,44 @@ def _numbers(col: pd.Series) -> pd.Series:
 
 
 def check_table(table: pd.DataFrame, file: str, where: str,
-                metadata: pd.DataFrame | None = None) -> list[Finding]:
-    """Small counts in count-like columns, and small counts implied by value × denominator
-    (when the table names its indicator and ``metadata`` gives the method)."""
+                metadata: pd.DataFrame | None = None, threshold: int = 5,
+                resolver: "audit.Resolver | None" = None, implied: list | None = None
+                ) -> list[Finding]:
+    """Small counts in count columns (by role, :func:`nhsbook.model.count_columns`), and
+    small counts implied by a row's published numbers (when the table names its indicator
+    and ``metadata`` gives the method; see :func:`nhsbook.audit.count_bounds`).  ``implied``:
+    those bounds when the caller has them already (:func:`nhsbook.audit.read_table`)."""
     found = []
-    for col in _count_columns(table):
+    for col in count_columns(table.columns):
         nums = _numbers(table[col])
-        for row in table.index[(nums >= 1) & (nums < 5)]:
+        for row in table.index[(nums >= 1) & (nums < threshold)]:
             found.append(Finding(file, f"{where} row {row}", str(col), table.at[row, col],
-                                 "count from 1 to 4"))
-    found += _implied_counts(table, file, where, metadata)
+                                 f"count from 1 to {threshold - 1}"))
+    if implied is None and (metadata is not None or resolver is not None):
+        res = resolver or audit.Resolver(metadata, None)
+        implied = list(audit.implied_counts(table, res))
+    return found + _implied_findings(table, file, where, implied or [], threshold)
+
+
+def _implied_findings(table: pd.DataFrame, file: str, where: str, implied: list,
+                      threshold: int) -> list[Finding]:
+    found = []
+    for row, ind, lo, hi, how in implied:
+        if not math.isfinite(hi):
+            continue
+        lo_i, hi_i = math.ceil(lo - 1e-6), math.floor(hi + 1e-6)
+        if 1 <= lo_i and hi_i <= threshold - 1:
+            value = lo_i if lo_i == hi_i else f"{lo_i}..{hi_i}"
+            found.append(Finding(file, f"{where} row {table.index[row]}", how, value,
+                                 f"count from 1 to {threshold - 1} derivable from "
+                                 f"{how} (indicator {ind})"))
     return found
-
-
-def _pick(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    return next((n for n in names if n in table.columns), None)
-
-
-def _implied_counts(table: pd.DataFrame, file: str, where: str,
-                    metadata: pd.DataFrame | None) -> list[Finding]:
-    ind, val, den = _pick(table, _IND), _pick(table, _VAL), _pick(table, _DEN)
-    if metadata is None or not (ind and val and den):
-        return []
-    meta = metadata.set_index("indicator_id")
-    ids = table[ind].astype(str)
-    known = ids.isin(meta.index)
-    if not known.any():
-        return []
-    method = ids.map(meta["method"])
-    mult = ids.map(meta["multiplier"]).astype(float)
-    ref = ids.map(meta["reference_value"]).astype(float)
-    value, denom = _numbers(table[val]), _numbers(table[den])
-    implied = np.where(method.eq("isr"), value / ref * denom, value * denom / mult)
-    implied = pd.Series(implied, index=table.index).round(6)
-    bad = known & method.isin(["proportion", "crude_rate", "isr"]) & (implied >= 1) & \
-        (implied < 4.5)
-    return [Finding(file, f"{where} row {row}", f"{val}×{den}", round(float(implied[row]), 2),
-                    "count from 1 to 4 derivable from value and denominator")
-            for row in table.index[bad]]
 
 
 def _chart_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
     """Every dataset of every nhsbook chart embedded in a page (names as published, and as
     ``usermeta.csv_columns`` renames them)."""
-    out = []
-    for k, m in enumerate(_SPEC.finditer(html), 1):
-        spec = json.loads(m.group(1).replace("<\\/", "</"))
-        names = (spec.get("usermeta") or {}).get("csv_columns") or {}
-        datasets = dict(spec.get("datasets") or {})
-        if (spec.get("data") or {}).get("values"):
-            datasets["data"] = spec["data"]["values"]
-        for name, rows in datasets.items():
-            table = pd.DataFrame(rows)
-            renamed = table.rename(columns=names)
-            # keep the short names too, for the value × denominator check
-            out.append((f"chart {k} dataset {name}",
-                        pd.concat([table, renamed.loc[:, ~renamed.columns.isin(table.columns)]],
-                                  axis=1)))
-    return out
+    return audit.chart_tables(html)
 
 
 _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
@@ -160,40 +173,287 @@ def _html_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
-def _notebook_html(path: Path) -> str:
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    parts = []
-    for cell in nb.get("cells", []):
-        for o in cell.get("outputs", []):
-            data = o.get("data", {})
-            text = data.get("text/html")
-            if text:
-                parts.append("".join(text) if isinstance(text, list) else text)
-    return "\n".join(parts)
+def html_text(html: str) -> str:
+    """The visible text of an HTML page or fragment (no scripts, styles, tables or tags)."""
+    text = _TABLE.sub(" ", _STYLE.sub(" ", _SCRIPT.sub(" ", html)))
+    return " ".join(html_lib.unescape(_TAG.sub(" ", text)).split())
 
 
-def scan(site: Path, metadata: pd.DataFrame | None = None) -> list[Finding]:
-    """Disclosure scan of a built site (see module docstring)."""
-    found: list[Finding] = []
-    for path in sorted(site.rglob("*")):
-        if not path.is_file():
+# --- free text ------------------------------------------------------------------------------
+
+_COUNT_WORD = (r"(?:counts?|observed|numerators?|number\s+of\s+[a-z][a-z ]{0,30}?|"
+               r"events?|deaths?)")
+_NOUN = r"(?:deaths?|events?|admissions?|births?|cases?|patients?|people|persons?)"
+_RULE_TEXT = re.compile(r"\b(?:from|between)?\s*1\s*(?:to|and|-|–)\s*\d+\b", re.I)
+
+
+def text_counts(text: str, threshold: int = 5) -> list[str]:
+    """Snippets of free text that state a count from 1 to ``threshold − 1`` (see module
+    docstring: after a count word, or before an event noun)."""
+    small = "|".join(str(k) for k in range(1, threshold))
+    if not small:
+        return []
+    clean = _RULE_TEXT.sub(" ", text)
+    after = re.compile(rf"\b{_COUNT_WORD}\s*(?:[:=]|of|was|were|is|are)?\s*\(?({small})\b"
+                       rf"(?![.,]?\d)", re.I)
+    before = re.compile(rf"(?<![\d.,])\b({small})\s+{_NOUN}\b", re.I)
+    out = []
+    for pat in (after, before):
+        for m in pat.finditer(clean):
+            out.append(" ".join(clean[max(0, m.start() - 30):m.end() + 10].split()))
+    return out
+
+
+def _markdown_tables(text: str) -> list[tuple[str, pd.DataFrame]]:
+    """Pipe tables of a markdown text as frames of cell texts."""
+    out, block = [], []
+    lines = text.splitlines() + [""]
+    for line in lines:
+        if line.strip().startswith("|"):
+            block.append(line.strip())
             continue
-        rel = str(path.relative_to(site))
-        if path.suffix == ".csv":
+        if len(block) >= 3 and re.match(r"^\|?\s*:?-{2,}", block[1]):
+            split = lambda r: [c.strip() for c in r.strip("|").split("|")]  # noqa
+            header = split(block[0])
+            rows = [split(r)[:len(header)] for r in block[2:]]
+            rows = [r + [""] * (len(header) - len(r)) for r in rows]
+            out.append((f"markdown table {len(out) + 1}", pd.DataFrame(rows, columns=header)))
+        block = []
+    return out
+
+
+def _plain_table(text: str) -> pd.DataFrame | None:
+    """A table printed as text (a DataFrame's ``text/plain``): columns separated by two or
+    more spaces, the first line the header (the index column, if any, is dropped)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return None
+    header = re.split(r"\s{2,}", lines[0].strip())
+    rows = [re.split(r"\s{2,}", ln.strip()) for ln in lines[1:]]
+    if len(header) < 2 or not count_columns(header):
+        return None
+    rows = [r[1:] if len(r) == len(header) + 1 else r for r in rows]
+    rows = [r[:len(header)] + [""] * (len(header) - len(r)) for r in rows]
+    return pd.DataFrame(rows, columns=header)
+
+
+def _svg_findings(svg: str, rel: str, count_chart: bool, threshold: int) -> list[Finding]:
+    """An SVG's text: free-text counts anywhere, and small numbers among the data labels of
+    a chart whose data carry a count column."""
+    found = []
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError:
+        root = None
+    texts: list[tuple[str, bool]] = []
+    if root is not None:
+        def walk(el: ET.Element, in_label: bool) -> None:
+            cls = el.get("class", "")
+            in_label = in_label or ("mark-text" in cls and "role-mark" in cls)
+            if el.tag.rsplit("}", 1)[-1] == "text":
+                texts.append(("".join(el.itertext()), in_label))
+            for child in el:
+                walk(child, in_label)
+        walk(root, False)
+    else:
+        texts = [(html_lib.unescape(t), False) for t in
+                 re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.S)]
+    for text, is_label in texts:
+        for snip in text_counts(text, threshold):
+            found.append(Finding(rel, "SVG text", "text", snip,
+                                 f"count from 1 to {threshold - 1} in text"))
+        t = text.strip().replace(",", "")
+        if count_chart and is_label and re.fullmatch(r"\d+", t) and \
+                1 <= float(t) < threshold:
+            found.append(Finding(rel, "SVG data label", "text", text.strip(),
+                                 f"count from 1 to {threshold - 1} labelled on a chart of "
+                                 "counts"))
+    return found
+
+
+def pdf_text(path: Path) -> str:
+    """The text of every page of a PDF (pypdf)."""
+    from pypdf import PdfReader
+    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+
+
+# --- reading a site -------------------------------------------------------------------------
+
+def _notebook_parts(path: Path) -> list[tuple[str, str, object]]:
+    """Every output of every cell of a notebook, and its markdown cells' sources, as
+    (where, mime type, content)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    parts: list[tuple[str, str, object]] = []
+    join = lambda t: "".join(t) if isinstance(t, list) else t  # noqa
+    for c, cell in enumerate(nb.get("cells", []), 1):
+        if cell.get("cell_type") == "markdown":
+            parts.append((f"cell {c} source", "text/markdown", join(cell.get("source", ""))))
+        for o, out in enumerate(cell.get("outputs", []), 1):
+            where = f"cell {c} output {o}"
+            if out.get("output_type") == "stream":
+                parts.append((where, "stream", join(out.get("text", ""))))
+            elif out.get("output_type") == "error":
+                parts.append((where, "stream", "\n".join(out.get("traceback", []))))
+            for mime, data in (out.get("data") or {}).items():
+                parts.append((where, mime, data if "json" in mime else join(data)))
+    return parts
+
+
+def _json_tables(data: object, where: str) -> list[tuple[str, pd.DataFrame]]:
+    """Tables inside a JSON output: chart specs' datasets, lists of records, and
+    count-keyed scalars of nested objects (as one-row tables)."""
+    out: list[tuple[str, pd.DataFrame]] = []
+    if isinstance(data, dict) and ("datasets" in data or "data" in data) and (
+            "mark" in data or "layer" in data or "$schema" in data or "spec" in data):
+        payload = json.dumps(data)
+        return [(f"{where} {w}", t) for w, t in
+                audit.chart_tables(f"var spec = {payload}; var opts")]
+
+    def walk(x: object, path: str) -> None:
+        if isinstance(x, list) and x and all(isinstance(r, dict) for r in x):
+            out.append((f"{where} {path}".strip(), pd.DataFrame(x)))
+        elif isinstance(x, dict):
+            scalars = {k: v for k, v in x.items() if not isinstance(v, (dict, list))}
+            if count_columns(scalars):
+                out.append((f"{where} {path}".strip(), pd.DataFrame([scalars])))
+            for k, v in x.items():
+                if isinstance(v, (dict, list)):
+                    walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(x, list):
+            for k, v in enumerate(x):
+                walk(v, f"{path}[{k}]")
+    walk(data, "")
+    return out
+
+
+def _html_parts(html: str, where: str) -> tuple[list[tuple[str, pd.DataFrame]], str]:
+    tables = _html_tables(html) if "<table" in html else []
+    tables = [(f"{where} {w}".strip(), t) for w, t in tables]
+    tables += [(f"{where} {w}".strip(), t) for w, t in _chart_tables(html)]
+    return tables, html_text(html)
+
+
+def _file_parts(path: Path, rel: str, threshold: int, count_charts: set[str],
+                page_html: str = "") -> tuple[list[tuple[str, pd.DataFrame]],
+                                              list[tuple[str, str]], list[Finding]]:
+    """A published file's tables, its free texts (where, text) and its SVG findings.  A
+    notebook's ``text/html`` outputs that its built page (``page_html``) shows verbatim are
+    read once, with the page."""
+    tables: list[tuple[str, pd.DataFrame]] = []
+    texts: list[tuple[str, str]] = []
+    found: list[Finding] = []
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            tables.append(("CSV", pd.read_csv(path, dtype=str, keep_default_na=False)))
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+            pass
+    elif suffix == ".html":
+        t, text = _html_parts(path.read_text(encoding="utf-8", errors="replace"), "")
+        tables += t
+        texts.append(("page text", text))
+    elif suffix == ".svg":
+        stem = str(Path(rel).with_suffix(""))
+        found += _svg_findings(path.read_text(encoding="utf-8", errors="replace"), rel,
+                               stem in count_charts, threshold)
+    elif suffix == ".pdf":
+        text = pdf_text(path)
+        texts.append(("PDF text", text))
+        for w, t in _markdown_tables(text):
+            tables.append((f"PDF {w}", t))
+        plain = _plain_table(text)
+        if plain is not None:
+            tables.append(("PDF table", plain))
+    elif suffix in (".md", ".txt"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tables += _markdown_tables(text)
+        texts.append(("text", text))
+    elif suffix == ".ipynb":
+        for where, mime, data in _notebook_parts(path):
+            if mime == "text/html":
+                if page_html and str(data).strip() in page_html:
+                    continue
+                t, text = _html_parts(str(data), where)
+                tables += t
+                texts.append((where, text))
+            elif mime == "text/markdown":
+                tables += [(f"{where} {w}", t) for w, t in _markdown_tables(str(data))]
+                texts.append((where, html_text(str(data))))
+            elif mime in ("text/plain", "stream"):
+                plain = _plain_table(str(data))
+                if plain is not None:
+                    tables.append((f"{where} text table", plain))
+                texts.append((where, str(data)))
+            elif mime == "image/svg+xml":
+                found += _svg_findings(str(data), f"{rel} {where}", False, threshold)
+            elif "json" in mime:
+                obj = data
+                if isinstance(obj, str):
+                    try:
+                        obj = json.loads(obj)
+                    except json.JSONDecodeError:
+                        continue
+                tables += _json_tables(obj, where)
+    return tables, texts, found
+
+
+def scan(site: Path, metadata: pd.DataFrame | None = None, *,
+         areas: pd.DataFrame | None = None, threshold: int = 5,
+         rounding: int = 1) -> list[Finding]:
+    """Disclosure scan of a built site (see module docstring).  Without ``metadata`` only
+    published counts are checked; with ``metadata`` and ``areas`` (the book's computed area
+    hierarchy) the differencing attack of :mod:`nhsbook.audit` runs too."""
+    found: list[Finding] = []
+    res = audit.Resolver(metadata, areas) if metadata is not None else None
+    kn = audit.Knowledge() if (res is not None and areas is not None) else None
+    from .views import deprivation_indicator
+    dep = deprivation_indicator(metadata) if metadata is not None else None
+    files = [p for p in sorted(site.rglob("*")) if p.is_file()]
+    # charts whose data carry a count column (their SVG data labels are counts)
+    count_charts = set()
+    for p in files:
+        if p.suffix == ".csv" and p.with_suffix(".svg").is_file():
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                head = fh.readline()
             try:
-                table = pd.read_csv(path, dtype=str, keep_default_na=False)
+                header = pd.read_csv(pd.io.common.StringIO(head), nrows=0).columns
             except (pd.errors.EmptyDataError, pd.errors.ParserError):
                 continue
-            found += check_table(table, rel, "CSV", metadata)
-        elif path.suffix in (".html", ".ipynb") and not rel.startswith(("_static", "genindex",
-                                                                         "search")):
-            html = (_notebook_html(path) if path.suffix == ".ipynb"
-                    else path.read_text(encoding="utf-8"))
-            if "<table" in html:
-                for where, table in _html_tables(html):
-                    found += check_table(table, rel, where, metadata)
-            for where, table in _chart_tables(html):
-                found += check_table(table, rel, where, metadata)
+            if count_columns(header):
+                count_charts.add(str(p.relative_to(site).with_suffix("")))
+    for path in files:
+        rel = str(path.relative_to(site))
+        if rel.startswith(("_static", "genindex", "search", "objects.inv")):
+            continue
+        page_html = ""
+        if rel.startswith("_sources/") and path.suffix == ".ipynb":
+            built = site / Path(rel[len("_sources/"):]).with_suffix(".html")
+            page_html = built.read_text(encoding="utf-8", errors="replace") \
+                if built.is_file() else ""
+        tables, texts, svg_found = _file_parts(path, rel, threshold, count_charts, page_html)
+        found += svg_found
+        page = audit.page_area(rel)
+        # the attacker reads each publication once: the page (its tables and embedded chart
+        # data) rather than the chart's CSV copy and the downloadable notebook's copy
+        attack_reads = kn is not None and not rel.startswith("_sources") and not (
+            rel.startswith("charts/") and path.suffix == ".csv")
+        for where, table in tables:
+            implied = None
+            if res is not None:
+                implied = audit.read_table(kn if attack_reads else None, table,
+                                           f"{rel} {where}".strip(), page, res, dep, rounding)
+            found += check_table(table, rel, where, threshold=threshold, implied=implied)
+        for where, text in texts:
+            for snip in text_counts(text, threshold):
+                found.append(Finding(rel, where, "text", snip,
+                                     f"count from 1 to {threshold - 1} in text"))
+    if kn is not None:
+        for r in audit.attack(kn, audit.site_groups(kn, areas), threshold):
+            found.append(Finding(r.files[0] if r.files else "", f"indicator {r.indicator_id} "
+                                 f"({r.period}), area {r.area}", "count",
+                                 r.value if r.value is not None else f"{r.lo}..{r.hi}",
+                                 f"suppressed count recoverable: {r.how}; from "
+                                 f"{', '.join(r.files[:4])}"))
     return found
 
 
