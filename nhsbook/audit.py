@@ -348,8 +348,8 @@ class Cell:
 
     @property
     def exact(self) -> bool:
-        return math.floor(self.hi + 1e-6) - math.ceil(self.lo - 1e-6) <= 0 and \
-            np.isfinite(self.hi)
+        return bool(np.isfinite(self.hi)) and \
+            math.floor(self.hi + 1e-6) - math.ceil(self.lo - 1e-6) <= 0
 
     @property
     def known(self) -> bool:
@@ -392,6 +392,10 @@ class Resolver:
     def __init__(self, metadata: pd.DataFrame, areas: pd.DataFrame | None):
         if areas is None:
             areas = pd.DataFrame({"area_code": [], "area_name": []})
+        metadata = metadata.assign(**{c: metadata[c] if c in metadata else default
+                                      for c, default in (("name", ""), ("period", ""),
+                                                         ("reference_value", np.nan),
+                                                         ("multiplier", 1.0))})
         self.meta = metadata.set_index("indicator_id")
         self.ids = set(self.meta.index.astype(str))
         names = metadata.drop_duplicates("name", keep=False)
@@ -514,7 +518,11 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
             continue
         cell = kn.cell((ind, period), area)
         note = notes[k] if isinstance(notes[k], str) else ""
-        if supp_any[j] or _SUPP_WORDS.search(note):
+        # a row is about a suppressed cell when it shows no value of its own (a note on a
+        # row with a value, e.g. "a quintile's value is missing or suppressed", is not)
+        no_value = ("value" in roles or "count" in roles) and \
+            not np.isfinite(v.get("value", (np.nan, 0))[0])
+        if no_value and (supp_any[j] or _SUPP_WORDS.search(note)):
             cell.suppressed = True
             m = _PRIMARY_NOTE.search(note)
             if m:
@@ -885,8 +893,9 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
             lo = lo_r.fun if lo_r.status == 0 else 0.0
             bounds[a] = [max(bounds[a][0], lo), min(bounds[a][1], hi)]
             mine = [g.label for g in comp if a in (g.parent, *g.children)]
-            how[a] = (f"linear programming over {len(comp)} equations ({'; '.join(mine[:3])}"
-                      f"{' …' if len(mine) > 3 else ''}): {_fmt(lo)} ≤ {a} ≤ {_fmt(hi)}",
+            mine += [g.label for g in comp if g.label not in mine]
+            how[a] = (f"linear programming over {len(comp)} equations ({'; '.join(mine[:4])}"
+                      f"{' …' if len(mine) > 4 else ''}): {_fmt(lo)} ≤ {a} ≤ {_fmt(hi)}",
                       files_of([x for g in comp for x in (g.parent, *g.children)]))
 
     # 3. findings

@@ -407,7 +407,8 @@ def scan(site: Path, metadata: pd.DataFrame | None = None, *,
     res = audit.Resolver(metadata, areas) if metadata is not None else None
     kn = audit.Knowledge() if (res is not None and areas is not None) else None
     from .views import deprivation_indicator
-    dep = deprivation_indicator(metadata) if metadata is not None else None
+    dep = deprivation_indicator(metadata) if metadata is not None and \
+        "name" in metadata else None
     files = [p for p in sorted(site.rglob("*")) if p.is_file()]
     # charts whose data carry a count column (their SVG data labels are counts)
     count_charts = set()
