@@ -20,10 +20,13 @@ any suppressed count comes out.
      ``lower ÷ value`` and ``upper ÷ value`` depend on the count alone; Wilson limits give
      count and denominator; for Dobson's DSR limits ``(value − lower) ÷ (upper − value)``
      depends on the total count alone;
-   * ``Supp.`` (or a value note saying "suppressed") marks the cell as suppressed.  The
-     attacker is assumed to know the rule set: a cell whose note says "count between 1 and
-     N suppressed" is a primary suppression, so its count lies in 1..N; any other suppressed
-     cell (e.g. a secondary suppression) only in 0..∞.
+   * ``Supp.`` (or a value note saying "suppressed", on a row that shows no value) marks
+     the cell as suppressed.  The attacker is assumed to know the rule set: zeros are
+     published and secondary suppression picks non-zero cells, so a suppressed cell holds
+     at least 1 (counts that can be negative aside: the excess winter deaths index); a cell
+     whose note says "count between 1 and N suppressed" (or, on a site where no note tells
+     primary from secondary suppression apart, any suppressed cell without a note) is known
+     to hold 1..N.
 
    Every number carries its rounding: a column whose numbers have at most 4 significant
    figures is taken as rounded to 4 significant figures (or its decimals, whichever is
@@ -40,16 +43,16 @@ any suppressed count comes out.
    constants; a group with one unknown cell gives it exactly (parent − siblings, repeated
    until nothing changes); the remaining unknown cells of each connected set of groups are
    bounded by linear programming (``scipy.optimize.linprog``, HiGHS: minimise and maximise
-   each cell subject to all the group equations and each cell's bounds).  A cell is
-   **recoverable** when its bounds, rounded inwards to whole counts, leave a single count
-   from 1 to ``threshold − 1``; an unmarked cell (not published as suppressed) is also a
-   finding when its bounds lie wholly within 1..threshold − 1 (the attacker learns it is
-   small).  The LP bounds the real relaxation, so an attacker with integer programming can
-   only do better at the margins; counts published as suppressed are what the attacker
-   knows to be small, so only their exact value is a finding.
+   each cell subject to all the group equations and each cell's bounds).  A cell is a
+   **finding** when its bounds, rounded inwards to whole counts, lie wholly within 1 ..
+   ``threshold − 1``: the attacker learns that it is small.  For a cell the site already
+   says is small (its note), only its exact value is news, so it is a finding when the
+   bounds leave a single count.  The LP bounds the real relaxation, so an attacker with
+   integer programming can only do better at the margins.
 
-If the priors of the suppressed cells contradict the equations (a secondary suppression noted
-as a primary one), the component is solved again with every suppressed cell in 0..∞.
+If the priors of the suppressed cells contradict the equations, the component is solved
+again with every suppressed cell in 0..∞; an equation that the published figures contradict
+(rounded or published rather than summed values) is dropped.
 """
 
 from __future__ import annotations
@@ -75,6 +78,9 @@ N_MAX = 200_000
 _PRIMARY_NOTE = re.compile(r"count between 1 and (\d+) suppressed", re.I)
 _SUPP_WORDS = re.compile(r"\bsupp(\.|ressed)", re.I)
 ROLL_UP_TYPES = ("locality", "pcn", "ccg")
+#: Methods whose counts can be negative (the excess winter deaths index): a suppressed or
+#: unknown cell of theirs is not known to be at least 0.
+SIGNED_METHODS = frozenset({"ratio"})
 
 
 # --- numbers and their rounding ---------------------------------------------------------------
@@ -330,11 +336,13 @@ class Cell:
     suppressed: bool = False
     primary: int = 0          # N of a "count between 1 and N suppressed" note (0: none)
     secondary: bool = False   # noted as suppressed, but not as a small count
+    signed: bool = False      # a count that can be negative (excess winter deaths)
     sources: list[str] = field(default_factory=list)
     exact_from: str = ""      # the first publication that gave the count exactly
 
     def bound(self, lo: float, hi: float, source: str) -> None:
-        lo, hi = max(lo, 0.0), hi
+        if not self.signed:
+            lo = max(lo, 0.0)
         if lo <= self.lo and hi >= self.hi:
             return
         new_lo, new_hi = max(self.lo, lo), min(self.hi, hi)
@@ -517,6 +525,8 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
         if kn is None or area is None:
             continue
         cell = kn.cell((ind, period), area)
+        if meta[0] in SIGNED_METHODS and not cell.signed:
+            cell.signed, cell.lo = True, -INF
         note = notes[k] if isinstance(notes[k], str) else ""
         # a row is about a suppressed cell when it shows no value of its own (a note on a
         # row with a value, e.g. "a quintile's value is missing or suppressed", is not)
@@ -728,24 +738,37 @@ class Recovery:
         return self.lo if self.lo == self.hi else None
 
     def __str__(self) -> str:
-        got = f"= {self.lo}" if self.lo == self.hi else f"in {self.lo}..{self.hi}"
+        got = (f"recovered = {self.lo}" if self.lo == self.hi else
+               f"shown to be small ({self.lo}..{self.hi})")
         files = ", ".join(self.files[:3]) + (" …" if len(self.files) > 3 else "")
         return (f"indicator {self.indicator_id} ({self.period}), {self.area}: suppressed "
-                f"count recovered {got} by {self.how} [from {files}]")
+                f"count {got} by {self.how} [from {files}]")
 
 
 def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-6 else f"{x:,.2f}"
 
 
-def _prior(cell: Cell, threshold: int, relaxed: bool) -> tuple[float, float]:
+def _known_small(cell: Cell, ambiguous: bool) -> bool:
+    """Whether the site says that this suppressed cell holds a small count: its note says so
+    ("count between 1 and N suppressed"), or it has no note and no suppressed cell of the
+    site is noted ambiguously (a rule set with secondary suppression notes every suppressed
+    cell alike, "a count from 1 to 4, or a figure from which one could be worked out")."""
+    return cell.suppressed and bool(cell.primary or not (cell.secondary or ambiguous))
+
+
+def _prior(cell: Cell, threshold: int, relaxed: bool, ambiguous: bool
+           ) -> tuple[float, float]:
     """A cell's bounds before the attack: its published bounds and, for a suppressed cell,
-    what the rule set says (a primary suppression, or a cell marked suppressed without any
-    other note, holds 1..N; a cell noted as suppressed for another reason 0..∞)."""
+    what the rule set tells an attacker who knows it: a cell known to be small holds
+    1..N; any other suppressed cell at least 1 (zeros are published, and secondary
+    suppression picks non-zero cells) unless its counts can be negative."""
     lo, hi = cell.lo, cell.hi
-    if cell.suppressed and not relaxed and (cell.primary or not cell.secondary):
-        top = cell.primary or threshold - 1
-        lo, hi = max(lo, 1.0), min(hi, float(top))
+    if cell.suppressed and not relaxed:
+        if _known_small(cell, ambiguous):
+            lo, hi = max(lo, 1.0), min(hi, float(cell.primary or threshold - 1))
+        elif not cell.signed:
+            lo = max(lo, 1.0)
     return lo, hi
 
 
@@ -756,13 +779,14 @@ def _file_of(source: str) -> str:
 def attack(kn: Knowledge, groups: list[Group], threshold: int = 5) -> list[Recovery]:
     """Differencing attack over every (indicator, period) (module docstring, step 3)."""
     out: list[Recovery] = []
+    ambiguous = any(c.secondary for cells in kn.cells.values() for c in cells.values())
     for key, cells in kn.cells.items():
-        out += _attack_key(key, cells, groups, threshold)
+        out += _attack_key(key, cells, groups, threshold, ambiguous)
     return out
 
 
-def _attack_key(key: Key, cells: dict[str, Cell], groups: list[Group], threshold: int
-                ) -> list[Recovery]:
+def _attack_key(key: Key, cells: dict[str, Cell], groups: list[Group], threshold: int,
+                ambiguous: bool = False) -> list[Recovery]:
     small = threshold - 1
     findings: list[Recovery] = []
     # the groups this indicator can use: the parent must be known (bounded) to say anything
@@ -770,14 +794,17 @@ def _attack_key(key: Key, cells: dict[str, Cell], groups: list[Group], threshold
               (np.isfinite(cells[g.parent].hi) or cells[g.parent].suppressed)]
     if not usable:
         return findings
+    signed = any(c.signed for c in cells.values())
     for relaxed in (False, True):
         bounds: dict[str, list[float]] = {}
         for g in usable:
             for a in (g.parent, *g.children):
                 if a not in bounds:
                     c = cells.get(a)
-                    bounds[a] = list(_prior(c, threshold, relaxed)) if c else [0.0, INF]
-        ok, recovered = _solve(key, cells, usable, bounds, small, relaxed_ok=not relaxed)
+                    bounds[a] = (list(_prior(c, threshold, relaxed, ambiguous)) if c else
+                                 [-INF if signed else 0.0, INF])
+        ok, recovered = _solve(key, cells, usable, bounds, small, relaxed_ok=not relaxed,
+                               ambiguous=ambiguous)
         if ok:
             findings = recovered
             break
@@ -789,8 +816,8 @@ def _is_exact(b: list[float]) -> bool:
 
 
 def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
-           bounds: dict[str, list[float]], small: int, relaxed_ok: bool = True
-           ) -> tuple[bool, list[Recovery]]:
+           bounds: dict[str, list[float]], small: int, relaxed_ok: bool = True,
+           ambiguous: bool = False) -> tuple[bool, list[Recovery]]:
     """Propagation then LP; returns (consistent, recoveries).  A contradiction returns
     (False, []) while ``relaxed_ok`` (the caller retries with weaker priors); after that a
     contradictory equation is dropped."""
@@ -872,8 +899,8 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
                     A[r, idx[a]] += sign
                 else:
                     b[r] -= sign * round(bounds[a][0])
-        bnds = [(bounds[a][0], None if not np.isfinite(bounds[a][1]) else bounds[a][1])
-                for a in var]
+        bnds = [(bounds[a][0] if np.isfinite(bounds[a][0]) else None,
+                 bounds[a][1] if np.isfinite(bounds[a][1]) else None) for a in var]
         targets = [a for a in var if a in cells and bounds[a][0] <= small + 1e-9]
         if not targets:
             continue
@@ -890,7 +917,7 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
             if hi > small + 1e-6:
                 continue
             lo_r = linprog(cvec, A_eq=A, b_eq=b, bounds=bnds, method="highs")
-            lo = lo_r.fun if lo_r.status == 0 else 0.0
+            lo = lo_r.fun if lo_r.status == 0 else -INF
             bounds[a] = [max(bounds[a][0], lo), min(bounds[a][1], hi)]
             mine = [g.label for g in comp if a in (g.parent, *g.children)]
             mine += [g.label for g in comp if g.label not in mine]
@@ -904,14 +931,13 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
         c = cells.get(a)
         if c is None:
             continue
-        lo, hi = math.ceil(bd[0] - 1e-6), math.floor(bd[1] + 1e-6) if np.isfinite(bd[1]) else None
-        if hi is None or hi > small or lo < (1 if not c.suppressed else 0):
+        if not (np.isfinite(bd[0]) and np.isfinite(bd[1])):
             continue
-        exact = lo == hi and lo >= 1
-        if c.suppressed and not exact:
-            continue
-        if not c.suppressed and lo < 1:
-            continue
+        lo, hi = math.ceil(bd[0] - 1e-6), math.floor(bd[1] + 1e-6)
+        if hi > small or lo < 1:
+            continue        # not known to be small
+        if _known_small(c, ambiguous) and lo != hi:
+            continue        # the site says it is small; only its exact value is news
         if a in start_exact:
             if not c.suppressed:
                 continue   # a published small count: check_table reports it

@@ -89,6 +89,22 @@ def test_a_large_enough_total_protects_two_suppressed_siblings_without_the_rule(
     assert audit.attack(kn, [Group("L1", ("P1", "P2", "P3"), "L1")]) == []
 
 
+@pytest.mark.parametrize("total, recovered", [(6, []), (5, [("P2", 1, 4), ("P3", 1, 4)]),
+                                              (2, [("P2", 1, 1), ("P3", 1, 1)])])
+def test_secondary_suppression_noted_alike_must_hide_even_smallness(total, recovered):
+    """Where every suppressed cell carries the same note (primary or secondary alike), a
+    suppressed cell is only known to be >= 1: P2 + P3 = 6 leaves each in 1..5 (safe), 5
+    shows both are small, 2 gives both away."""
+    kn = _knowledge({"L1": 10 + total, "P1": 10})
+    for a in ("P2", "P3"):
+        c = kn.cell(KEY, a)
+        c.suppressed, c.secondary = True, True
+    found = audit.attack(kn, [Group("L1", ("P1", "P2", "P3"), "L1 = Σ its 3 practices")])
+    assert sorted((r.area, r.lo, r.hi) for r in found) == recovered
+    if recovered and recovered[0][1] != recovered[0][2]:
+        assert "shown to be small (1..4)" in str(found[0])
+
+
 def test_only_the_crossing_of_locality_and_quintile_reveals_a_cell():
     """P1, P2, P3 suppressed in locality L1 (P1 + P2 + P3 = 8); quintile 1 holds P2, P3 and
     P5 (P2 + P3 = 5).  Neither equation alone gives a cell, together P1 = 3."""
