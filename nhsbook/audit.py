@@ -382,7 +382,7 @@ class Knowledge:
 
 
 def quintile_key(page_area: str, q: int) -> str:
-    return f"{page_area}~Q{q}"
+    return f"{page_area} quintile {q}"
 
 
 @dataclass(frozen=True)
@@ -711,7 +711,7 @@ def quintile_groups(kn: Knowledge, areas: pd.DataFrame) -> list[Group]:
             if not members or not sure or (n >= 0 and len(members) != n):
                 continue
             groups.append(Group(quintile_key(page, q), tuple(sorted(members)),
-                                f"quintile {q} of {page} = Σ its {len(members)} practices"))
+                                f"{quintile_key(page, q)} = Σ its {len(members)} practices"))
     return groups
 
 
@@ -866,7 +866,8 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
             else:
                 sib = [a for a in g.children if a != u]
                 eq = (f"{u} = {g.parent} ({_fmt(round(bounds[g.parent][0]))}) − "
-                      f"Σ {len(sib)} siblings ({_fmt(kids)}) [{g.label}]")
+                      f"Σ {len(sib)} sibling{'s' if len(sib) != 1 else ''} ({_fmt(kids)}) "
+                      f"[{g.label}]")
             how[u] = (eq, files_of([a for a in members if a != u]))
             changed = True
 

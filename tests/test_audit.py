@@ -109,14 +109,14 @@ def test_only_the_crossing_of_locality_and_quintile_reveals_a_cell():
     """P1, P2, P3 suppressed in locality L1 (P1 + P2 + P3 = 8); quintile 1 holds P2, P3 and
     P5 (P2 + P3 = 5).  Neither equation alone gives a cell, together P1 = 3."""
     kn = _knowledge({"L1": 18, "P1": None, "P2": None, "P3": None, "P4": 10,
-                     "C1~Q1": 25, "P5": 20})
+                     "C1 quintile 1": 25, "P5": 20})
     locality = [Group("L1", ("P1", "P2", "P3", "P4"), "L1 = Σ its 4 practices")]
-    quintile = [Group("C1~Q1", ("P2", "P3", "P5"), "quintile 1 of C1 = Σ its 3 practices")]
+    quintile = [Group("C1 quintile 1", ("P2", "P3", "P5"), "C1 quintile 1 = Σ its 3 practices")]
     assert audit.attack(kn, locality) == []
     assert audit.attack(kn, quintile) == []
     found = audit.attack(kn, locality + quintile)
     assert [(r.area, r.value) for r in found] == [("P1", 3)]
-    assert "linear programming" in found[0].how and "quintile 1 of C1" in found[0].how
+    assert "linear programming" in found[0].how and "C1 quintile 1" in found[0].how
 
 
 def test_quintile_membership_is_read_as_published(tmp_path):
@@ -127,12 +127,12 @@ def test_quintile_membership_is_read_as_published(tmp_path):
                            "P4": (11.0, 0.05)})
     kn.quintiles["C1"] = {1: (2, 27.95, 30.25), 5: (2, 10.95, 12.55)}
     groups = audit.quintile_groups(kn, areas)
-    assert {(g.parent, g.children) for g in groups} == {("C1~Q1", ("P1", "P2")),
-                                                       ("C1~Q5", ("P3", "P4"))}
+    assert {(g.parent, g.children) for g in groups} == {("C1 quintile 1", ("P1", "P2")),
+                                                       ("C1 quintile 5", ("P3", "P4"))}
     # a practice whose rounded score fits two quintiles makes both unusable
     kn.quintiles["C1"] = {1: (2, 27.95, 30.25), 2: (1, 11.95, 27.95), 5: (1, 10.95, 12.0)}
     kn.scores["P2"] = (27.95, 0.05)
-    assert {g.parent for g in audit.quintile_groups(kn, areas)} == {"C1~Q5"}
+    assert {g.parent for g in audit.quintile_groups(kn, areas)} == {"C1 quintile 5"}
 
 
 # --- inversion -------------------------------------------------------------------------------------
