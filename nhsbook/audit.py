@@ -712,6 +712,11 @@ def quintile_groups(kn: Knowledge, areas: pd.DataFrame) -> list[Group]:
                 continue
             groups.append(Group(quintile_key(page, q), tuple(sorted(members)),
                                 f"{quintile_key(page, q)} = Σ its {len(members)} practices"))
+        # the quintiles of a page whose practices all have one add up to the page's area
+        counts = [n for n, _, _ in table.values()]
+        if own and all(n >= 0 for n in counts) and sum(counts) == len(own):
+            keys = tuple(quintile_key(page, q) for q in sorted(table))
+            groups.append(Group(page, keys, f"{page} = Σ its {len(keys)} quintiles"))
     return groups
 
 
@@ -902,7 +907,7 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
                     b[r] -= sign * round(bounds[a][0])
         bnds = [(bounds[a][0] if np.isfinite(bounds[a][0]) else None,
                  bounds[a][1] if np.isfinite(bounds[a][1]) else None) for a in var]
-        targets = [a for a in var if a in cells and bounds[a][0] <= small + 1e-9]
+        targets = [a for a in var if bounds[a][0] <= small + 1e-9]
         if not targets:
             continue
         for a in targets:
@@ -931,7 +936,9 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
     for a, bd in bounds.items():
         c = cells.get(a)
         if c is None:
-            continue
+            if a not in how:
+                continue
+            c = Cell()      # published nowhere, but the equations give it away
         if not (np.isfinite(bd[0]) and np.isfinite(bd[1])):
             continue
         lo, hi = math.ceil(bd[0] - 1e-6), math.floor(bd[1] + 1e-6)
