@@ -781,12 +781,16 @@ def _file_of(source: str) -> str:
     return source.split(" ")[0]
 
 
-def attack(kn: Knowledge, groups: list[Group], threshold: int = 5) -> list[Recovery]:
-    """Differencing attack over every (indicator, period) (module docstring, step 3)."""
+def attack(kn: Knowledge, groups: list[Group], threshold: int = 5,
+           per_indicator: dict[str, int] | None = None) -> list[Recovery]:
+    """Differencing attack over every (indicator, period) (module docstring, step 3);
+    ``per_indicator`` overrides ``threshold`` (the smallest published count) by indicator."""
     out: list[Recovery] = []
     ambiguous = any(c.secondary for cells in kn.cells.values() for c in cells.values())
+    per_indicator = per_indicator or {}
     for key, cells in kn.cells.items():
-        out += _attack_key(key, cells, groups, threshold, ambiguous)
+        out += _attack_key(key, cells, groups, per_indicator.get(key[0], threshold),
+                           ambiguous)
     return out
 
 

@@ -336,7 +336,8 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
         staged = staging / "html"
         shutil.copytree(html, staged, symlinks=True)
         threshold = publish.book_threshold(cfg)
-        findings = publish.scan(staged, metadata, areas=areas, threshold=threshold)
+        findings = publish.scan(staged, metadata, areas=areas, threshold=threshold,
+                                rounding=publish.book_rounding(cfg))
         if findings:
             shown = "\n".join(f"  {f}" for f in findings[:20])
             raise BuildFailed(f"disclosure check failed: {len(findings)} published cells "

@@ -77,18 +77,62 @@ class DisclosureError(RuntimeError):
     """The staged site publishes small numbers; the message lists them."""
 
 
+#: Rule sets by name when :mod:`nhsbook.disclosure` does not define them: (smallest count
+#: published, rounding base of published counts).
+_RULE_SETS = {"standard": (5, 1), "nhs_digital": (8, 5)}
+
+
+def _rule_set(name: object) -> tuple[int, int] | None:
+    try:
+        from .disclosure import RULES  # the rule sets, where the book defines them
+        if str(name) in RULES:
+            r = RULES[str(name)]
+            return int(r.suppress_below), int(r.round_to or 1)
+    except ImportError:
+        pass
+    return _RULE_SETS.get(str(name))
+
+
 def book_threshold(cfg: object) -> int:
-    """The smallest count a book publishes: its ``disclosure`` setting (a number, a mapping
-    or object with ``threshold``, or the rule-set name ``standard`` (5) / ``nhs_digital``
-    (8)); 5 when the book has none."""
+    """The smallest count a book publishes: its ``disclosure`` setting (a rule-set name,
+    ``standard`` (5) / ``nhs_digital`` (8); a number; a mapping or object with
+    ``threshold`` or ``suppress_below``); 5 when the book has none."""
     setting = getattr(cfg, "disclosure", None)
     if isinstance(setting, dict):
-        setting = setting.get("threshold", setting.get("rules", setting.get("rule_set")))
-    elif setting is not None and hasattr(setting, "threshold"):
-        setting = setting.threshold
+        setting = setting.get("threshold", setting.get("suppress_below", setting.get("rules")))
+    elif setting is not None and hasattr(setting, "suppress_below"):
+        setting = setting.suppress_below
     if isinstance(setting, (int, float)) and not isinstance(setting, bool):
         return int(setting)
-    return {"nhs_digital": 8, "standard": 5}.get(str(setting), 5)
+    return (_rule_set(setting) or (5, 1))[0]
+
+
+def book_rounding(cfg: object) -> int:
+    """The base to which the book rounds published counts (5 for ``nhs_digital``; 1: exact)."""
+    setting = getattr(cfg, "disclosure", None)
+    if isinstance(setting, dict):
+        return int(setting.get("round_to") or 1)
+    if setting is not None and hasattr(setting, "round_to"):
+        return int(setting.round_to or 1)
+    return (_rule_set(setting) or (5, 1))[1]
+
+
+def indicator_thresholds(metadata: pd.DataFrame | None, default: int) -> dict[str, int]:
+    """Each indicator's smallest published count: the metadata's ``suppress_below`` (a
+    number) or ``disclosure`` (a rule-set name) column where given, else ``default``."""
+    if metadata is None:
+        return {}
+    out = {}
+    for _, row in metadata.iterrows():
+        t = default
+        below = row.get("suppress_below")
+        name = row.get("disclosure")
+        if below is not None and not pd.isna(below) and str(below).strip():
+            t = int(float(below))
+        elif isinstance(name, str) and name.strip() and _rule_set(name.strip()):
+            t = _rule_set(name.strip())[0]
+        out[str(row["indicator_id"])] = t
+    return out
 
 
 def _numbers(col: pd.Series) -> pd.Series:
@@ -449,7 +493,8 @@ def scan(site: Path, metadata: pd.DataFrame | None = None, *,
                 found.append(Finding(rel, where, "text", snip,
                                      f"count from 1 to {threshold - 1} in text"))
     if kn is not None:
-        for r in audit.attack(kn, audit.site_groups(kn, areas), threshold):
+        per = indicator_thresholds(metadata, threshold)
+        for r in audit.attack(kn, audit.site_groups(kn, areas), threshold, per):
             found.append(Finding(r.files[0] if r.files else "", f"indicator {r.indicator_id} "
                                  f"({r.period}), area {r.area}", "count",
                                  r.value if r.value is not None else f"{r.lo}..{r.hi}",

@@ -237,3 +237,27 @@ def test_no_suppressed_count_is_recoverable_from_the_default_site(site, computed
     assert not wrong, f"the attack recovered wrong values: {wrong[:3]}"
     assert not found, (f"{len(found)} suppressed counts are recoverable from the published "
                        f"site ({took:.0f} s):\n" + "\n".join(map(str, found[:10])))
+
+
+def test_the_book_and_indicator_thresholds_are_read():
+    class Book:
+        disclosure = "nhs_digital"
+    assert publish.book_threshold(Book()) == 8 and publish.book_rounding(Book()) == 5
+    assert publish.book_threshold(object()) == 5 and publish.book_rounding(object()) == 1
+    meta = META.assign(suppress_below=[10])
+    assert publish.indicator_thresholds(meta, 5) == {"X1": 10}
+    # under a threshold of 10, a recovered 7 is a finding
+    kn = _knowledge({"L1": 17, "P1": 10, "P2": None})
+    kn.cell(KEY, "P2").primary = 9
+    groups = [Group("L1", ("P1", "P2"), "L1")]
+    assert audit.attack(kn, groups, 5) == []
+    assert [r.value for r in audit.attack(kn, groups, 5, {"X1": 10})] == [7]
+
+
+def test_rounded_counts_are_bounds_not_values(tmp_path):
+    """Exact counts give P3 = 22 − 10 − 10 = 2; counts rounded to the nearest 5
+    (nhs_digital) only bound it (each published count ± 2)."""
+    areas = _areas({"L1": ["P1", "P2", "P3"]})
+    _publish_profiles(tmp_path, {"L1": 22, "P1": 10, "P2": 10, "P3": None})
+    assert [r.value for r in audit.audit_site(tmp_path, META, areas, threshold=8)] == [2]
+    assert audit.audit_site(tmp_path, META, areas, threshold=8, rounding=5) == []
