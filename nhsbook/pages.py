@@ -286,14 +286,14 @@ class AreaPage:
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
 
 
-def disclosive_cells(table: pd.DataFrame) -> list[tuple[int, str, object]]:
+def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
     """Cells of count columns (by their role in the data model,
-    :func:`nhsbook.model.count_columns`) holding 1 to 4."""
+    :func:`nhsbook.model.count_columns`) holding 1 to ``below - 1``."""
     from .model import count_columns
     hits = []
     for col in count_columns(table.columns):
         nums = pd.to_numeric(table[col], errors="coerce")
-        for row in table.index[(nums >= 1) & (nums < 5)]:
+        for row in table.index[(nums >= 1) & (nums < below)]:
             hits.append((row, str(col), table.at[row, col]))
     return hits
 
