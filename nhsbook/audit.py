@@ -57,7 +57,6 @@ again with every suppressed cell in 0..∞; an equation that the published figur
 
 from __future__ import annotations
 
-import html as html_lib
 import json
 import math
 import re

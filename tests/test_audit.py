@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nhsbook import audit, publish, stats
-from nhsbook.audit import Cell, Group, Knowledge
+from nhsbook.audit import Group, Knowledge
 
 KEY = ("X1", "2012")
 META = pd.DataFrame({"indicator_id": ["X1"], "name": ["Admissions"], "method": ["crude_rate"],
