@@ -103,7 +103,8 @@ def _parse_number(text: str) -> tuple[float, int, int]:
     if "e" in t.lower():
         return float(t), 16, 17
     frac = (m.group(2) or "").rstrip("0")
-    return float(t), len(frac), len((m.group(1) + frac).lstrip("0"))
+    # significant figures: trailing zeros of a whole number are not (12340.0 has 4)
+    return float(t), len(frac), len((m.group(1) + frac).strip("0")) or 1
 
 
 def parse_column(cells) -> tuple[np.ndarray, np.ndarray]:
@@ -345,7 +346,7 @@ class Cell:
         if lo <= self.lo and hi >= self.hi:
             return
         new_lo, new_hi = max(self.lo, lo), min(self.hi, hi)
-        if new_lo > new_hi + 0.5:     # contradictory (rounding): keep what we had
+        if new_lo > new_hi + 1e-6:    # contradictory (rounding): keep what we had
             return
         self.lo, self.hi = new_lo, max(new_hi, new_lo)
         if source not in self.sources:

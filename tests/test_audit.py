@@ -217,6 +217,8 @@ def test_parse_column_reads_the_rounding():
     vals, delta = audit.parse_column(["1,752.0", "84.3", "0.1234"])
     assert list(vals) == [1752.0, 84.3, 0.1234]
     assert delta[0] == pytest.approx(0.5) and delta[2] == pytest.approx(5e-5)
+    # a whole number's trailing zeros are not significant: 4 significant figures here
+    assert audit.parse_column(["12340.0", "84.3"])[1][0] == pytest.approx(5.0)
     vals, delta = audit.parse_column(["1836.02", "1923.579", "Supp."])
     assert delta[0] == pytest.approx(5e-4) and np.isnan(vals[2])
 
@@ -261,3 +263,22 @@ def test_rounded_counts_are_bounds_not_values(tmp_path):
     _publish_profiles(tmp_path, {"L1": 22, "P1": 10, "P2": 10, "P3": None})
     assert [r.value for r in audit.audit_site(tmp_path, META, areas, threshold=8)] == [2]
     assert audit.audit_site(tmp_path, META, areas, threshold=8, rounding=5) == []
+
+
+def test_every_published_figure_bounds_the_true_count(site, computed):
+    """Soundness of the reading and inversion over the default site: the bounds that every
+    published count, value × denominator and inverted interval put on a cell hold its true
+    count, and most published intervals of a small group pin the count exactly."""
+    kn = audit.read_site(site, computed["metadata"], computed["areas"])
+    truth = {(r.indicator_id, r.period, r.area_code): r.count
+             for r in computed["values"].itertuples() if np.isfinite(r.count)}
+    checked = exact = 0
+    for key, cells in kn.cells.items():
+        for area, cell in cells.items():
+            true = truth.get((*key, area))
+            if true is None or not np.isfinite(cell.hi):
+                continue
+            checked += 1
+            exact += cell.exact
+            assert cell.lo - 1e-6 <= true <= cell.hi + 1e-6, (key, area, cell, true)
+    assert checked > 1000 and exact > 0.9 * checked
