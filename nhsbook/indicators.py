@@ -151,7 +151,9 @@ def _compare(rows: pd.DataFrame, tables: Tables, meta: pd.DataFrame) -> pd.DataF
     rows = rows.merge(lookup, on=VALUE_DIMS + ["comparator_code"], how="left")
     polarity = rows["indicator_id"].map(meta["polarity"])
     rows["significance"] = stats.compare(rows["value"], rows["lower_95"], rows["upper_95"],
-                                         rows["comparator_value"], polarity, conf=0.95)
+                                         rows["comparator_value"], polarity, conf=0.95,
+                                         area_code=rows["area_code"],
+                                         comparator_code=rows["comparator_code"])
     return rows
 
 

@@ -625,7 +625,8 @@ def compare_with(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
     polarity = rows["indicator_id"].map(meta["polarity"])
     rows["second_significance"] = stats.compare(rows["value"], rows["lower_95"],
                                                 rows["upper_95"], rows["second_value"],
-                                                polarity, conf=0.95).to_numpy()
+                                                polarity, conf=0.95, area_code=area_code,
+                                                comparator_code=comparator_code).to_numpy()
     rows = stats.suppress(rows)
     rows.loc[rows["suppressed"], "second_significance"] = "Not compared"
     rows["name"] = rows["indicator_id"].map(meta["name"])
