@@ -11,9 +11,15 @@ Conventions used throughout
 * ``conf`` is a fraction (0.95, 0.998); ``z = Φ⁻¹(1 − (1 − conf)/2)``.
 * Invalid *row-level* input (negative counts, denominators <= 0, a count above its denominator
   for proportions, missing values) never produces a number: that row's value and limits are NaN
-  (and, for the grouped methods, the ``value_note`` says why).
-* Invalid *structure* (mismatched lengths or indexes, unknown polarity labels, missing age
-  bands, unknown columns) raises :class:`ValueError` naming the argument.
+  (and, for the grouped methods, the ``value_note`` says why).  Where the national package has
+  its own rule for such input, it is followed instead and stated in the docstring (a missing
+  DSR band count counts as 0; a life-expectancy group missing an age band is NA on its own;
+  ``mean_ci`` leaves missing values out of n).
+* Invalid *structure* (mismatched lengths or indexes, unknown polarity labels, unknown or
+  duplicated age bands, DSR groups with different band sets, unknown columns) raises
+  :class:`ValueError` naming the argument.
+* ``docs/methods.md`` (repository) lists, method by method, where these functions agree with
+  PHEindicatormethods and Fingertips and each known difference with its reason.
 
 References
 ----------
@@ -41,7 +47,8 @@ __all__ = [
     "ESP2013", "LE_AGE_BANDS", "LE_START_AGES", "LE_MIN_POPULATION", "SUPPRESSION_NOTE",
     "z_value", "conf_label", "wilson_limits", "byars_limits", "proportion_ci", "rate_ci",
     "dsr", "expected_counts", "isr", "isratio", "life_expectancy", "mean_ci", "compare",
-    "zscore", "funnel_limits", "funnel_significance", "FUNNEL_METHODS", "quantile_class", "percentile", "sii",
+    "zscore", "funnel_limits", "funnel_significance", "FUNNEL_METHODS", "quantile_class",
+    "percentile", "sii",
     "aggregate", "suppress",
 ]
 
@@ -525,8 +532,8 @@ def dsr(data: pd.DataFrame, *, count: str = "count", pop: str = "denominator",
     out["lower"] = np.where(hide, np.nan, lower)
     out["upper"] = np.where(hide, np.nan, upper)
     note = np.where(bad, _NOTE_INVALID_DSR, np.where(small, _NOTE_DSR_SMALL, "")).astype(object)
-    miss_note = np.array([_NOTE_DSR_MISSING.format(k=k, s="" if k == 1 else "s") for k in n_missing],
-                         dtype=object)
+    miss_note = np.array([_NOTE_DSR_MISSING.format(k=k, s="" if k == 1 else "s")
+                          for k in n_missing], dtype=object)
     has_missing = (n_missing > 0) & ~bad
     note = np.where(has_missing & (note == ""), miss_note,
                     np.where(has_missing, note + "; " + miss_note, note))
