@@ -194,7 +194,7 @@ def test_dsr_with_other_standard_matches_testdata_1976(xlsx):
           row[["total_count", "total_pop", "value", "lower95_0cl", "upper95_0cl"]])
     r998 = stats.dsr(d, pop="pop", age="Age Band", standard=std, multiplier=100_000, conf=0.998)
     close(r998[["lower", "upper"]].iloc[0], row[["lower99_8cl", "upper99_8cl"]])
-    # and the array form of `standard` (one weight per row of the group) gives the same
+    # and the array form of `standard` (one weight per band, in ascending age order) the same
     r_arr = stats.dsr(d, pop="pop", age="Age Band", standard=d["esp1976"].to_numpy(),
                       multiplier=10_000)
     close(r_arr["value"], r["value"])
