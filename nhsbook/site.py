@@ -87,7 +87,6 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
     import vl_convert as vlc
 
     from .pages import disclosive_cells
-
     from .safepath import check_name
 
     code, notebook = page.split("/", 1)
