@@ -37,7 +37,7 @@ from .config import BookConfig, load_book
 from .executor import Executor, PageRun, make_executor
 from .pages import esc
 from .store import compute_and_store, input_paths, is_current, load_computed
-from . import safepath  # noqa: I001 - names and paths stay inside the project
+from . import safepath
 
 KERNEL = "python3"
 

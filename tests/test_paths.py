@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nhsbook import build as build_mod
 from nhsbook import safepath
@@ -367,3 +369,25 @@ def test_inside_follows_links_and_dotdot(tmp_path):
     assert not inside(root / "link" / "x", root)
     assert inside(root / "link", root, None, tmp_path / "out")
     assert not inside(os.sep, root)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet="aZ09._-/\\\n\x00 ", max_size=12)))
+def test_property_a_name_that_passes_is_one_folder_inside_its_parent(value):
+    """Property: any text either is refused or names exactly one new entry of its parent
+    (never the parent itself, never above it, never split by a separator or a newline)."""
+    parent = Path("/project/build")
+    try:
+        name = check_name(value, "x")
+    except UnsafePath:
+        return
+    child = parent / name
+    assert child.parent == parent and child.name == name == value
+    assert os.path.normpath(child) == str(child) and len(name) <= safepath.MAX_NAME
+    assert name.isascii() and name.isprintable() and ".." not in name
+
+
+def test_the_pattern_is_anchored_at_the_very_end():
+    """``$`` matches before a final newline, so ``^…$`` let ``SYN04\\n`` through."""
+    assert safepath.SAFE_NAME.match("SYN04") and not safepath.SAFE_NAME.match("SYN04\n")
+    assert build_mod.SAFE_CODE is safepath.SAFE_NAME
