@@ -114,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import sources
         return sources.main(argv[1:])
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from .safepath import UnsafePath
+    try:
+        return int(args.func(args))
+    except UnsafePath as exc:   # a name or path that would leave the project: no traceback
+        print(f"nhsbook {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

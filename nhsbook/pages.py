@@ -312,8 +312,9 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
         shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
         raise ValueError(f"{name}.csv for {area_code}: counts from 1 to 4 must be suppressed "
                          f"before publishing ({len(hits)} cells: {shown})")
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"CSV name {name!r}: use letters, digits, - and _ only")
+    from .safepath import check_name   # _extra/data/<area_code>/<name>.csv
+    check_name(name, "CSV name")
+    check_name(area_code, f"area code of {name}.csv")
     cfg = load_book(book)
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)

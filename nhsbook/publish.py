@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .pages import COUNT_COLUMNS
+from .safepath import remove_tree
 
 #: How a chart's data names an indicator, a value and a denominator.
 _IND, _VAL, _DEN = ("indicator_id", "i"), ("value", "v"), ("denominator", "d")
@@ -201,7 +202,7 @@ def staging_dir(root: Path, book: str) -> Path:
     """A fresh folder for one build's site."""
     folder = root / "build" / "staging" / f"{book}-{os.getpid()}-{int(time.time())}"
     if folder.exists():
-        shutil.rmtree(folder)
+        remove_tree(folder, root)
     folder.mkdir(parents=True)
     return folder
 
@@ -223,5 +224,5 @@ def swap(staged_html: Path, published: Path, sites: Path) -> Path:
     os.replace(link, published)
     for old in sites.iterdir():
         if old != target and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old, sites.parent.parent, ignore_errors=True)  # <project>/build/sites
     return target

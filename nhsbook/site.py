@@ -87,8 +87,11 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
     import vl_convert as vlc
 
     from .pages import disclosive_cells
+    from .safepath import check_name
 
     code, notebook = page.split("/", 1)
+    check_name(code, f"area code of {PAGE_ENV}")
+    check_name(notebook, f"notebook of {PAGE_ENV}")
     folder = extra / "charts" / code
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{notebook}-{n}"
