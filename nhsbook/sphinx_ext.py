@@ -7,7 +7,8 @@ this extension removes repeated identical inline ``<script>`` elements from each
 and names the navigation's chapter toggles (``<summary>`` without text) for screen readers.
 
 It also carries the ``jupyter-book`` step of the test hook (:mod:`nhsbook.testhook`): with
-``NHSBOOK_TEST_PAUSE=jupyter-book:<file>`` Sphinx pauses as it writes the first page.
+``NHSBOOK_TEST_PAUSE=jupyter-book:<file>`` Sphinx pauses when it has written every page and
+not yet its search index (the ``html-collect-pages`` event).
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ def _build_finished(app, exception) -> None:
             page.write_text(fixed, encoding="utf-8")
 
 
-def _test_pause(app, pagename, templatename, context, doctree) -> None:
+def _test_pause(app):
     from . import testhook
     testhook.pause("jupyter-book")
+    return []
 
 
 def setup(app):
     app.connect("build-finished", _build_finished)
     if os.environ.get("NHSBOOK_TEST_PAUSE", "").startswith("jupyter-book:"):
-        app.connect("html-page-context", _test_pause)
+        app.connect("html-collect-pages", _test_pause)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

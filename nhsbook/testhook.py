@@ -9,8 +9,10 @@ Steps (in build order):
 * ``lock`` — just after the build took the project lock (:mod:`nhsbook.lock`);
 * ``notebooks`` — in a worker, after its first page notebook was written
   (:func:`nhsbook.executor.execute_page`);
-* ``jupyter-book`` — inside the jupyter-book process, while Sphinx writes the pages (the
-  first ``html-page-context`` event, :mod:`nhsbook.sphinx_ext`);
+* ``jupyter-book`` — inside the jupyter-book process, when Sphinx has written every page
+  but not yet the search index (``html-collect-pages``, :mod:`nhsbook.sphinx_ext`): a
+  kill there left, before issue 20, a next build whose search index covered only the
+  pages it rewrote;
 * ``staging`` — during the copy of the site to ``build/staging/`` (after its first file);
 * ``swap`` — in :func:`nhsbook.publish.swap`, after the new site was moved under
   ``build/sites/`` and its new link made, just before the rename that publishes it.
