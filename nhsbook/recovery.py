@@ -128,7 +128,7 @@ def clean_leftovers(root: Path, published: Path) -> str:
     jb = build / "jupyter-book"
     unfinished = sorted(p.name for p in jb.glob("*") if is_incomplete(p)) if jb.is_dir() else []
     if unfinished:
-        note = (f"jupyter-book did not finish for book(s) {', '.join(unfinished)}: "
-                "the next site build of each starts from scratch")
+        note = (f"jupyter-book did not finish for book {', '.join(unfinished)}: its next "
+                "site build starts from scratch")
         line = f"{line}; {note}" if line else note
     return line

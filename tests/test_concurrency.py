@@ -294,8 +294,8 @@ def test_clean_leftovers_removes_each_kind_and_says_so_in_one_line(tmp_path):
     line = recovery.clean_leftovers(tmp_path, published)
     assert line == ("removed what an interrupted build left: 1 staging folder (3 MiB), "
                     "1 unpublished site folder (0 KiB), 1 unpublished site link, "
-                    "1 temporary state file; jupyter-book did not finish for book(s) tiny: "
-                    "the next site build of each starts from scratch")
+                    "1 temporary state file; jupyter-book did not finish for book tiny: its "
+                    "next site build starts from scratch")
     assert not stage.parent.exists() and [p.name for p in (build / "sites").iterdir()] == \
         [live.name]
     assert (published / "index.html").read_text() == "published"
@@ -375,10 +375,11 @@ def test_a_build_killed_while_holding_the_lock_leaves_no_stale_lock(project, tmp
 #: the text) that shows the change.
 STEPS = {
     "notebooks": ("notebook", (), None, None, "areas/5N7/finance.html"),
-    # --force builds the site from scratch: a Sphinx run killed while it wrote the pages
-    # left an environment whose incremental rebuild indexed only the changed pages
+    # --force builds the site from scratch; killed after Sphinx wrote every page and before
+    # its search index, an incremental rebuild would index only the pages it rewrote
     "jupyter-book": ("methods", ("--force",), f"build/jupyter-book/tiny/{recovery.INCOMPLETE}",
-                     "jupyter-book did not finish for book(s) tiny", "methods.html"),
+                     "jupyter-book did not finish for book tiny: its next site build starts "
+                     "from scratch", "methods.html"),
     "staging": ("methods", (), "build/staging/*", "1 staging folder (", "methods.html"),
     "swap": ("methods", (), "book/_build/html.*.new",
              "1 unpublished site folder (", "methods.html"),
