@@ -31,8 +31,10 @@ import yaml
 
 from . import incremental as inc
 from . import indicators
-from . import publish
+from . import lock, publish
+from . import recovery
 from . import site as website
+from . import testhook
 from .config import BookConfig, load_book
 from .executor import Executor, PageRun, make_executor
 from .pages import esc
@@ -363,25 +365,31 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
     it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the published site
     folder.  Any failure leaves the previous site untouched."""
     out = jb_output(cfg)
+    # a jupyter-book run that did not finish (killed) leaves a Sphinx environment whose
+    # incremental rebuild would index only the changed pages: start from scratch then
+    full = full or recovery.is_incomplete(out)
     if full and out.exists():
         safepath.remove_tree(out, cfg.root)
-    out.mkdir(parents=True, exist_ok=True)
+    recovery.mark_incomplete(out)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
            "--config", str(cfg.root / "_config.yml"),
            "--toc", str(cfg.book_dir / "_toc.yml"),
            "--path-output", str(out), "-q", *(["--all"] if full else [])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
+    # jupyter-book keeps the project lock if this build dies while it runs (nhsbook.lock)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root,
+                          pass_fds=lock.held_fds(cfg.root))
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").is_file():
         safepath.remove_tree(out, cfg.root, ignore_errors=True)   # the next build starts afresh
         raise BuildFailed("jupyter-book build failed; the published site is unchanged:\n"
                           + proc.stdout[-4000:] + proc.stderr[-4000:])
+    recovery.clear_incomplete(out)
     _prune_extra(html, cfg.book_dir / "_extra")
     staging = publish.staging_dir(cfg.root, cfg.name)
     try:
         staged = staging / "html"
-        shutil.copytree(html, staged, symlinks=True)
+        shutil.copytree(html, staged, symlinks=True, copy_function=testhook.copy2)
         findings = publish.scan(staged, metadata)
         if findings:
             shown = "\n".join(f"  {f}" for f in findings[:20])
@@ -462,12 +470,28 @@ def _deps_roots(cfg: BookConfig) -> tuple[str, ...]:
 
 def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
           scheduler: str | None = None, executor: Executor | None = None,
-          force: bool = False, log=print) -> BuildResult:
+          force: bool = False, wait: float | None = None, log=print) -> BuildResult:
     """The whole build (see module docstring), redoing only what changed since the last
     build (:mod:`nhsbook.incremental`; ``force`` redoes everything).  Pages run on
     ``executor``, else a Dask cluster at ``scheduler``, else a local process pool of ``jobs``
-    workers (:mod:`nhsbook.executor`).  Raises :class:`BuildFailed` on any failure."""
+    workers (:mod:`nhsbook.executor`).  Raises :class:`BuildFailed` on any failure.
+
+    The whole build holds the project lock (:mod:`nhsbook.lock`): while another build holds
+    it this one waits (``wait``: ``None`` without limit, ``0`` not at all, else up to that
+    many seconds) and raises :class:`nhsbook.lock.LockBusy` if it does not get it.  Under
+    the lock it first removes what a killed build left (:mod:`nhsbook.recovery`)."""
     cfg = load_book(book)
+    with lock.hold(cfg.root, cfg.name, wait=wait, log=log):
+        cleaned = recovery.clean_leftovers(cfg.root, cfg.site_dir)
+        if cleaned:
+            log(cleaned)
+        return _build_locked(cfg, jobs=jobs, site=site, scheduler=scheduler,
+                             executor=executor, force=force, log=log)
+
+
+def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: str | None,
+                  executor: Executor | None, force: bool, log) -> BuildResult:
+    """:func:`build`'s steps, with the project lock held."""
     timings: dict[str, float] = {}
     digests = inc.Digests(cfg.root)
 

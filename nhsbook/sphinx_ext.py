@@ -5,10 +5,15 @@ theme's page-context handler adds it again after the other handlers have run), s
 log "Identifier 'THEBE_JS_URL' has already been declared".  When the HTML build finishes,
 this extension removes repeated identical inline ``<script>`` elements from each page's head,
 and names the navigation's chapter toggles (``<summary>`` without text) for screen readers.
+
+It also carries the ``jupyter-book`` step of the test hook (:mod:`nhsbook.testhook`): with
+``NHSBOOK_TEST_PAUSE=jupyter-book:<file>`` Sphinx pauses when it has written every page and
+not yet its search index (the ``html-collect-pages`` event).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -47,6 +52,14 @@ def _build_finished(app, exception) -> None:
             page.write_text(fixed, encoding="utf-8")
 
 
+def _test_pause(app):
+    from . import testhook
+    testhook.pause("jupyter-book")
+    return []
+
+
 def setup(app):
     app.connect("build-finished", _build_finished)
+    if os.environ.get("NHSBOOK_TEST_PAUSE", "").startswith("jupyter-book:"):
+        app.connect("html-collect-pages", _test_pause)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
