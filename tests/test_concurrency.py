@@ -262,7 +262,7 @@ def test_swap_keeps_the_live_site_and_another_running_builds_site(tmp_path):
 
 
 def test_remove_old_sites_never_removes_the_folder_the_link_points_at(tmp_path):
-    sites, published = tmp_path / "sites", tmp_path / "html"
+    sites, published = tmp_path / "build" / "sites", tmp_path / "html"
     current = _site(sites / f"site-20260101-000000-{_dead_pid()}", "live")
     older = _site(sites / f"site-20260101-000001-{_dead_pid()}-1", "older")
     published.symlink_to(current)
@@ -272,7 +272,7 @@ def test_remove_old_sites_never_removes_the_folder_the_link_points_at(tmp_path):
 
 
 def test_swap_refuses_a_site_without_index_and_leaves_the_published_one(tmp_path):
-    sites, published = tmp_path / "sites", tmp_path / "html"
+    sites, published = tmp_path / "build" / "sites", tmp_path / "html"
     publish.swap(_site(tmp_path / "s1", "one"), published, sites)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no index.html"):
