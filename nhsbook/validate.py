@@ -82,6 +82,9 @@ RECONCILIATIONS: tuple[str, ...] = (
     "finance_reconcile_position", "finance_reconcile_uplift", "finance_reconcile_ccg_baselines",
     "finance_reconcile_plan", "finance_reconcile_qipp", "finance_reconcile_practices",
     "performance_reconcile_ratings", "performance_reconcile_vital_signs",
+    # rules by meaning (range, multiplier, comparator scale, periods, published vs computed):
+    # built by nhsbook.meaning.frames_for
+    "meaning_indicators", "meaning_seed_profile", "meaning_practice_values",
 )
 
 #: The suffix suites use for the parsed-number copy of a text column.
@@ -1177,6 +1180,10 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
     # 7. the finance and performance tables reconcile
     from .finance import reconciliation_frames as finance_frames
     out.update(finance_frames(frames))
+
+    # 8. rules by meaning: what each indicator's unit and method allow, across files
+    from .meaning import frames_for as meaning_frames
+    out.update(meaning_frames(frames, params))
     return out
 
 
