@@ -99,7 +99,7 @@ MAX_FILE_BYTES = 256 * 2**20
 
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
-_FT_NUMBER = r"^\s*-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
+_FT_NUMBER = r"^\s*-?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
 #: Regular expressions the suites use, in words.
 _REGEX_WORDS: dict[str, str] = {
     _INTEGER: "a whole number",
