@@ -467,16 +467,23 @@ def read_table(path: Path, name: str = "", file: str | None = None
 
 
 _PARSABLE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+#: English thousands separators: the only commas a number may carry (never a decimal comma).
+_THOUSANDS = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
 
 
 def to_number(column: pd.Series) -> pd.Series:
-    """Parse text cells as numbers (surrounding spaces and thousands commas ignored); cells
-    that are not plain decimal numbers (text, "inf", "nan", ...) become NaN: the suites'
-    format rules report those, so range rules see only real numbers."""
+    """Parse text cells as numbers (surrounding spaces and English thousands commas ignored);
+    cells that are not plain decimal numbers (text, "inf", "nan", a decimal comma "70,7", ...)
+    become NaN: the suites' format rules report those, so range rules see only real numbers
+    (a decimal comma is never reparsed: "70,7" is not 707)."""
     def parse(v: Any) -> float:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return float("nan")
-        text = str(v).strip().replace(",", "")
+        text = str(v).strip()
+        if "," in text:
+            if not _THOUSANDS.fullmatch(text):
+                return float("nan")
+            text = text.replace(",", "")
         return float(text) if _PARSABLE.fullmatch(text) else float("nan")
     return pd.Series([parse(v) for v in column], index=column.index, dtype="float64")
 
