@@ -125,8 +125,9 @@ def _decimals(text: Any) -> int:
 
 
 def _tolerance(text: Any) -> float:
-    """Half a unit of the last written decimal, plus float slack."""
-    return 0.5 * 10.0 ** -_decimals(text) + 1e-9
+    """Half a unit of the last written decimal (differences are rounded to 6 decimals before
+    the comparison, so float noise does not count)."""
+    return 0.5 * 10.0 ** -_decimals(text)
 
 
 def _meta(frames: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame | None:
@@ -263,7 +264,7 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
             .where(scaled)
         frame["comparator_max"] = (ref_hi * SCALE_FACTOR).clip(upper=frame["max_allowed"]) \
             .where(scaled)
-        frame["ccg_difference"] = (frame["ccg_value"] - computed).abs()
+        frame["ccg_difference"] = (frame["ccg_value"] - computed).abs().round(6)
         frame["rounding"] = [_tolerance(t) for t in seed["ccg_value"]]
         pub_lo = frame[["worst_practice", "best_practice"]].min(axis=1)
         pub_hi = frame[["worst_practice", "best_practice"]].max(axis=1)
@@ -271,10 +272,15 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
                             zip(seed["worst_practice"], seed["best_practice"])],
                            index=seed.index)
         frame["_extremes_difference"] = pd.concat(
-            [(pub_lo - low).abs(), (pub_hi - high).abs()], axis=1).max(axis=1, skipna=False)
+            [(pub_lo - low).abs(), (pub_hi - high).abs()], axis=1).max(axis=1,
+                                                                      skipna=False).round(6)
         frame["_extremes_rounding"] = tol_wb
         for col in ("min_allowed", "max_allowed", "comparator_min", "comparator_max"):
             frame[col] = _finite(frame[col])
+        # shown in the report: 4 decimals are enough to read them
+        for col in ("computed_ccg_value", "practices_lowest", "practices_highest",
+                    "comparator_min", "comparator_max"):
+            frame[col] = frame[col].round(4)
         frame.index.name = LINE
         out["meaning_seed_profile"] = (frame, "")
 
@@ -286,7 +292,7 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
         frame = pd.DataFrame({
             "indicator_id": ids, "area_code": pv["area_code"], "period": pv["period"],
             "unit": ids.map(meta["unit"]), "count": pv["count"],
-            "denominator": pv["denominator"], "value": pv["_computed"],
+            "denominator": pv["denominator"], "value": pv["_computed"].round(6),
             "min_allowed": _finite(ids.map(meta["min_allowed"]).astype("float64")),
             "max_allowed": _finite(ids.map(meta["max_allowed"]).astype("float64")),
         }, index=pv.index)

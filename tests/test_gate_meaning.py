@@ -138,3 +138,20 @@ def test_an_imd_score_of_250_is_refused(data):
     report = validate_book(data)
     f = _only(report, PV, "value", "max_allowed")
     assert f.lines == [line] and f.values[0]["max_allowed"] == 100
+
+
+def test_computed_values_and_limits_lie_within_the_allowed_range(computed):
+    """What the gate requires of inputs holds for nhsbook's outputs: every computed value and
+    95%/99.8% limit of the default book, for every area, within its indicator's range."""
+    values, meta = computed["values"], computed["metadata"].set_index("indicator_id")
+    checked = 0
+    for ind, rows in values.groupby("indicator_id"):
+        m = meta.loc[ind]
+        lo, hi = meaning.allowed_range(m["unit"], m["method"], age=m["age"], name=m["name"])
+        for col in ("value", "lower_95", "upper_95", "lower_998", "upper_998"):
+            if col not in rows:
+                continue
+            x = rows[col].dropna()
+            assert ((x >= lo - 1e-9) & (x <= hi + 1e-9)).all(), (ind, col, x.min(), x.max())
+            checked += len(x)
+    assert checked > 5000
