@@ -80,8 +80,8 @@ TEXT: dict[str, str] = {
 KEY_COLUMNS: tuple[str, ...] = ("Indicator ID", "Area Code", "Time period", "Sex", "Age")
 #: A number as Fingertips writes it: optional sign, digits (English thousands separators
 #: allowed, the first group not starting with 0), optional decimals and exponent.
-NUMBER = re.compile(r"^-?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?"
-                    r"(?:[eE][-+]?[0-9]+)?$|^-?\.[0-9]+$")
+NUMBER = re.compile(r"^-?(?:(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
+                    r"(?:[eE][-+]?[0-9]+)?$")
 #: Details kept per row besides the model's value columns (export column -> name).
 DETAILS: dict[str, str] = {
     "Indicator Name": "indicator_name", "Time period range": "time_period_range",
