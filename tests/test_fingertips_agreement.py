@@ -135,8 +135,9 @@ def test_trend_exceptions(rows):
     Fingertips flags "Potential underestimate of the value due to double counting of patients
     in QOF".  Dropping the flagged point does not give Fingertips' label either (over the
     other four points, or the five before it, every one is "Decreasing and getting better"),
-    and the 13 other areas with the same flag and a published trend agree with the test over all five points — so
-    nhsbook keeps the national method and states the difference (docs/methods.md)."""
+    and the 13 other areas with the same flag and a published trend agree with the test over
+    all five points — so nhsbook keeps the national method and states the difference
+    (docs/methods.md)."""
     for code in TREND_EXCEPTIONS:
         g = rows[(rows["area_code"] == code) & rows["category_type"].eq("")] \
             .drop_duplicates("period").sort_values("period")
