@@ -82,6 +82,9 @@ RECONCILIATIONS: tuple[str, ...] = (
     "finance_reconcile_position", "finance_reconcile_uplift", "finance_reconcile_ccg_baselines",
     "finance_reconcile_plan", "finance_reconcile_qipp", "finance_reconcile_practices",
     "performance_reconcile_ratings", "performance_reconcile_vital_signs",
+    # rules by meaning (range, multiplier, comparator scale, periods, published vs computed):
+    # built by nhsbook.meaning.frames_for
+    "meaning_indicators", "meaning_seed_profile", "meaning_practice_values",
 )
 
 #: The suffix suites use for the parsed-number copy of a text column.
@@ -96,7 +99,7 @@ MAX_FILE_BYTES = 256 * 2**20
 
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
-_FT_NUMBER = r"^\s*-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
+_FT_NUMBER = r"^\s*-?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
 #: Regular expressions the suites use, in words.
 _REGEX_WORDS: dict[str, str] = {
     _INTEGER: "a whole number",
@@ -464,16 +467,23 @@ def read_table(path: Path, name: str = "", file: str | None = None
 
 
 _PARSABLE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+#: English thousands separators: the only commas a number may carry (never a decimal comma).
+_THOUSANDS = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
 
 
 def to_number(column: pd.Series) -> pd.Series:
-    """Parse text cells as numbers (surrounding spaces and thousands commas ignored); cells
-    that are not plain decimal numbers (text, "inf", "nan", ...) become NaN: the suites'
-    format rules report those, so range rules see only real numbers."""
+    """Parse text cells as numbers (surrounding spaces and English thousands commas ignored);
+    cells that are not plain decimal numbers (text, "inf", "nan", a decimal comma "70,7", ...)
+    become NaN: the suites' format rules report those, so range rules see only real numbers
+    (a decimal comma is never reparsed: "70,7" is not 707)."""
     def parse(v: Any) -> float:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return float("nan")
-        text = str(v).strip().replace(",", "")
+        text = str(v).strip()
+        if "," in text:
+            if not _THOUSANDS.fullmatch(text):
+                return float("nan")
+            text = text.replace(",", "")
         return float(text) if _PARSABLE.fullmatch(text) else float("nan")
     return pd.Series([parse(v) for v in column], index=column.index, dtype="float64")
 
@@ -1177,6 +1187,10 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
     # 7. the finance and performance tables reconcile
     from .finance import reconciliation_frames as finance_frames
     out.update(finance_frames(frames))
+
+    # 8. rules by meaning: what each indicator's unit and method allow, across files
+    from .meaning import frames_for as meaning_frames
+    out.update(meaning_frames(frames, params))
     return out
 
 

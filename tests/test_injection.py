@@ -4,6 +4,7 @@ papermill parameters and area codes cannot execute code or escape the book's fol
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -89,7 +90,14 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
     raw.loc[1, "Value"] = cell
     path = tmp_path / "export.csv"
     raw.to_csv(path, index=False)
-    text = cell.strip().replace(",", "")
+    # commas only as English thousands separators (1,234.5); a decimal comma (0,5) or a
+    # leading "+" is not how Fingertips writes numbers and must fail, never read as 5
+    text = cell.strip()
+    thousands = re.fullmatch(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?",
+                             text)
+    if ("," in text and not thousands) or text.startswith("+"):
+        text = "not a number"
+    text = text.replace(",", "")
     try:
         expected = float(text) if text else None
     except ValueError:
