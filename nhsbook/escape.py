@@ -10,7 +10,7 @@ output                     function
 MyST markdown (paragraph,  :func:`markdown` (and :func:`markdown_code` inside a code
 table cell, heading, list  span)
 item)
-HTML text and attributes   :func:`html`
+HTML text and attributes   :func:`html` (:func:`html_table` for a pandas Styler)
 CSV cells                  :func:`csv_cell` (:func:`csv_frame` for a whole table)
 SVG / XML text             :func:`svg_text`
 typst markup (PDF)         :func:`pdf_text`
@@ -33,7 +33,8 @@ import unicodedata
 from typing import Any
 
 __all__ = ["CODE_TEXT", "NAME_TEXT", "control_characters", "csv_cell", "csv_frame", "html",
-           "markdown", "markdown_code", "pdf_text", "plain", "svg_text"]
+           "html_table", "install_display_hook", "markdown", "markdown_code", "pdf_text",
+           "plain", "svg_text"]
 
 
 def _ranges(chars: list[int]) -> list[tuple[int, int]]:
@@ -75,10 +76,16 @@ CODE_TEXT = r"\A[A-Za-z0-9._-]+\Z"
 def control_characters(text: str) -> list[str]:
     """The characters of ``text`` the gate refuses in a name (``U+000A LINE FEED`` form)."""
     found = dict.fromkeys(ch for ch in str(text) if ord(ch) in _CONTROL_SET and ch != "\t")
-    return [f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}" for ch in found]
+    return [f"U+{ord(ch):04X} "
+            f"{_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, 'CONTROL CHARACTER')}"
+            for ch in found]
 
 
 _CONTROL_SET = frozenset(_CONTROL)
+#: Names of the C0/C1 controls (which the Unicode database leaves unnamed) met in CSVs.
+_CONTROL_NAMES = {0x00: "NULL", 0x08: "BACKSPACE", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
+                  0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE",
+                  0x85: "NEXT LINE", 0xA0: "NO-BREAK SPACE"}
 
 
 def plain(text: object) -> str:
@@ -113,12 +120,14 @@ def markdown(text: object) -> str:
     return plain(text).translate(_MARKDOWN)
 
 
-def markdown_code(text: object) -> str:
+def markdown_code(text: object, table: bool = False) -> str:
     """``text`` as an inline code span of MyST markdown (literal: nothing is interpreted
-    inside one): on one line, fenced by more backticks than it holds in a row, and with
-    ``|`` escaped so that a code span in a table cell cannot split the cell (GFM tables
-    unescape ``\\|`` in code spans)."""
-    body = plain(text).replace("|", "\\|")
+    inside one): on one line and fenced by more backticks than it holds in a row.  In a
+    table cell (``table=True``) ``|`` is escaped so that it cannot split the cell (GFM
+    tables unescape ``\\|`` inside code spans; elsewhere the backslash would show)."""
+    body = plain(text)
+    if table:
+        body = body.replace("|", "\\|")
     fence = "`" * (max((len(r) for r in re.findall(r"`+", body)), default=0) + 1)
     # a space on both sides lets the span start or end with a backtick (CommonMark strips one)
     pad = " " if body[:1] == "`" or body[-1:] == "`" else ""
@@ -134,11 +143,53 @@ def html(text: object) -> str:
     return _html.escape(plain(text), quote=True)
 
 
+def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
+               ) -> "pandas.io.formats.style.Styler":
+    """A pandas Styler whose text cells and header labels are shown as literal text: every
+    string cell of its data is passed through :func:`html` (so cell formatters, which pandas
+    applies to the value, receive escaped text and numbers are formatted as before) and the
+    index and column labels are escaped (``format_index(escape="html")``).  Idempotent: a
+    Styler is escaped once (pandas' own ``escape="html"`` must not be added on top).
+
+    :mod:`nhsbook.pages` registers this for every Styler a notebook displays, so tables
+    built in notebooks are escaped without each cell having to remember it."""
+    import pandas as pd
+    styler = table if not isinstance(table, pd.DataFrame) else table.style
+    if getattr(styler, "_nhsbook_escaped", False):
+        return styler
+    data = styler.data.copy()
+    for j in range(data.shape[1]):
+        col = data.iloc[:, j]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            data.isetitem(j, col.map(lambda v: html(v) if isinstance(v, str) else v))
+    styler.data = data
+    styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    styler._nhsbook_escaped = True
+    return styler
+
+
+def install_display_hook() -> bool:
+    """Render every pandas Styler a notebook displays through :func:`html_table` (an IPython
+    ``text/html`` formatter for the Styler type); False outside IPython."""
+    try:
+        from IPython import get_ipython
+        from pandas.io.formats.style import Styler
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["text/html"].for_type(
+        Styler, lambda styler: html_table(styler).to_html())
+    return True
+
+
 # --- CSV ------------------------------------------------------------------------------------
 
 #: A cell starting with one of these is run as a formula by spreadsheet programs (OWASP,
-#: "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return (and line feed,
+#: which a carriage return becomes).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?"
                            r"[0-9]+)?%?")
 
@@ -147,8 +198,14 @@ def csv_cell(value: Any) -> Any:
     """A CSV cell that a spreadsheet shows as written, never runs: a text cell starting with
     ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` (OWASP's
     guard).  Numbers, and text that is only a number (``-12``, ``-1,234.5``, ``-3%``), are
-    returned unchanged: a negative number stays a number."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+    returned unchanged: a negative number stays a number.  A carriage return inside text
+    becomes a line feed: pandas' CSV writer quotes a cell holding a line feed but not one
+    holding a lone carriage return, which a spreadsheet reads as the start of a new row
+    (whose first cell could be a formula)."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not value.startswith(FORMULA_START):
         return value
     if value[:1] in "+-" and any(ch.isdigit() for ch in value) and \
             _PLAIN_NUMBER.fullmatch(value):

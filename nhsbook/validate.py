@@ -279,7 +279,7 @@ class ValidationReport:
         for d in self.datasets:
             rows = "" if d.rows is None else f"{d.rows:,}"
             result = "**FAIL**" if not d.ok else "pass" if d.outcomes else "not run"
-            out.append(f"| {_md(d.name)} | {_code(d.path)} | {rows} | {d.expectations} | "
+            out.append(f"| {_md(d.name)} | {_code(d.path, True)} | {rows} | {d.expectations} | "
                        f"{d.passed} | {result} |")
         out += ["", "## Expectations", ""]
         for d in self.datasets:
@@ -294,7 +294,7 @@ class ValidationReport:
                        "not run" + (f": {_md(o.note)}" if o.note else "") if o.passed is None
                        else f"**FAIL** ({o.unexpected:,} rows)" if o.unexpected
                        else "**FAIL**")
-                out.append(f"| {i} | {_md(o.rule)} | {_code(o.expectation)} | {res} |")
+                out.append(f"| {i} | {_md(o.rule)} | {_code(o.expectation, True)} | {res} |")
             out.append("")
         out += ["## Failures", ""]
         if not self.failures:
@@ -346,10 +346,10 @@ def _md(text: object) -> str:
     return escape.markdown(text)
 
 
-def _code(text: object) -> str:
+def _code(text: object, table: bool = False) -> str:
     """Text as an inline code span of MyST markdown, backticks included:
     :func:`nhsbook.escape.markdown_code`."""
-    return escape.markdown_code(text)
+    return escape.markdown_code(text, table)
 
 
 # --- reading ---------------------------------------------------------------------------------
