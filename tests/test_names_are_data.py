@@ -540,3 +540,60 @@ def test_published_csvs_guard_formulas(evil_site):
             for cell in row:
                 if cell.startswith(("=", "@", "+", "-")):
                     assert escape._PLAIN_NUMBER.fullmatch(cell), (csv_path, cell)
+
+
+def test_search_results_show_titles_as_text(evil_site):
+    site, _ = evil_site
+    script = (site / "_static" / "searchtools.js").read_text(encoding="utf-8")
+    assert "_nhsbookEscape(title)" in script
+    assert "<script>alert(1)</script>" in (site / "searchindex.js").read_text(encoding="utf-8")
+
+
+def test_in_a_browser_no_attack_runs(evil_site):
+    """The search page (which lists the attacked titles) and the attacked area page in
+    Chromium: no dialog opens, no ``<img src=x>`` or injected ``<script>`` exists in the DOM,
+    and the result titles read as the names."""
+    import functools
+    import http.server
+    import os
+    import threading
+    chromium = os.environ.get("NHSBOOK_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+    site, _ = evil_site
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium,
+                                         args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
+                       else r.abort())
+            page.goto(base + "search.html?q=Evil")
+            page.wait_for_selector("#search-results li", timeout=30000)
+            titles = page.locator("#search-results li > a").all_inner_texts()
+            assert any("<script>alert(1)</script>" in t for t in titles), titles
+            for url in ("search.html?q=Evil", "index.html",
+                        "areas/E38000115/jsna_profile.html"):
+                if not page.url.endswith(url):
+                    page.goto(base + url)
+                    page.wait_for_load_state("load")
+                assert page.locator('img[src="x"]').count() == 0, url
+                assert page.evaluate("""() => [...document.scripts].filter(
+                    s => s.textContent.trim() === 'alert(1)').length""") == 0, url
+                assert page.locator('a[href^="javascript"]').count() == 0, url
+            browser.close()
+    finally:
+        httpd.shutdown()
+    assert dialogs == []
