@@ -4,17 +4,12 @@ Every value that came from a book's data (area, practice, PCN, indicator and org
 names, codes, periods, notes, page titles, captions) is passed through the function of the
 format it is written into, and comes out as literal text there:
 
-=========================  ========================================================
-output                     function
-=========================  ========================================================
-MyST markdown (paragraph,  :func:`markdown` (and :func:`markdown_code` inside a code
-table cell, heading, list  span)
-item)
-HTML text and attributes   :func:`html` (:func:`html_table` for a pandas Styler)
-CSV cells                  :func:`csv_cell` (:func:`csv_frame` for a whole table)
-SVG / XML text             :func:`svg_text`
-typst markup (PDF)         :func:`pdf_text`
-=========================  ========================================================
+* MyST markdown (a paragraph, table cell, heading, list item, link text): :func:`markdown`,
+  and :func:`markdown_code` for an inline code span;
+* HTML text and attribute values: :func:`html`, and :func:`html_table` for a pandas Styler;
+* CSV cells: :func:`csv_cell`, and :func:`csv_frame` for a whole table;
+* SVG / XML text: :func:`svg_text`;
+* typst markup (the PDF reports): :func:`pdf_text`.
 
 Control characters (Unicode categories Cc and Cf, tab included) and line or paragraph
 separators (Zl, Zp) become a space in every text format, and runs of white space collapse to

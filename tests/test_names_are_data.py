@@ -421,11 +421,14 @@ EVIL = ("=cmd|' /C calc'!A0 Evil <script>alert(1)</script> <img src=x onerror=al
         "\n\n:::{literalinclude} /etc/passwd\n:::\n\n```{literalinclude} /etc/passwd\n```\n"
         "# not a heading")
 
+#: A page set's part: a caption of the table of contents (Sphinx writes it as text).
+PART = "Part <img src=x onerror=alert(1)> **not bold** `x` {download}`/etc/passwd`"
+
 SMALL = {"name": "evil", "title": "Evil names", "loader": "embedded", "data": "data/default",
          "synthetic": True,
          "pages": [{"part": "Health profiles", "area_types": ["ccg"],
                     "notebooks": ["jsna_profile", "practice_variation"]},
-                   {"part": "A practice", "areas": {"SYN01": "Listed " + EVIL},
+                   {"part": PART, "areas": {"SYN01": "Listed " + EVIL},
                     "notebooks": ["jsna_profile"]}]}
 
 
@@ -540,6 +543,22 @@ def test_published_csvs_guard_formulas(evil_site):
             for cell in row:
                 if cell.startswith(("=", "@", "+", "-")):
                     assert escape._PLAIN_NUMBER.fullmatch(cell), (csv_path, cell)
+
+
+def test_contents_captions_are_text(evil_site):
+    site, copy = evil_site
+    toc = (copy / "book" / "_toc.yml").read_text(encoding="utf-8")
+    assert PART in yaml_load(toc)["parts"][2]["caption"]
+    raw = (site / "index.html").read_text(encoding="utf-8")
+    parsed = _Text()
+    parsed.feed(raw)
+    assert PART in _norm(" ".join(parsed.text))
+    assert "<strong>not bold</strong>" not in raw and "<img src=x" not in raw
+
+
+def yaml_load(text):
+    import yaml
+    return yaml.safe_load(text)
 
 
 def test_search_results_show_titles_as_text(evil_site):
