@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from nhsbook import escape
@@ -616,3 +616,79 @@ def test_in_a_browser_no_attack_runs(evil_site):
     finally:
         httpd.shutdown()
     assert dialogs == []
+
+
+# --- every writer of a name: the page's structure does not depend on the name -------------------
+
+def _skeleton(html_out: str) -> list[str]:
+    return [t for t, _ in _parse(html_out).tags]
+
+
+@pytest.fixture(scope="module")
+def writers(computed, default_book):
+    """Each place the package writes a name, as ``name -> (format, text)``."""
+    from nhsbook import finance, spot
+    from nhsbook.build import Page, area_tree
+    from nhsbook.pages import AreaPage, style_profile
+    from nhsbook.site import render
+    from nhsbook.validate import Failure, ValidationReport
+
+    fin = finance.load("default")
+    pack = spot.locality_pack(computed["values"], computed["metadata"], computed["areas"],
+                              "ND-DRO")
+
+    def page_with(name: str) -> AreaPage:
+        areas = computed["areas"].copy()
+        areas.loc[areas["area_code"].isin(["ND-DRO", "E38000115"]), "area_name"] = name
+        meta = computed["metadata"].copy()
+        meta.loc[meta["indicator_id"] == "A04", "name"] = name
+        row = areas[areas["area_code"] == "ND-DRO"].iloc[0]
+        return AreaPage(default_book, row, computed["values"], meta, areas,
+                        computed["population"], computed["population_reference"])
+
+    def finance_header(name: str) -> str:
+        orgs = fin.organisations.copy()
+        orgs.loc[orgs["org_code"] == "5N7", ["org_name", "code_note"]] = name
+        return finance.header_markdown(dataclasses.replace(fin, organisations=orgs), "5N7")
+
+    def report(name: str) -> str:
+        f = Failure(file="areas.csv", columns=("area_name",), rule="rule", lines=[6],
+                    values=[{"area_name": name}], count=1, hint="fix", dataset="areas",
+                    expectation="expect_column_values_to_match_regex",
+                    context=[{"area_code": name}])
+        return ValidationReport(ok=False, failures=[f], datasets=[]).to_markdown()
+
+    return {
+        "header": lambda n: ("md", page_with(n).header_markdown()),
+        "tree": lambda n: ("md", "\n".join(area_tree(
+            [Page("P", "jsna_profile", "E38000115", n, "ccg", ""),
+             Page("P", "overview", "E38000115", n, "ccg", ""),
+             Page(n, "finance", "5N7", n, "", "")], "areas/"))),
+        "finance_header": lambda n: ("md", finance_header(n)),
+        "locality_summary": lambda n: ("md", spot.locality_summary_markdown(pack, n, n)),
+        "validation_report": lambda n: ("md", report(n)),
+        "profile_table": lambda n: ("html", style_profile(page_with(n).profile("adult"))
+                                    .to_html()),
+        "chart_figure": lambda n: ("html", render({"title": n, "description": n,
+                                                   "mark": "point"})["text/html"]
+                                   .split("<script", 1)[0]),
+    }
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts)
+def test_every_writer_shows_any_name_as_text(myst, writers, name):
+    """Property: with any name (not empty once control characters and white space are
+    collapsed: the gate requires names), every writer's output has the structure it has for
+    a plain name, and shows the name as text."""
+    assume(expected(name))
+    for what, write in writers.items():
+        kind, out = write(name)
+        kind, base = write("Name")
+        if kind == "md":
+            got, ref = myst.render(out), myst.render(base)
+        else:
+            got, ref = out, base
+        assert _skeleton(got) == _skeleton(ref), (what, name)   # no element from the name
+        assert expected(name) in _norm("".join(_parse(got).text)), (what, name)
