@@ -504,6 +504,14 @@ PAGES = ["index.html", "areas/index.html", "areas/E38000115/jsna_profile.html",
          "validation.html"]
 
 
+#: The attacked names each page shows ("" is the indicator, whose name is the attack alone).
+SHOWN = {"index.html": ["CCG", "Listed"], "areas/index.html": ["CCG", "Listed"],
+         "areas/E38000115/jsna_profile.html": ["CCG", ""],
+         "areas/E38000115/practice_variation.html": ["CCG", "Practice", "Locality", ""],
+         "areas/SYN01/jsna_profile.html": ["Practice", "CCG", ""],
+         "validation.html": ["CCG", "Locality", "Practice"]}
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_built_pages_show_the_names_as_text(evil_site, page):
     site, _ = evil_site
@@ -521,6 +529,8 @@ def test_built_pages_show_the_names_as_text(evil_site, page):
     assert "<script>alert(1)</script>" in text and "[click](javascript:alert(1))" in text
     if page != "validation.html":
         assert literal in text, page
+    for who in SHOWN[page]:                    # each attacked name, where the page shows it
+        assert _norm(f"{who} {escape.plain(EVIL)}".strip()) in text, (page, who)
 
 
 def test_validation_report_lists_the_waived_rows_literally(evil_site):
