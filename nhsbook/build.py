@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import escape
 from . import incremental as inc
 from . import indicators
 from . import lock, publish
@@ -37,7 +38,7 @@ from . import site as website
 from . import testhook
 from .config import BookConfig, load_book
 from .executor import Executor, PageRun, make_executor
-from .pages import esc
+from .pages import esc, esc_code
 from .store import compute_and_store, input_paths, is_current, load_computed
 from . import safepath
 
@@ -209,8 +210,9 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[s
             table.insert(1, "Indicator ID", rows["indicator_id"].to_numpy())
             table.insert(2, "Area code", code)
             frames.append(table)
+        table = escape.csv_frame(pd.concat(frames, ignore_index=True))  # formula guard
         inc.write_if_changed(cfg.book_dir / "_extra" / "data" / code / "profile.csv",
-                             pd.concat(frames, ignore_index=True).to_csv(index=False))
+                             table.to_csv(index=False))
 
 
 #: Contents captions of the hierarchy's area types.
@@ -260,7 +262,7 @@ def area_tree(pages: list[Page], prefix: str) -> list[str]:
         links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
                           for p in ps)
         kind = ps[0].area_type or ps[0].part
-        lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, `{esc(code)}`): "
+        lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
                  f"{links}"]
         for child in children.get(code, []):
             lines += item(child, depth + 1)
@@ -284,7 +286,7 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
              "download as CSV:", ""]
     lines += area_tree(pages, "")
     lines += ["", "## Profile tables as CSV", ""]
-    lines += [f"- <a href=\"../data/{code}/profile.csv\">{esc(code)}</a>"
+    lines += [f"- <a href=\"../data/{escape.html(code)}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
     # written only when changed: the site step is skipped while nothing under book/ changed
     inc.write_if_changed(book / "areas" / "index.md", "\n".join(lines) + "\n")

@@ -825,10 +825,10 @@ PART_LABELS = {"locality": "localities", "practice": "practices (synthetic catch
 def header_markdown(area: MapArea) -> str:
     """The opening of a map page: the area, what it is made of, the sources, and the
     synthetic-data notice where the page shows the book's synthetic practices."""
-    from .pages import esc
+    from .pages import esc, esc_code
     parts = ", ".join(f"{len(area.membership(k)['group_code'].unique())} "
                       f"{PART_LABELS.get(k, k)}" for k in area.parts)
-    lines = [f"**Area:** {esc(area.name)} (`{esc(area.code)}`, "
+    lines = [f"**Area:** {esc(area.name)} ({esc_code(area.code)}, "
              f"{KIND_LABELS.get(area.kind, area.kind)}): {len(area.lsoas)} LSOAs (2011)"
              + (f"; {parts}" if parts else "") + ".", ""]
     if area.synthetic_parts and area.book.synthetic:

@@ -6,12 +6,11 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, indicators
+from . import deps, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
@@ -21,6 +20,8 @@ enable_renderer()
 # record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
 # a deps file; installed always, since a reused kernel may import this before its first page)
 deps.install()
+# every pandas Styler a notebook displays shows its text cells and labels as literal text
+escape.install_display_hook()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -83,7 +84,7 @@ class AreaPage:
     def header_markdown(self) -> str:
         """The page's opening: area, comparator, periods, sources and the synthetic notice."""
         lines = [
-            f"**Area:** {esc(self.name)} (`{esc(self.area['area_code'])}`, "
+            f"**Area:** {esc(self.name)} ({esc_code(self.area['area_code'])}, "
             f"{esc(self.area['area_type'])}).  "
             f"**Compared with:** {esc(self.comparator_name)}.",
             "",
@@ -318,18 +319,22 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     cfg = load_book(book)
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / f"{name}.csv", index=False)
-    text = esc(label or f"Download {name.replace('_', ' ')} as CSV")
-    return HTML(f'<p class="nhsbook-download"><a href="../../data/{esc(area_code)}/'
+    escape.csv_frame(table).to_csv(folder / f"{name}.csv", index=False)
+    text = escape.html(label or f"Download {name.replace('_', ' ')} as CSV")
+    return HTML(f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
                 f'{name}.csv" download>{text}</a></p>')
 
 
-_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "*_`[]#|\\"})
-
-
 def esc(text: object) -> str:
-    """Escape text for Markdown and HTML so that names can never inject markup."""
-    return html.escape(str(text).translate(_MARKDOWN_SPECIALS), quote=True)
+    """Text as literal MyST markdown, so that names can never inject markup (an alias of
+    :func:`nhsbook.escape.markdown`; for HTML output use :func:`nhsbook.escape.html`)."""
+    return escape.markdown(text)
+
+
+def esc_code(text: object, table: bool = False) -> str:
+    """Text as a literal inline code span, backticks included
+    (:func:`nhsbook.escape.markdown_code`)."""
+    return escape.markdown_code(text, table)
 
 
 def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
@@ -356,8 +361,7 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
 
     styler = table.style.hide(axis="index")
     styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
-    styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period"])
     styler = styler.map(colour, subset=["Significance"])
     styler = styler.set_table_attributes(  # focusable: it scrolls sideways on narrow screens
         'class="nhsbook-profile" tabindex="0"')
-    return styler
+    return escape.html_table(styler)  # text cells and labels literal

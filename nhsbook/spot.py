@@ -598,11 +598,11 @@ def summary_markdown(table: pd.DataFrame, area_name: str, peer_group: str) -> st
 
 def styled(table: pd.DataFrame, digits: int = 2) -> "pd.io.formats.style.Styler":
     """An HTML table: numbers to ``digits`` places, text escaped, scrollable when focused."""
-    import html
+    from .escape import html_table
 
     def fmt(v: object) -> str:
         if isinstance(v, str):
-            return html.escape(v, quote=True)
+            return v                        # escaped by html_table
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
         if isinstance(v, (bool, np.bool_)):
@@ -610,8 +610,8 @@ def styled(table: pd.DataFrame, digits: int = 2) -> "pd.io.formats.style.Styler"
         if isinstance(v, (int, np.integer)):
             return f"{v:,d}"
         return f"{float(v):,.{digits}f}"
-    return table.style.hide(axis="index").format(fmt).set_table_attributes(
-        'class="nhsbook-profile" tabindex="0"')
+    return html_table(table.style.hide(axis="index").format(fmt).set_table_attributes(
+        'class="nhsbook-profile" tabindex="0"'))
 
 
 def locality_summary_markdown(pack: LocalityPack, name: str, ccg_name: str) -> str:
