@@ -272,6 +272,9 @@ class KeyProblem:
     groups: list[tuple[int, np.ndarray]]   #: (parent index, children indices)
     threshold: int
     signed: bool = False
+    #: Cells chosen as complements only when no other will do (the practices whose values
+    #: are published as an area's worst and best, so that the spreads survive).
+    avoid: frozenset = frozenset()
 
     def __post_init__(self) -> None:
         self.suppressed = self.primary.copy()
@@ -284,7 +287,7 @@ class KeyProblem:
 
 def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
                   groups: Iterable[tuple[str, Iterable[str]]], threshold: int,
-                  signed: bool = False) -> KeyProblem:
+                  signed: bool = False, avoid: Iterable[str] = ()) -> KeyProblem:
     """A :class:`KeyProblem` from cell names, their exact counts (NaN: no cell), the primary
     mask and structural groups; groups with a missing parent, or whose parent count is not
     the sum of the children present, are dropped (they are not equations of the data)."""
@@ -300,8 +303,9 @@ def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
         if ks.size == 0 or abs(count[ks].sum() - count[p]) > 1e-6 * max(1.0, abs(count[p])):
             continue
         out.append((p, ks))
+    avoid_idx = frozenset(index[c] for c in avoid if c in index)
     return KeyProblem(list(cells), count, np.asarray(primary_mask, dtype=bool), out,
-                      int(threshold), signed)
+                      int(threshold), signed, avoid_idx)
 
 
 def _group_safe(pb: KeyProblem, g: int) -> bool | None:
@@ -327,7 +331,8 @@ def _protect_group(pb: KeyProblem, g: int) -> int:
     p, kids = pb.groups[g]
     cand = kids[~pb.suppressed[kids] & (pb.count[kids] != 0)]
     if cand.size:
-        order = np.lexsort((np.array([pb.cells[c] for c in cand]), np.abs(pb.count[cand])))
+        order = np.lexsort((np.array([pb.cells[c] for c in cand]), np.abs(pb.count[cand]),
+                            np.array([c in pb.avoid for c in cand])))
         pick = int(cand[order[0]])
     else:
         pick = int(p)
@@ -439,7 +444,7 @@ def protect_problem(pb: KeyProblem, max_rounds: int = 1000) -> KeyProblem:
                 if not pb.suppressed[p]:
                     cand = np.append(cand, p)
                 for c in cand:
-                    k = (abs(pb.count[c]), pb.cells[c])
+                    k = (int(c) in pb.avoid, abs(pb.count[c]), pb.cells[c])
                     if best is None or k < best[0]:
                         best = (k, int(c))
             if best is not None:
@@ -485,6 +490,7 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
         for cell, mem in zip(q["_cell"], q["members"]):
             qmembers.setdefault(cell, frozenset(str(mem).split()))
     groups = structural_groups(areas, qmembers)
+    extremes = _extremes(both, areas)
     keys_with_primary = set(both.loc[both["_primary"], "_key"])
     for key, idx in both.groupby("_key").indices.items():
         if key not in keys_with_primary:
@@ -497,7 +503,7 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
         signed = method in SIGNED_METHODS and bool(np.nanmin(counts) < 0) \
             if np.isfinite(counts).any() else False
         pb = build_problem(sub["_cell"].tolist(), counts, sub["_primary"].to_numpy(), groups,
-                           r.suppress_below, signed=signed)
+                           r.suppress_below, signed=signed, avoid=extremes.get(key, ()))
         protect_problem(pb)
         sup[idx] = pb.suppressed
     both["suppressed"] = sup
@@ -523,6 +529,30 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
         out_q = quintiles.assign(suppressed=pd.Series(dtype=bool),
                                  suppression=pd.Series(dtype=str))
     return out_v, out_q
+
+
+def _extremes(both: pd.DataFrame, areas: pd.DataFrame) -> dict[str, set[str]]:
+    """Per key, the practices whose values are the lowest and highest (of the practices
+    not primary-suppressed) below each area: the spreads' worst and best."""
+    from .indicators import ROLL_UP_TYPES
+    from .model import ancestor_of_type
+    types = dict(zip(areas["area_code"], areas["area_type"]))
+    p = both[both["_cell"].map(types).eq("practice") & both["value"].notna() &
+             ~both["_primary"]]
+    out: dict[str, set[str]] = defaultdict(set)
+    if p.empty:
+        return out
+    for area_type in ROLL_UP_TYPES:
+        anc = dict(zip(areas["area_code"], ancestor_of_type(areas, area_type)))
+        sub = p.assign(_parent=p["_cell"].map(anc)).query("_parent != ''").dropna(
+            subset=["_parent"])
+        if sub.empty:
+            continue
+        g = sub.groupby(["_key", "_parent"])["value"]
+        for idx in (g.idxmin(), g.idxmax()):
+            for (key, _), i in idx.items():
+                out[key].add(str(sub.at[i, "_cell"]))
+    return out
 
 
 def _round(both: pd.DataFrame, metadata: pd.DataFrame, rules: Mapping[str, Rule],

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, indicators
+from . import deps, disclosure, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
@@ -37,6 +37,9 @@ class AreaPage:
     areas: pd.DataFrame
     population: pd.DataFrame | None = None
     population_reference: pd.DataFrame | None = None
+    #: Deprivation-quintile aggregates of the book's inequality pages, as published
+    #: (:func:`nhsbook.disclosure.quintile_table`).
+    quintiles: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
@@ -47,8 +50,12 @@ class AreaPage:
         if hit.empty:
             raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
                            f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
-        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas,
-                   computed["population"], computed["population_reference"])
+        # a page sees published figures only: the cells the pipeline suppressed (primary
+        # and secondary, nhsbook.disclosure) have no count, value or limits here
+        quintiles = computed.get("quintiles")
+        return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
+                   areas, computed["population"], computed["population_reference"],
+                   disclosure.apply(quintiles) if quintiles is not None else None)
 
     @property
     def name(self) -> str:
@@ -129,8 +136,10 @@ class AreaPage:
         from . import stats
         rows = self.values[(self.values["area_code"] == self.code) &
                            self.values["value"].notna()]
-        rows = stats.suppress(rows)
-        rows = rows[~rows["suppressed"]]
+        if "category_type" in rows.columns:
+            rows = rows[rows["category_type"].fillna("") == ""]
+        rows = disclosure.apply(rows)
+        rows = rows[~rows["suppressed"] & rows["value"].notna()]
         multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
         rows = rows[multi].sort_values(["indicator_id", "period"])
         if rows.empty:
@@ -302,8 +311,10 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     show on the page (pages live at ``areas/<code>/<notebook>``, so the link is relative).
 
     Disclosure control: raises ``ValueError`` naming the cells if a count column holds a
-    value from 1 to 4 (suppress with :func:`nhsbook.indicators.display_table` or
-    :func:`nhsbook.stats.suppress` first).
+    value from 1 to 4.  Tables must be built from published rows
+    (:func:`nhsbook.disclosure.apply`, which every view of :mod:`nhsbook.views`,
+    :mod:`nhsbook.variation` and :class:`AreaPage` uses): the pipeline's suppression
+    (primary and secondary) is then already applied; this check is the last guard.
     """
     from IPython.display import HTML
 
