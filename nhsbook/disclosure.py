@@ -211,11 +211,18 @@ def quintile_cell(area_code: str, quintile: object) -> str:
 
 
 def structural_groups(areas: pd.DataFrame, quintile_members: Mapping[str, frozenset[str]]
-                      | None = None) -> list[tuple[str, tuple[str, ...]]]:
+                      | None = None, implied: set | None = None
+                      ) -> list[tuple[str, tuple[str, ...]]]:
     """Every (parent cell, children cells) whose children partition the parent's practices:
     each area and its practices, each area and its direct children (when they partition
     it), each quintile cell and its practices, each area and its quintile cells, and each
-    quintile cell of an area and the same quintile of its direct children."""
+    quintile cell of an area and the same quintile of its direct children.
+
+    ``implied``, when given, receives the groups that follow from the others (an area and
+    its practices, when the area and every area below it are partitioned by their direct
+    children): the audit leaves them out, which changes no bound and splits the problem
+    into small independent parts (a national book's England and regions are not one
+    system)."""
     members = _members(areas)
     children: dict[str, list[str]] = defaultdict(list)
     for code, par in zip(areas["area_code"], areas["parent_code"].fillna("")):
@@ -236,13 +243,26 @@ def structural_groups(areas: pd.DataFrame, quintile_members: Mapping[str, frozen
     def partitions(whole: frozenset[str], parts: list[frozenset[str]]) -> bool:
         return sum(len(p) for p in parts) == len(whole) and frozenset().union(*parts) == whole
 
+    direct: dict[str, bool] = {}
     for code, mem in members.items():
         if len(mem) == 1 and code in mem:
             continue   # a practice
         add(code, mem)
         kids = children.get(code, [])
-        if kids and partitions(mem, [members[k] for k in kids]):
+        direct[code] = bool(kids) and partitions(mem, [members[k] for k in kids])
+        if direct[code]:
             add(code, kids)
+
+    def chained(code: str) -> bool:
+        if members.get(code) == frozenset({code}):
+            return True
+        return direct.get(code, False) and all(chained(k) for k in children.get(code, []))
+
+    if implied is not None:
+        for code, mem in members.items():
+            kids = tuple(sorted(children.get(code, [])))
+            if direct.get(code) and tuple(sorted(mem)) != kids and chained(code):
+                implied.add((code, tuple(sorted(mem))))
     qm = dict(quintile_members or {})
     by_area: dict[str, list[str]] = defaultdict(list)
     for cell, mem in qm.items():
@@ -275,6 +295,8 @@ class KeyProblem:
     #: Cells chosen as complements only when no other will do (the practices whose values
     #: are published as an area's worst and best, so that the spreads survive).
     avoid: frozenset = frozenset()
+    #: Groups (indices) implied by the others, left out of the audit's equations.
+    implied: frozenset = frozenset()
 
     def __post_init__(self) -> None:
         self.suppressed = self.primary.copy()
@@ -287,13 +309,16 @@ class KeyProblem:
 
 def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
                   groups: Iterable[tuple[str, Iterable[str]]], threshold: int,
-                  signed: bool = False, avoid: Iterable[str] = ()) -> KeyProblem:
+                  signed: bool = False, avoid: Iterable[str] = (),
+                  implied: Iterable[tuple[str, tuple[str, ...]]] = ()) -> KeyProblem:
     """A :class:`KeyProblem` from cell names, their exact counts (NaN: no cell), the primary
     mask and structural groups; groups with a missing parent, or whose parent count is not
     the sum of the children present, are dropped (they are not equations of the data)."""
     index = {c: i for i, c in enumerate(cells)}
     count = np.asarray(count, dtype=float)
     out = []
+    implied = set(implied)
+    skip = []
     for parent, kids in groups:
         p = index.get(parent)
         if p is None or not np.isfinite(count[p]):
@@ -302,19 +327,22 @@ def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
                       dtype=int)
         if ks.size == 0 or abs(count[ks].sum() - count[p]) > 1e-6 * max(1.0, abs(count[p])):
             continue
+        if (parent, tuple(kids)) in implied:
+            skip.append(len(out))
         out.append((p, ks))
     avoid_idx = frozenset(index[c] for c in avoid if c in index)
     return KeyProblem(list(cells), count, np.asarray(primary_mask, dtype=bool), out,
-                      int(threshold), signed, avoid_idx)
+                      int(threshold), signed, avoid_idx, frozenset(skip))
 
 
 def _group_safe(pb: KeyProblem, g: int) -> bool | None:
     """True when the group is safe, False when not, None when it has no published parent
     or no suppressed child (nothing to protect)."""
     p, kids = pb.groups[g]
-    if pb.suppressed[p]:
-        return None
     sup = kids[pb.suppressed[kids]]
+    if pb.suppressed[p]:
+        # a suppressed parent with every child published is their sum
+        return False if sup.size == 0 and (pb.count[kids] != 0).any() else None
     if sup.size == 0:
         return None
     if sup.size < 2:
@@ -357,27 +385,48 @@ def secondary(pb: KeyProblem) -> np.ndarray:
     return pb.suppressed
 
 
-def _components(pb: KeyProblem) -> list[list[int]]:
-    """Connected sets of suppressed cells (linked by sharing a group)."""
-    parent = {i: i for i in np.flatnonzero(pb.suppressed)}
+def _equations(pb: KeyProblem) -> list[tuple[np.ndarray, int, float]]:
+    """Each group with a suppressed cell as ``(suppressed children, suppressed parent or
+    -1, constant)``: Σ children − parent = constant in the unknowns."""
+    eqs = []
+    for g, (p, kids) in enumerate(pb.groups):
+        if g in pb.implied:
+            continue
+        mask = pb.suppressed[kids]
+        ps = bool(pb.suppressed[p])
+        if not ps and not mask.any():
+            continue
+        const = (0.0 if ps else pb.count[p]) - pb.count[kids[~mask]].sum()
+        eqs.append((kids[mask], int(p) if ps else -1, float(const)))
+    return eqs
+
+
+def _components(eqs: list[tuple[np.ndarray, int, float]]) -> list[tuple[list[int], list[int]]]:
+    """Connected sets of suppressed cells (linked by sharing an equation), each with the
+    indices of its equations."""
+    parent: dict[int, int] = {}
 
     def find(i: int) -> int:
+        parent.setdefault(i, i)
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
-    for p, kids in pb.groups:
-        members = [int(k) for k in kids if pb.suppressed[k]] + ([int(p)] if pb.suppressed[p]
-                                                                 else [])
-        for a, b in zip(members, members[1:]):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[ra] = rb
-    comps: dict[int, list[int]] = defaultdict(list)
-    for i in parent:
-        comps[find(i)].append(i)
-    return list(comps.values())
+    for kids, p, _ in eqs:
+        members = [int(k) for k in kids] + ([p] if p >= 0 else [])
+        first = find(members[0])
+        for m in members[1:]:
+            r = find(m)
+            if r != first:
+                parent[r] = first
+    cells: dict[int, list[int]] = defaultdict(list)
+    for i in list(parent):
+        cells[find(i)].append(i)
+    rows: dict[int, list[int]] = defaultdict(list)
+    for e, (kids, p, _) in enumerate(eqs):
+        rows[find(int(kids[0]) if kids.size else p)].append(e)
+    return [(sorted(cells[r]), rows[r]) for r in cells]
 
 
 def audit(pb: KeyProblem) -> dict[int, tuple[float, float]]:
@@ -386,43 +435,42 @@ def audit(pb: KeyProblem) -> dict[int, tuple[float, float]]:
     suppressed cells (≥ 1, or free for signed counts); each group with a suppressed cell is
     an equation with the published cells as constants; min and max of each primary cell by
     linear programming, rounded inwards to integers."""
+    from scipy import sparse
     from scipy.optimize import linprog
     exposed: dict[int, tuple[float, float]] = {}
-    for comp in _components(pb):
+    eqs = _equations(pb)
+    for comp, rows_ in _components(eqs):
         prim = [i for i in comp if pb.primary[i]]
         if not prim:
             continue
         col = {c: j for j, c in enumerate(comp)}
-        rows, rhs = [], []
-        for p, kids in pb.groups:
-            involved = [int(k) for k in kids if pb.suppressed[k] and int(k) in col]
-            if pb.suppressed[p] and int(p) in col:
-                involved.append(-1)
-            if not involved:
-                continue
-            a = np.zeros(len(comp))
-            b = -sum(pb.count[k] for k in kids if not pb.suppressed[k])
+        r_idx, c_idx, data = [], [], []
+        b_eq = np.zeros(len(rows_))
+        for r, e in enumerate(rows_):
+            kids, p, const = eqs[e]
             for k in kids:
-                if pb.suppressed[k]:
-                    a[col[int(k)]] -= 1.0
-            if pb.suppressed[p]:
-                a[col[int(p)]] += 1.0
-            else:
-                b += pb.count[p]
-            rows.append(a)
-            rhs.append(b)
-        if not rows:
-            continue
+                r_idx.append(r)
+                c_idx.append(col[int(k)])
+                data.append(1.0)
+            if p >= 0:
+                r_idx.append(r)
+                c_idx.append(col[p])
+                data.append(-1.0)
+            b_eq[r] = const
+        a_eq = sparse.csr_matrix((data, (r_idx, c_idx)), shape=(len(rows_), len(comp)))
+        if len(rows_) == 1 and not pb.signed and eqs[rows_[0]][1] < 0:
+            continue   # one group with a published parent: the group rule is the bound
         bounds = [(None, None) if pb.signed else (1, None)] * len(comp)
-        a_eq, b_eq = np.array(rows), np.array(rhs)
         for i in prim:
+            # the attacker's largest value; since the true count (< T) is feasible, a
+            # maximum of at least T also means the range is wider than one value
             c = np.zeros(len(comp))
-            c[col[i]] = 1.0
-            lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            lo_v = np.ceil(lo.fun - 1e-6) if lo.status == 0 else -np.inf
+            c[col[i]] = -1.0
+            hi = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
             hi_v = np.floor(-hi.fun + 1e-6) if hi.status == 0 else np.inf
-            if hi_v < pb.threshold or hi_v <= lo_v:
+            if hi_v < pb.threshold:
+                lo = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                lo_v = np.ceil(lo.fun - 1e-6) if lo.status == 0 else -np.inf
                 exposed[i] = (float(lo_v), float(hi_v))
     return exposed
 
@@ -431,31 +479,38 @@ def protect_problem(pb: KeyProblem, max_rounds: int = 1000) -> KeyProblem:
     """Secondary suppression, then the LP audit; each exposed primary cell gets one more
     complement (the smallest published non-zero cell of its groups, or a group's parent)
     and both repeat until the audit finds nothing."""
+    attempts: dict[int, int] = defaultdict(int)
     for _ in range(max_rounds):
         secondary(pb)
         exposed = audit(pb)
         if not exposed:
             return pb
         for i in exposed:
-            best = None
-            for g in pb.by_cell.get(i, ()):
+            # the groups of the exposed cell, smallest (most local) first; each further
+            # round for the same cell tries the next group
+            gs = sorted(pb.by_cell.get(i, ()), key=lambda g: (pb.groups[g][1].size, g))
+            options = []
+            for g in gs:
                 p, kids = pb.groups[g]
                 cand = kids[~pb.suppressed[kids] & (pb.count[kids] != 0)]
-                if not pb.suppressed[p]:
-                    cand = np.append(cand, p)
-                for c in cand:
-                    k = (int(c) in pb.avoid, abs(pb.count[c]), pb.cells[c])
-                    if best is None or k < best[0]:
-                        best = (k, int(c))
-            if best is not None:
-                pb.suppressed[best[1]] = True
+                if cand.size == 0 and not pb.suppressed[p]:
+                    cand = np.array([p])
+                if cand.size:
+                    options.append(min((int(c) in pb.avoid, abs(pb.count[c]), pb.cells[c],
+                                        int(c)) for c in cand)[-1])
+            if options:
+                pb.suppressed[options[attempts[i] % len(options)]] = True
+                attempts[i] += 1
     raise RuntimeError("secondary suppression did not converge")
 
 
 # --- the pipeline step ------------------------------------------------------------------
 
 def _key_frame(df: pd.DataFrame) -> pd.Series:
-    return df[list(KEY_DIMS)].astype(str).agg("\x1f".join, axis=1)
+    key = df[KEY_DIMS[0]].astype(str)
+    for d in KEY_DIMS[1:]:
+        key = key + "\x1f" + df[d].astype(str)
+    return key
 
 
 def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
@@ -489,7 +544,8 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
     if q is not None and "members" in q.columns:
         for cell, mem in zip(q["_cell"], q["members"]):
             qmembers.setdefault(cell, frozenset(str(mem).split()))
-    groups = structural_groups(areas, qmembers)
+    implied: set = set()
+    groups = structural_groups(areas, qmembers, implied)
     extremes = _extremes(both, areas)
     keys_with_primary = set(both.loc[both["_primary"], "_key"])
     for key, idx in both.groupby("_key").indices.items():
@@ -503,7 +559,8 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
         signed = method in SIGNED_METHODS and bool(np.nanmin(counts) < 0) \
             if np.isfinite(counts).any() else False
         pb = build_problem(sub["_cell"].tolist(), counts, sub["_primary"].to_numpy(), groups,
-                           r.suppress_below, signed=signed, avoid=extremes.get(key, ()))
+                           r.suppress_below, signed=signed, avoid=extremes.get(key, ()),
+                           implied=implied)
         protect_problem(pb)
         sup[idx] = pb.suppressed
     both["suppressed"] = sup
@@ -537,8 +594,9 @@ def _extremes(both: pd.DataFrame, areas: pd.DataFrame) -> dict[str, set[str]]:
     from .indicators import ROLL_UP_TYPES
     from .model import ancestor_of_type
     types = dict(zip(areas["area_code"], areas["area_type"]))
+    keys = set(both.loc[both["_primary"], "_key"])
     p = both[both["_cell"].map(types).eq("practice") & both["value"].notna() &
-             ~both["_primary"]]
+             ~both["_primary"] & both["_key"].isin(keys)]
     out: dict[str, set[str]] = defaultdict(set)
     if p.empty:
         return out
@@ -550,8 +608,9 @@ def _extremes(both: pd.DataFrame, areas: pd.DataFrame) -> dict[str, set[str]]:
             continue
         g = sub.groupby(["_key", "_parent"])["value"]
         for idx in (g.idxmin(), g.idxmax()):
-            for (key, _), i in idx.items():
-                out[key].add(str(sub.at[i, "_cell"]))
+            keys = idx.index.get_level_values(0)
+            for key, cell in zip(keys, sub.loc[idx.to_numpy(), "_cell"].astype(str)):
+                out[key].add(cell)
     return out
 
 
