@@ -298,6 +298,10 @@ class KeyProblem:
     #: Groups (indices) implied by the others, left out of the audit's equations.
     implied: frozenset = frozenset()
 
+    def groups_named(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The groups by cell name."""
+        return [(self.cells[p], tuple(self.cells[k] for k in kids)) for p, kids in self.groups]
+
     def __post_init__(self) -> None:
         self.suppressed = self.primary.copy()
         self.by_cell: dict[int, list[int]] = defaultdict(list)
