@@ -293,14 +293,15 @@ class AreaPage:
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
 
 
-def disclosive_cells(table: pd.DataFrame) -> list[tuple[int, str, object]]:
-    """Cells of count columns (by name, see :data:`COUNT_COLUMNS`) holding 1 to 4."""
+def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
+    """Cells of count columns (by name, see :data:`COUNT_COLUMNS`) holding 1 to
+    ``below - 1`` (1 to 4; 1 to 7 under the ``nhs_digital`` rule set)."""
     hits = []
     for col in table.columns:
         if not any(word in str(col).lower() for word in COUNT_COLUMNS):
             continue
         nums = pd.to_numeric(table[col], errors="coerce")
-        for row in table.index[(nums >= 1) & (nums < 5)]:
+        for row in table.index[(nums >= 1) & (nums < below)]:
             hits.append((row, str(col), table.at[row, col]))
     return hits
 
@@ -318,14 +319,15 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     """
     from IPython.display import HTML
 
-    hits = disclosive_cells(table)
+    cfg = load_book(book)
+    below = disclosure.rule(cfg.disclosure).suppress_below
+    hits = disclosive_cells(table, below)
     if hits:
         shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
-        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to 4 must be suppressed "
-                         f"before publishing ({len(hits)} cells: {shown})")
+        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to {below - 1} must be "
+                         f"suppressed before publishing ({len(hits)} cells: {shown})")
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"CSV name {name!r}: use letters, digits, - and _ only")
-    cfg = load_book(book)
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / f"{name}.csv", index=False)
