@@ -59,11 +59,16 @@ Audit (:func:`audit`)
     case), so the result is then audited with linear programming: for each key, the
     suppressed cells are unknowns ``x ≥ 1``, every group an equality with the published
     figures as constants, and for each primary cell ``min x_i`` and ``max x_i`` are solved
-    (scipy ``linprog``, HiGHS) exactly as an attacker would.  A primary cell whose integer
-    range has ``max < T`` is *exposed*: the smallest published non-zero cell of one of its
-    groups (or that group's parent) is suppressed too and the whole pass repeats.  At the
-    end every primary cell's attacker range is ``[≤ 1 … ≥ T]``: width > 0, no count 1-4
-    recoverable, and not even its smallness.
+    (scipy ``linprog``, HiGHS) exactly as an attacker would.  A primary cell whose largest
+    feasible value is below T is *exposed*: the smallest published non-zero cell of one of
+    its groups (the most local group first; the next one if that did not help), or that
+    group's parent, is suppressed too and the whole pass repeats.  At the end every primary
+    cell's attacker range reaches from at most its true value (< T) to at least T: width
+    > 0, so no count 1-4 is recoverable, nor even that it is small.  (Groups implied by
+    others, an area and its practices when its children chain down to them, are left out
+    of the equations: they change no bound.  The bounds are those of the LP relaxation; for
+    one hierarchy, a laminar family of sums, they are also the integer bounds, and where
+    quintiles cross it an attacker solving for integers could in principle do better.)
 
 What is withheld (:func:`apply`)
     A suppressed cell (primary or secondary: the reason is kept in the computed table's

@@ -26,7 +26,7 @@ def suppressed(pb: d.KeyProblem) -> set[str]:
 
 
 def attacker_range(cells: list[str], count: np.ndarray, sup: np.ndarray, groups,
-                   target: str) -> tuple[float, float]:
+                   target: str, integer: bool = False) -> tuple[float, float]:
     """min and max of ``target`` over every assignment consistent with the published cells
     (fixed), the suppressed ones (≥ 1) and every group whose parent is the sum of its
     children in the data: written here from scratch, not with nhsbook.disclosure.audit."""
@@ -49,6 +49,17 @@ def attacker_range(cells: list[str], count: np.ndarray, sup: np.ndarray, groups,
     c[idx[target]] = 1.0
     if not rows:
         return (1.0, np.inf) if sup[idx[target]] else (count[idx[target]],) * 2
+    if integer:   # the attacker solving for whole counts (mixed-integer programming)
+        from scipy.optimize import Bounds, LinearConstraint, milp
+        lb = np.array([b[0] for b in bounds], dtype=float)
+        ub = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+        cons = LinearConstraint(np.array(rows), 0.0, 0.0)
+        out = []
+        for sign in (1.0, -1.0):
+            r = milp(sign * c, constraints=cons, bounds=Bounds(lb, ub),
+                     integrality=np.ones(len(cells)))
+            out.append(sign * r.fun if r.status == 0 else -sign * np.inf)   # unbounded
+        return out[0], out[1]
     lo = linprog(c, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=bounds, method="highs")
     hi = linprog(-c, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=bounds, method="highs")
     assert lo.status == 0, "the published figures must be consistent"
@@ -281,6 +292,9 @@ def test_no_count_1_to_4_is_recoverable_from_the_default_book(book):
         for cell in small:
             lo, hi = attacker_range(sub["cell"].tolist(), counts, sup, groups, cell)
             assert hi - lo >= 1 and hi >= 5, (sub["key"].iloc[0], cell, lo, hi)
+            lo, hi = attacker_range(sub["cell"].tolist(), counts, sup, groups, cell,
+                                    integer=True)
+            assert hi - lo >= 1 and hi >= 5, ("integer", sub["key"].iloc[0], cell, lo, hi)
     assert n_small == 386    # 282 area cells and 104 quintile cells
 
 
