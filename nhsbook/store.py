@@ -101,6 +101,10 @@ def inequality_areas(cfg: BookConfig, areas: pd.DataFrame) -> list[str]:
 
 def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     """Compute every table for the book in one pass and write them to ``cfg.cache_dir``."""
+    try:
+        disclosure.rule(cfg.disclosure)
+    except ValueError as exc:
+        raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
     values = indicators.compute(tables)

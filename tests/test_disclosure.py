@@ -346,3 +346,40 @@ def test_published_profile_csvs_of_the_site_recover_nothing(site, computed):
         cells = pd.DataFrame({"cell": sub["Area code"], "count": sub["count"]})
         assert not d.recoverable(cells, groups, small), (ind, period)
     assert small_total > 0
+
+
+def test_the_book_chooses_its_rule_set(tmp_path):
+    from nhsbook.config import load_book
+    from nhsbook.store import compute_and_store
+    default = load_book("default")
+    assert default.disclosure == "standard"
+    text = (default.root / "books" / "default.yml").read_text(encoding="utf-8")
+    path = tmp_path / "strict.yml"
+    path.write_text(text.replace("name: default", "name: strict") +
+                    "\ndisclosure: nhs_digital\n", encoding="utf-8")
+    assert load_book(str(path), root=default.root).disclosure == "nhs_digital"
+    path = tmp_path / "lax.yml"
+    path.write_text(text.replace("name: default", "name: lax") + "\ndisclosure: lax\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lax\.yml: disclosure: .*'lax' is not known"):
+        compute_and_store(load_book(str(path), root=default.root))
+
+
+def test_nhs_digital_on_the_default_book(computed):
+    """The whole default book under the NHS Digital rules: counts 1-7 suppressed, nothing
+    small recoverable, published counts multiples of 5 below England."""
+    values, metadata, areas = computed["values"], computed["metadata"], computed["areas"]
+    raw = values.drop(columns=["suppressed", "suppression"])
+    out, _ = d.protect(raw, metadata, areas, book_rule="nhs_digital")
+    small = raw["count"].between(1, 7).to_numpy()
+    assert out.loc[small, "suppressed"].all()
+    assert (out.loc[small, "suppression"] == "primary").all()
+    shown = out[~out["suppressed"] & out["count"].notna() & (out["area_type"] != "england")]
+    assert (shown["count"] % 5 == 0).all()
+    groups = d.structural_groups(areas)
+    for _, sub in out.assign(cell=out["area_code"]).groupby(["indicator_id", "period"]):
+        t = raw.loc[sub.index]
+        small_cells = set(sub.loc[t["count"].between(1, 7), "cell"])
+        if small_cells:
+            pub = sub.assign(count=t["count"].where(~sub["suppressed"]))
+            assert not d.recoverable(pub, groups, small_cells)
