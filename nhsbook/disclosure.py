@@ -510,7 +510,10 @@ def protect_problem(pb: KeyProblem, max_rounds: int = 1000) -> KeyProblem:
             if options:
                 pb.suppressed[options[attempts[i] % len(options)]] = True
                 attempts[i] += 1
-    raise RuntimeError("secondary suppression did not converge")
+        if not any(pb.by_cell.get(i) for i in exposed):
+            break
+    raise RuntimeError("secondary suppression did not converge; cells still exposed: "
+                       + ", ".join(pb.cells[i] for i in audit(pb)))
 
 
 # --- the pipeline step ------------------------------------------------------------------
