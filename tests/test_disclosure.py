@@ -383,3 +383,28 @@ def test_nhs_digital_on_the_default_book(computed):
         if small_cells:
             pub = sub.assign(count=t["count"].where(~sub["suppressed"]))
             assert not d.recoverable(pub, groups, small_cells)
+
+
+def test_no_count_1_to_4_is_recoverable_from_the_real_data_book():
+    """derbyshire-2021 (QOF 2020-21 from the mirror): practice → PCN → CCG, England and the
+    STP published beside them; parent − siblings and the LP attacker find nothing."""
+    import os
+    from nhsbook.config import load_book
+    from nhsbook.store import load_computed
+    if not os.environ.get("NHSBOOK_MIRROR"):
+        pytest.skip("needs the open-data mirror (NHSBOOK_MIRROR)")
+    c = load_computed(load_book("derbyshire-2021"))
+    values, areas = c["values"], c["areas"]
+    groups = d.structural_groups(areas)
+    assert (values["suppression"] == "primary").sum() > 0
+    cells = values.assign(cell=values["area_code"])
+    for _, sub in cells.groupby(["indicator_id", "period", "sex", "age"]):
+        small = set(sub.loc[sub["count"].between(1, 4), "cell"])
+        if not small:
+            continue
+        sup = sub["suppressed"].astype(bool).to_numpy()
+        assert not d.recoverable(sub.assign(count=sub["count"].where(~sup)), groups, small)
+        for cell in small:
+            lo, hi = attacker_range(sub["cell"].tolist(), sub["count"].to_numpy(float), sup,
+                                    groups, cell)
+            assert hi - lo >= 1 and hi >= 5, (cell, lo, hi)
