@@ -88,6 +88,9 @@ class BookConfig:
     notice: str = ""
     #: The configuration file the book was read from.
     path: Path | None = None
+    #: Disclosure rule set (:data:`nhsbook.disclosure.RULES`): ``standard`` (counts 1-4
+    #: suppressed) or ``nhs_digital`` (1-7 suppressed, others rounded to 5 below England).
+    disclosure: str = "standard"
 
     def __post_init__(self) -> None:
         # the name becomes build/<name>/, build/jupyter-book/<name>/ and state file names
@@ -167,7 +170,8 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
         page_sets=_page_sets(raw.get("pages"), path), root=root,
         population_comparator=dict(comparator),
-        notice=str(raw.get("notice", "")).strip(), path=path)
+        notice=str(raw.get("notice", "")).strip(), path=path,
+        disclosure=str(raw.get("disclosure") or "standard").strip())
 
 
 #: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.

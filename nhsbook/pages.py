@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, escape, indicators
+from . import deps, disclosure, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
@@ -38,6 +38,9 @@ class AreaPage:
     areas: pd.DataFrame
     population: pd.DataFrame | None = None
     population_reference: pd.DataFrame | None = None
+    #: Deprivation-quintile aggregates of the book's inequality pages, as published
+    #: (:func:`nhsbook.disclosure.quintile_table`).
+    quintiles: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
@@ -48,8 +51,12 @@ class AreaPage:
         if hit.empty:
             raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
                            f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
-        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas,
-                   computed["population"], computed["population_reference"])
+        # a page sees published figures only: the cells the pipeline suppressed (primary
+        # and secondary, nhsbook.disclosure) have no count, value or limits here
+        quintiles = computed.get("quintiles")
+        return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
+                   areas, computed["population"], computed["population_reference"],
+                   disclosure.apply(quintiles) if quintiles is not None else None)
 
     @property
     def name(self) -> str:
@@ -130,8 +137,10 @@ class AreaPage:
         from . import stats
         rows = self.values[(self.values["area_code"] == self.code) &
                            self.values["value"].notna()]
-        rows = stats.suppress(rows)
-        rows = rows[~rows["suppressed"]]
+        if "category_type" in rows.columns:
+            rows = rows[rows["category_type"].fillna("") == ""]
+        rows = disclosure.apply(rows)
+        rows = rows[~rows["suppressed"] & rows["value"].notna()]
         multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
         rows = rows[multi].sort_values(["indicator_id", "period"])
         if rows.empty:
@@ -285,14 +294,15 @@ class AreaPage:
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
 
 
-def disclosive_cells(table: pd.DataFrame) -> list[tuple[int, str, object]]:
-    """Cells of count columns (by name, see :data:`COUNT_COLUMNS`) holding 1 to 4."""
+def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
+    """Cells of count columns (by name, see :data:`COUNT_COLUMNS`) holding 1 to
+    ``below - 1`` (1 to 4; 1 to 7 under the ``nhs_digital`` rule set)."""
     hits = []
     for col in table.columns:
         if not any(word in str(col).lower() for word in COUNT_COLUMNS):
             continue
         nums = pd.to_numeric(table[col], errors="coerce")
-        for row in table.index[(nums >= 1) & (nums < 5)]:
+        for row in table.index[(nums >= 1) & (nums < below)]:
             hits.append((row, str(col), table.at[row, col]))
     return hits
 
@@ -303,20 +313,23 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     show on the page (pages live at ``areas/<code>/<notebook>``, so the link is relative).
 
     Disclosure control: raises ``ValueError`` naming the cells if a count column holds a
-    value from 1 to 4 (suppress with :func:`nhsbook.indicators.display_table` or
-    :func:`nhsbook.stats.suppress` first).
+    value from 1 to 4.  Tables must be built from published rows
+    (:func:`nhsbook.disclosure.apply`, which every view of :mod:`nhsbook.views`,
+    :mod:`nhsbook.variation` and :class:`AreaPage` uses): the pipeline's suppression
+    (primary and secondary) is then already applied; this check is the last guard.
     """
     from IPython.display import HTML
 
-    hits = disclosive_cells(table)
+    cfg = load_book(book)
+    below = disclosure.rule(cfg.disclosure).suppress_below
+    hits = disclosive_cells(table, below)
     if hits:
         shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
-        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to 4 must be suppressed "
-                         f"before publishing ({len(hits)} cells: {shown})")
+        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to {below - 1} must be "
+                         f"suppressed before publishing ({len(hits)} cells: {shown})")
     from .safepath import check_name   # _extra/data/<area_code>/<name>.csv
     check_name(name, "CSV name")
     check_name(area_code, f"area code of {name}.csv")
-    cfg = load_book(book)
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)
     escape.csv_frame(table).to_csv(folder / f"{name}.csv", index=False)

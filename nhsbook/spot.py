@@ -466,8 +466,8 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     (when England's values exist), and the locality's practices outside the 99.8% funnel
     limits around the CCG value (:func:`nhsbook.variation.practice_points`).
 
-    Disclosure control: values from counts of 1-4 are blanked and not compared
-    (:func:`nhsbook.stats.suppress`); no count is in the tables.
+    Disclosure control: suppressed values (:func:`nhsbook.disclosure.apply`: counts 1-4 and
+    their complementary cells) are blanked and not compared; no count is in the tables.
     """
     from . import variation
     area = areas.loc[areas["area_code"] == locality_code]
@@ -478,10 +478,9 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     comp = areas.loc[areas["area_code"] == ccg, "comparator_code"].fillna("")
     ccg_comp = str(comp.iloc[0]) if len(comp) else ""
     meta = metadata.set_index("indicator_id")
-    loc = stats.suppress(_latest(values, locality_code))
-    loc.loc[loc["suppressed"], "significance"] = "Not compared"
-    ccg_rows = stats.suppress(_latest(values, ccg))
-    ccg_rows.loc[ccg_rows["suppressed"], "significance"] = "Not compared"
+    from .disclosure import apply
+    loc = apply(_latest(values, locality_code))
+    ccg_rows = apply(_latest(values, ccg))
     ids = [i for i in metadata["indicator_id"] if i in loc.index]
     rows = pd.DataFrame({
         "indicator_id": ids,

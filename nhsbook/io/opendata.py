@@ -626,7 +626,8 @@ def compare_with(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
                                                 rows["upper_95"], rows["second_value"],
                                                 polarity, conf=0.95, area_code=area_code,
                                                 comparator_code=comparator_code).to_numpy()
-    rows = stats.suppress(rows)
+    from ..disclosure import apply
+    rows = apply(rows)
     rows.loc[rows["suppressed"], "second_significance"] = "Not compared"
     rows["name"] = rows["indicator_id"].map(meta["name"])
     order = {ind: i for i, ind in enumerate(metadata["indicator_id"])}
