@@ -29,14 +29,18 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import escape
 from . import incremental as inc
 from . import indicators
-from . import publish
+from . import lock, publish
+from . import recovery
 from . import site as website
+from . import testhook
 from .config import BookConfig, load_book
 from .executor import Executor, PageRun, make_executor
-from .pages import esc
+from .pages import esc, esc_code
 from .store import compute_and_store, input_paths, is_current, load_computed
+from . import safepath
 
 KERNEL = "python3"
 
@@ -87,8 +91,53 @@ class Page:
         return f"areas/{self.area_code}/{self.notebook}"
 
 
-#: Area codes become folder and file names: letters, digits, dot, dash and underscore only.
-SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Area codes become folder and file names: letters, digits, dot, dash and underscore only
+#: (:data:`nhsbook.safepath.SAFE_NAME`, anchored ``\A…\Z``: ``SYN04\n`` is refused).
+SAFE_CODE = safepath.SAFE_NAME
+
+
+def _code_source(cfg: BookConfig, code: str) -> tuple[str | None, int | None]:
+    """The input file and line holding the area code ``code`` as a whole CSV field (the
+    first found), for error messages; ``(None, None)`` when no CSV input holds it."""
+    import csv
+    try:
+        files = [p for p in input_paths(cfg).values() if Path(p).suffix == ".csv"]
+    except Exception:  # noqa: BLE001 - the message is still clear without the file
+        return None, None
+    for file in files:
+        try:
+            with open(file, newline="", encoding="utf-8-sig", errors="replace") as fh:
+                reader = csv.reader(fh)
+                start = 1
+                for row in reader:
+                    if code in row:
+                        return str(file), start
+                    start = reader.line_num + 1
+        except (OSError, csv.Error):
+            continue
+    return None, None
+
+
+def _unsafe_codes(cfg: BookConfig, areas: pd.DataFrame, part: str,
+                  chosen: list[tuple]) -> str | None:
+    """The error message for the area codes of ``chosen`` that are not safe names (each
+    with its row of the area table and the input file and line it came from)."""
+    problems = []
+    for code, name, kind, _ in chosen:
+        if safepath.is_safe_name(code):
+            continue
+        file, line = _code_source(cfg, str(code))
+        try:
+            safepath.check_name(code, "area code", file, line)
+        except safepath.UnsafePath as exc:
+            rows = areas.index[areas["area_code"].astype(str) == str(code)].tolist()
+            where = (f" (row {rows[0]} of the area table: {kind or 'area'} {str(name)!r})"
+                     if rows else f" ({str(name)!r})")
+            problems.append(f"{exc}{where}")
+    if not problems:
+        return None
+    return (f"page set {part!r}: {len(problems)} area code(s) are not safe as folder "
+            "names; nothing was built:\n" + "\n".join(f"  {p}" for p in problems[:10]))
 
 
 def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
@@ -105,10 +154,9 @@ def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
                               sel["parent_code"].fillna("")))
         else:
             chosen = [(code, name, "", "") for code, name in ps.areas]
-        unsafe = [str(c) for c, *_ in chosen if not SAFE_CODE.match(str(c))]
+        unsafe = _unsafe_codes(cfg, areas, ps.part, chosen)
         if unsafe:
-            raise BuildFailed(f"page set {ps.part!r}: area code(s) {unsafe} are not safe as "
-                              "folder names: use letters, digits, '.', '-' and '_' only")
+            raise BuildFailed(unsafe)
         pages += [Page(ps.part, nb, str(code), str(name), str(kind), str(parent))
                   for code, name, kind, parent in chosen for nb in ps.notebooks]
     return pages
@@ -123,6 +171,8 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     from . import engine  # registers the warm-kernel engine "nhsbook"
 
     root_path = Path(root)
+    safepath.check_name(area_code, "area code")   # book/areas/<code>/<notebook>.ipynb
+    safepath.check_name(notebook, "notebook")
     out_dir = root_path / "book" / "areas" / area_code
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook}.ipynb"
@@ -160,8 +210,9 @@ def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[s
             table.insert(1, "Indicator ID", rows["indicator_id"].to_numpy())
             table.insert(2, "Area code", code)
             frames.append(table)
+        table = escape.csv_frame(pd.concat(frames, ignore_index=True))  # formula guard
         inc.write_if_changed(cfg.book_dir / "_extra" / "data" / code / "profile.csv",
-                             pd.concat(frames, ignore_index=True).to_csv(index=False))
+                             table.to_csv(index=False))
 
 
 #: Contents captions of the hierarchy's area types.
@@ -211,7 +262,7 @@ def area_tree(pages: list[Page], prefix: str) -> list[str]:
         links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
                           for p in ps)
         kind = ps[0].area_type or ps[0].part
-        lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, `{esc(code)}`): "
+        lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
                  f"{links}"]
         for child in children.get(code, []):
             lines += item(child, depth + 1)
@@ -235,7 +286,7 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
              "download as CSV:", ""]
     lines += area_tree(pages, "")
     lines += ["", "## Profile tables as CSV", ""]
-    lines += [f"- <a href=\"../data/{code}/profile.csv\">{esc(code)}</a>"
+    lines += [f"- <a href=\"../data/{escape.html(code)}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
     # written only when changed: the site step is skipped while nothing under book/ changed
     inc.write_if_changed(book / "areas" / "index.md", "\n".join(lines) + "\n")
@@ -316,25 +367,31 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
     it atomically as ``book/_build/html`` (:mod:`nhsbook.publish`); returns the published site
     folder.  Any failure leaves the previous site untouched."""
     out = jb_output(cfg)
+    # a jupyter-book run that did not finish (killed) leaves a Sphinx environment whose
+    # incremental rebuild would index only the changed pages: start from scratch then
+    full = full or recovery.is_incomplete(out)
     if full and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+        safepath.remove_tree(out, cfg.root)
+    recovery.mark_incomplete(out)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(cfg.book_dir),
            "--config", str(cfg.root / "_config.yml"),
            "--toc", str(cfg.book_dir / "_toc.yml"),
            "--path-output", str(out), "-q", *(["--all"] if full else [])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root)
+    # jupyter-book keeps the project lock if this build dies while it runs (nhsbook.lock)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root,
+                          pass_fds=lock.held_fds(cfg.root))
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").is_file():
-        shutil.rmtree(out, ignore_errors=True)   # the next build starts afresh
+        safepath.remove_tree(out, cfg.root, ignore_errors=True)   # the next build starts afresh
         raise BuildFailed("jupyter-book build failed; the published site is unchanged:\n"
                           + proc.stdout[-4000:] + proc.stderr[-4000:])
+    recovery.clear_incomplete(out)
     _prune_extra(html, cfg.book_dir / "_extra")
     staging = publish.staging_dir(cfg.root, cfg.name)
     try:
         staged = staging / "html"
-        shutil.copytree(html, staged, symlinks=True)
+        shutil.copytree(html, staged, symlinks=True, copy_function=testhook.copy2)
         threshold = publish.book_threshold(cfg)
         findings = publish.scan(staged, metadata, areas=areas, threshold=threshold,
                                 rounding=publish.book_rounding(cfg))
@@ -346,7 +403,7 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
                               f"(the previous site is unchanged):\n{shown}")
         publish.swap(staged, cfg.site_dir, cfg.root / "build" / "sites")
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        safepath.remove_tree(staging, cfg.root, ignore_errors=True)
     return cfg.site_dir
 
 
@@ -362,15 +419,25 @@ def _remove_page_outputs(cfg: BookConfig, page_id: str, state: inc.PageState) ->
     """Delete a page's notebook and chart files (before it re-runs, or when it is no longer
     planned)."""
     code, notebook = page_id.split("/", 1)
-    (cfg.book_dir / "areas" / code / f"{notebook}.ipynb").unlink(missing_ok=True)
+    page = cfg.book_dir / "areas" / code / f"{notebook}.ipynb"
     charts = cfg.book_dir / "_extra" / "charts" / code
+    wrote = [Path(f) for f in state.pages.get(page_id, {}).get("wrote", [])]
+    from . import sources
+    outside = [str(f) for f in [page, charts] if not safepath.inside(f, cfg.book_dir)] + [
+        str(f) for f in wrote
+        if not safepath.inside(f, cfg.book_dir, cfg.root / "build", sources.cache_dir())]
+    if outside:  # only a hand-edited (or planted) state file can name these
+        raise BuildFailed(f"{inc.state_dir(cfg.root) / 'pages.json'}: page {page_id!r} names "
+                          f"files outside the book and build folders ({outside[:3]}); "
+                          "nothing was deleted: remove that state file and build again")
+    page.unlink(missing_ok=True)
     if charts.is_dir():
         for f in charts.iterdir():
             m = CHART.match(f.name)
             if m and m["notebook"] == notebook:
                 f.unlink()
-    for f in state.pages.get(page_id, {}).get("wrote", []):
-        Path(f).unlink(missing_ok=True)
+    for f in wrote:
+        f.unlink(missing_ok=True)
 
 
 def _remove_stale(cfg: BookConfig, planned: set[str], profile_codes: set[str],
@@ -408,12 +475,28 @@ def _deps_roots(cfg: BookConfig) -> tuple[str, ...]:
 
 def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
           scheduler: str | None = None, executor: Executor | None = None,
-          force: bool = False, log=print) -> BuildResult:
+          force: bool = False, wait: float | None = None, log=print) -> BuildResult:
     """The whole build (see module docstring), redoing only what changed since the last
     build (:mod:`nhsbook.incremental`; ``force`` redoes everything).  Pages run on
     ``executor``, else a Dask cluster at ``scheduler``, else a local process pool of ``jobs``
-    workers (:mod:`nhsbook.executor`).  Raises :class:`BuildFailed` on any failure."""
+    workers (:mod:`nhsbook.executor`).  Raises :class:`BuildFailed` on any failure.
+
+    The whole build holds the project lock (:mod:`nhsbook.lock`): while another build holds
+    it this one waits (``wait``: ``None`` without limit, ``0`` not at all, else up to that
+    many seconds) and raises :class:`nhsbook.lock.LockBusy` if it does not get it.  Under
+    the lock it first removes what a killed build left (:mod:`nhsbook.recovery`)."""
     cfg = load_book(book)
+    with lock.hold(cfg.root, cfg.name, wait=wait, log=log):
+        cleaned = recovery.clean_leftovers(cfg.root, cfg.site_dir)
+        if cleaned:
+            log(cleaned)
+        return _build_locked(cfg, jobs=jobs, site=site, scheduler=scheduler,
+                             executor=executor, force=force, log=log)
+
+
+def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: str | None,
+                  executor: Executor | None, force: bool, log) -> BuildResult:
+    """:func:`build`'s steps, with the project lock held."""
     timings: dict[str, float] = {}
     digests = inc.Digests(cfg.root)
 
@@ -450,7 +533,7 @@ def build(book: str = "default", *, jobs: int | None = None, site: bool = True,
         for folder in (cfg.book_dir / "areas", cfg.book_dir / "_extra" / "data",
                        cfg.book_dir / "_extra" / "charts"):
             if folder.exists():
-                shutil.rmtree(folder)
+                safepath.remove_tree(folder, cfg.root)
     _remove_stale(cfg, {_page_id(p) for p in tasks}, set(profile_codes), state)
 
     package = inc.package_digest(digests)

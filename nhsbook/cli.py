@@ -16,19 +16,35 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _compute(args: argparse.Namespace) -> int:
+    from . import lock
     from .config import load_book
     from .store import compute_and_store
     cfg = load_book(args.book)
-    computed = compute_and_store(cfg)
+    try:
+        with lock.hold(cfg.root, cfg.name, command="compute", wait=_wait(args),
+                       log=lambda m: print(m, file=sys.stderr)):
+            computed = compute_and_store(cfg)
+    except lock.LockBusy as exc:
+        print(f"nhsbook compute: {exc}", file=sys.stderr)
+        return lock.EXIT_BUSY
     print(f"{len(computed['values']):,} indicator values written to {cfg.cache_dir}")
     return 0
 
 
+def _wait(args: argparse.Namespace) -> float | None:
+    """How long to wait for the project lock: ``--no-wait`` 0, ``--wait S``, else no limit."""
+    return 0.0 if args.no_wait else args.wait
+
+
 def _build(args: argparse.Namespace) -> int:
+    from . import lock
     from .build import BuildFailed, build
     try:
         build(args.book, jobs=args.jobs, site=not args.no_site, scheduler=args.scheduler,
-              force=args.force)
+              force=args.force, wait=_wait(args))
+    except lock.LockBusy as exc:
+        print(f"nhsbook build: {exc}", file=sys.stderr)
+        return lock.EXIT_BUSY
     except BuildFailed as exc:
         print(f"nhsbook build: {exc}", file=sys.stderr)
         return 1
@@ -66,6 +82,16 @@ def _fetch(args: argparse.Namespace) -> int:
     return sources.main(args.rest)
 
 
+def _lock_options(p: argparse.ArgumentParser) -> None:
+    """``--wait`` / ``--no-wait``: what to do while another build holds the project lock."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="while another build of the project runs, wait at most SECONDS for "
+                        "it (default: wait until it finishes), then exit with status 75")
+    g.add_argument("--no-wait", action="store_true",
+                   help="exit at once with status 75 if another build of the project runs")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nhsbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("compute", help="compute every indicator for every area (parquet)")
     p.add_argument("--book", default="default")
+    _lock_options(p)
     p.set_defaults(func=_compute)
 
     p = sub.add_parser("build", help="validate, compute, run notebooks per area, build site")
@@ -88,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true",
                    help="redo everything: the gate, compute, every notebook and the site")
     p.add_argument("--no-site", action="store_true", help="skip the jupyter-book step")
+    _lock_options(p)
     p.set_defaults(func=_build)
 
     p = sub.add_parser("synth", help="regenerate the default book's synthetic practices, or "
@@ -114,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import sources
         return sources.main(argv[1:])
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from .safepath import UnsafePath
+    try:
+        return int(args.func(args))
+    except UnsafePath as exc:   # a name or path that would leave the project: no traceback
+        print(f"nhsbook {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .safepath import check_name, check_path
+
 
 def project_root() -> Path:
     """The repository root: ``NHSBOOK_ROOT``, else the nearest folder above the working
@@ -54,6 +56,12 @@ def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
             raise ValueError(f"{path}: page set {i}: 'areas' maps area code to name")
         if not item.get("area_types") and not explicit:
             raise ValueError(f"{path}: page set {i} needs 'area_types' or 'areas'")
+        if not isinstance(item["notebooks"], list):
+            raise ValueError(f"{path}: page set {i}: 'notebooks' is a list of notebook names")
+        for nb in item["notebooks"]:  # notebooks/<nb>.ipynb -> book/areas/<code>/<nb>.ipynb
+            check_name(nb, f"page set {i}: notebook", path)
+        for code in explicit:         # book/areas/<code>/
+            check_name(code, f"page set {i}: area code", path)
         sets.append(PageSet(part=str(item.get("part", "Areas")),
                             notebooks=tuple(item["notebooks"]),
                             area_types=tuple(item.get("area_types") or ()),
@@ -80,6 +88,13 @@ class BookConfig:
     notice: str = ""
     #: The configuration file the book was read from.
     path: Path | None = None
+    #: Disclosure rule set (:data:`nhsbook.disclosure.RULES`): ``standard`` (counts 1-4
+    #: suppressed) or ``nhs_digital`` (1-7 suppressed, others rounded to 5 below England).
+    disclosure: str = "standard"
+
+    def __post_init__(self) -> None:
+        # the name becomes build/<name>/, build/jupyter-book/<name>/ and state file names
+        check_name(self.name, "book name", self.path)
 
     @property
     def ref(self) -> str:
@@ -113,10 +128,17 @@ class BookConfig:
 
 
 def load_book(name_or_path: str = "default", root: Path | None = None) -> BookConfig:
-    """Read ``books/<name>.yml`` (or a path to such a file)."""
+    """Read ``books/<name>.yml`` (or a path to such a file).
+
+    Before anything is read, written or removed, every name and path of the book file is
+    checked (:mod:`nhsbook.safepath`): ``name``, the notebooks and area codes of ``pages``
+    and ``population_comparator: source`` must be safe names; ``data`` and the opendata
+    ``directory`` and ``files`` paths must resolve inside the project, the mirror or the
+    book file's own folder.  :class:`~nhsbook.safepath.UnsafePath` names the file and key."""
     root = Path(root) if root else project_root()
     path = Path(name_or_path)
     if path.suffix not in (".yml", ".yaml"):
+        check_name(str(name_or_path), "book name (books/<name>.yml)")
         path = root / "books" / f"{name_or_path}.yml"
     elif not path.is_absolute():
         path = root / path
@@ -124,13 +146,63 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         known = sorted(p.stem for p in (root / "books").glob("*.yml"))
         raise FileNotFoundError(f"book configuration {path} not found (books: {known})")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping of book keys (name, title, loader, "
+                         "data, …)")
     missing = [k for k in ("name", "title", "loader", "data") if k not in raw]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
+    name = check_name(raw["name"], "'name'", path)
+    roots = _allowed_roots(root, path)
+    data = check_path(raw["data"], "'data'", base=root, roots=roots, file=path,
+                      allowed=ALLOWED)
+    comparator = raw.get("population_comparator") or {}
+    if not isinstance(comparator, dict):
+        raise ValueError(f"{path}: 'population_comparator' maps name, source and la_codes")
+    if "source" in comparator:  # a registry key (data/sources.yml)
+        check_name(comparator["source"], "'population_comparator: source' (a registry key)",
+                   path)
+    if str(raw["loader"]) == "opendata":
+        _check_opendata_paths(raw, path, data, root, roots)
     return BookConfig(
-        name=str(raw["name"]), title=str(raw["title"]), loader=str(raw["loader"]),
-        data=(root / raw["data"]).resolve(), synthetic=bool(raw.get("synthetic", False)),
+        name=name, title=str(raw["title"]), loader=str(raw["loader"]),
+        data=data, synthetic=bool(raw.get("synthetic", False)),
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
         page_sets=_page_sets(raw.get("pages"), path), root=root,
-        population_comparator=dict(raw.get("population_comparator") or {}),
-        notice=str(raw.get("notice", "")).strip(), path=path)
+        population_comparator=dict(comparator),
+        notice=str(raw.get("notice", "")).strip(), path=path,
+        disclosure=str(raw.get("disclosure") or "standard").strip())
+
+
+#: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.
+ALLOWED = "the project, the mirror or the book file's folder"
+
+
+def _allowed_roots(root: Path, book_file: Path) -> list[Path | None]:
+    """Where a book's paths may point: the project, the open-data mirror (``NHSBOOK_MIRROR``
+    or ``_config.yml``) and the folder of the book file itself (a book kept outside the
+    project, given by path, keeps its inputs beside it)."""
+    from . import sources
+    return [root, sources.mirror_dir(), book_file.parent]
+
+
+def _check_opendata_paths(raw: dict, path: Path, data: Path, root: Path,
+                          roots: list[Path | None]) -> None:
+    """The ``opendata: directory`` and ``files`` paths of an opendata book (read from the
+    file ``data`` names: normally the book file itself) resolve inside ``roots``; other
+    mistakes of the section are reported by :func:`nhsbook.io.opendata.options`."""
+    if data.resolve() != path.resolve():
+        if data.suffix not in (".yml", ".yaml") or not data.is_file():
+            return  # opendata.options() says what 'data' must be
+        raw, path = yaml.safe_load(data.read_text(encoding="utf-8")) or {}, data
+    opts = raw.get("opendata") if isinstance(raw, dict) else None
+    if not isinstance(opts, dict):
+        return
+    if opts.get("directory"):
+        check_path(opts["directory"], "'opendata: directory'", base=root, roots=roots,
+                   file=path, allowed=ALLOWED)
+    files = opts.get("files")
+    if isinstance(files, dict):
+        for dataset, value in files.items():
+            check_path(value, f"'opendata: files: {dataset}'", base=root, roots=roots,
+                       file=path, allowed=ALLOWED)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from . import deps
+from . import deps, testhook
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def execute_page(run: PageRun) -> PageOutcome:
         os.environ[deps.ROOTS_ENV] = os.pathsep.join(run.deps_roots)
     try:
         out = run_notebook(run.notebook, run.area_code, run.area_name, run.book, run.root)
+        testhook.pause("notebooks")
         return PageOutcome(run, output=str(out), seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - every failure is reported with its page
         return PageOutcome(run, error=describe(exc), seconds=time.perf_counter() - t0)

@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import escape
+
 #: The unit of every money figure.
 MONEY_UNIT = "£'000"
 #: d3 format of money on chart axes and tooltips (thousands separators, no decimals).
@@ -74,8 +76,9 @@ def money_style(table: pd.DataFrame, columns: Sequence[str] | None = None,
                                subset=list(pct))
     text = [c for c in table.columns if c not in cols and c not in pct]
     if text:
-        styler = styler.format(escape="html", subset=text, na_rep="")
-    return styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
+        styler = styler.format(subset=text, na_rep="")
+    styler = styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
+    return escape.html_table(styler)  # text cells and labels literal (nhsbook.escape)
 
 
 # --- the tables and their reconciliation rules -----------------------------------------------
@@ -827,9 +830,9 @@ def practice_reconciliation(frames: Mapping[str, pd.DataFrame | None]
 def header_markdown(fin: Finance, org_code: str) -> str:
     """The page's opening: organisation, type, where its code comes from, and the
     synthetic-data notice when the page shows synthetic practices."""
-    from .pages import esc
+    from .pages import esc, esc_code
     org = fin.org(org_code)
-    lines = [f"**Organisation:** {esc(org['org_name'])} (`{esc(org_code)}`, "
+    lines = [f"**Organisation:** {esc(org['org_name'])} ({esc_code(org_code)}, "
              f"{esc(org['org_type'])}). **Code:** {esc(org['code_note'])}.", "",
              f"All money is in **{MONEY_UNIT}**. A variance is budget minus spend: negative is "
              "an overspend, positive an underspend."]

@@ -652,7 +652,7 @@ if __name__ == "__main__":
 # with area_code, area_name, the values of the tooltip, rank and map_class.
 
 NATIONAL_LSOAS = 32844
-SUPPRESSED_CLASS = "Suppressed (count 1–4)"
+SUPPRESSED_CLASS = "Suppressed (disclosure control)"
 
 
 def lsoa_map_table(area: MapArea) -> tuple[pd.DataFrame, "MapClasses"]:
@@ -781,18 +781,18 @@ def indicator_map_tables(area: MapArea, computed: Mapping[str, pd.DataFrame],
     """Every profile indicator at ``level`` (practices: the finest level of the book) for the
     sub-areas of the area: ``(metadata row, table, classes)`` per indicator.
 
-    Disclosure control: values whose count is 1–4 are blanked by
-    :func:`nhsbook.stats.suppress` and shown as a "Suppressed" class; counts are never
-    embedded.  Classes: up to 5 quantiles of the values shown; rank 1 = the highest value.
+    Disclosure control: suppressed values (:func:`nhsbook.disclosure.apply`: counts 1–4 and
+    their complementary cells) are blanked and shown as a "Suppressed" class; counts are
+    never embedded.  Classes: up to 5 quantiles of the values shown; rank 1 = the highest value.
     """
     from . import deprivation as dep
-    from . import stats
     members = area.membership(level)
     codes = members.drop_duplicates("group_code").set_index("group_code")["group_name"]
     values = computed["values"]
     rows = values[values["area_code"].isin(codes.index) &
                   (values["category_type"].fillna("") == "")]
-    rows = stats.suppress(rows)
+    from .disclosure import apply
+    rows = apply(rows)
     meta = computed["metadata"].sort_values("indicator_id")
     out = []
     for _, m in meta.iterrows():
@@ -825,10 +825,10 @@ PART_LABELS = {"locality": "localities", "practice": "practices (synthetic catch
 def header_markdown(area: MapArea) -> str:
     """The opening of a map page: the area, what it is made of, the sources, and the
     synthetic-data notice where the page shows the book's synthetic practices."""
-    from .pages import esc
+    from .pages import esc, esc_code
     parts = ", ".join(f"{len(area.membership(k)['group_code'].unique())} "
                       f"{PART_LABELS.get(k, k)}" for k in area.parts)
-    lines = [f"**Area:** {esc(area.name)} (`{esc(area.code)}`, "
+    lines = [f"**Area:** {esc(area.name)} ({esc_code(area.code)}, "
              f"{KIND_LABELS.get(area.kind, area.kind)}): {len(area.lsoas)} LSOAs (2011)"
              + (f"; {parts}" if parts else "") + ".", ""]
     if area.synthetic_parts and area.book.synthetic:

@@ -41,7 +41,7 @@ def compute(tables: Tables) -> pd.DataFrame:
         rows = pd.concat([rows, _standardised(tables, meta)], ignore_index=True)
     rows = _add_published(rows, tables.published)
     rows = _compare(rows, tables, meta)
-    rows = _spread(rows, tables, meta)
+    rows = spread(rows, tables.areas, meta)
     return rows.sort_values(["indicator_id", "area_type", "area_code"]).reset_index(drop=True)
 
 
@@ -151,21 +151,29 @@ def _compare(rows: pd.DataFrame, tables: Tables, meta: pd.DataFrame) -> pd.DataF
     rows = rows.merge(lookup, on=VALUE_DIMS + ["comparator_code"], how="left")
     polarity = rows["indicator_id"].map(meta["polarity"])
     rows["significance"] = stats.compare(rows["value"], rows["lower_95"], rows["upper_95"],
-                                         rows["comparator_value"], polarity, conf=0.95)
+                                         rows["comparator_value"], polarity, conf=0.95,
+                                         area_code=rows["area_code"],
+                                         comparator_code=rows["comparator_code"])
     return rows
 
 
-def _spread(rows: pd.DataFrame, tables: Tables, meta: pd.DataFrame) -> pd.DataFrame:
+#: Columns :func:`spread` adds.
+SPREAD_COLUMNS = ("p25", "p75", "n_practices", "worst", "best")
+
+
+def spread(rows: pd.DataFrame, areas: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     """Worst, 25th percentile, 75th percentile and best of the practices below each area.
 
-    Practices whose count is suppressed (1-4) are left out, so no published extreme is
-    derived from a small number.
+    Suppressed practices are left out (the pipeline's ``suppressed`` flag of
+    :func:`nhsbook.disclosure.protect` when the rows carry it, else counts 1-4), so no
+    published extreme is a withheld value.
     """
+    from .disclosure import is_suppressed
     practices = rows[(rows["area_type"] == "practice") & rows["value"].notna()]
-    practices = practices[~practices["count"].between(1, 4)]
+    practices = practices[~is_suppressed(practices)]
     parents = []
     for area_type in ROLL_UP_TYPES:
-        anc = dict(zip(tables.areas["area_code"], ancestor_of_type(tables.areas, area_type)))
+        anc = dict(zip(areas["area_code"], ancestor_of_type(areas, area_type)))
         p = practices.assign(parent=practices["area_code"].map(anc))
         parents.append(p[p["parent"].fillna("") != ""])
     long = pd.concat(parents, ignore_index=True)
@@ -198,17 +206,22 @@ def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
                   profile: str) -> pd.DataFrame:
     """One area's profile (adult or child): the rows a profile page shows, suppressed.
 
-    Counts 1-4 and every figure derived from them are replaced by missing values with the
-    reason in the value note, and their significance is "Not compared".
+    Suppressed cells (the pipeline's flag, :mod:`nhsbook.disclosure`: counts 1-4 and their
+    complementary cells; without the flag, counts 1-4) have count, value and limits
+    replaced by missing values with the note in the value note, and their significance is
+    "Not compared".
     """
+    from . import disclosure
     rows = values[values["area_code"] == area_code]
+    if "category_type" in rows.columns:
+        rows = rows[rows["category_type"].fillna("") == ""]
     meta = metadata.loc[metadata["profile"] == profile,
                         ["indicator_id", "domain", "name", "unit", "polarity", "method"]]
     rows = meta.merge(rows, on="indicator_id", how="left")
     rows["area_code"] = area_code
-    rows = stats.suppress(rows)
-    rows.loc[rows["suppressed"], "significance"] = "Not compared"
-    return rows.reset_index(drop=True)
+    if "suppressed" in rows.columns:   # indicators without a row for the area
+        rows["suppressed"] = rows["suppressed"].astype("boolean").fillna(False).astype(bool)
+    return disclosure.apply(rows).reset_index(drop=True)
 
 
 def display_table(rows: pd.DataFrame) -> pd.DataFrame:

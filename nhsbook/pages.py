@@ -6,12 +6,11 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, indicators
+from . import deps, disclosure, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
@@ -21,6 +20,8 @@ enable_renderer()
 # record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
 # a deps file; installed always, since a reused kernel may import this before its first page)
 deps.install()
+# every pandas Styler a notebook displays shows its text cells and labels as literal text
+escape.install_display_hook()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -37,6 +38,9 @@ class AreaPage:
     areas: pd.DataFrame
     population: pd.DataFrame | None = None
     population_reference: pd.DataFrame | None = None
+    #: Deprivation-quintile aggregates of the book's inequality pages, as published
+    #: (:func:`nhsbook.disclosure.quintile_table`).
+    quintiles: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
@@ -47,8 +51,12 @@ class AreaPage:
         if hit.empty:
             raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
                            f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
-        return cls(cfg, hit.iloc[0], computed["values"], computed["metadata"], areas,
-                   computed["population"], computed["population_reference"])
+        # a page sees published figures only: the cells the pipeline suppressed (primary
+        # and secondary, nhsbook.disclosure) have no count, value or limits here
+        quintiles = computed.get("quintiles")
+        return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
+                   areas, computed["population"], computed["population_reference"],
+                   disclosure.apply(quintiles) if quintiles is not None else None)
 
     @property
     def name(self) -> str:
@@ -83,7 +91,7 @@ class AreaPage:
     def header_markdown(self) -> str:
         """The page's opening: area, comparator, periods, sources and the synthetic notice."""
         lines = [
-            f"**Area:** {esc(self.name)} (`{esc(self.area['area_code'])}`, "
+            f"**Area:** {esc(self.name)} ({esc_code(self.area['area_code'])}, "
             f"{esc(self.area['area_type'])}).  "
             f"**Compared with:** {esc(self.comparator_name)}.",
             "",
@@ -129,8 +137,10 @@ class AreaPage:
         from . import stats
         rows = self.values[(self.values["area_code"] == self.code) &
                            self.values["value"].notna()]
-        rows = stats.suppress(rows)
-        rows = rows[~rows["suppressed"]]
+        if "category_type" in rows.columns:
+            rows = rows[rows["category_type"].fillna("") == ""]
+        rows = disclosure.apply(rows)
+        rows = rows[~rows["suppressed"] & rows["value"].notna()]
         multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
         rows = rows[multi].sort_values(["indicator_id", "period"])
         if rows.empty:
@@ -288,7 +298,8 @@ COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths",
 
 def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
     """Cells of count columns (by their role in the data model,
-    :func:`nhsbook.model.count_columns`) holding 1 to ``below - 1``."""
+    :func:`nhsbook.model.count_columns`) holding 1 to ``below - 1`` (1 to 4; 1 to 7 under
+    the ``nhs_digital`` rule set)."""
     from .model import count_columns
     hits = []
     for col in count_columns(table.columns):
@@ -304,33 +315,41 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     show on the page (pages live at ``areas/<code>/<notebook>``, so the link is relative).
 
     Disclosure control: raises ``ValueError`` naming the cells if a count column holds a
-    value from 1 to 4 (suppress with :func:`nhsbook.indicators.display_table` or
-    :func:`nhsbook.stats.suppress` first).
+    value from 1 to 4.  Tables must be built from published rows
+    (:func:`nhsbook.disclosure.apply`, which every view of :mod:`nhsbook.views`,
+    :mod:`nhsbook.variation` and :class:`AreaPage` uses): the pipeline's suppression
+    (primary and secondary) is then already applied; this check is the last guard.
     """
     from IPython.display import HTML
 
-    hits = disclosive_cells(table)
+    cfg = load_book(book)
+    below = disclosure.rule(cfg.disclosure).suppress_below
+    hits = disclosive_cells(table, below)
     if hits:
         shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
-        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to 4 must be suppressed "
-                         f"before publishing ({len(hits)} cells: {shown})")
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"CSV name {name!r}: use letters, digits, - and _ only")
-    cfg = load_book(book)
+        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to {below - 1} must be "
+                         f"suppressed before publishing ({len(hits)} cells: {shown})")
+    from .safepath import check_name   # _extra/data/<area_code>/<name>.csv
+    check_name(name, "CSV name")
+    check_name(area_code, f"area code of {name}.csv")
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / f"{name}.csv", index=False)
-    text = esc(label or f"Download {name.replace('_', ' ')} as CSV")
-    return HTML(f'<p class="nhsbook-download"><a href="../../data/{esc(area_code)}/'
+    escape.csv_frame(table).to_csv(folder / f"{name}.csv", index=False)
+    text = escape.html(label or f"Download {name.replace('_', ' ')} as CSV")
+    return HTML(f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
                 f'{name}.csv" download>{text}</a></p>')
 
 
-_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "*_`[]#|\\"})
-
-
 def esc(text: object) -> str:
-    """Escape text for Markdown and HTML so that names can never inject markup."""
-    return html.escape(str(text).translate(_MARKDOWN_SPECIALS), quote=True)
+    """Text as literal MyST markdown, so that names can never inject markup (an alias of
+    :func:`nhsbook.escape.markdown`; for HTML output use :func:`nhsbook.escape.html`)."""
+    return escape.markdown(text)
+
+
+def esc_code(text: object, table: bool = False) -> str:
+    """Text as a literal inline code span, backticks included
+    (:func:`nhsbook.escape.markdown_code`)."""
+    return escape.markdown_code(text, table)
 
 
 def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
@@ -357,8 +376,7 @@ def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
 
     styler = table.style.hide(axis="index")
     styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
-    styler = styler.format(escape="html", subset=["Domain", "Indicator", "Unit", "Period"])
     styler = styler.map(colour, subset=["Significance"])
     styler = styler.set_table_attributes(  # focusable: it scrolls sideways on narrow screens
         'class="nhsbook-profile" tabindex="0"')
-    return styler
+    return escape.html_table(styler)  # text cells and labels literal

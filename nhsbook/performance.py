@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import escape
 from .finance import RAG_COLOURS, RAG_TEXT_ON, YEAR_MONTHS, _read
 
 #: Dataset name -> file under the book's data folder (registered in ``io.embedded.DATASETS``).
@@ -273,9 +274,10 @@ def style_rag(table: pd.DataFrame, columns: Sequence[str]) -> "pd.io.formats.sty
         if not fill:
             return ""
         return f"background-color: {fill}; color: {RAG_TEXT_ON.get(rag, '#000000')}"
-    styler = table.style.hide(axis="index").format(escape="html", na_rep="")
+    styler = table.style.hide(axis="index").format(na_rep="")
     styler = styler.map(colour, subset=list(columns))
-    return styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
+    styler = styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
+    return escape.html_table(styler)  # text cells and labels literal (nhsbook.escape)
 
 
 # --- reconciliation ------------------------------------------------------------------------

@@ -32,8 +32,10 @@
      programming over all of them, or by inverting published limits.
 3. :func:`swap` publishes: ``book/_build/html`` is a symbolic link to the current site folder
    under ``build/sites/``; the new folder replaces it with one ``rename`` of a new link
-   (atomic on POSIX), after which older site folders are removed.  A build that fails or is
-   killed at any step before the swap leaves the previous site exactly as it was.
+   (atomic on POSIX), after which older site folders are removed — never the one the link
+   points at, nor another running build's new site.  A build that fails or is killed at any
+   step before the swap leaves the previous site exactly as it was; the next build removes
+   what it left behind (:mod:`nhsbook.recovery`).
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import audit
+from . import audit, testhook
 from .model import count_columns
+from .safepath import remove_tree
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
 _STYLE = re.compile(r"<style\b.*?</style>", re.S | re.I)
@@ -506,27 +509,85 @@ def staging_dir(root: Path, book: str) -> Path:
     """A fresh folder for one build's site."""
     folder = root / "build" / "staging" / f"{book}-{os.getpid()}-{int(time.time())}"
     if folder.exists():
-        shutil.rmtree(folder)
+        remove_tree(folder, root)
     folder.mkdir(parents=True)
     return folder
 
 
+#: A site folder under ``build/sites/``: ``site-<date>-<time>-<pid of its build>[-<n>]``.
+_SITE = re.compile(r"site-\d{8}-\d{6}-(?P<pid>\d+)(?:-\d+)?")
+
+
+def link_target(published: Path) -> Path | None:
+    """The folder the published link ``book/_build/html`` points at (resolved, whether or not
+    it exists), or ``None`` when ``published`` is not a link."""
+    if not published.is_symlink():
+        return None
+    return (published.parent / os.readlink(published)).resolve()
+
+
+def _new_site(sites: Path) -> Path:
+    stem = f"site-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    target, n = sites / stem, 1
+    while target.exists() or target.is_symlink():
+        target, n = sites / f"{stem}-{n}", n + 1
+    return target
+
+
+def remove_old_sites(sites: Path, published: Path, keep: Path | None = None, *,
+                     only_dead: bool = True) -> list[Path]:
+    """Remove the site folders under ``sites`` that ``published`` does not point at (read
+    now) and that are not ``keep``.  With ``only_dead`` (the default, as in :func:`swap`), a
+    folder named after a build that is still running (``site-…-<pid>``, other than this
+    process) is kept too: it may be another build's new site, about to be published.
+    Returns what was removed."""
+    from .lock import pid_alive
+
+    if not sites.is_dir():
+        return []
+    current = link_target(published)
+    keep_r = keep.resolve() if keep is not None else None
+    removed = []
+    for old in sorted(sites.iterdir()):
+        resolved = old.resolve()
+        if resolved in (current, keep_r):
+            continue
+        m = _SITE.fullmatch(old.name)
+        if only_dead and m and int(m["pid"]) != os.getpid() and pid_alive(int(m["pid"])):
+            continue
+        if old.is_dir() and not old.is_symlink():
+            remove_tree(old, sites.parent.parent, ignore_errors=True)  # <project>/build/sites
+        else:
+            old.unlink(missing_ok=True)
+        removed.append(old)
+    return removed
+
+
 def swap(staged_html: Path, published: Path, sites: Path) -> Path:
     """Make ``published`` (a symlink) point at ``staged_html`` moved under ``sites``, in one
-    atomic rename; remove older sites.  Returns the new site folder."""
+    atomic rename; then remove older sites.  Returns the new site folder.
+
+    Never removes the folder ``published`` points at before the link points elsewhere, nor
+    the new site of another build that is still running (:func:`remove_old_sites`); a
+    dangling ``published`` link is simply replaced.  The new link is made as
+    ``html.<pid>.new`` beside ``published`` (one per build, so two swaps never share it)."""
+    if not (staged_html / "index.html").is_file():
+        raise FileNotFoundError(f"{staged_html} has no index.html: not publishing it")
     sites.mkdir(parents=True, exist_ok=True)
-    target = sites / f"site-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    shutil.move(str(staged_html), target)
+    target = _new_site(sites)
+    shutil.move(str(staged_html), target)   # a rename: staging and sites are both in build/
     published.parent.mkdir(parents=True, exist_ok=True)
     if published.exists() and not published.is_symlink():
         # a site from before safe publishing: keep it beside the new ones
-        shutil.move(str(published), sites / "site-legacy")
-    link = published.with_name(published.name + ".new")
+        legacy, n = sites / "site-legacy", 1
+        while legacy.exists():
+            legacy, n = sites / f"site-legacy-{n}", n + 1
+        shutil.move(str(published), legacy)
+    link = published.with_name(f"{published.name}.{os.getpid()}.new")
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(os.path.relpath(target, published.parent))
+    testhook.pause("swap")
     os.replace(link, published)
-    for old in sites.iterdir():
-        if old != target and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    remove_old_sites(sites, published, keep=target)
     return target

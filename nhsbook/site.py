@@ -18,13 +18,14 @@ default renderer.
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
 import os
 from pathlib import Path
 
 import pandas as pd
+
+from . import escape
 
 #: File name of the local vega bundle inside the book's ``_static``.
 BUNDLE = "nhsbook-vega.js"
@@ -87,8 +88,11 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
     import vl_convert as vlc
 
     from .pages import disclosive_cells
+    from .safepath import check_name
 
     code, notebook = page.split("/", 1)
+    check_name(code, f"area code of {PAGE_ENV}")
+    check_name(notebook, f"notebook of {PAGE_ENV}")
     folder = extra / "charts" / code
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{notebook}-{n}"
@@ -98,9 +102,9 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
         raise ValueError(f"chart {n} of {page}: its data hold counts from 1 to 4 "
                          f"(e.g. row {hits[0][0]}, column {hits[0][1]!r}); suppress them "
                          "before charting")
-    table.to_csv(folder / f"{stem}.csv", index=False)
+    escape.csv_frame(table).to_csv(folder / f"{stem}.csv", index=False)  # formula guard
     (folder / f"{stem}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
-    rel = f"../../charts/{html.escape(code)}/{html.escape(stem)}"
+    rel = f"../../charts/{escape.html(code)}/{escape.html(stem)}"
     return rel + ".svg", rel + ".csv"
 
 
@@ -118,10 +122,12 @@ def render(spec: dict, **_: object) -> dict[str, str]:
     div = f"nhsbook-chart-{os.getpid()}-{n}"
     options = {"renderer": "svg", "actions": {"export": True, "source": False,
                                               "compiled": False, "editor": False}}
-    payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
-    caption = html.escape(description or title)
+    # names travel as data: JSON inside the script, with no "<" at all (so neither "</script"
+    # nor "<!--" can end or confuse the script element); vega draws them as text
+    payload = json.dumps(spec, separators=(",", ":")).replace("<", "\\u003c")
+    caption = escape.html(description or title)
     return {"text/html": (
-        f'<figure class="nhsbook-chart" aria-label="{html.escape(label, quote=True)}">'
+        f'<figure class="nhsbook-chart" aria-label="{escape.html(label)}">'
         f'<div id="{div}"></div>'
         f'<figcaption>{caption}{links}</figcaption>'
         f'<script type="text/javascript">(function () {{'

@@ -5,10 +5,24 @@ theme's page-context handler adds it again after the other handlers have run), s
 log "Identifier 'THEBE_JS_URL' has already been declared".  When the HTML build finishes,
 this extension removes repeated identical inline ``<script>`` elements from each page's head,
 and names the navigation's chapter toggles (``<summary>`` without text) for screen readers.
+
+It also carries the ``jupyter-book`` step of the test hook (:mod:`nhsbook.testhook`): with
+``NHSBOOK_TEST_PAUSE=jupyter-book:<file>`` Sphinx pauses when it has written every page and
+not yet its search index (the ``html-collect-pages`` event).
+
+Names are data: sphinx-book-theme 1.1 puts each page's title into the page as plain text
+(``context["pagetitle"] = title.astext()``, written unescaped by ``<h1>{{ pagetitle }}</h1>``
+of its print header; likewise ``root_title`` in the navigation), so a page titled by an area
+name holding ``<script>`` would run it.  :func:`escape_titles` escapes those context values
+after the theme has set them.  Sphinx 7.4's search page inserts each result's title with
+``innerHTML``, also when the result was found by a section title, which the search index
+holds as plain text: the published ``searchtools.js`` escapes those titles first
+(:data:`SEARCH_FIXES`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -37,9 +51,54 @@ _NAMED_SUMMARY = ('<summary aria-label="Show or hide this chapter\'s pages">'
                   '<span class="toctree-toggle" role="presentation">')
 
 
+#: Page-context values that sphinx-book-theme sets as plain text but its templates write as
+#: HTML.
+PLAIN_CONTEXT = ("pagetitle", "root_title", "page_description")
+
+
+def escape_titles(app, pagename, templatename, context, doctree) -> None:
+    """HTML-escape the theme's plain-text context values (:data:`PLAIN_CONTEXT`)."""
+    from .escape import html
+    for key in PLAIN_CONTEXT:
+        value = context.get(key)
+        if isinstance(value, str) and not hasattr(value, "__html__"):
+            context[key] = html(value)
+
+
+#: Sphinx 7.4's search script: a result found by a section title (the index's ``alltitles``,
+#: plain text) is inserted with ``innerHTML`` like the document titles (``titles``, which
+#: the index holds as HTML); the plain-text title is escaped first.
+_ESCAPE_JS = ('const _nhsbookEscape = (s) => String(s).replace(/&/g, "&amp;")'
+              '.replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")'
+              ".replace(/'/g, \"&#39;\");  // nhsbook: names are data\n")
+SEARCH_FIXES = (("            titles[file] !== title ? `${titles[file]} > ${title}` : title,",
+                 "            titles[file] !== title ? `${titles[file]} > "
+                 "${_nhsbookEscape(title)}` : _nhsbookEscape(title),"),)
+
+
+def fix_search_script(text: str) -> str:
+    """Sphinx's ``searchtools.js`` with section titles escaped before they are inserted as
+    HTML (:data:`SEARCH_FIXES`); raises ``RuntimeError`` if the script no longer has the
+    line (a new Sphinx: check how it inserts result titles and update the fix)."""
+    if _ESCAPE_JS in text:
+        return text
+    for old, new in SEARCH_FIXES:
+        if old not in text:
+            raise RuntimeError(f"searchtools.js has no {old.strip()!r}: check how this "
+                               "Sphinx inserts search result titles (nhsbook.sphinx_ext)")
+        text = text.replace(old, new)
+    return _ESCAPE_JS + text
+
+
 def _build_finished(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    search = Path(app.outdir) / "_static" / "searchtools.js"
+    if search.is_file():
+        text = search.read_text(encoding="utf-8")
+        fixed = fix_search_script(text)
+        if fixed != text:
+            search.write_text(fixed, encoding="utf-8")
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = dedupe_inline_scripts(text).replace(_BARE_SUMMARY, _NAMED_SUMMARY)
@@ -47,6 +106,16 @@ def _build_finished(app, exception) -> None:
             page.write_text(fixed, encoding="utf-8")
 
 
+def _test_pause(app):
+    from . import testhook
+    testhook.pause("jupyter-book")
+    return []
+
+
 def setup(app):
     app.connect("build-finished", _build_finished)
+    if os.environ.get("NHSBOOK_TEST_PAUSE", "").startswith("jupyter-book:"):
+        app.connect("html-collect-pages", _test_pause)
+    # after sphinx-book-theme's own handler (priority 500) has set the values
+    app.connect("html-page-context", escape_titles, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -466,8 +466,8 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     (when England's values exist), and the locality's practices outside the 99.8% funnel
     limits around the CCG value (:func:`nhsbook.variation.practice_points`).
 
-    Disclosure control: values from counts of 1-4 are blanked and not compared
-    (:func:`nhsbook.stats.suppress`); no count is in the tables.
+    Disclosure control: suppressed values (:func:`nhsbook.disclosure.apply`: counts 1-4 and
+    their complementary cells) are blanked and not compared; no count is in the tables.
     """
     from . import variation
     area = areas.loc[areas["area_code"] == locality_code]
@@ -478,10 +478,9 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     comp = areas.loc[areas["area_code"] == ccg, "comparator_code"].fillna("")
     ccg_comp = str(comp.iloc[0]) if len(comp) else ""
     meta = metadata.set_index("indicator_id")
-    loc = stats.suppress(_latest(values, locality_code))
-    loc.loc[loc["suppressed"], "significance"] = "Not compared"
-    ccg_rows = stats.suppress(_latest(values, ccg))
-    ccg_rows.loc[ccg_rows["suppressed"], "significance"] = "Not compared"
+    from .disclosure import apply
+    loc = apply(_latest(values, locality_code))
+    ccg_rows = apply(_latest(values, ccg))
     ids = [i for i in metadata["indicator_id"] if i in loc.index]
     rows = pd.DataFrame({
         "indicator_id": ids,
@@ -598,11 +597,11 @@ def summary_markdown(table: pd.DataFrame, area_name: str, peer_group: str) -> st
 
 def styled(table: pd.DataFrame, digits: int = 2) -> "pd.io.formats.style.Styler":
     """An HTML table: numbers to ``digits`` places, text escaped, scrollable when focused."""
-    import html
+    from .escape import html_table
 
     def fmt(v: object) -> str:
         if isinstance(v, str):
-            return html.escape(v, quote=True)
+            return v                        # escaped by html_table
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
         if isinstance(v, (bool, np.bool_)):
@@ -610,8 +609,8 @@ def styled(table: pd.DataFrame, digits: int = 2) -> "pd.io.formats.style.Styler"
         if isinstance(v, (int, np.integer)):
             return f"{v:,d}"
         return f"{float(v):,.{digits}f}"
-    return table.style.hide(axis="index").format(fmt).set_table_attributes(
-        'class="nhsbook-profile" tabindex="0"')
+    return html_table(table.style.hide(axis="index").format(fmt).set_table_attributes(
+        'class="nhsbook-profile" tabindex="0"'))
 
 
 def locality_summary_markdown(pack: LocalityPack, name: str, ccg_name: str) -> str:

@@ -11,9 +11,15 @@ Conventions used throughout
 * ``conf`` is a fraction (0.95, 0.998); ``z = Φ⁻¹(1 − (1 − conf)/2)``.
 * Invalid *row-level* input (negative counts, denominators <= 0, a count above its denominator
   for proportions, missing values) never produces a number: that row's value and limits are NaN
-  (and, for the grouped methods, the ``value_note`` says why).
-* Invalid *structure* (mismatched lengths or indexes, unknown polarity labels, missing age
-  bands, unknown columns) raises :class:`ValueError` naming the argument.
+  (and, for the grouped methods, the ``value_note`` says why).  Where the national package has
+  its own rule for such input, it is followed instead and stated in the docstring (a missing
+  DSR band count counts as 0; a life-expectancy group missing an age band is NA on its own;
+  ``mean_ci`` leaves missing values out of n).
+* Invalid *structure* (mismatched lengths or indexes, unknown polarity labels, unknown or
+  duplicated age bands, DSR groups with different band sets, unknown columns) raises
+  :class:`ValueError` naming the argument.
+* ``docs/methods.md`` (repository) lists, method by method, where these functions agree with
+  PHEindicatormethods and Fingertips and each known difference with its reason.
 
 References
 ----------
@@ -26,6 +32,8 @@ References
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
@@ -36,10 +44,11 @@ from scipy import special, stats
 from .model import AGE_BANDS
 
 __all__ = [
-    "ESP2013", "LE_AGE_BANDS", "LE_START_AGES", "SUPPRESSION_NOTE",
+    "ESP2013", "LE_AGE_BANDS", "LE_START_AGES", "LE_MIN_POPULATION", "SUPPRESSION_NOTE",
     "z_value", "conf_label", "wilson_limits", "byars_limits", "proportion_ci", "rate_ci",
     "dsr", "expected_counts", "isr", "isratio", "life_expectancy", "mean_ci", "compare",
-    "zscore", "funnel_limits", "funnel_significance", "quantile_class", "percentile", "sii",
+    "zscore", "funnel_limits", "funnel_significance", "FUNNEL_METHODS", "quantile_class",
+    "percentile", "sii",
     "aggregate", "suppress",
 ]
 
@@ -429,6 +438,7 @@ def rate_ci(count: ArrayLike, denom: ArrayLike, multiplier: ArrayLike = 100_000.
 _NOTE_INVALID_DSR = ("Not calculated: a count or denominator is missing, negative, or a "
                      "denominator is zero in at least one age band")
 _NOTE_DSR_SMALL = "Not published: DSRs are not calculated when the total count is below 10"
+_NOTE_DSR_MISSING = "{k} missing age-band count{s} counted as 0 (national method)"
 
 
 def dsr(data: pd.DataFrame, *, count: str = "count", pop: str = "denominator",
@@ -451,19 +461,28 @@ def dsr(data: pd.DataFrame, *, count: str = "count", pop: str = "denominator",
         data: long table, one row per group × age band.  count, pop, age: its column names.
         groupby: columns defining the groups (None: the whole table is one group).
         standard: standard population weights, a Series indexed by age band (default
-        :data:`ESP2013`); alternatively an array with one weight per row of each group, in
-        the row order of every group.
+        :data:`ESP2013`); or an array with one weight per distinct age band of ``data[age]``
+        in ascending order of the bands' start ages (the first number of each label: "0-4",
+        "5-9", ..., "90+").  Either way each row's weight is looked up by its age-band label,
+        never by its row position within its group, so two groups listing the same bands in
+        different orders get the same weights (PHEindicatormethods carries ``stdpop`` as a
+        column of each row, i.e. also per band).
         multiplier: rate per (default 100,000).  conf: confidence level (fraction).
     Reference
-        PHEindicatormethods 2.1.0 ``calculate_dsr`` / ``phe_dsr``; Dobson AJ, Kuulasmaa K,
-        Eberle E, Scherer J (1991) Stat Med 10:457-462; Fingertips technical guidance,
-        "Directly standardised rates"; European Standard Population 2013 (Eurostat).
+        PHEindicatormethods 2.1.0 ``calculate_dsr`` / internal ``dsr_inner`` (R/DSR.R):
+        ``wt_rate = na.zero(x) × stdpop / n``, ``total_count = sum(x, na.rm = TRUE)``, DSR
+        not published when ``total_count < 10``; Dobson AJ, Kuulasmaa K, Eberle E, Scherer J
+        (1991) Stat Med 10:457-462; Fingertips technical guidance, "Directly standardised
+        rates"; European Standard Population 2013 (Eurostat).
     Edge cases
+        * A **missing count** in a band counts as 0, as the national method does (``na.zero``
+          in R/DSR.R); the row's ``value_note`` says how many band counts were missing.
         * Total count < 10: value and limits NaN, ``value_note`` explains (national rule: DSRs
           are not published for fewer than 10 events).
-        * Zero counts in a band are fine.  A missing or negative count, or a population that is
-          missing or <= 0, in any band: that group's count, denominator, value and limits are
-          NaN with a note.
+        * Zero counts in a band are fine.  A negative count, or a population that is missing
+          or <= 0, in any band: that group's count, denominator, value and limits are NaN with
+          a note (PHEindicatormethods stops the whole call instead; nhsbook blanks the group so
+          that one bad area does not stop a book).
         * Raises ValueError if a column is missing, an age band is not in ``standard``, a group
           has a band twice, groups do not all have the same set of bands (naming the group and
           its missing bands), or the standard has negative/missing weights.
@@ -484,6 +503,9 @@ def dsr(data: pd.DataFrame, *, count: str = "count", pop: str = "denominator",
     weights = _dsr_weights(data, gid, n_groups, keys, standard, age)
     x = pd.to_numeric(data[count], errors="raise").to_numpy(dtype="float64", na_value=np.nan)
     p = pd.to_numeric(data[pop], errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+    missing_x = np.isnan(x)
+    x = np.where(missing_x, 0.0, x)  # national rule: a missing band count counts as 0
+    n_missing = np.bincount(gid, weights=missing_x, minlength=n_groups).astype(int)
     bad_row = ~np.isfinite(x) | ~np.isfinite(p) | (x < 0) | (p <= 0)
     bad = np.bincount(gid, weights=bad_row, minlength=n_groups) > 0
     xs = np.where(bad_row, 0.0, x)
@@ -509,47 +531,68 @@ def dsr(data: pd.DataFrame, *, count: str = "count", pop: str = "denominator",
     out["value"] = np.where(hide, np.nan, rate * mult)
     out["lower"] = np.where(hide, np.nan, lower)
     out["upper"] = np.where(hide, np.nan, upper)
-    out["value_note"] = np.where(bad, _NOTE_INVALID_DSR, np.where(small, _NOTE_DSR_SMALL, ""))
+    note = np.where(bad, _NOTE_INVALID_DSR, np.where(small, _NOTE_DSR_SMALL, "")).astype(object)
+    miss_note = np.array([_NOTE_DSR_MISSING.format(k=k, s="" if k == 1 else "s")
+                          for k in n_missing], dtype=object)
+    has_missing = (n_missing > 0) & ~bad
+    note = np.where(has_missing & (note == ""), miss_note,
+                    np.where(has_missing, note + "; " + miss_note, note))
+    out["value_note"] = note
     return out
+
+
+def _bands_by_start_age(col: pd.Series, age: str) -> list:
+    """Distinct age bands of ``col`` in ascending order of their start age, the first number
+    in the label ("0-4" -> 0, "5-9" -> 5, "90+" -> 90; numeric ages as they are)."""
+    bands = list(pd.unique(col.dropna().to_numpy()))
+    starts = []
+    for b in bands:
+        m = re.search(r"\d+(\.\d+)?", str(b))
+        if m is None:
+            raise ValueError(f"age band {b!r} in column {age!r} has no start age to order it by; "
+                             "pass standard as a Series indexed by age band")
+        starts.append(float(m.group()))
+    if len(set(starts)) != len(starts):
+        raise ValueError(f"age bands {bands} in column {age!r} do not have distinct start ages; "
+                         "pass standard as a Series indexed by age band")
+    return [b for _, b in sorted(zip(starts, bands))]
 
 
 def _dsr_weights(data: pd.DataFrame, gid: np.ndarray, n_groups: int, keys: pd.DataFrame,
                  standard: Any, age: str) -> np.ndarray:
-    """Standard-population weight of every row (and the band-structure checks)."""
+    """Standard-population weight of every row, looked up by the row's age-band label (and
+    the band-structure checks)."""
     if isinstance(standard, pd.Series):
         if standard.index.has_duplicates:
             raise ValueError("standard has duplicated age bands: "
                              f"{list(standard.index[standard.index.duplicated()])}")
-        w = pd.to_numeric(standard, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("standard must hold non-negative weights for every age band; got "
-                             f"{standard[~(np.isfinite(w) & (w >= 0))].to_dict()}")
-        band_index = pd.Index(standard.index, dtype=object)
-        bcode = _band_codes(data[age], band_index)
-        if (bcode < 0).any():
-            unknown = pd.unique(data[age].to_numpy()[bcode < 0])
-            raise ValueError(f"age band(s) {list(unknown)} in column {age!r} are not in standard "
-                             f"(which has {list(band_index)})")
-        _check_band_structure(gid, bcode, n_groups, band_index, keys, age)
-        weights = w[bcode]
-        if np.any(np.bincount(gid, weights=weights, minlength=n_groups) <= 0):
-            raise ValueError("standard gives a total weight of 0 for the age bands present")
-        return weights
-    # one weight per row of each group, in row order
-    w, _ = _to_array(standard, "standard")
-    w = np.atleast_1d(w)
+        std = standard
+    else:
+        # one weight per distinct band, in ascending order of the bands' start ages
+        w, _ = _to_array(standard, "standard")
+        w = np.atleast_1d(w)
+        bands = _bands_by_start_age(data[age], age)
+        if len(w) != len(bands):
+            raise ValueError(f"standard has {len(w)} weights but column {age!r} has {len(bands)} "
+                             f"distinct age bands {list(bands)}; give one weight per band in "
+                             "ascending age order, or pass standard as a Series indexed by "
+                             "age band")
+        std = pd.Series(w, index=pd.Index(bands, dtype=object))
+    w = pd.to_numeric(std, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("standard must hold non-negative weights")
-    sizes = np.bincount(gid, minlength=n_groups)
-    if np.any(sizes != len(w)):
-        g = int(np.flatnonzero(sizes != len(w))[0])
-        raise ValueError(f"standard has {len(w)} weights but {_describe_group(keys, g)} has "
-                         f"{sizes[g]} rows; pass standard as a Series indexed by age band")
-    pos = pd.Series(gid).groupby(gid).cumcount().to_numpy()
-    bcode = _band_codes(data[age], pd.Index(pd.unique(data[age].to_numpy()), dtype=object))
-    _check_band_structure(gid, bcode, n_groups,
-                          pd.Index(pd.unique(data[age].to_numpy()), dtype=object), keys, age)
-    return w[pos]
+        raise ValueError("standard must hold non-negative weights for every age band; got "
+                         f"{std[~(np.isfinite(w) & (w >= 0))].to_dict()}")
+    band_index = pd.Index(std.index, dtype=object)
+    bcode = _band_codes(data[age], band_index)
+    if (bcode < 0).any():
+        unknown = pd.unique(data[age].to_numpy()[bcode < 0])
+        raise ValueError(f"age band(s) {list(unknown)} in column {age!r} are not in standard "
+                         f"(which has {list(band_index)})")
+    _check_band_structure(gid, bcode, n_groups, band_index, keys, age)
+    weights = w[bcode]
+    if np.any(np.bincount(gid, weights=weights, minlength=n_groups) <= 0):
+        raise ValueError("standard gives a total weight of 0 for the age bands present")
+    return weights
 
 
 # --- indirect standardisation -----------------------------------------------------------------
@@ -654,11 +697,14 @@ def isr(observed: ArrayLike, expected: ArrayLike, ref_rate: ArrayLike,
 
 _NOTE_LE_INVALID = ("Not calculated: deaths or population missing or negative, a population of "
                     "zero, or deaths above population in at least one age band")
-_NOTE_LE_SMALL = "Not calculated: fewer than 5,000 person-years"
-_NOTE_LE_QX = ("Not calculated: a death rate so high that the probability of dying in an age "
-               "band is 1 or more")
+_NOTE_LE_SMALL = "Not calculated: total population (all ages) of 5,000 or fewer"
+_NOTE_LE_MISSING = "Not calculated: missing age band(s) {bands}"
 _NOTE_LE_NO90 = "Not calculated: no deaths at ages 90+"
 _NOTE_LE_WIDE = "Value suppressed: 95% confidence interval wider than 20 years"
+_NOTE_LE_NOSURV = ("Limits not calculated: no survivors to this age (probability of dying 1 in "
+                   "an earlier band)")
+#: Total population (all ages) at or below which life expectancy is not calculated.
+LE_MIN_POPULATION = 5_000
 
 
 def life_expectancy(data: pd.DataFrame, *, deaths: str = "deaths", pop: str = "population",
@@ -671,18 +717,23 @@ def life_expectancy(data: pd.DataFrame, *, deaths: str = "deaths", pop: str = "p
         Twenty bands 0, 1-4, 5-9, ..., 85-89, 90+ (widths n = 1, 4, 5, ..., 5; 90+ open), the
         fraction of the last interval lived a = 0.1 at age 0 and 0.5 otherwise, l₀ = 100,000::
 
-            Mᵢ = Dᵢ / Pᵢ                       qᵢ = nᵢMᵢ / (1 + (1 − aᵢ) nᵢ Mᵢ),  q₉₀₊ = 1
+            Mᵢ = Dᵢ / Pᵢ
+            qᵢ = nᵢMᵢ / (1 + (1 − aᵢ) nᵢ Mᵢ)   if Dᵢ ≤ Pᵢ / (nᵢ aᵢ),   else qᵢ = 1
+            q₉₀₊ = 1
             lᵢ₊₁ = lᵢ (1 − qᵢ)                 dᵢ = lᵢ qᵢ
             Lᵢ = nᵢ (lᵢ₊₁ + aᵢ dᵢ),  L₉₀₊ = l₉₀₊ / M₉₀₊
-            Tᵢ = Σ_{j≥i} Lⱼ                    eᵢ = Tᵢ / lᵢ
+            Tᵢ = Σ_{j≥i} Lⱼ                    eᵢ = Tᵢ / lᵢ  (0 where lᵢ = 0)
 
+        (the q = 1 rule: in a 5-year band a death rate M ≥ 0.4 -- where the formula would
+        reach or pass 1 -- means everyone alive at its start dies in it).
         Variance of eₓ (Chiang, with Silcocks' term for the open interval)::
 
-            S²(qᵢ) = qᵢ² (1 − qᵢ) / Dᵢ
+            S²(qᵢ) = qᵢ² (1 − qᵢ) / Dᵢ          (0 where dᵢ = 0)
             S²(eₓ) = [Σ_{x≤i<90} lᵢ² ((1 − aᵢ) nᵢ + eᵢ₊₁)² S²(qᵢ)
-                      + l₉₀₊² / M₉₀₊⁴ × D₉₀₊ / P₉₀₊²] / lₓ²
+                      + l₉₀₊² / (D₉₀₊ M₉₀₊²)] / lₓ²
 
-        and limits ``eₓ ± z √S²(eₓ)``.
+        and limits ``eₓ ± z √S²(eₓ)`` (not clipped: with few deaths a lower limit can be
+        negative, as the national tool gives it).
     Parameters
         data: one row per group × band.  deaths, pop, age: column names (``pop`` holds
         person-years).  groupby: grouping columns.  start_age: the age (start of a band, e.g.
@@ -691,20 +742,29 @@ def life_expectancy(data: pd.DataFrame, *, deaths: str = "deaths", pop: str = "p
         ascending order, if not :data:`LE_AGE_BANDS` (a numeric age column holding the start
         ages 0, 1, 5, ..., 90 is also accepted).
     Reference
-        PHEindicatormethods 2.1.0 ``phe_life_expectancy``; PHE Life Expectancy Calculator
-        (Fingertips technical guidance); Chiang CL (1968) Introduction to stochastic processes
-        in biostatistics; Silcocks PBS, Jenner DA, Reza R (2001) JECH 55:38-43; Eayres DP,
-        Williams ES (2004) JECH 58:243-249.
-    Edge cases
-        * Fewer than 5,000 person-years at and above ``start_age``: value and limits NaN.
-        * No deaths at 90+: NaN (the open interval needs M₉₀₊ > 0).
+        PHEindicatormethods 2.1.0 ``phe_life_expectancy`` (R/LifeExpectancy.R) and its tests
+        (tests/testthat/testLifeExpectancy.R); PHE Life Expectancy Calculator (Fingertips
+        technical guidance); Chiang CL (1968) Introduction to stochastic processes in
+        biostatistics; Silcocks PBS, Jenner DA, Reza R (2001) JECH 55:38-43; Eayres DP,
+        Williams ES (2004) JECH 58:243-249; Toson B, Baker A (2003) ONS Methodology Series 33
+        (the 5,000 minimum).
+    Edge cases (the national rules, in this order; each gives the whole group NaN with a note)
+        * A group missing one or more of the 20 bands (the national rule: "a different number
+          of age bands than 20"); the other groups are computed.
         * Any band with missing/negative deaths, missing/negative/zero population or deaths
-          above population: NaN for the whole group.
-        * 95% CI wider than 20 years: value NaN, limits still given (as the national tool).
-        * A death rate so high that qᵢ >= 1 in a closed band (Mᵢ >= 0.4 in a 5-year band):
-          NaN with a note (the abridged table breaks down).
-        * Zero deaths in other bands are fine.  Missing or duplicated bands, or unknown band
-          labels, raise ValueError naming the group.
+          above population.
+        * **Total population over all 20 bands ≤ 5,000** (at exactly 5,000: not calculated).
+          The threshold is on the whole group's population, not the person-years at and above
+          ``start_age``: life expectancy at 85 and 90 of an ordinary local authority is
+          published.
+        * No deaths at 90+ (the open interval needs M₉₀₊ > 0).
+    Then, per start age:
+        * 95% CI wider than 20 years (``1.96 × SE > 10``): value NaN, limits still given (at
+          the requested ``conf``), note "Value suppressed: ...".
+        * A start age after a band with q = 1 (no survivors): value 0, limits NaN.
+        * Zero deaths in other bands are fine.  Duplicated bands or unknown band labels raise
+          ValueError naming the group (PHEindicatormethods stops on unknown labels; a
+          duplicated band there gives NA -- here it is treated as a data error).
     Returns
         DataFrame: group columns (+ ``start_age`` for a list), ``value, lower, upper,
         value_note``.
@@ -743,32 +803,33 @@ def life_expectancy(data: pd.DataFrame, *, deaths: str = "deaths", pop: str = "p
     if (counts > 1).any():
         g, b = np.argwhere(counts > 1)[0]
         raise ValueError(f"{_describe_group(keys, g)} has age band {shown[b]!r} more than once")
-    if (counts == 0).any():
-        bad_groups = np.flatnonzero((counts == 0).any(axis=1))
-        msgs = [f"{_describe_group(keys, g)} is missing age band(s) "
-                f"{[shown[b] for b in np.flatnonzero(counts[g] == 0)]}" for g in bad_groups[:5]]
-        raise ValueError("life expectancy needs all 20 age bands: " + "; ".join(msgs))
-    D = np.empty((n_groups, 20))
-    P = np.empty((n_groups, 20))
+    missing_band = (counts == 0).any(axis=1)
+    D = np.full((n_groups, 20), np.nan)
+    P = np.full((n_groups, 20), np.nan)
     D[gid, bcode] = pd.to_numeric(data[deaths]).to_numpy(dtype="float64", na_value=np.nan)
     P[gid, bcode] = pd.to_numeric(data[pop]).to_numpy(dtype="float64", na_value=np.nan)
-    res = _life_table(D, P)
+    res = _life_table(np.where(missing_band[:, None], 1.0, D),
+                      np.where(missing_band[:, None], 1e6, P))
+    invalid = res["invalid"] & ~missing_band
+    small = ~missing_band & ~invalid & (P.sum(axis=1) <= LE_MIN_POPULATION)
+    no90 = ~missing_band & ~invalid & ~small & (D[:, 19] == 0)
+    hide_all = missing_band | invalid | small | no90
+    missing_note = np.array([_NOTE_LE_MISSING.format(bands=[shown[b] for b in
+                                                            np.flatnonzero(counts[g] == 0)])
+                             for g in range(n_groups)], dtype=object)
     frames = []
     for a in ages:
         k = LE_START_AGES.index(a)
         e = res["e"][:, k]
-        var = res["cum_var"][:, k] / res["l"][:, k] ** 2
-        se = np.sqrt(var)
+        lk = res["l"][:, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(res["cum_var"][:, k] / lk ** 2)
         lower, upper = e - z * se, e + z * se
-        wide = 2 * z95 * se > 20
-        small = np.nansum(P[:, k:], axis=1) < 5000
-        invalid = res["invalid"]
-        too_high = res["too_high"]
-        no90 = ~invalid & (D[:, 19] == 0)
-        hide_all = invalid | too_high | no90 | small
-        note = np.select([invalid, too_high, small, no90, wide],
-                         [_NOTE_LE_INVALID, _NOTE_LE_QX, _NOTE_LE_SMALL, _NOTE_LE_NO90,
-                          _NOTE_LE_WIDE], "")
+        wide = ~hide_all & (z95 * se > 10)
+        nosurv = ~hide_all & (lk == 0)
+        note = np.select([missing_band, invalid, small, no90, wide, nosurv],
+                         [missing_note, _NOTE_LE_INVALID, _NOTE_LE_SMALL, _NOTE_LE_NO90,
+                          _NOTE_LE_WIDE, _NOTE_LE_NOSURV], "")
         out = keys.copy() if gb else pd.DataFrame(index=pd.RangeIndex(n_groups))
         if len(ages) > 1:
             out["start_age"] = a
@@ -784,7 +845,11 @@ def life_expectancy(data: pd.DataFrame, *, deaths: str = "deaths", pop: str = "p
 
 
 def _life_table(D: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
-    """Chiang II abridged life table for each row of the (groups × 20) deaths/population."""
+    """Chiang II abridged life table for each row of the (groups × 20) deaths/population.
+
+    Follows PHEindicatormethods ``phe_life_expectancy`` (R/LifeExpectancy.R): q = 1 in a
+    closed band where D > P / (n a); eᵢ = 0 where lᵢ = 0; S²(q) = 0 where dᵢ = 0.
+    """
     n = np.array([1.0, 4.0] + [5.0] * 17 + [np.nan])
     a = np.array([0.1] + [0.5] * 19)
     invalid = (~np.isfinite(D) | ~np.isfinite(P) | (D < 0) | (P <= 0) | (D > P)).any(axis=1)
@@ -792,12 +857,10 @@ def _life_table(D: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
     Ps = np.where(invalid[:, None], 1e6, P)
     Ds[:, 19] = np.where(Ds[:, 19] > 0, Ds[:, 19], 1.0)  # no deaths at 90+: masked by caller
     M = Ds / Ps
-    q = n * M / (1.0 + (1.0 - a) * n * M)
-    q[:, 19] = 1.0
-    # a death rate so high that the probability of dying in a closed band reaches 1 (M >= 0.4
-    # in a 5-year band) breaks the abridged table: report it rather than return nonsense
-    too_high = ~invalid & (q[:, :19] >= 1.0).any(axis=1)
-    q[too_high, :19] = np.minimum(q[too_high, :19], 0.5)
+    q = np.ones_like(M)
+    closed = Ds[:, :19] <= Ps[:, :19] / n[:19] / a[:19]
+    qf = n[:19] * M[:, :19] / (1.0 + (1.0 - a[:19]) * n[:19] * M[:, :19])
+    q[:, :19] = np.where(closed, qf, 1.0)
     l = np.empty_like(q)
     l[:, 0] = 100_000.0
     l[:, 1:] = 100_000.0 * np.cumprod(1.0 - q[:, :-1], axis=1)
@@ -806,14 +869,14 @@ def _life_table(D: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
     L[:, :19] = n[:19] * (l[:, 1:] + a[:19] * d[:, :19])
     L[:, 19] = l[:, 19] / M[:, 19]
     T = np.cumsum(L[:, ::-1], axis=1)[:, ::-1]
-    e = T / l
     with np.errstate(divide="ignore", invalid="ignore"):
-        var_q = np.where(Ds > 0, q * q * (1.0 - q) / Ds, 0.0)
+        e = np.where(l > 0, T / l, 0.0)
+        var_q = np.where(d > 0, q * q * (1.0 - q) / Ds, 0.0)
     e_next = np.concatenate([e[:, 1:], np.zeros((len(e), 1))], axis=1)
     term = l ** 2 * ((1.0 - a) * np.nan_to_num(n) + e_next) ** 2 * var_q
-    term[:, 19] = l[:, 19] ** 2 / M[:, 19] ** 4 * Ds[:, 19] / Ps[:, 19] ** 2
+    term[:, 19] = l[:, 19] ** 2 / (Ds[:, 19] * M[:, 19] ** 2)
     cum_var = np.cumsum(term[:, ::-1], axis=1)[:, ::-1]
-    return {"e": e, "l": l, "cum_var": cum_var, "invalid": invalid, "too_high": too_high}
+    return {"e": e, "l": l, "cum_var": cum_var, "invalid": invalid}
 
 
 # --- means ------------------------------------------------------------------------------------
@@ -823,20 +886,25 @@ def mean_ci(values: ArrayLike | pd.DataFrame, conf: float = 0.95, *, x: str = "x
     """Mean with Student's t confidence limits (optionally per group).
 
     Method
-        ``value = Σx / n``; ``s`` the sample standard deviation (n − 1 divisor);
-        ``lower, upper = value ∓ t(1 − (1 − c)/2; n − 1) × s / √n`` (``scipy.stats.t``).
+        Over the n **non-missing** observations: ``value = Σx / n``; ``s`` the sample standard
+        deviation (n − 1 divisor); ``lower, upper = value ∓ t(1 − (1 − c)/2; n − 1) × s / √n``
+        (``scipy.stats.t``).
     Parameters
         values: the observations (list/array/Series), or a DataFrame with the observations in
         column ``x`` and optional ``groupby`` columns.  conf: confidence level.
     Reference
-        PHEindicatormethods 2.1.0 ``phe_mean``; Fingertips technical guidance, "Means";
-        Armitage & Berry (2002).
+        PHEindicatormethods 2.1.0 ``phe_mean`` (R/Means.R: ``value_sum / value_count``,
+        ``qt(p, value_count − 1)``); Fingertips technical guidance, "Means"; Armitage & Berry
+        (2002).
     Edge cases
-        n = 1: value given, limits NaN (no variance).  Any missing observation in a group
-        makes that group's value and limits NaN (no silent dropping); no observations -> NaN.
+        * Missing observations are left out of the calculation and **not counted in n**; the
+          ``missing`` column gives how many were left out and ``value_note`` says so
+          ("2 missing values excluded").  (``phe_mean`` has no missing-value rule: R's
+          ``sum`` and ``sd`` return NA and ``length`` counts the missing values.)
+        * n = 1: value given, limits NaN (no variance).  No non-missing observation: NaN.
     Returns
-        DataFrame ``n, sd, value, lower, upper`` (one row; or one per group after the group
-        columns).
+        DataFrame ``n, missing, sd, value, lower, upper, value_note`` (one row; or one per group
+        after the group columns).
     """
     c = _check_conf(conf)
     gb = _groupby_list(groupby)
@@ -851,25 +919,29 @@ def mean_ci(values: ArrayLike | pd.DataFrame, conf: float = 0.95, *, x: str = "x
         df = pd.DataFrame({x: np.atleast_1d(arr)})
     if gb:
         g = df.groupby(gb, sort=True, dropna=False, observed=True)[x]
-        agg = pd.DataFrame({"n": g.size(), "missing": g.size() - g.count(),
+        agg = pd.DataFrame({"n": g.count(), "missing": g.size() - g.count(),
                             "sum": g.sum(), "sd": g.std(ddof=1)}).reset_index()
     else:
         s = df[x]
-        agg = pd.DataFrame({"n": [len(s)], "missing": [int(s.isna().sum())],
+        agg = pd.DataFrame({"n": [int(s.count())], "missing": [int(s.isna().sum())],
                             "sum": [s.sum()], "sd": [s.std(ddof=1)]})
     n = agg["n"].to_numpy(dtype="float64")
-    ok = (agg["missing"].to_numpy() == 0) & (n > 0)
+    ok = n > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(ok, agg["sum"].to_numpy(dtype="float64") / n, np.nan)
-        sd = np.where(ok & (n > 1), agg["sd"].to_numpy(dtype="float64"), np.nan)
+        sd = np.where(n > 1, agg["sd"].to_numpy(dtype="float64"), np.nan)
         tcrit = stats.t.ppf(1 - (1 - c) / 2, np.where(n > 1, n - 1, np.nan))
         half = tcrit * sd / np.sqrt(n)
+    miss = agg["missing"].to_numpy(dtype=int)
     out = agg[gb].copy() if gb else pd.DataFrame(index=pd.RangeIndex(1))
-    out["n"] = agg["n"].to_numpy()
+    out["n"] = agg["n"].to_numpy(dtype=int)
+    out["missing"] = miss
     out["sd"] = sd
     out["value"] = mean
     out["lower"] = mean - half
     out["upper"] = mean + half
+    out["value_note"] = [f"{k} missing value{'' if k == 1 else 's'} excluded" if k else ""
+                         for k in miss]
     return out
 
 
@@ -877,8 +949,8 @@ def mean_ci(values: ArrayLike | pd.DataFrame, conf: float = 0.95, *, x: str = "x
 
 def compare(value: ArrayLike, lower: ArrayLike, upper: ArrayLike, comparator: ArrayLike,
             polarity: str | pd.Series | Sequence[str], conf: float = 0.95,
-            lower_998: ArrayLike | None = None, upper_998: ArrayLike | None = None
-            ) -> pd.Series:
+            lower_998: ArrayLike | None = None, upper_998: ArrayLike | None = None, *,
+            area_code: Any = None, comparator_code: Any = None) -> pd.Series:
     """Significance of each value against its comparator, as Fingertips labels it.
 
     Method
@@ -893,13 +965,18 @@ def compare(value: ArrayLike, lower: ArrayLike, upper: ArrayLike, comparator: Ar
         comparator: the comparator's value (e.g. England).  polarity: "high_is_good",
         "low_is_good" or "no_judgement", one for all rows or a Series/list aligned with them.
         conf: the confidence level of ``lower``/``upper`` (recorded for validation only).
+        area_code, comparator_code: optional codes of each row's area and of its comparator
+        (scalars or aligned with the values); a row whose area *is* its comparator gets
+        "Not compared".
     Reference
         Fingertips technical guidance, "Comparing values with a benchmark"; Fingertips
-        profiles' significance legend.
+        profiles' significance legend (the benchmark's own row, e.g. England against England,
+        is "Not compared").
     Edge cases
         Any of value, lower, upper or comparator missing (or the 99.8% limits missing when
-        given), or lower > upper -> "Not compared".  Unknown or missing polarity labels raise
-        ValueError.
+        given), or lower > upper -> "Not compared".  The comparator compared with itself
+        (``area_code == comparator_code``) -> "Not compared", never "Similar".  Unknown or
+        missing polarity labels raise ValueError.
     Returns
         Series of labels aligned to the input index.
     """
@@ -931,6 +1008,19 @@ def compare(value: ArrayLike, lower: ArrayLike, upper: ArrayLike, comparator: Ar
                          f"{sorted({repr(p) for p in pol_arr[bad]})}")
     v, lo, up, comp = arr["value"], arr["lower"], arr["upper"], arr["comparator"]
     ok = np.isfinite(v) & np.isfinite(lo) & np.isfinite(up) & np.isfinite(comp) & (lo <= up)
+    if (area_code is None) != (comparator_code is None):
+        raise ValueError("give both area_code and comparator_code, or neither")
+    if area_code is not None:
+        codes = {}
+        for name, c in (("area_code", area_code), ("comparator_code", comparator_code)):
+            c_arr = (np.full(n, c, dtype=object) if np.ndim(c) == 0
+                     else np.asarray(pd.Series(c).to_numpy(dtype=object)))
+            if len(c_arr) != n:
+                raise ValueError(f"{name} has length {len(c_arr)} but value has length {n}")
+            codes[name] = c_arr
+        same = pd.Series(codes["area_code"]).astype(str).to_numpy() == \
+            pd.Series(codes["comparator_code"]).astype(str).to_numpy()
+        ok &= ~(same & pd.notna(codes["area_code"]))
     higher = lo > comp
     lower_ = up < comp
     if two_level:
@@ -1007,57 +1097,116 @@ def _byar_inverse(e: np.ndarray, start: np.ndarray, z: float, upper: bool) -> np
     return y - (1.0 if upper else 0.0)
 
 
+def _byar_upper(o: float | np.ndarray, z: float):
+    o1 = np.asarray(o, dtype=float) + 1.0
+    return o1 * (1.0 - 1.0 / (9.0 * o1) + z / (3.0 * np.sqrt(o1))) ** 3
+
+
+def _byar_lower(o: float | np.ndarray, z: float):
+    o = np.asarray(o, dtype=float)
+    return o * (1.0 - 1.0 / (9.0 * o) - z / (3.0 * np.sqrt(o))) ** 3
+
+
 def _funnel_counts(e: np.ndarray, conf: float, method: str) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper control-limit counts around expected counts ``e``.
 
-    The lower limit is the count whose upper confidence limit equals e, the upper limit the
-    count whose lower confidence limit equals e (so a point lies outside the funnel exactly
-    when its own confidence interval excludes the target).
+    The lower limit is the smallest count whose upper confidence limit reaches e, the upper
+    limit the smallest count whose lower confidence limit reaches e (generalised inverses), so
+    a count lies outside the funnel exactly when its own confidence interval excludes e.
+
+    * ``"exact"``: exact χ² limits at every count (PHEindicatormethods ``poisson_funnel``,
+      R/utils.R, as plotted by ``calculate_funnel_limits``).
+    * ``"byar"``: the limits :func:`byars_limits` gives a count (exact below 10, Byar's from
+      10).  Those limits jump at 10 (at 99.8% Byar's upper limit of 10 is 24.19, the exact
+      upper limit of 9.99... is 24.13), so the inverse is exact where that is below 10 and
+      ``max(10, Byar's inverse)`` otherwise -- never the Byar's inverse below 10, which made
+      the 99.8% lower curve step backwards at expected 24.13.
     """
     alpha = 1.0 - conf
     z = float(stats.norm.ppf(1.0 - alpha / 2.0))
     valid = np.isfinite(e) & (e >= 0)
     es = np.where(valid, e, 1.0)
-    if method == "byar":
-        # the limit count is >= 10 (Byar's) exactly when e is beyond the exact limit of 10
-        use_byar_low = es >= stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * _EXACT_BELOW + 2.0) / 2.0
-        use_byar_high = es >= stats.chi2.ppf(alpha / 2.0, 2.0 * _EXACT_BELOW) / 2.0
-    else:
-        use_byar_low = use_byar_high = np.zeros(es.shape, dtype=bool)
     low = np.empty(es.shape)
     high = np.empty(es.shape)
     # exact: upper(O) = chi2(1-a/2; 2O+2)/2 = e  and  lower(O) = chi2(a/2; 2O)/2 = e, solved for
     # the degrees of freedom with scipy.special.chdtriv
-    ex_l, ex_h = ~use_byar_low, ~use_byar_high
     with np.errstate(invalid="ignore"):
-        low[ex_l] = special.chdtriv(1.0 - alpha / 2.0, 2.0 * es[ex_l]) / 2.0 - 1.0
-        high[ex_h] = special.chdtriv(alpha / 2.0, 2.0 * es[ex_h]) / 2.0
+        low[:] = special.chdtriv(1.0 - alpha / 2.0, 2.0 * es) / 2.0 - 1.0
+        high[:] = special.chdtriv(alpha / 2.0, 2.0 * es) / 2.0
     u0 = stats.chi2.ppf(1.0 - alpha / 2.0, 2.0) / 2.0  # upper limit of a zero count
-    low = np.where(ex_l & (es <= u0), 0.0, low)
-    high = np.where(ex_h & (es == 0), 0.0, high)
-    if use_byar_low.any():
-        eb = es[use_byar_low]
-        low[use_byar_low] = _byar_inverse(eb, np.maximum(eb - z * np.sqrt(eb), _EXACT_BELOW), z,
-                                          upper=True)
-    if use_byar_high.any():
-        eb = es[use_byar_high]
-        high[use_byar_high] = _byar_inverse(eb, eb + z * np.sqrt(eb) + 1.0, z, upper=False)
+    low = np.where(es <= u0, 0.0, low)
+    high = np.where(es == 0, 0.0, high)
+    if method == "byar":
+        use_byar_low = es >= stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * _EXACT_BELOW + 2.0) / 2.0
+        use_byar_high = es >= stats.chi2.ppf(alpha / 2.0, 2.0 * _EXACT_BELOW) / 2.0
+        if use_byar_low.any():
+            eb = es[use_byar_low]
+            inv = _byar_inverse(eb, np.maximum(eb - z * np.sqrt(eb), _EXACT_BELOW), z, upper=True)
+            low[use_byar_low] = np.maximum(inv, _EXACT_BELOW)
+        if use_byar_high.any():
+            eb = es[use_byar_high]
+            inv = _byar_inverse(eb, eb + z * np.sqrt(eb) + 1.0, z, upper=False)
+            high[use_byar_high] = np.maximum(inv, _EXACT_BELOW)
     return np.where(valid, low, np.nan), np.where(valid, high, np.nan)
 
 
+def _monotone_byar(e: np.ndarray, ol: np.ndarray, ou: np.ndarray, conf: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Limit counts of the ``"byar"`` funnel made monotone in the value scale.
+
+    As a ratio of the expected count, the lower limit ``O_L(E)/E`` must not fall and the upper
+    limit ``O_U(E)/E`` must not rise as E grows.  At the switch to Byar's method at 10 events
+    the count-scale inverse has a flat piece (O_L = 10 while E runs from the exact to the
+    Byar's upper limit of 10) or a forward jump (O_U from 10 to the count whose Byar's lower
+    limit is the exact lower limit of 10); on those few expected counts the curve is held at
+    the value it has where Byar's method takes over.  Integer counts keep exactly the labels of
+    :func:`funnel_significance`; only non-integer counts within ~0.3% of the switch can sit on
+    the other side of the drawn curve.
+    """
+    z = float(stats.norm.ppf(1.0 - (1.0 - conf) / 2.0))
+    alpha = 1.0 - conf
+    ten = _EXACT_BELOW
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_l, ratio_u = ol / e, ou / e
+        e_b = float(_byar_upper(ten, z))
+        e_x = float(stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * ten + 2.0) / 2.0)
+        if e_b > e_x:  # flat piece of O_L on [e_x, e_b): hold the ratio at 10 / e_b below e_b
+            c = ten / e_b
+            ratio_l = np.where(e < e_b, np.minimum(ratio_l, c), ratio_l)
+        e_bl = float(_byar_lower(ten, z))
+        e_xl = float(stats.chi2.ppf(alpha / 2.0, 2.0 * ten) / 2.0)
+        if e_bl < e_xl:  # forward jump of O_U at e_xl: hold the ratio at its value just after
+            o_star = float(_byar_inverse(np.array([e_xl]), np.array([e_xl + z * np.sqrt(e_xl)
+                                                                      + 1.0]), z, upper=False)[0])
+            c = max(o_star, ten) / e_xl
+            ratio_u = np.where(e <= e_xl, np.maximum(ratio_u, c), ratio_u)
+    return ratio_l * e, ratio_u * e
+
+
 _FUNNEL_MULT = {"proportion": 100.0, "rate": 100_000.0, "ratio": 100.0}
+#: The values of the one ``method`` switch of :func:`funnel_limits` and
+#: :func:`funnel_significance`.
+FUNNEL_METHODS = ("national", "exact", "byar")
+
+
+def _funnel_method(method: str, job: str) -> str:
+    if method not in FUNNEL_METHODS:
+        raise ValueError(f"method must be one of {list(FUNNEL_METHODS)}, got {method!r}")
+    if method == "national":
+        return "exact" if job == "limits" else "byar"
+    return method
 
 
 def funnel_limits(denominators: ArrayLike, target: float | None, conf: float | Sequence[float] = 0.95,
                   kind: str = "proportion", multiplier: float | None = None,
-                  method: str = "byar") -> pd.DataFrame:
+                  method: str = "national") -> pd.DataFrame:
     """Funnel-plot control limits around a target at each denominator.
 
     Method
         * ``kind="proportion"`` (denominators = sample sizes n, target p in multiplier units):
-          ``p ± z √(p(1 − p)/n)``, clipped to [0, multiplier] -- the set of observed
-          proportions whose Wilson score interval contains p (the national funnel tool for
-          proportions).
+          ``p ± z √(p(1 − p)/n)``, clipped to [0, multiplier] -- the observed proportions whose
+          Wilson score interval has p as an end point (PHEindicatormethods ``sigma_adjustment``
+          solves the same Wilson equation; every ``method`` gives these limits).
         * ``kind="rate"`` (denominators = person-years n, target rate r per multiplier): with
           E = r n / multiplier expected events, the lower limit is O_L/n × multiplier where
           O_L is the count whose *upper* confidence limit equals E, and the upper limit
@@ -1068,12 +1217,17 @@ def funnel_limits(denominators: ArrayLike, target: float | None, conf: float | S
           multiplier units, default 1 × multiplier): limits O_L/E and O_U/E × multiplier as for
           rates (indirectly standardised ratios / SMRs).  PHEindicatormethods' "count" ratio
           type is ``ratio/multiplier − 1``.
-        ``method="byar"`` (default, as conventions.md: exact below 10 events, Byar's at 10 and
-        above -- judged on the limit count, so a point falls outside the funnel exactly when
-        its :func:`rate_ci`/:func:`isratio` interval excludes the target) or
-        ``method="exact"`` (exact χ² at all counts, which is what PHEindicatormethods 2.1.0
-        ``calculate_funnel_limits`` outputs; the two differ by at most ~0.7%, at 10-15
-        events and 99.8%, and by < 0.01% from a few hundred events: Byar's accuracy).
+    The method switch (the same one in :func:`funnel_significance`)
+        * ``"national"`` (default): each job with the national package's own method -- here
+          the plotted limits of PHEindicatormethods ``calculate_funnel_limits``
+          (R/Funnels.R; ``poisson_funnel`` in R/utils.R): exact Poisson limits at every count.
+        * ``"exact"``: the same exact limits (use it in both functions for labels that agree
+          with the drawn curves to the last digit).
+        * ``"byar"``: the limits of the points' own intervals (exact below 10 events, Byar's
+          from 10, as :func:`rate_ci`), i.e. the curves on which the national *labels* of
+          ``assign_funnel_significance`` change; the switch at 10 events is made monotone
+          (see ``_monotone_byar``).  Byar's and exact differ by at most ~0.85% (at 10-15
+          events and 99.8%) and by < 0.01% from a few hundred events.
     Parameters
         denominators: points along the x axis.  target: baseline (for proportions and rates:
         e.g. the overall value Σcount/Σdenominator × multiplier).  conf: 0.95 (PHE "0.025"
@@ -1081,18 +1235,20 @@ def funnel_limits(denominators: ArrayLike, target: float | None, conf: float | S
         ``_998``).  multiplier: default 100 (proportion, ratio) or 100,000 (rate).
     Reference
         Spiegelhalter DJ (2005) Stat Med 24:1185-1202; PHEindicatormethods 2.1.0
-        ``calculate_funnel_limits``; Fingertips technical guidance, "Funnel plots".
+        ``calculate_funnel_limits`` (R/Funnels.R) and ``poisson_funnel``/``sigma_adjustment``
+        (R/utils.R); Fingertips technical guidance, "Funnel plots".
     Edge cases
         Denominators <= 0 or missing -> NaN limits.  Lower limits never go below 0 and
         proportion limits never above the multiplier.  Unknown ``kind``/``method`` or a
-        target outside [0, multiplier] for proportions raise ValueError.
+        target outside [0, multiplier] for proportions raise ValueError.  (A proportion target
+        given as a fraction, 0.2 for 20%, cannot be told from a small percentage without the
+        data: :func:`funnel_significance`, which has the counts, refuses it.)
     Returns
         DataFrame ``denominator, lower, upper`` (or ``lower_95, upper_95, ...``).
     """
     if kind not in _FUNNEL_MULT:
         raise ValueError(f"kind must be one of {list(_FUNNEL_MULT)}, got {kind!r}")
-    if method not in ("byar", "exact"):
-        raise ValueError(f"method must be 'byar' or 'exact', got {method!r}")
+    how = _funnel_method(method, "limits")
     mult = float(_FUNNEL_MULT[kind] if multiplier is None else multiplier)
     if target is None:
         if kind != "ratio":
@@ -1119,14 +1275,11 @@ def funnel_limits(denominators: ArrayLike, target: float | None, conf: float | S
                 half = z * np.sqrt(p * (1 - p) / n)
             lo = np.clip(p - half, 0, 1) * mult
             up = np.clip(p + half, 0, 1) * mult
-        elif kind == "rate":
-            e = t / mult * n
-            ol, ou = _funnel_counts(np.where(valid, e, np.nan), c, method)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lo, up = ol / n * mult, ou / n * mult
         else:
-            e = n * t / mult
-            ol, ou = _funnel_counts(np.where(valid, e, np.nan), c, method)
+            e = np.where(valid, t / mult * n, np.nan)
+            ol, ou = _funnel_counts(e, c, how)
+            if how == "byar":
+                ol, ou = _monotone_byar(e, ol, ou, c)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lo, up = ol / n * mult, ou / n * mult
         out["lower" + suffix] = np.where(valid, lo, np.nan)
@@ -1134,38 +1287,104 @@ def funnel_limits(denominators: ArrayLike, target: float | None, conf: float | S
     return out
 
 
+_NOTE_DSR_FUNNEL = "Not applicable for events less than 10 for dsrs"
+
+
 def funnel_significance(count: ArrayLike, denominator: ArrayLike, target: float | None,
                         kind: str = "proportion", multiplier: float | None = None,
-                        method: str = "byar") -> pd.Series:
+                        method: str = "national", rate_type: str = "crude") -> pd.Series:
     """Position of each point against the 95% and 99.8% funnel limits.
 
     Method
-        ``value = count / denominator × multiplier`` compared with :func:`funnel_limits` at the
-        point's own denominator: above the 99.8% upper limit "High (0.001)", else above the 95%
-        upper "High (0.025)", below the 99.8% lower "Low (0.001)", below the 95% lower
-        "Low (0.025)", otherwise "Not significant" (labels of PHEindicatormethods
-        ``assign_funnel_significance``).  For ratios ``denominator`` is the expected count.
+        As PHEindicatormethods ``assign_funnel_significance`` (R/Funnels.R), in its order:
+        "High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)", else "Not
+        significant".
+
+        * Proportions: ``value = count / denominator × multiplier`` against the Wilson funnel
+          limits of :func:`funnel_limits` at the point's denominator (the national
+          ``sigma_adjustment``).
+        * Rates and ratios: the point's own confidence limits of its count O (at 99.8% and
+          95%) against the expected count at the target, E = denominator × target /
+          multiplier (for ratios ``denominator`` is the expected count itself): "High" when
+          the lower limit of O is above E, "Low" when the upper limit is below E (the national
+          ``funnel_ratio_significance`` in R/utils.R: a lower limit of 0 for O = 0, exact χ²
+          below 10 events, Byar's from 10).
+    The method switch (the same one in :func:`funnel_limits`)
+        ``"national"`` (default) and ``"byar"``: the count limits are exact below 10 and
+        Byar's from 10, as the national labels; ``"exact"``: exact limits at every count, so
+        the labels agree with the exact curves that ``funnel_limits`` draws by default.
+    Parameters
+        rate_type: "crude" (default) or "dsr": for DSRs (denominator derived as count / DSR ×
+        multiplier, as the national function does) points with fewer than 10 events are
+        labelled "Not applicable for events less than 10 for dsrs".
     Reference
-        PHEindicatormethods 2.1.0 ``assign_funnel_significance``; Spiegelhalter (2005).
+        PHEindicatormethods 2.1.0 ``assign_funnel_significance`` (R/Funnels.R),
+        ``funnel_ratio_significance`` and ``sigma_adjustment`` (R/utils.R); Spiegelhalter
+        (2005).
     Edge cases
-        Missing or invalid inputs (count < 0, denominator <= 0, count > denominator for a
-        proportion) -> NaN (missing label).
+        * Missing or invalid inputs (count < 0, denominator <= 0, count > denominator for a
+          proportion) -> NaN (missing label); the national function stops instead.
+        * **A proportion target on the wrong scale**: with a multiplier m > 1 a target t with
+          0 < t ≤ 1 is refused (ValueError) when the points' pooled value Σcount/Σdenominator
+          × m is more than √m times t (10 times, for percentages) -- i.e. when t reads as a
+          fraction (0.2 for 20%) rather than as a percentage.  A genuinely small percentage
+          target (0.5% for a 0.5% register) passes.  Give the target in multiplier units.
     """
+    if kind not in _FUNNEL_MULT:
+        raise ValueError(f"kind must be one of {list(_FUNNEL_MULT)}, got {kind!r}")
+    if rate_type not in ("crude", "dsr"):
+        raise ValueError(f"rate_type must be 'crude' or 'dsr', got {rate_type!r}")
+    how = _funnel_method(method, "significance")
     arr, index, _ = _broadcast(count=count, denominator=denominator)
     x, n = arr["count"], arr["denominator"]
-    lim = funnel_limits(n, target, conf=(0.95, 0.998), kind=kind, multiplier=multiplier,
-                        method=method)
     mult = float(_FUNNEL_MULT[kind] if multiplier is None else multiplier)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = x / n * mult
     valid = np.isfinite(v) & (x >= 0) & (n > 0)
     if kind == "proportion":
         valid &= x <= n
-    lab = np.select([~valid, v > lim["upper_998"].to_numpy(), v > lim["upper_95"].to_numpy(),
-                     v < lim["lower_998"].to_numpy(), v < lim["lower_95"].to_numpy()],
+        _check_proportion_target(target, mult, x[valid], n[valid])
+        lim = funnel_limits(n, target, conf=(0.95, 0.998), kind=kind, multiplier=multiplier,
+                            method=how)
+        hi3, hi2 = v > lim["upper_998"].to_numpy(), v > lim["upper_95"].to_numpy()
+        lo3, lo2 = v < lim["lower_998"].to_numpy(), v < lim["lower_95"].to_numpy()
+    else:
+        t = mult if (target is None and kind == "ratio") else target
+        if t is None:
+            raise ValueError("target is required for proportion and rate funnels")
+        t = float(t)
+        if not np.isfinite(t) or t < 0:
+            raise ValueError(f"target must be a non-negative number, got {target!r}")
+        e = n * t / mult
+        below = _EXACT_BELOW if how == "byar" else np.inf
+        xs = np.where(valid, x, np.nan)
+        lo95, up95 = _count_limits(xs, 0.95, below)
+        lo998, up998 = _count_limits(xs, 0.998, below)
+        lo998 = np.where(np.isnan(lo998) & valid, 0.0, lo998)  # Byar's below 0: no lower limit
+        hi3, hi2 = lo998 > e, lo95 > e
+        lo3, lo2 = up998 < e, up95 < e
+    lab = np.select([~valid, hi3, hi2, lo3, lo2],
                     [None, "High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"],
                     default="Not significant")
+    if kind == "rate" and rate_type == "dsr":
+        lab = np.where(valid & (x < _EXACT_BELOW), _NOTE_DSR_FUNNEL, lab)
     return pd.Series(lab, index=index, name="significance", dtype=object)
+
+
+def _check_proportion_target(target: float | None, mult: float, x: np.ndarray,
+                             n: np.ndarray) -> None:
+    """Refuse a proportion target that reads as a fraction where multiplier units are due."""
+    if target is None:
+        raise ValueError("target is required for proportion and rate funnels")
+    t = float(target)
+    if not (mult > 1 and 0 < t <= 1) or len(n) == 0 or n.sum() <= 0:
+        return
+    pooled = x.sum() / n.sum() * mult
+    if pooled > t * np.sqrt(mult):
+        raise ValueError(
+            f"target {t:g} looks like a fraction: the points' pooled value is {pooled:.4g} per "
+            f"{mult:g} (multiplier {mult:g}); give the target per {mult:g} "
+            f"(e.g. {t * mult:g}), not as a fraction")
 
 
 # --- quantiles and percentiles ----------------------------------------------------------------
@@ -1179,8 +1398,11 @@ def quantile_class(values: ArrayLike, n: int = 10, high_is_low_rank: bool | Arra
         values are not ranked), N is the number of non-missing values in the group, nq = n::
 
             quantile = floor((nq + 1) − ceiling(((N + 1) − rank) / (N / nq)))
+            quantile = 1 where that gives 0
 
-        so rank 1 is in quantile 1.  With ``high_is_low_rank=False`` the lowest value has rank
+        evaluated in that order in double precision, exactly as R/Quantiles.R does (so the
+        floating-point result, and hence the class at every boundary, is the national one for
+        every N), so rank 1 is in quantile 1.  With ``high_is_low_rank=False`` the lowest value has rank
         1; with True the highest value has rank 1 (PHEindicatormethods ``invert = TRUE``; e.g.
         for a low-is-good indicator so that quantile 1 holds the worst areas).
     Parameters
@@ -1189,7 +1411,8 @@ def quantile_class(values: ArrayLike, n: int = 10, high_is_low_rank: bool | Arra
         groups: a key per value (Series/array) or a DataFrame of key columns; None for one
         group.
     Reference
-        PHEindicatormethods 2.1.0 ``phe_quantile``; Fingertips technical guidance, "Quantiles".
+        PHEindicatormethods 2.1.0 ``phe_quantile`` (R/Quantiles.R); Fingertips technical
+        guidance, "Quantiles".
     Edge cases
         Missing values -> missing quantile.  A group with fewer non-missing values than n ->
         all missing (as the national method).  ``high_is_low_rank`` varying within a group
@@ -1231,7 +1454,11 @@ def quantile_class(values: ArrayLike, n: int = 10, high_is_low_rank: bool | Arra
     rank = g.rank(method="min", na_option="keep").to_numpy()
     big_n = g.transform("count").to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.floor((n + 1) - np.ceil(((big_n + 1) - rank) * n / big_n))
+        # the national formula's operations in its order, in IEEE double arithmetic as R:
+        # ((N + 1) - rank) / (N / nq), not ((N + 1) - rank) * nq / N (they differ by an ulp for
+        # some N, which ceiling() turns into a whole quantile)
+        q = np.floor((n + 1) - np.ceil(((big_n + 1) - rank) / (big_n / n)))
+    q = np.where(q == 0, 1.0, q)
     q = np.where(np.isfinite(v) & (big_n >= n), q, np.nan)
     return pd.Series(q, index=idx, name="quantile").astype("Int64")
 
@@ -1326,6 +1553,12 @@ def sii(data: pd.DataFrame, *, value: str = "value", lower: str | None = "lower"
         quantiles in a group raise ValueError.  Limits use numpy's random generator, so they
         match PHEindicatormethods (R's generator) only to simulation error: with 100,000
         repetitions about 0.1% of the SII.
+        Reproducibility: each group draws from its own generator, seeded from ``seed`` and a
+        SHA-256 hash of the group's key values (:func:`_group_rng`), so a group's limits depend
+        on its own data, key and ``seed`` alone -- not on which other groups are in the call or
+        their order (PHEindicatormethods draws every group from R's one global stream, so
+        there its limits for an area change with the other areas).  A numpy Generator as
+        ``seed`` gives one integer to that scheme; ``None`` a fresh random one.
     Returns
         DataFrame: group columns, ``sii, sii_lower, sii_upper`` (+ ``rii, rii_lower,
         rii_upper``; + ``intercept``), ``value_note``.
@@ -1351,7 +1584,14 @@ def sii(data: pd.DataFrame, *, value: str = "value", lower: str | None = "lower"
     mult = float(multiplier)
     if mult == 0:
         raise ValueError("multiplier must not be 0")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        base_seed = int(seed.integers(0, 2**63))
+    elif seed is None:
+        base_seed = int(np.random.SeedSequence().entropy % 2**63)
+    else:
+        base_seed = int(seed)
+        if base_seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     reps = int(reps)
     if reps < 100:
         raise ValueError("reps must be at least 100")
@@ -1373,11 +1613,26 @@ def sii(data: pd.DataFrame, *, value: str = "value", lower: str | None = "lower"
         if len(np.unique(q)) != len(q):
             raise ValueError(f"{_describe_group(keys, g)} has a quantile in {rank_group!r} more "
                              "than once")
+        rng = _group_rng(base_seed, keys, g)
         rows.append(_sii_group(sub, value, lower, upper, se, population, vt, transform, fwd, inv,
                                zci, mult, levels, np.ndim(conf) != 0, rii, intercept, reps, rng))
     res = pd.DataFrame(rows)
     out = pd.concat([keys.reset_index(drop=True), res], axis=1) if gb else res
     return out
+
+
+def _group_rng(seed: int, keys: pd.DataFrame, g: int) -> np.random.Generator:
+    """A random generator for group ``g`` that depends on ``seed`` and the group's key only.
+
+    The key values are written out (``repr`` of each, joined by the unit separator) and hashed
+    with SHA-256 -- stable across processes and Python versions, unlike ``hash()`` -- and the
+    generator is seeded from ``SeedSequence([seed, *hash words])``.  So a group's simulation
+    does not change when other groups are added, removed or reordered in the same call.
+    """
+    text = "\x1f".join(repr(v) for v in keys.iloc[g].tolist()) if keys.shape[1] else ""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]
+    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
 
 
 def _sii_group(sub: pd.DataFrame, value: str, lower: str | None, upper: str | None,
@@ -1604,21 +1859,47 @@ def recent_trend(values: ArrayLike, *, count: ArrayLike | None = None,
         points at 99.8%); conventions.md.
     Edge cases
         Fewer than ``points`` values, any missing value, count, denominator or limit among
-        them, p̄ of 0 or 1, or zero-width limits -> "Cannot be calculated".
+        them, p̄ of 0 or 1, or zero-width limits -> "Cannot be calculated".  Invalid input
+        raises ValueError naming the argument: ``count``/``denom``/``lower``/``upper`` of a
+        different length from ``values``, a negative count or denominator, a count above its
+        denominator, an unknown polarity, or ``points`` < 2.
     Returns
         dict with ``label``, ``chi2``, ``slope`` (per period, in the values' units; for
         proportions per unit proportion) and ``points`` used.
     """
-    y = np.asarray(values, dtype=float)
-    k = points
+    if polarity not in ("high_is_good", "low_is_good", "no_judgement"):
+        raise ValueError(f"unknown polarity {polarity!r}")
+    if int(points) != points or points < 2:
+        raise ValueError(f"points must be an integer of at least 2, got {points!r}")
+    k = int(points)
+    y = np.atleast_1d(_to_array(values, "values")[0])
+    series = {"count": count, "denom": denom, "lower": lower, "upper": upper}
+    arrays: dict[str, np.ndarray] = {}
+    for name, v in series.items():
+        if v is None:
+            continue
+        arr = np.atleast_1d(_to_array(v, name)[0])
+        if len(arr) != len(y):
+            raise ValueError(f"recent_trend: {name} has length {len(arr)} but values has length "
+                             f"{len(y)}; give one {name} per period")
+        arrays[name] = arr
+    for name in ("count", "denom"):
+        if name in arrays and (arrays[name] < 0).any():
+            bad = np.flatnonzero(arrays[name] < 0).tolist()
+            raise ValueError(f"recent_trend: {name} must not be negative; got "
+                             f"{arrays[name][bad].tolist()} at position(s) {bad}")
+    if "count" in arrays and "denom" in arrays and (arrays["count"] > arrays["denom"]).any():
+        bad = np.flatnonzero(arrays["count"] > arrays["denom"]).tolist()
+        raise ValueError(f"recent_trend: count is above denom at position(s) {bad} (a "
+                         "proportion's numerator cannot exceed its denominator)")
     cannot = {"label": "Cannot be calculated", "chi2": np.nan, "slope": np.nan, "points": 0}
     if len(y) < k:
         return cannot
     y = y[-k:]
     t = np.arange(1, k + 1, dtype=float)
     if count is not None and denom is not None:
-        x = np.asarray(count, dtype=float)[-k:]
-        n = np.asarray(denom, dtype=float)[-k:]
+        x = arrays["count"][-k:]
+        n = arrays["denom"][-k:]
         if not (np.isfinite(x).all() and np.isfinite(n).all() and (n > 0).all()):
             return cannot
         pbar = x.sum() / n.sum()
@@ -1629,8 +1910,8 @@ def recent_trend(values: ArrayLike, *, count: ArrayLike | None = None,
         slope = ((x - n * pbar) * (t - tbar)).sum() / sxx
         chi2 = slope ** 2 * sxx / (pbar * (1 - pbar))
     elif lower is not None and upper is not None:
-        lo = np.asarray(lower, dtype=float)[-k:]
-        up = np.asarray(upper, dtype=float)[-k:]
+        lo = arrays["lower"][-k:]
+        up = arrays["upper"][-k:]
         se = (up - lo) / (2 * z_value(conf))
         if not (np.isfinite(y).all() and np.isfinite(se).all() and (se > 0).all()):
             return cannot
@@ -1642,8 +1923,6 @@ def recent_trend(values: ArrayLike, *, count: ArrayLike | None = None,
     else:
         raise ValueError("recent_trend needs count and denom (proportions) or lower and "
                          "upper (other indicator types)")
-    if polarity not in ("high_is_good", "low_is_good", "no_judgement"):
-        raise ValueError(f"unknown polarity {polarity!r}")
     if chi2 <= TREND_THRESHOLD:
         label = "No significant change"
     else:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import deps, indicators
+from . import deps, disclosure, indicators
 from .config import BookConfig
 from .io import embedded, opendata
 from .model import Tables
 
-TABLES = ("values", "metadata", "areas", "population", "population_reference")
+TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles")
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
@@ -87,12 +87,38 @@ def reference_population(cfg: BookConfig) -> pd.DataFrame:
     return ref
 
 
+def inequality_areas(cfg: BookConfig, areas: pd.DataFrame) -> list[str]:
+    """Codes of the areas with an inequalities page (page sets running ``inequalities``,
+    by area type or listed by code): their deprivation-quintile cells are published."""
+    codes: list[str] = []
+    for ps in cfg.page_sets:
+        if "inequalities" not in ps.notebooks:
+            continue
+        codes += areas.loc[areas["area_type"].isin(ps.area_types), "area_code"].tolist()
+        codes += [c for c, _ in ps.areas]
+    return list(dict.fromkeys(codes))
+
+
 def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     """Compute every table for the book in one pass and write them to ``cfg.cache_dir``."""
+    try:
+        disclosure.rule(cfg.disclosure)
+    except ValueError as exc:
+        raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
+    values = indicators.compute(tables)
+    # disclosure control once for every area: deprivation quintiles of the inequality pages
+    # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
+    quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,
+                                          inequality_areas(cfg, tables.areas))
+    values, quintiles = disclosure.protect(values, tables.metadata, tables.areas, quintiles,
+                                           book_rule=cfg.disclosure)
+    values = indicators.spread(values.drop(columns=list(indicators.SPREAD_COLUMNS)),
+                               tables.areas, tables.metadata.set_index("indicator_id"))
     computed = {
-        "values": indicators.compute(tables),
+        "values": values,
+        "quintiles": quintiles,
         "metadata": tables.metadata,
         "areas": tables.areas,
         "population": tables.population,

@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import html
 import io
 import json
 import re
@@ -56,7 +55,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import model
+from . import escape, model
 from .io.embedded import DATASETS as _EMBEDDED_DATASETS
 
 #: Where the suites live (``expectations/`` at the repository root).
@@ -82,6 +81,9 @@ RECONCILIATIONS: tuple[str, ...] = (
     "finance_reconcile_position", "finance_reconcile_uplift", "finance_reconcile_ccg_baselines",
     "finance_reconcile_plan", "finance_reconcile_qipp", "finance_reconcile_practices",
     "performance_reconcile_ratings", "performance_reconcile_vital_signs",
+    # rules by meaning (range, multiplier, comparator scale, periods, published vs computed):
+    # built by nhsbook.meaning.frames_for
+    "meaning_indicators", "meaning_seed_profile", "meaning_practice_values",
 )
 
 #: The suffix suites use for the parsed-number copy of a text column.
@@ -96,12 +98,29 @@ MAX_FILE_BYTES = 256 * 2**20
 
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
-_FT_NUMBER = r"^\s*-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
+_FT_NUMBER = r"^\s*-?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\s*$"
 #: Regular expressions the suites use, in words.
 _REGEX_WORDS: dict[str, str] = {
     _INTEGER: "a whole number",
     _NUMBER: "a number",
     _FT_NUMBER: "a number (thousands separators allowed)",
+}
+
+#: Suite parameters that are regular expressions (``"regex": {"$PARAMETER": …}``), defined
+#: once in :mod:`nhsbook.escape`, with the rule and the fix in words.
+_REGEX_PARAMS: dict[str, tuple[str, str, str]] = {
+    "name_text": (escape.NAME_TEXT,
+                  "text without control characters (no line break, carriage return, NUL, "
+                  "escape, zero-width or direction mark: Unicode categories Cc and Cf, tab "
+                  "excepted)",
+                  "remove the control characters listed from {col}: names are shown as one "
+                  "line of text (a line break in a CSV cell usually comes from a cell edited "
+                  "in a spreadsheet with Alt+Enter)"),
+    "code_text": (escape.CODE_TEXT,
+                  "a code of ASCII letters, digits, '.', '-' and '_' only (no spaces, line "
+                  "breaks or other characters)",
+                  "correct {col}: codes are ODS or GSS codes (e.g. C81001, E38000115) or local "
+                  "codes such as DERBYSHIRE-CLUSTER, and hold no spaces or other characters"),
 }
 
 _COUNT_WORDS = ", ".join(m for m in model.METHODS if m in model.COUNT_METHODS)
@@ -263,12 +282,12 @@ class ValidationReport:
         for d in self.datasets:
             rows = "" if d.rows is None else f"{d.rows:,}"
             result = "**FAIL**" if not d.ok else "pass" if d.outcomes else "not run"
-            out.append(f"| {_md(d.name)} | `{_code(d.path)}` | {rows} | {d.expectations} | "
+            out.append(f"| {_md(d.name)} | {_code(d.path, True)} | {rows} | {d.expectations} | "
                        f"{d.passed} | {result} |")
         out += ["", "## Expectations", ""]
         for d in self.datasets:
             out += [f"### {_md(d.name)}", "",
-                    f"`{_code(d.path)}`" + (f": {_md(d.note)}" if d.note else ""), ""]
+                    f"{_code(d.path)}" + (f": {_md(d.note)}" if d.note else ""), ""]
             if not d.outcomes:
                 out += ["No expectations ran.", ""]
                 continue
@@ -278,18 +297,18 @@ class ValidationReport:
                        "not run" + (f": {_md(o.note)}" if o.note else "") if o.passed is None
                        else f"**FAIL** ({o.unexpected:,} rows)" if o.unexpected
                        else "**FAIL**")
-                out.append(f"| {i} | {_md(o.rule)} | `{_code(o.expectation)}` | {res} |")
+                out.append(f"| {i} | {_md(o.rule)} | {_code(o.expectation, True)} | {res} |")
             out.append("")
         out += ["## Failures", ""]
         if not self.failures:
             out.append("None: every expectation passed.")
         for i, f in enumerate(self.failures, 1):
-            out += [f"### {i}. `{_code(f.file)}`" +
+            out += [f"### {i}. {_code(f.file)}" +
                     (f", column{'s' if len(f.columns) > 1 else ''} "
-                     f"{', '.join(f'`{_code(c)}`' for c in f.columns)}"
+                     f"{', '.join(f'{_code(c)}' for c in f.columns)}"
                      if f.columns else ""), "",
                     f"- **Rule:** {_md(f.rule)}" +
-                    (f" (`{_code(f.expectation)}`)" if f.expectation else ""),
+                    (f" ({_code(f.expectation)})" if f.expectation else ""),
                     f"- **Offending rows:** {f.count:,}",
                     f"- **Fix:** {_md(f.hint)}", ""]
             if f.values:
@@ -324,16 +343,16 @@ def _pairs(values: Mapping[str, Any], quote: bool = True) -> str:
     return ", ".join(parts)
 
 
-_MD_SPECIALS = str.maketrans({c: "\\" + c for c in "*_`[]#|\\"})
-
-
 def _md(text: object) -> str:
-    """Escape text for a Markdown table cell (and HTML)."""
-    return html.escape(str(text).translate(_MD_SPECIALS), quote=False).replace("\n", " ")
+    """Text as literal MyST markdown (a table cell, heading or paragraph):
+    :func:`nhsbook.escape.markdown`."""
+    return escape.markdown(text)
 
 
-def _code(text: object) -> str:
-    return str(text).replace("`", "'").replace("|", "\\|")
+def _code(text: object, table: bool = False) -> str:
+    """Text as an inline code span of MyST markdown, backticks included:
+    :func:`nhsbook.escape.markdown_code`."""
+    return escape.markdown_code(text, table)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -464,16 +483,23 @@ def read_table(path: Path, name: str = "", file: str | None = None
 
 
 _PARSABLE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+#: English thousands separators: the only commas a number may carry (never a decimal comma).
+_THOUSANDS = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
 
 
 def to_number(column: pd.Series) -> pd.Series:
-    """Parse text cells as numbers (surrounding spaces and thousands commas ignored); cells
-    that are not plain decimal numbers (text, "inf", "nan", ...) become NaN: the suites'
-    format rules report those, so range rules see only real numbers."""
+    """Parse text cells as numbers (surrounding spaces and English thousands commas ignored);
+    cells that are not plain decimal numbers (text, "inf", "nan", a decimal comma "70,7", ...)
+    become NaN: the suites' format rules report those, so range rules see only real numbers
+    (a decimal comma is never reparsed: "70,7" is not 707)."""
     def parse(v: Any) -> float:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return float("nan")
-        text = str(v).strip().replace(",", "")
+        text = str(v).strip()
+        if "," in text:
+            if not _THOUSANDS.fullmatch(text):
+                return float("nan")
+            text = text.replace(",", "")
         return float(text) if _PARSABLE.fullmatch(text) else float("nan")
     return pd.Series([parse(v) for v in column], index=column.index, dtype="float64")
 
@@ -543,6 +569,7 @@ def derive_parameters(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, An
         "area_types": list(model.AREA_TYPES), "polarities": list(model.POLARITIES),
         "methods": list(model.METHODS), "profiles": list(model.PROFILES),
         "sexes": list(model.SEXES), "age_bands": list(model.AGE_BANDS),
+        **{name: rx for name, (rx, _, _) in _REGEX_PARAMS.items()},
     }
     ind, areas, prac = frames.get("indicators"), frames.get("areas"), frames.get("practices")
     if ind is not None and "indicator_id" in ind.columns:
@@ -640,7 +667,10 @@ def rule_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | 
         text = f"{col} must not be {value_set(kwargs.get('value_set'))}"
     elif etype == "expect_column_values_to_match_regex":
         rx = kwargs.get("regex", "")
-        text = f"{col} must be {_REGEX_WORDS.get(rx, f'text matching {rx}')}"
+        if isinstance(rx, dict) and rx.get("$PARAMETER") in _REGEX_PARAMS:
+            text = f"{col} must be {_REGEX_PARAMS[rx['$PARAMETER']][1]}"
+        else:
+            text = f"{col} must be {_REGEX_WORDS.get(str(rx), f'text matching {rx}')}"
     elif etype == "expect_column_values_to_be_between":
         lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
         smin, smax = kwargs.get("strict_min", False), kwargs.get("strict_max", False)
@@ -704,6 +734,8 @@ def hint_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | 
         return f"correct {col}: use one of the allowed values exactly (spelling and case matter)"
     if etype == "expect_column_values_to_match_regex":
         rx = kwargs.get("regex")
+        if isinstance(rx, dict) and rx.get("$PARAMETER") in _REGEX_PARAMS:
+            return _REGEX_PARAMS[rx["$PARAMETER"]][2].format(col=col)
         if rx == _INTEGER:
             return (f"write {col} as a whole number: digits only, no decimal point, spaces, "
                     "thousands separators or text")
@@ -840,6 +872,11 @@ def _failure_from_result(check: _Check, exp: dict, result: dict, files: Mapping[
             row = row.iloc[0]
         if check.kind == "dataset":
             values.append({_base(c): _raw(frame, row, c) for c in dict.fromkeys(show_cols)})
+            if etype == "expect_column_values_to_match_regex" and isinstance(
+                    kwargs.get("regex"), dict):  # name the invisible characters refused
+                refused = escape.control_characters(str(_raw(frame, row, kwargs["column"])))
+                if refused:
+                    values[-1]["characters"] = ", ".join(refused)
             context.append({k: row[k] for k in key if k in row.index and k not in cols})
         else:
             values.append({c: _native(row[c]) for c in show_cols})
@@ -1177,6 +1214,10 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
     # 7. the finance and performance tables reconcile
     from .finance import reconciliation_frames as finance_frames
     out.update(finance_frames(frames))
+
+    # 8. rules by meaning: what each indicator's unit and method allow, across files
+    from .meaning import frames_for as meaning_frames
+    out.update(meaning_frames(frames, params))
     return out
 
 

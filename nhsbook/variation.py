@@ -12,8 +12,9 @@ limits), crude rates (``kind="rate"``) and indirectly standardised ratios (``kin
 denominator = expected count, multiplier = the reference value so that limits come out in the
 indicator's units).  Scores, means, life expectancy and published-only values have no funnel.
 
-Disclosure control: practices whose count is 1-4 are left out of every plot and list (their
-value would reveal the count); the page says how many were left out.
+Disclosure control: suppressed practices (counts 1-4 and the complementary cells that stop
+them being worked out from the totals, :mod:`nhsbook.disclosure`) are left out of every plot
+and list; the page says how many were left out.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     target value, the funnel position (:func:`nhsbook.stats.funnel_significance`) and
     whether the practice is an outlier (outside 99.8%) and better or worse for it.
 
-    Practices with a count of 1-4 are dropped (disclosure control); ``n_suppressed`` on
-    each row counts them for the indicator.
+    Suppressed practices (the pipeline's flag, :mod:`nhsbook.disclosure`: counts 1-4 and
+    their complementary cells) are dropped; ``n_suppressed`` on each row counts them for the
+    indicator.
     """
     meta = metadata.set_index("indicator_id")
     funnel_ids = meta.index[meta["method"].isin(FUNNEL_KINDS)]
@@ -73,10 +75,12 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     targets = values.loc[values["area_code"] == target].drop_duplicates("indicator_id")
     rows = rows.merge(targets[["indicator_id", "value"]].rename(columns={"value": "target"}),
                       on="indicator_id", how="left")
-    rows = rows[rows["value"].notna() & rows["denominator"].gt(0) & rows["target"].notna()]
-    small = rows["count"].between(1, 4)
+    from .disclosure import is_suppressed
+    small = is_suppressed(rows)
     n_sup = small.groupby(rows["indicator_id"]).sum()
-    rows = rows[~small].copy()
+    rows = rows[~small]
+    rows = rows[rows["value"].notna() & rows["denominator"].gt(0) &
+                rows["target"].notna()].copy()
     names = areas.set_index("area_code")["area_name"]
     # the practice's group: its locality, or in books without localities its PCN
     group = ancestor_of_type(areas, "locality")
@@ -198,7 +202,8 @@ def compare_areas(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     rows = values[values["area_code"].isin(codes) & values["value"].notna()]
     # the latest period of each indicator (periods sort as text: 2012, 2019/20, …)
     rows = rows[rows["period"] == rows.groupby("indicator_id")["period"].transform("max")]
-    rows = rows[~rows["count"].between(1, 4) & rows["lower_95"].notna()].copy()
+    from .disclosure import is_suppressed
+    rows = rows[~is_suppressed(rows) & rows["lower_95"].notna()].copy()
     rows["indicator"] = rows["indicator_id"].map(meta["name"])
     rows["unit"] = rows["indicator_id"].map(meta["unit"])
     rows["area_name"] = rows["area_code"].map(areas.set_index("area_code")["area_name"])

@@ -11,8 +11,8 @@ Compare areas and trends are :func:`nhsbook.variation.compare_areas` /
 work for any book, profile and area type (CCG → localities → practices in the default book,
 PCNs → practices in a real-data book).  The charts are in :mod:`nhsbook.charts.views`.
 
-Disclosure control: values whose count is 1-4 are suppressed (:func:`nhsbook.stats.suppress`)
-before anything here uses them; they are shown as ``Supp.`` (rug) or left out (scatter, box
+Disclosure control: values the pipeline suppressed (:mod:`nhsbook.disclosure`: counts 1-4
+and the complementary cells that protect them) are withheld before anything here uses them; they are shown as ``Supp.`` (rug) or left out (scatter, box
 plots, quintiles) and no count or denominator of a single area is put in a chart's data.
 """
 
@@ -79,13 +79,12 @@ def peer_practices(areas: pd.DataFrame, code: str) -> tuple[str, list[str], list
 
 
 def _published(values: pd.DataFrame, codes: Iterable[str]) -> pd.DataFrame:
-    """The areas' persons/all-category rows with counts 1-4 suppressed (value and limits
-    blanked, ``suppressed`` flag set, significance "Not compared")."""
+    """The areas' persons/all-category rows as published (:func:`nhsbook.disclosure.apply`:
+    suppressed cells' counts, values and limits blanked, significance "Not compared")."""
     rows = values[values["area_code"].isin(list(codes))]
     rows = rows[rows["category_type"].fillna("") == ""]
-    rows = stats.suppress(rows)
-    rows.loc[rows["suppressed"], "significance"] = "Not compared"
-    return rows
+    from . import disclosure
+    return disclosure.apply(rows)
 
 
 def latest(rows: pd.DataFrame) -> pd.DataFrame:
@@ -383,14 +382,17 @@ def practice_quintiles(values: pd.DataFrame, areas: pd.DataFrame, group: Iterabl
 
 
 def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.DataFrame,
-                practices: Iterable[str]) -> pd.DataFrame:
+                practices: Iterable[str], suppress: bool = True) -> pd.DataFrame:
     """Every indicator for the ``practices`` grouped by deprivation quintile: counts and
     denominators summed (scores: population-weighted mean), value and 95% limits by the
     indicator's method exactly as areas are computed (:mod:`nhsbook.indicators`), then
-    suppressed (counts 1-4).  Latest period per indicator.
+    suppressed (counts 1-4; ``suppress=False``: not, for the pipeline, which protects the
+    quintiles with every other cell in :func:`nhsbook.disclosure.protect`).  Latest period
+    per indicator.
 
-    Columns: ``indicator_id``, ``quintile``, ``practices``, ``population``, ``count``,
-    ``denominator``, ``value``, ``lower_95``, ``upper_95``, ``suppressed``, ``value_note``.
+    Columns: ``indicator_id``, ``period``, ``sex``, ``age``, ``quintile``, ``practices``,
+    ``population``, ``count``, ``denominator``, ``value``, ``lower_95``, ``upper_95``,
+    ``suppressed``, ``value_note``.
     """
     q = quintiles.dropna(subset=["quintile"])
     q = q[q["area_code"].isin(list(practices))]
@@ -400,7 +402,7 @@ def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.Data
     rows = rows.merge(q[["area_code", "quintile", "population"]], on="area_code")
     rows["weight"] = rows["population"]
     rows["weighted_value"] = rows["value"] * rows["population"]
-    g = rows.groupby(["indicator_id", "quintile"], as_index=False)
+    g = rows.groupby(["indicator_id", "period", "sex", "age", "quintile"], as_index=False)
     summed = g.agg(practices=("area_code", "nunique"), population=("population", "sum"),
                    count=("count", lambda s: s.sum(min_count=len(s))),
                    denominator=("denominator", lambda s: s.sum(min_count=len(s))),
@@ -411,9 +413,13 @@ def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.Data
     summed["value_note"] = ""
     # the same per-method calculation as every area's (private there; see the report)
     calc = indicators.calculate(summed, metadata.set_index("indicator_id"))
-    calc = stats.suppress(calc)
-    keep = ["indicator_id", "quintile", "practices", "population", "count", "denominator",
-            "value", "lower_95", "upper_95", "suppressed", "value_note"]
+    if suppress:
+        calc = stats.suppress(calc)
+    else:
+        calc["suppressed"] = False
+    keep = ["indicator_id", "period", "sex", "age", "quintile", "practices", "population",
+            "count", "denominator", "value", "lower_95", "upper_95", "suppressed",
+            "value_note"]
     calc["quintile"] = calc["quintile"].astype(int)
     return calc[keep].sort_values(["indicator_id", "quintile"]).reset_index(drop=True)
 
@@ -468,7 +474,8 @@ def inequality(by_q: pd.DataFrame, metadata: pd.DataFrame, *, reps: int = 100_00
 
 
 def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                    code: str, deprivation_id: str, n: int = 5, reps: int = 100_000
+                    code: str, deprivation_id: str, n: int = 5, reps: int = 100_000,
+                    quintiles: pd.DataFrame | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The inequality view of an area: the area's practices in deprivation quintiles defined
     across its comparison group's practices (:func:`peer_practices`: a CCG's own; a
@@ -481,10 +488,23 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
       quintile against the area value (:func:`nhsbook.stats.compare`, 95%) and ``sii_text``;
     * summary, one row per indicator: ``indicator``, ``period``, SII and RII with limits and
       a note.
+
+    ``quintiles``: the book's computed quintile table (``build/<book>/quintiles.parquet``,
+    :func:`nhsbook.disclosure.quintile_table`, protected with every other cell by
+    :func:`nhsbook.disclosure.protect`); the area's rows are selected from it.  Without it
+    (or when it has no rows for the area) the quintiles are computed here with the primary
+    rule only.
     """
-    _, group, own = peer_practices(areas, code)
-    quint = practice_quintiles(values, areas, group, deprivation_id, n=n)
-    by_q = by_quintile(values, metadata, quint, own)
+    from . import disclosure
+    by_q = None
+    if quintiles is not None and n == 5 and "area_code" in quintiles.columns:
+        mine = quintiles[quintiles["area_code"] == code]
+        if not mine.empty:
+            by_q = disclosure.apply(mine).drop(columns=["area_code"])
+    if by_q is None:
+        _, group, own = peer_practices(areas, code)
+        quint = practice_quintiles(values, areas, group, deprivation_id, n=n)
+        by_q = by_quintile(values, metadata, quint, own)
     meta = metadata.set_index("indicator_id")
     by_q = by_q[by_q["indicator_id"] != deprivation_id]
     summary = inequality(by_q, metadata, reps=reps)

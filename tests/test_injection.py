@@ -4,6 +4,7 @@ papermill parameters and area codes cannot execute code or escape the book's fol
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -89,7 +90,14 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
     raw.loc[1, "Value"] = cell
     path = tmp_path / "export.csv"
     raw.to_csv(path, index=False)
-    text = cell.strip().replace(",", "")
+    # commas only as English thousands separators (1,234.5); a decimal comma (0,5) or a
+    # leading "+" is not how Fingertips writes numbers and must fail, never read as 5
+    text = cell.strip()
+    thousands = re.fullmatch(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?",
+                             text)
+    if ("," in text and not thousands) or text.startswith("+"):
+        text = "not a number"
+    text = text.replace(",", "")
     try:
         expected = float(text) if text else None
     except ValueError:
@@ -108,3 +116,88 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
         assert pd.isna(got)
     else:
         assert got == pytest.approx(expected)
+
+
+# --- issue 20: every name field, every attack ------------------------------------------------
+
+DIRECTIVE = "Dronfield\n\n:::{literalinclude} /etc/passwd\n:::\n"
+ATTACKS = [DIRECTIVE, "{download}`/etc/passwd`", "<script>alert(1)</script>",
+           "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "```", "a\nb"]
+
+
+def _myst():
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+    return create_md_parser(MdParserConfig(enable_extensions={
+        "colon_fence", "dollarmath", "linkify", "substitution", "tasklist"}), RendererHTML)
+
+
+def _assert_inert(html_out: str) -> None:
+    low = html_out.lower()
+    assert "<script" not in low and "<img" not in low and 'href="javascript' not in low
+    assert "<pre" not in low and "role" not in low and "directive" not in low
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_header_of_every_page_kind_keeps_the_name_literal(computed, default_book, attack):
+    from nhsbook import escape
+    areas = computed["areas"].copy()
+    areas.loc[areas["area_code"] == "ND-DRO", "area_name"] = attack
+    row = areas[areas["area_code"] == "ND-DRO"].iloc[0]
+    page = AreaPage(default_book, row, computed["values"], computed["metadata"], areas,
+                    computed["population"], computed["population_reference"])
+    text = page.header_markdown()
+    first = text.split("\n\n")[0]
+    assert "\n" not in first.strip()                  # the name never breaks the line
+    out = _myst().render(text)
+    _assert_inert(out)
+    assert "<code>ND-DRO</code>" in out               # the code span shows the code as is
+    assert escape.plain(attack).split()[0].replace("<", "&lt;").replace(">", "&gt;") \
+        .replace('"', "&quot;") in out
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_area_tree_keeps_every_area_on_its_own_line(attack):
+    pages = [Page("Areas", "jsna_profile", "E38000115", attack, "ccg", ""),
+             Page("Areas", "jsna_profile", "ND-DRO", attack, "locality", "E38000115")]
+    lines = area_tree(pages, "areas/")
+    assert len(lines) == 2 and lines[0].startswith("- **") and lines[1].startswith("  - **")
+    out = _myst().render("\n".join(lines))
+    _assert_inert(out)
+    assert out.count("<li>") == 2 and out.count("<a href=") == 2
+
+
+def test_validation_report_page_keeps_offending_values_literal():
+    from nhsbook.validate import Failure, ValidationReport
+    failure = Failure(file="areas.csv", columns=("area_name",), rule="area_name | rule",
+                      lines=[6], values=[{"area_name": DIRECTIVE + "<script>alert(1)</script>"}],
+                      count=1, hint="fix `it`", dataset="areas",
+                      expectation="expect_column_values_to_match_regex",
+                      context=[{"area_code": "ND|DRO"}])
+    report = ValidationReport(ok=False, failures=[failure], datasets=[])
+    out = _myst().render(report.to_markdown())
+    _assert_inert(out)
+    assert "<pre" not in out                          # no directive or fence was opened
+    assert out.count("<table>") == 2                  # the summary and the offending rows
+    assert "ND|DRO" in out and ":::{literalinclude} /etc/passwd :::" in out
+
+
+def test_styled_tables_of_every_module_escape_text(computed):
+    from nhsbook import escape, finance, performance, spot
+    frame = pd.DataFrame({"Indicator": ["<img src=x onerror=alert(1)>"], "Value": [-1.0]})
+    for styler in (finance.money_style(frame), performance.style_rag(frame, []),
+                   spot.styled(frame), escape.html_table(frame)):
+        out = styler.to_html()
+        assert "<img" not in out and "&lt;img src=x onerror=alert(1)&gt;" in out
+        assert "&amp;lt;" not in out                  # escaped exactly once
+
+
+def test_chart_payload_cannot_close_or_comment_its_script():
+    from nhsbook.site import render
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": "</script><!--<script>", "mark": "point",
+            "data": {"values": [{"name": "<!--</script>"}]}}
+    out = render(spec)["text/html"]
+    payload = out.split("var spec = ", 1)[1].split("; var opts", 1)[0]
+    assert "<" not in payload

@@ -205,7 +205,7 @@ def test_scan_finds_counts_implied_by_ratio_dsr_and_limits(tmp_path):
 
 
 def test_swap_replaces_the_link_and_removes_old_sites(tmp_path):
-    sites, published = tmp_path / "sites", tmp_path / "book" / "_build" / "html"
+    sites, published = tmp_path / "build" / "sites", tmp_path / "book" / "_build" / "html"
     first = tmp_path / "stage1"
     _page(first, "index.html", "one")
     publish.swap(first, published, sites)

@@ -135,10 +135,14 @@ def test_dsr_zero_bands_small_totals_and_bad_rows():
     assert r.loc["ok", "lower"] < r.loc["ok", "value"] < r.loc["ok", "upper"]
     assert np.isnan(r.loc["small", "value"]) and "below 10" in r.loc["small", "value_note"]
     assert r.loc["small", "count"] == 9
-    for g in ("neg", "zero_pop", "nan"):
+    for g in ("neg", "zero_pop"):
         assert r.loc[g, ["count", "value", "lower", "upper"]].isna().all()
         assert r.loc[g, "value_note"].startswith("Not calculated")
     assert r.loc["ok", "value_note"] == ""
+    # issue 24: a missing band count counts as 0 (PHEindicatormethods R/DSR.R, na.zero), with
+    # a note; it used to blank the whole area
+    assert r.loc["nan", "count"] == 90 and np.isfinite(r.loc["nan", "value"])
+    assert r.loc["nan", "value_note"] == "1 missing age-band count counted as 0 (national method)"
 
 
 def test_dsr_subset_of_bands_and_no_groupby():
@@ -186,8 +190,9 @@ def test_le_invalid_bands_and_values():
     assert r["value"].isna().all()
     r = stats.life_expectancy(le_df(pops=POPS[:18] + [119] + POPS[19:]))   # deaths > pops
     assert r["value"].isna().all()
-    with pytest.raises(ValueError, match="missing age band"):
-        stats.life_expectancy(le_df().iloc[:19])
+    # issue 24: a group missing a band gets NA with the reason (it used to raise)
+    r = stats.life_expectancy(le_df().iloc[:19])
+    assert r["value"].isna().all() and "missing age band(s) ['90+']" in r["value_note"].iloc[0]
     with pytest.raises(ValueError, match="start_age"):
         stats.life_expectancy(le_df(), start_age=3)
     with pytest.raises(ValueError, match="not life-table bands"):
@@ -208,16 +213,17 @@ def test_le_small_population_no_deaths_90_and_wide_ci():
     assert "20 years" in wide["value_note"].iloc[0]
 
 
-def test_le_custom_labels_and_5000_from_start_age():
+def test_le_custom_labels_and_5000_over_all_ages():
     labels = [f"b{i}" for i in range(20)]
     r = stats.life_expectancy(le_df(bands=labels), le_age_bands=labels, start_age=65)
     assert r["value"].iloc[0] == pytest.approx(18.76856852, abs=5e-5)
-    # LE at 85: only 23,872 person-years at 85+; at 90 11,936 -> still >= 5,000
+    # issue 24: only 4,000 person-years at 85+, but the 5,000 minimum is on the total
+    # population (all ages), so LE at 85 is published (it used to be blanked)
     small_old = POPS[:18] + [2000, 2000]
     r = stats.life_expectancy(le_df(pops=small_old, deaths=DEATHS[:18] + [500, 500]),
                               start_age=[0, 85])
     assert np.isfinite(r.loc[r["start_age"] == 0, "value"]).all()
-    assert r.loc[r["start_age"] == 85, "value"].isna().all()
+    assert np.isfinite(r.loc[r["start_age"] == 85, "value"]).all()
 
 
 # --- mean ----------------------------------------------------------------------------------------
@@ -225,8 +231,10 @@ def test_le_custom_labels_and_5000_from_start_age():
 def test_mean_edges():
     r = stats.mean_ci([5.0])
     assert r["value"].iloc[0] == 5 and np.isnan(r["lower"].iloc[0])
+    # issue 24: missing values are left out and not counted in n (they used to blank it)
     r = stats.mean_ci([1.0, np.nan, 3.0])
-    assert r[["value", "lower", "upper"]].isna().all(axis=None)
+    assert r["n"].iloc[0] == 2 and r["missing"].iloc[0] == 1 and r["value"].iloc[0] == 2
+    assert r["value_note"].iloc[0] == "1 missing value excluded"
     r = stats.mean_ci([2.0, 2.0, 2.0])
     assert r["lower"].iloc[0] == r["upper"].iloc[0] == 2
     with pytest.raises(ValueError, match="no column"):
@@ -421,6 +429,9 @@ def test_funnel_agrees_with_rate_ci_duality():
 
 
 def test_le_probability_of_dying_above_one():
-    deaths = DEATHS[:10] + [30_000] + DEATHS[11:]      # M = 0.6 in the 45-49 band
+    """issue 24: M = 0.6 in the 45-49 band sets q = 1 there (R/LifeExpectancy.R: q = 1 where
+    deaths > population / n / a), as the national method; it used to be NaN.  Full checks in
+    tests/test_stats_national.py."""
+    deaths = DEATHS[:10] + [30_000] + DEATHS[11:]
     r = stats.life_expectancy(le_df(deaths=deaths))
-    assert r["value"].isna().all() and "probability of dying" in r["value_note"].iloc[0]
+    assert 40 < r["value"].iloc[0] < 50 and r["value_note"].iloc[0] == ""

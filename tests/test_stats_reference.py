@@ -194,7 +194,7 @@ def test_dsr_with_other_standard_matches_testdata_1976(xlsx):
           row[["total_count", "total_pop", "value", "lower95_0cl", "upper95_0cl"]])
     r998 = stats.dsr(d, pop="pop", age="Age Band", standard=std, multiplier=100_000, conf=0.998)
     close(r998[["lower", "upper"]].iloc[0], row[["lower99_8cl", "upper99_8cl"]])
-    # and the array form of `standard` (one weight per row of the group) gives the same
+    # and the array form of `standard` (one weight per band, in ascending age order) the same
     r_arr = stats.dsr(d, pop="pop", age="Age Band", standard=d["esp1976"].to_numpy(),
                       multiplier=10_000)
     close(r_arr["value"], r["value"])
@@ -517,9 +517,10 @@ def test_rate_funnel_matches_outputs(name):
     """testdata_funnel_rate_outputs{,_2,_3}.csv (DSR / crude rates per 100,000, 3 years of data:
     person-years = population_1_year x 3).  Each row gives, for an event count, the population
     at which that count sits on each limit; the limit at that population must be the published
-    one.  PHEindicatormethods uses exact chi-squared limits at every count: method="exact"
-    reproduces them to the published precision; the conventions' default (Byar's from 10 events)
-    stays within 1% (Byar's documented accuracy at 99.8%)."""
+    one.  PHEindicatormethods plots exact chi-squared limits at every count: the default
+    (method="national", issue 24) and method="exact" reproduce them to the published precision;
+    method="byar" (the points' own intervals, Byar's from 10 events) stays within 1% (Byar's
+    documented accuracy at 99.8%)."""
     o = csv(name)
     base = o["baseline"].iloc[0]
     for lab, conf in (("2s", 0.95), ("3s", 0.998)):
@@ -527,7 +528,9 @@ def test_rate_funnel_matches_outputs(name):
             n = o[f"{side}_{lab}_population_1_year"] * 3
             exact = stats.funnel_limits(n, base, conf=conf, kind="rate", method="exact")
             close(exact[side], o[f"{side}_{lab}_limit"], rtol=2e-5)
-            byar = stats.funnel_limits(n, base, conf=conf, kind="rate")
+            default = stats.funnel_limits(n, base, conf=conf, kind="rate")
+            close(default[side], o[f"{side}_{lab}_limit"], rtol=2e-5)
+            byar = stats.funnel_limits(n, base, conf=conf, kind="rate", method="byar")
             close(byar[side], o[f"{side}_{lab}_limit"], rtol=1e-2)
             small = o["Events"] < 10   # exact below 10 in both methods
             close(byar.loc[small, side], exact.loc[small, side], rtol=1e-12)
@@ -561,7 +564,7 @@ def test_ratio_funnel_matches_outputs_and_significance():
             close(f[side], o[f"{side}_{lab}_isr"], rtol=1e-5)
             close(f[side] / 100 - 1, o[f"{side}_{lab}_count"], rtol=1e-4, atol=1e-9)
     i = csv("testdata_funnel_ratio_inputs.csv")
-    for method in ("exact", "byar"):
+    for method in ("national", "exact", "byar"):
         sig = stats.funnel_significance(i["obs"], i["expected"], None, kind="ratio",
                                         method=method)
         assert (sig == i["significance"]).all()

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -204,6 +205,8 @@ def test_a_ccg_profile_page_runs_and_says_the_data_are_synthetic(small_book, roo
 
 
 def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
+    # a book's paths stay in the project, the mirror or the book file's folder (safepath)
+    small_dir = Path(shutil.copytree(small_dir, tmp_path / "data"))
     path = tmp_path / "b.yml"
     other = tmp_path / "other.csv"
     other.write_bytes((small_dir / sn.FILES["qof_prevalence"]).read_bytes())

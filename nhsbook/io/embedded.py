@@ -52,6 +52,10 @@ def load(data_dir: Path) -> Tables:
     meta = _read(paths["indicators"])
     metadata = coerce(meta, METADATA_COLUMNS)
     metadata["reference_value"] = pd.to_numeric(meta["reference_value"].replace("", None))
+    # optional per-indicator disclosure control (nhsbook.disclosure.indicator_rules)
+    for col in ("disclosure", "suppress_below"):
+        if col in meta.columns:
+            metadata[col] = meta[col].to_numpy()
 
     areas = _read(paths["areas"])
     practices = _read(paths["practices"])
