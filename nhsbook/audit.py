@@ -547,7 +547,14 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
 @lru_cache(maxsize=200_000)
 def _count_bounds(nums: tuple, meta: tuple[str, float, float], rounding: int
                   ) -> tuple[tuple[float, float, str], ...]:
-    return tuple(count_bounds(dict((r, (a, d)) for r, a, d in nums), meta, rounding))
+    found = count_bounds(dict((r, (a, d)) for r, a, d in nums), meta, rounding)
+    if rounding <= 1:
+        return tuple(found)
+    # under rounding every published figure is computed from the rounded count, so what it
+    # gives back is the rounded count: the true one lies within half the base of it
+    half = rounding / 2
+    return tuple((lo, hi, how) if how == "count" else (lo - half, hi + half, how)
+                 for lo, hi, how in found)
 
 
 def count_bounds(v: dict[str, tuple[float, float]], meta: tuple[str, float, float],

@@ -263,6 +263,12 @@ def test_rounded_counts_are_bounds_not_values(tmp_path):
     _publish_profiles(tmp_path, {"L1": 22, "P1": 10, "P2": 10, "P3": None})
     assert [r.value for r in audit.audit_site(tmp_path, META, areas, threshold=8)] == [2]
     assert audit.audit_site(tmp_path, META, areas, threshold=8, rounding=5) == []
+    # figures computed from a rounded count invert to the rounded count only
+    r = stats.rate_ci(10, 1_500.0, multiplier=1000.0).iloc[0]
+    nums = tuple(sorted((k, float(round(r[c], 3)), 5e-4) for k, c in
+                        (("value", "value"), ("lower_95", "lower"), ("upper_95", "upper"))))
+    bounds = audit._count_bounds(nums, ("crude_rate", 1000.0, np.nan), 5)
+    assert [(lo, hi) for lo, hi, _ in bounds] == [(7.5, 12.5)]
 
 
 def test_every_published_figure_bounds_the_true_count(site, computed):
