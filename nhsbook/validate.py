@@ -975,6 +975,8 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
 SHARED_SUITES: dict[str, str] = {
     "ons_sape_single_year_derbyshire": "ons_sape_single_year",
     "ons_sape_single_year_holdout": "ons_sape_single_year",
+    # the ICB book's smoking series is a Fingertips export like any other
+    "fingertips_91547": "fingertips",
 }
 
 

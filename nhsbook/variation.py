@@ -53,7 +53,7 @@ def peer_group(areas: pd.DataFrame, code: str) -> tuple[str, list[str]]:
     if row["area_type"] == "practice":
         target = str(row["comparator_code"])
         return target, practices_below(areas, target)
-    target = code if row["area_type"] == "ccg" else str(row["comparator_code"])
+    target = code if row["area_type"] in ("ccg", "stp") else str(row["comparator_code"])
     return target, practices_below(areas, code)
 
 

@@ -28,6 +28,10 @@ Great Expectations suite first, :data:`DATASETS`):
 * **IMD 2025 practice scores** (Fingertips 94240, method ``score``): PCN, sub-ICB, ICB, region
   and England values are the means of their practices' scores weighted by the July 2026
   registered list, ``Σ(score × list) / Σ list``.
+* **smoking** (Fingertips 91547, current smokers aged 15+ on the QOF register, 2022/23 and
+  2023/24, the only periods with GP rows): the real trend of the book, for practices, PCNs,
+  sub-ICB locations, the ICB, the region and England, all from the practices' counts and
+  denominators (practices placed by the July 2026 map in every period; polarity low is good).
 * **populations**: registered patients by sex and five-year band, July 2026, for every
   practice, PCN, sub-ICB location, ICB and region of the book and England (the sum of the
   seven regions); the population pages draw each against England.
@@ -46,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import sources
-from . import current, qof
+from . import current, fingertips, qof
 
 #: Dataset name (its Great Expectations suite, :func:`nhsbook.validate.suite_for`) ->
 #: source registry key.
@@ -58,6 +62,7 @@ DATASETS: dict[str, str] = {
     "practice_imd2025": "fingertips_94240_imd2025_gp",
     "imd2025_lsoa21": "imd2025_lsoa21",
     "ons_lsoa21_sicbl_icb": "lsoa21_sicbl24_icb24_england",
+    "fingertips_91547": "fingertips_91547_smoking_qof",
 }
 SELECTION = "opendata_icb_selection"
 OPTION_KEYS = ("icb_code", "sub_icb_code")
@@ -256,6 +261,66 @@ def imd_values(imd: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.S
                                     age="All ages")
 
 
+SMOKING = "91547"
+SMOKING_SOURCE = ("OHID Fingertips indicator 91547 (QOF smoking register, GP practices); above "
+                  "practice level the sums of the practices' counts and denominators, "
+                  "practices placed by the July 2026 map")
+
+
+def smoking_rows(export: fingertips.FingertipsExport) -> pd.DataFrame:
+    """The GP practice rows of Fingertips 91547 (current smokers aged 15+, QOF), every period.
+
+    The export's 2023/24 GP rows (6,267) have an empty ``Indicator ID``, ``Sex`` and ``Age``
+    (as published in the intermediary's file): GP rows with an empty id are read as 91547,
+    Persons, 15+ yrs here, locally, because the file holds no other indicator.  A GP row with
+    another id, or a practice with two rows in one period, raises ValueError."""
+    v = export.values
+    gp = v[v["area_type"] == "GPs"].copy()
+    blank = gp["indicator_id"].fillna("").str.strip() == ""
+    other = ~blank & (gp["indicator_id"] != SMOKING)
+    if other.any():
+        raise ValueError(f"Fingertips 91547 export: GP rows of other indicators "
+                         f"{sorted(gp.loc[other, 'indicator_id'].unique())[:5]}")
+    gp.loc[blank, ["indicator_id", "sex", "age"]] = [SMOKING, "Persons", "15+ yrs"]
+    gp = gp[gp["count"].notna() & gp["denominator"].gt(0)]
+    dup = gp.duplicated(["area_code", "period"], keep=False)
+    if dup.any():
+        raise ValueError(f"Fingertips 91547 export: practices with two rows in one period: "
+                         f"{gp.loc[dup, 'area_code'].unique()[:5].tolist()}")
+    return gp[["area_code", "period", "count", "denominator"]].reset_index(drop=True)
+
+
+def smoking_metadata(periods: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "indicator_id": SMOKING,
+        "name": "Smoking prevalence in adults (15+), current smokers (QOF)",
+        "domain": "Behaviours", "profile": "behaviours", "unit": "%", "multiplier": 100.0,
+        "polarity": "low_is_good", "method": "proportion", "period": max(periods),
+        "sex": "Persons", "age": "15+ yrs", "source": SMOKING_SOURCE}])
+
+
+def smoking_values(gp: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
+                   icb: pd.Series) -> pd.DataFrame:
+    """Count and denominator of each practice of the book in each period (PCN and sub-ICB
+    rolled up by :func:`nhsbook.indicators.compute`), and the sums over the map's practices of
+    the ICB and the region, and over every practice of the export for England (the same
+    arithmetic in every period, so that the comparison is like with like)."""
+    book = gp[gp["area_code"].isin(set(mine["PRACTICE_CODE"]))]
+    icb_of = m.set_index("PRACTICE_CODE")["ONS_ICB_CODE"]
+    region_of = m.set_index("PRACTICE_CODE")["ONS_COMM_REGION_CODE"]
+
+    def total(rows: pd.DataFrame, code: str) -> pd.DataFrame:
+        s = rows.groupby("period", as_index=False)[["count", "denominator"]].sum()
+        return s.assign(area_code=code)
+
+    frames = [book, total(gp, ENGLAND[0]),
+              total(gp[gp["area_code"].map(icb_of) == icb["ONS_ICB_CODE"]], icb["ONS_ICB_CODE"]),
+              total(gp[gp["area_code"].map(region_of) == icb["ONS_COMM_REGION_CODE"]],
+                    icb["ONS_COMM_REGION_CODE"])]
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(indicator_id=SMOKING, sex="Persons", age="15+ yrs")
+
+
 def populations(reg: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """The book's areas' registered populations by sex and band (July 2026): each area's own
     rows of the file (practices and PCNs by ODS code; sub-ICB, ICB and region by ONS code)
@@ -286,10 +351,13 @@ def load(cfg, opts: dict, paths: dict[str, Path]):
     imd = current.read_practice_imd(paths["practice_imd2025"])
 
     areas = hierarchy(m, mine, icb, list_sizes)
-    metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata()],
+    smoking = smoking_rows(fingertips.read(paths["fingertips_91547"]))
+    metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata(),
+                          smoking_metadata(sorted(smoking["period"].unique()))],
                          ignore_index=True)
     values = pd.concat([qof_values(prevalence, m, mine, icb, metadata),
-                        imd_values(imd, m, mine, icb, list_sizes)], ignore_index=True)
+                        imd_values(imd, m, mine, icb, list_sizes),
+                        smoking_values(smoking, m, mine, icb)], ignore_index=True)
     population = populations(reg, areas)
     have = set(population["area_code"])
     areas.loc[~areas["area_code"].isin(have), "population_note"] = (
