@@ -13,8 +13,9 @@
   deprived of 33,755).
 * :func:`read_lsoa21_lookup`: ONS LSOA (2021) → sub-ICB location → ICB (April 2024).
 
-QOF 2024-25 prevalence is read by :func:`nhsbook.io.qof.read_prevalence` with
-``register_as_float=True`` (its ``REGISTER`` is written ``113.0``).
+* :func:`read_qof_prevalence_2425`: QOF 2024-25 prevalence, by
+  :func:`nhsbook.io.qof.read_prevalence` with ``register_as_float=True`` (its ``REGISTER`` is
+  written ``113.0``), its registers and list types checked against the 21 known.
 
 Every reader checks the header by name and refuses cells that are not numbers, unknown codes
 and duplicated keys, naming the file, the line (header = line 1) and the column.
@@ -154,6 +155,29 @@ def registered_totals(path: str | Path) -> pd.Series:
     total = raw[(raw["ORG_TYPE"] == "GP") & (raw["SEX"] == "ALL") & (raw["AGE_GROUP_5"] == "ALL")]
     return pd.Series(whole_numbers(total, "NUMBER_OF_PATIENTS", Path(path)).astype(float)
                      .to_numpy(), index=total["ORG_CODE"].to_numpy())
+
+
+#: The 21 QOF registers of 2024-25 (the same groups as 2020-21).
+QOF_REGISTERS: tuple[str, ...] = ("AF", "AST", "CAN", "CHD", "CKD", "COPD", "DEM", "DEP", "DM",
+                                  "EP", "HF", "HYP", "LD", "MH", "NDH", "OB", "OST", "PAD", "PC",
+                                  "RA", "STIA")
+
+
+def read_qof_prevalence_2425(path: str | Path) -> pd.DataFrame:
+    """QOF 2024-25 prevalence (:func:`nhsbook.io.qof.read_prevalence`, registers written as
+    whole floats); refused besides: a ``GROUP_CODE`` that is not one of the 21 registers or a
+    ``PATIENT_LIST_TYPE`` that is not a known age group, naming file, lines and column."""
+    from .qof import LIST_TYPE_AGES, read_prevalence
+    path = Path(path)
+    out = read_prevalence(path, register_as_float=True)
+    for column, field, known in (("GROUP_CODE", "group_code", QOF_REGISTERS),
+                                 ("PATIENT_LIST_TYPE", "list_type", tuple(LIST_TYPE_AGES))):
+        bad = ~out[field].isin(known)
+        if bad.any():
+            raise CurrentFormatError(
+                f"{path}: column {column!r}, line(s) {out.index[bad][:10].tolist()}: expected "
+                f"one of {', '.join(known)}, found {out.loc[bad, field].head(10).tolist()}")
+    return out
 
 
 def read_practice_imd(path: str | Path) -> pd.DataFrame:

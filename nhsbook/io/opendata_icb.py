@@ -346,7 +346,7 @@ def load(cfg, opts: dict, paths: dict[str, Path]):
     mine, icb = select(m, sel, paths["gp_practice_map"])
     reg = current.read_registrations_by_age(paths["gp_registrations_age"])
     list_sizes = current.registered_totals(paths["gp_registrations_age"])
-    prevalence = qof.read_prevalence(paths["qof_prevalence_2425"], register_as_float=True)
+    prevalence = current.read_qof_prevalence_2425(paths["qof_prevalence_2425"])
     groups = qof.read_indicator_groups(paths["qof_indicator_groups"])
     imd = current.read_practice_imd(paths["practice_imd2025"])
 
