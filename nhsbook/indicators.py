@@ -196,14 +196,28 @@ PROFILE_COLUMNS = {
 }
 
 
+def profile_period(rows: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    """One area's rows with one period per indicator: the metadata's period where the rows
+    have it, else their latest (periods sort as text, as Fingertips labels them).  Rows of
+    single-period indicators are returned unchanged."""
+    if rows.empty or not rows.groupby("indicator_id")["period"].nunique().gt(1).any():
+        return rows
+    want = rows["indicator_id"].map(metadata.set_index("indicator_id")["period"])
+    has = (rows["period"] == want).groupby(rows["indicator_id"]).transform("any")
+    latest = rows.groupby("indicator_id")["period"].transform("max")
+    return rows[(has & (rows["period"] == want)) | (~has & (rows["period"] == latest))]
+
+
 def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
                   profile: str) -> pd.DataFrame:
     """One area's profile (adult or child): the rows a profile page shows, suppressed.
 
     Counts 1-4 and every figure derived from them are replaced by missing values with the
-    reason in the value note, and their significance is "Not compared".
+    reason in the value note, and their significance is "Not compared".  An indicator with
+    several periods (a trend) shows one row: its metadata period where the area has it, else
+    the area's latest period.
     """
-    rows = values[values["area_code"] == area_code]
+    rows = profile_period(values[values["area_code"] == area_code], metadata)
     meta = metadata.loc[metadata["profile"] == profile,
                         ["indicator_id", "domain", "name", "unit", "polarity", "method"]]
     rows = meta.merge(rows, on="indicator_id", how="left")

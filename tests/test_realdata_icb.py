@@ -155,8 +155,14 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
     practices = s[(s["area_type"] == "practice") & (s["period"] == "2023/24")]
     sub = s[(s["area_code"] == SUB_ICB) & (s["period"] == "2023/24")].iloc[0]
     assert sub["count"] == practices["count"].sum()
-    trends = AreaPage.load(SUB_ICB, BOOK).trends()
+    page = AreaPage.load(SUB_ICB, BOOK)
+    trends = page.trends()
     assert set(trends["indicator_id"]) == {"91547"} and len(trends) == 2
+    # the profile and the spine show the latest period only, once
+    profile = page.profile("behaviours")
+    assert profile["period"].tolist() == ["2023/24"] and profile["value"].iloc[0] == sub["value"]
+    spine = page.spine_chart("behaviours")
+    assert spine is not None
 
 
 def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
