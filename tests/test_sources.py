@@ -372,7 +372,7 @@ def test_cli_list_and_fetch(monkeypatch, capsys, tmp_path, mirror, registry):
     for s in registry.values():
         line = next(row for row in out.splitlines() if row.split()[:1] == [s.key])
         assert s.licence in line and s.path in line and line.rstrip().endswith("mirror")
-    assert "47 datasets: 47 mirror" in out
+    assert "54 datasets: 54 mirror" in out   # 47 + the ICB book's 7 current/ files
 
     folder = _small_mirror(tmp_path, registry, [SMALL])
     cache = tmp_path / "cli-cache"
