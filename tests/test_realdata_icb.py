@@ -59,7 +59,8 @@ def test_areas_are_the_icb_its_sub_icb_pcns_and_practices(tables, practice_map):
     unallocated = mine.loc[mine["PCN_CODE"] == "U", "PRACTICE_CODE"]
     assert len(unallocated) == 3
     assert (practice.loc[unallocated, "parent_code"] == SUB_ICB).all()
-    assert practice["comparator_code"].eq(SUB_ICB).all() and pcn["comparator_code"].eq(SUB_ICB).all()
+    assert practice["comparator_code"].eq(SUB_ICB).all()
+    assert pcn["comparator_code"].eq(SUB_ICB).all()
     assert areas.loc[[SUB_ICB, ICB, "E40000011"], "comparator_code"].eq(ENGLAND).all()
     assert areas.loc[SUB_ICB, "list_size"] == 1_143_043
     assert not areas["synthetic"].any()
