@@ -34,7 +34,8 @@ Great Expectations suite first, :data:`DATASETS`):
   denominators (practices placed by the July 2026 map in every period; polarity low is good).
 * **populations**: registered patients by sex and five-year band, July 2026, for every
   practice, PCN, sub-ICB location, ICB and region of the book and England (the sum of the
-  seven regions); the population pages draw each against England.
+  seven regions); the population pages draw each against England.  An area with fewer than
+  5 registered patients (a closing practice) has no pyramid, and says why.
 
 The selection is written to ``build/<book>/opendata_icb_selection.csv`` (validated and
 checksummed like every input), so that changing the code recomputes the stored tables.
@@ -261,6 +262,12 @@ def imd_values(imd: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.S
                                     age="All ages")
 
 
+#: Fewest registered patients an area's pyramid is drawn for (counts 1-4 are suppressed).
+MIN_POPULATION = 5
+SMALL_LIST_NOTE = ("Fewer than 5 patients were registered with this practice in July 2026 (it "
+                   "may have closed or merged since QOF 2024-25), so no age-sex structure is "
+                   "shown: counts from 1 to 4 are suppressed.")
+
 SMOKING = "91547"
 SMOKING_SOURCE = ("OHID Fingertips indicator 91547 (QOF smoking register, GP practices); above "
                   "practice level the sums of the practices' counts and denominators, "
@@ -335,6 +342,11 @@ def populations(reg: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         "population"].sum().assign(area_code=ENGLAND[0])
     out = pd.concat([rows[["area_code", "sex", "age_band", "population"]], england],
                     ignore_index=True)
+    # an area with 1-4 registered patients (a practice closing: Parkfields Surgery, Y05733,
+    # has 1 in July 2026 and 6,643 on its QOF 2024-25 list) gets no pyramid: counts 1-4 are
+    # suppressed, and its shares would describe one or two people
+    total = out.groupby("area_code")["population"].transform("sum")
+    out = out[total >= MIN_POPULATION]
     return out.assign(year=REGISTRATIONS_YEAR, kind="registered")
 
 
@@ -360,7 +372,10 @@ def load(cfg, opts: dict, paths: dict[str, Path]):
                         smoking_values(smoking, m, mine, icb)], ignore_index=True)
     population = populations(reg, areas)
     have = set(population["area_code"])
+    small = areas["area_code"].map(list_sizes).lt(MIN_POPULATION) & areas["area_type"].eq(
+        "practice")
     areas.loc[~areas["area_code"].isin(have), "population_note"] = (
         "No registered population for this area in the July 2026 file.")
+    areas.loc[small & ~areas["area_code"].isin(have), "population_note"] = SMALL_LIST_NOTE
     return assemble(cfg, areas, metadata, values, population, prevalence,
                     mine["PRACTICE_CODE"], period=QOF_PERIOD)
