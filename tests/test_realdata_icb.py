@@ -169,6 +169,14 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
     assert profile["period"].tolist() == ["2023/24"] and profile["value"].iloc[0] == sub["value"]
     spine = page.spine_chart("behaviours")
     assert spine is not None
+    # funnels: one point per practice, the latest period, around the sub-ICB's 2023/24 value
+    points, target = page.practice_points()
+    smoke = points[points["indicator_id"] == "91547"]
+    assert target == SUB_ICB and len(smoke) == smoke["area_code"].nunique() == 108
+    assert (smoke["target"] == sub["value"]).all()
+    mine = s[(s["area_type"] == "practice") & (s["period"] == "2023/24")].set_index("area_code")
+    got = smoke.set_index("area_code")["count"]
+    assert (got == mine["count"].reindex(got.index)).all()
 
 
 def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
