@@ -220,18 +220,21 @@ TYPE_CAPTIONS = {"ccg": "CCG", "pcn": "Primary care networks", "locality": "Loca
                  "practice": "Practices", "district": "Districts"}
 
 
-def _caption(p: Page) -> str:
+def _caption(p: Page, captions: dict | None = None) -> str:
     """The contents part of a page: its area type for areas of the hierarchy (so that each
-    area's chapter groups all its pages), the page set's part for areas listed by code."""
-    return TYPE_CAPTIONS.get(p.area_type, p.area_type.title()) if p.area_type else p.part
+    area's chapter groups all its pages; a book's ``type_captions`` first), the page set's
+    part for areas listed by code."""
+    if not p.area_type:
+        return p.part
+    return {**TYPE_CAPTIONS, **(captions or {})}.get(p.area_type, p.area_type.title())
 
 
-def _toc(pages: list[Page]) -> dict:
+def _toc(pages: list[Page], captions: dict | None = None) -> dict:
     """jupyter-book's table of contents: a part per area type (or listed page set), a chapter
     per area (its first page) with the area's other pages as sections."""
     parts: dict[str, dict[str, list[str]]] = {}
     for p in pages:
-        parts.setdefault(_caption(p), {}).setdefault(p.area_code, []).append(p.file)
+        parts.setdefault(_caption(p, captions), {}).setdefault(p.area_code, []).append(p.file)
     chapters = [{"caption": part, "chapters": [
         {"file": files[0], **({"sections": [{"file": f} for f in files[1:]]}
                               if files[1:] else {})}
@@ -299,7 +302,8 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
     inc.write_if_changed(book / "index.md", landing)
     inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
     inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
-    inc.write_if_changed(book / "_toc.yml", yaml.safe_dump(_toc(pages), sort_keys=False))
+    inc.write_if_changed(book / "_toc.yml", yaml.safe_dump(_toc(pages, cfg.type_captions),
+                                                     sort_keys=False))
 
 
 def data_sources_page(cfg: BookConfig) -> str:

@@ -84,6 +84,13 @@ class BookConfig:
     #: Optional comparator population for the top area's pyramid: ``name``, ``source`` (a
     #: registry key of an ONS SAPE single-year file) and ``la_codes``.
     population_comparator: dict = field(default_factory=dict)
+    #: Contents captions by area type, over :data:`nhsbook.build.TYPE_CAPTIONS` (e.g. an ICB
+    #: book: ``stp: Integrated care board``, ``ccg: Sub-ICB locations``).
+    type_captions: dict = field(default_factory=dict)
+    #: Area type names in page headers (e.g. ``ccg: sub-ICB location``); default the type.
+    type_labels: dict = field(default_factory=dict)
+    #: The data vintage every page states (e.g. "QOF 2024-25; registrations July 2026").
+    vintage: str = ""
     #: Markdown shown at the top of the landing page (e.g. the synthetic-data notice).
     notice: str = ""
     #: The configuration file the book was read from.
@@ -170,6 +177,9 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
         page_sets=_page_sets(raw.get("pages"), path), root=root,
         population_comparator=dict(comparator),
+        type_captions={str(k): str(v) for k, v in (raw.get("type_captions") or {}).items()},
+        type_labels={str(k): str(v) for k, v in (raw.get("type_labels") or {}).items()},
+        vintage=" ".join(str(raw.get("vintage") or "").split()),
         notice=str(raw.get("notice", "")).strip(), path=path,
         disclosure=str(raw.get("disclosure") or "standard").strip())
 

@@ -202,6 +202,18 @@ PROFILE_COLUMNS = {
 }
 
 
+def profile_period(rows: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    """One area's rows with one period per indicator: the metadata's period where the rows
+    have it, else their latest (periods sort as text, as Fingertips labels them).  Rows of
+    single-period indicators are returned unchanged."""
+    if rows.empty or not rows.groupby("indicator_id")["period"].nunique().gt(1).any():
+        return rows
+    want = rows["indicator_id"].map(metadata.set_index("indicator_id")["period"])
+    has = (rows["period"] == want).groupby(rows["indicator_id"]).transform("any")
+    latest = rows.groupby("indicator_id")["period"].transform("max")
+    return rows[(has & (rows["period"] == want)) | (~has & (rows["period"] == latest))]
+
+
 def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
                   profile: str) -> pd.DataFrame:
     """One area's profile (adult or child): the rows a profile page shows, suppressed.
@@ -209,12 +221,14 @@ def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
     Suppressed cells (the pipeline's flag, :mod:`nhsbook.disclosure`: counts 1-4 and their
     complementary cells; without the flag, counts 1-4) have count, value and limits
     replaced by missing values with the note in the value note, and their significance is
-    "Not compared".
+    "Not compared".  An indicator with several periods (a trend) shows one row: its metadata
+    period where the area has it, else the area's latest period.
     """
     from . import disclosure
     rows = values[values["area_code"] == area_code]
     if "category_type" in rows.columns:
         rows = rows[rows["category_type"].fillna("") == ""]
+    rows = profile_period(rows, metadata)
     meta = metadata.loc[metadata["profile"] == profile,
                         ["indicator_id", "domain", "name", "unit", "polarity", "method"]]
     rows = meta.merge(rows, on="indicator_id", how="left")

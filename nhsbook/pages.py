@@ -92,7 +92,7 @@ class AreaPage:
         """The page's opening: area, comparator, periods, sources and the synthetic notice."""
         lines = [
             f"**Area:** {esc(self.name)} ({esc_code(self.area['area_code'])}, "
-            f"{esc(self.area['area_type'])}).  "
+            f"{esc(self.book.type_labels.get(self.area_type, self.area_type))}).  "
             f"**Compared with:** {esc(self.comparator_name)}.",
             "",
         ]
@@ -102,6 +102,8 @@ class AreaPage:
         periods = ", ".join(sorted(self.metadata["period"].unique()))
         lines += [f"**Period:** {esc(periods)}. **Sources:** see each indicator's source in "
                   "the downloadable table and the Data sources chapter."]
+        if self.book.vintage:
+            lines += ["", f"**Data vintage:** {esc(self.book.vintage)}."]
         return "\n".join(lines)
 
     @property
@@ -187,12 +189,20 @@ class AreaPage:
             return note or f"The book has no population for {self.name} or its practices."
 
     def pyramid_data(self) -> pd.DataFrame:
-        """The area's age-sex shares against its comparator: a CCG against the book's
-        comparator population (when available), a locality or practice against its CCG."""
+        """The area's age-sex shares against its comparator: every area against the book's
+        ``population_comparator: area_code`` when it names one (an area of the population
+        table, e.g. England); else a CCG against the book's comparator population (when
+        available), a locality or practice against its CCG."""
         from . import population as pop
         own = pop.area_population(self.population, self.areas, self.code)
         ref, ref_name = None, ""
-        if self.area_type == "ccg":
+        fixed = str(self.book.population_comparator.get("area_code") or "")
+        if fixed and fixed != self.code:
+            # a book whose population table holds its comparator (e.g. England's registered
+            # patients): every area is drawn against it
+            ref = pop.area_population(self.population, self.areas, fixed)
+            ref_name = str(self.book.population_comparator.get("name") or self._name(fixed))
+        elif self.area_type == "ccg":
             if self.population_reference is not None and not self.population_reference.empty:
                 ref = self.population_reference
                 ref_name = str(ref["name"].iloc[0])

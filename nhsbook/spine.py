@@ -89,8 +89,10 @@ def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame
                  "suppressed"]].rename(columns={"name": "indicator"})
     base.insert(0, "order", np.arange(len(base)))
     spread_code = spread_area(areas, area_code)
-    spread_rows = values.loc[values["area_code"] == spread_code,
-                             ["indicator_id", "worst", "p25", "p75", "best", "n_practices"]]
+    spread_rows = indicators.profile_period(
+        values.loc[values["area_code"] == spread_code,
+                   ["indicator_id", "period", "worst", "p25", "p75", "best", "n_practices"]],
+        metadata).drop(columns="period")
     spread_rows = spread_rows.drop_duplicates("indicator_id")
     base = base.merge(spread_rows, on="indicator_id", how="left")
     peers = _peer_practices(areas, spread_code)

@@ -48,6 +48,7 @@ import json
 import re
 import sys
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -417,9 +418,11 @@ def read_table(path: Path, name: str = "", file: str | None = None
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as fh:
                 raw = fh.read()
+        elif path.suffix == ".zip":   # a publisher's zip of one CSV (NHS England GP files)
+            raw = _zip_member(path)
         else:
             raw = path.read_bytes()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         return None, [], [fail("the file must be readable", f"could not read the file ({exc})",
                                count=1)]
     try:
@@ -480,6 +483,15 @@ def read_table(path: Path, name: str = "", file: str | None = None
     frame = pd.DataFrame(cells, columns=names, dtype=object,
                          index=pd.Index(lines, name=LINE, dtype="int64"))
     return frame, names, problems
+
+
+def _zip_member(path: Path) -> bytes:
+    """The bytes of the single CSV inside a zip (ValueError when it holds none or several)."""
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        if len(names) != 1:
+            raise ValueError(f"{path.name} must hold exactly one CSV file, holds {names}")
+        return zf.read(names[0])
 
 
 _PARSABLE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -1000,6 +1012,8 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
 SHARED_SUITES: dict[str, str] = {
     "ons_sape_single_year_derbyshire": "ons_sape_single_year",
     "ons_sape_single_year_holdout": "ons_sape_single_year",
+    # the ICB book's smoking series is a Fingertips export like any other
+    "fingertips_91547": "fingertips",
 }
 
 

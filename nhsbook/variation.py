@@ -54,7 +54,7 @@ def peer_group(areas: pd.DataFrame, code: str) -> tuple[str, list[str]]:
     if row["area_type"] == "practice":
         target = str(row["comparator_code"])
         return target, practices_below(areas, target)
-    target = code if row["area_type"] == "ccg" else str(row["comparator_code"])
+    target = code if row["area_type"] in ("ccg", "stp") else str(row["comparator_code"])
     return target, practices_below(areas, code)
 
 
@@ -71,6 +71,11 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     meta = metadata.set_index("indicator_id")
     funnel_ids = meta.index[meta["method"].isin(FUNNEL_KINDS)]
     practices = list(practices)
+    # the latest period of each indicator only (a trend indicator has several; periods sort
+    # as text: 2012, 2019/20, …), for the practices and the target alike
+    if "period" in values.columns:
+        last = values.groupby("indicator_id")["period"].transform("max")
+        values = values[values["period"] == last]
     rows = values[values["area_code"].isin(practices) & values["indicator_id"].isin(funnel_ids)]
     targets = values.loc[values["area_code"] == target].drop_duplicates("indicator_id")
     rows = rows.merge(targets[["indicator_id", "value"]].rename(columns={"value": "target"}),

@@ -83,6 +83,8 @@ SELECTION = "opendata_selection"
 #: ``ccg_code`` value selecting every CCG (national mode).
 ALL = "all"
 OPTION_KEYS = ("ccg_code", "directory", "files", "synth")
+#: Options of the ICB mode (:mod:`nhsbook.io.opendata_icb`): an ICB or sub-ICB location.
+ICB_OPTION_KEYS = ("icb_code", "sub_icb_code", "files")
 
 ENGLAND = ("E92000001", "England")
 QOF_PERIOD = "2020/21"
@@ -108,6 +110,9 @@ def options(cfg) -> dict:
                             f"book's own YAML file (holding 'opendata: ccg_code: …'), got {path}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     opts = raw.get("opendata") or {}
+    if isinstance(opts, dict) and any(str(opts.get(k) or "").strip()
+                                      for k in ("icb_code", "sub_icb_code")):
+        return _icb_options(opts, path)
     if not isinstance(opts, dict) or not str(opts.get("ccg_code", "")).strip():
         raise OpenDataError(f"{path}: 'opendata: ccg_code:' must give the CCG's ONS (E38…) or "
                             "ODS (e.g. 15M) code, or 'all' for every CCG")
@@ -129,6 +134,25 @@ def options(cfg) -> dict:
             "synth": synth}
 
 
+def _icb_options(opts: dict, path: Path) -> dict:
+    """Options of the ICB mode: ``icb_code`` and/or ``sub_icb_code``, ``files``."""
+    from . import opendata_icb
+    unknown = sorted(set(opts) - set(ICB_OPTION_KEYS))
+    if unknown:
+        raise OpenDataError(f"{path}: unknown 'opendata:' option(s) {unknown} with icb_code / "
+                            f"sub_icb_code; expected {', '.join(ICB_OPTION_KEYS)}")
+    files = opts.get("files") or {}
+    if not isinstance(files, dict) or not set(files) <= set(opendata_icb.DATASETS):
+        raise OpenDataError(f"{path}: 'opendata: files:' maps dataset names "
+                            f"({', '.join(opendata_icb.DATASETS)}) to paths, got {files!r}")
+    return {**opendata_icb.selection(opts), "files": files, "mode": "icb", "ccg_code": ""}
+
+
+def is_icb(cfg) -> bool:
+    """True for a book of an ICB or sub-ICB location (current open data)."""
+    return options(cfg).get("mode") == "icb"
+
+
 def is_national(cfg) -> bool:
     """True for a book of every CCG (``ccg_code: all``)."""
     return options(cfg)["ccg_code"] == ALL
@@ -140,6 +164,17 @@ def sources_markdown(cfg) -> list[str]:
     from ..pages import esc_code
     opts = options(cfg)
     root = Path(cfg.root)
+    if opts.get("mode") == "icb":
+        from . import opendata_icb
+        what = " and ".join(f"`{k}` {esc(v)}" for k, v in opendata_icb.selection(opts).items())
+        rows = [f"| `{name}` | `{key}` |" for name, key in opendata_icb.DATASETS.items()]
+        return ["## This book's data", "",
+                f"This book is built from current public open data only ({what}): "
+                f"{opendata_icb.VINTAGE}. Each file is read through the source registry "
+                "below (from the offline mirror or `nhsbook fetch`), checked against its "
+                "registered checksum and validated by its Great Expectations suite before "
+                "use. No figure is synthetic.", "",
+                "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, ""]
     if opts.get("directory") or opts["files"]:
         rows = []
         for name, path in dataset_paths(cfg).items():
@@ -196,6 +231,9 @@ def dataset_paths(cfg) -> dict[str, Path]:
     when ``synth:`` is given), then the ``files:`` overrides; and the selection file."""
     opts = options(cfg)
     root = Path(cfg.root)
+    if opts.get("mode") == "icb":
+        from . import opendata_icb
+        return opendata_icb.dataset_paths(cfg, opts)
     if opts.get("directory"):
         from ..synth_national import FILES, ensure
         folder = root / str(opts["directory"])
@@ -221,6 +259,9 @@ def dataset_paths(cfg) -> dict[str, Path]:
 def load(cfg) -> Tables:
     """Read the book's inputs into the model's tables (see the module docstring)."""
     paths = dataset_paths(cfg)
+    if is_icb(cfg):
+        from . import opendata_icb
+        return opendata_icb.load(cfg, options(cfg), paths)
     if is_national(cfg):
         return load_national(cfg, paths)
     geo = qof.read_geographies(paths["qof_geographies"])
@@ -294,7 +335,7 @@ def load_national(cfg, paths: dict[str, Path]) -> Tables:
 
 def assemble(cfg, areas: pd.DataFrame, metadata: pd.DataFrame, values: pd.DataFrame,
              population: pd.DataFrame, prevalence: pd.DataFrame,
-             practice_codes: pd.Series) -> Tables:
+             practice_codes: pd.Series, period: str = QOF_PERIOD) -> Tables:
     """The data model's tables from the loaded areas, metadata, values and population; the
     registers of ``practice_codes`` larger than their list become ``published`` rows without
     a value (:func:`excluded_registers`)."""
@@ -306,7 +347,7 @@ def assemble(cfg, areas: pd.DataFrame, metadata: pd.DataFrame, values: pd.DataFr
     area_table["synthetic"] = bool(cfg.synthetic)
     meta = coerce(metadata, METADATA_COLUMNS)
     meta["reference_value"] = np.nan
-    published = excluded_registers(prevalence, practice_codes, metadata)
+    published = excluded_registers(prevalence, practice_codes, metadata, period)
     published["area_type"] = "practice"
     return Tables(metadata=meta, areas=area_table, values=coerce(values, VALUE_COLUMNS),
                   age_counts=empty_frame(AGE_COUNT_COLUMNS),
@@ -517,7 +558,7 @@ def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame, stp_map: pd
 
 
 def excluded_registers(prevalence: pd.DataFrame, practice_codes: pd.Series,
-                       metadata: pd.DataFrame) -> pd.DataFrame:
+                       metadata: pd.DataFrame, period: str = QOF_PERIOD) -> pd.DataFrame:
     """The book's practice registers larger than their list (no proportion can be computed):
     rows without a value that say why, left out of the PCN and CCG sums."""
     meta = metadata.set_index("indicator_id")
@@ -525,7 +566,7 @@ def excluded_registers(prevalence: pd.DataFrame, practice_codes: pd.Series,
                      & prevalence["exceeds_list"]]
     out = pd.DataFrame({
         "indicator_id": "QOF_" + bad["group_code"], "area_code": bad["practice_code"],
-        "period": QOF_PERIOD, "sex": "Persons",
+        "period": period, "sex": "Persons",
         "value_note": [f"Not calculated: the register ({r:,}) exceeds the list size of its age "
                        f"group ({n:,}) in the QOF file; left out of the PCN and CCG sums"
                        for r, n in zip(bad["register"], bad["list_size"])]})

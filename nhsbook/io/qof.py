@@ -75,10 +75,14 @@ def read_csv_text(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFra
     return out
 
 
-def whole_numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """A text column as non-negative whole numbers (thousands commas allowed); any other
-    cell raises :class:`QofFormatError` naming the file, lines and column."""
+def whole_numbers(frame: pd.DataFrame, column: str, path: Path,
+                  point_zero: bool = False) -> pd.Series:
+    """A text column as non-negative whole numbers (thousands commas allowed; with
+    ``point_zero`` also a whole number written as a float, ``113.0``); any other cell raises
+    :class:`QofFormatError` naming the file, lines and column."""
     text = frame[column].str.replace(",", "", regex=False)
+    if point_zero:
+        text = text.str.replace(r"\.0+$", "", regex=True)
     ok = text.str.fullmatch(r"[0-9]+")
     if not ok.all():
         bad = frame.index[~ok][:10].tolist()
@@ -88,20 +92,22 @@ def whole_numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return text.astype("int64")
 
 
-def read_prevalence(path: str | Path) -> pd.DataFrame:
+def read_prevalence(path: str | Path, register_as_float: bool = False) -> pd.DataFrame:
     """The QOF prevalence file: columns ``practice_code``, ``group_code``, ``register``,
     ``list_type``, ``list_size`` (integers) and ``exceeds_list`` (the register is larger than
     the list of its age group, which the published files hold on a handful of rows), indexed
     by file line.
 
     Refused (naming file, line and column): missing columns, registers or list sizes that are
-    not whole numbers, a practice with two rows for one register.
+    not whole numbers, a practice with two rows for one register.  ``register_as_float``
+    accepts registers written as whole floats (``113.0``: the QOF 2024-25 file); ``113.5`` is
+    still refused.
     """
     path = Path(path)
     raw = read_csv_text(path, PREVALENCE_COLUMNS, "QOF prevalence file")
     out = pd.DataFrame({
         "practice_code": raw["PRACTICE_CODE"], "group_code": raw["GROUP_CODE"],
-        "register": whole_numbers(raw, "REGISTER", path), "list_type": raw["PATIENT_LIST_TYPE"],
+        "register": whole_numbers(raw, "REGISTER", path, point_zero=register_as_float), "list_type": raw["PATIENT_LIST_TYPE"],
         "list_size": whole_numbers(raw, "PRACTICE_LIST_SIZE", path)}, index=raw.index)
     # Published files hold a few registers larger than the list of their age group (e.g. a
     # specialist learning-disability practice, 2020-21 line 137,711: LD 137 on a list of 132):

@@ -1,0 +1,164 @@
+"""Deprivation maps on 2021 LSOAs: the English Indices of Deprivation 2025 for the sub-ICB
+locations and ICBs of a current-data book (:mod:`nhsbook.io.opendata_icb`).
+
+* the **LSOAs of an area** (:func:`area_lsoas`) come from the ONS LSOA (2021) → sub-ICB
+  location → ICB (April 2024) lookup: a sub-ICB location's LSOAs by its ONS code, an ICB's as
+  the union of its sub-ICB locations in the book (the July 2026 ICBs after the April 2026
+  mergers have no LSOA lookup of their own; sub-ICB codes are unchanged);
+* each LSOA's IMD 2025 **score, national rank and decile** (:func:`imd_table`; rank 1 = most
+  deprived of England's 33,755 LSOAs; decile ``d`` = ranks ``⌊(d−1)·N/10⌋+1 … ⌊d·N/10⌋``);
+* **boundaries**: ONS LSOA (December 2021) BSC for Derby and Derbyshire
+  (registry ``lsoa2021_boundaries_derbyshire``); an area with LSOAs outside the file gets
+  tables but no map (:func:`has_boundaries`).
+
+The inputs are the book's own validated files (``imd2025_lsoa21``, ``ons_lsoa21_sicbl_icb``):
+the map pages read exactly what the validation gate passed.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from . import deps, sources
+from .config import BookConfig, load_book
+from .deprivation import DECILE_COLOURS, MapClasses
+
+NATIONAL_LSOAS_2021 = 33755
+BOUNDARIES = "lsoa2021_boundaries_derbyshire"
+
+
+def _paths(cfg: BookConfig) -> dict:
+    from .io import opendata
+    return opendata.dataset_paths(cfg)
+
+
+@deps.remember(maxsize=4)
+def _lookup(path: str) -> pd.DataFrame:
+    from .io import current
+    return current.read_lsoa21_lookup(path)
+
+
+@deps.remember(maxsize=4)
+def _imd(path: str) -> pd.DataFrame:
+    from .io import current
+    return current.read_imd2025_lsoa(path)
+
+
+@deps.remember(maxsize=2)
+def boundaries() -> gpd.GeoDataFrame:
+    """The registered 2021 LSOA boundaries (``code, name, lad24_code, lad24_name, geometry``)."""
+    from .geo import read_boundaries
+    path = sources.locate(BOUNDARIES)
+    gdf = read_boundaries(path, "lsoa21_code", "lsoa21_name")
+    props = gpd.read_file(path, engine="pyogrio", ignore_geometry=True)
+    lad = props.set_index("lsoa21_code")
+    gdf["lad24_code"] = gdf["code"].map(lad["ltla24_code"])
+    gdf["lad24_name"] = gdf["code"].map(lad["ltla24_name"])
+    return gdf
+
+
+def area_lsoas(area_code: str, book: str | BookConfig, areas: pd.DataFrame) -> pd.DataFrame:
+    """The lookup rows of the area's LSOAs: a sub-ICB location (area type ``ccg``) by its ONS
+    code, an ICB (``stp``) by the sub-ICB locations of the book below it.  KeyError when the
+    area has none (e.g. a practice or PCN: their patients have no LSOA footprint)."""
+    cfg = book if isinstance(book, BookConfig) else load_book(book)
+    lookup = _lookup(str(_paths(cfg)["ons_lsoa21_sicbl_icb"]))
+    row = areas.loc[areas["area_code"] == area_code]
+    kind = str(row["area_type"].iloc[0]) if not row.empty else ""
+    if kind == "ccg":
+        subs = {area_code}
+    elif kind == "stp":
+        subs = set(areas.loc[(areas["parent_code"] == area_code)
+                             & (areas["area_type"] == "ccg"), "area_code"])
+    else:
+        raise KeyError(f"{area_code!r} is a {kind or 'code not in the book'}: LSOA maps are "
+                       "drawn for sub-ICB locations and ICBs")
+    out = lookup[lookup["sicbl24_code"].isin(subs)].reset_index(drop=True)
+    if out.empty:
+        raise KeyError(f"no LSOA (2021) of the lookup is in {sorted(subs)}")
+    return out
+
+
+def imd_table(lsoas: pd.DataFrame, book: str | BookConfig) -> tuple[pd.DataFrame, MapClasses]:
+    """The LSOAs with their IMD 2025 score, national rank and decile, classed by national
+    decile (1 = most deprived); ``area_code``/``area_name`` for the map's join and tooltip,
+    ``lad24_name`` where the boundaries give it."""
+    cfg = book if isinstance(book, BookConfig) else load_book(book)
+    imd = _imd(str(_paths(cfg)["imd2025_lsoa21"]))
+    t = lsoas[["lsoa21_code", "lsoa21_name", "sicbl24_code"]].merge(imd, on="lsoa21_code",
+                                                                     how="left")
+    missing = t["imd_decile"].isna()
+    if missing.any():
+        raise KeyError(f"no IMD 2025 for LSOA(s) {t.loc[missing, 'lsoa21_code'].tolist()[:5]}")
+    shapes = boundaries()
+    lad = shapes.set_index("code")
+    t["lad24_name"] = t["lsoa21_code"].map(lad["lad24_name"]).fillna("")
+    t.insert(0, "area_code", t["lsoa21_code"])
+    t.insert(1, "area_name", t["lsoa21_name"])
+    classes = decile_classes(t["imd_decile"])
+    t["map_class"] = classes.assigned.to_numpy()
+    return t, classes
+
+
+def decile_classes(decile: pd.Series, n: int = NATIONAL_LSOAS_2021) -> MapClasses:
+    """National IMD 2025 deciles labelled with their rank limits, ``⌊(d−1)·n/10⌋+1`` to
+    ``⌊d·n/10⌋`` (n = 33,755 LSOAs of 2021)."""
+    labels = []
+    for d in range(1, 11):
+        lo, hi = (d - 1) * n // 10 + 1, d * n // 10
+        tag = " most deprived" if d == 1 else (" least deprived" if d == 10 else "")
+        labels.append(f"{d}{tag} (ranks {lo:,}–{hi:,})")
+    d = pd.to_numeric(decile, errors="coerce")
+    assigned = pd.Series([labels[int(x) - 1] if pd.notna(x) else "No value" for x in d],
+                         index=decile.index)
+    return MapClasses(tuple(labels), DECILE_COLOURS, assigned,
+                      method="national deciles of IMD 2025 (LSOA 2021)")
+
+
+def has_boundaries(lsoas: pd.DataFrame) -> bool:
+    """True when every LSOA of the table has a registered 2021 boundary."""
+    return set(lsoas["lsoa21_code"]) <= set(boundaries()["code"])
+
+
+def lsoa_shapes(lsoas: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Web shapes of the LSOAs (coverage-preserving simplification, :func:`geo.web_shapes`)."""
+    from .geo import web_shapes
+    shapes = boundaries()
+    return web_shapes(shapes[shapes["code"].isin(set(lsoas["lsoa21_code"]))]
+                      .reset_index(drop=True))
+
+
+def district_outline(shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The parts of the 2024 districts covered by ``shapes``, dissolved from them."""
+    from .geo import dissolve
+    lad = boundaries().set_index("code")
+    m = pd.DataFrame({"lsoa11_code": shapes["code"],
+                      "group_code": shapes["code"].map(lad["lad24_code"]),
+                      "group_name": shapes["code"].map(lad["lad24_name"])})
+    return dissolve(shapes[["code", "geometry"]], m, group="group_code", name="group_name")
+
+
+def decile_profile(table: pd.DataFrame) -> pd.DataFrame:
+    """LSOAs of the area in each national IMD 2025 decile (1 = most deprived) and their share
+    of its LSOAs, ``100 × LSOAs in the decile / LSOAs``.  Not population-weighted: the mirror
+    has no mid-year LSOA 2021 populations."""
+    d = table.groupby("imd_decile").size().reindex(range(1, 11), fill_value=0)
+    out = pd.DataFrame({"IMD 2025 national decile": d.index, "LSOAs": d.to_numpy()})
+    out["% of the area's LSOAs"] = 100 * out["LSOAs"] / out["LSOAs"].sum()
+    return out
+
+
+def district_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """By 2024 district (where the boundaries name it): LSOAs, the mean LSOA IMD 2025 score
+    (unweighted), and the % of LSOAs in England's most deprived 10% and 20%."""
+    t = table[table["lad24_name"] != ""]
+    if t.empty:
+        return pd.DataFrame()
+    g = t.groupby("lad24_name")
+    out = pd.DataFrame({
+        "LSOAs": g.size(), "Mean LSOA IMD 2025 score": g["imd_score"].mean(),
+        "% of LSOAs in most deprived 10%": 100 * g["imd_decile"].apply(lambda s: (s == 1).mean()),
+        "% of LSOAs in most deprived 20%": 100 * g["imd_decile"].apply(lambda s: (s <= 2).mean())})
+    return out.rename_axis("District (2024)").reset_index().sort_values(
+        "Mean LSOA IMD 2025 score", ascending=False)
