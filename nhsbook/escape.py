@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["CODE_TEXT", "NAME_TEXT", "control_characters", "csv_cell", "csv_frame", "html",
            "html_table", "install_display_hook", "markdown", "markdown_code", "pdf_text",
-           "plain", "svg_text"]
+           "plain", "svg_text", "vega_spec"]
 
 
 def _ranges(chars: list[int]) -> list[tuple[int, int]]:
@@ -48,10 +48,14 @@ def _class(ranges: list[tuple[int, int]]) -> str:
     return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in ranges)
 
 
-#: Code points of Unicode categories Cc and Cf, and the line and paragraph separators (Zl,
-#: Zp), that text formats must never see raw: they are turned into spaces.
-_CONTROL = [c for c in range(sys.maxunicode + 1)
-            if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")]
+#: Code points of Unicode categories Cc and Cf, the line and paragraph separators (Zl,
+#: Zp) and the noncharacters, that text formats must never see raw: they become spaces.
+_CONTROL = sorted({c for c in range(sys.maxunicode + 1)
+                   if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")} |
+                  #: the noncharacters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane):
+                  #: never text, and vl-convert aborts the process on U+FFFE and U+FFFF
+                  set(range(0xFDD0, 0xFDF0)) |
+                  {p * 0x10000 + c for p in range(17) for c in (0xFFFE, 0xFFFF)})
 _CONTROL_CLASS = _class(_ranges(_CONTROL))
 _CONTROL_RE = re.compile(f"[{_CONTROL_CLASS}]")
 
@@ -72,11 +76,36 @@ def control_characters(text: str) -> list[str]:
     """The characters of ``text`` the gate refuses in a name (``U+000A LINE FEED`` form)."""
     found = dict.fromkeys(ch for ch in str(text) if ord(ch) in _CONTROL_SET and ch != "\t")
     return [f"U+{ord(ch):04X} "
-            f"{_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, 'CONTROL CHARACTER')}"
+            f"{_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, _unnamed(ch))}"
             for ch in found]
 
 
 _CONTROL_SET = frozenset(_CONTROL)
+
+
+def _unnamed(ch: str) -> str:
+    return "NONCHARACTER" if unicodedata.category(ch) == "Cn" else "CONTROL CHARACTER"
+
+
+#: What vl-convert (the static SVGs) cannot draw: it aborts the whole process (a Rust panic)
+#: on C0 controls other than tab, newline and carriage return, and on U+FFFE / U+FFFF.
+_VEGA_UNSAFE = re.compile("[" + _class(_ranges(
+    [c for c in _CONTROL if unicodedata.category(chr(c)) == "Cn"
+     or (c < 0x20 and c not in (0x09, 0x0A, 0x0D)) or c == 0x7F])) + "]")
+
+
+def vega_spec(spec: object) -> object:
+    """A copy of a chart specification whose every string (titles, descriptions, labels and
+    data values alike) has the characters vl-convert cannot draw replaced by a space
+    (:data:`_VEGA_UNSAFE`); keys and numbers are unchanged.  The gate refuses those
+    characters in names, so this only matters for text that did not come through it."""
+    if isinstance(spec, str):
+        return _VEGA_UNSAFE.sub(" ", spec)
+    if isinstance(spec, dict):
+        return {k: vega_spec(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [vega_spec(v) for v in spec]
+    return spec
 #: Names of the C0/C1 controls (which the Unicode database leaves unnamed) met in CSVs.
 _CONTROL_NAMES = {0x00: "NULL", 0x08: "BACKSPACE", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
                   0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE",

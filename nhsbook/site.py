@@ -103,7 +103,8 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
                          f"(e.g. row {hits[0][0]}, column {hits[0][1]!r}); suppress them "
                          "before charting")
     escape.csv_frame(table).to_csv(folder / f"{stem}.csv", index=False)  # formula guard
-    (folder / f"{stem}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    (folder / f"{stem}.svg").write_text(vlc.vegalite_to_svg(escape.vega_spec(spec)),
+                                         encoding="utf-8")
     rel = f"../../charts/{escape.html(code)}/{escape.html(stem)}"
     return rel + ".svg", rel + ".csv"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,8 +127,10 @@ def _run_notebook(tmp_path: Path, area_code: str, root: Path, shared: Path) -> d
     """Run notebooks/maps.ipynb with papermill in a scratch root (so book/ is not touched)."""
     scratch = tmp_path / "root"
     (scratch / "book").mkdir(parents=True)
-    for name in ("books", "data", "_config.yml", "notebooks", "build", "nhsbook"):
+    for name in ("_config.yml", "notebooks", "build", "nhsbook"):
         (scratch / name).symlink_to(root / name)
+    for name in ("books", "data"):   # copied: a book's paths must resolve inside its project
+        shutil.copytree(root / name, scratch / name)
     out = tmp_path / f"{area_code}.ipynb"
     env = {**os.environ, "NHSBOOK_ROOT": str(scratch), "NHSBOOK_MIRROR": str(shared / "data")}
     proc = subprocess.run(

@@ -702,3 +702,21 @@ def test_every_writer_shows_any_name_as_text(myst, writers, name):
             got, ref = out, base
         assert _skeleton(got) == _skeleton(ref), (what, name)   # no element from the name
         assert expected(name) in _norm("".join(_parse(got).text)), (what, name)
+
+
+# --- the static SVGs: vl-convert aborts the process on some characters -------------------
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x01b", "\ufffe", "\uffff", "x\U0010ffff"])
+def test_chart_text_that_would_abort_vl_convert_is_drawn(tmp_path, bad):
+    """vl-convert panics (and aborts the kernel) on C0 controls and U+FFFE / U+FFFF in any
+    string of a spec; the renderer passes specs through escape.vega_spec, and the gate
+    refuses those characters in names (noncharacters included)."""
+    import vl_convert as vlc
+    spec = {"title": f"Area {bad}", "description": bad, "mark": "point",
+            "data": {"values": [{"a": 1, "name": bad}]},
+            "encoding": {"x": {"field": "a", "type": "quantitative"},
+                         "tooltip": {"field": "name"}}}
+    svg = vlc.vegalite_to_svg(escape.vega_spec(spec))
+    assert "Area" in svg
+    assert escape.vega_spec(spec)["data"]["values"][0]["a"] == 1
+    assert not re.search(escape.NAME_TEXT, f"name {bad}")

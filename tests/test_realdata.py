@@ -253,8 +253,10 @@ def _scratch_root(tmp_path: Path, root: Path) -> Path:
     """A project root whose book/ is a scratch copy, so a test build leaves the real one."""
     scratch = tmp_path / "root"
     scratch.mkdir()
-    for name in ("books", "data", "_config.yml", "notebooks", "expectations"):
+    for name in ("_config.yml", "notebooks", "expectations"):
         (scratch / name).symlink_to(root / name)
+    for name in ("books", "data"):   # copied: a book's paths must resolve inside its project
+        shutil.copytree(root / name, scratch / name)
     shutil.copytree(root / "book", scratch / "book",
                     ignore=shutil.ignore_patterns("_build", "areas", "_extra"))
     return scratch

@@ -166,7 +166,7 @@ def sources_markdown(cfg) -> list[str]:
     root = Path(cfg.root)
     if opts.get("mode") == "icb":
         from . import opendata_icb
-        what = " and ".join(f"`{k}` {esc(v)}" for k, v in opendata_icb.selection(opts).items())
+        what = " and ".join(f"`{k}` {esc_code(v)}" for k, v in opendata_icb.selection(opts).items())
         rows = [f"| `{name}` | `{key}` |" for name, key in opendata_icb.DATASETS.items()]
         return ["## This book's data", "",
                 f"This book is built from current public open data only ({what}): "
