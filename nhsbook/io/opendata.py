@@ -213,8 +213,13 @@ def sources_markdown(cfg) -> list[str]:
 
 def selection_path(cfg) -> Path:
     """Write (when changed) and return the book's selection file ``key,value``."""
-    opts = options(cfg)
-    text = "key,value\n" + f"ccg_code,{opts['ccg_code']}\n"
+    return write_selection(cfg, {"ccg_code": options(cfg)["ccg_code"]})
+
+
+def write_selection(cfg, selection: dict) -> Path:
+    """Write ``selection`` as the selection file ``key,value`` of the book's computed tables
+    (atomically, only when its text changed) and return its path."""
+    text = "key,value\n" + "".join(f"{k},{v}\n" for k, v in selection.items())
     path = Path(cfg.cache_dir) / f"{SELECTION}.csv"
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,6 @@ checksummed like every input), so that changing the code recomputes the stored t
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -96,16 +94,8 @@ def selection(opts: dict) -> dict[str, str]:
 
 def selection_path(cfg, opts: dict) -> Path:
     """Write (when changed) and return the selection file ``key,value``."""
-    sel = selection(opts)
-    text = "key,value\n" + "".join(f"{k},{v}\n" for k, v in sel.items())
-    path = Path(cfg.cache_dir) / f"{SELECTION}.csv"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    return path
+    from .opendata import write_selection
+    return write_selection(cfg, selection(opts))
 
 
 def dataset_paths(cfg, opts: dict) -> dict[str, Path]:
