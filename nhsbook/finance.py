@@ -198,7 +198,11 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
     rows = _cell(frame, "row_id").fillna("").astype(str)
     orgs = _cell(frame, "org_code").fillna("").astype(str)
     for col in spec.money:
-        out[col] = nums[col]
+        # a printed cell that is not a number ("1,088,97") stays as printed, so that the
+        # equality check fails on it and shows the total its lines give
+        raw = _cell(frame, col)
+        unreadable = nums[col].isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        out[col] = nums[col].astype(object).where(~unreadable, raw)
         expected = []
         for idx in frame.index:
             kids = (groups == groups[idx]) & (parents == rows[idx]) & (rows[idx] != "")
@@ -213,7 +217,13 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
         value = sum((nums[c] for c in plus), pd.Series(0.0, index=frame.index))
         value = value - sum((nums[c] for c in minus), pd.Series(0.0, index=frame.index))
         tol = spec.rounding * (len(plus) + len(minus) + 1)
-        out[f"{target}_identity"] = [_within(p, v, tol) for p, v in zip(nums[target], value)]
+        identity = pd.Series([_within(p, v, tol) for p, v in zip(nums[target], value)],
+                             index=frame.index, dtype=object)
+        for c in (*plus, *minus):   # an operand that is not a number: the identity fails
+            raw = _cell(frame, c)
+            bad = nums[c].isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+            identity[bad] = f"not computable: {c} is not a number"
+        out[f"{target}_identity"] = identity
     if spec.increase_over:
         pct_col, amount_col, base_id = spec.increase_over
         printed = _cell(frame, pct_col)
