@@ -544,19 +544,22 @@ def qof_values(prevalence: pd.DataFrame, geo: pd.DataFrame, ccg: pd.Series,
     return register_rows(practice, prevalence, stp_map, metadata)
 
 
-def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame, stp_map: pd.Series,
-                  metadata: pd.DataFrame) -> pd.DataFrame:
+def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame,
+                  stp_map: pd.Series | list[pd.Series], metadata: pd.DataFrame,
+                  period: str = QOF_PERIOD) -> pd.DataFrame:
     """Value rows (count = register, denominator = list size) of ``practices``' prevalence
     rows, of England (every practice of ``prevalence``) and of each STP of ``stp_map``
-    (practice code → STP code)."""
+    (practice code → STP code; or a list of such maps, e.g. the ICB's and the region's),
+    for ``period``."""
     meta = metadata.set_index("indicator_id")
+    maps = [stp_map] if isinstance(stp_map, pd.Series) else list(stp_map)
     rows = pd.concat([practices.rename(columns={"practice_code": "area_code"}),
                       qof.register_totals(prevalence).assign(area_code=ENGLAND[0]),
-                      qof.register_totals(prevalence, stp_map)], ignore_index=True)
+                      *(qof.register_totals(prevalence, m) for m in maps)], ignore_index=True)
     rows["indicator_id"] = "QOF_" + rows["group_code"]
     rows["count"] = rows["register"].astype(float)
     rows["denominator"] = rows["list_size"].astype(float)
-    rows["period"] = QOF_PERIOD
+    rows["period"] = period
     rows["sex"] = "Persons"
     rows["age"] = rows["indicator_id"].map(meta["age"])
     return rows

@@ -206,18 +206,8 @@ def qof_values(prevalence: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
                               "ONS_ICB_CODE"]
     region_map = by_practice.loc[by_practice["ONS_COMM_REGION_CODE"]
                                  == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"]
-    meta = metadata.set_index("indicator_id")
-    rows = pd.concat([book.rename(columns={"practice_code": "area_code"}),
-                      qof.register_totals(ok).assign(area_code=ENGLAND[0]),
-                      qof.register_totals(ok, icb_map), qof.register_totals(ok, region_map)],
-                     ignore_index=True)
-    rows["indicator_id"] = "QOF_" + rows["group_code"]
-    rows["count"] = rows["register"].astype(float)
-    rows["denominator"] = rows["list_size"].astype(float)
-    rows["period"] = QOF_PERIOD
-    rows["sex"] = "Persons"
-    rows["age"] = rows["indicator_id"].map(meta["age"])
-    return rows
+    from .opendata import register_rows
+    return register_rows(book, ok, [icb_map, region_map], metadata, period=QOF_PERIOD)
 
 
 def imd_metadata() -> pd.DataFrame:
