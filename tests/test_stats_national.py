@@ -424,6 +424,71 @@ def test_recent_trend_rejects_negative_counts_and_mismatched_lengths():
     with pytest.raises(ValueError, match="count is above denom"):
         stats.recent_trend([0] * 5, count=[10, 12, 140, 16, 18], denom=[100] * 5)
     assert stats.recent_trend([0] * 5, **ok)["label"] != "Cannot be calculated"
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.recent_trend([1, 2], lower=[0, 1], upper=[2, 3], points=2)
+
+
+def _logodds_slope(x, n, t):
+    """Ordinary least-squares slope of ln(x / (n - x)) on t (Fingertips' direction)."""
+    return np.polyfit(t, np.log(np.asarray(x, float) / (np.asarray(n, float) -
+                                                         np.asarray(x, float))), 1)[0]
+
+
+def test_recent_trend_outlier_rule_proportions():
+    """The national outlier rule (PHEindicatormethods R/assign_trend_markers.R: "Outlier
+    found" when the slope with one point left out changes sign; Fingertips
+    TrendMarkerCalculator.NoOutliersCheckForProportion: the log-odds slopes of all five points
+    and of each four, all of one sign).  A low first point (13.0% then 15.5% falling to
+    14.0%, 150,000 each year): the χ² for trend is significant and the five-point slope is
+    upward, but without the first point it is downward -> "No significant change"."""
+    n = [150000] * 5
+    x = [19500, 23250, 22650, 22050, 21000]
+    t = np.arange(1, 6)
+    assert _logodds_slope(x, n, t) > 0 > _logodds_slope(x[1:], n[1:], t[1:])
+    res = stats.recent_trend([0] * 5, count=x, denom=n, polarity="low_is_good")
+    assert res["chi2"] > stats.TREND_THRESHOLD
+    assert (res["label"], res["reason"]) == ("No significant change", "Outlier found")
+    # a steady fall: every leave-one-out slope is downward, the trend stands
+    steady = [23250, 22650, 22050, 21000, 20400]
+    assert all(_logodds_slope(np.delete(steady, j), np.delete(n, j), np.delete(t, j)) < 0
+               for j in range(5))
+    res = stats.recent_trend([0] * 5, count=steady, denom=n, polarity="low_is_good")
+    assert (res["label"], res["reason"]) == ("Decreasing and getting better",
+                                             "No outliers and significant trend")
+    # not significant: no outlier check, the reason says so
+    flat = stats.recent_trend([0] * 5, count=[100, 101, 99, 100, 102], denom=[1000] * 5)
+    assert (flat["label"], flat["reason"]) == ("No significant change", "No significant trend")
+
+
+def test_recent_trend_outlier_rule_with_a_zero_count_uses_the_proportions():
+    """A count of 0 makes its log odds infinite; the direction is then the n-weighted slope of
+    the proportions (the χ² test's own β), so a clean rise from 0 is still "Increasing"."""
+    res = stats.recent_trend([0] * 5, count=[0, 50, 100, 150, 200], denom=[1000] * 5,
+                             polarity="high_is_good")
+    assert (res["label"], res["reason"]) == ("Increasing and getting better",
+                                             "No outliers and significant trend")
+    # 0 then 20% falling to 14%: upward over five points only because of the 0 -> outlier
+    res = stats.recent_trend([0] * 5, count=[0, 200, 180, 160, 140], denom=[1000] * 5)
+    assert res["slope"] > 0
+    assert res["chi2"] > stats.TREND_THRESHOLD and res["reason"] == "Outlier found"
+
+
+def test_recent_trend_outlier_rule_other_values():
+    """Other indicator types: the leave-one-out slopes are the weighted least-squares slopes
+    with w = 1/SE² (numpy.polyfit with weights 1/SE as the independent oracle).  A value that
+    jumps in the first year only (10 then 14 falling to 12.5, SE 0.2): significant, upward over
+    five points, downward without the first -> outlier."""
+    y = np.array([10.0, 14.0, 13.5, 13.0, 12.5])
+    se = np.full(5, 0.2)
+    t = np.arange(1.0, 6.0)
+    z = stats.z_value(0.95)
+    full = np.polyfit(t, y, 1, w=1 / se)[0]
+    without_first = np.polyfit(t[1:], y[1:], 1, w=1 / se[1:])[0]
+    assert full > 0 > without_first
+    res = stats.recent_trend(y, lower=y - z * se, upper=y + z * se, polarity="high_is_good")
+    assert res["slope"] == pytest.approx(full)
+    assert res["chi2"] > stats.TREND_THRESHOLD
+    assert (res["label"], res["reason"]) == ("No significant change", "Outlier found")
 
 
 def test_mean_ci_leaves_missing_values_out_of_n(tmp_path):
