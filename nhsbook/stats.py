@@ -1881,10 +1881,11 @@ def recent_trend(values: ArrayLike, *, count: ArrayLike | None = None,
         PholioVisualisationWS/Analysis/TrendMarkers/TrendMarkerCalculator.cs: χ² > 9.5495 and
         the six slopes — all points, then each point left out — of one sign,
         ``NoOutliersCheck`` / ``NoOutliersCheckForProportion``); PHEindicatormethods
-        ``assign_trend_markers`` (R/assign_trend_markers.R: "Outlier found" when a
+        ``assign_trend_markers`` (added after 2.1.0; reason "Outlier found" when a
         leave-one-out slope's sign differs).  Real check: every one of the 6,851 recent trends
         of Fingertips export 91547 (tests/test_fingertips_agreement.py), including three
-        districts whose only significant χ² comes from a flagged 2018/19 value.
+        districts whose direction turns on one point (their series start with a flagged
+        2018/19 value).
     Edge cases
         Fewer than ``points`` values, any missing value, count, denominator or limit among
         them, p̄ of 0 or 1, or zero-width limits -> "Cannot be calculated".  Invalid input
