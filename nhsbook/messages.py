@@ -159,10 +159,7 @@ def profile_messages(tables: Mapping[str, Any], code: str) -> list[str]:
         return [f"{area} is not significantly different from {comp} on any of the "
                 f"{_plural(len(compared), 'indicator')} compared (95% confidence)."]
     out.append(f"Compared with {comp} on {_plural(len(compared), 'indicator')} at 95% "
-               f"confidence, {area} is significantly worse on {fmt.count(len(worse))} and "
-               f"better on {fmt.count(len(better))}"
-               + (f", and higher or lower on {fmt.count(len(higher) + len(lower))} where "
-                  "neither is better" if len(higher) + len(lower) else "") + ".")
+               f"confidence, {area} is significantly {_counts(compared, worse, better, higher, lower)}.")
     if len(worse):
         out.append(f"Worse than {comp}: "
                    + _listing([_against(r) for r in worse.itertuples()]) + ".")
@@ -177,6 +174,22 @@ def profile_messages(tables: Mapping[str, Any], code: str) -> list[str]:
     if getting:
         out.append("Worse and getting worse: " + _listing(getting) + ".")
     return out
+
+
+def _counts(compared: pd.DataFrame, worse: pd.DataFrame, better: pd.DataFrame,
+            higher: pd.DataFrame, lower: pd.DataFrame) -> str:
+    """``worse on 6 and better on 19[, and higher or lower on 5 where neither is better]``;
+    for a set of no-judgement indicators only, ``higher on 12 and lower on 9, where neither
+    is better`` (never "worse" or "better" where the indicators have no judgement)."""
+    judged = (compared["polarity"] != "no_judgement").any()
+    if not judged:
+        return (f"higher on {fmt.count(len(higher))} and lower on {fmt.count(len(lower))}, "
+                "on indicators where neither is better")
+    text = f"worse on {fmt.count(len(worse))} and better on {fmt.count(len(better))}"
+    if len(higher) + len(lower):
+        text += (f", and higher or lower on {fmt.count(len(higher) + len(lower))} where "
+                 "neither is better")
+    return text
 
 
 def _worse_and_worsening(tables: Mapping[str, Any], code: str, worse: pd.DataFrame
@@ -222,16 +235,19 @@ def variation_messages(tables: Mapping[str, Any], code: str) -> list[str]:
     w = int((out_rows["Better or worse"].str.lower() == "worse").sum())
     b = int((out_rows["Better or worse"].str.lower() == "better").sum())
     o = len(out_rows) - w - b
-    split = [f"{fmt.count(w)} worse", f"{fmt.count(b)} better"] + (
-        [f"{fmt.count(o)} higher or lower where neither is better"] if o else [])
+    split = [t for n, t in ((w, f"{fmt.count(w)} worse"), (b, f"{fmt.count(b)} better"),
+                            (o, f"{fmt.count(o)} higher or lower where neither is better"))
+             if n]
     if mine:
         text = (f"{_name(tables, code)} lies outside the 99.8% limits around the value of "
                 f"{target_name} on {_plural(n_i, 'indicator')} ({', '.join(split)}).")
     else:
         n_all = len(set(practices))
-        who = (f"All {_plural(n_all, 'practice')} compared" if n_pr == n_all else
+        who = ("The only practice compared" if n_all == 1 else
+               f"All {_plural(n_all, 'practice')} compared" if n_pr == n_all else
                f"{fmt.count(n_pr)} of the {_plural(n_all, 'practice')} compared")
-        text = (f"{who} lie outside the 99.8% limits around the value of {target_name}: "
+        verb = "lies" if n_pr == 1 else "lie"
+        text = (f"{who} {verb} outside the 99.8% limits around the value of {target_name}: "
                 f"{_plural(len(out_rows), 'practice-indicator value')} on "
                 f"{_plural(n_i, 'indicator')} ({', '.join(split)}).")
     msgs = [text]
@@ -596,9 +612,15 @@ def headline(tables: Mapping[str, Any], area_code: str) -> str:
         n = int((~sig.eq("Not compared")).sum())
         comp = _comparator(tables, area_code)
         if n and comp:
-            w, b = int(sig.isin(WORSE).sum()), int(sig.isin(BETTER).sum())
-            return (f"Significantly worse than {comp} on {fmt.count(w)} and better on "
-                    f"{fmt.count(b)} of {_plural(n, 'indicator')} compared.")
+            compared = rows[~sig.eq("Not compared")]
+            if (compared["polarity"] != "no_judgement").any():
+                w, b = int(sig.isin(WORSE).sum()), int(sig.isin(BETTER).sum())
+                return (f"Significantly worse than {comp} on {fmt.count(w)} and better on "
+                        f"{fmt.count(b)} of {_plural(n, 'indicator')} compared.")
+            h, lo = int(sig.eq("Higher").sum()), int(sig.eq("Lower").sum())
+            return (f"Significantly higher than {comp} on {fmt.count(h)} and lower on "
+                    f"{fmt.count(lo)} of {_plural(n, 'indicator')} compared, where neither "
+                    "is better.")
     fin = finance_messages(tables, area_code)
     if fin:
         return fin[1] if len(fin) > 1 and fin[1].startswith("Forecast") else fin[0]

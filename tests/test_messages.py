@@ -131,6 +131,18 @@ def test_no_judgement_indicators_are_higher_or_lower_never_worse():
     assert "worse" not in diabetes[0].lower().replace("neither is better", "")
 
 
+def test_a_profile_of_no_judgement_indicators_only_never_says_worse_or_better():
+    rows = [_row("I3", "L1", 7.1, 6.04, "Higher")]
+    msgs = messages.key_messages(tables(rows), "L1", "profile")
+    assert msgs[0] == ("Compared with Test CCG on 1 indicator at 95% confidence, North "
+                       "locality is significantly higher on 1 and lower on 0, on indicators "
+                       "where neither is better.")
+    assert not any("worse" in m.lower() for m in msgs)
+    assert messages.headline(tables(rows), "L1") == (
+        "Significantly higher than Test CCG on 1 and lower on 0 of 1 indicator compared, "
+        "where neither is better.")
+
+
 def test_suppressed_values_are_never_named_nor_their_figures_published():
     msgs = messages.key_messages(tables(BASE), "L1", "profile")
     text = " ".join(msgs)
