@@ -245,9 +245,12 @@ def _toc(pages: list[Page], captions: dict | None = None) -> dict:
             {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
 
 
-def area_tree(pages: list[Page], prefix: str) -> list[str]:
+def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None = None
+              ) -> list[str]:
     """Nested Markdown list of every area with pages (CCG → localities → practices; listed
-    areas after), each linking to all its pages; ``prefix`` is the path to ``areas/``."""
+    areas after), each linking to all its pages; ``prefix`` is the path to ``areas/``.
+    ``headlines``: a one-line headline per area code (:func:`nhsbook.messages.headline`,
+    plain text), shown after the links."""
     by_area: dict[str, list[Page]] = {}
     for p in pages:
         by_area.setdefault(p.area_code, []).append(p)
@@ -265,8 +268,9 @@ def area_tree(pages: list[Page], prefix: str) -> list[str]:
         links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
                           for p in ps)
         kind = ps[0].area_type or ps[0].part
+        head = (headlines or {}).get(code, "")
         lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
-                 f"{links}"]
+                 f"{links}" + (f". {esc(head)}" if head else "")]
         for child in children.get(code, []):
             lines += item(child, depth + 1)
         return lines
@@ -277,12 +281,37 @@ def area_tree(pages: list[Page], prefix: str) -> list[str]:
     return out
 
 
+def area_groups(cfg: BookConfig) -> list[str]:
+    """What each group of areas is and where it comes from (the page sets' ``about``), one
+    paragraph per contents part, before the list of areas; empty when no set says."""
+    about: dict[str, list[str]] = {}
+    for ps in cfg.page_sets:
+        if ps.about and ps.about not in about.get(ps.part, []):
+            about.setdefault(ps.part, []).append(ps.about)
+    if not about:
+        return []
+    lines = ["Each area's one-line headline follows its pages. The groups of areas and "
+             "where they come from:", ""]
+    lines += [f"- **{esc(part)}**: {' '.join(esc(t) for t in texts)}"
+              for part, texts in about.items()]
+    return lines + [""]
+
+
+def landing_headlines(cfg: BookConfig, pages: list[Page],
+                      computed: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
+    """Each area's headline (:func:`nhsbook.messages.headline`) for the landing page."""
+    from . import messages
+    tables = messages.load_tables(cfg, computed)
+    return messages.headlines(tables, dict.fromkeys(p.area_code for p in pages))
+
+
 def _title(notebook: str) -> str:
     return notebook.replace("_", " ")
 
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
-                          report_md: str) -> None:
+                          report_md: str, computed: dict[str, pd.DataFrame] | None = None
+                          ) -> None:
     """Landing page, areas index, validation report, data sources and the table of contents."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
@@ -298,7 +327,9 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
     if cfg.synthetic and not notice:  # a synthetic book always says so
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
-    landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/")) + "\n"
+    landing += "\n## Areas in this book\n\n" + "\n".join(
+        area_groups(cfg) + area_tree(pages, "areas/", landing_headlines(cfg, pages, computed))
+    ) + "\n"
     inc.write_if_changed(book / "index.md", landing)
     inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
     inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
@@ -586,7 +617,7 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
     log(f"ran {len(runs)} of {len(tasks)} notebooks in {timings['notebooks']:.1f} s "
         f"({len(tasks) - len(runs)} unchanged)")
     write_csvs(cfg, computed, profile_codes)
-    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown())
+    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(), computed)
     ran = [todo[pid][0] for pid in todo]
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran)
     if site:

@@ -94,6 +94,37 @@ def latest(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["period"] == last]
 
 
+def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFrame:
+    """Indicators with several periods for area ``code``: each period's published value
+    (suppressed cells left out) with the recent-trend label of
+    :func:`nhsbook.stats.recent_trend` (column ``trend``) and the indicator's name
+    (``indicator``); empty when every indicator has a single period."""
+    from . import disclosure
+    rows = values[(values["area_code"] == code) & values["value"].notna()]
+    if "category_type" in rows.columns:
+        rows = rows[rows["category_type"].fillna("") == ""]
+    rows = disclosure.apply(rows)
+    rows = rows[~rows["suppressed"] & rows["value"].notna()]
+    multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
+    rows = rows[multi].sort_values(["indicator_id", "period"])
+    if rows.empty:
+        return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+    meta = metadata.set_index("indicator_id")
+    labels = {}
+    for ind, sub in rows.groupby("indicator_id"):
+        m = meta.loc[ind]
+        if m["method"] == "proportion":
+            res = stats.recent_trend(sub["value"], count=sub["count"],
+                                     denom=sub["denominator"], polarity=m["polarity"])
+        else:
+            res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
+                                     upper=sub["upper_95"], polarity=m["polarity"])
+        labels[ind] = res["label"]
+    rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
+                       trend=rows["indicator_id"].map(labels))
+    return rows.reset_index(drop=True)
+
+
 # --- overview (tartan rug) -----------------------------------------------------------
 
 def rug_columns(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None
@@ -538,13 +569,15 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
 def _sii_text(r: object, unit: str) -> str:
     if not np.isfinite(getattr(r, "sii")):
         return str(getattr(r, "value_note"))
+    from . import fmt   # SII at the indicator's precision, RII to 2 decimals
+    meta = {"unit": unit}
     unit = "percentage points" if unit == "%" else unit
-    sii = f"SII {r.sii:,.2f} {unit}"
+    sii = f"SII {fmt.sii(r.sii, meta)} {unit}"
     if np.isfinite(r.sii_lower):
-        sii += f" (95% CI {r.sii_lower:,.2f} to {r.sii_upper:,.2f})"
-    rii = f"RII {r.rii:,.2f}"
+        sii += f" (95% CI {fmt.sii(r.sii_lower, meta)} to {fmt.sii(r.sii_upper, meta)})"
+    rii = f"RII {fmt.rii(r.rii)}"
     if np.isfinite(r.rii_lower):
-        rii += f" ({r.rii_lower:,.2f} to {r.rii_upper:,.2f})"
+        rii += f" ({fmt.rii(r.rii_lower)} to {fmt.rii(r.rii_upper)})"
     if not np.isfinite(r.sii_lower):
         rii += " (no limits: a quintile's value is at the edge of its range, e.g. 100%)"
     return f"{sii}; {rii}"

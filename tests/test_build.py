@@ -92,3 +92,42 @@ def test_a_negative_count_stops_the_build_naming_file_row_and_column(broken_book
     assert not (root / "build" / "broken").exists()
     after = site_index.stat().st_mtime if site_index.exists() else None
     assert before == after
+
+
+# --- key messages first (issue 27) ------------------------------------------------------
+
+#: Page types of the default book and an area of each.
+KEY_MESSAGE_PAGES = [("E38000115", "jsna_profile"), ("ND-CHE", "jsna_profile"),
+                     ("SYN01", "jsna_profile"), ("E38000115", "population"),
+                     ("E38000115", "practice_variation"), ("E38000115", "overview"),
+                     ("ND-CHE", "inequalities"), ("E38000115", "spot"),
+                     ("ND-CHE", "locality_pack"), ("DERBYSHIRE-CLUSTER", "finance"),
+                     ("DERBYSHIRE-CLUSTER", "performance"), ("E38000115", "maps")]
+
+
+@pytest.mark.parametrize("code,page", KEY_MESSAGE_PAGES)
+def test_key_messages_come_before_the_first_chart(site, code, page):
+    html_text = (site / "areas" / code / f"{page}.html").read_text(encoding="utf-8")
+    box = html_text.find("nhsbook-key-messages")
+    assert box > 0, f"{code}/{page}: no key messages"
+    chart = html_text.find('class="nhsbook-chart"')
+    assert chart == -1 or box < chart, f"{code}/{page}: a chart comes before the key messages"
+
+
+def test_profile_key_messages_name_indicators_with_their_values(site, computed):
+    import html as h
+    page = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
+    start = page.index("nhsbook-key-messages")
+    box = h.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("</div>", start)]))
+    names = [n for n in computed["metadata"]["name"] if f"{n} (" in box]
+    assert names, box
+    # each named indicator with its value against the comparator's, as the book formats them
+    assert re.search(re.escape(names[0]) + r" \(-?[\d,]+\.\d[^)]* against -?[\d,]+\.\d", box)
+
+
+def test_landing_page_gives_each_area_a_headline_and_each_group_its_origin(site):
+    text = re.sub(r"<[^>]+>", " ", (site / "index.html").read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", text)
+    assert "Significantly worse than Cluster (JSNA 2012 comparator) on" in text
+    assert "seed document 004" in text and "Dacorum" in text
+    assert "Forecast outturn £1,630.7m" in text

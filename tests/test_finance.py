@@ -4,6 +4,7 @@ allocations, the plan bridge, QIPP tracking and practice budgets."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from pathlib import Path
@@ -372,10 +373,23 @@ def test_finance_notebooks_run(root, tmp_path):
             text = out.read_text(encoding="utf-8")
             if code == "DERBYSHIRE-CLUSTER":
                 assert "65,137" in text and "1,088,097" in text
+                # the key messages open the page: position and forecast in £m, before the
+                # first chart; no module names or seed lines in the reader's text
+                cells = json.loads(text)["cells"]
+                box = [i for i, c in enumerate(cells)
+                       if "nhsbook-key-messages" in json.dumps(c.get("outputs", []))]
+                drawn = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+                         and "charts." in "".join(c["source"]) and c.get("outputs")]
+                assert box and drawn and box[0] < drawn[0]
+                assert "Forecast outturn £1,630.7m" in text
+                assert "nhsbook.finance." not in text and "seed 004 line" not in text
             if code == "DACCOM":
                 assert "Synthetic data" in text
             if code == "HIGH-PEAK":
-                assert "No financial position is published" in text
+                # an empty section is left out, and said once
+                outputs = json.dumps([c.get("outputs", []) for c in json.loads(text)["cells"]])
+                assert "publish no financial position" in outputs
+                assert "## Financial position" not in outputs
         assert (work / "book/_extra/data/DERBYSHIRE-CLUSTER/financial_plan.csv").is_file()
     finally:
         os.environ.clear()

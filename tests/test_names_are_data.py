@@ -639,7 +639,8 @@ def writers(computed, default_book):
     """Each place the package writes a name, as ``name -> (format, text)``."""
     from nhsbook import finance, spot
     from nhsbook.build import Page, area_tree
-    from nhsbook.pages import AreaPage, style_profile
+    from nhsbook import messages
+    from nhsbook.pages import AreaPage, key_messages_html, style_profile
     from nhsbook.site import render
     from nhsbook.validate import Failure, ValidationReport
 
@@ -673,7 +674,11 @@ def writers(computed, default_book):
         "tree": lambda n: ("md", "\n".join(area_tree(
             [Page("P", "jsna_profile", "E38000115", n, "ccg", ""),
              Page("P", "overview", "E38000115", n, "ccg", ""),
-             Page(n, "finance", "5N7", n, "", "")], "areas/"))),
+             Page(n, "finance", "5N7", n, "", "")], "areas/", {"E38000115": n}))),
+        # the key messages carry area and indicator names into the page (issue 27)
+        "key_messages": lambda n: ("html", key_messages_html(messages.key_messages(
+            {"values": computed["values"], "metadata": page_with(n).metadata,
+             "areas": page_with(n).areas}, "ND-DRO", "profile"))),
         "finance_header": lambda n: ("md", finance_header(n)),
         "locality_summary": lambda n: ("md", spot.locality_summary_markdown(pack, n, n)),
         "validation_report": lambda n: ("md", report(n)),

@@ -493,9 +493,10 @@ def test_notebooks_are_parameterised_pages(root, name, area):
 
 def test_page_tables_escape_names_and_keep_numbers_readable():
     html = spot.styled(pd.DataFrame({"Indicator": ["<b>x</b> & y"], "Value": [1234.5678],
-                                     "Rank": [3]})).to_html()
+                                     "Rank": [3], "Spend per head (£)": [54.34]})).to_html()
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in html and "<b>x" not in html
-    assert "1,234.57" in html and ">3<" in html
+    # the book's number format (nhsbook.fmt): 1 decimal, whole pounds per head
+    assert "1,234.6" in html and ">3<" in html and ">54<" in html and "54.34" not in html
 
 
 def test_summary_names_the_higher_spend_worse_outcome_programmes(table):
