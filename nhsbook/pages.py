@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, disclosure, escape, indicators
+from . import definitions, deps, disclosure, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
@@ -22,6 +22,8 @@ enable_renderer()
 deps.install()
 # every pandas Styler a notebook displays shows its text cells and labels as literal text
 escape.install_display_hook()
+# … and links each indicator name to its entry on the Definitions page (nhsbook.definitions)
+definitions.install_display_hook()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -54,6 +56,7 @@ class AreaPage:
         # a page sees published figures only: the cells the pipeline suppressed (primary
         # and secondary, nhsbook.disclosure) have no count, value or limits here
         quintiles = computed.get("quintiles")
+        definitions.use(computed["metadata"])   # tables and charts link to the definitions
         return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
                    areas, computed["population"], computed["population_reference"],
                    disclosure.apply(quintiles) if quintiles is not None else None)
