@@ -25,6 +25,13 @@ escape.install_display_hook()
 # … and links each indicator name to its entry on the Definitions page (nhsbook.definitions)
 definitions.install_display_hook()
 
+#: What a recent-trend label rests on (:meth:`AreaPage.trends`, column ``trend_basis``).
+TREND_BASIS: dict[str, str] = {
+    "counts": "χ² test for trend on the counts (99.8%)",
+    "limits": "weighted regression on the published 95% limits (99.8%); no counts published",
+    "none": "not calculated: values without confidence limits",
+}
+
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
 
@@ -75,10 +82,16 @@ class AreaPage:
     PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile",
                       "qof": "QOF recorded prevalence", "deprivation": "Deprivation"}
 
-    def profiles(self) -> list[str]:
+    def profiles(self, with_values: bool = False) -> list[str]:
         """The book's profiles (``metadata.profile``): adult and child first, then others
-        in the order the metadata lists them."""
+        in the order the metadata lists them; with ``with_values`` only those with a value
+        for this area (a county has no Health Index of its own: its districts have)."""
         found = list(dict.fromkeys(self.metadata["profile"]))
+        if with_values:
+            mine = self.values.loc[(self.values["area_code"] == self.code)
+                                   & self.values["value"].notna(), "indicator_id"]
+            have = set(self.metadata.loc[self.metadata["indicator_id"].isin(mine), "profile"])
+            found = [p for p in found if p in have]
         return sorted(found, key=lambda p: (list(self.PROFILE_TITLES).index(p)
                                             if p in self.PROFILE_TITLES else 99))
 
@@ -149,20 +162,28 @@ class AreaPage:
         multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
         rows = rows[multi].sort_values(["indicator_id", "period"])
         if rows.empty:
-            return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+            return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str),
+                               trend_basis=pd.Series(dtype=str))
         meta = self.metadata.set_index("indicator_id")
-        labels = {}
+        labels, bases = {}, {}
         for ind, sub in rows.groupby("indicator_id"):
             m = meta.loc[ind]
-            if m["method"] == "proportion":
+            last = sub.tail(5)
+            if m["method"] == "proportion" and last[["count", "denominator"]].notna().all(
+                    axis=None):
                 res = stats.recent_trend(sub["value"], count=sub["count"],
                                          denom=sub["denominator"], polarity=m["polarity"])
+                bases[ind] = TREND_BASIS["counts"]
             else:
+                # series published with value and limits only (e.g. the ONS local series)
                 res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
                                          upper=sub["upper_95"], polarity=m["polarity"])
+                bases[ind] = TREND_BASIS["limits" if last[["lower_95", "upper_95"]].notna()
+                                         .all(axis=None) else "none"]
             labels[ind] = res["label"]
         rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
-                           trend=rows["indicator_id"].map(labels))
+                           trend=rows["indicator_id"].map(labels),
+                           trend_basis=rows["indicator_id"].map(bases))
         return rows.reset_index(drop=True)
 
     # --- population -------------------------------------------------------------------

@@ -209,12 +209,36 @@ def period_label(text: str) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, required: tuple[str, ...], key: tuple[str, ...], code: str,
+          code_pattern: re.Pattern) -> pd.DataFrame:
     """A CSV (BOM allowed, gzipped or not) with every cell as text; headers lower-cased with
-    spaces as underscores; the index is the file line (header = line 1)."""
+    spaces as underscores; the index is the file line (header = line 1).  Refuses, naming
+    file, line and column: a missing column, a blank key, an area code not of the form
+    ``code_pattern`` and a key given twice."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    df.columns = [re.sub(r"\W+", "_", c.strip().lower()).strip("_") for c in df.columns]
+    original = {re.sub(r"\W+", "_", c.strip().lower()).strip("_"): c for c in df.columns}
+    df.columns = list(original)
+    df.attrs["columns"] = original
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise OnsLocalError(f"{path}, line 1 (header): missing column(s) {missing} (found "
+                            f"{list(original.values())})")
     df.index = df.index + 2
+    for col in key:
+        blank = df[col].str.strip() == ""
+        if blank.any():
+            raise OnsLocalError(f"{path}, line {int(blank.idxmax())}, column "
+                                f"{original[col]!r}: blank key")
+    bad = ~df[code].str.strip().str.match(code_pattern)
+    if bad.any():
+        line = int(bad.idxmax())
+        raise OnsLocalError(f"{path}, line {line}, column {original[code]!r}: unknown area "
+                            f"code {df.loc[line, code]!r} (expected {code_pattern.pattern})")
+    dup = df.duplicated(list(key), keep=False)
+    if dup.any():
+        lines = [int(i) for i in df.index[dup][:2]]
+        raise OnsLocalError(f"{path}, lines {lines[0]} and {lines[1]}: the key "
+                            f"{[original[c] for c in key]} is given twice")
     return df
 
 
@@ -225,23 +249,36 @@ def _numbers(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     bad = out.isna() & (raw != "")
     if bad.any():
         line = int(bad.idxmax())
-        raise OnsLocalError(f"{path}, line {line}, column {column!r}: {raw[line]!r} is not a "
+        name = df.attrs.get("columns", {}).get(column, column)
+        raise OnsLocalError(f"{path}, line {line}, column {name!r}: {raw[line]!r} is not a "
                             "number")
     return out
+
+
+#: Area codes of the ONS series (GSS: a letter for the nation and eight digits) and of the
+#: Health Index (English lower-tier authorities).
+GSS = re.compile(r"^[EKNSW][0-9]{8}$")
+LTLA = re.compile(r"^E0[6-9][0-9]{6}$")
+_ELS_COLUMNS = ("areacd", "areanm", "geography", "indicator", "period",
+                "lower_confidence_interval_95", "upper_confidence_interval_95",
+                "observation_status")
 
 
 def read_series(path: Path, dataset: str) -> pd.DataFrame:
     """One local statistics file as rows of the model (published values with their 95%
     limits), area name and geography kept for the area table."""
     spec = SERIES[dataset]
-    df = _read(path)
-    value_col = "observation" if "observation" in df.columns else "value"
+    value_col = "value" if dataset in ("els_ncmp_reception", "els_ncmp_year6") else "observation"
+    polarity = () if dataset == "els_healthy_life_expectancy" else ("polarity",)
+    df = _read(path, (*_ELS_COLUMNS, value_col, *polarity), ("areacd", "indicator", "period"),
+               "areacd", GSS)
     lower, upper = "lower_confidence_interval_95", "upper_confidence_interval_95"
     try:
         periods = df["period"].map(period_label)
     except ValueError as exc:
         bad = next(i for i, p in df["period"].items() if not _period_ok(p))
-        raise OnsLocalError(f"{path}, line {bad}, column 'period': {exc}") from None
+        raise OnsLocalError(f"{path}, line {bad}, column "
+                            f"{df.attrs['columns']['period']!r}: {exc}") from None
     out = pd.DataFrame({
         "area_code": df["areacd"].str.strip(), "area_name": df["areanm"],
         "geography": df["geography"], "period": periods,
@@ -284,18 +321,21 @@ def _status_note(code: str) -> str:
 
 
 def read_health_index(indicators: Path, scores: Path) -> pd.DataFrame:
-    """The Health Index's indicators and scores as rows of the model (values, no limits)."""
-    ind = _read(indicators)
+    """The Health Index's underlying indicators (each in its source's own measure) and its
+    scores (England 2015 = 100) as rows of the model (values, no limits)."""
+    ind = _read(indicators, ("ltla21_code", "year", "indicator", "value"),
+                ("ltla21_code", "year", "indicator"), "ltla21_code", LTLA)
     a = pd.DataFrame({"area_code": ind["ltla21_code"].str.strip(),
                       "period": ind["year"].str.strip(),
                       "name": "Health Index: " + ind["indicator"],
-                      "value": _numbers(ind, "value", indicators)})
-    sc = _read(scores)
+                      "value": _numbers(ind, "value", indicators), "kind": "indicator"})
+    sc = _read(scores, ("ltla21_code", "year", *HEALTH_INDEX_SCORES), ("ltla21_code", "year"),
+               "ltla21_code", LTLA)
     frames = [a]
     for col, name in HEALTH_INDEX_SCORES.items():
         frames.append(pd.DataFrame({"area_code": sc["ltla21_code"].str.strip(),
                                     "period": sc["year"].str.strip(), "name": name,
-                                    "value": _numbers(sc, col, scores)}))
+                                    "value": _numbers(sc, col, scores), "kind": "score"}))
     out = pd.concat(frames, ignore_index=True)
     out["indicator_id"] = "HI_" + out["name"].str.removeprefix("Health Index: ").str.upper() \
         .str.replace(r"[^A-Z0-9]+", "_", regex=True).str.strip("_")
@@ -384,23 +424,41 @@ def metadata(series: pd.DataFrame, health_index: pd.DataFrame, paths: dict[str, 
                 licence=src.licence, publisher=src.publisher))
     src = reg[DATASETS["ons_health_index_indicators"]]
     for ind, g in health_index.groupby("indicator_id", sort=False):
-        score = ind.startswith("HI_OVERALL") or ind.endswith("_DOMAIN")
-        rows.append(dict(
-            indicator_id=ind, name=str(g["name"].iloc[0]), domain="Health Index",
-            profile="health_index", unit="index (England 2015 = 100)", multiplier=1,
-            polarity="high_is_good", method="score", period=periods[ind], sex="Persons",
-            age="All ages", source=src.title,
-            definition=("ONS Health Index score: " if score else
-                        "ONS Health Index underlying indicator, ") +
-            str(g["name"].iloc[0]).removeprefix("Health Index: ") +
-            ", scaled so that England in 2015 is 100 and higher is healthier.",
-            numerator="Not published (an index built from the source indicators)",
-            denominator="Not published",
-            method_note="Index value as published by ONS (no confidence limits: not compared "
-                        "for significance).",
-            polarity_reason="ONS Health Index: higher values mean better health",
-            vintage=f"{src.vintage}; file {Path(paths['ons_health_index_indicators']).name}",
-            licence=src.licence, publisher=src.publisher))
+        label = str(g["name"].iloc[0]).removeprefix("Health Index: ")
+        score = str(g["kind"].iloc[0]) == "score"
+        common = dict(indicator_id=ind, name=str(g["name"].iloc[0]), domain="Health Index",
+                      profile="health_index", multiplier=1, method="score",
+                      period=periods[ind], sex="Persons", age="All ages", source=src.title,
+                      vintage=f"{src.vintage}; files "
+                              f"{Path(paths['ons_health_index_indicators']).name}, "
+                              f"{Path(paths['ons_health_index_scores']).name}",
+                      licence=src.licence, publisher=src.publisher)
+        if score:
+            rows.append(dict(common, unit="index (England 2015 = 100)",
+                             polarity="high_is_good",
+                             definition=f"ONS Health Index, {label}: a weighted combination of "
+                                        "the underlying indicators, scaled so that England in "
+                                        "2015 is 100; higher is healthier.",
+                             numerator="Not applicable (an index)",
+                             denominator="Not applicable (an index)",
+                             method_note="Index as published by ONS (no confidence limits: not "
+                                         "compared for significance).",
+                             polarity_reason="ONS: a higher Health Index means better health"))
+        else:
+            rows.append(dict(common, unit="the source indicator's own measure",
+                             polarity="no_judgement",
+                             definition=f"ONS Health Index underlying indicator '{label}', in "
+                                        "its source's own measure (a percentage, a rate per "
+                                        "100,000, a distance or a survey score), as ONS "
+                                        "published it before building the index.",
+                             numerator="Not published in this file",
+                             denominator="Not published in this file",
+                             method_note="Value as published by ONS (no confidence limits: not "
+                                         "compared for significance). ONS carries a value "
+                                         "forward where its source is not annual.",
+                             polarity_reason="the file states no direction (ONS applies one "
+                                             "when it builds the index), so none is judged "
+                                             "here"))
     return pd.DataFrame(rows)
 
 
