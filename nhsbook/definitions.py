@@ -294,3 +294,41 @@ def chart_links(table: pd.DataFrame) -> str:
     return ('<details class="nhsbook-definitions"><summary>Definitions of the '
             f'{len(links)} indicators in this chart</summary><ul>'
             + "".join(f"<li>{a}</li>" for a in links) + "</ul></details>")
+
+
+# --- checking a built site -------------------------------------------------------------------
+
+_ID = re.compile(r'\bid="(def-[^"]*)"')
+_HREF = re.compile(r'href="((?:\.\./)*)' + PAGE + r'\.html#(def-[^"]*)"')
+
+
+def anchors_of(page) -> set[str]:
+    """The definition anchors a built Definitions page holds."""
+    from pathlib import Path
+    path = Path(page)
+    return set(_ID.findall(path.read_text(encoding="utf-8"))) if path.is_file() else set()
+
+
+def site_links(site) -> list[tuple[str, str]]:
+    """Every link to a definition in a built site: (page, anchor), page relative to the
+    site; links resolve against the page's own folder."""
+    from pathlib import Path
+    site = Path(site)
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for up, anchor_id in _HREF.findall(text):
+            target = (page.parent / (up + PAGE + ".html")).resolve()
+            if target == (site / f"{PAGE}.html").resolve():
+                found.append((str(page.relative_to(site)), anchor_id))
+            else:
+                found.append((str(page.relative_to(site)), f"(wrong page) {anchor_id}"))
+    return found
+
+
+def broken_links(site) -> list[tuple[str, str]]:
+    """Links to a definition that the site's Definitions page does not hold (or that point
+    to another page): empty when every link resolves."""
+    from pathlib import Path
+    anchors = anchors_of(Path(site) / f"{PAGE}.html")
+    return [(p, a) for p, a in site_links(site) if a not in anchors]
