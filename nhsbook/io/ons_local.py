@@ -255,9 +255,12 @@ def _numbers(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return out
 
 
-#: Area codes of the ONS series (GSS: a letter for the nation and eight digits) and of the
-#: Health Index (English lower-tier authorities).
-GSS = re.compile(r"^[EKNSW][0-9]{8}$")
+#: Area codes of the ONS series (GSS codes of the entity types they publish: England E92,
+#: regions E12, counties E10, unitary / metropolitan / London / district authorities E06-E09,
+#: combined authorities E47 and E67, UK K02-K04, and Scotland, Wales and Northern Ireland's
+#: areas) and of the Health Index (English lower-tier authorities).
+GSS = re.compile(r"^(?:E0[6-9]|E1[02]|E47|E67|E92|K0[2-4]|N09|N92|S12|S92|W06|W11|W92)"
+                 r"[0-9]{6}$")
 LTLA = re.compile(r"^E0[6-9][0-9]{6}$")
 _ELS_COLUMNS = ("areacd", "areanm", "geography", "indicator", "period",
                 "lower_confidence_interval_95", "upper_confidence_interval_95",
