@@ -167,7 +167,8 @@ def options(cfg) -> dict:
     code = str(opts["authority"]).strip()
     if not UPPER_TIER.match(code):
         raise OnsLocalError(f"{path}: 'ons_local: authority' is {code!r}; expected the ONS code "
-                            "of a county (E10) or unitary authority (E06, E08, E09)")
+                            "of an upper-tier authority: a county (E10) or unitary authority "
+                            "(E06, E08, E09)")
     region = str(opts.get("region") or REGION_OF_COUNTY.get(code, "")).strip()
     if not REGION.match(region):
         raise OnsLocalError(f"{path}: 'ons_local: region' must give the region (E12…) of "
