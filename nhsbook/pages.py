@@ -169,8 +169,7 @@ class AreaPage:
         for ind, sub in rows.groupby("indicator_id"):
             m = meta.loc[ind]
             last = sub.tail(5)
-            if m["method"] == "proportion" and last[["count", "denominator"]].notna().all(
-                    axis=None):
+            if m["method"] == "proportion" and sub["count"].notna().any():
                 res = stats.recent_trend(sub["value"], count=sub["count"],
                                          denom=sub["denominator"], polarity=m["polarity"])
                 bases[ind] = TREND_BASIS["counts"]
