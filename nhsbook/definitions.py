@@ -255,17 +255,7 @@ def link_table(styler):
 def install_display_hook() -> bool:
     """Render every Styler a notebook displays escaped (:func:`nhsbook.escape.html_table`)
     and with its indicator names linked (:func:`link_table`); False outside IPython."""
-    try:
-        from IPython import get_ipython
-        from pandas.io.formats.style import Styler
-    except ImportError:
-        return False
-    shell = get_ipython()
-    if shell is None:
-        return False
-    shell.display_formatter.formatters["text/html"].for_type(
-        Styler, lambda styler: link_table(escape.html_table(styler)).to_html())
-    return True
+    return escape.install_display_hook(after=link_table)
 
 
 def chart_indicators(table: pd.DataFrame) -> list[str]:

@@ -192,9 +192,11 @@ def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
     return styler
 
 
-def install_display_hook() -> bool:
+def install_display_hook(after=None) -> bool:
     """Render every pandas Styler a notebook displays through :func:`html_table` (an IPython
-    ``text/html`` formatter for the Styler type); False outside IPython."""
+    ``text/html`` formatter for the Styler type), then through ``after`` (a function from
+    the escaped Styler to a Styler, e.g. :func:`nhsbook.definitions.link_table`) when given;
+    False outside IPython."""
     try:
         from IPython import get_ipython
         from pandas.io.formats.style import Styler
@@ -203,8 +205,9 @@ def install_display_hook() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
+    finish = after or (lambda styler: styler)
     shell.display_formatter.formatters["text/html"].for_type(
-        Styler, lambda styler: html_table(styler).to_html())
+        Styler, lambda styler: finish(html_table(styler)).to_html())
     return True
 
 

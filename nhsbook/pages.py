@@ -20,9 +20,8 @@ enable_renderer()
 # record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
 # a deps file; installed always, since a reused kernel may import this before its first page)
 deps.install()
-# every pandas Styler a notebook displays shows its text cells and labels as literal text
-escape.install_display_hook()
-# … and links each indicator name to its entry on the Definitions page (nhsbook.definitions)
+# every pandas Styler a notebook displays shows its text cells and labels as literal text,
+# each indicator name linked to its entry on the Definitions page (nhsbook.definitions)
 definitions.install_display_hook()
 
 #: What a recent-trend label rests on (:meth:`AreaPage.trends`, column ``trend_basis``).

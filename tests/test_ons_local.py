@@ -17,6 +17,7 @@ import pytest
 from nhsbook import sources
 from nhsbook.io import ons_local
 from nhsbook.validate import validate_datasets
+from test_bad_inputs_current import _failure   # the corpus's own failure check
 
 ROWS = 200
 COUNTY, REGION, ENGLAND = "E10000007", "E12000004", "E92000001"
@@ -98,15 +99,6 @@ def _write(frame: pd.DataFrame, case: Case, folder: Path) -> Path:
     else:
         out.write_bytes(data)
     return out
-
-
-def _failure(report, path: Path, column: str):
-    assert not report.ok, "the gate passed a broken input"
-    hits = [f for f in report.failures if column in f.columns]
-    assert hits, f"no failure on {column}: {[f.where() for f in report.failures]}"
-    f = hits[0]
-    assert f.file.endswith(path.name) and f.rule and f.hint
-    return f
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
