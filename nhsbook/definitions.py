@@ -62,6 +62,12 @@ METHOD_WORDS: dict[str, str] = {
     "ratio": "Ratio of two counts × multiplier; no confidence limits.",
 }
 
+#: Each method's name, for indicators whose figures are published rather than computed.
+METHOD_NAMES: dict[str, str] = {
+    "proportion": "Proportion (percentage)", "crude_rate": "Crude rate",
+    "dsr": "Directly age-standardised rate", "isr": "Indirectly standardised ratio",
+    "life_expectancy": "Life expectancy", "mean": "Mean", "score": "Score", "ratio": "Ratio"}
+
 #: Numerator and denominator by method, when the metadata does not give them.
 _PARTS: dict[str, tuple[str, str]] = {
     "proportion": ("People with the condition or event (the Count column of the profile)",
@@ -144,10 +150,11 @@ def entries(metadata: pd.DataFrame, cfg=None) -> pd.DataFrame:
             f"{_text(m, 'name')}" + (f" ({who})" if who else "") +
             (f", in {unit}" if unit else "") + ".")
         num, den = _PARTS.get(method, ("Not stated", "Not stated"))
-        method_words = METHOD_WORDS.get(method, method or "Not stated")
         note = _text(m, "method_note")
-        if note:
-            method_words = f"{method_words} {note}"
+        # a loader's own note (published figures: nhsbook computes no limit) replaces the
+        # description of how nhsbook computes the method's limits
+        method_words = (f"{METHOD_NAMES.get(method, method or 'Not stated')}. {note}" if note
+                        else METHOD_WORDS.get(method, method or "Not stated"))
         polarity = _POLARITY_WORDS.get(_text(m, "polarity"), _text(m, "polarity"))
         reason = _text(m, "polarity_reason")
         rows.append({

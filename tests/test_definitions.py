@@ -54,6 +54,7 @@ def test_every_indicator_of_every_book_has_every_field(book, root):
         smoking = table.set_index("indicator_id").loc["ONS_SMOKING"]
         assert "Annual Population Survey" in smoking["Definition"]
         assert "as published by ONS" in smoking["Method"]
+        assert "Wilson" not in smoking["Method"]     # nhsbook computes no limit here
         assert "Open Government Licence" in smoking["Licence"]
         assert "period 2023" in smoking["Period and vintage"]
 
