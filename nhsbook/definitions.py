@@ -205,9 +205,9 @@ def page_markdown(metadata: pd.DataFrame, cfg=None) -> str:
                     f"### {escape.markdown(e['Name'])}", "",
                     f"Indicator {escape.markdown_code(e['indicator_id'])}"
                     + (f", domain {escape.markdown(e['domain'])}" if e["domain"] else "")
-                    + ".", "",
-                    "| Field | |", "|---|---|"]
-            out += [f"| {f} | {escape.markdown(e[f])} |" for f in FIELDS[1:]]
+                    + ".", ""]
+            # a list, not a table: it wraps on a phone's width
+            out += [f"- **{f}:** {escape.markdown(e[f])}" for f in FIELDS[1:]]
             out += [""]
     return "\n".join(out) + "\n"
 
