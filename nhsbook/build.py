@@ -242,7 +242,8 @@ def _toc(pages: list[Page], captions: dict | None = None) -> dict:
     return {"format": "jb-book", "root": "index", "parts": [
         {"caption": "Areas", "chapters": [{"file": "areas/index"}]}, *chapters,
         {"caption": "About this book", "chapters": [
-            {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
+            {"file": "methods"}, {"file": "data_sources"}, {"file": "definitions"},
+            {"file": "validation"}]}]}
 
 
 def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None = None
@@ -312,7 +313,9 @@ def _title(notebook: str) -> str:
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
                           report_md: str, computed: dict[str, pd.DataFrame] | None = None
                           ) -> None:
-    """Landing page, areas index, validation report, data sources and the table of contents."""
+    """Landing page, areas index, validation report, data sources, definitions (of every
+    indicator of ``computed["metadata"]``, default the stored tables') and the table of
+    contents."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
@@ -333,6 +336,10 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
     inc.write_if_changed(book / "index.md", landing)
     inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
     inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
+    from . import definitions
+    metadata = (computed if computed is not None else load_computed(cfg))["metadata"]
+    inc.write_if_changed(book / f"{definitions.PAGE}.md",
+                         definitions.page_markdown(metadata, cfg))
     inc.write_if_changed(book / "_toc.yml", yaml.safe_dump(_toc(pages, cfg.type_captions),
                                                      sort_keys=False))
 
@@ -340,7 +347,12 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
 def data_sources_page(cfg: BookConfig) -> str:
     """The Data sources chapter: the seed documents, the synthetic generator, the registry."""
     parts = ["# Data sources", ""]
-    parts += (_embedded_sources(cfg) if cfg.loader == "embedded" else _opendata_sources(cfg))
+    if cfg.loader == "ons_local":
+        from .io import ons_local
+        parts += ons_local.sources_markdown(cfg)
+    else:
+        parts += (_embedded_sources(cfg) if cfg.loader == "embedded"
+                  else _opendata_sources(cfg))
     try:
         from . import sources
         parts += ["## Open data registry", "", sources.data_sources_markdown()]

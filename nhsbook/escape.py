@@ -189,12 +189,20 @@ def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
     styler.data = data
     styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler._nhsbook_escaped = True
-    return styler
+    return _AFTER[0](styler) if _AFTER else styler
 
 
-def install_display_hook() -> bool:
+#: The step every escaped table goes through after escaping (set by
+#: :func:`install_display_hook`'s ``after``, e.g. links to the indicator definitions).
+_AFTER: list = []
+
+
+def install_display_hook(after=None) -> bool:
     """Render every pandas Styler a notebook displays through :func:`html_table` (an IPython
-    ``text/html`` formatter for the Styler type); False outside IPython."""
+    ``text/html`` formatter for the Styler type); ``after`` (a function from the escaped
+    Styler to a Styler, e.g. :func:`nhsbook.definitions.link_table`) then applies to every
+    table :func:`html_table` escapes, displayed or converted by a page itself; False outside
+    IPython."""
     try:
         from IPython import get_ipython
         from pandas.io.formats.style import Styler
@@ -203,6 +211,7 @@ def install_display_hook() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
+    _AFTER[:] = [after] if after is not None else []
     shell.display_formatter.formatters["text/html"].for_type(
         Styler, lambda styler: html_table(styler).to_html())
     return True

@@ -30,12 +30,14 @@ def compute(tables: Tables) -> pd.DataFrame:
     meta = tables.metadata.set_index("indicator_id")
     base = tables.values.copy()
     sizes = tables.areas.set_index("area_code")["list_size"]
-    base["weight"] = base["area_code"].map(sizes)
+    base["weight"] = base["area_code"].map(sizes).astype(float)
     base["weighted_value"] = base["value"] * base["weight"]
     frames = [base]
     for area_type in ROLL_UP_TYPES:
         frames.append(_roll_up(base, tables.areas, area_type))
-    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    kept = [f for f in frames if not f.empty]
+    # a book of published figures only (loader ons_local) has no rows to compute
+    rows = pd.concat(kept, ignore_index=True) if kept else base
     rows = calculate(rows, meta)
     if not tables.age_counts.empty:
         rows = pd.concat([rows, _standardised(tables, meta)], ignore_index=True)

@@ -27,7 +27,7 @@ import pandas as pd
 # --- vocabularies -------------------------------------------------------------------------
 
 #: Area types from the top of the hierarchy down.
-AREA_TYPES: tuple[str, ...] = ("england", "cluster", "region", "stp", "ccg", "locality", "pcn",
+AREA_TYPES: tuple[str, ...] = ("england", "cluster", "region", "county", "utla", "stp", "ccg", "locality", "pcn",
                                "practice", "district", "ward", "msoa", "lsoa")
 
 #: Polarity as the national profiles use it.

@@ -10,18 +10,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import deps, disclosure, escape, indicators
+from . import definitions, deps, disclosure, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
 from .site import enable_renderer
 from .store import load_computed
+from .views import TREND_BASIS  # noqa: F401  (re-exported: the trend tables' "Based on" wording)
 
 enable_renderer()
 # record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
 # a deps file; installed always, since a reused kernel may import this before its first page)
 deps.install()
-# every pandas Styler a notebook displays shows its text cells and labels as literal text
-escape.install_display_hook()
+# every pandas Styler a notebook displays shows its text cells and labels as literal text,
+# each indicator name linked to its entry on the Definitions page (nhsbook.definitions)
+definitions.install_display_hook()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -63,6 +65,7 @@ class AreaPage:
         # a page sees published figures only: the cells the pipeline suppressed (primary
         # and secondary, nhsbook.disclosure) have no count, value or limits here
         quintiles = computed.get("quintiles")
+        definitions.use(computed["metadata"])   # tables and charts link to the definitions
         return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
                    areas, computed["population"], computed["population_reference"],
                    disclosure.apply(quintiles) if quintiles is not None else None,
@@ -82,10 +85,16 @@ class AreaPage:
     PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile",
                       "qof": "QOF recorded prevalence", "deprivation": "Deprivation"}
 
-    def profiles(self) -> list[str]:
+    def profiles(self, with_values: bool = False) -> list[str]:
         """The book's profiles (``metadata.profile``): adult and child first, then others
-        in the order the metadata lists them."""
+        in the order the metadata lists them; with ``with_values`` only those with a value
+        for this area (a county has no Health Index of its own: its districts have)."""
         found = list(dict.fromkeys(self.metadata["profile"]))
+        if with_values:
+            mine = self.values.loc[(self.values["area_code"] == self.code)
+                                   & self.values["value"].notna(), "indicator_id"]
+            have = set(self.metadata.loc[self.metadata["indicator_id"].isin(mine), "profile"])
+            found = [p for p in found if p in have]
         return sorted(found, key=lambda p: (list(self.PROFILE_TITLES).index(p)
                                             if p in self.PROFILE_TITLES else 99))
 

@@ -127,6 +127,10 @@ def render(spec: dict, **_: object) -> dict[str, str]:
     # nor "<!--" can end or confuse the script element); vega draws them as text
     payload = json.dumps(spec, separators=(",", ":")).replace("<", "\\u003c")
     caption = escape.html(description or title)
+    from .definitions import chart_links   # the definitions of the indicators it shows
+    defs = chart_links(chart_table(spec))
+    if defs:
+        links += f" {defs}"
     return {"text/html": (
         f'<figure class="nhsbook-chart" aria-label="{escape.html(label)}">'
         f'<div id="{div}"></div>'

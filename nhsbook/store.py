@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import deps, disclosure, indicators
 from .config import BookConfig
-from .io import embedded, opendata
+from .io import embedded, ons_local, opendata
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles")
@@ -29,6 +29,8 @@ def input_paths(cfg: BookConfig) -> dict[str, Path]:
         return embedded.dataset_paths(cfg.data)
     if cfg.loader == "opendata":
         return opendata.dataset_paths(cfg)
+    if cfg.loader == "ons_local":
+        return ons_local.dataset_paths(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -38,6 +40,8 @@ def load_tables(cfg: BookConfig) -> Tables:
         return embedded.load(cfg.data)
     if cfg.loader == "opendata":
         return opendata.load(cfg)
+    if cfg.loader == "ons_local":
+        return ons_local.load(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 

@@ -58,6 +58,7 @@ import pandas as pd
 
 from . import escape, model
 from .io.embedded import DATASETS as _EMBEDDED_DATASETS
+from .io.ons_local import SUITES as _ONS_LOCAL_SUITES
 
 #: Where the suites live (``expectations/`` at the repository root).
 SUITE_DIR = Path(__file__).resolve().parents[1] / "expectations"
@@ -1014,6 +1015,8 @@ SHARED_SUITES: dict[str, str] = {
     "ons_sape_single_year_holdout": "ons_sape_single_year",
     # the ICB book's smoking series is a Fingertips export like any other
     "fingertips_91547": "fingertips",
+    # the ONS local series (loader ons_local): one suite per published layout
+    **{name: suite for name, suite in _ONS_LOCAL_SUITES.items() if name != suite},
 }
 
 

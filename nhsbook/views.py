@@ -94,10 +94,20 @@ def latest(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["period"] == last]
 
 
+#: What a recent-trend marker rests on (the ``trend_basis`` column of :func:`trends`).
+TREND_BASIS: dict[str, str] = {
+    "counts": "χ² test for trend on the counts (99.8%)",
+    "limits": "weighted regression on the published 95% limits (99.8%); no counts published",
+    "none": "not calculated: values without confidence limits",
+}
+
+
 def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFrame:
     """Indicators with several periods for area ``code``: each period's published value
     (suppressed cells left out) with the recent-trend label of
-    :func:`nhsbook.stats.recent_trend` (column ``trend``) and the indicator's name
+    :func:`nhsbook.stats.recent_trend` (column ``trend``), what the marker rests on
+    (``trend_basis``, :data:`TREND_BASIS`: the counts' χ² test, or the published limits for a
+    series published without counts such as the ONS local series) and the indicator's name
     (``indicator``); empty when every indicator has a single period."""
     from . import disclosure
     rows = values[(values["area_code"] == code) & values["value"].notna()]
@@ -108,20 +118,27 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
     multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
     rows = rows[multi].sort_values(["indicator_id", "period"])
     if rows.empty:
-        return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+        return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str),
+                           trend_basis=pd.Series(dtype=str))
     meta = metadata.set_index("indicator_id")
-    labels = {}
+    labels, bases = {}, {}
     for ind, sub in rows.groupby("indicator_id"):
         m = meta.loc[ind]
-        if m["method"] == "proportion":
+        last = sub.tail(5)
+        if m["method"] == "proportion" and sub["count"].notna().any():
             res = stats.recent_trend(sub["value"], count=sub["count"],
                                      denom=sub["denominator"], polarity=m["polarity"])
+            bases[ind] = TREND_BASIS["counts"]
         else:
+            # series published with value and limits only (e.g. the ONS local series)
             res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
                                      upper=sub["upper_95"], polarity=m["polarity"])
+            bases[ind] = TREND_BASIS["limits" if last[["lower_95", "upper_95"]].notna()
+                                     .all(axis=None) else "none"]
         labels[ind] = res["label"]
     rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
-                       trend=rows["indicator_id"].map(labels))
+                       trend=rows["indicator_id"].map(labels),
+                       trend_basis=rows["indicator_id"].map(bases))
     return rows.reset_index(drop=True)
 
 

@@ -53,7 +53,8 @@ def load(data_dir: Path) -> Tables:
     metadata = coerce(meta, METADATA_COLUMNS)
     metadata["reference_value"] = pd.to_numeric(meta["reference_value"].replace("", None))
     # optional per-indicator disclosure control (nhsbook.disclosure.indicator_rules)
-    for col in ("disclosure", "suppress_below"):
+    # and the reason for each polarity (the Definitions page states it)
+    for col in ("disclosure", "suppress_below", "polarity_reason"):
         if col in meta.columns:
             metadata[col] = meta[col].to_numpy()
 
