@@ -83,6 +83,15 @@ OPTION_KEYS = ("icb_code", "sub_icb_code")
 ENGLAND = ("E92000001", "England")
 QOF_PERIOD = "2024/25"
 QOF_PERIOD_2021 = "2020/21"
+#: What the trend pages say about the QOF 2020/21 points (module docstring).
+QOF_BRIDGE_NOTE = (
+    "QOF registers have two points, 2020/21 and 2024/25, four years apart (the 2021-22 to "
+    "2023-24 prevalence files are not in the open data mirror): no trend is computed. The "
+    "2020/21 point of a PCN, sub-ICB location or ICB sums today's practices (July 2026 map) "
+    "that reported in 2020-21, so 15M includes Glossop's practices, which were then in "
+    "Tameside and Glossop CCG, and is not the 2020-21 CCG E38000229 as QOF published it; "
+    "practices closed since are left out, practices opened since have no 2020/21 point. "
+    "All 21 registers kept their group code and age group between the two years.")
 REGISTRATIONS_YEAR = 2026
 IMD_INDICATOR = "94240"
 QOF_SOURCE = ("NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2425.csv); "
