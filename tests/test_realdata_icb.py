@@ -80,14 +80,16 @@ def test_icb_prevalence_recomputed_from_the_raw_qof_file(tables, current, practi
     count, denom = rows["REGISTER"].sum(), rows["PRACTICE_LIST_SIZE"].sum()
     v = tables["values"]
     for code in (ICB, SUB_ICB):   # the ICB's sums and the sub-ICB's roll-up agree (one sub-ICB)
-        row = v[(v["area_code"] == code) & (v["indicator_id"] == f"QOF_{register}")].iloc[0]
+        row = v[(v["area_code"] == code) & (v["indicator_id"] == f"QOF_{register}")
+                & (v["period"] == "2024/25")].iloc[0]
         assert row["count"] == count and row["denominator"] == denom
         assert row["value"] == pytest.approx(100 * count / denom, abs=1e-12)
         ci = stats.proportion_ci(pd.Series([count]), pd.Series([denom]), multiplier=100)
         assert row["lower_95"] == pytest.approx(ci["lower"].iloc[0])
         assert row["upper_95"] == pytest.approx(ci["upper"].iloc[0])
         assert row["comparator_code"] == ENGLAND
-    eng = v[(v["area_code"] == ENGLAND) & (v["indicator_id"] == f"QOF_{register}")].iloc[0]
+    eng = v[(v["area_code"] == ENGLAND) & (v["indicator_id"] == f"QOF_{register}")
+            & (v["period"] == "2024/25")].iloc[0]
     every = raw[(raw["GROUP_CODE"] == register) & (raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"])]
     assert eng["count"] == every["REGISTER"].sum()
 
