@@ -205,7 +205,7 @@ def nearest(variables: pd.DataFrame, k: int = K) -> pd.DataFrame:
 
 #: Dataset names (suites) of the inputs, as :data:`nhsbook.io.opendata_icb.DATASETS` names
 #: them.
-INPUTS = ("imd2025_lsoa21", "ruc21_lsoa21", "census_ts007a", "ons_lsoa21_sicbl_icb",
+INPUTS = ("imd2025_lsoa21", "ruc21_lsoa21", "census2021_ts007a", "ons_lsoa21_sicbl_icb",
           "ons_lsoa21_ltla24", "gp_registrations_age", "gp_practice_map")
 
 
@@ -219,7 +219,7 @@ def compute(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     districts = la.read_lsoa21_ltla24(paths["ons_lsoa21_ltla24"])
     lsoas = lsoa_attributes(current.read_imd2025_lsoa(paths["imd2025_lsoa21"]),
                             la.read_ruc21(paths["ruc21_lsoa21"]),
-                            la.read_census_ts007a(paths["census_ts007a"]),
+                            la.read_census_ts007a(paths["census2021_ts007a"]),
                             current.read_lsoa21_lookup(paths["ons_lsoa21_sicbl_icb"]),
                             districts)
     variables = area_variables(lsoas, current.read_registrations_by_age(

@@ -58,7 +58,7 @@ def test_peers_are_deterministic(computed):
     """Recomputed from the files, the peers are identical (ties broken by code)."""
     paths = {n: sources.locate(k) for n, k in
              (("imd2025_lsoa21", "imd2025_lsoa21"), ("ruc21_lsoa21", "ruc21_lsoa21_ew"),
-              ("census_ts007a", "census2021_ts007a_lsoa21"),
+              ("census2021_ts007a", "census2021_ts007a_lsoa21"),
               ("ons_lsoa21_sicbl_icb", "lsoa21_sicbl24_icb24_england"),
               ("ons_lsoa21_ltla24", "lsoa21_ward24_ltla24_ew"),
               ("gp_registrations_age", "gp_reg_quinary_age_jul2026"),
@@ -215,7 +215,7 @@ def _ts007a(tmp_path: Path, edit=None) -> Path:
 
 def test_ts007a_clean_slice_passes(tmp_path):
     path = _ts007a(tmp_path)
-    assert validate_datasets({"census_ts007a": path}).ok
+    assert validate_datasets({"census2021_ts007a": path}).ok
     out = la.read_census_ts007a(path)
     assert len(out) == 60 and out.index[0] == 8    # header on line 6, first LSOA on line 8
     assert (out[list(la.TS007A_BANDS)].sum(axis=1) == out["total"]).all()
@@ -223,7 +223,7 @@ def test_ts007a_clean_slice_passes(tmp_path):
 
 def test_ts007a_wrong_header(tmp_path):
     path = _ts007a(tmp_path, lambda h: h[:5] + [h[5].replace('"mnemonic"', '"code"')] + h[6:])
-    report = validate_datasets({"census_ts007a": path})
+    report = validate_datasets({"census2021_ts007a": path})
     assert not report.ok
     f = next(f for f in report.failures if f.expectation == "expect_table_columns_to_match_set")
     assert f.file.endswith("ts007a.csv") and "mnemonic" in " ".join(map(str, f.values)) + f.rule
@@ -238,7 +238,7 @@ def test_ts007a_text_in_numbers(tmp_path):
     text[9] = ",".join(fields)
     path = tmp_path / "ts007a.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    report = validate_datasets({"census_ts007a": path})
+    report = validate_datasets({"census2021_ts007a": path})
     f = next(f for f in report.failures if "Aged 5 to 9 years" in f.columns)
     assert 10 in f.lines and f.file.endswith("ts007a.csv")
     with pytest.raises(ValueError, match=r"ts007a.csv.*'Aged 5 to 9 years'.*\[10\]"):
@@ -251,7 +251,7 @@ def test_ts007a_unknown_code(tmp_path):
     text[12] = text[12].replace(code, '"E02000001"')   # an MSOA, not an LSOA, on line 13
     path = tmp_path / "ts007a.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    f = next(f for f in validate_datasets({"census_ts007a": path}).failures
+    f = next(f for f in validate_datasets({"census2021_ts007a": path}).failures
              if "mnemonic" in f.columns)
     assert 13 in f.lines and {"mnemonic": "E02000001"} in f.values
     with pytest.raises(ValueError, match=r"ts007a.csv: column 'mnemonic', line\(s\) \[13\]"):
@@ -263,7 +263,7 @@ def test_ts007a_duplicated_key(tmp_path):
     text.insert(67, text[20])                           # line 21 again as line 68
     path = tmp_path / "ts007a.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    report = validate_datasets({"census_ts007a": path})
+    report = validate_datasets({"census2021_ts007a": path})
     f = next(f for f in report.failures if "mnemonic" in f.columns)
     assert {21, 68} <= set(f.lines)
     with pytest.raises(ValueError, match=r"ts007a.csv: line\(s\) \[21, 68\]"):

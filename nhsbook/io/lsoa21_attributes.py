@@ -13,7 +13,7 @@ age, as published.
 Every reader checks the header by name and refuses cells that are not numbers, unknown codes
 and duplicated keys, naming the file, the line (the file's own line numbers) and the column;
 the gate's suites (``expectations/ruc21_lsoa21.json``, ``ons_lsoa21_ltla24.json``,
-``census_ts007a.json``) refuse the same files first.
+``census2021_ts007a.json``) refuse the same files first.
 """
 
 from __future__ import annotations

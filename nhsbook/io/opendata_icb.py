@@ -73,7 +73,7 @@ DATASETS: dict[str, str] = {
     # the QOF 2020-21 -> 2024-25 bridge (qof_2021_values)
     "qof_prevalence": "qof2021_prevalence",
     # the similar-area peers (nhsbook.peers)
-    "census_ts007a": "census2021_ts007a_lsoa21",
+    "census2021_ts007a": "census2021_ts007a_lsoa21",
     "ruc21_lsoa21": "ruc21_lsoa21_ew",
     "ons_lsoa21_ltla24": "lsoa21_ward24_ltla24_ew",
 }
