@@ -24,23 +24,12 @@ SUB_ICB, ICB, BOOK = "E38000261", "E54000058", "derbyshire-icb-2025"
 
 
 @pytest.fixture(scope="module")
-def computed():
+def icb_tables():
     return load_computed(load_book(BOOK))
 
 
-@pytest.fixture(scope="module")
-def current(shared) -> Path:
-    return shared / "data" / "current"
-
-
-@pytest.fixture(scope="module")
-def practice_map(current):
-    return pd.read_csv(current / "gp" / "gp-reg-pat-prac-map_jul2026.zip", dtype=str,
-                       keep_default_na=False)
-
-
-def test_peers_of_15m_are_ten_distinct_other_sub_icb_locations(computed, practice_map):
-    p = computed["peers"]
+def test_peers_of_15m_are_ten_distinct_other_sub_icb_locations(icb_tables, practice_map):
+    p = icb_tables["peers"]
     mine = p[p["area_code"] == SUB_ICB].sort_values("rank")
     assert mine["rank"].tolist() == list(range(1, 11))
     assert mine["family"].eq("sub_icb").all()
@@ -54,7 +43,7 @@ def test_peers_of_15m_are_ten_distinct_other_sub_icb_locations(computed, practic
     assert p.groupby("area_code").size().eq(10).all()
 
 
-def test_peers_are_deterministic(computed):
+def test_peers_are_deterministic(icb_tables):
     """Recomputed from the files, the peers are identical (ties broken by code)."""
     paths = {n: sources.locate(k) for n, k in
              (("imd2025_lsoa21", "imd2025_lsoa21"), ("ruc21_lsoa21", "ruc21_lsoa21_ew"),
@@ -65,10 +54,10 @@ def test_peers_are_deterministic(computed):
               ("gp_practice_map", "gp_reg_practice_map_jul2026"))}
     _, again = peers.compute(paths)
     pd.testing.assert_frame_equal(again.reset_index(drop=True),
-                                  computed["peers"].reset_index(drop=True))
+                                  icb_tables["peers"].reset_index(drop=True))
 
 
-def test_each_distance_recomputes_from_the_raw_variables(computed, current, practice_map):
+def test_each_distance_recomputes_from_the_raw_variables(icb_tables, current, practice_map):
     """The sub-ICB variables from the raw files (IMD 2025 by LSOA weighted by Census 2021
     residents, % rural, registered patients by age), standardised by hand, give each of the
     ten distances."""
@@ -105,7 +94,7 @@ def test_each_distance_recomputes_from_the_raw_variables(computed, current, prac
     z = (raw - raw.mean()) / raw.std(ddof=1)
     w = pd.Series({"imd_score": 1, "pct_under_15": 0.5, "pct_65_plus": 0.5, "pct_rural": 1,
                    "log_population": 1})
-    p = computed["peers"]
+    p = icb_tables["peers"]
     mine = p[p["area_code"] == SUB_ICB]
     for code, d in zip(mine["peer_code"], mine["distance"]):
         assert d == pytest.approx(float(np.sqrt((w * (z.loc[SUB_ICB] - z.loc[code]) ** 2)
@@ -115,19 +104,19 @@ def test_each_distance_recomputes_from_the_raw_variables(computed, current, prac
     assert set(everyone.nsmallest(10).index) == set(mine["peer_code"])
 
 
-def test_similar_10_value_recomputes_from_the_raw_qof_file(computed, current, practice_map):
+def test_similar_10_value_recomputes_from_the_raw_qof_file(icb_tables, current, practice_map):
     """Diabetes (17+): Σ register / Σ list over the practices the July 2026 map puts in the
     ten peers, straight from the published CSV, with Wilson limits; the area's significance
     against it by the 95% rule."""
     raw = pd.read_csv(current / "qof" / "qof_2024-25_PREVALENCE_2425_england.csv.gz")
-    p = computed["peers"]
+    p = icb_tables["peers"]
     group = p.loc[p["area_code"] == SUB_ICB, "peer_code"]
     codes = practice_map.loc[practice_map["ONS_SUB_ICB_LOCATION_CODE"].isin(group),
                              "PRACTICE_CODE"]
     rows = raw[raw["PRACTICE_CODE"].isin(codes) & (raw["GROUP_CODE"] == "DM")
                & (raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"])]
     count, denom = rows["REGISTER"].sum(), rows["PRACTICE_LIST_SIZE"].sum()
-    pv = computed["peer_values"]
+    pv = icb_tables["peer_values"]
     row = pv[(pv["area_code"] == SUB_ICB) & (pv["indicator_id"] == "QOF_DM")
              & (pv["period"] == "2024/25")].iloc[0]
     assert row["count"] == count and row["denominator"] == denom and row["n_peers"] == 10
@@ -135,7 +124,7 @@ def test_similar_10_value_recomputes_from_the_raw_qof_file(computed, current, pr
     assert row["value"] == pytest.approx(100 * count / denom)
     assert row["lower_95"] == pytest.approx(ci["lower"].iloc[0])
     assert row["upper_95"] == pytest.approx(ci["upper"].iloc[0])
-    comp = peers.compare_with_peers(computed["values"], pv, computed["metadata"], SUB_ICB)
+    comp = peers.compare_with_peers(icb_tables["values"], pv, icb_tables["metadata"], SUB_ICB)
     dm = comp[comp["indicator_id"] == "QOF_DM"].iloc[0]
     assert dm["period"] == "2024/25" and dm["peer_value"] == row["value"]
     assert dm["peer_significance"] == ("Higher" if dm["lower_95"] > row["value"] else
@@ -144,7 +133,7 @@ def test_similar_10_value_recomputes_from_the_raw_qof_file(computed, current, pr
     assert ((pv["area_code"] == ICB) & (pv["indicator_id"] == "QOF_DM")).any()
 
 
-def test_qof_2020_21_points_where_codes_bridge(computed, shared, current, practice_map):
+def test_qof_2020_21_points_where_codes_bridge(icb_tables, shared, current, practice_map):
     """A practice's 2020/21 register and list from the raw 2020-21 file; the sub-ICB's
     2020/21 sum over today's 15M practices present in both files (Glossop included); the page
     labels two points as no trend."""
@@ -154,7 +143,7 @@ def test_qof_2020_21_points_where_codes_bridge(computed, shared, current, practi
                                 "PRACTICE_CODE"])
     both = mine & set(old["PRACTICE_CODE"]) & set(new["PRACTICE_CODE"])
     assert 90 <= len(both) <= len(mine)   # (all 108 of July 2026 reported in 2020-21)
-    v = computed["values"]
+    v = icb_tables["values"]
     o = old[(old["GROUP_CODE"] == "HYP") & old["PRACTICE_CODE"].isin(both)
             & (old["REGISTER"] <= old["PRACTICE_LIST_SIZE"])]
     row = v[(v["area_code"] == SUB_ICB) & (v["indicator_id"] == "QOF_HYP")
@@ -175,19 +164,19 @@ def test_qof_2020_21_points_where_codes_bridge(computed, shared, current, practi
     trends = page.trends()
     hyp = trends[trends["indicator_id"] == "QOF_HYP"]
     assert hyp["period"].tolist() == ["2020/21", "2024/25"]
-    assert hyp["trend"].iloc[0].startswith("No trend computed: 2 periods (2020/21, 2024/25)")
+    assert hyp["trend"].iloc[0].startswith("No trend icb_tables: 2 periods (2020/21, 2024/25)")
     # the profile and spine still show the 2024/25 figures
     prof = page.profile("qof")
     assert set(prof["period"]) == {"2024/25"}
 
 
-def test_the_page_shows_the_peers_with_their_distances(computed):
+def test_the_page_shows_the_peers_with_their_distances(icb_tables):
     from nhsbook.pages import AreaPage
     page = AreaPage.load(SUB_ICB, BOOK)
     table = page.peers_table()
     assert table["Code"].iloc[0] == SUB_ICB and len(table) == 11
-    assert table["Distance"].iloc[1:].tolist() == computed["peers"].loc[
-        computed["peers"]["area_code"] == SUB_ICB, "distance"].round(3).tolist()
+    assert table["Distance"].iloc[1:].tolist() == icb_tables["peers"].loc[
+        icb_tables["peers"]["area_code"] == SUB_ICB, "distance"].round(3).tolist()
     comp = page.peer_comparison()
     assert {"England", "Similar 10", "Compared with similar 10",
             "Similar 10 lower 95% CI"} <= set(comp.columns)
@@ -195,7 +184,7 @@ def test_the_page_shows_the_peers_with_their_distances(computed):
     spine = page.spine_chart("qof").to_dict()
     assert "triangle-down" in str(spine)
     # a practice has no peers and no peer comparison
-    practice = computed["areas"].query("area_type == 'practice'")["area_code"].iloc[0]
+    practice = icb_tables["areas"].query("area_type == 'practice'")["area_code"].iloc[0]
     assert not AreaPage.load(practice, BOOK).has_peers()
 
 

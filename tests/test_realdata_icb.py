@@ -36,17 +36,6 @@ def tables(book):
     return compute_and_store(book)
 
 
-@pytest.fixture(scope="module")
-def current(shared) -> Path:
-    return shared / "data" / "current"
-
-
-@pytest.fixture(scope="module")
-def practice_map(current):
-    return pd.read_csv(current / "gp" / "gp-reg-pat-prac-map_jul2026.zip", dtype=str,
-                       keep_default_na=False)
-
-
 def test_areas_are_the_icb_its_sub_icb_pcns_and_practices(tables, practice_map):
     areas = tables["areas"].set_index("area_code")
     mine = practice_map[practice_map["SUB_ICB_LOCATION_CODE"] == "15M"]
