@@ -164,7 +164,7 @@ def test_qof_2020_21_points_where_codes_bridge(icb_tables, shared, current, prac
     trends = page.trends()
     hyp = trends[trends["indicator_id"] == "QOF_HYP"]
     assert hyp["period"].tolist() == ["2020/21", "2024/25"]
-    assert hyp["trend"].iloc[0].startswith("No trend icb_tables: 2 periods (2020/21, 2024/25)")
+    assert hyp["trend"].iloc[0].startswith("No trend computed: 2 periods (2020/21, 2024/25)")
     # the profile and spine still show the 2024/25 figures
     prof = page.profile("qof")
     assert set(prof["period"]) == {"2024/25"}
