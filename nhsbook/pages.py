@@ -158,6 +158,14 @@ class AreaPage:
         from . import peers
         return peers.METHOD
 
+    def peer_list_markdown(self) -> str:
+        """The ten peers, most similar first, with their distances (names escaped)."""
+        if not self.has_peers():
+            return ""
+        mine = self.peers[self.peers["area_code"] == self.code].sort_values("rank")
+        return "; ".join(f"{esc(n)} ({d:.2f})" for n, d in
+                         zip(mine["peer_name"], mine["distance"]))
+
     def peer_comparison_rows(self) -> pd.DataFrame:
         """The area's latest published rows with the similar-10 value, limits and
         significance (:func:`nhsbook.peers.compare_with_peers`); empty without peers.  A

@@ -181,6 +181,9 @@ def test_the_page_shows_the_peers_with_their_distances(icb_tables):
     assert {"England", "Similar 10", "Compared with similar 10",
             "Similar 10 lower 95% CI"} <= set(comp.columns)
     assert "weighted Euclidean" in page.peer_method()
+    first = table.iloc[1]
+    assert page.peer_list_markdown().count("; ") == 9 and \
+        f"({first['Distance']:.2f})" in page.peer_list_markdown().split("; ")[0]
     spine = page.spine_chart("qof").to_dict()
     assert "triangle-down" in str(spine)
     # a practice has no peers and no peer comparison
