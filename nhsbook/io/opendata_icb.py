@@ -99,8 +99,11 @@ QOF_SOURCE = ("NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2
 IMD_SOURCE = ("OHID Fingertips indicator 94240, Deprivation score (IMD 2025); above practice "
               "level the mean of practice scores weighted by registered patients (July 2026)")
 #: What the pages say about the vintages they show.
-VINTAGE = ("QOF 2024-25 prevalence; registered patients and the practice → PCN → sub-ICB → ICB "
-           "map of July 2026; IMD 2025 (practice scores, LSOA 2021 deciles)")
+VINTAGE = ("QOF 2024-25 prevalence (and 2020-21 for the practices in both files); registered "
+           "patients and the practice → PCN → sub-ICB → ICB map of July 2026; IMD 2025 "
+           "(practice scores, LSOA 2021 deciles); for the similar-10 peers, Census 2021 "
+           "residents by age (TS007A) and the Rural Urban Classification 2021 of LSOAs, with "
+           "the ONS LSOA (2021) lookups to sub-ICB locations (2024) and districts (2024)")
 
 
 class IcbSelectionError(ValueError):
