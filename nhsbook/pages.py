@@ -43,6 +43,11 @@ class AreaPage:
     #: Deprivation-quintile aggregates of the book's inequality pages, as published
     #: (:func:`nhsbook.disclosure.quintile_table`).
     quintiles: pd.DataFrame | None = None
+    #: Similar-area peers (:mod:`nhsbook.peers`): every area's variables, its ten nearest
+    #: and the similar-10 values of the book's sub-ICB locations and ICB.
+    peer_variables: pd.DataFrame | None = None
+    peers: pd.DataFrame | None = None
+    peer_values: pd.DataFrame | None = None
 
     #: The book's computed tables (and finance, performance, SPOT) for the key messages
     #: (:func:`nhsbook.messages.load_tables`); loaded on first use.
@@ -69,6 +74,8 @@ class AreaPage:
         return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
                    areas, computed["population"], computed["population_reference"],
                    disclosure.apply(quintiles) if quintiles is not None else None,
+                   computed.get("peer_variables"), computed.get("peers"),
+                   computed.get("peer_values"),
                    tables=computed if "book" in computed else None)
 
     @property
@@ -196,9 +203,82 @@ class AreaPage:
         from .charts import spine as spine_chart
         kids = self.children()
         markers = kids.loc[kids["area_type"].isin(["locality", "pcn"]), "area_code"].tolist()
+        comparison = self.peer_comparison_rows()
+        peer = comparison.assign(area_name=self.peer_name(), value=comparison["peer_value"],
+                                 lower_95=comparison["peer_lower_95"],
+                                 upper_95=comparison["peer_upper_95"]) \
+            if not comparison.empty else None
         data = spine.spine_data(self.values, self.metadata, self.areas, self.code, profile,
-                                markers=markers)
+                                markers=markers, peer=peer)
         return spine_chart(data, palette=palette)
+
+    # --- similar-area peers (nhsbook.peers) ---------------------------------------------
+
+    def has_peers(self) -> bool:
+        """True when the book computed similar-10 peers for this area."""
+        return self.peers is not None and bool((self.peers["area_code"] == self.code).any())
+
+    def peer_name(self) -> str:
+        return f"Similar 10 of {self.name}"
+
+    def peer_method(self) -> str:
+        """The method sentence every page showing the peers states."""
+        from . import peers
+        return peers.METHOD
+
+    def peer_list_markdown(self) -> str:
+        """The ten peers, most similar first, with their distances (names escaped)."""
+        if not self.has_peers():
+            return ""
+        mine = self.peers[self.peers["area_code"] == self.code].sort_values("rank")
+        return "; ".join(f"{esc(n)} ({d:.2f})" for n, d in
+                         zip(mine["peer_name"], mine["distance"]))
+
+    def peer_comparison_rows(self) -> pd.DataFrame:
+        """The area's latest published rows with the similar-10 value, limits and
+        significance (:func:`nhsbook.peers.compare_with_peers`); empty without peers.  A
+        peer-group value whose count is 1 to 4 is never shown."""
+        from . import peers
+        if self.peer_values is None or self.peer_values.empty or not self.has_peers():
+            return pd.DataFrame()
+        below = disclosure.rule(self.book.disclosure).suppress_below
+        pv = self.peer_values
+        small = pv["count"].between(1, below - 1)
+        pv = pv.assign(**{c: pv[c].where(~small) for c in ("value", "lower_95", "upper_95")})
+        return peers.compare_with_peers(self.values, pv, self.metadata, self.code)
+
+    def peer_comparison(self) -> pd.DataFrame:
+        """The table beside the spine: each indicator against England (or the area's
+        comparator), its parent and its similar 10, by the same 95% rule."""
+        from .io.opendata import compare_with
+        rows = self.peer_comparison_rows()
+        if rows.empty:
+            return rows
+        parent = str(self.area["parent_code"] or "")
+        out = pd.DataFrame({
+            "Indicator": rows["name"], "Period": rows["period"], "Value": rows["value"],
+            "Lower 95% CI": rows["lower_95"], "Upper 95% CI": rows["upper_95"],
+            self.comparator_name: rows["comparator_value"],
+            f"Compared with {self.comparator_name}": rows["significance"]})
+        if parent and parent != self.area["comparator_code"] and \
+                (self.values["area_code"] == parent).any():
+            par = rows[["indicator_id", "period"]].merge(
+                compare_with(self.values, self.metadata, self.code, parent),
+                on=["indicator_id", "period"], how="left")
+            out[self._name(parent)] = par["second_value"].to_numpy()
+            out[f"Compared with {self._name(parent)}"] = par["second_significance"].to_numpy()
+        out["Similar 10"] = rows["peer_value"]
+        out["Similar 10 lower 95% CI"] = rows["peer_lower_95"]
+        out["Similar 10 upper 95% CI"] = rows["peer_upper_95"]
+        out["Compared with similar 10"] = rows["peer_significance"]
+        out.loc[rows["suppressed"].to_numpy(), ["Value", "Lower 95% CI", "Upper 95% CI"]] = \
+            float("nan")
+        return out
+
+    def peers_table(self) -> pd.DataFrame:
+        """The area and its ten peers with their distance and variables."""
+        from . import peers
+        return peers.peers_table(self.peer_variables, self.peers, self.code)
 
     def trends(self) -> pd.DataFrame:
         """Indicators with several periods for this area (:func:`nhsbook.views.trends`)."""
@@ -326,6 +406,25 @@ class AreaPage:
             codes = kids["area_code"]
         data = variation.compare_areas(self.values, self.metadata, self.areas, codes,
                                        highlight=self.code)
+        if self.has_peers():
+            # a sub-ICB location or ICB with peers: the area itself (outlined) and its
+            # similar 10 (a grey bar, not compared) beside its children, as data
+            own = variation.compare_areas(self.values, self.metadata, self.areas,
+                                          [self.code], highlight=self.code)
+            rows = self.peer_comparison_rows()
+            rows = rows[rows["peer_lower_95"].notna()]
+            meta = self.metadata.set_index("indicator_id")
+            peer = pd.DataFrame({
+                "indicator_id": rows["indicator_id"], "indicator": rows["name"],
+                "unit": rows["indicator_id"].map(meta["unit"]), "area_code": "similar10",
+                "area_name": self.peer_name(), "value": rows["peer_value"].round(2),
+                "lower_95": rows["peer_lower_95"].round(2),
+                "upper_95": rows["peer_upper_95"].round(2),
+                "comparator_value": rows["comparator_value"].round(2),
+                "significance": "Not compared", "highlight": False})
+            peer = peer[peer["indicator_id"].isin(set(own["indicator_id"]))]
+            data = pd.concat([own, peer, data[data["area_code"] != self.code]],
+                             ignore_index=True)
         return compare_bars(data, palette=palette) if not data.empty else None
 
     def csv_href(self) -> str:

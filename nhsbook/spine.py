@@ -68,7 +68,8 @@ def _format(v: float, unit: str) -> str:
 
 
 def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-               area_code: str, profile: str, markers: Sequence[str] = ()) -> pd.DataFrame:
+               area_code: str, profile: str, markers: Sequence[str] = (),
+               peer: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per indicator (``role = "area"``) and per indicator and marker area
     (``role = "marker"``, e.g. the localities on a CCG's chart), with scaled positions.
 
@@ -79,6 +80,10 @@ def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame
     ``x_best``, ``x_value`` (the quartile band's left and right ends; see module docstring),
     ``show_range`` and text columns for the chart's table (``value_text``, ``comparator_text``,
     ``worst_text``, ``best_text``).
+
+    ``peer`` (optional): the similar-10 comparator as data, rows ``indicator_id``,
+    ``area_name``, ``value``, ``lower_95``, ``upper_95`` (:func:`nhsbook.peers.compare_with_peers`
+    gives them), drawn with ``role = "peer"`` on the same scale.
     """
     names = areas.set_index("area_code")["area_name"]
     rows = indicators.profile_table(values, metadata, area_code, profile)
@@ -114,6 +119,14 @@ def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame
         m["area_code"] = code
         m["area_name"] = names.get(code, code)
         parts.append(m)
+    if peer is not None and not peer.empty:
+        p = base.drop(columns=["count", "value", "lower_95", "upper_95", "significance",
+                               "suppressed", "role", "area_code", "area_name"]).merge(
+            peer[["indicator_id", "area_name", "value", "lower_95", "upper_95"]],
+            on="indicator_id", how="inner")
+        p["count"], p["significance"], p["suppressed"] = np.nan, "", False
+        p["role"], p["area_code"] = "peer", "similar10"
+        parts.append(p)
     out = pd.concat(parts, ignore_index=True)
     out = _scale(out)
     out["count_text"] = np.where(out["suppressed"].fillna(False).astype(bool), SUPPRESSED,

@@ -20,7 +20,8 @@ from .config import BookConfig
 from .io import embedded, ons_local, opendata
 from .model import Tables
 
-TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles")
+TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles",
+          "peer_variables", "peers", "peer_values")
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
@@ -120,6 +121,10 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
                                            book_rule=cfg.disclosure)
     values = indicators.spread(values.drop(columns=list(indicators.SPREAD_COLUMNS)),
                                tables.areas, tables.metadata.set_index("indicator_id"))
+    # similar-area peers of every sub-ICB location, ICB and district of England, and the
+    # similar-10 value of the book's sub-ICB locations and ICB (empty for other books)
+    from . import peers
+    peer_tables = peers.for_book(input_paths(cfg), tables.areas, tables.metadata)
     computed = {
         "values": values,
         "quintiles": quintiles,
@@ -127,6 +132,7 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         "areas": tables.areas,
         "population": tables.population,
         "population_reference": reference_population(cfg),
+        **peer_tables,
     }
     cfg.cache_dir.mkdir(parents=True, exist_ok=True)
     for name, df in computed.items():

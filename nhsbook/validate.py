@@ -59,6 +59,7 @@ import pandas as pd
 from . import escape, model
 from .io.embedded import DATASETS as _EMBEDDED_DATASETS
 from .io.ons_local import SUITES as _ONS_LOCAL_SUITES
+from .io.lsoa21_attributes import nomis_preamble
 
 #: Where the suites live (``expectations/`` at the repository root).
 SUITE_DIR = Path(__file__).resolve().parents[1] / "expectations"
@@ -457,6 +458,8 @@ def read_table(path: Path, name: str = "", file: str | None = None
         if not record:
             continue                                  # blank line
         if header is None:
+            if nomis_preamble(record):
+                continue                              # Nomis title/copyright/date lines
             header = record
             continue
         if len(record) != len(header):

@@ -94,11 +94,15 @@ def latest(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["period"] == last]
 
 
+#: Periods the recent-trend rule needs (the latest five, as Fingertips marks trends).
+TREND_POINTS = 5
+
 #: What a recent-trend marker rests on (the ``trend_basis`` column of :func:`trends`).
 TREND_BASIS: dict[str, str] = {
     "counts": "χ² test for trend on the counts (99.8%)",
     "limits": "weighted regression on the published 95% limits (99.8%); no counts published",
     "none": "not calculated: values without confidence limits",
+    "few": "not calculated: fewer than five periods",
 }
 
 
@@ -124,7 +128,15 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
     labels, bases = {}, {}
     for ind, sub in rows.groupby("indicator_id"):
         m = meta.loc[ind]
-        last = sub.tail(5)
+        last = sub.tail(TREND_POINTS)
+        if sub["period"].nunique() < TREND_POINTS:
+            # too few points for the recent-trend rule: the points are drawn, and the label
+            # says so instead of "Cannot be calculated"
+            labels[ind] = (f"No trend computed: {sub['period'].nunique()} periods "
+                           f"({', '.join(sorted(sub['period'].unique()))}); the recent "
+                           f"trend needs {TREND_POINTS}")
+            bases[ind] = TREND_BASIS["few"]
+            continue
         if m["method"] == "proportion" and sub["count"].notna().any():
             res = stats.recent_trend(sub["value"], count=sub["count"],
                                      denom=sub["denominator"], polarity=m["polarity"])

@@ -24,6 +24,20 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
+def current(shared) -> Path:
+    """The mirror's current (2021-2026) open data folder."""
+    return shared / "data" / "current"
+
+
+@pytest.fixture(scope="session")
+def practice_map(current):
+    """NHS England's July 2026 practice map, as published (text)."""
+    import pandas as pd
+    return pd.read_csv(current / "gp" / "gp-reg-pat-prac-map_jul2026.zip", dtype=str,
+                       keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
 def default_book():
     from nhsbook.config import load_book
     return load_book("default", root=ROOT)

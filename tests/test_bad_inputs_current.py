@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from nhsbook import sources
-from nhsbook.io import current, qof
+from nhsbook.io import current, lsoa21_attributes, qof
 from nhsbook.validate import validate_datasets
 
 ROWS = 300
@@ -53,6 +53,11 @@ CASES = [
          "PRACTICE_CODE", "12345", ("PRACTICE_CODE",), current.read_practice_imd),
     Case("ons_lsoa21_sicbl_icb", "lsoa21_sicbl24_icb24_england", ".csv", "", "sicbl24_code",
          "E39000261", ("lsoa21_code",), current.read_lsoa21_lookup),
+    # the similar-area peers' LSOA attributes (Census TS007A, Nomis layout: tests/test_peers.py)
+    Case("ruc21_lsoa21", "ruc21_lsoa21_ew", ".csv", "", "ruc21_code", "D1",
+         ("lsoa21_code",), lsoa21_attributes.read_ruc21),
+    Case("ons_lsoa21_ltla24", "lsoa21_ward24_ltla24_ew", ".csv", "", "ltla24_code",
+         "E10000007", ("lsoa21_code",), lsoa21_attributes.read_lsoa21_ltla24),
 ]
 
 

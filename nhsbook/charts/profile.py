@@ -91,10 +91,14 @@ def spine(data: pd.DataFrame, *, palette: str = "standard", title: str | None = 
     markers = base.transform_filter(alt.datum.role == "marker").mark_point(
         shape="diamond", size=70, filled=True, fill="#FFFFFF", stroke=INK, strokeWidth=1.2,
         opacity=1).encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tooltip)
+    # the similar-10 peer group (role "peer", when the data hold it): a black triangle
+    peer = base.transform_filter(alt.datum.role == "peer").mark_point(
+        shape="triangle-down", size=60, filled=True, fill=INK, stroke=INK, opacity=1).encode(
+        x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tooltip)
     dot = area.mark_point(shape="circle", size=110, filled=True, stroke=INK, strokeWidth=0.8,
                           opacity=1).encode(
         x=alt.X("x_value:Q", scale=x, axis=None), y=y, color=colour, tooltip=tooltip)
-    spine_layer = alt.layer(*bands, centre, markers, dot).properties(
+    spine_layer = alt.layer(*bands, centre, markers, peer, dot).properties(
         width=width, height=height,
         title=alt.TitleParams("Worst ← range of practices → Best", anchor="middle",
                               fontSize=11, font=FONT))

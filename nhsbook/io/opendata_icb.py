@@ -25,6 +25,14 @@ Great Expectations suite first, :data:`DATASETS`):
   over the practices the July 2026 map puts in them; England the sum over every practice of
   the QOF file (as QOF publishes England).  Practices of the map with no 2024-25 row (opened
   since) have no QOF values.
+* **QOF 2020-21 → 2024-25** where the codes bridge (:func:`qof_2021_values`): the 2020/21
+  registers of the book's practices whose codes are in both files (all 21 registers have the
+  same group code and list type in both years), placed by the July 2026 map.  The sub-ICB
+  location's and PCNs' 2020/21 values are thus those of *today's* practices (15M with
+  Glossop, which was in Tameside and Glossop CCG in 2020-21; practices closed since left
+  out), not the 2020-21 CCG E38000229 as QOF published it; the ICB's and the region's are
+  the sums over the map's practices present in 2020-21, England's over every practice of the
+  2020-21 file.  Two points four years apart: the pages draw them and compute no trend.
 * **IMD 2025 practice scores** (Fingertips 94240, method ``score``): PCN, sub-ICB, ICB, region
   and England values are the means of their practices' scores weighted by the July 2026
   registered list, ``Σ(score × list) / Σ list``.
@@ -62,12 +70,28 @@ DATASETS: dict[str, str] = {
     "imd2025_lsoa21": "imd2025_lsoa21",
     "ons_lsoa21_sicbl_icb": "lsoa21_sicbl24_icb24_england",
     "fingertips_91547": "fingertips_91547_smoking_qof",
+    # the QOF 2020-21 -> 2024-25 bridge (qof_2021_values)
+    "qof_prevalence": "qof2021_prevalence",
+    # the similar-area peers (nhsbook.peers)
+    "census2021_ts007a": "census2021_ts007a_lsoa21",
+    "ruc21_lsoa21": "ruc21_lsoa21_ew",
+    "ons_lsoa21_ltla24": "lsoa21_ward24_ltla24_ew",
 }
 SELECTION = "opendata_icb_selection"
 OPTION_KEYS = ("icb_code", "sub_icb_code")
 
 ENGLAND = ("E92000001", "England")
 QOF_PERIOD = "2024/25"
+QOF_PERIOD_2021 = "2020/21"
+#: What the trend pages say about the QOF 2020/21 points (module docstring).
+QOF_BRIDGE_NOTE = (
+    "QOF registers have two points, 2020/21 and 2024/25, four years apart (the 2021-22 to "
+    "2023-24 prevalence files are not in the open data mirror): no trend is computed. The "
+    "2020/21 point of a PCN, sub-ICB location or ICB sums today's practices (July 2026 map) "
+    "that reported in 2020-21, so 15M includes Glossop's practices, which were then in "
+    "Tameside and Glossop CCG, and is not the 2020-21 CCG E38000229 as QOF published it; "
+    "practices closed since are left out, practices opened since have no 2020/21 point. "
+    "All 21 registers kept their group code and age group between the two years.")
 REGISTRATIONS_YEAR = 2026
 IMD_INDICATOR = "94240"
 QOF_SOURCE = ("NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2425.csv); "
@@ -75,8 +99,11 @@ QOF_SOURCE = ("NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2
 IMD_SOURCE = ("OHID Fingertips indicator 94240, Deprivation score (IMD 2025); above practice "
               "level the mean of practice scores weighted by registered patients (July 2026)")
 #: What the pages say about the vintages they show.
-VINTAGE = ("QOF 2024-25 prevalence; registered patients and the practice → PCN → sub-ICB → ICB "
-           "map of July 2026; IMD 2025 (practice scores, LSOA 2021 deciles)")
+VINTAGE = ("QOF 2024-25 prevalence (and 2020-21 for the practices in both files); registered "
+           "patients and the practice → PCN → sub-ICB → ICB map of July 2026; IMD 2025 "
+           "(practice scores, LSOA 2021 deciles); for the similar-10 peers, Census 2021 "
+           "residents by age (TS007A) and the Rural Urban Classification 2021 of LSOAs, with "
+           "the ONS LSOA (2021) lookups to sub-ICB locations (2024) and districts (2024)")
 
 
 class IcbSelectionError(ValueError):
@@ -208,6 +235,61 @@ def qof_values(prevalence: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
                                  == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"]
     from .opendata import register_rows
     return register_rows(book, ok, [icb_map, region_map], metadata, period=QOF_PERIOD)
+
+
+def bridged_registers(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """Registers with the same group code and the same list type (age group) in both
+    prevalence files: only these are comparable across the years."""
+    a = old.groupby("group_code")["list_type"].agg(lambda s: tuple(sorted(set(s))))
+    b = new.groupby("group_code")["list_type"].agg(lambda s: tuple(sorted(set(s))))
+    return sorted(g for g in a.index.intersection(b.index) if a[g] == b[g])
+
+
+def qof_2021_values(old: pd.DataFrame, new: pd.DataFrame, m: pd.DataFrame,
+                    mine: pd.DataFrame, icb: pd.Series, metadata: pd.DataFrame
+                    ) -> pd.DataFrame:
+    """QOF 2020/21 register and list size of the book's practices present in both files,
+    of the ICB and the region (sums over the map's practices present in 2020-21) and of
+    England (every practice of the 2020-21 file), for the registers that bridge (module
+    docstring)."""
+    groups = set(bridged_registers(old, new))
+    ok = old[~old["exceeds_list"] & old["group_code"].isin(groups)]
+    both = set(ok["practice_code"]) & set(new["practice_code"])
+    book = ok[ok["practice_code"].isin(set(mine["PRACTICE_CODE"]) & both)]
+    by_practice = m[m["PRACTICE_CODE"].isin(both)].set_index("PRACTICE_CODE")
+    icb_map = by_practice.loc[by_practice["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"],
+                              "ONS_ICB_CODE"]
+    region_map = by_practice.loc[by_practice["ONS_COMM_REGION_CODE"]
+                                 == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"]
+    from .opendata import register_rows
+    return register_rows(book, ok, [icb_map, region_map], metadata, period=QOF_PERIOD_2021)
+
+
+def england_practice_values(paths: dict[str, Path], metadata: pd.DataFrame) -> pd.DataFrame:
+    """Every practice's rows in England (QOF 2024-25 and 2020-21 registers, smoking,
+    IMD 2025 score): the inputs of the similar-10 comparator
+    (:func:`nhsbook.peers.peer_group_values`)."""
+    new = current.read_qof_prevalence_2425(paths["qof_prevalence_2425"])
+    old = qof.read_prevalence(paths["qof_prevalence"])
+    meta = metadata.set_index("indicator_id")
+    frames = []
+    for prev, period in ((new, QOF_PERIOD), (old, QOF_PERIOD_2021)):
+        ok = prev[~prev["exceeds_list"]]
+        if period == QOF_PERIOD_2021:
+            ok = ok[ok["group_code"].isin(set(bridged_registers(old, new)))]
+        frames.append(pd.DataFrame({
+            "area_code": ok["practice_code"], "indicator_id": "QOF_" + ok["group_code"],
+            "period": period, "count": ok["register"].astype(float),
+            "denominator": ok["list_size"].astype(float)}))
+    smoking = smoking_rows(fingertips.read(paths["fingertips_91547"]))
+    frames.append(smoking.assign(indicator_id=SMOKING))
+    imd = current.read_practice_imd(paths["practice_imd2025"])
+    frames.append(pd.DataFrame({"area_code": imd["practice_code"], "indicator_id": IMD_INDICATOR,
+                                "period": "2025", "value": imd["score"]}))
+    out = pd.concat(frames, ignore_index=True)
+    out["sex"] = out["indicator_id"].map(meta["sex"])
+    out["age"] = out["indicator_id"].map(meta["age"])
+    return out
 
 
 def imd_metadata() -> pd.DataFrame:
@@ -347,7 +429,9 @@ def load(cfg, opts: dict, paths: dict[str, Path]):
     metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata(),
                           smoking_metadata(sorted(smoking["period"].unique()))],
                          ignore_index=True)
+    old = qof.read_prevalence(paths["qof_prevalence"])
     values = pd.concat([qof_values(prevalence, m, mine, icb, metadata),
+                        qof_2021_values(old, prevalence, m, mine, icb, metadata),
                         imd_values(imd, m, mine, icb, list_sizes),
                         smoking_values(smoking, m, mine, icb)], ignore_index=True)
     population = populations(reg, areas)
