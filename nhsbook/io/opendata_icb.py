@@ -62,6 +62,9 @@ DATASETS: dict[str, str] = {
     "imd2025_lsoa21": "imd2025_lsoa21",
     "ons_lsoa21_sicbl_icb": "lsoa21_sicbl24_icb24_england",
     "fingertips_91547": "fingertips_91547_smoking_qof",
+    # the national maps (nhsbook.national) and population-weighted IMD 2025 (nhsbook.lsoa21)
+    "census2021_ts007a": "census2021_ts007a_lsoa21",
+    "sicbl_boundaries": "sicbl_boundaries_apr2023",
 }
 SELECTION = "opendata_icb_selection"
 OPTION_KEYS = ("icb_code", "sub_icb_code")
