@@ -362,7 +362,8 @@ def map_table(nat: pd.DataFrame, indicator_id: str, level: str, shape_codes: set
                           for c, n in SPLIT_2026.items() if c in shape_codes
                           and c not in set(t["area_code"])])
     draw = pd.concat([t[t["area_code"].isin(shape_codes)], extra], ignore_index=True)
-    classes = classify_quantiles(draw["value"], k=5, digits=1,
+    small = draw["value"].abs().max() < 5          # e.g. 0.4-0.9%: two decimals
+    classes = classify_quantiles(draw["value"], k=5, digits=2 if small else 1,
                                  missing="No July 2026 value")
     draw["map_class"] = classes.assigned.to_numpy()
     draw["rank_text"] = [f"{ordinal(r)} of {int(n)}" if pd.notna(r) else "not ranked"

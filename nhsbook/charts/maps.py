@@ -63,7 +63,8 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                outline=None, width: int = 420, height: int = 360,
                shape_key: str = "code", stroke: str = "#ffffff",
                outline_stroke: str = "#222222", outline_width: float = 1.4,
-               legend_orient: str = "right") -> alt.LayerChart:
+               legend_orient: str = "right", legend_columns: int | None = None
+               ) -> alt.LayerChart:
     """A choropleth of ``data`` drawn on ``shapes``.
 
     Parameters
@@ -105,7 +106,8 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                         scale=alt.Scale(domain=classes.domain, range=classes.range),
                         legend=alt.Legend(title=legend_title or None, orient=legend_orient,
                                           labelLimit=260, titleLimit=320,
-                                          symbolType="square")),
+                                          symbolType="square",
+                                          columns=legend_columns or alt.Undefined)),
         tooltip=tips,
     )
     layers = [fill]
@@ -158,7 +160,7 @@ def national_map(data: pd.DataFrame, shapes, *, classes, outline, title: str = "
     out = choropleth(data, shapes, classes=classes, legend_title=legend_title,
                      tooltip=tooltip, width=width, height=height, stroke="#ffffff",
                      outline=outline, outline_stroke="#000000", outline_width=2.2,
-                     legend_orient="bottom")
+                     legend_orient="bottom", legend_columns=3)
     if title:
         out = out.properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined,
                                                    anchor="start"))
