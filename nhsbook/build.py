@@ -568,6 +568,11 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
     timings["compute"] = time.perf_counter() - t0
     log(f"{'loaded' if current else 'computed'} {len(computed['values']):,} indicator values "
         f"in {timings['compute']:.1f} s")
+    from . import national
+    if national.applies(cfg):   # every sub-ICB location and ICB, once, before the pages
+        t0 = time.perf_counter()
+        national.table(cfg)
+        timings["national"] = time.perf_counter() - t0
 
     tasks = plan_pages(cfg, computed["areas"])
     # areas of the hierarchy with pages get their profile table as CSV

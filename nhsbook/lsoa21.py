@@ -7,6 +7,9 @@ locations and ICBs of a current-data book (:mod:`nhsbook.io.opendata_icb`).
   mergers have no LSOA lookup of their own; sub-ICB codes are unchanged);
 * each LSOA's IMD 2025 **score, national rank and decile** (:func:`imd_table`; rank 1 = most
   deprived of England's 33,755 LSOAs; decile ``d`` = ranks ``⌊(d−1)·N/10⌋+1 … ⌊d·N/10⌋``);
+* **residents**: Census 2021 TS007A usual residents of each LSOA (registry
+  ``census2021_ts007a_lsoa21``), the weights of the population-weighted figures
+  (:func:`weighted_summary`, :func:`decile_profile`, :func:`district_summary`);
 * **boundaries**: ONS LSOA (December 2021) BSC for Derby and Derbyshire
   (registry ``lsoa2021_boundaries_derbyshire``); an area with LSOAs outside the file gets
   tables but no map (:func:`has_boundaries`).
@@ -43,6 +46,12 @@ def _lookup(path: str) -> pd.DataFrame:
 def _imd(path: str) -> pd.DataFrame:
     from .io import current
     return current.read_imd2025_lsoa(path)
+
+
+@deps.remember(maxsize=4)
+def _census(path: str) -> pd.DataFrame:
+    from .io import current
+    return current.read_census_ts007a(path)
 
 
 @deps.remember(maxsize=2)
@@ -91,6 +100,11 @@ def imd_table(lsoas: pd.DataFrame, book: str | BookConfig) -> tuple[pd.DataFrame
     missing = t["imd_decile"].isna()
     if missing.any():
         raise KeyError(f"no IMD 2025 for LSOA(s) {t.loc[missing, 'lsoa21_code'].tolist()[:5]}")
+    census = _census(str(_paths(cfg)["census2021_ts007a"])).set_index("lsoa21_code")
+    t["population"] = t["lsoa21_code"].map(census["population"])
+    if t["population"].isna().any():
+        raise KeyError(f"no Census 2021 population for LSOA(s) "
+                       f"{t.loc[t['population'].isna(), 'lsoa21_code'].tolist()[:5]}")
     shapes = boundaries()
     lad = shapes.set_index("code")
     t["lad24_name"] = t["lsoa21_code"].map(lad["lad24_name"]).fillna("")
@@ -140,24 +154,53 @@ def district_outline(shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def decile_profile(table: pd.DataFrame) -> pd.DataFrame:
-    """LSOAs of the area in each national IMD 2025 decile (1 = most deprived) and their share
-    of its LSOAs, ``100 × LSOAs in the decile / LSOAs``.  Not population-weighted: the mirror
-    has no mid-year LSOA 2021 populations."""
+    """LSOAs and residents of the area in each national IMD 2025 decile (1 = most deprived):
+    ``100 × LSOAs in the decile / LSOAs`` and, population-weighted, ``100 × residents of the
+    decile's LSOAs / residents`` (Census 2021 usual residents, TS007A)."""
     d = table.groupby("imd_decile").size().reindex(range(1, 11), fill_value=0)
+    p = table.groupby("imd_decile")["population"].sum().reindex(range(1, 11), fill_value=0)
     out = pd.DataFrame({"IMD 2025 national decile": d.index, "LSOAs": d.to_numpy()})
     out["% of the area's LSOAs"] = 100 * out["LSOAs"] / out["LSOAs"].sum()
+    out["Residents (Census 2021)"] = p.to_numpy()
+    out["% of residents"] = 100 * out["Residents (Census 2021)"] / p.sum()
     return out
 
 
+def weighted_summary(table: pd.DataFrame) -> dict[str, float]:
+    """The area's population-weighted IMD 2025 figures.
+
+    Method
+        Over the area's LSOAs (2021) with score ``s``, national decile ``d`` and Census 2021
+        usual residents ``p`` (TS007A): ``score = Σ s·p / Σ p`` (MHCLG's "population-weighted
+        average score" of its area summaries, with Census 2021 residents in place of the
+        IoD2025 mid-2022 denominators, which the mirror lacks), and the % of residents in
+        England's most deprived 10% (``d = 1``) and 20% (``d ≤ 2``) of LSOAs.  The same
+        arithmetic gives every sub-ICB location and ICB in :func:`nhsbook.national.compute`.
+    Edge cases
+        An empty table or zero residents gives NaN figures."""
+    p = table["population"].astype(float)
+    total = float(p.sum())
+    if total <= 0:
+        return {"residents": 0.0, "score": float("nan"), "pct_d1": float("nan"),
+                "pct_d12": float("nan")}
+    return {"residents": total,
+            "score": float((table["imd_score"] * p).sum() / total),
+            "pct_d1": float(100 * p[table["imd_decile"] == 1].sum() / total),
+            "pct_d12": float(100 * p[table["imd_decile"] <= 2].sum() / total)}
+
+
 def district_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """By 2024 district (where the boundaries name it): LSOAs, the mean LSOA IMD 2025 score
-    (unweighted), and the % of LSOAs in England's most deprived 10% and 20%."""
+    """By 2024 district (where the boundaries name it): LSOAs, Census 2021 residents, the
+    mean LSOA IMD 2025 score (unweighted), the population-weighted score ``Σ s·p / Σ p``, and
+    the % of LSOAs in England's most deprived 10% and 20%."""
     t = table[table["lad24_name"] != ""]
     if t.empty:
         return pd.DataFrame()
-    g = t.groupby("lad24_name")
+    g = t.assign(sp=t["imd_score"] * t["population"]).groupby("lad24_name")
     out = pd.DataFrame({
-        "LSOAs": g.size(), "Mean LSOA IMD 2025 score": g["imd_score"].mean(),
+        "LSOAs": g.size(), "Residents (Census 2021)": g["population"].sum(),
+        "Mean LSOA IMD 2025 score": g["imd_score"].mean(),
+        "Population-weighted IMD 2025 score": g["sp"].sum() / g["population"].sum(),
         "% of LSOAs in most deprived 10%": 100 * g["imd_decile"].apply(lambda s: (s == 1).mean()),
         "% of LSOAs in most deprived 20%": 100 * g["imd_decile"].apply(lambda s: (s <= 2).mean())})
     return out.rename_axis("District (2024)").reset_index().sort_values(

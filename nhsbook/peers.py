@@ -95,8 +95,8 @@ def lsoa_attributes(imd: pd.DataFrame, ruc: pd.DataFrame, census: pd.DataFrame,
     out = imd[["lsoa21_code", "imd_score"]].copy()
     out["rural"] = out["lsoa21_code"].map(ruc.set_index("lsoa21_code")["ruc"]).eq("Rural")
     c = census.set_index("lsoa21_code")
-    from .io.lsoa21_attributes import TS007A_BANDS
-    out["population"] = out["lsoa21_code"].map(c["total"]).astype(float)
+    from .io.current import TS007A_BANDS
+    out["population"] = out["lsoa21_code"].map(c["population"]).astype(float)
     out["under_15"] = out["lsoa21_code"].map(c[list(TS007A_BANDS[:3])].sum(axis=1))
     out["over_65"] = out["lsoa21_code"].map(c[list(TS007A_BANDS[13:])].sum(axis=1))
     sub = out["lsoa21_code"].map(nhs_lookup.set_index("lsoa21_code")["sicbl24_code"])
@@ -219,7 +219,7 @@ def compute(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     districts = la.read_lsoa21_ltla24(paths["ons_lsoa21_ltla24"])
     lsoas = lsoa_attributes(current.read_imd2025_lsoa(paths["imd2025_lsoa21"]),
                             la.read_ruc21(paths["ruc21_lsoa21"]),
-                            la.read_census_ts007a(paths["census2021_ts007a"]),
+                            current.read_census_ts007a(paths["census2021_ts007a"]),
                             current.read_lsoa21_lookup(paths["ons_lsoa21_sicbl_icb"]),
                             districts)
     variables = area_variables(lsoas, current.read_registrations_by_age(

@@ -59,7 +59,6 @@ import pandas as pd
 from . import escape, model
 from .io.embedded import DATASETS as _EMBEDDED_DATASETS
 from .io.ons_local import SUITES as _ONS_LOCAL_SUITES
-from .io.lsoa21_attributes import nomis_preamble
 
 #: Where the suites live (``expectations/`` at the repository root).
 SUITE_DIR = Path(__file__).resolve().parents[1] / "expectations"
@@ -387,12 +386,19 @@ def _rel(path: Path, root: Path | None) -> str:
     return path.as_posix()
 
 
-def read_table(path: Path, name: str = "", file: str | None = None
-               ) -> tuple[pd.DataFrame | None, list[str], list[Failure]]:
+def read_table(path: Path, name: str = "", file: str | None = None, *, preamble: int = 0,
+               layout: str = "csv") -> tuple[pd.DataFrame | None, list[str], list[Failure]]:
     """Read a CSV as text with its file line numbers as the index.
 
     Returns ``(frame, header, problems)``: the frame holds every cell as a string (empty cells
     as None) and is None when the file cannot be read at all; ``problems`` are the reasons.
+
+    ``preamble``: lines before the header (a Nomis download has 5: blank, title, copyright,
+    date, blank); they are skipped and the header must be on line ``preamble + 1``.
+    ``layout="geojson"``: a GeoJSON FeatureCollection read as one row per feature (its
+    ``properties``, plus ``geometry_type``), indexed by the line on which the feature starts
+    (:func:`geojson_table`).  A suite chooses both in ``meta.nhsbook`` (``preamble``,
+    ``layout``).
     """
     path = Path(path)
     file = file or path.as_posix()
@@ -438,8 +444,20 @@ def read_table(path: Path, name: str = "", file: str | None = None
         return None, [], [fail("the file must start with a header row naming its columns",
                                "the file is empty: restore it from version control or "
                                "regenerate it", [1])]
+    if layout == "geojson":
+        try:
+            frame = geojson_table(text)
+        except ValueError as exc:
+            return None, [], [fail("the file must be a GeoJSON FeatureCollection",
+                                   f"could not read the features ({exc})", count=1)]
+        return frame, list(frame.columns), []
 
     reader = csv.reader(io.StringIO(text, newline=""))
+    for _ in range(preamble):   # a publisher's preamble (e.g. Nomis: title, copyright, date)
+        try:
+            next(reader)
+        except (StopIteration, csv.Error):
+            break
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -458,8 +476,6 @@ def read_table(path: Path, name: str = "", file: str | None = None
         if not record:
             continue                                  # blank line
         if header is None:
-            if nomis_preamble(record):
-                continue                              # Nomis title/copyright/date lines
             header = record
             continue
         if len(record) != len(header):
@@ -487,6 +503,39 @@ def read_table(path: Path, name: str = "", file: str | None = None
     frame = pd.DataFrame(cells, columns=names, dtype=object,
                          index=pd.Index(lines, name=LINE, dtype="int64"))
     return frame, names, problems
+
+
+def geojson_table(text: str) -> pd.DataFrame:
+    """The features of a GeoJSON FeatureCollection as text cells: one row per feature with its
+    ``properties`` and ``geometry_type`` (None when the geometry is missing), indexed by the
+    file line on which the feature starts (so a failure names the line of the bad feature).
+
+    Raises ValueError when the text is not a FeatureCollection."""
+    decoder = json.JSONDecoder()
+    start = re.search(r'"features"\s*:\s*\[', text)
+    if start is None:
+        raise ValueError('no "features" array')
+    pos, rows, lines = start.end(), [], []
+    line, seen = 1 + text.count("\n", 0, pos), pos
+    while True:
+        m = re.compile(r"[\s,]*").match(text, pos)
+        pos = m.end()
+        if pos >= len(text):
+            raise ValueError("the features array is not closed")
+        if text[pos] == "]":
+            break
+        line += text.count("\n", seen, pos)
+        seen = pos
+        feature, pos = decoder.raw_decode(text, pos)
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise ValueError(f"line {line}: expected a Feature object")
+        props = feature.get("properties") or {}
+        geom = feature.get("geometry") or {}
+        rows.append({**{str(k): None if v is None else str(v) for k, v in props.items()},
+                     "geometry_type": geom.get("type") if isinstance(geom, dict) else None})
+        lines.append(line)
+    frame = pd.DataFrame(rows, dtype=object, index=pd.Index(lines, name=LINE, dtype="int64"))
+    return frame.where(frame.notna(), None)
 
 
 def _zip_member(path: Path) -> bytes:
@@ -1048,7 +1097,10 @@ def _dataset_checks(datasets: Mapping[str, Path], root: Path | None, suite_dir: 
                 lines=[], values=[], count=1, dataset=name, expectation="suite",
                 hint=f"no usable suite for dataset {name!r} ({exc}); add "
                      f"expectations/{suite}.json or use a known dataset name"))
-        frame, header, problems = read_table(path, name, file)
+        layout = (check.suite or {}).get("meta", {}).get("nhsbook", {})
+        frame, header, problems = read_table(path, name, file,
+                                             preamble=int(layout.get("preamble", 0)),
+                                             layout=str(layout.get("layout", "csv")))
         check.frame, check.header, check.rows = frame, header, \
             (None if frame is None else len(frame))
         check.problems += problems

@@ -183,3 +183,164 @@ def test_a_zip_of_two_files_is_refused(tmp_path):
         zf.writestr("b.csv", "x\n2\n")
     report = validate_datasets({"gp_practice_map": path})
     assert not report.ok and "exactly one CSV" in report.failures[0].hint
+
+
+# --- Census 2021 TS007A (Nomis preamble) and the sub-ICB boundaries (GeoJSON) ---------------
+
+NOMIS_PREAMBLE = ('\n"TS007A - Age by five-year age bands"\n"ONS Crown Copyright Reserved '
+                  '[from Nomis on 14 April 2023]"\n"Date       :","2021"\n\n')
+
+
+def _census_head() -> pd.DataFrame:
+    return pd.read_csv(sources.locate("census2021_ts007a_lsoa21"), dtype=str, skiprows=5,
+                       nrows=ROWS, keep_default_na=False)
+
+
+def _write_census(frame: pd.DataFrame, folder: Path) -> Path:
+    """As Nomis writes it: the five preamble lines, the header on line 6, blank lines at the
+    end; data row i on line 7 + i."""
+    path = folder / "ts007a.csv"
+    path.write_text(NOMIS_PREAMBLE + frame.to_csv(index=False) + "\n\n\n", encoding="utf-8")
+    return path
+
+
+def _features(n: int = 6) -> list[dict]:
+    import json
+    with open(sources.locate("sicbl_boundaries_apr2023"), encoding="utf-8") as fh:
+        return json.load(fh)["features"][:n]
+
+
+def _write_geojson(features: list[dict], folder: Path) -> Path:
+    """One feature a line: feature i starts on line 2 + i."""
+    import json
+    path = folder / "sicbl.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [\n'
+                    + ",\n".join(json.dumps(f) for f in features) + "\n]}\n", encoding="utf-8")
+    return path
+
+
+def test_census_clean_slice_passes_and_reads(tmp_path):
+    path = _write_census(_census_head(), tmp_path)
+    report = validate_datasets({"census2021_ts007a": path})
+    assert report.ok, [f.where() for f in report.failures]
+    out = current.read_census_ts007a(path)
+    assert len(out) == ROWS and out["population"].gt(0).all()
+
+
+def _wrong_header(dataset: str, path: Path, column: str, where: str, reader) -> None:
+    """The suite names the missing column; the reader names the header's line and it."""
+    report = validate_datasets({dataset: path})
+    f = next(f for f in report.failures if f.expectation == "expect_table_columns_to_match_set")
+    assert f.file.endswith(path.name) and column in " ".join(map(str, f.values)) + f.rule
+    with pytest.raises(ValueError, match=rf"{where}.*{column}"):
+        reader(path)
+
+
+def test_census_wrong_header(tmp_path):
+    path = _write_census(_census_head().rename(columns={"mnemonic": "code"}), tmp_path)
+    _wrong_header("census2021_ts007a", path, "mnemonic", r"line 6 \(header\)",
+                  current.read_census_ts007a)
+
+
+def test_census_preamble_is_required(tmp_path):
+    """Without its preamble the suite reads the first data row as the header: refused."""
+    path = tmp_path / "no_preamble.csv"
+    path.write_text(_census_head().to_csv(index=False), encoding="utf-8")
+    assert not validate_datasets({"census2021_ts007a": path}).ok
+    with pytest.raises(ValueError, match="header"):
+        current.read_census_ts007a(path)
+
+
+def test_census_text_in_numbers(tmp_path):
+    frame = _census_head()
+    frame.loc[7, "Aged 20 to 24 years"] = "12a"
+    path = _write_census(frame, tmp_path)
+    f = _failure(validate_datasets({"census2021_ts007a": path}), path, "Aged 20 to 24 years")
+    assert 7 + 7 in f.lines
+    with pytest.raises(ValueError, match=rf"{path.name}.*Aged 20 to 24 years.*14"):
+        current.read_census_ts007a(path)
+
+
+def test_census_unknown_code(tmp_path):
+    frame = _census_head()
+    frame.loc[11, "mnemonic"] = "E02000001"      # an MSOA, not an LSOA
+    path = _write_census(frame, tmp_path)
+    f = _failure(validate_datasets({"census2021_ts007a": path}), path, "mnemonic")
+    assert 11 + 7 in f.lines and {"mnemonic": "E02000001"} in f.values
+    with pytest.raises(ValueError, match=rf"{path.name}.*mnemonic.*18"):
+        current.read_census_ts007a(path)
+
+
+def test_census_duplicated_key_and_total(tmp_path):
+    frame = _census_head()
+    dup = pd.concat([frame, frame.iloc[[20]]], ignore_index=True)
+    path = _write_census(dup, tmp_path)
+    report = validate_datasets({"census2021_ts007a": path})
+    hits = [f for f in report.failures if "mnemonic" in f.columns]
+    assert hits and {20 + 7, len(dup) + 6} <= set(hits[0].lines)
+    with pytest.raises(ValueError, match=rf"{path.name}.*{20 + 7}"):
+        current.read_census_ts007a(path)
+    frame.loc[3, "Total"] = str(int(frame.loc[3, "Total"]) + 1)
+    with pytest.raises(ValueError, match=r"'Total', line\(s\) \[10\].*sum of the 18"):
+        current.read_census_ts007a(_write_census(frame, tmp_path))
+
+
+def test_sicbl_clean_slice_passes_and_reads(tmp_path):
+    path = _write_geojson(_features(), tmp_path)
+    report = validate_datasets({"sicbl_boundaries": path})
+    assert report.ok, [f.where() for f in report.failures]
+    assert len(current.read_sicbl_boundaries(path)) == 6
+
+
+def test_sicbl_wrong_header(tmp_path):
+    feats = _features()
+    for f in feats:
+        f["properties"]["SICB_CODE"] = f["properties"].pop("SICBL23CD")
+    path = _write_geojson(feats, tmp_path)
+    _wrong_header("sicbl_boundaries", path, "SICBL23CD", r"line 1 \(header: properties\)",
+                  current.read_sicbl_boundaries)
+
+
+def test_sicbl_text_in_geometry(tmp_path):
+    """The GeoJSON's "number" is its geometry: a feature with text instead of a polygon."""
+    feats = _features()
+    feats[3]["geometry"] = {"type": "Point", "coordinates": [0, 51]}
+    path = _write_geojson(feats, tmp_path)
+    f = _failure(validate_datasets({"sicbl_boundaries": path}), path, "geometry_type")
+    assert f.lines == [2 + 3]
+    with pytest.raises(ValueError, match=rf"{path.name}: column 'geometry_type', line\(s\) \[5\]"):
+        current.read_sicbl_boundaries(path)
+
+
+def test_sicbl_unknown_code(tmp_path):
+    feats = _features()
+    feats[4]["properties"]["SICBL23CD"] = "E39000261"
+    path = _write_geojson(feats, tmp_path)
+    f = _failure(validate_datasets({"sicbl_boundaries": path}), path, "SICBL23CD")
+    assert f.lines == [6] and {"SICBL23CD": "E39000261"} in f.values
+    with pytest.raises(ValueError, match=rf"{path.name}: column 'SICBL23CD', line\(s\) \[6\]"):
+        current.read_sicbl_boundaries(path)
+
+
+def test_sicbl_duplicated_key(tmp_path):
+    feats = _features()
+    path = _write_geojson(feats + [feats[1]], tmp_path)
+    report = validate_datasets({"sicbl_boundaries": path})
+    hits = [f for f in report.failures if "SICBL23CD" in f.columns]
+    assert hits and {3, 8} <= set(hits[0].lines)
+    with pytest.raises(ValueError, match=rf"{path.name}: line\(s\) \[3, 8\]"):
+        current.read_sicbl_boundaries(path)
+
+
+def test_geojson_lines_in_a_pretty_printed_file(tmp_path):
+    """Features are named by the line on which they start, however the file is laid out."""
+    import json
+    from nhsbook.validate import geojson_table
+    text = json.dumps({"type": "FeatureCollection", "features": _features(3)}, indent=2)
+    frame = geojson_table(text)
+    lines = text.splitlines()
+    for line in frame.index:
+        assert lines[line - 1].strip().startswith("{")
+        assert '"type": "Feature"' in lines[line]
+    with pytest.raises(ValueError, match="features"):
+        geojson_table('{"type": "Topology"}')

@@ -2,13 +2,11 @@
 the peers of 15M are ten distinct sub-ICB locations other than itself, deterministic, each
 distance recomputed from the raw variables; the similar-10 value of one register recomputed
 from the raw QOF file; the 2020/21 points recomputed from the raw 2020-21 file and labelled
-as two points, not a trend; the Census TS007A suite and reader (Nomis preamble) refuse bad
-input with file, line and column."""
+as two points, not a trend (the Census TS007A reader and suite are tested with the other
+current formats in test_bad_inputs_current)."""
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,9 +14,7 @@ import pytest
 
 from nhsbook import peers, sources, stats
 from nhsbook.config import load_book
-from nhsbook.io import lsoa21_attributes as la
 from nhsbook.store import load_computed
-from nhsbook.validate import validate_datasets
 
 SUB_ICB, ICB, BOOK = "E38000261", "E54000058", "derbyshire-icb-2025"
 
@@ -189,74 +185,3 @@ def test_the_page_shows_the_peers_with_their_distances(icb_tables):
     # a practice has no peers and no peer comparison
     practice = icb_tables["areas"].query("area_type == 'practice'")["area_code"].iloc[0]
     assert not AreaPage.load(practice, BOOK).has_peers()
-
-
-# --- Census TS007A in the Nomis layout -----------------------------------------------------
-
-def _ts007a(tmp_path: Path, edit=None) -> Path:
-    """The first 60 LSOAs of the real file, preamble and trailing blank lines kept."""
-    lines = gzip.open(sources.locate("census2021_ts007a_lsoa21"), "rt",
-                      encoding="utf-8").read().splitlines()
-    head = lines[:7 + 60] + ["", "", ""]   # header on line 6, a blank line 7
-    if edit:
-        head = edit(head)
-    path = tmp_path / "ts007a.csv"
-    path.write_text("\n".join(head) + "\n", encoding="utf-8")
-    return path
-
-
-def test_ts007a_clean_slice_passes(tmp_path):
-    path = _ts007a(tmp_path)
-    assert validate_datasets({"census2021_ts007a": path}).ok
-    out = la.read_census_ts007a(path)
-    assert len(out) == 60 and out.index[0] == 8    # header on line 6, first LSOA on line 8
-    assert (out[list(la.TS007A_BANDS)].sum(axis=1) == out["total"]).all()
-
-
-def test_ts007a_wrong_header(tmp_path):
-    path = _ts007a(tmp_path, lambda h: h[:5] + [h[5].replace('"mnemonic"', '"code"')] + h[6:])
-    report = validate_datasets({"census2021_ts007a": path})
-    assert not report.ok
-    f = next(f for f in report.failures if f.expectation == "expect_table_columns_to_match_set")
-    assert f.file.endswith("ts007a.csv") and "mnemonic" in " ".join(map(str, f.values)) + f.rule
-    with pytest.raises(ValueError, match=r"ts007a.csv: line 6 \(header\).*mnemonic"):
-        la.read_census_ts007a(path)
-
-
-def test_ts007a_text_in_numbers(tmp_path):
-    text = _ts007a(tmp_path).read_text(encoding="utf-8").splitlines()
-    fields = text[9].split(",")
-    fields[4] = "12a"                                  # "Aged 5 to 9 years" on line 10
-    text[9] = ",".join(fields)
-    path = tmp_path / "ts007a.csv"
-    path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    report = validate_datasets({"census2021_ts007a": path})
-    f = next(f for f in report.failures if "Aged 5 to 9 years" in f.columns)
-    assert 10 in f.lines and f.file.endswith("ts007a.csv")
-    with pytest.raises(ValueError, match=r"ts007a.csv.*'Aged 5 to 9 years'.*\[10\]"):
-        la.read_census_ts007a(path)
-
-
-def test_ts007a_unknown_code(tmp_path):
-    text = _ts007a(tmp_path).read_text(encoding="utf-8").splitlines()
-    code = text[12].split(",")[1]
-    text[12] = text[12].replace(code, '"E02000001"')   # an MSOA, not an LSOA, on line 13
-    path = tmp_path / "ts007a.csv"
-    path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    f = next(f for f in validate_datasets({"census2021_ts007a": path}).failures
-             if "mnemonic" in f.columns)
-    assert 13 in f.lines and {"mnemonic": "E02000001"} in f.values
-    with pytest.raises(ValueError, match=r"ts007a.csv: column 'mnemonic', line\(s\) \[13\]"):
-        la.read_census_ts007a(path)
-
-
-def test_ts007a_duplicated_key(tmp_path):
-    text = _ts007a(tmp_path).read_text(encoding="utf-8").splitlines()
-    text.insert(67, text[20])                           # line 21 again as line 68
-    path = tmp_path / "ts007a.csv"
-    path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    report = validate_datasets({"census2021_ts007a": path})
-    f = next(f for f in report.failures if "mnemonic" in f.columns)
-    assert {21, 68} <= set(f.lines)
-    with pytest.raises(ValueError, match=r"ts007a.csv: line\(s\) \[21, 68\]"):
-        la.read_census_ts007a(path)

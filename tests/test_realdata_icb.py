@@ -205,7 +205,15 @@ def test_lsoa21_deprivation_of_the_sub_icb(book, tables, current):
             == raw.loc[table["lsoa21_code"], "IMD_decile"]).all()
     assert lsoa21.has_boundaries(table)
     assert classes.labels[0] == "1 most deprived (ranks 1–3,375)"
-    assert lsoa21.decile_profile(table)["LSOAs"].sum() == 651
+    profile = lsoa21.decile_profile(table)
+    assert profile["LSOAs"].sum() == 651
+    # population-weighted by Census 2021 usual residents (TS007A): 1,056,118 in 15M
+    assert profile["Residents (Census 2021)"].sum() == 1_056_118
+    assert profile["% of residents"].sum() == pytest.approx(100)
+    w = lsoa21.weighted_summary(table)
+    assert w["score"] == pytest.approx((table["imd_score"] * table["population"]).sum()
+                                       / 1_056_118)
+    assert 0 < w["pct_d1"] < w["pct_d12"] < 100
     glossop = table[table["area_name"].str.startswith("High Peak")]
     assert len(glossop) == 59
     with pytest.raises(KeyError, match="sub-ICB locations and ICBs"):
@@ -233,7 +241,7 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
     path = _second_book(tmp_path, "QOC", name, pages="""pages:
   - part: ICB
     area_types: [stp]
-    notebooks: [jsna_profile, deprivation_2025]
+    notebooks: [jsna_profile, deprivation_2025, national_maps]
 """)
     cfg = load_book(str(path))
     try:
@@ -251,7 +259,7 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
         out.mkdir()
         env = {**os.environ, "NHSBOOK_ROOT": str(root)}
         texts = []
-        for nb_name in ("jsna_profile", "deprivation_2025"):
+        for nb_name in ("jsna_profile", "deprivation_2025", "national_maps"):
             subprocess.run([sys.executable, "-m", "papermill", str(root / "notebooks" /
                             f"{nb_name}.ipynb"), str(out / f"{nb_name}.ipynb"), "-p",
                             "area_code", icb, "-p", "book", str(path), "-k", "python3",
@@ -264,6 +272,8 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
         text = " ".join(texts)
         assert "21 qof indicators; 1 deprivation indicators; 1 behaviours indicators" in text
         assert "boundaries for NHS Shropshire" in text and "not in the data" in text
+        # the national maps page of another ICB: its ICB among the 36 of July 2026, ranked
+        assert "indicators mapped for icb" in text and "of 36** ICBs" in text
         path.write_text(path.read_text().replace("icb_code: QOC", "icb_code: QJ2"))
         assert not is_current(load_book(str(path)))
     finally:

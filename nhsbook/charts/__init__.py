@@ -10,7 +10,7 @@ from __future__ import annotations
 from .profile import spine  # noqa: E402,F401
 from .population import projection, pyramid  # noqa: E402,F401
 from .variation import compare_bars, funnel  # noqa: E402,F401
-from .maps import SharedShapes, choropleth, map_grid, shape_data  # noqa: E402,F401
+from .maps import SharedShapes, choropleth, map_grid, national_map, shape_data  # noqa: E402,F401
 from .trend import trend  # noqa: E402,F401
 from .views import box_plot, inequality_bars, rug, scatter  # noqa: E402,F401
 from .spot import relative_to_ccg, spot_quadrant, zscore_bars  # noqa: E402,F401

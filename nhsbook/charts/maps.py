@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["SharedShapes", "choropleth", "map_grid", "shape_data"]
+__all__ = ["SharedShapes", "choropleth", "map_grid", "national_map", "shape_data"]
 
 #: Tooltip spec: (column, title, format or "").
 Tip = tuple[str, str, str]
@@ -61,7 +61,10 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                legend_title: str = "", key: str = "area_code", class_field: str = "map_class",
                tooltip: Sequence[Tip] = (("area_name", "Area", ""), ("area_code", "Code", "")),
                outline=None, width: int = 420, height: int = 360,
-               shape_key: str = "code", stroke: str = "#ffffff") -> alt.LayerChart:
+               shape_key: str = "code", stroke: str = "#ffffff",
+               outline_stroke: str = "#222222", outline_width: float = 1.4,
+               legend_orient: str = "right", legend_columns: int | None = None
+               ) -> alt.LayerChart:
     """A choropleth of ``data`` drawn on ``shapes``.
 
     Parameters
@@ -101,17 +104,18 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         shape="geo:G",
         color=alt.Color(f"{class_field}:N",
                         scale=alt.Scale(domain=classes.domain, range=classes.range),
-                        legend=alt.Legend(title=legend_title or None, orient="right",
+                        legend=alt.Legend(title=legend_title or None, orient=legend_orient,
                                           labelLimit=260, titleLimit=320,
-                                          symbolType="square")),
+                                          symbolType="square",
+                                          columns=legend_columns or alt.Undefined)),
         tooltip=tips,
     )
     layers = [fill]
     if outline is not None:
         odata = (outline.data if isinstance(outline, SharedShapes) else
                  outline if isinstance(outline, alt.Data) else shape_data(outline, shape_key))
-        layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke="#222222",
-                                                     strokeWidth=1.4))
+        layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke=outline_stroke,
+                                                     strokeWidth=outline_width))
     chart = alt.layer(*layers).project(type="mercator").properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
 
@@ -124,3 +128,40 @@ def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = 
     if shapes:
         grid = grid.properties(datasets={s.name: s.values for s in shapes})
     return grid
+
+
+def national_map(data: pd.DataFrame, shapes, *, classes, outline, title: str = "",
+                 subtitle: str = "", legend_title: str = "", description: str = "",
+                 tooltip: Sequence[Tip] = (("geo.name", "Area", ""), ("area_code", "Code", ""),
+                                           ("value", "Value", ".1f"),
+                                           ("rank_text", "Rank (1 = highest)", "")),
+                 width: int = 340, height: int = 400) -> alt.LayerChart:
+    """England's areas (e.g. the 106 sub-ICB locations) filled by class, with the book's area
+    outlined in black on top.
+
+    Parameters
+        data: one row per area drawn: ``area_code``, ``map_class`` (from ``classes``) and the
+            tooltip columns (value, rank, significance … computed before:
+            :func:`nhsbook.national.map_table`).
+        shapes: the areas' web shapes (``code``, geometry; :func:`nhsbook.national.shapes`),
+            as a GeoDataFrame or a :class:`SharedShapes` (several maps of one page in a
+            :func:`map_grid` then embed the geometry once).
+        classes: :class:`nhsbook.deprivation.MapClasses` (mapclassify quantiles); the legend
+            title should state the polarity (e.g. "no judgement").
+        outline: GeoDataFrame (``code``, geometry) of the book's area, drawn with no fill,
+            stroke #000000, width 2.2.  Empty -> KeyError (nothing could be outlined).
+        subtitle, description: the area's rank in words (shown under the title; the
+            description is the chart's text equivalent).
+    Returns
+        ``alt.LayerChart``: the fill layer, then the outline layer.
+    """
+    if outline is None or len(outline) == 0:
+        raise KeyError("national_map: no shape of the area to outline")
+    out = choropleth(data, shapes, classes=classes, legend_title=legend_title,
+                     tooltip=tooltip, width=width, height=height, stroke="#ffffff",
+                     outline=outline, outline_stroke="#000000", outline_width=2.2,
+                     legend_orient="bottom", legend_columns=3)
+    if title:
+        out = out.properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined,
+                                                   anchor="start"))
+    return out.properties(description=description) if description else out

@@ -12,6 +12,10 @@
 * :func:`read_imd2025_lsoa`: IoD2025 LSOA 2021 scores, ranks and deciles (rank 1 = most
   deprived of 33,755).
 * :func:`read_lsoa21_lookup`: ONS LSOA (2021) → sub-ICB location → ICB (April 2024).
+* :func:`read_census_ts007a`: Census 2021 TS007A usual residents by LSOA 2021 (Nomis layout,
+  five preamble lines), the weights of population-weighted IMD 2025 figures.
+* :func:`read_sicbl_boundaries`: ONS sub-ICB locations (April 2023) BSC GeoJSON, the national
+  maps' shapes.
 
 * :func:`read_qof_prevalence_2425`: QOF 2024-25 prevalence, by
   :func:`nhsbook.io.qof.read_prevalence` with ``register_as_float=True`` (its ``REGISTER`` is
@@ -228,3 +232,79 @@ def read_lsoa21_lookup(path: str | Path) -> pd.DataFrame:
     _codes(raw, "icb24_code", r"E54[0-9]{6}", path, "an ONS ICB code E54…")
     _unique(raw, ["lsoa21_code"], path, "each LSOA must appear once")
     return raw.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------- census and boundaries
+
+#: Census 2021 TS007A (Nomis download): lines before the header (blank, title, copyright,
+#: date, blank) and the columns read.
+NOMIS_PREAMBLE = 5
+TS007A_BANDS: tuple[str, ...] = (
+    "Aged 4 years and under", "Aged 5 to 9 years", "Aged 10 to 14 years",
+    "Aged 15 to 19 years", "Aged 20 to 24 years", "Aged 25 to 29 years", "Aged 30 to 34 years",
+    "Aged 35 to 39 years", "Aged 40 to 44 years", "Aged 45 to 49 years", "Aged 50 to 54 years",
+    "Aged 55 to 59 years", "Aged 60 to 64 years", "Aged 65 to 69 years", "Aged 70 to 74 years",
+    "Aged 75 to 79 years", "Aged 80 to 84 years", "Aged 85 years and over")
+TS007A_COLUMNS: tuple[str, ...] = ("2021 super output area - lower layer", "mnemonic", "Total",
+                                   *TS007A_BANDS)
+SICBL_COLUMNS: tuple[str, ...] = ("SICBL23CD", "SICBL23NM")
+
+
+def _text_table(path: Path, columns: tuple[str, ...], what: str, **layout) -> pd.DataFrame:
+    """A file read as text cells by :func:`nhsbook.validate.read_table` (true file lines as
+    the index, preamble skipped, or GeoJSON features as rows), its header checked by name."""
+    from ..validate import read_table
+    frame, header, problems = read_table(path, **layout)
+    if frame is None:
+        raise CurrentFormatError(f"{path}: {problems[0].rule} ({problems[0].hint})")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        where = (f"line {layout.get('preamble', 0) + 1} (header)"
+                 if layout.get("layout", "csv") == "csv" else "line 1 (header: properties)")
+        raise CurrentFormatError(f"{path}: {where}: missing column(s) {missing}; expected the "
+                                 f"columns of the {what} as published: {', '.join(columns)}")
+    return frame[list(columns) + [c for c in header if c == "geometry_type"]].apply(
+        lambda s: s.fillna("").str.strip())
+
+
+def read_census_ts007a(path: str | Path) -> pd.DataFrame:
+    """Census 2021 TS007A "Age by five-year age bands" by LSOA 2021 as Nomis publishes it
+    (5 preamble lines, the header on line 6, blank lines at the end): ``lsoa21_code``,
+    ``lsoa21_name``, ``population`` (usual residents, ``Total``) and the 18 bands
+    (:data:`TS007A_BANDS`, youngest first), English and Welsh LSOAs.
+
+    Refused, naming file, line and column: a header without the published columns, a code
+    that is not an LSOA (E01/W01 + 6 digits), counts that are not whole numbers, a ``Total``
+    that is not the sum of its 18 bands, an LSOA twice."""
+    path = Path(path)
+    raw = _text_table(path, TS007A_COLUMNS, "Census 2021 TS007A Nomis download",
+                      preamble=NOMIS_PREAMBLE)
+    _codes(raw, "mnemonic", r"[EW]01[0-9]{6}", path, "an LSOA 2021 code E01… or W01…")
+    total = whole_numbers(raw, "Total", path)
+    bands = sum(whole_numbers(raw, b, path) for b in TS007A_BANDS)
+    off = total != bands
+    if off.any():
+        raise CurrentFormatError(f"{path}: column 'Total', line(s) {raw.index[off][:10].tolist()}"
+                                 ": the total must equal the sum of the 18 five-year bands")
+    _unique(raw, ["mnemonic"], path, "each LSOA must appear once")
+    out = pd.DataFrame({"lsoa21_code": raw["mnemonic"],
+                        "lsoa21_name": raw["2021 super output area - lower layer"],
+                        "population": total.astype(float)})
+    for band in TS007A_BANDS:                          # residents by band (the peers' ages)
+        out[band] = whole_numbers(raw, band, path)
+    return out.reset_index(drop=True)
+
+
+def read_sicbl_boundaries(path: str | Path):
+    """ONS NHS sub-ICB locations (April 2023) BSC GeoJSON as ``code, name, geometry`` (WGS84,
+    :func:`nhsbook.geo.read_boundaries`), after checking its features' properties (a feature
+    is named by the file line on which it starts): ``SICBL23CD`` an ONS sub-ICB code E38…,
+    once each; ``SICBL23NM`` present; a polygon geometry."""
+    from ..geo import read_boundaries
+    path = Path(path)
+    raw = _text_table(path, SICBL_COLUMNS, "ONS sub-ICB locations (April 2023) boundaries",
+                      layout="geojson")
+    _codes(raw, "SICBL23CD", r"E38[0-9]{6}", path, "an ONS sub-ICB location code E38…")
+    _codes(raw, "geometry_type", r"(Multi)?Polygon", path, "a Polygon or MultiPolygon")
+    _unique(raw, ["SICBL23CD"], path, "each sub-ICB location must appear once")
+    return read_boundaries(path, "SICBL23CD", "SICBL23NM")

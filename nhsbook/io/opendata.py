@@ -158,6 +158,33 @@ def is_national(cfg) -> bool:
     return options(cfg)["ccg_code"] == ALL
 
 
+def national_sources_markdown() -> list[str]:
+    """The ICB book's national maps and population-weighted deprivation, in words
+    (:mod:`nhsbook.national`)."""
+    return [
+        "## National maps and population-weighted deprivation", "",
+        "The **National maps** pages give every indicator for all 106 sub-ICB locations and the "
+        "36 ICBs of the July 2026 GP registrations map, computed once for England: QOF 2024-25 "
+        "prevalence as Σ register / Σ list size over the practices the map places in the area, "
+        "with Wilson 95% limits and the comparison with England (no judgement: higher / similar "
+        "/ lower); smoking (Fingertips 91547, latest period) the same way (lower is better); "
+        "the practice IMD 2025 score weighted by registered patients. Rank 1 is the highest "
+        "value. Colours are quintiles of the areas (mapclassify).", "",
+        "Boundaries: ONS NHS sub-ICB locations (April 2023, super-generalised, simplified to "
+        "about 3 km for the web; registry `sicbl_boundaries_apr2023`). The ONS ICB boundaries "
+        "of April 2023 have 42 ICBs, the July 2026 map 36 after the April 2026 mergers: the ICB "
+        "maps dissolve the sub-ICB locations by their July 2026 ICB. In April 2026 NHS Frimley's "
+        "sub-ICB location D4U1Y (E38000252) was split: its area is drawn grey, and Thames "
+        "Valley's new U2G6B (E38000268) is ranked but not drawn (no boundary).", "",
+        "**Population-weighted IMD 2025** (Deprivation and National maps pages): Σ LSOA score × "
+        "residents / Σ residents over the area's 2021 LSOAs, and the % of residents in England's "
+        "most deprived 10% of LSOAs, with Census 2021 usual residents (TS007A, Nomis download; "
+        "registry `census2021_ts007a_lsoa21`) as weights, in place of the IoD2025 mid-2022 "
+        "denominators, which are not in the mirror. LSOAs are placed by the ONS LSOA → sub-ICB "
+        "lookup of April 2024. For NHS Derby and Derbyshire ICB this gives 21.55 against "
+        "21.553 in MHCLG's File 13.", ""]
+
+
 def sources_markdown(cfg) -> list[str]:
     """The Data sources chapter's section on this book's inputs: each dataset and where it
     is read from (registry entry, or file); a synthetic book says so first."""
@@ -174,7 +201,8 @@ def sources_markdown(cfg) -> list[str]:
                 "below (from the offline mirror or `nhsbook fetch`), checked against its "
                 "registered checksum and validated by its Great Expectations suite before "
                 "use. No figure is synthetic.", "",
-                "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, ""]
+                "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, "",
+                *national_sources_markdown()]
     if opts.get("directory") or opts["files"]:
         rows = []
         for name, path in dataset_paths(cfg).items():

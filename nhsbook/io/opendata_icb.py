@@ -76,6 +76,8 @@ DATASETS: dict[str, str] = {
     "census2021_ts007a": "census2021_ts007a_lsoa21",
     "ruc21_lsoa21": "ruc21_lsoa21_ew",
     "ons_lsoa21_ltla24": "lsoa21_ward24_ltla24_ew",
+    # the national maps (nhsbook.national) and population-weighted IMD 2025 (nhsbook.lsoa21)
+    "sicbl_boundaries": "sicbl_boundaries_apr2023",
 }
 SELECTION = "opendata_icb_selection"
 OPTION_KEYS = ("icb_code", "sub_icb_code")
