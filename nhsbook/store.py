@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import deps, disclosure, indicators
 from .config import BookConfig
-from .io import embedded, opendata
+from .io import embedded, fingertips_book, opendata
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles")
@@ -29,6 +29,8 @@ def input_paths(cfg: BookConfig) -> dict[str, Path]:
         return embedded.dataset_paths(cfg.data)
     if cfg.loader == "opendata":
         return opendata.dataset_paths(cfg)
+    if cfg.loader == "fingertips":
+        return fingertips_book.dataset_paths(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -38,6 +40,8 @@ def load_tables(cfg: BookConfig) -> Tables:
         return embedded.load(cfg.data)
     if cfg.loader == "opendata":
         return opendata.load(cfg)
+    if cfg.loader == "fingertips":
+        return fingertips_book.load(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -107,7 +111,8 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
-    values = indicators.compute(tables)
+    values = (fingertips_book.compute(tables) if cfg.loader == "fingertips"
+              else indicators.compute(tables))
     # disclosure control once for every area: deprivation quintiles of the inequality pages
     # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
     quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,

@@ -1019,6 +1019,8 @@ SHARED_SUITES: dict[str, str] = {
 
 def suite_for(dataset: str) -> str:
     """The name of the suite (``expectations/<name>.json``) that validates ``dataset``."""
+    if dataset.startswith("fingertips_export_"):  # the exports of a Fingertips book
+        return "fingertips"
     return SHARED_SUITES.get(dataset, dataset)
 
 
