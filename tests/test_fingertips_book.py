@@ -164,55 +164,56 @@ def test_inequality_rows_become_a_category_table(tmp_path, data):
 # --- malformed exports ----------------------------------------------------------------------
 
 def _small(tmp_path: Path, data: Path, edit=None, name: str = "export.csv") -> Path:
-    text = gzip.open(data / AE, "rt", encoding="utf-8-sig").read().splitlines()
-    lines = text[:40]
+    """The first 40 rows of 93930 as published, edited (``edit(frame)``; row i is line
+    i + 2 of the file)."""
+    frame = pd.read_csv(data / AE, dtype=str, keep_default_na=False, nrows=40)
     if edit:
-        lines = edit(lines)
+        frame = edit(frame)
     path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame.to_csv(path, index=False)
     return path
 
 
 def test_a_wrong_header_names_file_line_and_column(tmp_path, data):
-    path = _small(tmp_path, data, lambda ls: [ls[0].replace("Area Code", "AreaCode")] + ls[1:])
+    path = _small(tmp_path, data, lambda f: f.rename(columns={"Area Code": "AreaCode"}))
     with pytest.raises(fingertips.FingertipsFormatError, match=r"export\.csv: line 1.*Area Code"):
         fb.read_exports({"x": (path, "")})
 
 
+def _set(row: int, column: str, value: str):
+    def edit(f):
+        f.loc[row, column] = value
+        return f
+    return edit
+
+
 def test_text_in_numbers_names_file_line_and_column(tmp_path, data):
-    def edit(ls):
-        cells = ls[5].split(",")
-        cells[12] = "n/a"
-        return ls[:5] + [",".join(cells)] + ls[6:]
-    path = _small(tmp_path, data, edit)
+    path = _small(tmp_path, data, _set(4, "Value", "n/a"))
     with pytest.raises(fingertips.FingertipsFormatError,
                        match=r"export\.csv: column 'Value', line\(s\) \[6\]"):
         fb.read_exports({"x": (path, "")})
 
 
 def test_a_blank_key_names_file_line_and_column(tmp_path, data):
-    def edit(ls):
-        cells = ls[3].split(",")
-        cells[4] = ""
-        return ls[:3] + [",".join(cells)] + ls[4:]
-    path = _small(tmp_path, data, edit)
+    path = _small(tmp_path, data, _set(2, "Area Code", ""))
     with pytest.raises(fingertips.FingertipsFormatError,
                        match=r"line\(s\) \[4\].*'Area Code'.*blank"):
         fb.read_exports({"x": (path, "")})
 
 
 def test_a_duplicated_key_with_other_figures_names_both_lines(tmp_path, data):
-    def edit(ls):
-        cells = ls[7].split(",")
-        cells[17] = str(int(float(cells[17])) + 1)    # Count
-        return ls + [",".join(cells)]
+    def edit(f):
+        extra = f.iloc[[6]].copy()
+        extra["Count"] = str(int(float(extra["Count"].iloc[0])) + 1)
+        return pd.concat([f, extra], ignore_index=True)
     path = _small(tmp_path, data, edit)
     with pytest.raises(fingertips.FingertipsFormatError,
-                       match=r"export\.csv: line 8; .*export\.csv: line 41.*given twice"):
+                       match=r"export\.csv: line 8; .*export\.csv: line 42.*given twice"):
         fb.read_exports({"x": (path, "")})
-    same = _small(tmp_path, data, lambda ls: ls + [ls[7]], name="same.csv")
+    same = _small(tmp_path, data, lambda f: pd.concat([f, f.iloc[[6]]], ignore_index=True),
+                  name="same.csv")
     rows, _ = fb.read_exports({"x": (same, "")})
-    assert len(rows) == 39                       # an identical repeat is read once
+    assert len(rows) == 40                       # an identical repeat is read once
 
 
 def test_unknown_codes_are_refused(tmp_path, data, root):
@@ -227,11 +228,7 @@ def test_unknown_codes_are_refused(tmp_path, data, root):
     with pytest.raises(fb.FingertipsBookError, match=r"'fingertips: area'.*ZZZ.*prac-map"):
         fb.load(cfg)
 
-    def edit(ls):
-        cells = ls[3].split(",")
-        cells[4] = "<b>E99</b>"
-        return ls[:3] + [",".join(cells)] + ls[4:]
-    bad = _small(tmp_path, data, edit, name="bad.csv")
+    bad = _small(tmp_path, data, _set(2, "Area Code", "<b>E99</b>"), name="bad.csv")
     report = validate.validate_datasets({"fingertips_export_bad": bad}, root=tmp_path)
     assert not report.ok
     where = [f.where() for f in report.failures]

@@ -509,7 +509,7 @@ def sources_markdown(cfg) -> list[str]:
     registry = sources.load_registry()
     lines = ["## Fingertips exports", "",
              "This book is built from Fingertips CSV exports, read as published (each passes "
-             "the `fingertips` Great Expectations suite first, see the Validation report):", "",
+             "the `fingertips_export` Great Expectations suite first (the `fingertips` suite without its Parent Name rule: the loader never reads Parent Name), see the Validation report):", "",
              "| Export | Source | Licence | sha256 |", "|---|---|---|---|"]
     for name, (path, key) in export_files(cfg, opts).items():
         src = registry.get(key)
