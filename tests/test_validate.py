@@ -393,6 +393,8 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     names = sorted(p.stem for p in SUITES.glob("*.json"))
     from nhsbook.io import opendata, opendata_icb
     icb = {validate.suite_for(n) for n in opendata_icb.DATASETS} | {opendata_icb.SELECTION}
+    # the exports of a Fingertips book (nhsbook.io.fingertips_book)
+    icb |= {validate.suite_for("fingertips_export_any")}
     assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips", "performance_sop_actuals"} \
         | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {opendata.SELECTION} \
         | icb == set(names)
