@@ -590,6 +590,9 @@ def significance_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: 
         "England": rows["england_value"],
         "vs England (95%)": rows["england_significance"],
         "vs England (99.8%)": rows["england_significance_998"]})
+    if rows["comparator_code"].eq(ENGLAND[0]).all():   # compared with England already
+        out = out.drop(columns=[comparator_name, f"vs {comparator_name} (95%)",
+                                f"vs {comparator_name} (99.8%)"])
     if "suppressed" in rows.columns:
         sup = rows["suppressed"].astype(bool).to_numpy()
         out.loc[sup, ["Value", "Lower 95% CI", "Upper 95% CI", "Lower 99.8% CI",
