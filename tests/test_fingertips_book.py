@@ -8,7 +8,6 @@ fingertips-15m``)."""
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 import subprocess
@@ -17,7 +16,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pandas as pd
 import pytest
 

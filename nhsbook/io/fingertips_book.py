@@ -63,7 +63,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import sources, stats
 from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
@@ -98,11 +97,9 @@ class FingertipsBookError(ValueError):
 
 def options(cfg) -> dict:
     """The ``fingertips:`` section of the book file ``data:`` names, checked."""
-    path = Path(cfg.data)
-    if path.suffix not in (".yml", ".yaml") or not path.is_file():
-        raise FingertipsBookError(f"book {cfg.name!r}: with loader 'fingertips', 'data' must "
-                                  f"name the book's own YAML file, got {path}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    from .opendata import book_file
+    path, raw = book_file(cfg, "fingertips", FingertipsBookError,
+                          "'fingertips: exports: …' and 'area: …'")
     opts = raw.get("fingertips")
     if not isinstance(opts, dict):
         raise FingertipsBookError(f"{path}: a 'fingertips:' section with 'exports' and 'area' "
