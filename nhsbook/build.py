@@ -362,7 +362,11 @@ def data_sources_page(cfg: BookConfig) -> str:
 
 
 def _opendata_sources(cfg: BookConfig) -> list[str]:
-    """The open-data book's inputs (:func:`nhsbook.io.opendata.sources_markdown`)."""
+    """The open-data (or Fingertips) book's inputs (:func:`nhsbook.io.opendata.
+    sources_markdown`, :func:`nhsbook.io.fingertips_book.sources_markdown`)."""
+    if cfg.loader == "fingertips":
+        from .io import fingertips_book
+        return fingertips_book.sources_markdown(cfg)
     from .io import opendata
     return opendata.sources_markdown(cfg)
 

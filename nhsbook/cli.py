@@ -82,6 +82,23 @@ def _fetch(args: argparse.Namespace) -> int:
     return sources.main(args.rest)
 
 
+def _new(args: argparse.Namespace) -> int:
+    from .newbook import NewBookError, write_book
+    area = args.area or args.icb or args.sub_icb
+    kind = "icb_code" if args.icb else "sub_icb_code" if args.sub_icb else ""
+    if not area:
+        print("nhsbook new: give --area CODE (or --icb / --sub-icb)", file=sys.stderr)
+        return 2
+    try:
+        path = write_book(args.loader, area, args.exports, name=args.name, force=args.force,
+                          kind=kind)
+    except (NewBookError, FileNotFoundError) as exc:
+        print(f"nhsbook new: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}; build it with: nhsbook build --book {path.stem}")
+    return 0
+
+
 def _lock_options(p: argparse.ArgumentParser) -> None:
     """``--wait`` / ``--no-wait``: what to do while another build holds the project lock."""
     g = p.add_mutually_exclusive_group()
@@ -131,6 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None,
                    help="folder for the national files (build/national-synth/data)")
     p.set_defaults(func=_synth)
+
+    p = sub.add_parser("new", help="write a book file (books/<name>.yml) for your own area")
+    p.add_argument("--loader", choices=["fingertips", "opendata"], required=True)
+    p.add_argument("--area", default=None,
+                   help="sub-ICB location (15M, E38…) or ICB (QJ2, E54…) code")
+    p.add_argument("--icb", default=None, help="ICB code (ODS QJ2 or ONS E54…)")
+    p.add_argument("--sub-icb", default=None, help="sub-ICB location code (15M or E38…)")
+    p.add_argument("--name", default=None, help="book name (default: <loader>-<code>)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing book file")
+    p.add_argument("exports", nargs="*",
+                   help="Fingertips exports: registry keys, files or folders")
+    p.set_defaults(func=_new)
 
     p = sub.add_parser("fetch", help="get external datasets from a mirror or the publisher",
                        add_help=False)

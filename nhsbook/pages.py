@@ -285,6 +285,25 @@ class AreaPage:
         from .views import trends
         return trends(self.values, self.metadata, self.code)
 
+    def worse_and_worsening(self, trends: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Indicators significantly worse than England (or, in books without an England
+        comparison, than the comparator) *and* getting worse by their recent trend
+        (:func:`nhsbook.io.fingertips_book.worse_and_worsening`)."""
+        from .io.fingertips_book import worse_and_worsening
+        return worse_and_worsening(self.values, self.metadata, self.code,
+                                   self.trends() if trends is None else trends)
+
+    def significance_table(self) -> pd.DataFrame:
+        """The area against its comparator and England at 95% and 99.8%, as Fingertips
+        compares (Fingertips books; empty otherwise)."""
+        from .io.fingertips_book import significance_table
+        return significance_table(self.values, self.metadata, self.code, self.comparator_name)
+
+    def category_table(self) -> pd.DataFrame:
+        """The area's inequality breakdowns from ``Category Type`` / ``Category`` rows."""
+        from .io.fingertips_book import category_table
+        return category_table(self.values, self.metadata, self.code)
+
     # --- population -------------------------------------------------------------------
 
     def ccg_code(self) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import deps, disclosure, indicators
 from .config import BookConfig
-from .io import embedded, ons_local, opendata
+from .io import embedded, fingertips_book, ons_local, opendata
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles",
@@ -32,6 +32,8 @@ def input_paths(cfg: BookConfig) -> dict[str, Path]:
         return opendata.dataset_paths(cfg)
     if cfg.loader == "ons_local":
         return ons_local.dataset_paths(cfg)
+    if cfg.loader == "fingertips":
+        return fingertips_book.dataset_paths(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -43,6 +45,8 @@ def load_tables(cfg: BookConfig) -> Tables:
         return opendata.load(cfg)
     if cfg.loader == "ons_local":
         return ons_local.load(cfg)
+    if cfg.loader == "fingertips":
+        return fingertips_book.load(cfg)
     raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
 
 
@@ -112,7 +116,8 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
-    values = indicators.compute(tables)
+    values = (fingertips_book.compute(tables) if cfg.loader == "fingertips"
+              else indicators.compute(tables))
     # disclosure control once for every area: deprivation quintiles of the inequality pages
     # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
     quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,

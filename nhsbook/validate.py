@@ -1074,6 +1074,8 @@ SHARED_SUITES: dict[str, str] = {
 
 def suite_for(dataset: str) -> str:
     """The name of the suite (``expectations/<name>.json``) that validates ``dataset``."""
+    if dataset.startswith("fingertips_export_"):  # the exports of a Fingertips book
+        return "fingertips_export"
     return SHARED_SUITES.get(dataset, dataset)
 
 

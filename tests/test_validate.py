@@ -395,6 +395,8 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     icb = {validate.suite_for(n) for n in opendata_icb.DATASETS} | {opendata_icb.SELECTION}
     from nhsbook.io import ons_local
     icb |= {validate.suite_for(n) for n in ons_local.DATASETS}   # the ONS local layouts
+    # the exports of a Fingertips book (nhsbook.io.fingertips_book)
+    icb |= {validate.suite_for("fingertips_export_any")}
     assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips", "performance_sop_actuals"} \
         | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {opendata.SELECTION} \
         | icb == set(names)

@@ -102,13 +102,19 @@ class OpenDataError(ValueError):
 
 # --- the book's options and inputs --------------------------------------------------------
 
-def options(cfg) -> dict:
-    """The ``opendata:`` section of the book file that ``data:`` points to."""
+def book_file(cfg, loader: str, error: type[Exception], holding: str) -> tuple[Path, dict]:
+    """The book file that ``data:`` points to (a loader that reads its options from the
+    book's own YAML file) and its keys; ``error`` when ``data`` names no such file."""
     path = Path(cfg.data)
     if path.suffix not in (".yml", ".yaml") or not path.is_file():
-        raise OpenDataError(f"book {cfg.name!r}: with loader 'opendata', 'data' must name the "
-                            f"book's own YAML file (holding 'opendata: ccg_code: …'), got {path}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raise error(f"book {cfg.name!r}: with loader {loader!r}, 'data' must name the "
+                    f"book's own YAML file (holding {holding}), got {path}")
+    return path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def options(cfg) -> dict:
+    """The ``opendata:`` section of the book file that ``data:`` points to."""
+    path, raw = book_file(cfg, "opendata", OpenDataError, "'opendata: ccg_code: …'")
     opts = raw.get("opendata") or {}
     if isinstance(opts, dict) and any(str(opts.get(k) or "").strip()
                                       for k in ("icb_code", "sub_icb_code")):
