@@ -78,8 +78,10 @@ def _leftovers(folder: Path) -> list[Path]:
 
 def test_registry_covers_every_file_in_the_mirror(mirror, registry):
     """Every file of the mirror is registered, except the current/ folder (2024-2026 data),
-    whose files are registered as books use them (the ICB book: 9 of them, with the Census
-    2021 TS007A populations and the sub-ICB boundaries of the national maps)."""
+    whose files are registered as books use them (24: the ICB book's, with the Census 2021
+    TS007A populations, the sub-ICB boundaries of the national maps and the peers' rurality
+    and district lookups; the county book's ONS series and boundaries; the Fingertips book's
+    exports)."""
     on_disk = sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*")
                      if p.is_file() and not p.name.startswith("PROVENANCE"))
     registered = sorted(s.path for s in registry.values())
@@ -87,7 +89,7 @@ def test_registry_covers_every_file_in_the_mirror(mirror, registry):
     assert older == [p for p in on_disk if not p.startswith("current/")]
     assert len(older) == 47
     current = [p for p in registered if p.startswith("current/")]
-    assert set(current) <= set(on_disk) and len(current) == 9
+    assert set(current) <= set(on_disk) and len(current) == 24
     assert any(p.startswith("other_areas/") for p in registered)
 
 
@@ -373,7 +375,7 @@ def test_cli_list_and_fetch(monkeypatch, capsys, tmp_path, mirror, registry):
     for s in registry.values():
         line = next(row for row in out.splitlines() if row.split()[:1] == [s.key])
         assert s.licence in line and s.path in line and line.rstrip().endswith("mirror")
-    assert "54 datasets: 54 mirror" in out   # 47 + the ICB book's 7 current/ files
+    assert "71 datasets: 71 mirror" in out   # 47 + 24 current/ files (test above)
 
     folder = _small_mirror(tmp_path, registry, [SMALL])
     cache = tmp_path / "cli-cache"
