@@ -146,7 +146,8 @@ class AreaPage:
         multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
         rows = rows[multi].sort_values(["indicator_id", "period"])
         if rows.empty:
-            return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+            return rows.assign(indicator=pd.Series(dtype=str), unit=pd.Series(dtype=str),
+                               trend=pd.Series(dtype=str))
         meta = self.metadata.set_index("indicator_id")
         labels = {}
         for ind, sub in rows.groupby("indicator_id"):
@@ -159,6 +160,7 @@ class AreaPage:
                                          upper=sub["upper_95"], polarity=m["polarity"])
             labels[ind] = res["label"]
         rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
+                           unit=rows["indicator_id"].map(meta["unit"]),
                            trend=rows["indicator_id"].map(labels))
         return rows.reset_index(drop=True)
 

@@ -141,6 +141,7 @@ function layout(spec, width) {
   if (spec.usermeta && spec.usermeta.%(key)s) { delete spec.usermeta.%(key)s.narrow; }
   if (meta.fit === "x") {
     spec.width = width; spec.autosize = {type: "fit-x", contains: "padding"};
+    if (meta.aspect) { spec.height = Math.round((width - (meta.chrome || 0)) * meta.aspect); }
   } else if (meta.fit === "grid") {
     var cols = narrow ? 1 : (meta.columns || 2);
     var cell = Math.floor(width / cols - (meta.chrome || 60));
@@ -149,6 +150,10 @@ function layout(spec, width) {
       v.width = Math.max(cell, 60);
       if (meta.aspect) { v.height = Math.round(v.width * meta.aspect); }
     });
+  } else if (meta.fit === "vconcat") {
+    spec.vconcat.forEach(function (v, i) {
+      v.width = Math.max(width - (meta.chrome || 0), 120);
+      if (i === 0 && meta.aspect) { v.height = Math.round(v.width * meta.aspect); } });
   } else if (meta.fit === "hconcat") {
     var fixed = meta.chrome || 0;
     spec.hconcat.forEach(function (v, i) {

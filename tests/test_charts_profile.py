@@ -118,6 +118,14 @@ def test_practice_spine_uses_the_ccg_practices_as_range(tables):
 def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
     chart = spine_chart(ccg_spine)
     spec = chart.to_dict()
+    # the compact spine drawn on phones rides along in usermeta: one circle and one
+    # diamond mark of its own
+    narrow = spec["usermeta"]["nhsbook"].pop("narrow")
+    for compact in (_marks(narrow),):
+        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "circle"
+                   for m in compact) == 1
+        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "diamond"
+                   for m in compact) == 1
     marks = _marks(spec)
     circles = [m for m in marks if isinstance(m["mark"], dict)
                and m["mark"].get("shape") == "circle"]

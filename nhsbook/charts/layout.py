@@ -17,6 +17,9 @@ chart's ``usermeta.nhsbook`` (ignored by Vega-Lite itself):
 ``fit: "hconcat"``
     side-by-side views whose text columns have fixed widths: the view at index ``flex``
     takes the remaining width (the spine chart's spine).
+``fit: "vconcat"``
+    views one above the other (a chart and its key): each as wide as the column less
+    ``chrome`` px, the first ``aspect`` times as high as wide.
 ``narrow``
     a whole other chart drawn instead when the column is narrower than :data:`NARROW`
     (e.g. the compact spine: one row per indicator).
@@ -33,6 +36,8 @@ import altair as alt
 
 #: Column width (px) below which a chart is drawn in its narrow layout (phones).
 NARROW = 640
+#: The layouts the renderer knows.
+KINDS = ("x", "grid", "hconcat", "vconcat")
 #: Key of the layout in a chart's ``usermeta``.
 KEY = "nhsbook"
 
@@ -45,15 +50,18 @@ def _usermeta(chart: alt.TopLevelMixin) -> dict:
 def fit(chart, kind: str = "x", **options):
     """``chart`` with its layout (``kind`` and ``options``, see the module) declared for the
     renderer; other ``usermeta`` (e.g. ``csv_columns``) is kept."""
-    if kind not in ("x", "grid", "hconcat"):
-        raise ValueError(f"unknown chart layout {kind!r}: use 'x', 'grid' or 'hconcat'")
+    if kind not in KINDS:
+        raise ValueError(f"unknown chart layout {kind!r}: use one of {KINDS}")
     meta = _usermeta(chart)
     meta[KEY] = {**meta.get(KEY, {}), "fit": kind, **options}
     return chart.properties(usermeta=meta)
 
 
 def with_narrow(chart, narrow):
-    """``chart`` carrying ``narrow`` (another chart) to draw instead on narrow columns."""
+    """``chart`` carrying ``fit: "vconcat"``
+    views one above the other (a chart and its key): each as wide as the column less
+    ``chrome`` px, the first ``aspect`` times as high as wide.
+``narrow`` (another chart) to draw instead on narrow columns."""
     meta = _usermeta(chart)
     meta[KEY] = {**meta.get(KEY, {}), "narrow": narrow.to_dict()}
     return chart.properties(usermeta=meta)
@@ -78,3 +86,10 @@ def wrap_expr(width: int, field: str = "datum.label") -> str:
     (an array of lines, which Vega draws as a multi-line label): for axis ``labelExpr``."""
     return (f"split(trim(replace({field} + ' ', regexp('(.{{1,{width}}})(\\\\s+)', 'g'), "
             f"'$1\\n')), '\\n')")
+
+
+def row_height(names, chars: int, *, line_px: int = 12, least: int = 18) -> int:
+    """Height (px) of a band row whose label is the longest of ``names`` wrapped at
+    ``chars`` characters (:func:`wrap_expr`): every line of every label has room."""
+    lines = max([len(wrap(n, chars)) for n in names] + [1])
+    return max(least, lines * line_px + 6)

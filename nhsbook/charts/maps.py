@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .layout import fit
+
 __all__ = ["SharedShapes", "choropleth", "map_grid", "shape_data"]
 
 #: Tooltip spec: (column, title, format or "").
@@ -101,8 +103,8 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         shape="geo:G",
         color=alt.Color(f"{class_field}:N",
                         scale=alt.Scale(domain=classes.domain, range=classes.range),
-                        legend=alt.Legend(title=legend_title or None, orient="right",
-                                          labelLimit=260, titleLimit=320,
+                        legend=alt.Legend(title=legend_title or None, orient="bottom",
+                                          direction="vertical", labelLimit=0, titleLimit=0,
                                           symbolType="square")),
         tooltip=tips,
     )
@@ -113,14 +115,26 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke="#222222",
                                                      strokeWidth=1.4))
     chart = alt.layer(*layers).project(type="mercator").properties(width=width, height=height)
-    return chart.properties(title=title) if title else chart
+    chart = chart.properties(title=title) if title else chart
+    # the page sizes the map from its column, keeping its shape (nhsbook.charts.layout)
+    return fit(chart, "x", aspect=height / width)
 
 
 def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (),
-             columns: int = 3) -> alt.ConcatChart:
+             columns: int = 2) -> alt.ConcatChart:
     """Small multiples: maps side by side, each with its own colour scale and legend; the
-    :class:`SharedShapes` the maps use are embedded once."""
-    grid = alt.concat(*charts, columns=columns).resolve_scale(color="independent")
+    :class:`SharedShapes` the maps use are embedded once.  Two maps a row on a wide page,
+    one on a phone (:mod:`nhsbook.charts.layout`), each keeping its shape."""
+    w, h = (charts[0].width, charts[0].height) if charts else (420, 360)
+    aspect = h / w if isinstance(w, (int, float)) and isinstance(h, (int, float)) else 360 / 420
+    plain = []
+    for c in charts:   # the grid sizes its maps: drop each map's own layout
+        meta = dict(c.usermeta) if c.usermeta is not alt.Undefined else {}
+        meta.pop("nhsbook", None)
+        plain.append(c.properties(usermeta=meta) if meta else c.copy(deep=False))
+        if not meta:
+            plain[-1].usermeta = alt.Undefined
+    grid = alt.concat(*plain, columns=columns).resolve_scale(color="independent")
     if shapes:
         grid = grid.properties(datasets={s.name: s.values for s in shapes})
-    return grid
+    return fit(grid, "grid", columns=columns, chrome=30, aspect=aspect)
