@@ -48,7 +48,8 @@ def waterfall(steps: pd.DataFrame, *, title: str, description: str,
     # the axis starts near the smallest level the bridge reaches, not at £0, so that the
     # changes between budget and outturn are visible (the totals' bars are then cut: the
     # axis says where it starts)
-    levels = pd.concat([steps["start"], steps["end"]]).astype(float)
+    levels = pd.concat([steps["end"], steps.loc[steps["kind"] == "delta", "start"]]
+                       ).astype(float)
     low, high = float(levels.min()), float(levels.max())
     pad = max((high - low) * 0.35, abs(high) * 0.002, 1.0)
     floor = max(0.0, low - pad) if low >= 0 else low - pad
