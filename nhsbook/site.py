@@ -137,6 +137,7 @@ function layout(spec, width) {
     other.datasets = Object.assign({}, spec.datasets || {}, other.datasets || {});
     return layout(other, width);
   }
+  if (meta.max) { width = Math.min(width, meta.max); }
   spec = copy(spec);
   if (spec.usermeta && spec.usermeta.%(key)s) { delete spec.usermeta.%(key)s.narrow; }
   if (meta.fit === "x") {

@@ -20,6 +20,9 @@ chart's ``usermeta.nhsbook`` (ignored by Vega-Lite itself):
 ``fit: "vconcat"``
     views one above the other (a chart and its key): each as wide as the column less
     ``chrome`` px, the first ``aspect`` times as high as wide.
+``max``
+    (any layout) the widest the chart is drawn, px (a map or a square chart need not fill a
+    wide column).
 ``narrow``
     a whole other chart drawn instead when the column is narrower than :data:`NARROW`
     (e.g. the compact spine: one row per indicator).

@@ -63,7 +63,8 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                legend_title: str = "", key: str = "area_code", class_field: str = "map_class",
                tooltip: Sequence[Tip] = (("area_name", "Area", ""), ("area_code", "Code", "")),
                outline=None, width: int = 420, height: int = 360,
-               shape_key: str = "code", stroke: str = "#ffffff") -> alt.LayerChart:
+               shape_key: str = "code", stroke: str = "#ffffff", polarity: str = "",
+               places="auto") -> alt.LayerChart:
     """A choropleth of ``data`` drawn on ``shapes``.
 
     Parameters
@@ -79,8 +80,15 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
             :class:`SharedShapes`, so small multiples do not repeat names).
         outline: optional GeoDataFrame (or ``alt.Data``) of parent areas drawn as dark
             outlines over the fill (e.g. localities over LSOAs).
+        polarity: an indicator map's polarity (``high_is_good``, ``low_is_good`` or
+            ``no_judgement``), said in the legend's title.
+        places: GeoDataFrame (``name`` + geometry) of the places to name on the map, or
+            "auto": the outline's parts when it has several (localities over LSOAs), else the
+            filled areas when they are few (:data:`MAX_PLACES`: districts, localities); a
+            single outline is the area itself, named in the title.  None: no names.
     Returns
-        An ``alt.LayerChart`` (fill, then outline), Mercator projection fitted to the shapes.
+        An ``alt.LayerChart`` (fill, outline, place names), Mercator projection fitted to
+        the shapes.
     """
     cols = list(dict.fromkeys([key, class_field, *[t[0] for t in tooltip
                                                     if not t[0].startswith("geo.")]]))
@@ -89,6 +97,7 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         raise KeyError(f"choropleth: data has no column(s) {missing}")
     table = data[cols].copy()
     tips = _tooltips(tooltip, table)
+    legend_title = _with_polarity(legend_title, polarity)
     for c in table.columns:  # Vega-Lite wants JSON: no numpy NA scalars, no categoricals
         if pd.api.types.is_numeric_dtype(table[c]):
             table[c] = table[c].astype("float64").round(6)
@@ -114,10 +123,53 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                  outline if isinstance(outline, alt.Data) else shape_data(outline, shape_key))
         layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke="#222222",
                                                      strokeWidth=1.4))
+    if isinstance(places, str) and places == "auto":
+        places = _auto_places(shapes, outline)
+    if places is not None and len(places):
+        layers += place_names(places)
     chart = alt.layer(*layers).project(type="mercator").properties(width=width, height=height)
     chart = chart.properties(title=title) if title else chart
     # the page sizes the map from its column, keeping its shape (nhsbook.charts.layout)
-    return fit(chart, "x", aspect=height / width)
+    return fit(chart, "x", aspect=height / width, max=760)
+
+
+#: Most areas a map names by itself (districts, localities; not LSOAs or practices).
+MAX_PLACES = 12
+#: Legend words of an indicator's polarity.
+POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better",
+                  "no_judgement": "no judgement: higher is neither better nor worse"}
+
+
+def _with_polarity(title: str, polarity: str) -> str:
+    words = POLARITY_WORDS.get(str(polarity or ""))
+    return f"{title} ({words})" if words and title else (words or title)
+
+
+def _auto_places(shapes, outline):
+    """The places a map names when the page does not say (see :func:`choropleth`)."""
+    for frame in (outline, shapes):
+        if isinstance(frame, pd.DataFrame) and "name" in frame.columns and hasattr(
+                frame, "geometry"):
+            if frame is outline and len(frame) < 2:
+                continue
+            if 2 <= len(frame) <= MAX_PLACES:
+                return frame
+    return None
+
+
+def place_names(places) -> list[alt.Chart]:
+    """Names of ``places`` (GeoDataFrame with ``name``, longitude/latitude geometry) at a
+    point inside each, dark on a white halo so they read on any fill."""
+    points = places.geometry.representative_point()
+    table = pd.DataFrame({"name": places["name"].astype(str).values,
+                          "lon": points.x.round(5).values, "lat": points.y.round(5).values})
+    base = alt.Chart(table).encode(longitude="lon:Q", latitude="lat:Q", text="name:N")
+    halo = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
+                          stroke="#FFFFFF", strokeWidth=3, strokeOpacity=0.85,
+                          color="#FFFFFF")
+    ink = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
+                         color="#222222")
+    return [halo, ink]
 
 
 def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (),
@@ -134,6 +186,7 @@ def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = 
         plain.append(c.properties(usermeta=meta) if meta else c.copy(deep=False))
         if not meta:
             plain[-1].usermeta = alt.Undefined
+    columns = min(columns, 2)   # two maps a row at most: each big enough to read
     grid = alt.concat(*plain, columns=columns).resolve_scale(color="independent")
     if shapes:
         grid = grid.properties(datasets={s.name: s.values for s in shapes})

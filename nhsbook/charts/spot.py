@@ -208,7 +208,8 @@ def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = 
         description=(f"SPOT quadrant chart{where}: {len(data)} programme budgeting categories "
                      f"by spend per head z-score (x) and outcome z-score (y, up is better)"
                      f"{against}: {summary}. {len(beyond)} beyond ±2."))
-    return fit(chart.configure_view(stroke=None), "vconcat", chrome=70, aspect=1.0)
+    return fit(chart.configure_view(stroke=None), "vconcat", chrome=70, aspect=1.0,
+               max=720)
 
 
 def zscore_bars(data: pd.DataFrame, *, title: str, measure: str = "outcome",
