@@ -184,3 +184,50 @@ def test_sphinx_config_drops_the_bundle_and_the_sources(monkeypatch):
     context = {"theme_secondary_sidebar_items": ["page-toc"]}
     sphinx_ext.full_width(None, "methods", "page.html", context, None)
     assert context["theme_secondary_sidebar_items"] == ["page-toc"]
+
+
+def test_maps_name_their_places_and_say_polarity():
+    """A map of LSOAs under locality outlines names the localities; a map of a few
+    districts names them; an indicator map's legend says which way is better."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from nhsbook.charts import choropleth
+    from nhsbook.charts.maps import MAX_PLACES
+    from nhsbook.deprivation import MapClasses
+
+    def squares(names, size=0.1):
+        return gpd.GeoDataFrame({"code": [f"C{i}" for i in range(len(names))],
+                                 "name": names},
+                                geometry=[box(-1.5 + i * size, 53.0, -1.5 + (i + 1) * size,
+                                              53.0 + size) for i in range(len(names))],
+                                crs="EPSG:4326")
+
+    def named(chart) -> list[str]:
+        spec = chart.to_dict()
+        names = []
+        for layer in spec["layer"]:
+            mark = layer.get("mark")
+            if (mark == "text" or isinstance(mark, dict) and mark.get("type") == "text"):
+                values = layer["data"].get("values") or spec["datasets"][layer["data"]["name"]]
+                names += [v["name"] for v in values]
+        return sorted(set(names))
+
+    lsoas = squares([f"LSOA {i}" for i in range(30)], 0.01)
+    localities = squares(["Chesterfield", "Dronfield"], 0.15)
+    data = pd.DataFrame({"area_code": lsoas["code"], "area_name": lsoas["name"],
+                         "map_class": ["a"] * 30})
+    classes = MapClasses(labels=("a",), colours=("#123456",), assigned=data["map_class"])
+    chart = choropleth(data, lsoas, classes=classes, outline=localities,
+                       legend_title="Value", polarity="low_is_good")
+    assert named(chart) == ["Chesterfield", "Dronfield"]          # not the 30 LSOAs
+    assert "Value (lower is better)" in json.dumps(chart.to_dict())
+    # a single outline is the area itself (named in the title): no names; a few filled
+    # districts are named
+    assert named(choropleth(data, lsoas, classes=classes, outline=squares(["Area"]))) == []
+    districts = squares(["Amber Valley", "Bolsover", "Erewash"], 0.2)
+    few = pd.DataFrame({"area_code": districts["code"], "area_name": districts["name"],
+                        "map_class": ["a"] * 3})
+    assert named(choropleth(few, districts, classes=MapClasses(
+        ("a",), ("#123456",), few["map_class"]))) == ["Amber Valley", "Bolsover", "Erewash"]
+    assert MAX_PLACES < 30
