@@ -160,8 +160,9 @@ def test_accessibility_axe(name, server, browser):
 
 # --- pages a reader can read: every chart whole at desktop and phone widths ----------------
 
-#: Viewport widths: a desktop and a phone.
+#: Viewport widths: a desktop and a phone (and a small laptop for the default book).
 WIDTHS = (1400, 390)
+DEFAULT_WIDTHS = (1400, 1024, 390)
 #: One page of each type of the default book (the pages of PAGES and these).
 DEFAULT_TYPES = {**{k: v for k, v in PAGES.items() if k != "landing"},
                  "locality_pack": "areas/ND-CHE/locality_pack.html",
@@ -263,7 +264,7 @@ def _check_layout(browser, url: str, width: int, shot: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", DEFAULT_WIDTHS)
 @pytest.mark.parametrize("name", list(DEFAULT_TYPES))
 def test_default_book_charts_fit_at_every_width(name, width, server, browser, shots, site):
     if not (site / DEFAULT_TYPES[name]).is_file():
