@@ -77,23 +77,19 @@ def _name_column(base: alt.Chart, data: pd.DataFrame, chars: int) -> alt.Chart:
         title=alt.TitleParams("Indicator", anchor="start", fontSize=11, font=FONT))
 
 
+#: The spine's tooltip: (field, title, number format or "").
+_TIPS = (("indicator:N", "Indicator", ""), ("area_name:N", "Area", ""),
+         ("period:N", "Period", ""), ("value_text:N", "Value", ""), ("unit:N", "Unit", ""),
+         ("lower_95:Q", "Lower 95% CI", ",.1f"), ("upper_95:Q", "Upper 95% CI", ",.1f"),
+         ("count_text:N", "Count", ""), ("comparator_text:N", "Comparator", ""),
+         ("worst_text:N", "Worst", ""), ("best_text:N", "Best", ""),
+         ("p25:Q", "25th percentile", ",.1f"), ("p75:Q", "75th percentile", ",.1f"),
+         ("significance:N", "Significance", ""))
+
+
 def _tooltip() -> list[alt.Tooltip]:
-    return [
-        alt.Tooltip("indicator:N", title="Indicator"),
-        alt.Tooltip("area_name:N", title="Area"),
-        alt.Tooltip("period:N", title="Period"),
-        alt.Tooltip("value_text:N", title="Value"),
-        alt.Tooltip("unit:N", title="Unit"),
-        alt.Tooltip("lower_95:Q", title="Lower 95% CI", format=",.1f"),
-        alt.Tooltip("upper_95:Q", title="Upper 95% CI", format=",.1f"),
-        alt.Tooltip("count_text:N", title="Count"),
-        alt.Tooltip("comparator_text:N", title="Comparator"),
-        alt.Tooltip("worst_text:N", title="Worst"),
-        alt.Tooltip("best_text:N", title="Best"),
-        alt.Tooltip("p25:Q", title="25th percentile", format=",.1f"),
-        alt.Tooltip("p75:Q", title="75th percentile", format=",.1f"),
-        alt.Tooltip("significance:N", title="Significance"),
-    ]
+    return [alt.Tooltip(f, title=t, format=fmt) if fmt else alt.Tooltip(f, title=t)
+            for f, t, fmt in _TIPS]
 
 
 def _colour(data: pd.DataFrame, palette: str) -> alt.Color:

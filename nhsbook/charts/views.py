@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .layout import fit, with_narrow, wrap_expr
+from .layout import fit, row_height, with_narrow, wrap_expr
 from .theme import FONT, INK, TEXT_ON, palette as palette_colours, significance_scale
 
 #: Sort orders offered by the rug: drop-down label -> sort-key column of the data.
@@ -69,7 +69,7 @@ def _choice(options: list[str], sort_keys: dict[str, str], param: str) -> str:
 
 
 def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview",
-        cell_width: int = 64, row_height: int = 28) -> alt.Chart:
+        cell_width: int = 64) -> alt.Chart:
     """The overview "tartan rug": one row per indicator, one column per area, each cell the
     area's value filled with its significance colour against the comparator (whose values
     are the grey column(s)), the period in the first column.  Two drop-downs sort the rows
@@ -95,9 +95,11 @@ def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview
         row_key=_choice(list(RUG_ROW_SORTS), RUG_ROW_SORTS, "sort_rows"),
         col_key=_choice(list(RUG_COLUMN_SORTS), RUG_COLUMN_SORTS, "sort_columns"),
         fill="datum.kind === 'area' ? datum.significance : datum.kind")
-    x = alt.X("column:N", title=None, sort=alt.EncodingSortField("col_key", op="min"),
-              axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=0, labelFont=FONT,
-                            domain=False, ticks=False))
+    def x_axis(labels: bool) -> alt.X:
+        return alt.X("column:N", title=None, sort=alt.EncodingSortField("col_key", op="min"),
+                     axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=0, labelFont=FONT,
+                                   domain=False, ticks=False, labels=labels))
+    x = x_axis(True)
     y = alt.Y("indicator:N", title=None, sort=alt.EncodingSortField("row_key", op="min"),
               axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(34), labelFont=FONT,
                             domain=False, ticks=False))
@@ -116,23 +118,25 @@ def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview
         color=alt.condition(alt.FieldOneOfPredicate("significance", dark),
                             alt.value("#FFFFFF"), alt.value(INK)))
     n_rows, n_cols = data["indicator"].nunique(), data["column"].nunique()
+    row_px = row_height(data["indicator"].unique(), 34, least=20)
     areas = data.loc[data["kind"] == "area", "column"].nunique()
     comps = ", ".join(data.loc[data["kind"] == "comparator", "column"].unique())
     counts = data.loc[data["kind"] == "area", "significance"].value_counts()
     said = "; ".join(f"{counts[s]} {s.lower()}" for s in scale.domain if s in counts)
     def whole(*layers: alt.Chart, subtitle: str) -> alt.LayerChart:
         return fit(alt.layer(*layers).add_params(rows, cols).properties(
-            width=cell_width * n_cols, height=row_height * n_rows,
+            width=cell_width * n_cols, height=row_px * n_rows,
             title=alt.TitleParams(title, subtitle=subtitle, anchor="start", font=FONT),
             description=(f"Overview of {n_rows} indicators for {areas} areas against "
                          f"{comps or 'their comparator'}: {said}.")))
 
     wide = whole(cells, text, subtitle="Each cell: the value, coloured by significance "
                  "against the comparator at 95%; choose the sort orders below.")
-    # a phone has no room for the values: colours only, the values in the tooltip
-    return with_narrow(wide, whole(cells, subtitle=[
-        "Each cell coloured by significance against", "the comparator at 95%; tap a cell "
-        "for its value."]))
+    # a phone has no room for the values or the areas' names: colours only, areas in the
+    # chosen order, each cell's area and value in its tooltip
+    return with_narrow(wide, whole(cells.encode(x=x_axis(False)), subtitle=[
+        "Each cell coloured by significance against", "the comparator at 95%; one column "
+        "an area;", "tap a cell for its area and value."]))
 
 
 def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.LayerChart:
