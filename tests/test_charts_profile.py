@@ -291,7 +291,8 @@ def test_funnel_chart_spec(ccg_points, tables):
     practices, inds = variation.funnel_labels(ccg_points)
     chart = funnel(frame, practices, inds, highlight="SYN05")
     spec = chart.to_dict()
-    assert spec["facet"]["field"] == "indicator"
+    assert spec["facet"]["field"] == "panel"   # the indicator with its unit
+    assert spec["columns"] == 2 and spec["usermeta"]["nhsbook"]["fit"] == "grid"
     marks = _marks(spec)
     ys = {m["encoding"]["y"]["field"] for m in marks}
     assert {"l95", "u95", "l998", "u998", "target", "v"} <= ys
