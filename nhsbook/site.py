@@ -113,8 +113,9 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
 #: (:func:`render` inlines it, guarded): ``nhsbookChart(id, spec, options)`` loads the
 #: vega bundle the first time a page draws a chart (so pages without charts never load
 #: it), sizes the chart from the width of its figure (:mod:`nhsbook.charts.layout`) and
-#: draws it again when that width changes; a chart still wider than its figure (axis
-#: labels longer than estimated) is drawn again narrower by the overflow.
+#: draws it again when that width changes; titles longer than the column are wrapped; a
+#: chart still wider than its figure (axis labels longer than estimated) is drawn again
+#: narrower by the overflow.
 CHART_JS = r"""if (!window.nhsbookChart) { window.nhsbookChart = (function () {
 var NARROW = %(narrow)d, ACTIONS = 40, loading = null;
 function bundle() {
@@ -129,6 +130,25 @@ function bundle() {
   return loading;
 }
 function copy(x) { return JSON.parse(JSON.stringify(x)); }
+function lines(text, chars) {
+  var out = [], line = "";
+  String(text).split(/\s+/).forEach(function (w) {
+    if (line && (line + " " + w).length > chars) { out.push(line); line = w; }
+    else { line = line ? line + " " + w : w; } });
+  if (line) { out.push(line); }
+  return out;
+}
+function titles(spec, width) {
+  if (!spec.title) { return; }
+  var t = typeof spec.title === "object" && !Array.isArray(spec.title) ? spec.title
+          : {text: spec.title};
+  [["text", 8.2], ["subtitle", 6.6]].forEach(function (k) {
+    var v = t[k[0]], chars = Math.max(16, Math.floor(width / k[1]));
+    if (typeof v === "string" && v.length > chars) { t[k[0]] = lines(v, chars); }
+    else if (Array.isArray(v) && v.some(function (x) { return String(x).length > chars; })) {
+      t[k[0]] = lines(v.join(" "), chars); } });
+  spec.title = t;
+}
 function layout(spec, width) {
   var meta = (spec.usermeta || {}).%(key)s || {};
   var narrow = width < NARROW;
@@ -139,6 +159,7 @@ function layout(spec, width) {
   }
   if (meta.max) { width = Math.min(width, meta.max); }
   spec = copy(spec);
+  titles(spec, width);   // a title longer than the column is wrapped, never cut
   if (spec.usermeta && spec.usermeta.%(key)s) { delete spec.usermeta.%(key)s.narrow; }
   if (meta.fit === "x") {
     spec.width = width; spec.autosize = {type: "fit-x", contains: "padding"};

@@ -231,3 +231,15 @@ def test_maps_name_their_places_and_say_polarity():
     assert named(choropleth(few, districts, classes=MapClasses(
         ("a",), ("#123456",), few["map_class"]))) == ["Amber Valley", "Bolsover", "Erewash"]
     assert MAX_PLACES < 30
+
+
+def test_spot_quadrant_numbers_are_not_count_columns():
+    """The disclosure scan reads count-like column names (``number``, ``count`` …) in every
+    chart's data: the quadrant's point numbers must not look like counts."""
+    from nhsbook import spot
+    from nhsbook.charts import spot_quadrant
+    from nhsbook.model import count_columns
+    data = spot.load_book("default")
+    chart = spot_quadrant(spot.quadrant_data(spot.spot_table(data, "E38000115")))
+    for rows in chart.to_dict().get("datasets", {}).values():
+        assert not count_columns(pd.DataFrame(rows).columns), list(rows[0])

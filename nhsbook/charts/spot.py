@@ -169,19 +169,19 @@ def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = 
     # (label_offsets), the key below the chart: names never overlap
     data = data.sort_values(["spend_m", "programme"], ascending=[False, True]).reset_index(
         drop=True)
-    data["number"] = [str(n) for n in range(1, len(data) + 1)]
+    data["point"] = [str(n) for n in range(1, len(data) + 1)]
     spend = data["spend_m"].fillna(0).clip(lower=0)
     top = float(spend.max()) or 1.0
     radius = ((60 + (900 - 60) * spend / top) / 3.1416) ** 0.5   # the size scale's radii
-    offsets = label_offsets(data["spend_z"], data["outcome_z"], list(data["number"]), e,
+    offsets = label_offsets(data["spend_z"], data["outcome_z"], list(data["point"]), e,
                             radius=radius)
     data["label_dx"] = [round(o[0], 1) for o in offsets]
     data["label_dy"] = [round(o[1], 1) for o in offsets]
-    data["key"] = [f"{n}  {p}" for n, p in zip(data["number"], data["programme_name"])]
+    data["key"] = [f"{n}  {p}" for n, p in zip(data["point"], data["programme_name"])]
     labels = alt.Chart(data).mark_text(
         align="center", baseline="middle", fontSize=11, font=FONT, fontWeight="bold",
         color=INK, dx=alt.ExprRef("datum.label_dx"), dy=alt.ExprRef("datum.label_dy")).encode(
-        x=x, y=y, text="number:N",
+        x=x, y=y, text="point:N",
         tooltip=[alt.Tooltip("programme_name:N", title="Programme")]).properties(
         name="spot_labels")
     counts = data["quadrant"].value_counts()
