@@ -67,7 +67,8 @@ def test_lsoa_decile_map_spec(ccg):
     assert fill["mark"]["type"] == "geoshape" and line["mark"]["filled"] is False
     # the localities are named on the map (a halo under dark text)
     assert halo["mark"]["type"] == names["mark"]["type"] == "text"
-    assert sorted(v["name"] for v in names["data"]["values"]) == sorted(
+    named = names["data"].get("values") or spec["datasets"][names["data"]["name"]]
+    assert sorted(v["name"] for v in named) == sorted(
         ccg.part_shapes("locality")["name"])
     assert fill["transform"][0]["lookup"] == "area_code"
     colour = fill["encoding"]["color"]
