@@ -430,7 +430,9 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
            "--toc", str(cfg.book_dir / "_toc.yml"),
            "--path-output", str(out), "-q", *(["--all"] if full else [])]
     # jupyter-book keeps the project lock if this build dies while it runs (nhsbook.lock)
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root,
+    from .sphinx_ext import PUBLISH_NOTEBOOKS_ENV
+    env = {**os.environ, PUBLISH_NOTEBOOKS_ENV: "1" if cfg.publish_notebooks else "0"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cfg.root, env=env,
                           pass_fds=lock.held_fds(cfg.root))
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").is_file():

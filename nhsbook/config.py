@@ -102,6 +102,10 @@ class BookConfig:
     #: Disclosure rule set (:data:`nhsbook.disclosure.RULES`): ``standard`` (counts 1-4
     #: suppressed) or ``nhs_digital`` (1-7 suppressed, others rounded to 5 below England).
     disclosure: str = "standard"
+    #: Publish each page's notebook (``_sources/``, the theme's .ipynb download): off by
+    #: default (``publish_notebooks: true`` in the book file turns it on); the pages and
+    #: their CSV downloads are what readers need, the notebooks are in the repository.
+    publish_notebooks: bool = False
 
     def __post_init__(self) -> None:
         # the name becomes build/<name>/, build/jupyter-book/<name>/ and state file names
@@ -185,7 +189,16 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         type_labels={str(k): str(v) for k, v in (raw.get("type_labels") or {}).items()},
         vintage=" ".join(str(raw.get("vintage") or "").split()),
         notice=str(raw.get("notice", "")).strip(), path=path,
-        disclosure=str(raw.get("disclosure") or "standard").strip())
+        disclosure=str(raw.get("disclosure") or "standard").strip(),
+        publish_notebooks=_flag(raw, "publish_notebooks", path))
+
+
+def _flag(raw: dict, key: str, path: Path) -> bool:
+    """A yes/no key of the book file (absent: no); anything but true/false is an error."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{path}: '{key}' is true or false, not {value!r}")
+    return value
 
 
 #: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.

@@ -212,7 +212,8 @@ class PageState:
 # ------------------------------------------------------------------------------------ site
 
 def site_key(cfg: BookConfig, package: str) -> str:
-    """Size and modification time of every source file of the site, with the configuration."""
+    """Size and modification time of every source file of the site, with the configuration
+    (and the book's ``publish_notebooks``)."""
     book = cfg.book_dir
     items = []
     for dirpath, dirnames, filenames in os.walk(book):
@@ -223,4 +224,5 @@ def site_key(cfg: BookConfig, package: str) -> str:
             st = os.stat(p)
             items.append((os.path.relpath(p, book), st.st_size, st.st_mtime_ns))
     config = (cfg.root / "_config.yml").read_bytes()
-    return hash_of(sorted(items), hashlib.sha256(config).hexdigest(), package)
+    return hash_of(sorted(items), hashlib.sha256(config).hexdigest(), package,
+                   f"publish_notebooks={cfg.publish_notebooks}")

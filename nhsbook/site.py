@@ -109,9 +109,130 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
     return rel + ".svg", rel + ".csv"
 
 
+#: The page's chart machinery, defined once per page by the first chart that needs it
+#: (:func:`render` inlines it, guarded): ``nhsbookChart(id, spec, options)`` loads the
+#: vega bundle the first time a page draws a chart (so pages without charts never load
+#: it), sizes the chart from the width of its figure (:mod:`nhsbook.charts.layout`) and
+#: draws it again when that width changes; titles longer than the column are wrapped; a
+#: chart still wider than its figure (axis labels longer than estimated) is drawn again
+#: narrower by the overflow.
+CHART_JS = r"""if (!window.nhsbookChart) { window.nhsbookChart = (function () {
+var NARROW = %(narrow)d, ACTIONS = 40, loading = null;
+function bundle() {
+  if (window.vegaEmbed) { return Promise.resolve(); }
+  if (!loading) { loading = new Promise(function (ok, fail) {
+    var root = document.documentElement.getAttribute("data-content_root");
+    if (root === null) { root = (window.DOCUMENTATION_OPTIONS || {}).URL_ROOT || ""; }
+    var s = document.createElement("script");
+    s.src = root + "_static/%(bundle)s"; s.onload = ok;
+    s.onerror = function () { fail(new Error("could not load " + s.src)); };
+    document.head.appendChild(s); }); }
+  return loading;
+}
+function copy(x) { return JSON.parse(JSON.stringify(x)); }
+function lines(text, chars) {
+  var out = [], line = "";
+  String(text).split(/\s+/).forEach(function (w) {
+    if (line && (line + " " + w).length > chars) { out.push(line); line = w; }
+    else { line = line ? line + " " + w : w; } });
+  if (line) { out.push(line); }
+  return out;
+}
+function titles(spec, width) {
+  if (!spec.title) { return; }
+  var t = typeof spec.title === "object" && !Array.isArray(spec.title) ? spec.title
+          : {text: spec.title};
+  [["text", 8.2], ["subtitle", 6.6]].forEach(function (k) {
+    var v = t[k[0]], chars = Math.max(16, Math.floor(width / k[1]));
+    if (typeof v === "string" && v.length > chars) { t[k[0]] = lines(v, chars); }
+    else if (Array.isArray(v) && v.some(function (x) { return String(x).length > chars; })) {
+      t[k[0]] = lines(v.join(" "), chars); } });
+  spec.title = t;
+}
+function layout(spec, width) {
+  var meta = (spec.usermeta || {}).%(key)s || {};
+  var narrow = width < NARROW;
+  if (narrow && meta.narrow) {
+    var other = copy(meta.narrow);
+    other.datasets = Object.assign({}, spec.datasets || {}, other.datasets || {});
+    return layout(other, width);
+  }
+  if (meta.max) { width = Math.min(width, meta.max); }
+  spec = copy(spec);
+  titles(spec, width);   // a title longer than the column is wrapped, never cut
+  if (spec.usermeta && spec.usermeta.%(key)s) { delete spec.usermeta.%(key)s.narrow; }
+  if (meta.fit === "x") {
+    spec.width = width; spec.autosize = {type: "fit-x", contains: "padding"};
+    if (meta.aspect) { spec.height = Math.round((width - (meta.chrome || 0)) * meta.aspect); }
+  } else if (meta.fit === "grid") {
+    var cols = narrow ? 1 : (meta.columns || 2);
+    var cell = Math.floor(width / cols - (meta.chrome || 60));
+    spec.columns = cols;
+    (spec.spec ? [spec.spec] : (spec.concat || [])).forEach(function (v) {
+      v.width = Math.max(cell, 60);
+      if (meta.aspect) { v.height = Math.round(v.width * meta.aspect); }
+    });
+  } else if (meta.fit === "vconcat") {
+    spec.vconcat.forEach(function (v, i) {
+      v.width = Math.max(width - (meta.chrome || 0), 120);
+      if (i === 0 && meta.aspect) { v.height = Math.round(v.width * meta.aspect); } });
+  } else if (meta.fit === "hconcat") {
+    var fixed = meta.chrome || 0;
+    spec.hconcat.forEach(function (v, i) {
+      if (i !== meta.flex) { fixed += (v.width || 0) + (meta.spacing || 0); } });
+    spec.hconcat[meta.flex].width = Math.max(meta.min || 80, width - fixed);
+  }
+  return spec;
+}
+return function (id, spec, opts, n) {
+  var el = document.getElementById(id), drawn = null, view = null, timer = null;
+  function draw(width, tries) {
+    return vegaEmbed(el, layout(spec, width), opts).then(function (res) {
+      if (view && view !== res.view) { view.finalize(); }
+      view = res.view;
+      var s = el.querySelector("details > summary");
+      if (s) { s.setAttribute("aria-label", "Chart actions: save as SVG or PNG"); }
+      var svg = el.querySelector("svg"), avail = drawn;
+      var over = svg ? Math.ceil(parseFloat(svg.getAttribute("width")) - avail) : 0;
+      if (over > 0 && tries < 3) { return draw(width - over, tries + 1); }
+    });
+  }
+  function resize() {
+    var width = Math.floor(el.getBoundingClientRect().width) - ACTIONS;
+    if (width <= 0 || width === drawn) { return; }
+    drawn = width;
+    bundle().then(function () { return draw(width, 0); })
+      .catch(function (e) { console.error("chart " + n + ": " + e); });
+  }
+  resize();
+  window.addEventListener("resize", function () {
+    clearTimeout(timer); timer = setTimeout(resize, 150); });
+};
+})(); }"""
+
+
+def _split_narrow(spec: dict) -> tuple[dict, dict | None]:
+    """The chart without its narrow alternative, and the alternative (its datasets that the
+    chart already holds removed: the page embeds them once)."""
+    from .charts.layout import KEY
+    meta = (spec.get("usermeta") or {}).get(KEY) or {}
+    if "narrow" not in meta:
+        return spec, None
+    narrow = dict(meta["narrow"])
+    spec = {**spec, "usermeta": {**spec["usermeta"],
+                                 KEY: {k: v for k, v in meta.items() if k != "narrow"}}}
+    shared = spec.get("datasets") or {}
+    narrow["datasets"] = {k: v for k, v in (narrow.get("datasets") or {}).items()
+                          if k not in shared}
+    return spec, narrow
+
+
 def render(spec: dict, **_: object) -> dict[str, str]:
-    """Altair renderer: an accessible figure drawn by the local vega bundle (see module)."""
+    """Altair renderer: an accessible figure drawn by the local vega bundle, sized from its
+    column (see module and :data:`CHART_JS`)."""
+    from .charts.layout import KEY, NARROW
     n = next(_counter)
+    spec, narrow = _split_narrow(spec)
     title, description = chart_text(spec)
     label = ". ".join(t for t in (title, description) if t) or "Chart"
     page, extra = os.environ.get(PAGE_ENV), os.environ.get(EXTRA_ENV)
@@ -120,6 +241,8 @@ def render(spec: dict, **_: object) -> dict[str, str]:
         svg, csv = _write_files(spec, page, Path(extra), n)
         links = (f' <a href="{svg}" download>Chart as SVG</a> · '
                  f'<a href="{csv}" download>Chart data as CSV</a>')
+    if narrow is not None:
+        spec["usermeta"][KEY]["narrow"] = narrow
     div = f"nhsbook-chart-{os.getpid()}-{n}"
     options = {"renderer": "svg", "actions": {"export": True, "source": False,
                                               "compiled": False, "editor": False}}
@@ -131,17 +254,14 @@ def render(spec: dict, **_: object) -> dict[str, str]:
     defs = chart_links(chart_table(spec))
     if defs:
         links += f" {defs}"
+    helper = CHART_JS % {"narrow": NARROW, "bundle": BUNDLE, "key": KEY}
     return {"text/html": (
         f'<figure class="nhsbook-chart" aria-label="{escape.html(label)}">'
-        f'<div id="{div}"></div>'
+        f'<div id="{div}" class="nhsbook-chart-view"></div>'
         f'<figcaption>{caption}{links}</figcaption>'
-        f'<script type="text/javascript">(function () {{'
+        f'<script type="text/javascript">{helper}\n(function () {{'
         f'var spec = {payload}; var opts = {json.dumps(options)};'
-        f'function draw() {{ vegaEmbed("#{div}", spec, opts).then(function () {{ '
-        f'var s = document.querySelector("#{div} details > summary");'
-        f'if (s) {{ s.setAttribute("aria-label", "Chart actions: save as SVG or PNG"); }}'
-        f'}}).catch(function (e) {{ console.error("chart {n}: " + e); }}); }}'
-        f'if (window.vegaEmbed) {{ draw(); }} else {{ window.addEventListener("load", draw); }}'
+        f'nhsbookChart("{div}", spec, opts, {n});'
         f'}})();</script></figure>')}
 
 

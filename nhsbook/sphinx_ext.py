@@ -6,6 +6,11 @@ log "Identifier 'THEBE_JS_URL' has already been declared".  When the HTML build 
 this extension removes repeated identical inline ``<script>`` elements from each page's head,
 and names the navigation's chapter toggles (``<summary>`` without text) for screen readers.
 
+Lighter, wider pages (:func:`_config_inited`, :func:`full_width`): the vega bundle is left
+out of every page's head (the chart renderer loads it where a chart is drawn), notebook
+sources are published only when the book sets ``publish_notebooks: true``, and area pages
+have no secondary column.
+
 It also carries the ``jupyter-book`` step of the test hook (:mod:`nhsbook.testhook`): with
 ``NHSBOOK_TEST_PAUSE=jupyter-book:<file>`` Sphinx pauses when it has written every page and
 not yet its search index (the ``html-collect-pages`` event).
@@ -99,11 +104,58 @@ def _build_finished(app, exception) -> None:
         fixed = fix_search_script(text)
         if fixed != text:
             search.write_text(fixed, encoding="utf-8")
+    sources = Path(app.outdir) / "_sources"
+    if not app.config.html_copy_source and sources.is_dir():   # MyST-NB copies notebooks
+        import shutil
+        shutil.rmtree(sources)
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = dedupe_inline_scripts(text).replace(_BARE_SUMMARY, _NAMED_SUMMARY)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
+
+
+#: Environment variable the build sets to ``1`` when the book publishes its notebooks
+#: (``publish_notebooks: true``, :class:`nhsbook.config.BookConfig`).
+PUBLISH_NOTEBOOKS_ENV = "NHSBOOK_PUBLISH_NOTEBOOKS"
+
+
+def _config_inited(app, config) -> None:
+    """Lighter pages: the vega bundle is not loaded by every page's head (jupyter-book adds
+    every script of ``_static`` to ``html_js_files``; the chart renderer of
+    :mod:`nhsbook.site` loads the bundle on pages that draw a chart), and notebook sources
+    (``_sources/``, the theme's .ipynb download) are published only when the book asks."""
+    from .site import BUNDLE
+    config.html_js_files = [f for f in (config.html_js_files or [])
+                            if (f[0] if isinstance(f, (tuple, list)) else f) != BUNDLE]
+    publish = os.environ.get(PUBLISH_NOTEBOOKS_ENV) == "1"
+    config.html_copy_source = publish
+    config.html_show_sourcelink = False
+
+
+#: The theme's download buttons that link into ``_sources/``.
+SOURCE_BUTTONS = ("download-notebook-button", "download-source-button")
+
+
+def drop_source_buttons(app, pagename, templatename, context, doctree) -> None:
+    """Without published notebooks the theme's download menu keeps "print to PDF" only."""
+    if app.config.html_copy_source:
+        return
+    for group in context.get("header_buttons") or []:
+        if isinstance(group, dict) and isinstance(group.get("buttons"), list):
+            group["buttons"] = [b for b in group["buttons"]
+                                if b.get("label") not in SOURCE_BUTTONS]
+
+
+#: Pages drawn at the full content width: no secondary ("on this page") column.
+FULL_WIDTH_PAGES = ("areas/",)
+
+
+def full_width(app, pagename, templatename, context, doctree) -> None:
+    """Area pages (profiles, maps, variation …) give the article the whole content width:
+    their charts and tables need it more than the page's table of contents."""
+    if pagename.startswith(FULL_WIDTH_PAGES):
+        context["theme_secondary_sidebar_items"] = []
 
 
 def _test_pause(app):
@@ -113,9 +165,13 @@ def _test_pause(app):
 
 
 def setup(app):
+    app.connect("config-inited", _config_inited)
     app.connect("build-finished", _build_finished)
+    # before pydata-sphinx-theme resolves the secondary sidebar (priority 500)
+    app.connect("html-page-context", full_width, priority=400)
     if os.environ.get("NHSBOOK_TEST_PAUSE", "").startswith("jupyter-book:"):
         app.connect("html-collect-pages", _test_pause)
     # after sphinx-book-theme's own handler (priority 500) has set the values
     app.connect("html-page-context", escape_titles, priority=900)
+    app.connect("html-page-context", drop_source_buttons, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

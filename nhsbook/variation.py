@@ -179,9 +179,11 @@ def funnel_frame(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
 
 def funnel_labels(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lookup tables of a funnel chart: practices (code, name, locality) and indicators
-    (id, name, order, target)."""
+    (id, name, order, target, and unit and polarity when the points have them)."""
     practices = points[["area_code", "area_name", "locality"]].drop_duplicates("area_code")
-    inds = points[["indicator_id", "indicator", "target"]].drop_duplicates("indicator_id")
+    cols = ["indicator_id", "indicator", "target"] + [c for c in ("unit", "polarity")
+                                                      if c in points.columns]
+    inds = points[cols].drop_duplicates("indicator_id")
     inds = inds.assign(order=np.arange(len(inds)), target=inds["target"].round(3))
     return practices.reset_index(drop=True), inds.reset_index(drop=True)
 

@@ -122,8 +122,8 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
     multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
     rows = rows[multi].sort_values(["indicator_id", "period"])
     if rows.empty:
-        return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str),
-                           trend_basis=pd.Series(dtype=str))
+        return rows.assign(indicator=pd.Series(dtype=str), unit=pd.Series(dtype=str),
+                           trend=pd.Series(dtype=str), trend_basis=pd.Series(dtype=str))
     meta = metadata.set_index("indicator_id")
     labels, bases = {}, {}
     for ind, sub in rows.groupby("indicator_id"):
@@ -149,6 +149,7 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
                                      .all(axis=None) else "none"]
         labels[ind] = res["label"]
     rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
+                       unit=rows["indicator_id"].map(meta["unit"]),
                        trend=rows["indicator_id"].map(labels),
                        trend_basis=rows["indicator_id"].map(bases))
     return rows.reset_index(drop=True)

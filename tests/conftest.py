@@ -60,3 +60,51 @@ def site(default_book) -> Path:
     if not (index.is_file() and pages.is_dir() and is_current(default_book)):
         build("default")
     return default_book.site_dir
+
+
+#: Where the browser tests build the derbyshire-2021 book: a project root of its own (the
+#: default book's site stays in book/_build/html), kept between sessions so that a session
+#: whose code and data did not change reuses it (the build is incremental).
+TEST_SITES = ROOT / "build" / "test-sites"
+
+
+def scratch_root(name: str) -> Path:
+    """A project root under :data:`TEST_SITES` sharing this one's notebooks, suites and
+    configuration (links) with copies of ``books/``, ``data/`` and the tracked files of
+    ``book/`` (a book's paths must resolve inside its project)."""
+    import shutil
+    import subprocess
+    scratch = TEST_SITES / name
+    scratch.mkdir(parents=True, exist_ok=True)
+    for link in ("_config.yml", "notebooks", "expectations"):
+        if not (scratch / link).is_symlink():
+            (scratch / link).symlink_to(ROOT / link)
+    for folder in ("books", "data"):
+        shutil.copytree(ROOT / folder, scratch / folder, dirs_exist_ok=True)
+    tracked = subprocess.run(["git", "ls-files", "book"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    for rel in tracked or [str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.md")]:
+        target = scratch / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, target)
+    return scratch
+
+
+@pytest.fixture(scope="session")
+def derbyshire_site(shared) -> Path:
+    """The derbyshire-2021 book's site, built once per test session in its own project root
+    (:func:`scratch_root`); an unchanged book is reused (the incremental build only checks
+    that it is current)."""
+    import subprocess
+    import sys
+    import time
+    scratch = scratch_root("derbyshire-2021")
+    env = {**os.environ, "NHSBOOK_ROOT": str(scratch),
+           "NHSBOOK_MIRROR": os.environ.get("NHSBOOK_MIRROR", str(shared / "data"))}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "nhsbook", "build", "--book",
+                           "derbyshire-2021"], env=env, capture_output=True, text=True,
+                          timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    print(f"\nderbyshire-2021 site for the browser tests: {time.perf_counter() - t0:.0f} s")
+    return scratch / "book" / "_build" / "html"

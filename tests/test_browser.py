@@ -156,3 +156,193 @@ def test_accessibility_axe(name, server, browser):
     assert not serious, "\n".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
                                   for v in serious)
     page.context.close()
+
+
+# --- pages a reader can read: every chart whole at desktop and phone widths ----------------
+
+#: Viewport widths: a desktop and a phone (and a small laptop for the default book).
+WIDTHS = (1400, 390)
+DEFAULT_WIDTHS = (1400, 1024, 390)
+#: One page of each type of the default book (the pages of PAGES and these).
+DEFAULT_TYPES = {**{k: v for k, v in PAGES.items() if k != "landing"},
+                 "locality_pack": "areas/ND-CHE/locality_pack.html",
+                 "cluster_performance": "areas/DERBYSHIRE-CLUSTER/performance.html",
+                 "locality_profile": "areas/ND-CHE/jsna_profile.html"}
+
+
+def _derbyshire_types(site: Path) -> dict[str, str]:
+    """One page of each type of the derbyshire-2021 book (the first area of each type)."""
+    import pandas as pd
+    areas = pd.read_parquet(site.parents[2] / "build" / "derbyshire-2021" / "areas.parquet")
+    first = {t: str(areas.loc[areas["area_type"] == t, "area_code"].sort_values().iloc[0])
+             for t in ("ccg", "pcn", "practice", "district")}
+    pages = {"ccg_profile": (first["ccg"], "jsna_profile"),
+             "ccg_variation": (first["ccg"], "practice_variation"),
+             "ccg_overview": (first["ccg"], "overview"),
+             "ccg_population": (first["ccg"], "population"),
+             "ccg_maps": (first["ccg"], "maps"),
+             "pcn_profile": (first["pcn"], "jsna_profile"),
+             "practice_profile": (first["practice"], "jsna_profile"),
+             "practice_variation": (first["practice"], "practice_variation"),
+             "district_maps": (first["district"], "maps")}
+    return {k: f"areas/{c}/{nb}.html" for k, (c, nb) in pages.items()}
+
+
+def _serve(site: Path):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+@pytest.fixture(scope="module")
+def derbyshire_server(derbyshire_site):
+    httpd, url = _serve(derbyshire_site)
+    yield url
+    httpd.shutdown()
+
+
+#: Per chart: the figure's and the drawn SVG's widths, the article's width, SVG text with
+#: an ellipsis, and the SPOT quadrant's number label boxes.
+_MEASURE = """() => {
+  const article = document.querySelector('article') || document.body;
+  const charts = [...document.querySelectorAll('figure.nhsbook-chart')].map(f => {
+    const svg = f.querySelector('svg');
+    return {figure: f.getBoundingClientRect().width,
+            svg: svg ? parseFloat(svg.getAttribute('width')) : null,
+            shown: svg ? svg.getBoundingClientRect().width : null,
+            label: (f.getAttribute('aria-label') || '').slice(0, 60),
+            ellipsis: svg ? [...svg.querySelectorAll('text')].map(t => t.textContent)
+                            .filter(t => t.includes('\u2026')) : []};
+  });
+  const labels = [...document.querySelectorAll('g[class*="spot_labels"] text')].map(t => {
+    const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, t.textContent];
+  });
+  return {article: article.getBoundingClientRect().width, charts: charts, labels: labels,
+          page: document.documentElement.scrollWidth, viewport: window.innerWidth};
+}"""
+
+
+def _settle(page) -> None:
+    """Wait until every chart is drawn at its column's width (the renderer draws again
+    when the first drawing is wider than the column)."""
+    _wait_for_charts(page)
+    page.wait_for_timeout(600)
+    _wait_for_charts(page)
+
+
+def _check_layout(browser, url: str, width: int, shot: Path) -> list[str]:
+    """What is wrong with the page at ``width``: charts wider than their figure or the
+    article, a page wider than the screen, ellipses in chart text, SPOT labels that
+    overlap.  Writes the page's screenshot to ``shot``."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="load")
+    _settle(page)
+    m = page.evaluate(_MEASURE)
+    page.screenshot(path=str(shot), full_page=True)
+    context.close()
+    problems = [f"script error: {e}" for e in errors]
+    for c in m["charts"]:
+        if c["svg"] is None:
+            problems.append(f"chart not drawn: {c['label']}")
+            continue
+        if c["svg"] > c["figure"] + 1 or c["svg"] > m["article"] + 1:
+            problems.append(f"chart {c['svg']:.0f} px wide in a {c['figure']:.0f} px figure "
+                            f"({m['article']:.0f} px article): {c['label']}")
+        if c["ellipsis"]:
+            problems.append(f"cut text {c['ellipsis'][:3]} in {c['label']}")
+    if m["page"] > m["viewport"] + 1:
+        problems.append(f"the page is {m['page']} px wide on a {m['viewport']} px screen")
+    boxes = m["labels"]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5:
+                problems.append(f"SPOT labels {a[4]} and {b[4]} overlap")
+    return problems
+
+
+@pytest.mark.parametrize("width", DEFAULT_WIDTHS)
+@pytest.mark.parametrize("name", list(DEFAULT_TYPES))
+def test_default_book_charts_fit_at_every_width(name, width, server, browser, shots, site):
+    if not (site / DEFAULT_TYPES[name]).is_file():
+        pytest.fail(f"{DEFAULT_TYPES[name]} was not built")
+    problems = _check_layout(browser, server + DEFAULT_TYPES[name], width,
+                             shots / f"default-{name}-{width}.png")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_derbyshire_book_charts_fit_at_every_width(width, derbyshire_server, browser, shots,
+                                                   derbyshire_site):
+    problems = []
+    for name, rel in _derbyshire_types(derbyshire_site).items():
+        if not (derbyshire_site / rel).is_file():
+            problems.append(f"{rel} was not built")
+            continue
+        problems += [f"{name}: {p}" for p in _check_layout(
+            browser, derbyshire_server + rel, width,
+            shots / f"derbyshire-2021-{name}-{width}.png")]
+    assert not problems, "\n".join(problems)
+
+
+def test_spot_labels_are_numbered_and_keyed(server, browser):
+    """The SPOT quadrant names no programme on the plot (numbers, no overlap at any width,
+    see above) and its key lists every number."""
+    page, _, _ = _open(browser, server + PAGES["ccg_spot"])
+    _settle(page)
+    numbers = page.evaluate("""() => [...document.querySelectorAll(
+        'g[class*="spot_labels"] text')].map(t => t.textContent)""")
+    text = page.locator("figure.nhsbook-chart").first.inner_text()
+    page.context.close()
+    assert numbers and all(n.isdigit() for n in numbers)
+    assert sorted(int(n) for n in numbers) == list(range(1, len(numbers) + 1))
+    assert text  # the figure has its caption
+
+
+def test_vega_bundle_loads_only_where_charts_are_drawn(server, browser, site):
+    """Text-only pages do not load the 876 KB vega bundle; chart pages load it once."""
+    from nhsbook.site import BUNDLE
+    landing = (site / "index.html").read_text(encoding="utf-8")
+    methods = (site / "methods.html").read_text(encoding="utf-8")
+    assert BUNDLE not in landing and BUNDLE not in methods
+    requests: list[str] = []
+    context = browser.new_context()
+    page = context.new_page()
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server + "index.html", wait_until="load")
+    assert not any(BUNDLE in r for r in requests)
+    page.goto(server + PAGES["ccg_profile"], wait_until="load")
+    _wait_for_charts(page)
+    assert sum(BUNDLE in r for r in requests) == 1
+    context.close()
+
+
+def test_notebooks_are_not_published_unless_the_book_asks(site):
+    """No ``_sources/`` (page notebooks) and no link to them: ``publish_notebooks`` is off."""
+    from nhsbook.config import load_book
+    assert not load_book("default").publish_notebooks
+    assert not (site / "_sources").exists()
+    profile = (site / PAGES["ccg_profile"]).read_text(encoding="utf-8")
+    assert "_sources/" not in profile and ".ipynb" not in profile.split("<body")[1]
+
+
+def test_wide_tables_keep_their_header_and_indicator_in_view(server, browser):
+    """On a phone the profile table scrolls inside its own box, its header row and its
+    indicator column sticky."""
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.goto(server + PAGES["ccg_profile"], wait_until="load")
+    style = page.evaluate("""() => {
+      const t = document.querySelector('table.nhsbook-profile');
+      const th = t.querySelector('thead th'), ind = t.querySelector('tbody tr > :nth-child(2)');
+      return {overflow: getComputedStyle(t).overflowX, th: getComputedStyle(th).position,
+              ind: getComputedStyle(ind).position, wide: t.scrollWidth > t.clientWidth,
+              cue: getComputedStyle(t).backgroundImage};
+    }""")
+    context.close()
+    assert style["overflow"] == "auto" and style["wide"]
+    assert style["th"] == "sticky" and style["ind"] == "sticky"
+    assert "gradient" in style["cue"]   # the scroll shadows

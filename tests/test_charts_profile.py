@@ -118,6 +118,14 @@ def test_practice_spine_uses_the_ccg_practices_as_range(tables):
 def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
     chart = spine_chart(ccg_spine)
     spec = chart.to_dict()
+    # the compact spine drawn on phones rides along in usermeta: one circle and one
+    # diamond mark of its own
+    narrow = spec["usermeta"]["nhsbook"].pop("narrow")
+    for compact in (_marks(narrow),):
+        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "circle"
+                   for m in compact) == 1
+        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "diamond"
+                   for m in compact) == 1
     marks = _marks(spec)
     circles = [m for m in marks if isinstance(m["mark"], dict)
                and m["mark"].get("shape") == "circle"]
@@ -283,7 +291,8 @@ def test_funnel_chart_spec(ccg_points, tables):
     practices, inds = variation.funnel_labels(ccg_points)
     chart = funnel(frame, practices, inds, highlight="SYN05")
     spec = chart.to_dict()
-    assert spec["facet"]["field"] == "indicator"
+    assert spec["facet"]["field"] == "panel"   # the indicator with its unit
+    assert spec["columns"] == 2 and spec["usermeta"]["nhsbook"]["fit"] == "grid"
     marks = _marks(spec)
     ys = {m["encoding"]["y"]["field"] for m in marks}
     assert {"l95", "u95", "l998", "u998", "target", "v"} <= ys

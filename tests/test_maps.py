@@ -63,8 +63,13 @@ def test_lsoa_decile_map_spec(ccg):
                        tooltip=[("area_name", "LSOA", ""), ("area_code", "Code", ""),
                                 ("imd2019_decile", "Decile", ""), ("imd2019_rank", "Rank", ",")])
     spec = chart.to_dict()
-    fill, line = spec["layer"]
+    fill, line, halo, names = spec["layer"]
     assert fill["mark"]["type"] == "geoshape" and line["mark"]["filled"] is False
+    # the localities are named on the map (a halo under dark text)
+    assert halo["mark"]["type"] == names["mark"]["type"] == "text"
+    named = names["data"].get("values") or spec["datasets"][names["data"]["name"]]
+    assert sorted(v["name"] for v in named) == sorted(
+        ccg.part_shapes("locality")["name"])
     assert fill["transform"][0]["lookup"] == "area_code"
     colour = fill["encoding"]["color"]
     assert colour["scale"]["domain"] == list(classes.labels)  # legend lists the class limits

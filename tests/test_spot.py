@@ -217,7 +217,8 @@ def test_quadrant_chart_spec(table):
     chart = spot_quadrant(spot.quadrant_data(table), area_name="North Derbyshire",
                           peer_group="Manufacturing Towns")
     spec = chart.to_dict()
-    layers = _layers(spec)
+    plot, key = spec["vconcat"]   # the quadrant, then the key of its numbered points
+    layers = plot["layer"]
     marks = [(l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"]) for l in layers]
     assert marks.count("rect") == 3 and "circle" in marks and marks.count("text") == 3
     # shading: the four quadrants, coloured by fill with no legend
@@ -236,8 +237,10 @@ def test_quadrant_chart_spec(table):
     dom = pts["encoding"]["x"]["scale"]["domain"]
     assert dom[0] == -dom[1] and dom[1] >= 3
     labels = [l for l in layers if l["mark"]["type"] == "text"
-              and l["encoding"]["text"]["field"] == "programme"]
+              and l["encoding"]["text"]["field"] == "point"]
     assert len(labels) == 1
+    keyed = {r["key"] for r in _data(spec, key)}
+    assert {f"{r['point']}  {r['programme_name']}" for r in _data(spec, labels[0])} == keyed
     rows = _data(spec, pts)
     assert len(rows) == 10 and {r["programme"] for r in rows} >= {"Circulation", "Cancers"}
     assert "Spend and outcome for North Derbyshire" in spec["title"]["text"]

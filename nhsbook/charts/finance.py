@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from .layout import fit, wrap_expr
 from .theme import FONT, INK
 
 MONEY_FORMAT = ",.0f"   # the same as nhsbook.finance.MONEY_FORMAT
@@ -43,9 +44,19 @@ def waterfall(steps: pd.DataFrame, *, title: str, description: str,
     order = list(data["step"])
     base = alt.Chart(data).encode(
         x=alt.X("step:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=-40, labelLimit=220)))
-    bars = base.mark_bar().encode(
-        y=alt.Y("start:Q", title=UNIT, axis=alt.Axis(format=MONEY_FORMAT)),
+                axis=alt.Axis(labelAngle=0, labelLimit=0, labelExpr=wrap_expr(12))))
+    # the axis starts near the smallest level the bridge reaches, not at £0, so that the
+    # changes between budget and outturn are visible (the totals' bars are then cut: the
+    # axis says where it starts)
+    levels = pd.concat([steps["end"], steps.loc[steps["kind"] == "delta", "start"]]
+                       ).astype(float)
+    low, high = float(levels.min()), float(levels.max())
+    pad = max((high - low) * 0.35, abs(high) * 0.002, 1.0)
+    floor = max(0.0, low - pad) if low >= 0 else low - pad
+    bars = base.mark_bar(clip=True).encode(
+        y=alt.Y("start:Q", title=f"{UNIT} (axis starts at {floor:,.0f})",
+                scale=alt.Scale(domain=[floor, high + pad * 0.4], nice=False, zero=False),
+                axis=alt.Axis(format=MONEY_FORMAT, tickCount=5)),
         y2="end:Q",
         color=alt.Color("direction:N", title=None,
                         scale=alt.Scale(domain=["Increase", "Decrease", "Total"],
@@ -58,11 +69,11 @@ def waterfall(steps: pd.DataFrame, *, title: str, description: str,
     labels = base.mark_text(dy=-6, fontSize=10, color=INK).encode(
         y=alt.Y("top:Q"), text="label:N").transform_calculate(
         top="max(datum.start, datum.end)")
-    return (bars + labels).properties(
+    return fit((bars + labels).properties(
         width=width, height=height, title=title, description=description,
         usermeta={"csv_columns": {"step": "step", "amount": f"amount ({UNIT})",
                                   "running": f"running total ({UNIT})"}},
-    ).configure_axis(labelFont=FONT, titleFont=FONT)
+    ).configure_axis(labelFont=FONT, titleFont=FONT))
 
 
 def variance_bars(data: pd.DataFrame, *, title: str, description: str, width: int = 460
@@ -73,20 +84,21 @@ def variance_bars(data: pd.DataFrame, *, title: str, description: str, width: in
     _need(data, {"line", "measure", "variance"}, "variance_bars")
     d = data.assign(direction=["Underspend" if v >= 0 else "Overspend"
                                for v in data["variance"]])
-    return alt.Chart(d).mark_bar().encode(
+    return fit(alt.Chart(d).mark_bar().encode(
         y=alt.Y("line:N", sort=list(dict.fromkeys(d["line"])), title=None,
-                axis=alt.Axis(labelLimit=260)),
+                axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(28))),
         x=alt.X("variance:Q", title=f"Variance, budget − spend ({UNIT})",
-                axis=alt.Axis(format=MONEY_FORMAT)),
+                axis=alt.Axis(format=MONEY_FORMAT, tickCount=5, labelOverlap=True)),
         yOffset=alt.YOffset("measure:N"),
         color=alt.Color("direction:N", title=None,
-                        scale=alt.Scale(domain=["Underspend", "Overspend"], range=[DOWN, UP])),
-        opacity=alt.Opacity("measure:N", title="Measure", legend=alt.Legend(),
+                        scale=alt.Scale(domain=["Underspend", "Overspend"], range=[DOWN, UP]),
+                        legend=alt.Legend(orient="bottom")),
+        opacity=alt.Opacity("measure:N", title="Measure", legend=alt.Legend(orient="bottom"),
                             scale=alt.Scale(range=[1.0, 0.55])),
         tooltip=[alt.Tooltip("line:N", title="Line"), alt.Tooltip("measure:N", title="Measure"),
                  alt.Tooltip("variance:Q", title=f"Variance ({UNIT})", format=MONEY_FORMAT),
                  alt.Tooltip("direction:N", title="Direction")],
-    ).properties(width=width, title=title, description=description)
+    ).properties(width=width, title=title, description=description), "x")
 
 
 def practice_budget_forecast(data: pd.DataFrame, *, title: str, description: str,
@@ -105,9 +117,11 @@ def practice_budget_forecast(data: pd.DataFrame, *, title: str, description: str
                         format=MONEY_FORMAT),
             alt.Tooltip("forecast_variance:Q", title=f"Forecast variance ({UNIT})",
                         format=MONEY_FORMAT)]
-    y = alt.Y("practice_name:N", sort=order, title=None)
+    y = alt.Y("practice_name:N", sort=order, title=None,
+              axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30)))
     bars = alt.Chart(d).mark_bar(color="#C9D6E3").encode(
-        y=y, x=alt.X("annual_budget:Q", title=f"{UNIT}", axis=alt.Axis(format=MONEY_FORMAT)),
+        y=y, x=alt.X("annual_budget:Q", title=f"Budget and forecast outturn ({UNIT})",
+                     axis=alt.Axis(format=MONEY_FORMAT, tickCount=5, labelOverlap=True)),
         tooltip=tips)
     ticks = alt.Chart(d).mark_tick(thickness=3, size=14).encode(
         y=y, x="forecast_outturn:Q",
@@ -115,7 +129,8 @@ def practice_budget_forecast(data: pd.DataFrame, *, title: str, description: str
                         scale=alt.Scale(domain=["Under budget", "Over budget"],
                                         range=[DOWN, UP])),
         tooltip=tips)
-    return (bars + ticks).properties(width=width, title=title, description=description)
+    return fit((bars + ticks).properties(width=width, title=title, description=description),
+               "x")
 
 
 def spend_trajectory(data: pd.DataFrame, *, title: str, description: str, width: int = 460,
@@ -124,8 +139,9 @@ def spend_trajectory(data: pd.DataFrame, *, title: str, description: str, width:
     (:func:`nhsbook.finance.trajectory`: ``month, series, amount``)."""
     _need(data, {"month", "series", "amount"}, "spend_trajectory")
     x = alt.X("month:Q", title="Month of the financial year (April = 1)",
-              scale=alt.Scale(domain=[0, 12]), axis=alt.Axis(tickCount=12))
-    y = alt.Y("amount:Q", title=f"Cumulative {UNIT}", axis=alt.Axis(format=MONEY_FORMAT))
+              scale=alt.Scale(domain=[0, 12]), axis=alt.Axis(tickCount=6))
+    y = alt.Y("amount:Q", title=f"Cumulative {UNIT}",
+              axis=alt.Axis(format=MONEY_FORMAT, tickCount=5))
     colour = alt.Color("series:N", title=None)
     tips = [alt.Tooltip("series:N", title="Series"), alt.Tooltip("month:Q", title="Month"),
             alt.Tooltip("amount:Q", title=f"Amount ({UNIT})", format=MONEY_FORMAT)]
@@ -136,8 +152,8 @@ def spend_trajectory(data: pd.DataFrame, *, title: str, description: str, width:
         tooltip=tips)
     dots = alt.Chart(points).mark_point(filled=True, size=80).encode(
         x=x, y=y, color=colour, shape=alt.Shape("series:N", legend=None), tooltip=tips)
-    return (line + dots).properties(width=width, height=height, title=title,
-                                    description=description)
+    return fit((line + dots).properties(width=width, height=height, title=title,
+                                        description=description), "x")
 
 
 def change_bars(data: pd.DataFrame, *, title: str, description: str, width: int = 360
@@ -147,17 +163,19 @@ def change_bars(data: pd.DataFrame, *, title: str, description: str, width: int 
     indicators``)."""
     _need(data, {"tier", "org_name", "change", "indicators"}, "change_bars")
     order = ["Improved", "Unchanged", "Declined"]
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("org_name:N", title=None),
+    return fit(alt.Chart(data).mark_bar().encode(
+        y=alt.Y("org_name:N", title=None,
+                axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(28))),
         x=alt.X("indicators:Q", title="Comparable indicators", axis=alt.Axis(tickMinStep=1)),
         color=alt.Color("change:N", title="Year on year",
                         scale=alt.Scale(domain=order,
                                         range=[CHANGE_COLOURS[c] for c in order])),
         order=alt.Order("change_order:Q"),
-        row=alt.Row("tier:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        row=alt.Row("tier:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=0,
+                                                         labelExpr=wrap_expr(18))),
         tooltip=[alt.Tooltip("tier:N", title="Tier"), alt.Tooltip("org_name:N", title="PCT"),
                  alt.Tooltip("change:N", title="Change"),
                  alt.Tooltip("indicators:Q", title="Indicators")],
     ).transform_calculate(
         change_order="indexof(['Improved', 'Unchanged', 'Declined'], datum.change)"
-    ).properties(width=width, title=title, description=description)
+    ).properties(width=width, title=title, description=description), "x")

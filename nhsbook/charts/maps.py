@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .layout import fit
+
 __all__ = ["SharedShapes", "choropleth", "map_grid", "national_map", "shape_data"]
 
 #: Tooltip spec: (column, title, format or "").
@@ -63,8 +65,8 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                outline=None, width: int = 420, height: int = 360,
                shape_key: str = "code", stroke: str = "#ffffff",
                outline_stroke: str = "#222222", outline_width: float = 1.4,
-               legend_orient: str = "right", legend_columns: int | None = None
-               ) -> alt.LayerChart:
+               legend_orient: str = "bottom", legend_columns: int | None = None,
+               polarity: str = "", places="auto") -> alt.LayerChart:
     """A choropleth of ``data`` drawn on ``shapes``.
 
     Parameters
@@ -80,8 +82,15 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
             :class:`SharedShapes`, so small multiples do not repeat names).
         outline: optional GeoDataFrame (or ``alt.Data``) of parent areas drawn as dark
             outlines over the fill (e.g. localities over LSOAs).
+        polarity: an indicator map's polarity (``high_is_good``, ``low_is_good`` or
+            ``no_judgement``), said in the legend's title.
+        places: GeoDataFrame (``name`` + geometry) of the places to name on the map, or
+            "auto": the outline's parts when it has several (localities over LSOAs), else the
+            filled areas when they are few (:data:`MAX_PLACES`: districts, localities); a
+            single outline is the area itself, named in the title.  None: no names.
     Returns
-        An ``alt.LayerChart`` (fill, then outline), Mercator projection fitted to the shapes.
+        An ``alt.LayerChart`` (fill, outline, place names), Mercator projection fitted to
+        the shapes.
     """
     cols = list(dict.fromkeys([key, class_field, *[t[0] for t in tooltip
                                                     if not t[0].startswith("geo.")]]))
@@ -90,6 +99,7 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         raise KeyError(f"choropleth: data has no column(s) {missing}")
     table = data[cols].copy()
     tips = _tooltips(tooltip, table)
+    legend_title = _with_polarity(legend_title, polarity)
     for c in table.columns:  # Vega-Lite wants JSON: no numpy NA scalars, no categoricals
         if pd.api.types.is_numeric_dtype(table[c]):
             table[c] = table[c].astype("float64").round(6)
@@ -105,8 +115,9 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         color=alt.Color(f"{class_field}:N",
                         scale=alt.Scale(domain=classes.domain, range=classes.range),
                         legend=alt.Legend(title=legend_title or None, orient=legend_orient,
-                                          labelLimit=260, titleLimit=320,
-                                          symbolType="square",
+                                          direction=("vertical" if not legend_columns
+                                                     else alt.Undefined),
+                                          labelLimit=0, titleLimit=0, symbolType="square",
                                           columns=legend_columns or alt.Undefined)),
         tooltip=tips,
     )
@@ -116,18 +127,74 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
                  outline if isinstance(outline, alt.Data) else shape_data(outline, shape_key))
         layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke=outline_stroke,
                                                      strokeWidth=outline_width))
+    if isinstance(places, str) and places == "auto":
+        places = _auto_places(shapes, outline)
+    if places is not None and len(places):
+        layers += place_names(places)
     chart = alt.layer(*layers).project(type="mercator").properties(width=width, height=height)
-    return chart.properties(title=title) if title else chart
+    chart = chart.properties(title=title) if title else chart
+    # the page sizes the map from its column, keeping its shape (nhsbook.charts.layout)
+    return fit(chart, "x", aspect=height / width, max=760)
+
+
+#: Most areas a map names by itself (districts, localities; not LSOAs or practices).
+MAX_PLACES = 12
+#: Legend words of an indicator's polarity.
+POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better",
+                  "no_judgement": "no judgement: higher is neither better nor worse"}
+
+
+def _with_polarity(title: str, polarity: str) -> str:
+    words = POLARITY_WORDS.get(str(polarity or ""))
+    return f"{title} ({words})" if words and title else (words or title)
+
+
+def _auto_places(shapes, outline):
+    """The places a map names when the page does not say (see :func:`choropleth`)."""
+    for frame in (outline, shapes):
+        if isinstance(frame, pd.DataFrame) and "name" in frame.columns and hasattr(
+                frame, "geometry"):
+            if frame is outline and len(frame) < 2:
+                continue
+            if 2 <= len(frame) <= MAX_PLACES:
+                return frame
+    return None
+
+
+def place_names(places) -> list[alt.Chart]:
+    """Names of ``places`` (GeoDataFrame with ``name``, longitude/latitude geometry) at a
+    point inside each, dark on a white halo so they read on any fill."""
+    points = places.geometry.representative_point()
+    table = pd.DataFrame({"name": places["name"].astype(str).values,
+                          "lon": points.x.round(5).values, "lat": points.y.round(5).values})
+    base = alt.Chart(table).encode(longitude="lon:Q", latitude="lat:Q", text="name:N")
+    halo = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
+                          stroke="#FFFFFF", strokeWidth=3, strokeOpacity=0.85,
+                          color="#FFFFFF")
+    ink = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
+                         color="#222222")
+    return [halo, ink]
 
 
 def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (),
-             columns: int = 3) -> alt.ConcatChart:
+             columns: int = 2) -> alt.ConcatChart:
     """Small multiples: maps side by side, each with its own colour scale and legend; the
-    :class:`SharedShapes` the maps use are embedded once."""
-    grid = alt.concat(*charts, columns=columns).resolve_scale(color="independent")
+    :class:`SharedShapes` the maps use are embedded once.  Two maps a row on a wide page,
+    one on a phone (:mod:`nhsbook.charts.layout`), each keeping its shape."""
+    w, h = (charts[0].width, charts[0].height) if charts else (420, 360)
+    aspect = h / w if isinstance(w, (int, float)) and isinstance(h, (int, float)) else 360 / 420
+    plain = []
+    for c in charts:   # the grid sizes its maps: drop each map's own layout
+        meta = dict(c.usermeta) if c.usermeta is not alt.Undefined else {}
+        meta.pop("nhsbook", None)
+        plain.append(c.properties(usermeta=meta) if meta else c.copy(deep=False))
+        if not meta:
+            plain[-1].usermeta = alt.Undefined
+    columns = min(columns, 2)   # two maps a row at most: each big enough to read
+    grid = alt.concat(*plain, columns=columns).resolve_scale(color="independent")
     if shapes:
         grid = grid.properties(datasets={s.name: s.values for s in shapes})
-    return grid
+    return fit(grid, "grid", columns=columns, chrome=30, aspect=aspect)
 
 
 def national_map(data: pd.DataFrame, shapes, *, classes, outline, title: str = "",

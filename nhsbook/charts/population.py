@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from ..model import AGE_BANDS
+from .layout import fit
 from .theme import FONT, INK
 
 SEX_COLOURS = {"Male": "#2A6EBB", "Female": "#B8860B"}
@@ -23,8 +24,9 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
     data = data[["role", "name", "sex", "age_band", "percent", "signed_percent"]]
     top = float(data["percent"].max()) * 1.1
     x = alt.X("signed_percent:Q", title="% of population (males left, females right)",
-              scale=alt.Scale(domain=[-top, top]), axis=alt.Axis(format=".1f", labelExpr=
-              "abs(datum.value)"))
+              scale=alt.Scale(domain=[-top, top]), axis=alt.Axis(
+                  format=".1f", labelExpr="format(abs(datum.value), '.1f')", tickCount=5,
+                  labelOverlap=True))
     y = alt.Y("age_band:O", sort=list(reversed(AGE_BANDS)), title="Age band")
     tip = [alt.Tooltip("name:N", title="Area"), alt.Tooltip("sex:N", title="Sex"),
            alt.Tooltip("age_band:N", title="Age"), alt.Tooltip("percent:Q", title="%",
@@ -47,13 +49,13 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
         subtitle = "No comparator population"
     area = data[data["role"] == "area"]
     older = area.loc[area["age_band"].isin(["75-79", "80-84", "85-89", "90+"]), "percent"].sum()
-    return alt.layer(*layers).properties(
+    return fit(alt.layer(*layers).properties(
         width=width, height=height,
         description=(f"Age-sex pyramid of {area['name'].iloc[0]}: percent of the population in "
                      f"each five-year band by sex; {older:.1f}% are aged 75 and over. "
                      f"{subtitle}."),
         title=alt.TitleParams("Age-sex structure", subtitle=subtitle, anchor="start",
-                              font=FONT))
+                              font=FONT)))
 
 
 def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> alt.LayerChart:
@@ -64,8 +66,8 @@ def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> al
         raise ValueError(f"projection data lacks {sorted(need - set(data.columns))}")
     base = alt.Chart(data[list(need)]).encode(
         x=alt.X("year:O", title="Year"),
-        y=alt.Y("index:Q", title="Population (first year = 100)",
-                scale=alt.Scale(zero=False)),
+        y=alt.Y("index:Q", title="Population index (first year = 100)",
+                scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=5)),
         color=alt.Color("group:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=["All ages", "Aged 75+"],
                                         range=["#2A6EBB", "#C00000"])),
@@ -74,10 +76,10 @@ def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> al
                  alt.Tooltip("index:Q", title="Index", format=".1f")])
     first, last = int(data["year"].min()), int(data["year"].max())
     end = data[data["year"] == last].set_index("group")["index"]
-    return alt.layer(base.mark_line(), base.mark_point(filled=True, size=60)).properties(
+    return fit(alt.layer(base.mark_line(), base.mark_point(filled=True, size=60)).properties(
         width=width, height=height,
         description=(f"Projected population {first}-{last} indexed to {first} = 100: all ages "
                      f"reach {end.get('All ages', float('nan')):.1f} and people aged 75 and "
                      f"over {end.get('Aged 75+', float('nan')):.1f} by {last}."),
         title=alt.TitleParams("Population projection", subtitle=f"Indexed to {first} = 100",
-                              anchor="start", font=FONT))
+                              anchor="start", font=FONT)))

@@ -8,6 +8,7 @@ import math
 import altair as alt
 import pandas as pd
 
+from .layout import fit, row_height, wrap_expr
 from .theme import FONT, INK, significance_scale
 
 #: Quadrant shading (light) and point colours (dark), colour-blind-distinguishable pairs.
@@ -47,6 +48,65 @@ def _boxes(x, y) -> list[alt.Chart]:
             alt.Chart(zero).mark_rule(color="#777777").encode(y=y("z"))]
 
 
+#: Plot widths (px) at which the quadrant's number labels must not overlap: a phone to a
+#: wide desktop column (the page sizes the chart from its column).
+LABEL_WIDTHS = (240, 300, 380, 480, 620, 800, 1000)
+#: Where a number may sit relative to its point (px right, px down), nearest first.
+_OFFSETS = [(dx * r, dy * r) for r in (1.0, 1.6, 2.3, 3.1)
+            for dx, dy in ((1, -1), (1, 1), (-1, -1), (-1, 1), (0, -1.3), (0, 1.3),
+                           (1.4, 0), (-1.4, 0))]
+
+
+def label_offsets(x: pd.Series, y: pd.Series, labels: list[str], extent: float, *,
+                  radius: pd.Series | None = None, font_px: float = 11.0,
+                  widths: tuple[int, ...] = LABEL_WIDTHS) -> list[tuple[float, float]]:
+    """Pixel offsets (dx, dy) from each point to its label such that no two labels'
+    boxes overlap, nor a label and a point, at any plot width of ``widths`` (the chart is
+    square, both axes span ``[-extent, extent]``).  Greedy, in ``labels`` order: each label
+    takes the first candidate offset (:data:`_OFFSETS`, scaled by the point's radius) that
+    is clear at every width; a label with no clear candidate takes the farthest one (the
+    box test of the browser tests then fails: the chart needs fewer labels)."""
+    r = [10.0] * len(labels) if radius is None else [max(6.0, float(v)) for v in radius]
+    sizes = [(0.62 * font_px * len(t) + 2, font_px + 2) for t in labels]
+    placed: list[tuple[float, float]] = []
+
+    def box(i: int, off: tuple[float, float], scale: float):
+        cx = (float(x.iloc[i]) + extent) * scale + off[0]
+        cy = (extent - float(y.iloc[i])) * scale + off[1]
+        w, h = sizes[i]
+        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+    def clash(a, b) -> bool:
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    for i in range(len(labels)):
+        choice = None
+        for dx, dy in _OFFSETS:
+            off = (dx * (r[i] + sizes[i][0] / 2), dy * (r[i] * 0.8 + sizes[i][1] / 2))
+            ok = True
+            for width in widths:
+                scale = width / (2 * extent)
+                mine = box(i, off, scale)
+                if any(clash(mine, box(j, placed[j], scale)) for j in range(len(placed))):
+                    ok = False
+                    break
+                for j in range(len(labels)):   # nor on another point's circle
+                    px = (float(x.iloc[j]) + extent) * scale
+                    py = (extent - float(y.iloc[j])) * scale
+                    if j != i and clash(mine, (px - r[j], py - r[j], px + r[j], py + r[j])):
+                        ok = False
+                        break
+                if not ok:
+                    break
+            if ok:
+                choice = off
+                break
+        placed.append(choice if choice is not None else
+                      (_OFFSETS[-1][0] * (r[i] + sizes[i][0] / 2),
+                       _OFFSETS[-1][1] * (r[i] + sizes[i][1] / 2)))
+    return placed
+
+
 def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = "",
                   width: int = 460, height: int = 460) -> alt.LayerChart:
     """The SPOT quadrant chart: each programme a labelled point at (spend z, outcome z), sized
@@ -72,26 +132,27 @@ def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = 
         "quadrant": list(QUADRANT_COLOURS),
         "x0": [0, -e, 0, -e], "x1": [e, 0, e, 0], "y0": [-e, -e, 0, 0], "y1": [0, 0, e, e],
         "tx": [e - 0.1, -e + 0.1, e - 0.1, -e + 0.1],
-        "ty": [-e + 0.15, -e + 0.15, e - 0.15, e - 0.15],
+        "ty": [-e + 0.35, -e + 0.35, e - 0.35, e - 0.35],
         "align": ["right", "left", "right", "left"]})
     shade["fill"] = shade["quadrant"].map(lambda q: QUADRANT_COLOURS[q][0])
+    shade["corner"] = [q.split(", ") for q in shade["quadrant"]]   # two lines
     background = alt.Chart(shade).mark_rect(opacity=0.8).encode(
         x=xq("x0"), x2="x1:Q", y=yq("y0"), y2="y1:Q",
         color=alt.Color("fill:N", scale=None))
     corner = [alt.Chart(shade[shade["align"] == a]).mark_text(
-        align=a, baseline="middle", fontSize=11, font=FONT, color="#555555",
-        fontStyle="italic").encode(x=xq("tx"), y=yq("ty"), text="quadrant:N")
+        align=a, baseline="middle", fontSize=10, font=FONT, color="#555555",
+        fontStyle="italic", lineHeight=11).encode(x=xq("tx"), y=yq("ty"), text="corner:N")
         for a in ("left", "right")]
     present = [q for q in QUADRANT_COLOURS if q in set(data["quadrant"])]
     points = alt.Chart(data).mark_circle(opacity=0.9, stroke="#FFFFFF", strokeWidth=1).encode(
         x=x, y=y,
         size=alt.Size("spend_m:Q", title="Spend (£ million)",
                       scale=alt.Scale(range=[60, 900], zero=True),
-                      legend=alt.Legend(orient="bottom")),
+                      legend=alt.Legend(orient="bottom", columns=4)),
         color=alt.Color("quadrant:N", title="Quadrant",
                         scale=alt.Scale(domain=present,
                                         range=[QUADRANT_COLOURS[q][1] for q in present]),
-                        legend=alt.Legend(orient="bottom", columns=2)),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
         tooltip=[alt.Tooltip("programme_name:N", title="Programme"),
                  alt.Tooltip("quadrant:N", title="Quadrant"),
                  alt.Tooltip("spend_z:Q", title="Spend z", format="+.2f"),
@@ -104,21 +165,51 @@ def spot_quadrant(data: pd.DataFrame, *, area_name: str = "", peer_group: str = 
                  alt.Tooltip("outcome_value:Q", title="Outcome value", format=",.1f"),
                  alt.Tooltip("peer_outcome_mean:Q", title="Peer mean outcome",
                              format=",.1f")])
-    labels = alt.Chart(data).mark_text(align="left", dx=9, dy=-7, fontSize=11, font=FONT,
-                                       color=INK).encode(x=x, y=y, text="programme:N")
+    # numbered points, the numbers placed clear of each other at every plot width
+    # (label_offsets), the key below the chart: names never overlap
+    data = data.sort_values(["spend_m", "programme"], ascending=[False, True]).reset_index(
+        drop=True)
+    data["point"] = [str(n) for n in range(1, len(data) + 1)]
+    spend = data["spend_m"].fillna(0).clip(lower=0)
+    top = float(spend.max()) or 1.0
+    radius = ((60 + (900 - 60) * spend / top) / 3.1416) ** 0.5   # the size scale's radii
+    offsets = label_offsets(data["spend_z"], data["outcome_z"], list(data["point"]), e,
+                            radius=radius)
+    data["label_dx"] = [round(o[0], 1) for o in offsets]
+    data["label_dy"] = [round(o[1], 1) for o in offsets]
+    data["key"] = [f"{n}  {p}" for n, p in zip(data["point"], data["programme_name"])]
+    labels = alt.Chart(data).mark_text(
+        align="center", baseline="middle", fontSize=11, font=FONT, fontWeight="bold",
+        color=INK, dx=alt.ExprRef("datum.label_dx"), dy=alt.ExprRef("datum.label_dy")).encode(
+        x=x, y=y, text="point:N",
+        tooltip=[alt.Tooltip("programme_name:N", title="Programme")]).properties(
+        name="spot_labels")
     counts = data["quadrant"].value_counts()
     summary = "; ".join(f"{counts[q]} {q.lower()}" for q in QUADRANT_COLOURS if q in counts)
     beyond = data[(data["spend_z"].abs() >= 2) | (data["outcome_z"].abs() >= 2)]
     where = f" for {area_name}" if area_name else ""
     against = f" against {peer_group}" if peer_group else " against its peers"
-    return alt.layer(background, *corner, *_boxes(xq, yq), points, labels).properties(
-        width=width, height=height,
+    plot = alt.layer(background, *corner, *_boxes(xq, yq), points, labels).properties(
+        width=width, height=height)
+    key_rows = pd.DataFrame({"key": data["key"], "row": range(len(data))})
+    key = alt.Chart(key_rows).mark_text(align="left", baseline="top", fontSize=11, font=FONT,
+                                        color=INK, lineHeight=13).encode(
+        x=alt.value(0), y=alt.Y("row:O", axis=None), text="key_lines:N").transform_calculate(
+        key_lines=wrap_expr(46, "datum.key")).properties(
+        width=width, height=row_height(data["key"], 46, line_px=13) * len(data),
+        title=alt.TitleParams("Programmes by number (largest spend first)", anchor="start",
+                              fontSize=12, font=FONT))
+    chart = alt.vconcat(plot, key, spacing=16).resolve_scale(color="independent").properties(
         title=alt.TitleParams(f"Spend and outcome{where}{against}", anchor="start",
-                              font=FONT, subtitle="z-scores; solid box ±2 (investigate), "
-                              "dotted box ±1 (worth exploring); point size: spend"),
+                              font=FONT, subtitle=[
+                                  "z-scores; solid box ±2 (investigate),",
+                                  "dotted box ±1 (worth exploring);",
+                                  "point size: spend; numbers: the key below"]),
         description=(f"SPOT quadrant chart{where}: {len(data)} programme budgeting categories "
                      f"by spend per head z-score (x) and outcome z-score (y, up is better)"
                      f"{against}: {summary}. {len(beyond)} beyond ±2."))
+    return fit(chart.configure_view(stroke=None), "vconcat", chrome=70, aspect=1.0,
+               max=720)
 
 
 def zscore_bars(data: pd.DataFrame, *, title: str, measure: str = "outcome",
@@ -136,14 +227,13 @@ def zscore_bars(data: pd.DataFrame, *, title: str, measure: str = "outcome",
     axis_title = ("Outcome z-score (right = better)" if measure == "outcome"
                   else "Spend per head z-score (right = higher)")
     present = [p for p in POSITION_COLOURS if p in set(data["position"])]
-    y = alt.Y("label:N", title=None, sort=list(data["label"]),
-              axis=alt.Axis(labelLimit=330, labelFont=FONT))
+    y = alt.Y("label:N", title=None, sort=list(data["label"]), axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30), labelFont=FONT))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("z:Q", scale=scale, title=axis_title), y=y,
         color=alt.Color("position:N", title="Against peers",
                         scale=alt.Scale(domain=present,
                                         range=[POSITION_COLOURS[p] for p in present]),
-                        legend=alt.Legend(orient="bottom", columns=3)),
+                        legend=alt.Legend(orient="bottom", columns=2)),
         tooltip=[alt.Tooltip("label:N", title="Indicator" if measure == "outcome"
                              else "Programme"),
                  alt.Tooltip("programme:N", title="Programme"),
@@ -161,14 +251,14 @@ def zscore_bars(data: pd.DataFrame, *, title: str, measure: str = "outcome",
     zero = alt.Chart(guides[guides["kind"] == "zero"]).mark_rule(color="#777777").encode(
         x=gx)
     beyond = int((data["z"].abs() >= 2).sum())
-    return alt.layer(bars, dotted, solid, zero).properties(
-        width=width, height=max(18 * len(data), 120),
+    return fit(alt.layer(bars, dotted, solid, zero).properties(
+        width=width, height=max(row_height(data["label"], 30) * len(data), 120),
         title=alt.TitleParams(title, anchor="start", font=FONT,
                               subtitle="z-scores against the peer group; solid lines ±2, "
                                        "dotted ±1"),
         description=(f"{title}: {len(data)} z-scores against the peer group, {beyond} beyond "
                      f"±2; bars to the right are {'better' if measure == 'outcome' else 'higher'}"
-                     "."))
+                     ".")))
 
 
 def relative_to_ccg(data: pd.DataFrame, *, locality: str = "", palette: str = "standard",
@@ -181,8 +271,7 @@ def relative_to_ccg(data: pd.DataFrame, *, locality: str = "", palette: str = "s
     if not need <= set(data.columns):
         raise ValueError(f"relative data lacks {sorted(need - set(data.columns))}: use "
                          "nhsbook.spot.relative_data")
-    y = alt.Y("indicator:N", title=None, sort=list(data["indicator"]),
-              axis=alt.Axis(labelLimit=330, labelFont=FONT))
+    y = alt.Y("indicator:N", title=None, sort=list(data["indicator"]), axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30), labelFont=FONT))
     x_title = "% of the CCG value"
     x = alt.X("relative:Q", title=x_title, scale=alt.Scale(zero=False))
     present = tuple(data["significance"].dropna().unique())
@@ -207,11 +296,11 @@ def relative_to_ccg(data: pd.DataFrame, *, locality: str = "", palette: str = "s
     counts = data["significance"].value_counts()
     summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
     name = locality or "the locality"
-    return alt.layer(errors, ref, points).properties(
-        width=width, height=max(16 * len(data), 120),
+    return fit(alt.layer(errors, ref, points).properties(
+        width=width, height=max(row_height(data["indicator"], 30) * len(data), 120),
         title=alt.TitleParams(f"{name} relative to the CCG" if locality else
                               "Relative to the CCG", anchor="start", font=FONT,
                               subtitle="value as % of the CCG value, 95% confidence interval; "
                                        "dashed line: the CCG"),
         description=(f"{name} on {len(data)} indicators as a percentage of the CCG value with "
-                     f"95% confidence intervals, against the CCG: {summary}."))
+                     f"95% confidence intervals, against the CCG: {summary}.")))

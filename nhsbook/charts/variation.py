@@ -5,19 +5,43 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from .layout import fit, row_height, wrap_expr
 from .theme import FONT, INK, significance_scale
 
-FUNNEL_COLOURS = {"High (0.001)": "#C00000", "High (0.025)": "#F4A582",
-                  "Not significant": "#8B8B8B", "Low (0.025)": "#92C5DE",
-                  "Low (0.001)": "#2166AC"}
+#: Funnel positions as the legend names them, with their colours: beyond the 99.8% limits
+#: better or worse by the indicator's polarity, higher or lower (blues) for indicators with
+#: no judgement (``../shared/docs/conventions.md``); the 95% limits are drawn but not
+#: coloured.
+FUNNEL_POSITIONS = {
+    "above the 99.8% limit: worse": "#C00000", "below the 99.8% limit: worse": "#C00000",
+    "above the 99.8% limit: better": "#4D9A1F", "below the 99.8% limit: better": "#4D9A1F",
+    "above the 99.8% limit (higher)": "#7FA6F5", "below the 99.8% limit (lower)": "#3333B3",
+    "within the 99.8% limits": "#8B8B8B"}
+
+
+def funnel_position(flag: object, polarity: object) -> str:
+    """The legend's words for a practice's funnel flag (``High (0.001)`` …, from
+    :func:`nhsbook.stats.funnel_significance`) on an indicator of ``polarity``."""
+    flag = str(flag or "")
+    if flag not in ("High (0.001)", "Low (0.001)"):
+        return "within the 99.8% limits"
+    high = flag.startswith("High")
+    where = "above the 99.8% limit" if high else "below the 99.8% limit"
+    if polarity == "low_is_good":
+        return f"{where}: {'worse' if high else 'better'}"
+    if polarity == "high_is_good":
+        return f"{where}: {'better' if high else 'worse'}"
+    return f"{where} ({'higher' if high else 'lower'})"
 
 
 def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame, *,
-           highlight: str = "", columns: int = 3, width: int = 230,
-           height: int = 170) -> alt.FacetChart:
-    """Funnel plots, one panel per indicator: practices as points (value against
-    denominator, coloured by their position against the limits), the target (CCG value) as a
-    line and the 95% (dashed) and 99.8% (solid) control limits.
+           highlight: str = "", columns: int = 2, width: int = 300,
+           height: int = 200) -> alt.FacetChart:
+    """Funnel plots, one panel per indicator (titled with its unit): practices as points
+    (value against denominator, coloured by their position against the 99.8% limits: better
+    or worse by the indicator's polarity, higher or lower in blues when it has none), the
+    target (CCG value) as a line and the 95% (dashed) and 99.8% (solid) control limits.
+    Two panels a row on a wide page, one on a phone (:mod:`nhsbook.charts.layout`).
 
     ``data`` is :func:`nhsbook.variation.funnel_frame` output and ``practices``/``indicators``
     the lookups of :func:`nhsbook.variation.funnel_labels`; ``highlight`` is a practice code
@@ -27,27 +51,42 @@ def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame
     if not need <= set(data.columns):
         raise ValueError(f"funnel data lacks {sorted(need - set(data.columns))}: use "
                          "nhsbook.variation.funnel_frame")
+    pts = data[data["k"] == "p"]
+    outside = int(pts["f"].isin(["High (0.001)", "Low (0.001)"]).sum())
+    polarity = (dict(zip(indicators["indicator_id"], indicators["polarity"]))
+                if "polarity" in indicators.columns else {})
+    data = data.assign(f=[funnel_position(f, polarity.get(i)) if k == "p" else None
+                          for f, i, k in zip(data["f"], data["i"], data["k"])])
+    indicators = indicators.assign(panel=[
+        f"{n} ({u})" if isinstance(u, str) and u else str(n) for n, u in zip(
+            indicators["indicator"], indicators["unit"] if "unit" in indicators.columns
+            else [""] * len(indicators))])
+    present = [p for p in FUNNEL_POSITIONS if p in set(data["f"].dropna())]
     lookups = alt.Chart(data).transform_lookup(
         lookup="i",
-        from_=alt.LookupData(indicators, "indicator_id", ["indicator", "order", "target"])
+        from_=alt.LookupData(indicators, "indicator_id", ["indicator", "panel", "order",
+                                                           "target"])
     ).transform_lookup(
         lookup="a",
         from_=alt.LookupData(practices, "area_code", ["area_name", "locality"])).transform
     x = alt.X("d:Q", title="Denominator (expected count for ratios)",
-              scale=alt.Scale(zero=False, nice=False))
+              scale=alt.Scale(zero=False, nice=False),
+              axis=alt.Axis(tickCount=4, labelOverlap=True, format="~s"))
+    y_title = "Value (unit: panel title)"
     limits = alt.Chart().transform_filter(alt.datum.k == "l")
     lines = [limits.mark_line(color=INK, strokeWidth=1, strokeDash=dash).encode(
-        x=x, y=alt.Y(f"{col}:Q", title="Value", scale=alt.Scale(zero=False)))
+        x=x, y=alt.Y(f"{col}:Q", title=y_title, scale=alt.Scale(zero=False),
+                     axis=alt.Axis(tickCount=5, labelOverlap=True)))
         for col, dash in (("l95", [4, 3]), ("u95", [4, 3]), ("l998", []), ("u998", []))]
     target = limits.mark_line(color="#2A6EBB", strokeWidth=1.5).encode(x=x, y="target:Q")
-    pts = alt.Chart().transform_filter(alt.datum.k == "p").transform_calculate(
+    pts_layer = alt.Chart().transform_filter(alt.datum.k == "p").transform_calculate(
         highlight=f"datum.a === {highlight!r}").mark_point(
         filled=True, opacity=0.9).encode(
-        x=x, y=alt.Y("v:Q", title="Value"),
+        x=x, y=alt.Y("v:Q", title=y_title),
         color=alt.Color("f:N", title="Against the CCG value",
-                        scale=alt.Scale(domain=list(FUNNEL_COLOURS),
-                                        range=list(FUNNEL_COLOURS.values())),
-                        legend=alt.Legend(orient="bottom", columns=5)),
+                        scale=alt.Scale(domain=present,
+                                        range=[FUNNEL_POSITIONS[p] for p in present]),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
         size=alt.condition(alt.datum.highlight, alt.value(160), alt.value(40)),
         stroke=alt.condition(alt.datum.highlight, alt.value("#000000"), alt.value(None)),
         tooltip=[alt.Tooltip("area_name:N", title="Practice"),
@@ -57,13 +96,12 @@ def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame
                  alt.Tooltip("d:Q", title="Denominator", format=",.0f"),
                  alt.Tooltip("target:Q", title="CCG value", format=",.1f"),
                  alt.Tooltip("f:N", title="Position")])
-    layer = alt.layer(*lines, target, pts).properties(width=width, height=height)
-    pts = data[data["k"] == "p"]
-    outside = int(pts["f"].isin(["High (0.001)", "Low (0.001)"]).sum())
-    return alt.FacetChart(
+    layer = alt.layer(*lines, target, pts_layer).properties(width=width, height=height)
+    chart = alt.FacetChart(
         data=data, transform=lookups, spec=layer, columns=columns,
         title=alt.TitleParams("Funnel plots: practices against the CCG value", anchor="start",
-                              font=FONT),
+                              font=FONT, subtitle="solid lines: 99.8% limits; dashed: 95%; "
+                              "blue line: the CCG value"),
         description=(f"Funnel plots of {len(indicators)} indicators for "
                      f"{pts['a'].nunique()} practices: {outside} practice values lie outside "
                      "the 99.8% control limits around the CCG value."),
@@ -72,10 +110,11 @@ def funnel(data: pd.DataFrame, practices: pd.DataFrame, indicators: pd.DataFrame
                                   "v": "value", "f": "funnel_position", "l95": "lower_95",
                                   "u95": "upper_95", "l998": "lower_998",
                                   "u998": "upper_998"}},
-        facet=alt.Facet("indicator:N", title=None, sort=alt.SortField("order"),
-                        header=alt.Header(labelLimit=width, labelFontSize=11,
-                                          labelFont=FONT))
+        facet=alt.Facet("panel:N", title=None, sort=alt.SortField("order"),
+                        header=alt.Header(labelLimit=0, labelFontSize=11, labelFont=FONT,
+                                          labelExpr=wrap_expr(44)))
     ).resolve_scale(x="independent", y="independent")
+    return fit(chart, "grid", columns=columns, chrome=80, aspect=height / width)
 
 
 def compare_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 420
@@ -89,15 +128,19 @@ def compare_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 
     if not need <= set(data.columns):
         raise ValueError(f"compare data lacks {sorted(need - set(data.columns))}")
     indicators = list(dict.fromkeys(data["indicator"]))
+    units = data.drop_duplicates("indicator").set_index("indicator")["unit"] \
+        if "unit" in data.columns else pd.Series(dtype=str)
     pick = alt.param(name="indicator_choice", value=indicators[0],
-                     bind=alt.binding_select(options=indicators, name="Indicator: "))
+                     bind=alt.binding_select(options=indicators, labels=[
+                         f"{i} ({units[i]})" if i in units and units[i] else i
+                         for i in indicators], name="Indicator: "))
     base = alt.Chart(data).transform_filter(alt.datum.indicator == pick)
     n = max(data.groupby("indicator").size().max(), 1)
-    y = alt.Y("area_name:N", title=None, sort="-x",
-              axis=alt.Axis(labelLimit=220, labelFont=FONT))
+    y = alt.Y("area_name:N", title=None, sort="-x", axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30), labelFont=FONT))
     present = tuple(data["significance"].dropna().unique())
     bars = base.mark_bar().encode(
-        x=alt.X("value:Q", title="Value"), y=y,
+        x=alt.X("value:Q", title="Value, in the unit of the chosen indicator",
+                axis=alt.Axis(tickCount=5, labelOverlap=True)), y=y,
         color=alt.Color("significance:N", title="Compared with comparator",
                         scale=significance_scale(palette, present),
                         legend=alt.Legend(orient="bottom")),
@@ -111,10 +154,10 @@ def compare_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 
     errors = base.mark_rule(color=INK).encode(x="lower_95:Q", x2="upper_95:Q", y=y)
     comp = base.mark_rule(color="#2A6EBB", strokeWidth=2, strokeDash=[6, 3]).encode(
         x="mean(comparator_value):Q")
-    return alt.layer(bars, errors, comp).add_params(pick).properties(
-        width=width, height=max(18 * n, 120),
+    return fit(alt.layer(bars, errors, comp).add_params(pick).properties(
+        width=width, height=max(row_height(data["area_name"], 30) * n, 120),
         description=(f"Compare areas: {data['area_name'].nunique()} areas on "
                      f"{len(indicators)} indicators (choose one), bars coloured by "
                      "significance against the comparator, with 95% confidence intervals."),
         title=alt.TitleParams("Compare areas", subtitle="95% confidence intervals; dashed "
-                              "line: comparator value", anchor="start", font=FONT))
+                              "line: comparator value", anchor="start", font=FONT)))

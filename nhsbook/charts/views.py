@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from .layout import fit, row_height, with_narrow, wrap_expr
 from .theme import FONT, INK, TEXT_ON, palette as palette_colours, significance_scale
 
 #: Sort orders offered by the rug: drop-down label -> sort-key column of the data.
@@ -39,8 +40,18 @@ def _chosen(data: pd.DataFrame, need: set[str], what: str, source: str,
     data = data[sorted(need)]
     inds = list(dict.fromkeys(data["indicator"]))
     pick = alt.param(name=param, value=inds[0],
-                     bind=alt.binding_select(options=inds, name="Indicator: "))
+                     bind=alt.binding_select(options=inds, labels=_with_units(data, inds),
+                                             name="Indicator: "))
     return data, inds, pick, alt.Chart(data).transform_filter(alt.datum.indicator == pick)
+
+
+def _with_units(data: pd.DataFrame, inds: list[str]) -> list[str]:
+    """Drop-down labels: each indicator with its unit (the charts' value axes name the
+    drop-down for the unit)."""
+    units = (data.drop_duplicates("indicator").set_index("indicator")["unit"]
+             if "unit" in data.columns else pd.Series(dtype=str))
+    return [f"{i} ({units[i]})" if i in units and isinstance(units[i], str) and units[i]
+            else str(i) for i in inds]
 
 
 def _tips(*items: tuple[str, str]) -> list[alt.Tooltip]:
@@ -58,7 +69,7 @@ def _choice(options: list[str], sort_keys: dict[str, str], param: str) -> str:
 
 
 def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview",
-        cell_width: int = 64, row_height: int = 20) -> alt.Chart:
+        cell_width: int = 64) -> alt.Chart:
     """The overview "tartan rug": one row per indicator, one column per area, each cell the
     area's value filled with its significance colour against the comparator (whose values
     are the grey column(s)), the period in the first column.  Two drop-downs sort the rows
@@ -84,11 +95,14 @@ def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview
         row_key=_choice(list(RUG_ROW_SORTS), RUG_ROW_SORTS, "sort_rows"),
         col_key=_choice(list(RUG_COLUMN_SORTS), RUG_COLUMN_SORTS, "sort_columns"),
         fill="datum.kind === 'area' ? datum.significance : datum.kind")
-    x = alt.X("column:N", title=None, sort=alt.EncodingSortField("col_key", op="min"),
-              axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=200, labelFont=FONT,
-                            domain=False, ticks=False))
+    def x_axis(labels: bool) -> alt.X:
+        return alt.X("column:N", title=None, sort=alt.EncodingSortField("col_key", op="min"),
+                     axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=0, labelFont=FONT,
+                                   domain=False, ticks=False, labels=labels))
+    x = x_axis(True)
     y = alt.Y("indicator:N", title=None, sort=alt.EncodingSortField("row_key", op="min"),
-              axis=alt.Axis(labelLimit=330, labelFont=FONT, domain=False, ticks=False))
+              axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(34), labelFont=FONT,
+                            domain=False, ticks=False))
     tip = _tips(("indicator:N", "Indicator"), ("column:N", "Area"), ("label:N", "Value"),
                 ("unit:N", "Unit"), ("significance:N", "Compared with comparator"),
                 ("period:N", "Period"), ("domain:N", "Domain"))
@@ -104,17 +118,25 @@ def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview
         color=alt.condition(alt.FieldOneOfPredicate("significance", dark),
                             alt.value("#FFFFFF"), alt.value(INK)))
     n_rows, n_cols = data["indicator"].nunique(), data["column"].nunique()
+    row_px = row_height(data["indicator"].unique(), 34, least=20)
     areas = data.loc[data["kind"] == "area", "column"].nunique()
     comps = ", ".join(data.loc[data["kind"] == "comparator", "column"].unique())
     counts = data.loc[data["kind"] == "area", "significance"].value_counts()
     said = "; ".join(f"{counts[s]} {s.lower()}" for s in scale.domain if s in counts)
-    return alt.layer(cells, text).add_params(rows, cols).properties(
-        width=cell_width * n_cols, height=row_height * n_rows,
-        title=alt.TitleParams(title, subtitle="Each cell: the value, coloured by significance "
-                              "against the comparator at 95%; choose the sort orders below.",
-                              anchor="start", font=FONT),
-        description=(f"Overview of {n_rows} indicators for {areas} areas against "
-                     f"{comps or 'their comparator'}: {said}."))
+    def whole(*layers: alt.Chart, subtitle: str) -> alt.LayerChart:
+        return fit(alt.layer(*layers).add_params(rows, cols).properties(
+            width=cell_width * n_cols, height=row_px * n_rows,
+            title=alt.TitleParams(title, subtitle=subtitle, anchor="start", font=FONT),
+            description=(f"Overview of {n_rows} indicators for {areas} areas against "
+                         f"{comps or 'their comparator'}: {said}.")))
+
+    wide = whole(cells, text, subtitle="Each cell: the value, coloured by significance "
+                 "against the comparator at 95%; choose the sort orders below.")
+    # a phone has no room for the values or the areas' names: colours only, areas in the
+    # chosen order, each cell's area and value in its tooltip
+    return with_narrow(wide, whole(cells.encode(x=x_axis(False)), subtitle=[
+        "Each cell coloured by significance against", "the comparator at 95%; one column "
+        "an area;", "tap a cell for its area and value."]))
 
 
 def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.LayerChart:
@@ -138,7 +160,7 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
                            "o": data["own"].astype(bool)})
     pick = alt.param(name="y_choice", value=inds["indicator_id"].iloc[0],
                      bind=alt.binding_select(options=inds["indicator_id"].tolist(),
-                                             labels=inds["indicator"].tolist(),
+                                             labels=_with_units(inds, inds["indicator"].tolist()),
                                              name="Indicator (y): "))
     x_name = str(data["x_indicator"].iloc[0])
     base = alt.Chart(points).transform_filter(alt.datum.i == pick).transform_lookup(
@@ -147,8 +169,10 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
                                          ["indicator", "unit", "fit_text"])
     ).transform_lookup(lookup="a", from_=alt.LookupData(names, "area_code", ["area_name"]))
     x = alt.X("x:Q", title=f"{x_name} ({data['x_unit'].iloc[0]})",
-              scale=alt.Scale(zero=False), axis=alt.Axis(titleLimit=width))
-    y = alt.Y("y:Q", title="Value of the chosen indicator", scale=alt.Scale(zero=False))
+              scale=alt.Scale(zero=False), axis=alt.Axis(titleLimit=0, tickCount=5,
+                                                         labelOverlap=True))
+    y = alt.Y("y:Q", title="Chosen indicator (unit in the drop-down)",
+              scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=5))
     # the legend offers "this area" only when some of its practices are drawn highlighted
     # (a CCG's page compares its own practices: nothing to tell apart, one colour)
     highlighted = bool(data.loc[data["kind"] == "point", "own"].astype(bool).any())
@@ -175,7 +199,7 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
     from ..messages import correlation_sentence
     from ..views import correlation_table
     said = " " + correlation_sentence(correlation_table(data), x_name)
-    return alt.layer(dots, line, label).add_params(pick).properties(
+    return fit(alt.layer(dots, line, label).add_params(pick).properties(
         width=width, height=height,
         usermeta={"csv_columns": {"i": "indicator_id", "k": "kind (p practice, f fit)",
                                   "a": "practice_code", "x": x_name, "y": "value",
@@ -184,7 +208,7 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
             f"Each point a practice; x: {x_name}; dashed line: least squares fit"),
             anchor="start", font=FONT),
         description=(f"Scatter of {len(inds)} indicators against {x_name} across practices, "
-                     f"with Pearson's r and R².{said}"))
+                     f"with Pearson's r and R².{said}")))
 
 
 def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.LayerChart:
@@ -202,7 +226,8 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
                 ("q3:Q", "75th percentile"), ("highest:Q", "Highest"),
                 ("area_value:Q", "This area"), ("unit:N", "Unit"))
     whisker = base.mark_rule(color=INK).encode(
-        x=x, y=alt.Y("lowest:Q", title="Value", scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("lowest:Q", title="Chosen indicator (unit in the drop-down)",
+                     scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=5)),
         y2="highest:Q", tooltip=tip)
     box = base.mark_bar(size=34, color=BOX_FILL, stroke=INK).encode(
         x=x, y="q1:Q", y2="q3:Q", tooltip=tip)
@@ -211,14 +236,14 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
     area = base.mark_point(shape="diamond", filled=True, size=110, color="#C00000").encode(
         x=x, y="area_value:Q", tooltip=tip)
     periods = data["period"].nunique()
-    return alt.layer(whisker, box, median, area).add_params(pick).properties(
+    return fit(alt.layer(whisker, box, median, area).add_params(pick).properties(
         width=width, height=height,
         title=alt.TitleParams("Distribution across practices", subtitle=(
             "Whiskers: lowest to highest practice; box: 25th to 75th percentile; white line: "
             f"median; red diamond: {data['area_name'].iloc[0]}"), anchor="start", font=FONT),
         description=(f"Box plots of {len(inds)} indicators across practices over {periods} "
                      f"period{'s' if periods != 1 else ''} (choose one), with "
-                     f"{data['area_name'].iloc[0]}'s value."))
+                     f"{data['area_name'].iloc[0]}'s value.")))
 
 
 def inequality_bars(data: pd.DataFrame, *, palette: str = "standard", width: int = 420,
@@ -235,7 +260,8 @@ def inequality_bars(data: pd.DataFrame, *, palette: str = "standard", width: int
               sort=alt.EncodingSortField("quintile", op="min"), axis=alt.Axis(labelAngle=0))
     present = tuple(data["significance"].dropna().unique())
     bars = base.mark_bar(size=46).encode(
-        x=x, y=alt.Y("value:Q", title="Value"),
+        x=x, y=alt.Y("value:Q", title="Chosen indicator (unit in the drop-down)",
+                     axis=alt.Axis(tickCount=5)),
         color=alt.Color("significance:N", title="Compared with the area's value",
                         scale=significance_scale(palette, present),
                         legend=alt.Legend(orient="bottom")),
@@ -249,7 +275,7 @@ def inequality_bars(data: pd.DataFrame, *, palette: str = "standard", width: int
     label = base.transform_aggregate(sii_text="min(sii_text)").mark_text(
         align="left", baseline="bottom", font=FONT, fontSize=12, color=INK, dy=-6).encode(
         x=alt.value(0), y=alt.value(0), text="sii_text:N")
-    return alt.layer(bars, errors, overall, label).add_params(pick).properties(
+    return fit(alt.layer(bars, errors, overall, label).add_params(pick).properties(
         width=width, height=height,
         title=alt.TitleParams("Inequality by deprivation quintile", subtitle=(
             "95% confidence intervals; dashed line: the area's value; SII: slope index of "
@@ -257,4 +283,4 @@ def inequality_bars(data: pd.DataFrame, *, palette: str = "standard", width: int
             font=FONT, offset=24),
         description=(f"Values of {len(inds)} indicators (choose one) by practice deprivation "
                      "quintile, coloured by significance against the area's value, with the "
-                     "slope and relative indices of inequality."))
+                     "slope and relative indices of inequality.")))
