@@ -98,6 +98,11 @@ class BookConfig:
     #: Disclosure rule set (:data:`nhsbook.disclosure.RULES`): ``standard`` (counts 1-4
     #: suppressed) or ``nhs_digital`` (1-7 suppressed, others rounded to 5 below England).
     disclosure: str = "standard"
+    #: The PDF board reports (:mod:`nhsbook.report`): whether the book has them, the
+    #: sections they carry (in report order) and the most pages a report may have.
+    reports: bool = True
+    report_sections: tuple[str, ...] = ()
+    report_max_pages: int = 16
 
     def __post_init__(self) -> None:
         # the name becomes build/<name>/, build/jupyter-book/<name>/ and state file names
@@ -181,7 +186,35 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         type_labels={str(k): str(v) for k, v in (raw.get("type_labels") or {}).items()},
         vintage=" ".join(str(raw.get("vintage") or "").split()),
         notice=str(raw.get("notice", "")).strip(), path=path,
-        disclosure=str(raw.get("disclosure") or "standard").strip())
+        disclosure=str(raw.get("disclosure") or "standard").strip(),
+        **_reports(raw.get("reports", True), path))
+
+
+def _reports(raw: object, path: Path) -> dict:
+    """The book's ``reports`` key: ``false`` (no reports), ``true`` (every section) or a
+    mapping with ``sections`` (a list of :data:`nhsbook.report.SECTIONS`, in any order:
+    reports keep their own order) and ``max_pages``."""
+    from .report import SECTIONS
+    if isinstance(raw, bool):
+        return {"reports": raw, "report_sections": SECTIONS}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: 'reports' is true, false or a mapping with 'sections' "
+                         f"and 'max_pages', got {raw!r}")
+    unknown = sorted(set(raw) - {"sections", "max_pages", "enabled"})
+    if unknown:
+        raise ValueError(f"{path}: reports: unknown keys {unknown} (known: enabled, "
+                         "sections, max_pages)")
+    sections = raw.get("sections", list(SECTIONS))
+    if not isinstance(sections, list) or not set(map(str, sections)) <= set(SECTIONS):
+        raise ValueError(f"{path}: reports: sections must be a list of {list(SECTIONS)}, "
+                         f"got {sections!r}")
+    pages = raw.get("max_pages", 16)
+    if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
+        raise ValueError(f"{path}: reports: max_pages must be a whole number of at least 1, "
+                         f"got {pages!r}")
+    return {"reports": bool(raw.get("enabled", True)),
+            "report_sections": tuple(s for s in SECTIONS if s in sections),
+            "report_max_pages": pages}
 
 
 #: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.
