@@ -42,10 +42,19 @@ class AreaPage:
     #: (:func:`nhsbook.disclosure.quintile_table`).
     quintiles: pd.DataFrame | None = None
 
+    #: The book's computed tables (and finance, performance, SPOT) for the key messages
+    #: (:func:`nhsbook.messages.load_tables`); loaded on first use.
+    tables: dict | None = None
+
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
         cfg = load_book(book)
-        computed = load_computed(cfg)
+        return cls.from_tables(cfg, load_computed(cfg), area_code)
+
+    @classmethod
+    def from_tables(cls, cfg: BookConfig, computed: dict, area_code: str) -> "AreaPage":
+        """The page of ``area_code`` from a book's computed tables
+        (:func:`nhsbook.store.load_computed`)."""
         areas = computed["areas"]
         hit = areas[areas["area_code"] == area_code]
         if hit.empty:
@@ -56,7 +65,8 @@ class AreaPage:
         quintiles = computed.get("quintiles")
         return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
                    areas, computed["population"], computed["population_reference"],
-                   disclosure.apply(quintiles) if quintiles is not None else None)
+                   disclosure.apply(quintiles) if quintiles is not None else None,
+                   tables=computed if "book" in computed else None)
 
     @property
     def name(self) -> str:
@@ -106,6 +116,18 @@ class AreaPage:
             lines += ["", f"**Data vintage:** {esc(self.book.vintage)}."]
         return "\n".join(lines)
 
+    def key_messages(self, page: str, **computed) -> list[str]:
+        """The page's key messages (:func:`nhsbook.messages.key_messages`), plain text."""
+        from . import messages
+        if self.tables is None:
+            self.tables = messages.load_tables(self.book.name)
+        return messages.key_messages(self.tables, self.code, page, **computed)
+
+    def key_messages_box(self, page: str, **computed) -> "IPython.display.HTML":
+        """The "Key messages" box a page opens with (:func:`key_messages_html`)."""
+        from IPython.display import HTML
+        return HTML(key_messages_html(self.key_messages(page, **computed)))
+
     @property
     def code(self) -> str:
         return str(self.area["area_code"])
@@ -133,34 +155,9 @@ class AreaPage:
         return spine_chart(data, palette=palette)
 
     def trends(self) -> pd.DataFrame:
-        """Indicators with several periods for this area: each period's (suppressed) value
-        with the recent-trend label of :func:`nhsbook.stats.recent_trend`; empty when every
-        indicator has a single period."""
-        from . import stats
-        rows = self.values[(self.values["area_code"] == self.code) &
-                           self.values["value"].notna()]
-        if "category_type" in rows.columns:
-            rows = rows[rows["category_type"].fillna("") == ""]
-        rows = disclosure.apply(rows)
-        rows = rows[~rows["suppressed"] & rows["value"].notna()]
-        multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
-        rows = rows[multi].sort_values(["indicator_id", "period"])
-        if rows.empty:
-            return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
-        meta = self.metadata.set_index("indicator_id")
-        labels = {}
-        for ind, sub in rows.groupby("indicator_id"):
-            m = meta.loc[ind]
-            if m["method"] == "proportion":
-                res = stats.recent_trend(sub["value"], count=sub["count"],
-                                         denom=sub["denominator"], polarity=m["polarity"])
-            else:
-                res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
-                                         upper=sub["upper_95"], polarity=m["polarity"])
-            labels[ind] = res["label"]
-        rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
-                           trend=rows["indicator_id"].map(labels))
-        return rows.reset_index(drop=True)
+        """Indicators with several periods for this area (:func:`nhsbook.views.trends`)."""
+        from .views import trends
+        return trends(self.values, self.metadata, self.code)
 
     # --- population -------------------------------------------------------------------
 
@@ -187,6 +184,17 @@ class AreaPage:
             note = self.area.get("population_note", "")
             note = "" if pd.isna(note) else str(note)
             return note or f"The book has no population for {self.name} or its practices."
+
+    def population_year(self) -> str:
+        """The year of the area's population (its own rows or its practices'), "" if none."""
+        pop = self.population
+        if pop is None or pop.empty:
+            return ""
+        own = pop[pop["area_code"] == self.code]
+        if own.empty:
+            from .variation import practices_below
+            own = pop[pop["area_code"].isin(practices_below(self.areas, self.code))]
+        return "" if own.empty else str(int(own["year"].max()))
 
     def pyramid_data(self) -> pd.DataFrame:
         """The area's age-sex shares against its comparator: every area against the book's
@@ -348,6 +356,28 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     text = escape.html(label or f"Download {name.replace('_', ' ')} as CSV")
     return HTML(f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
                 f'{name}.csv" download>{text}</a></p>')
+
+
+def key_messages_html(sentences: list[str]) -> str:
+    """The "Key messages" box: an admonition (the theme's ``admonition`` styling) listing
+    the sentences, each escaped as HTML; ``""`` when there is nothing to say."""
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{escape.html(s)}</li>" for s in sentences)
+    return ('<div class="admonition note nhsbook-key-messages" role="note">'
+            '<p class="admonition-title">Key messages</p>'
+            f"<ul>{items}</ul></div>")
+
+
+def key_messages_box(area_code: str, page: str, book: str = "default"
+                     ) -> "IPython.display.HTML":
+    """The "Key messages" box of a page whose area is an organisation rather than an area of
+    the hierarchy (finance, performance): :func:`nhsbook.messages.key_messages` for
+    ``area_code`` in ``book``."""
+    from IPython.display import HTML
+    from . import messages
+    return HTML(key_messages_html(messages.key_messages(messages.load_tables(book),
+                                                        area_code, page)))
 
 
 def esc(text: object) -> str:

@@ -94,6 +94,37 @@ def latest(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["period"] == last]
 
 
+def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFrame:
+    """Indicators with several periods for area ``code``: each period's published value
+    (suppressed cells left out) with the recent-trend label of
+    :func:`nhsbook.stats.recent_trend` (column ``trend``) and the indicator's name
+    (``indicator``); empty when every indicator has a single period."""
+    from . import disclosure
+    rows = values[(values["area_code"] == code) & values["value"].notna()]
+    if "category_type" in rows.columns:
+        rows = rows[rows["category_type"].fillna("") == ""]
+    rows = disclosure.apply(rows)
+    rows = rows[~rows["suppressed"] & rows["value"].notna()]
+    multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
+    rows = rows[multi].sort_values(["indicator_id", "period"])
+    if rows.empty:
+        return rows.assign(indicator=pd.Series(dtype=str), trend=pd.Series(dtype=str))
+    meta = metadata.set_index("indicator_id")
+    labels = {}
+    for ind, sub in rows.groupby("indicator_id"):
+        m = meta.loc[ind]
+        if m["method"] == "proportion":
+            res = stats.recent_trend(sub["value"], count=sub["count"],
+                                     denom=sub["denominator"], polarity=m["polarity"])
+        else:
+            res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
+                                     upper=sub["upper_95"], polarity=m["polarity"])
+        labels[ind] = res["label"]
+    rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
+                       trend=rows["indicator_id"].map(labels))
+    return rows.reset_index(drop=True)
+
+
 # --- overview (tartan rug) -----------------------------------------------------------
 
 def rug_columns(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None
