@@ -33,6 +33,7 @@ from . import escape
 from . import incremental as inc
 from . import indicators
 from . import lock, publish
+from . import report as board
 from . import recovery
 from . import site as website
 from . import testhook
@@ -57,6 +58,8 @@ class BuildResult:
     #: Pages run by this build (the others were current), and whether the site was rebuilt.
     ran: list[Page] = field(default_factory=list)
     site_built: bool = False
+    #: Reports made by this build (area code -> CPU seconds); the others were current.
+    reports: dict[str, float] = field(default_factory=dict)
 
 
 def _progress():
@@ -245,9 +248,11 @@ def _toc(pages: list[Page], captions: dict | None = None) -> dict:
             {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
 
 
-def area_tree(pages: list[Page], prefix: str) -> list[str]:
+def area_tree(pages: list[Page], prefix: str, reports: set[str] = frozenset(),
+              to_root: str = "") -> list[str]:
     """Nested Markdown list of every area with pages (CCG → localities → practices; listed
-    areas after), each linking to all its pages; ``prefix`` is the path to ``areas/``."""
+    areas after), each linking to all its pages and to its PDF report when it has one
+    (``reports``); ``prefix`` is the path to ``areas/``, ``to_root`` to the site's root."""
     by_area: dict[str, list[Page]] = {}
     for p in pages:
         by_area.setdefault(p.area_code, []).append(p)
@@ -264,6 +269,9 @@ def area_tree(pages: list[Page], prefix: str) -> list[str]:
         ps = by_area[code]
         links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
                           for p in ps)
+        if code in reports:
+            links += (f', <a href="{escape.html(board.href(code, to_root))}">board report '
+                      "(PDF)</a>")
         kind = ps[0].area_type or ps[0].part
         lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
                  f"{links}"]
@@ -282,12 +290,13 @@ def _title(notebook: str) -> str:
 
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
-                          report_md: str) -> None:
-    """Landing page, areas index, validation report, data sources and the table of contents."""
+                          report_md: str, reports: set[str] = frozenset()) -> None:
+    """Landing page, areas index, validation report, data sources and the table of contents
+    (areas with a PDF board report, ``reports``, link to it)."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
-    lines += area_tree(pages, "")
+    lines += area_tree(pages, "", reports, "../")
     lines += ["", "## Profile tables as CSV", ""]
     lines += [f"- <a href=\"../data/{escape.html(code)}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
@@ -298,7 +307,14 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
     if cfg.synthetic and not notice:  # a synthetic book always says so
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
-    landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/")) + "\n"
+    landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/", reports)) + "\n"
+    if reports:
+        landing += ("\n## Board reports\n\nEach area as an A4 PDF paper for boards and "
+                    "committees, rebuilt with every build: "
+                    + ", ".join(f'<a href="{escape.html(board.href(p.area_code, ""))}">'
+                                f"{esc(p.area_name)}</a>"
+                                for p in {p.area_code: p for p in pages
+                                          if p.area_code in reports}.values()) + ".\n")
     inc.write_if_changed(book / "index.md", landing)
     inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
     inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
@@ -586,9 +602,19 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
     log(f"ran {len(runs)} of {len(tasks)} notebooks in {timings['notebooks']:.1f} s "
         f"({len(tasks) - len(runs)} unchanged)")
     write_csvs(cfg, computed, profile_codes)
-    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown())
+    t0 = time.perf_counter()
+    try:
+        made = board.build_reports(cfg, computed, digests, log, force=force)
+    except board.ReportError as exc:
+        raise BuildFailed(f"{exc}; nothing was published") from None
+    finally:
+        digests.save()
+    timings["reports"] = time.perf_counter() - t0
+    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(),
+                          set(board.report_codes(cfg, computed["areas"])))
     ran = [todo[pid][0] for pid in todo]
-    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran)
+    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran,
+                         reports=made)
     if site:
         t0 = time.perf_counter()
         site_state_file = inc.state_dir(cfg.root) / f"site-{cfg.name}.json"

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import disclosure, indicators, stats
+from . import disclosure, indicators
 
 #: At most this many priorities ("initially focus each year on three priorities", seed 003).
 MAX_PRIORITIES = 3
@@ -59,20 +59,8 @@ COLUMNS = ["area_code", "rank", "kind", "group", "title", "evidence", "page", "w
 
 def _num(v: float, digits: int = 1) -> str:
     """A figure as the pages show it (thousands separated)."""
-    return "" if pd.isna(v) else f"{float(v):,.{digits}f}"
-
-
-def trend_label(rows: pd.DataFrame, meta_row: pd.Series) -> str:
-    """The recent-trend label of one area's series of one indicator (periods in order):
-    :func:`nhsbook.stats.recent_trend` on counts and denominators for proportions, on the
-    95% limits otherwise."""
-    if meta_row["method"] == "proportion":
-        res = stats.recent_trend(rows["value"], count=rows["count"],
-                                 denom=rows["denominator"], polarity=meta_row["polarity"])
-    else:
-        res = stats.recent_trend(rows["value"], lower=rows["lower_95"],
-                                 upper=rows["upper_95"], polarity=meta_row["polarity"])
-    return str(res["label"])
+    from .fmt import number
+    return number(v, digits)
 
 
 def _indicator_candidates(values: pd.DataFrame, metadata: pd.DataFrame, code: str,
@@ -85,23 +73,28 @@ def _indicator_candidates(values: pd.DataFrame, metadata: pd.DataFrame, code: st
         return []
     shown = indicators.profile_period(rows, metadata)
     worse = shown[shown["significance"].isin(WORSE)].drop_duplicates("indicator_id")
+    if worse.empty:
+        return []
+    from .views import trends
+    labels = trends(rows, metadata, code).drop_duplicates("indicator_id").set_index(
+        "indicator_id")["trend"]
     meta = metadata.set_index("indicator_id")
     out = []
     for _, r in worse.iterrows():
         m = meta.loc[r["indicator_id"]]
-        series = rows[(rows["indicator_id"] == r["indicator_id"]) & rows["value"].notna()]
-        series = series.drop_duplicates("period").sort_values("period")
-        label = trend_label(series, m) if len(series) > 1 else "Cannot be calculated"
+        single = r["indicator_id"] not in labels.index
+        label = "Cannot be calculated" if single else str(labels[r["indicator_id"]])
         if "getting better" in label:
             continue
         people = float(r["count"]) if pd.notna(r["count"]) else np.nan
-        unit = f" {m['unit']}" if str(m["unit"]) and str(m["unit"]) != "nan" else ""
-        parts = [f"{_num(r['value'])}{unit} in {r['period']} against {_num(r['comparator_value'])}"
-                 f" for {comparator} ({r['significance'].lower()}, 95% confidence)"]
+        from .fmt import unit_suffix
+        unit = unit_suffix(m["unit"])
+        parts = [f"{_num(r['value'])}{unit} in {r['period']} against "
+                 f"{_num(r['comparator_value'])}{unit} for {comparator} "
+                 f"({r['significance'].lower()}, 95% confidence)"]
         if pd.notna(people):
             parts.append(f"{_num(people, 0)} people affected")
-        parts.append(f"trend: {label.lower()}" if len(series) > 1
-                     else "a single period, so no trend")
+        parts.append("a single period, so no trend" if single else f"trend: {label.lower()}")
         out.append({"kind": "worse_worsening" if "getting worse" in label else "worse",
                     "title": f"{m['name']}: significantly worse than {comparator}"
                              + (" and getting worse" if "getting worse" in label else ""),

@@ -194,17 +194,16 @@ def _head(ctx: Context) -> str:
     cfg, a = ctx.cfg, ctx.area
     kind = cfg.type_labels.get(a["area_type"], a["area_type"])
     periods = ", ".join(sorted(ctx.metadata["period"].astype(str).unique()))
-    lines = [f"#text(size: 9pt, fill: luma(90))[{t(cfg.title)}]\n",
-             f"#text(size: 20pt, weight: \"bold\")[{t(ctx.name)}]\n",
-             f"#text(size: 11pt)[Board report · {t(kind)} {t(ctx.code)}]\n",
-             "#v(4pt)\n",
+    lines = [f"#text(size: 9pt, fill: luma(90))[{t(cfg.title)}]\n\n",
+             f"#text(size: 20pt, weight: \"bold\")[{t(ctx.name)}]\n\n",
+             f"#text(size: 11pt)[Board report: {t(kind)} {t(ctx.code)}]\n\n",
              f"*Compared with:* {t(ctx.area_name(str(a['comparator_code'])))} \\\n",
              f"*Period:* {t(periods)} \\\n",
              f"*Published:* {t(_date(ctx.published))}"
              + (f" \\\n*Data vintage:* {t(cfg.vintage)}" if cfg.vintage else "") + "\n"]
     if cfg.synthetic:
         lines.append(f"#block(fill: luma(235), inset: 6pt, radius: 2pt, width: 100%)"
-                     f"[*Synthetic data.* {t(' '.join(cfg.synthetic_note.split()))}]\n")
+                     f"[*Synthetic data.* {t(_plain(cfg.synthetic_note))}]\n")
     return "".join(lines)
 
 
@@ -410,7 +409,7 @@ def _sources(ctx: Context) -> str:
            "suppressed (Supp.); every report passes the same disclosure scan as the web "
            "pages before it is published.\n\n"]
     if cfg.synthetic:
-        out.append(f"*Synthetic data.* {t(' '.join(cfg.synthetic_note.split()))}\n\n")
+        out.append(f"*Synthetic data.* {t(_plain(cfg.synthetic_note))}\n\n")
     srcs = sorted({re.sub(r",? (?:seed \S+ )?lines? [\d\-–, ]+$", "", str(s)).strip()
                    for s in ctx.metadata["source"].dropna() if str(s).strip()})
     if srcs:
@@ -451,6 +450,11 @@ def _registry_sources(cfg) -> list:
 SECTION_WRITERS = {"evidence": _evidence, "spine": _spine, "population": _population,
                    "variation": _variation, "spot": _spot, "finance": _finance,
                    "sources": _sources}
+
+
+def _plain(markdown: str) -> str:
+    """A book's markdown note as plain text: emphasis and code marks dropped, on one line."""
+    return " ".join(re.sub(r"\*\*|__|`", "", str(markdown)).split())
 
 
 def _date(d: dt.date) -> str:
@@ -506,31 +510,35 @@ def published_date(cfg) -> dt.date:
     return dt.date.fromtimestamp(stamp)
 
 
-def build_reports(cfg, computed: dict, digests, log=print) -> dict[str, float]:
+def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
+                  codes: list[str] | None = None) -> dict[str, float]:
     """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
-    source or charts changed), remove reports no longer planned; returns the CPU seconds
-    of each report made."""
+    source or charts changed, unless ``force``), remove reports no longer planned; returns
+    the CPU seconds (``time.process_time``: source and typesetting) of each report made.
+    ``codes`` limits the reports made (all planned reports are kept)."""
     from . import incremental as inc
     from . import messages, safepath
     extra = cfg.book_dir / "_extra"
     folder = extra / FOLDER
-    codes = report_codes(cfg, computed["areas"])
+    planned = report_codes(cfg, computed["areas"])
     state_file = inc.state_dir(cfg.root) / f"reports-{cfg.name}.json"
-    state = inc.load_json(state_file, {}) if codes else {}
+    state = inc.load_json(state_file, {}) if planned and not force else {}
     for old in folder.glob("*.pdf") if folder.is_dir() else []:
-        if old.stem not in codes:
+        if old.stem not in planned:
             old.unlink()
-    if not codes:
+    if not planned:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         inc.write_json(state_file, {})
         return {}
     import typst
+
+    from . import pages, population  # noqa: F401 - imported once, not in a report's time
     tables = messages.load_tables(cfg.ref)
     published = published_date(cfg)
     areas = computed["areas"].set_index("area_code", drop=False)
     made: dict[str, float] = {}
-    for code in codes:
+    for code in planned if codes is None else [c for c in codes if c in planned]:
         safepath.check_name(code, "area code")  # reports/<code>.pdf
         t0 = time.process_time()
         ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
@@ -551,8 +559,11 @@ def build_reports(cfg, computed: dict, digests, log=print) -> dict[str, float]:
         tmp.replace(out)
         state[code] = key
         made[code] = time.process_time() - t0
-    inc.write_json(state_file, {c: k for c, k in state.items() if c in codes})
+    inc.write_json(state_file, {c: k for c, k in state.items() if c in planned})
     if made:
-        log(f"made {len(made)} of {len(codes)} reports ({len(codes) - len(made)} unchanged), "
-            f"{max(made.values()):.2f} s CPU at most")
+        log(f"made {len(made)} of {len(planned)} reports in {sum(made.values()):.1f} s CPU "
+            f"({len(planned) - len(made)} unchanged; at most {max(made.values()):.2f} s, "
+            f"mean {sum(made.values()) / len(made):.2f} s a report)")
+    else:
+        log(f"the {len(planned)} reports are current")
     return made
