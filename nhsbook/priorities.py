@@ -54,6 +54,9 @@ MAX_PRIORITIES = 3
 PRIORITY_KINDS = ("worse_worsening", "spot", "worse")
 QUICK_WIN_KINDS = ("variation", "overspend")
 WORSE = ("Worse", "Worst")
+#: What an area with no candidate is told.
+NOTHING = ("No indicator of this area is significantly worse than its comparator, and the "
+           "book has no programme to investigate, practice outlier or overspend for it.")
 COLUMNS = ["area_code", "rank", "kind", "group", "title", "evidence", "page", "weight"]
 
 
@@ -258,9 +261,7 @@ def markdown(table: pd.DataFrame, area_code: str, prefix: str = "../../") -> str
     rows = for_area(table, area_code)
     lines = ["## Where the evidence points", ""]
     if rows.empty:
-        return "\n".join(lines + [
-            "No indicator of this area is significantly worse than its comparator, and the "
-            "book has no programme to investigate, practice outlier or overspend for it."])
+        return "\n".join(lines + [NOTHING])
     lines += [f"Candidate priorities (at most {MAX_PRIORITIES}) and quick wins, ranked by the "
               "rule in the Methods chapter (nhsbook.priorities).", ""]
     for _, r in rows.iterrows():

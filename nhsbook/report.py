@@ -225,9 +225,7 @@ def _evidence(ctx: Context) -> str:
            f"Candidate priorities (at most {priorities.MAX_PRIORITIES}) and quick wins from "
            "this book's own evidence, ranked by the rule on the definitions page.\n\n"]
     if rows.empty:
-        return "".join(out) + ("No indicator of this area is significantly worse than its "
-                               "comparator, and the book has no programme to investigate, "
-                               "practice outlier or overspend for it.\n")
+        return "".join(out) + t(priorities.NOTHING) + "\n"
     for _, r in rows.iterrows():
         link = (f" #link({_string(ctx.page_link(r['page']))})[(page: {t(r['page'])})]"
                 if r["page"] else "")
