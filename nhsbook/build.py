@@ -248,11 +248,13 @@ def _toc(pages: list[Page], captions: dict | None = None) -> dict:
             {"file": "methods"}, {"file": "data_sources"}, {"file": "validation"}]}]}
 
 
-def area_tree(pages: list[Page], prefix: str, reports: set[str] = frozenset(),
-              to_root: str = "") -> list[str]:
+def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None = None,
+              reports: set[str] = frozenset(), to_root: str = "") -> list[str]:
     """Nested Markdown list of every area with pages (CCG → localities → practices; listed
-    areas after), each linking to all its pages and to its PDF report when it has one
-    (``reports``); ``prefix`` is the path to ``areas/``, ``to_root`` to the site's root."""
+    areas after), each linking to all its pages and to its PDF board report when it has one
+    (``reports``); ``prefix`` is the path to ``areas/``, ``to_root`` to the site's root.
+    ``headlines``: a one-line headline per area code (:func:`nhsbook.messages.headline`,
+    plain text), shown after the links."""
     by_area: dict[str, list[Page]] = {}
     for p in pages:
         by_area.setdefault(p.area_code, []).append(p)
@@ -273,8 +275,9 @@ def area_tree(pages: list[Page], prefix: str, reports: set[str] = frozenset(),
             links += (f', <a href="{escape.html(board.href(code, to_root))}">board report '
                       "(PDF)</a>")
         kind = ps[0].area_type or ps[0].part
+        head = (headlines or {}).get(code, "")
         lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
-                 f"{links}"]
+                 f"{links}" + (f". {esc(head)}" if head else "")]
         for child in children.get(code, []):
             lines += item(child, depth + 1)
         return lines
@@ -285,18 +288,43 @@ def area_tree(pages: list[Page], prefix: str, reports: set[str] = frozenset(),
     return out
 
 
+def area_groups(cfg: BookConfig) -> list[str]:
+    """What each group of areas is and where it comes from (the page sets' ``about``), one
+    paragraph per contents part, before the list of areas; empty when no set says."""
+    about: dict[str, list[str]] = {}
+    for ps in cfg.page_sets:
+        if ps.about and ps.about not in about.get(ps.part, []):
+            about.setdefault(ps.part, []).append(ps.about)
+    if not about:
+        return []
+    lines = ["Each area's one-line headline follows its pages. The groups of areas and "
+             "where they come from:", ""]
+    lines += [f"- **{esc(part)}**: {' '.join(esc(t) for t in texts)}"
+              for part, texts in about.items()]
+    return lines + [""]
+
+
+def landing_headlines(cfg: BookConfig, pages: list[Page],
+                      computed: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
+    """Each area's headline (:func:`nhsbook.messages.headline`) for the landing page."""
+    from . import messages
+    tables = messages.load_tables(cfg, computed)
+    return messages.headlines(tables, dict.fromkeys(p.area_code for p in pages))
+
+
 def _title(notebook: str) -> str:
     return notebook.replace("_", " ")
 
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
-                          report_md: str, reports: set[str] = frozenset()) -> None:
+                          report_md: str, computed: dict[str, pd.DataFrame] | None = None,
+                          reports: set[str] = frozenset()) -> None:
     """Landing page, areas index, validation report, data sources and the table of contents
     (areas with a PDF board report, ``reports``, link to it)."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
-    lines += area_tree(pages, "", reports, "../")
+    lines += area_tree(pages, "", reports=reports, to_root="../")
     lines += ["", "## Profile tables as CSV", ""]
     lines += [f"- <a href=\"../data/{escape.html(code)}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
@@ -307,7 +335,10 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
     if cfg.synthetic and not notice:  # a synthetic book always says so
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
-    landing += "\n## Areas in this book\n\n" + "\n".join(area_tree(pages, "areas/", reports)) + "\n"
+    landing += "\n## Areas in this book\n\n" + "\n".join(
+        area_groups(cfg) + area_tree(pages, "areas/", landing_headlines(cfg, pages, computed),
+                                     reports)
+    ) + "\n"
     if reports:
         landing += ("\n## Board reports\n\nEach area as an A4 PDF paper for boards and "
                     "committees, rebuilt with every build: "
@@ -610,7 +641,7 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
     finally:
         digests.save()
     timings["reports"] = time.perf_counter() - t0
-    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(),
+    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(), computed,
                           set(board.report_codes(cfg, computed["areas"])))
     ran = [todo[pid][0] for pid in todo]
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran,

@@ -39,6 +39,9 @@ class PageSet:
     notebooks: tuple[str, ...]
     area_types: tuple[str, ...] = ()
     areas: tuple[tuple[str, str], ...] = ()
+    #: What the set's areas are and where they come from (plain text, escaped when shown;
+    #: the landing page explains each group of areas with it).
+    about: str = ""
 
 
 def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
@@ -65,7 +68,8 @@ def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
         sets.append(PageSet(part=str(item.get("part", "Areas")),
                             notebooks=tuple(item["notebooks"]),
                             area_types=tuple(item.get("area_types") or ()),
-                            areas=tuple((str(k), str(v)) for k, v in explicit.items())))
+                            areas=tuple((str(k), str(v)) for k, v in explicit.items()),
+                            about=" ".join(str(item.get("about") or "").split())))
     return tuple(sets)
 
 

@@ -59,22 +59,31 @@ def money(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    v = float(value)
-    text = f"{abs(v):,.0f}"
-    return text if round(v) >= 0 or text == "0" else f"-{text}"
+    from . import fmt
+    return fmt.thousands(value)
 
 
 def money_style(table: pd.DataFrame, columns: Sequence[str] | None = None,
-                pct: Sequence[str] = ()) -> "pd.io.formats.style.Styler":
+                pct: Sequence[str] = (), plain: Sequence[str] = ()
+                ) -> "pd.io.formats.style.Styler":
     """An HTML table with the money columns formatted by :func:`money` (all numeric columns
-    unless named), percentages to 2 decimals, the index hidden and text escaped."""
+    unless named) and headed with their unit (``Budget (£'000)``, :func:`nhsbook.fmt.header`;
+    a column already naming £ keeps its name), percentages to the 2 decimals the seed prints, ``plain`` numeric
+    columns (list sizes) as whole numbers without a unit, the index hidden and text escaped."""
+    from . import fmt
     cols = list(columns) if columns is not None else [
-        c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c not in pct]
+        c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
+        and c not in pct and c not in plain]
+    headed = {c: fmt.header(str(c), MONEY_UNIT) for c in cols if "£" not in str(c)}
+    table = table.rename(columns=headed)
+    cols = [headed.get(c, c) for c in cols]
     styler = table.style.hide(axis="index").format(money, subset=cols)
     if pct:
-        styler = styler.format(lambda v: "" if pd.isna(v) else f"{float(v):.2f}",
+        styler = styler.format(lambda v: fmt.number(v, 2) if pd.notna(v) else "",
                                subset=list(pct))
-    text = [c for c in table.columns if c not in cols and c not in pct]
+    if plain:
+        styler = styler.format(fmt.count, subset=list(plain))
+    text = [c for c in table.columns if c not in cols and c not in pct and c not in plain]
     if text:
         styler = styler.format(subset=text, na_rep="")
     styler = styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')

@@ -158,7 +158,7 @@ def unit_suffix(unit: Any) -> str:
     space, nothing for a score or an empty unit."""
     u = "" if unit is None or (isinstance(unit, float) and math.isnan(unit)) else str(unit)
     u = u.strip()
-    if not u or u.lower() in {"score", "ratio"}:
+    if not u or u.lower() in {"score", "ratio"} | COUNT_UNITS:
         return ""
     if u == "%":
         return "%"

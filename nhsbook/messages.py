@@ -29,12 +29,15 @@ Rules the sentences follow
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import disclosure, fmt
+
+if TYPE_CHECKING:
+    from .config import BookConfig
 
 #: The page types :func:`key_messages` knows.
 PAGES: tuple[str, ...] = ("profile", "variation", "population", "spot", "finance",
@@ -51,24 +54,26 @@ ALPHA = 0.05
 
 # --- the tables ------------------------------------------------------------------------
 
-def load_tables(book: str = "default") -> dict[str, Any]:
-    """Everything :func:`key_messages` reads for ``book``: the computed tables, the book's
+def load_tables(book: "str | BookConfig" = "default",
+                computed: Mapping[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+    """Everything :func:`key_messages` reads for ``book`` (a name or a loaded
+    configuration): the computed tables (``computed`` when the caller has them), the book's
     configuration and its finance, performance and SPOT data when it has them."""
-    from .config import load_book
+    from .config import BookConfig, load_book
     from .store import load_computed
-    cfg = load_book(book)
-    tables: dict[str, Any] = dict(load_computed(cfg))
+    cfg = book if isinstance(book, BookConfig) else load_book(book)
+    tables: dict[str, Any] = dict(computed if computed is not None else load_computed(cfg))
     tables["book"] = cfg
-    if (cfg.data / "finance").is_dir():
+    if (cfg.data / "finance" / "organisations.csv").is_file():
         from . import finance
-        tables["finance"] = finance.load(book)
+        tables["finance"] = finance.load_dir(cfg.data)
     if (cfg.data / "performance").is_dir():
         from . import performance
-        tables["performance"] = performance.load(book)
+        tables["performance"] = performance.load_dir(cfg.data)
     from . import spot
-    data = spot.load_book(book)
-    if data is not None:
-        tables["spot"] = data
+    folder = cfg.data / "spot"
+    if (folder / spot.FILES["spot_spend"]).is_file():
+        tables["spot"] = spot.load(folder)
     return tables
 
 

@@ -98,20 +98,28 @@ class AreaPage:
         return indicators.profile_table(self.values, self.metadata, self.area["area_code"],
                                         profile)
 
-    def header_markdown(self) -> str:
-        """The page's opening: area, comparator, periods, sources and the synthetic notice."""
+    def header_markdown(self, periods: bool = True, datasets: list[str] | None = None,
+                        comparator: str | None = None) -> str:
+        """The page's opening: area, comparator, the periods of the indicators (unless
+        ``periods`` is False: a page that draws no indicator), the vintage of each other
+        dataset the page draws (``datasets``, one phrase each), sources and the synthetic
+        notice.  ``comparator``: the page's own comparator when it is not the area's (the
+        population page's)."""
         lines = [
             f"**Area:** {esc(self.name)} ({esc_code(self.area['area_code'])}, "
             f"{esc(self.book.type_labels.get(self.area_type, self.area_type))}).  "
-            f"**Compared with:** {esc(self.comparator_name)}.",
+            f"**Compared with:** {esc(comparator or self.comparator_name)}.",
             "",
         ]
         if self.book.synthetic:
             note = " ".join(self.book.synthetic_note.split())
             lines += [f"> **Synthetic data.** {note}", ""]
-        periods = ", ".join(sorted(self.metadata["period"].unique()))
-        lines += [f"**Period:** {esc(periods)}. **Sources:** see each indicator's source in "
-                  "the downloadable table and the Data sources chapter."]
+        if periods:
+            period = ", ".join(sorted(self.metadata["period"].unique()))
+            lines += [f"**Period:** {esc(period)}. **Sources:** see each indicator's source "
+                      "in the downloadable table and the Data sources chapter."]
+        if datasets:
+            lines += ["", "**Data:** " + "; ".join(esc(d) for d in datasets) + "."]
         if self.book.vintage:
             lines += ["", f"**Data vintage:** {esc(self.book.vintage)}."]
         link = report_link(self.book, self.code, self.area_type)
@@ -129,6 +137,32 @@ class AreaPage:
             table = load_computed(self.book)["priorities"]
         return priorities.markdown(table, self.code)
 
+    def population_vintages(self) -> list[str]:
+        """The population page's datasets and their years, in words (for
+        :meth:`header_markdown`): the area's population, its comparator's, the projection."""
+        out = []
+        year = self.population_year()
+        if year:
+            out.append(f"population of {self.name} {year}")
+        if not self.missing_population():
+            ref = self.pyramid_data()
+            ref = ref[ref["role"] == "comparator"]
+            if len(ref):
+                out.append(f"comparator population {ref['name'].iloc[0]}")
+        proj, proj_area = self.projection()
+        if not proj.empty:
+            out.append(f"projection of {proj_area} {int(proj['year'].min())}-"
+                       f"{int(proj['year'].max())}")
+        return out
+
+    def population_comparator(self) -> str:
+        """The name of the population the pyramid is drawn against ("" if none)."""
+        if self.missing_population():
+            return ""
+        ref = self.pyramid_data()
+        ref = ref[ref["role"] == "comparator"]
+        return str(ref["name"].iloc[0]) if len(ref) else ""
+
     def key_messages(self, page: str, **computed) -> list[str]:
         """The page's key messages (:func:`nhsbook.messages.key_messages`), plain text."""
         from . import messages
@@ -136,10 +170,13 @@ class AreaPage:
             self.tables = messages.load_tables(self.book.name)
         return messages.key_messages(self.tables, self.code, page, **computed)
 
-    def key_messages_box(self, page: str, **computed) -> "IPython.display.HTML":
-        """The "Key messages" box a page opens with (:func:`key_messages_html`)."""
+    def key_messages_box(self, *pages: str, **computed) -> "IPython.display.HTML":
+        """The "Key messages" box a page opens with (:func:`key_messages_html`): the
+        messages of each page type named, in order (a locality pack: its profile and its
+        practices' variation)."""
         from IPython.display import HTML
-        return HTML(key_messages_html(self.key_messages(page, **computed)))
+        return HTML(key_messages_html([m for p in pages
+                                       for m in self.key_messages(p, **computed)]))
 
     @property
     def code(self) -> str:

@@ -556,12 +556,12 @@ def notice_markdown(data: SpotData, area_code: str) -> str:
         share = ("all" if synth_peers == len(members) - 1
                  else f"{synth_peers} of the") + f" {len(members) - 1} peers"
         parts.append(f"{share} are **synthetic** CCGs "
-                     "made by nhsbook's seeded generator (`python -m nhsbook.synth_spot`), "
-                     "with codes starting `SYNCCG`")
+                     "made by nhsbook's seeded generator, with codes starting `SYNCCG` "
+                     "(see Data sources)")
     if own_spend["synthetic"].any():
         parts.append("this area's **spend figures are synthetic** (the seed publishes no "
                      "spend: its SPOT chart is an image), placed lower than its peers on most "
-                     "programmes as the seed reports (002 line 355)")
+                     "programmes as the seed reports")
     if len(own_out) and not own_out["synthetic"].any():
         parts.append("this area's outcome values are its published figures, and the "
                      "synthetic peers are calibrated so that the peer-group mean equals the "
@@ -583,10 +583,10 @@ def summary_markdown(table: pd.DataFrame, area_name: str, peer_group: str) -> st
     if beyond.empty:
         text += (f" No programme of {_esc(area_name)} lies beyond ±2 against "
                  f"{_esc(peer_group)} on spend or outcome, the threshold at which the seed's "
-                 "SPOT analysis says to investigate further (002 line 370).")
+                 "SPOT analysis says to investigate further.")
     else:
         names = ", ".join(_esc(n) for n in beyond["short_name"])
-        text += f" Beyond ±2, to investigate further (002 line 370): {names}."
+        text += f" Beyond ±2, to investigate further: {names}."
     top = table[table["quadrant"] == HIGHER_WORSE]
     if not top.empty:
         text += (" Higher spend with worse outcome, where money buys least health: "
@@ -595,22 +595,30 @@ def summary_markdown(table: pd.DataFrame, area_name: str, peer_group: str) -> st
     return text
 
 
-def styled(table: pd.DataFrame, digits: int = 2) -> "pd.io.formats.style.Styler":
-    """An HTML table: numbers to ``digits`` places, text escaped, scrollable when focused."""
+def styled(table: pd.DataFrame, digits: int = 1) -> "pd.io.formats.style.Styler":
+    """An HTML table in the book's number format (:mod:`nhsbook.fmt`): whole numbers with
+    separators, £ per head (columns headed "(£)") in whole pounds, other numbers to
+    ``digits`` places; text escaped, scrollable when focused."""
+    from . import fmt
     from .escape import html_table
 
-    def fmt(v: object) -> str:
-        if isinstance(v, str):
-            return v                        # escaped by html_table
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return ""
-        if isinstance(v, (bool, np.bool_)):
-            return "yes" if v else ""
-        if isinstance(v, (int, np.integer)):
-            return f"{v:,d}"
-        return f"{float(v):,.{digits}f}"
-    return html_table(table.style.hide(axis="index").format(fmt).set_table_attributes(
-        'class="nhsbook-profile" tabindex="0"'))
+    def formatter(places: int):
+        def fmt_cell(v: object) -> str:
+            if isinstance(v, str):
+                return v                        # escaped by html_table
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return ""
+            if isinstance(v, (bool, np.bool_)):
+                return "yes" if v else ""
+            if isinstance(v, (int, np.integer)):
+                return fmt.count(v)
+            return fmt.number(v, places)
+        return fmt_cell
+    styler = table.style.hide(axis="index").format(formatter(digits))
+    pounds = [c for c in table.columns if str(c).endswith("(£)")]
+    if pounds:
+        styler = styler.format(formatter(0), subset=pounds)
+    return html_table(styler.set_table_attributes('class="nhsbook-profile" tabindex="0"'))
 
 
 def locality_summary_markdown(pack: LocalityPack, name: str, ccg_name: str) -> str:

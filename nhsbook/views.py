@@ -569,13 +569,15 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
 def _sii_text(r: object, unit: str) -> str:
     if not np.isfinite(getattr(r, "sii")):
         return str(getattr(r, "value_note"))
+    from . import fmt   # SII at the indicator's precision, RII to 2 decimals
+    meta = {"unit": unit}
     unit = "percentage points" if unit == "%" else unit
-    sii = f"SII {r.sii:,.2f} {unit}"
+    sii = f"SII {fmt.sii(r.sii, meta)} {unit}"
     if np.isfinite(r.sii_lower):
-        sii += f" (95% CI {r.sii_lower:,.2f} to {r.sii_upper:,.2f})"
-    rii = f"RII {r.rii:,.2f}"
+        sii += f" (95% CI {fmt.sii(r.sii_lower, meta)} to {fmt.sii(r.sii_upper, meta)})"
+    rii = f"RII {fmt.rii(r.rii)}"
     if np.isfinite(r.rii_lower):
-        rii += f" ({r.rii_lower:,.2f} to {r.rii_upper:,.2f})"
+        rii += f" ({fmt.rii(r.rii_lower)} to {fmt.rii(r.rii_upper)})"
     if not np.isfinite(r.sii_lower):
         rii += " (no limits: a quintile's value is at the edge of its range, e.g. 100%)"
     return f"{sii}; {rii}"

@@ -372,10 +372,18 @@ def test_finance_notebooks_run(root, tmp_path):
             text = out.read_text(encoding="utf-8")
             if code == "DERBYSHIRE-CLUSTER":
                 assert "65,137" in text and "1,088,097" in text
+                # the key messages open the page: position and forecast in £m, before the
+                # first chart; no module names or seed lines in the reader's text
+                charts = [text.find(m) for m in ("nhsbook-chart", "application/vnd.vegalite")]
+                assert 0 < text.index("nhsbook-key-messages") < min(c for c in charts if c > 0)
+                assert "Forecast outturn £1,630.7m" in text
+                assert "nhsbook.finance." not in text and "seed 004 line" not in text
             if code == "DACCOM":
                 assert "Synthetic data" in text
             if code == "HIGH-PEAK":
-                assert "No financial position is published" in text
+                # an empty section is left out, and said once
+                assert "publish no financial position" in text
+                assert "## Financial position" not in text
         assert (work / "book/_extra/data/DERBYSHIRE-CLUSTER/financial_plan.csv").is_file()
     finally:
         os.environ.clear()

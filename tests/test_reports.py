@@ -27,7 +27,9 @@ EVIL = ('#set page(fill: red) = Head *bold* _it_ $x^2$ <lbl> @ref // c /* d */ '
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.split())
+    """Text without white space: typst breaks lines at spaces but also after ``-`` and
+    ``/``, where pypdf then reads a line break."""
+    return "".join(text.split())
 
 
 def _text(path: Path) -> list[str]:
@@ -80,13 +82,13 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(reports
     for section in ("Key messages", "Where the evidence points", "Adult profile",
                     "Child profile", "Population", "Practice variation",
                     "Spend and outcome (SPOT)", "Finance", "Definitions and sources"):
-        assert section in text, section
+        assert _norm(section) in text, section
     # in the issue's order
-    order = [text.index(s) for s in ("Key messages", "Where the evidence points",
-                                     "Adult profile", "Population", "Practice variation",
-                                     "Spend and outcome (SPOT)", "Definitions and sources")]
+    order = [text.index(_norm(s)) for s in (
+        "Key messages", "Where the evidence points", "Adult profile", "Population",
+        "Practice variation", "Spend and outcome (SPOT)", "Definitions and sources")]
     assert order == sorted(order)
-    assert "Open Government Licence" in text
+    assert _norm("Open Government Licence") in text
 
 
 def test_every_page_of_a_synthetic_book_says_synthetic_and_is_numbered(reports):
@@ -154,8 +156,8 @@ def test_markup_in_names_renders_literally(site, default_book, computed, tables)
         path.unlink()
     text = _norm(" ".join(pages))
     assert text.count(_norm(EVIL)) >= 3       # title, footer and the evidence item
-    assert all(_norm(EVIL) in p for p in pages)   # the running footer on every page
-    assert "Head" in pages[0] and len(pages) >= 2
+    assert all(_norm(EVIL) in _norm(p) for p in pages)   # the running footer on every page
+    assert len(pages) >= 2
 
 
 def test_a_report_is_rebuilt_only_when_its_inputs_change(site, default_book, computed):

@@ -128,7 +128,7 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
     chart of 50 indicators across 40 practices stays small.
     """
     need = {"kind", "area_code", "area_name", "x", "y", "own", "indicator_id", "indicator",
-            "unit", "r", "r2", "n", "fit_text", "x_indicator", "x_unit"}
+            "unit", "r", "r2", "n", "p", "fit_text", "x_indicator", "x_unit"}
     _need(data, need, "scatter", "nhsbook.views.scatter_data")
     inds = data.drop_duplicates("indicator_id")[["indicator_id", "indicator", "unit",
                                                  "fit_text", "r", "r2"]]
@@ -149,12 +149,17 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
     x = alt.X("x:Q", title=f"{x_name} ({data['x_unit'].iloc[0]})",
               scale=alt.Scale(zero=False), axis=alt.Axis(titleLimit=width))
     y = alt.Y("y:Q", title="Value of the chosen indicator", scale=alt.Scale(zero=False))
+    # the legend offers "this area" only when some of its practices are drawn highlighted
+    # (a CCG's page compares its own practices: nothing to tell apart, one colour)
+    highlighted = bool(data.loc[data["kind"] == "point", "own"].astype(bool).any())
+    colour = alt.Color("o:N", title="Practices", scale=alt.Scale(
+        domain=[True, False], range=[HIGHLIGHT, "#8B8B8B"]),
+        legend=alt.Legend(orient="bottom", labelLimit=320, labelExpr=(
+            "datum.value ? 'this area' : 'other practices of the comparison group'"))
+    ) if highlighted else alt.value("#8B8B8B")
     dots = base.transform_filter(alt.datum.k == "p").mark_circle(size=60, opacity=0.85).encode(
         x=x, y=y,
-        color=alt.Color("o:N", title="Practices", scale=alt.Scale(
-            domain=[True, False], range=[HIGHLIGHT, "#8B8B8B"]),
-            legend=alt.Legend(orient="bottom", labelLimit=320, labelExpr=(
-                "datum.value ? 'this area' : 'other practices of the comparison group'"))),
+        color=colour,
         tooltip=[alt.Tooltip("area_name:N", title="Practice"),
                  alt.Tooltip("x:Q", title=x_name, format=",.1f"),
                  alt.Tooltip("indicator:N", title="Indicator"),
@@ -166,10 +171,10 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
         fit_text="min(fit_text)").mark_text(align="left", baseline="top", font=FONT,
                                             fontSize=12, color=INK, dx=4, dy=4).encode(
         x=alt.value(0), y=alt.value(0), text="fit_text:N")
-    strongest = inds.loc[inds["r"].abs().idxmax()] if inds["r"].notna().any() else None
-    said = (f" The strongest correlation is with {strongest['indicator']}: "
-            f"r = {strongest['r']:.2f}, R² = {strongest['r2']:.2f}." if strongest is not None
-            else "")
+    # headlined only when statistically supported, with its n and p (nhsbook.messages)
+    from ..messages import correlation_sentence
+    from ..views import correlation_table
+    said = " " + correlation_sentence(correlation_table(data), x_name)
     return alt.layer(dots, line, label).add_params(pick).properties(
         width=width, height=height,
         usermeta={"csv_columns": {"i": "indicator_id", "k": "kind (p practice, f fit)",
