@@ -162,6 +162,8 @@ class Context:
     extra: Path
     published: dt.date
     images: list[Path] = field(default_factory=list)
+    #: Shared between the reports of one build: funnel points by peer group.
+    cache: dict = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -175,9 +177,21 @@ class Context:
         hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
         return str(hit.iloc[0]) if not hit.empty else str(code)
 
-    def messages(self, page: str, code: str | None = None) -> list[str]:
+    def messages(self, page: str) -> list[str]:
+        """The key messages of ``page`` for the area (:mod:`nhsbook.messages`)."""
         from . import messages
-        return messages.key_messages(self.tables, code or self.code, page)
+        extra = {}
+        if page == "variation":   # the practices of a CCG share one set of funnel points
+            from . import disclosure, variation
+            target, practices = variation.peer_group(self.areas, self.code)
+            key = ("points", target, tuple(practices))
+            if practices and key not in self.cache:
+                self.cache[key] = variation.practice_points(
+                    disclosure.apply(self.tables["values"]), self.metadata, self.areas,
+                    practices, target)
+            if practices:
+                extra["points"] = self.cache[key]
+        return messages.key_messages(self.tables, self.code, page, **extra)
 
     def image(self, path: Path, width: str = "100%") -> str:
         self.images.append(path)
@@ -270,8 +284,8 @@ def _population(ctx: Context) -> str:
     said = ctx.messages("population")
     if said:
         out.append(_bullets(said))
-    if pyramid.empty:
-        return "".join(out) + "The book has no population for this area.\n"
+    if pyramid.empty:   # the population page published no age-sex structure
+        return "".join(out) + ("" if said else "The book has no population for this area.\n")
     charts = find_chart(ctx.extra, ctx.code, "population", {"age_band", "signed_percent"})
     if charts:
         out.append(ctx.image(charts[0], "75%"))
@@ -532,15 +546,16 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
     import typst
 
     from . import pages, population  # noqa: F401 - imported once, not in a report's time
-    tables = messages.load_tables(cfg.ref)
+    tables = messages.load_tables(cfg, computed)
     published = published_date(cfg)
+    cache: dict = {}
     areas = computed["areas"].set_index("area_code", drop=False)
     made: dict[str, float] = {}
     for code in planned if codes is None else [c for c in codes if c in planned]:
         safepath.check_name(code, "area code")  # reports/<code>.pdf
         t0 = time.process_time()
         ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
-                      computed["priorities"], tables, extra, published)
+                      computed["priorities"], tables, extra, published, cache=cache)
         src = source(ctx)
         key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
         out = folder / f"{code}.pdf"
