@@ -317,27 +317,25 @@ def _variation(ctx: Context) -> str:
     out.append(f"Practice-indicator pairs outside the 99.8% funnel limits: "
                f"{len(table):,} (the full list is published with the practice variation "
                "page). The practices with the most, and the indicators with the most:\n\n")
-    by = table.groupby(["Practice", "Locality"])["Better or worse"]
-    summary = pd.DataFrame({"worse": by.apply(lambda s: int((s == "worse").sum())),
-                            "better": by.apply(lambda s: int((s == "better").sum())),
-                            "all": by.size()}).reset_index()
-    summary = summary.sort_values(["all", "worse", "Practice"],
-                                  ascending=[False, False, True]).head(OUTLIER_ROWS)
-    out.append(_table(["Practice", "Locality", "Outside, worse", "Outside, better",
-                       "Outside, all"],
-                      [[r["Practice"], r["Locality"], str(r["worse"]), str(r["better"]),
-                        str(r["all"])] for _, r in summary.iterrows()],
-                      "(3fr, 2fr, auto, auto, auto)", align="(left, left, right, right, right)"))
+    # each count is followed by words in its cell: a small number beside the next row's
+    # indicator name ("2 Patients with …") would read as a count of people to the scan
+    def tally(sub: pd.DataFrame) -> str:
+        n = sub["Better or worse"].value_counts()
+        return f"{len(sub)} ({int(n.get('worse', 0))} worse, {int(n.get('better', 0))} better)"
+
+    by_practice = sorted(((tally(sub), len(sub), name, loc) for (name, loc), sub
+                          in table.groupby(["Practice", "Locality"])),
+                         key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
+    out.append(_table(["Practice", "Locality", "Outside the limits"],
+                      [[name, loc, text] for text, _, name, loc in by_practice],
+                      "(3fr, 2fr, auto)", align="(left, left, left)"))
     out.append("#v(6pt)\n")
-    by = table.groupby("Indicator")["Better or worse"]
-    inds = pd.DataFrame({"worse": by.apply(lambda s: int((s == "worse").sum())),
-                         "all": by.size()}).reset_index()
-    inds = inds.sort_values(["all", "worse", "Indicator"],
-                            ascending=[False, False, True]).head(OUTLIER_ROWS)
-    out.append(_table(["Indicator", "Practices outside, worse", "Practices outside, all"],
-                      [[r["Indicator"], str(r["worse"]), str(r["all"])]
-                       for _, r in inds.iterrows()],
-                      "(4fr, auto, auto)", align="(left, right, right)"))
+    by_indicator = sorted(((tally(sub), len(sub), name) for name, sub
+                           in table.groupby("Indicator")),
+                          key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
+    out.append(_table(["Indicator", "Practices outside the limits"],
+                      [[name, text] for text, _, name in by_indicator],
+                      "(4fr, auto)", align="(left, left)"))
     return "".join(out)
 
 
