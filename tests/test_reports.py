@@ -43,8 +43,8 @@ def reports(site, default_book, computed) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def tables(site):
-    return messages.load_tables("default")
+def tables(default_book, computed):
+    return messages.load_tables(default_book, computed)
 
 
 def test_every_area_with_pages_has_a_report_within_the_page_limit(reports, computed,
@@ -139,7 +139,7 @@ def _context(cfg, computed, tables, code, **changes) -> report.Context:
                           cfg.book_dir / "_extra", report.published_date(cfg))
 
 
-def test_markup_in_names_renders_literally(site, default_book, computed, tables):
+def test_markup_in_names_renders_literally(tmp_path, default_book, computed, tables):
     meta = computed["metadata"].copy()
     meta.loc[meta["indicator_id"] == "A04", "name"] = EVIL
     prio = computed["priorities"].copy()
@@ -148,12 +148,9 @@ def test_markup_in_names_renders_literally(site, default_book, computed, tables)
                    area_name=EVIL)
     ctx.priorities = prio
     pdf = report._compile(report.source(ctx), ctx.extra)
-    path = site.parent / "evil-report.pdf"
-    try:
-        path.write_bytes(pdf)
-        pages = _text(path)
-    finally:
-        path.unlink()
+    path = tmp_path / "evil-report.pdf"
+    path.write_bytes(pdf)
+    pages = _text(path)
     text = _norm(" ".join(pages))
     assert text.count(_norm(EVIL)) >= 3       # title, footer and the evidence item
     assert all(_norm(EVIL) in _norm(p) for p in pages)   # the running footer on every page
@@ -198,8 +195,9 @@ def test_book_schema_switches_reports_off_and_picks_sections(tmp_path, root, com
     cfg = load_book(str(picked), root=root)
     assert cfg.report_sections == ("spine", "sources") and cfg.report_max_pages == 6
     src = report.source(_context(cfg, computed, tables, CCG))
-    assert "Adult profile" in src and "Definitions and sources" in src
-    assert "Where the evidence points" not in src and "Key messages" not in src
+    assert "= Adult profile" in src and "= Definitions and sources" in src
+    assert "= Where the evidence points" not in src and "= Key messages" not in src
+    assert "= Population" not in src
     bad = tmp_path / "bad.yml"
     bad.write_text(text + "\nreports:\n  sections: [spine, appendix]\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.yml: reports: sections must be"):
