@@ -33,6 +33,7 @@ from . import escape
 from . import incremental as inc
 from . import indicators
 from . import lock, publish
+from . import report as board
 from . import recovery
 from . import site as website
 from . import testhook
@@ -57,6 +58,8 @@ class BuildResult:
     #: Pages run by this build (the others were current), and whether the site was rebuilt.
     ran: list[Page] = field(default_factory=list)
     site_built: bool = False
+    #: Reports made by this build (area code -> CPU seconds); the others were current.
+    reports: dict[str, float] = field(default_factory=dict)
 
 
 def _progress():
@@ -246,10 +249,11 @@ def _toc(pages: list[Page], captions: dict | None = None) -> dict:
             {"file": "validation"}]}]}
 
 
-def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None = None
-              ) -> list[str]:
+def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None = None,
+              reports: set[str] = frozenset(), to_root: str = "") -> list[str]:
     """Nested Markdown list of every area with pages (CCG → localities → practices; listed
-    areas after), each linking to all its pages; ``prefix`` is the path to ``areas/``.
+    areas after), each linking to all its pages and to its PDF board report when it has one
+    (``reports``); ``prefix`` is the path to ``areas/``, ``to_root`` to the site's root.
     ``headlines``: a one-line headline per area code (:func:`nhsbook.messages.headline`,
     plain text), shown after the links."""
     by_area: dict[str, list[Page]] = {}
@@ -268,6 +272,9 @@ def area_tree(pages: list[Page], prefix: str, headlines: dict[str, str] | None =
         ps = by_area[code]
         links = ", ".join(f"[{_title(p.notebook)}]({prefix}{code}/{p.notebook}.ipynb)"
                           for p in ps)
+        if code in reports:
+            links += (f', <a href="{escape.html(board.href(code, to_root))}">board report '
+                      "(PDF)</a>")
         kind = ps[0].area_type or ps[0].part
         head = (headlines or {}).get(code, "")
         lines = [f"{'  ' * depth}- **{esc(ps[0].area_name)}** ({esc(kind)}, {esc_code(code)}): "
@@ -311,15 +318,15 @@ def _title(notebook: str) -> str:
 
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
-                          report_md: str, computed: dict[str, pd.DataFrame] | None = None
-                          ) -> None:
+                          report_md: str, computed: dict[str, pd.DataFrame] | None = None,
+                          reports: set[str] = frozenset()) -> None:
     """Landing page, areas index, validation report, data sources, definitions (of every
     indicator of ``computed["metadata"]``, default the stored tables') and the table of
-    contents."""
+    contents (areas with a PDF board report, ``reports``, link to it)."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
-    lines += area_tree(pages, "")
+    lines += area_tree(pages, "", reports=reports, to_root="../")
     lines += ["", "## Profile tables as CSV", ""]
     lines += [f"- <a href=\"../data/{escape.html(code)}/profile.csv\">{esc(code)}</a>"
               for code in dict.fromkeys(p.area_code for p in pages) if code in csv_areas]
@@ -331,8 +338,16 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
     landing += "\n## Areas in this book\n\n" + "\n".join(
-        area_groups(cfg) + area_tree(pages, "areas/", landing_headlines(cfg, pages, computed))
+        area_groups(cfg) + area_tree(pages, "areas/", landing_headlines(cfg, pages, computed),
+                                     reports)
     ) + "\n"
+    if reports:
+        landing += ("\n## Board reports\n\nEach area as an A4 PDF paper for boards and "
+                    "committees, rebuilt with every build: "
+                    + ", ".join(f'<a href="{escape.html(board.href(p.area_code, ""))}">'
+                                f"{esc(p.area_name)}</a>"
+                                for p in {p.area_code: p for p in pages
+                                          if p.area_code in reports}.values()) + ".\n")
     inc.write_if_changed(book / "index.md", landing)
     inc.write_if_changed(book / "validation.md", "# Validation report\n\n" + report_md)
     inc.write_if_changed(book / "data_sources.md", data_sources_page(cfg))
@@ -640,9 +655,19 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
     log(f"ran {len(runs)} of {len(tasks)} notebooks in {timings['notebooks']:.1f} s "
         f"({len(tasks) - len(runs)} unchanged)")
     write_csvs(cfg, computed, profile_codes)
-    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(), computed)
+    t0 = time.perf_counter()
+    try:
+        made = board.build_reports(cfg, computed, digests, log, force=force)
+    except board.ReportError as exc:
+        raise BuildFailed(f"{exc}; nothing was published") from None
+    finally:
+        digests.save()
+    timings["reports"] = time.perf_counter() - t0
+    write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(), computed,
+                          set(board.report_codes(cfg, computed["areas"])))
     ran = [todo[pid][0] for pid in todo]
-    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran)
+    result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran,
+                         reports=made)
     if site:
         t0 = time.perf_counter()
         site_state_file = inc.state_dir(cfg.root) / f"site-{cfg.name}.json"

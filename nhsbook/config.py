@@ -106,6 +106,11 @@ class BookConfig:
     #: default (``publish_notebooks: true`` in the book file turns it on); the pages and
     #: their CSV downloads are what readers need, the notebooks are in the repository.
     publish_notebooks: bool = False
+    #: The PDF board reports (:mod:`nhsbook.report`): whether the book has them, the
+    #: sections they carry (in report order) and the most pages a report may have.
+    reports: bool = True
+    report_sections: tuple[str, ...] = ()
+    report_max_pages: int = 16
 
     def __post_init__(self) -> None:
         # the name becomes build/<name>/, build/jupyter-book/<name>/ and state file names
@@ -190,7 +195,8 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         vintage=" ".join(str(raw.get("vintage") or "").split()),
         notice=str(raw.get("notice", "")).strip(), path=path,
         disclosure=str(raw.get("disclosure") or "standard").strip(),
-        publish_notebooks=_flag(raw, "publish_notebooks", path))
+        publish_notebooks=_flag(raw, "publish_notebooks", path),
+        **_reports(raw.get("reports", True), path))
 
 
 def _flag(raw: dict, key: str, path: Path) -> bool:
@@ -199,6 +205,33 @@ def _flag(raw: dict, key: str, path: Path) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{path}: '{key}' is true or false, not {value!r}")
     return value
+
+
+def _reports(raw: object, path: Path) -> dict:
+    """The book's ``reports`` key: ``false`` (no reports), ``true`` (every section) or a
+    mapping with ``sections`` (a list of :data:`nhsbook.report.SECTIONS`, in any order:
+    reports keep their own order) and ``max_pages``."""
+    from .report import SECTIONS
+    if isinstance(raw, bool):
+        return {"reports": raw, "report_sections": SECTIONS}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: 'reports' is true, false or a mapping with 'sections' "
+                         f"and 'max_pages', got {raw!r}")
+    unknown = sorted(set(raw) - {"sections", "max_pages", "enabled"})
+    if unknown:
+        raise ValueError(f"{path}: reports: unknown keys {unknown} (known: enabled, "
+                         "sections, max_pages)")
+    sections = raw.get("sections", list(SECTIONS))
+    if not isinstance(sections, list) or not set(map(str, sections)) <= set(SECTIONS):
+        raise ValueError(f"{path}: reports: sections must be a list of {list(SECTIONS)}, "
+                         f"got {sections!r}")
+    pages = raw.get("max_pages", 16)
+    if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
+        raise ValueError(f"{path}: reports: max_pages must be a whole number of at least 1, "
+                         f"got {pages!r}")
+    return {"reports": bool(raw.get("enabled", True)),
+            "report_sections": tuple(s for s in SECTIONS if s in sections),
+            "report_max_pages": pages}
 
 
 #: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.

@@ -209,14 +209,20 @@ def _worse_and_worsening(tables: Mapping[str, Any], code: str, worse: pd.DataFra
 
 # --- practice variation ------------------------------------------------------------------
 
-def variation_messages(tables: Mapping[str, Any], code: str) -> list[str]:
+def variation_messages(tables: Mapping[str, Any], code: str,
+                       points: pd.DataFrame | None = None) -> list[str]:
+    """``points``: the funnel points of the area's peer group
+    (:func:`nhsbook.variation.practice_points` of :func:`nhsbook.variation.peer_group`) when
+    the caller has them (the PDF reports share them between the practices of a CCG)."""
     from . import variation
     areas = tables["areas"]
     target, practices = variation.peer_group(areas, code)
     if not practices:
         return []
-    values = disclosure.apply(tables["values"])
-    points = variation.practice_points(values, tables["metadata"], areas, practices, target)
+    if points is None:
+        values = disclosure.apply(tables["values"])
+        points = variation.practice_points(values, tables["metadata"], areas, practices,
+                                           target)
     if points.empty:
         return []
     out_rows = variation.outliers(points)

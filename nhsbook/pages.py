@@ -138,7 +138,20 @@ class AreaPage:
             lines += ["", "**Data:** " + "; ".join(esc(d) for d in datasets) + "."]
         if self.book.vintage:
             lines += ["", f"**Data vintage:** {esc(self.book.vintage)}."]
+        link = report_link(self.book, self.code, self.area_type)
+        if link:
+            lines += ["", link]
         return "\n".join(lines)
+
+    def evidence_markdown(self) -> str:
+        """"Where the evidence points": the area's ranked candidate priorities and quick
+        wins (:mod:`nhsbook.priorities`, computed once in the pipeline), the section the
+        area's web chapter opens with."""
+        from . import priorities
+        table = (self.tables or {}).get("priorities")
+        if table is None:
+            table = load_computed(self.book)["priorities"]
+        return priorities.markdown(table, self.code)
 
     def population_vintages(self) -> list[str]:
         """The population page's datasets and their years, in words (for
@@ -520,6 +533,25 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     text = escape.html(label or f"Download {name.replace('_', ' ')} as CSV")
     return HTML(f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
                 f'{name}.csv" download>{text}</a></p>')
+
+
+def report_link(book: "BookConfig | str", area_code: str, area_type: str | None = None,
+                to_root: str = "../../") -> str:
+    """The line linking a page of an area to the area's PDF board report
+    (:mod:`nhsbook.report`), as raw HTML in markdown; ``""`` when the area has none (the book
+    says ``reports: false``, or the area is not of a type with pages).  ``area_type`` is
+    looked up in the book's computed areas when not given."""
+    from . import report
+    cfg = load_book(book) if isinstance(book, str) else book
+    if area_type is None:
+        areas = load_computed(cfg)["areas"]
+        hit = areas.loc[areas["area_code"] == area_code, "area_type"]
+        area_type = str(hit.iloc[0]) if not hit.empty else ""
+    if not report.has_report(cfg, area_type):
+        return ""
+    return (f'**Board report:** <a href="{escape.html(report.href(area_code, to_root))}">'
+            "this area as an A4 PDF report</a> (key messages, where the evidence points, "
+            "profile, population, practice variation and sources).")
 
 
 def key_messages_html(sentences: list[str]) -> str:

@@ -2,7 +2,7 @@
 
 ``build/<book>/`` holds ``values.parquet`` (every indicator for every area, from
 :func:`nhsbook.indicators.compute`), ``metadata.parquet``, ``areas.parquet`` and
-``manifest.json`` with the sha256 of every input file.  :func:`load_computed` reuses them while
+``priorities.parquet`` (:mod:`nhsbook.priorities`) and ``manifest.json`` with the sha256 of every input file.  :func:`load_computed` reuses them while
 the inputs are unchanged and recomputes them otherwise, so a notebook opened by hand always sees
 tables that match the data on disk.
 """
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import deps, disclosure, indicators
+from . import deps, disclosure, indicators, priorities
 from .config import BookConfig
 from .io import embedded, fingertips_book, ons_local, opendata
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles",
-          "peer_variables", "peers", "peer_values")
+          "peer_variables", "peers", "peer_values", "priorities")
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
@@ -138,6 +138,8 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         "population": tables.population,
         "population_reference": reference_population(cfg),
         **peer_tables,
+        # where the evidence points, for every area with pages (nhsbook.priorities)
+        "priorities": priorities.compute(cfg, values, tables.metadata, tables.areas),
     }
     cfg.cache_dir.mkdir(parents=True, exist_ok=True)
     for name, df in computed.items():

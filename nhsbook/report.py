@@ -1,0 +1,580 @@
+"""PDF board reports: an A4 report per area, typeset with typst and built with the site.
+
+Commissioners take their evidence to boards as papers.  Every area of the hierarchy that has
+pages in a book (the book's ``pages`` by area type) gets ``reports/<area code>.pdf`` in the
+published site, linked from every page of the area and from the landing page.
+
+What a report shows (in this order; a book's ``reports: sections`` picks among them)
+    ``messages``    title, area, comparator, period, publication date and the key messages
+                    (:func:`nhsbook.messages.key_messages` of the profile);
+    ``evidence``    where the evidence points (:mod:`nhsbook.priorities`, computed once in
+                    the pipeline), each item with its figures and a link to its page;
+    ``spine``       each profile's spine chart and its table (the profile CSV the build
+                    publishes: number, value, 95% limits, comparator, significance, spread);
+    ``population``  the age-sex pyramid and headline population figures;
+    ``variation``   practices outside the 99.8% funnel limits (the page's outlier table);
+    ``spot``        for a CCG or ICB, the SPOT quadrant and the top opportunities;
+    ``finance``     the finance headline and plan bridge when the book has finance for the
+                    area (its own organisation in ``finance/organisations.csv``);
+    ``sources``     definitions, sources, licences and attribution.
+
+No second computation: a report draws only what the build already made — the computed
+tables, the priorities, the CSVs the pages published under ``_extra/data/<area>/`` and the
+charts' vector SVGs under ``_extra/charts/<area>/`` (found by their data's columns).  Every
+text from data is escaped with :func:`nhsbook.escape.pdf_text`.  Tables are text; the
+running footer carries the area, the publication date (the day the book's tables were
+computed) and "Synthetic data" in a synthetic book, with "Page n of N".
+
+Typesetting: the ``typst`` package (the typst compiler in a wheel: no LaTeX, no system
+library), with its bundled fonts only (``ignore_system_fonts``), which it embeds (subset).
+Ligatures and hyphenation are off so that the PDF's text extracts as written.
+
+Incremental: a report is rebuilt only when its typst source, a chart it includes or the
+compiler version changed (``build/state/reports-<book>.json``).  The disclosure scan
+(:func:`nhsbook.publish.scan`) reads every report's text like a page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .escape import pdf_text as t
+
+#: The sections a report can carry, in report order (a book's ``reports: sections`` picks).
+SECTIONS: tuple[str, ...] = ("messages", "evidence", "spine", "population", "variation",
+                             "spot", "finance", "sources")
+#: Area types whose report carries the SPOT section (when the book has SPOT data for them).
+SPOT_TYPES = ("ccg", "stp")
+#: Rows of the outlier summary (practices with the most outliers first).
+OUTLIER_ROWS = 20
+#: Rows of the SPOT opportunities table.
+SPOT_ROWS = 5
+#: Where reports are written (copied into the site as ``reports/``).
+FOLDER = "reports"
+
+
+class ReportError(RuntimeError):
+    """A report could not be made; the message names the area and why."""
+
+
+# --- which areas ---------------------------------------------------------------------------
+
+def report_codes(cfg, areas: pd.DataFrame) -> list[str]:
+    """Codes of the areas that get a report: the book's areas with pages by area type, in
+    table-of-contents order; none when the book says ``reports: false``."""
+    if not cfg.reports:
+        return []
+    from .build import plan_pages
+    return list(dict.fromkeys(p.area_code for p in plan_pages(cfg, areas) if p.area_type))
+
+
+def has_report(cfg, area_type: str) -> bool:
+    """Whether an area of ``area_type`` has a report in the book."""
+    return bool(cfg.reports) and area_type in cfg.page_area_types
+
+
+def href(code: str, to_root: str) -> str:
+    """The report's link from a page ``to_root`` below the site's root (e.g. ``../../``)."""
+    return f"{to_root}{FOLDER}/{code}.pdf"
+
+
+# --- reading what the build made ---------------------------------------------------------
+
+def _csv(path: Path) -> pd.DataFrame:
+    """A published CSV (cell texts; the formula guard's leading apostrophe removed)."""
+    if not path.is_file():
+        return pd.DataFrame()
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return table.map(lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v)
+
+
+def find_chart(extra: Path, code: str, notebook: str, columns: set[str]) -> list[Path]:
+    """The SVGs of ``notebook``'s charts for the area whose data (the CSV beside each chart)
+    hold ``columns``, in page order."""
+    folder = extra / "charts" / code
+    found = []
+    for svg in sorted(folder.glob(f"{notebook}-*.svg"),
+                      key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+        data = svg.with_suffix(".csv")
+        if not data.is_file():
+            continue
+        with open(data, encoding="utf-8", newline="") as fh:
+            header = set(next(csv.reader(fh), []))
+        if columns <= header:
+            found.append(svg)
+    return found
+
+
+def _num(v: object, digits: int = 1) -> str:
+    """A figure of a published CSV as the pages show it ("" for blank, text kept)."""
+    from .fmt import number
+    if isinstance(v, str) and v.strip() in ("", "Supp."):
+        return v.strip()
+    try:
+        return number(float(v), digits)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# --- typst building blocks ----------------------------------------------------------------
+
+def _string(s: str) -> str:
+    """A typst string literal."""
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table(header: list[str], rows: list[list[str]], widths: str,
+           align: str = "left", size: str = "7.5pt") -> str:
+    """A typst table of text cells (``header`` repeated on every page it spans)."""
+    cells = ", ".join(f"[*{t(h)}*]" for h in header)
+    body = ",\n".join(", ".join(f"[{t(c)}]" for c in r) for r in rows)
+    return (f"#text(size: {size})[#table(columns: {widths}, align: {align}, "
+            f"stroke: 0.4pt + luma(180), inset: 3pt,\n"
+            f"table.header({cells}),\n{body})]\n")
+
+
+def _image(path: Path, extra: Path, width: str = "100%") -> str:
+    return f"#image({_string('/' + path.relative_to(extra).as_posix())}, width: {width})\n"
+
+
+def _bullets(sentences: list[str]) -> str:
+    return "".join(f"- {t(s)}\n" for s in sentences)
+
+
+@dataclass
+class Context:
+    """What one report draws from: the book, the area and the build's outputs."""
+
+    cfg: object
+    area: pd.Series
+    areas: pd.DataFrame
+    metadata: pd.DataFrame
+    priorities: pd.DataFrame
+    tables: dict
+    extra: Path
+    published: dt.date
+    images: list[Path] = field(default_factory=list)
+    #: Shared between the reports of one build: funnel points by peer group.
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return str(self.area["area_code"])
+
+    @property
+    def name(self) -> str:
+        return str(self.area["area_name"])
+
+    def area_name(self, code: str) -> str:
+        hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
+        return str(hit.iloc[0]) if not hit.empty else str(code)
+
+    def messages(self, page: str) -> list[str]:
+        """The key messages of ``page`` for the area (:mod:`nhsbook.messages`)."""
+        from . import messages
+        extra = {}
+        if page == "variation":   # the practices of a CCG share one set of funnel points
+            from . import disclosure, variation
+            target, practices = variation.peer_group(self.areas, self.code)
+            key = ("points", target, tuple(practices))
+            if practices and key not in self.cache:
+                self.cache[key] = variation.practice_points(
+                    disclosure.apply(self.tables["values"]), self.metadata, self.areas,
+                    practices, target)
+            if practices:
+                extra["points"] = self.cache[key]
+        return messages.key_messages(self.tables, self.code, page, **extra)
+
+    def image(self, path: Path, width: str = "100%") -> str:
+        self.images.append(path)
+        return _image(path, self.extra, width)
+
+    def page_link(self, page: str) -> str:
+        """A link from the report (``reports/``) to a page of the site (``areas/…``)."""
+        return f"../{page}.html"
+
+
+# --- sections --------------------------------------------------------------------------------
+
+def _head(ctx: Context) -> str:
+    cfg, a = ctx.cfg, ctx.area
+    kind = cfg.type_labels.get(a["area_type"], a["area_type"])
+    periods = ", ".join(sorted(ctx.metadata["period"].astype(str).unique()))
+    lines = [f"#text(size: 9pt, fill: luma(90))[{t(cfg.title)}]\n\n",
+             f"#text(size: 20pt, weight: \"bold\")[{t(ctx.name)}]\n\n",
+             f"#text(size: 11pt)[Board report: {t(kind)} {t(ctx.code)}]\n\n",
+             f"*Compared with:* {t(ctx.area_name(str(a['comparator_code'])))} \\\n",
+             f"*Period:* {t(periods)} \\\n",
+             f"*Published:* {t(_date(ctx.published))}"
+             + (f" \\\n*Data vintage:* {t(cfg.vintage)}" if cfg.vintage else "") + "\n"]
+    if cfg.synthetic:
+        lines.append(f"#block(fill: luma(235), inset: 6pt, radius: 2pt, width: 100%)"
+                     f"[*Synthetic data.* {t(_plain(cfg.synthetic_note))}]\n")
+    return "".join(lines)
+
+
+def _messages(ctx: Context) -> str:
+    from . import messages
+    out = ["= Key messages\n"]
+    head = messages.headline(ctx.tables, ctx.code)
+    if head:
+        out.append(f"*{t(head)}*\n\n")
+    said = ctx.messages("profile")
+    out.append(_bullets(said) if said else "The profile has no key message for this area.\n")
+    return "".join(out)
+
+
+def _evidence(ctx: Context) -> str:
+    from . import priorities
+    rows = priorities.for_area(ctx.priorities, ctx.code)
+    out = ["= Where the evidence points\n",
+           f"Candidate priorities (at most {priorities.MAX_PRIORITIES}) and quick wins from "
+           "this book's own evidence, ranked by the rule on the definitions page.\n\n"]
+    if rows.empty:
+        return "".join(out) + t(priorities.NOTHING) + "\n"
+    for _, r in rows.iterrows():
+        link = (f" #link({_string(ctx.page_link(r['page']))})[(page: {t(r['page'])})]"
+                if r["page"] else "")
+        out.append(f"+ *{t(str(r['group']).capitalize())}: {t(r['title'])}.* "
+                   f"{t(r['evidence'])}.{link}\n")
+    return "".join(out)
+
+
+SPINE_COLUMNS = {"x_worst", "count_text", "value_text"}
+
+
+def _spine(ctx: Context) -> str:
+    profile = _csv(ctx.extra / "data" / ctx.code / "profile.csv")
+    if profile.empty:
+        return ""
+    charts = find_chart(ctx.extra, ctx.code, "jsna_profile", SPINE_COLUMNS)
+    from .pages import AreaPage
+    out = []
+    for i, prof in enumerate(dict.fromkeys(profile["Profile"])):
+        title = AreaPage.PROFILE_TITLES.get(prof, f"{prof.replace('_', ' ').capitalize()} "
+                                                  "profile")
+        out.append(f"#pagebreak(weak: true)\n= {t(title)}\n")
+        if i < len(charts):
+            out.append(ctx.image(charts[i]))
+        rows = profile[profile["Profile"] == prof]
+        body = [[r["Indicator"], r["Period"], _num(r["Count"], 0), _num(r["Value"]),
+                 _num(r["Lower 95% CI"]), _num(r["Upper 95% CI"]), _num(r["Comparator"]),
+                 r["Significance"], _num(r["Worst practice"]), _num(r["Best practice"])]
+                for _, r in rows.iterrows()]
+        out.append(_table(["Indicator", "Period", "Number", "Value", "Lower 95%", "Upper 95%",
+                           "Comparator", "Compared", "Worst practice", "Best practice"],
+                          body, "(3fr, auto, auto, auto, auto, auto, auto, auto, auto, auto)",
+                          align="(left, left, right, right, right, right, right, left, right, "
+                                "right)", size="7pt"))
+    return "".join(out)
+
+
+def _population(ctx: Context) -> str:
+    from . import population
+    pyramid = _csv(ctx.extra / "data" / ctx.code / "population_structure.csv")
+    out = ["#pagebreak(weak: true)\n= Population\n"]
+    said = ctx.messages("population")
+    if said:
+        out.append(_bullets(said))
+    if pyramid.empty:   # the population page published no age-sex structure
+        return "".join(out) + ("" if said else "The book has no population for this area.\n")
+    charts = find_chart(ctx.extra, ctx.code, "population", {"age_band", "signed_percent"})
+    if charts:
+        out.append(ctx.image(charts[0], "75%"))
+    pyramid["population"] = pd.to_numeric(pyramid["population"])
+    rows = []
+    labels = {"total": "Population", "under_15_pct": "% aged under 15",
+              "over_65_pct": "% aged 65 and over", "over_75_pct": "% aged 75 and over",
+              "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)"}
+    names = list(dict.fromkeys(pyramid["name"]))
+    measures = {n: population.structure(pyramid[pyramid["name"] == n]) for n in names}
+    for key, label in labels.items():
+        rows.append([label] + [_num(measures[n][key], 0 if key == "total" else 1)
+                               for n in names])
+    out.append(_table(["Measure", *names], rows, f"(2fr, {', '.join(['1fr'] * len(names))})",
+                      align="(left, " + ", ".join(["right"] * len(names)) + ")", size="8pt"))
+    return "".join(out)
+
+
+def _variation(ctx: Context) -> str:
+    out = ["#pagebreak(weak: true)\n= Practice variation\n"]
+    said = ctx.messages("variation")
+    if said:
+        out.append(_bullets(said))
+    table = _csv(ctx.extra / "data" / ctx.code / "outliers.csv")
+    if ctx.area["area_type"] == "practice" and not table.empty:
+        table = table[table["Practice code"] == ctx.code]
+    if table.empty:
+        return "".join(out) + "No practice is outside the 99.8% limits on any indicator.\n"
+    out.append(f"Practice-indicator pairs outside the 99.8% funnel limits: "
+               f"{len(table):,} (the full list is published with the practice variation "
+               "page). The practices with the most, and the indicators with the most:\n\n")
+    # each count is followed by words in its cell: a small number beside the next row's
+    # indicator name ("2 Patients with …") would read as a count of people to the scan
+    def tally(sub: pd.DataFrame) -> str:
+        n = sub["Better or worse"].value_counts()
+        return f"{len(sub)} ({int(n.get('worse', 0))} worse, {int(n.get('better', 0))} better)"
+
+    by_practice = sorted(((tally(sub), len(sub), name, loc) for (name, loc), sub
+                          in table.groupby(["Practice", "Locality"])),
+                         key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
+    out.append(_table(["Practice", "Locality", "Outside the limits"],
+                      [[name, loc, text] for text, _, name, loc in by_practice],
+                      "(3fr, 2fr, auto)", align="(left, left, left)"))
+    out.append("#v(6pt)\n")
+    by_indicator = sorted(((tally(sub), len(sub), name) for name, sub
+                           in table.groupby("Indicator")),
+                          key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
+    out.append(_table(["Indicator", "Practices outside the limits"],
+                      [[name, text] for text, _, name in by_indicator],
+                      "(4fr, auto)", align="(left, left)"))
+    return "".join(out)
+
+
+def _spot(ctx: Context) -> str:
+    table = _csv(ctx.extra / "data" / ctx.code / "spot.csv")
+    if ctx.area["area_type"] not in SPOT_TYPES or table.empty:
+        return ""
+    out = ["#pagebreak(weak: true)\n= Spend and outcome (SPOT)\n"]
+    said = ctx.messages("spot")
+    if said:
+        out.append(_bullets(said))
+    charts = find_chart(ctx.extra, ctx.code, "spot", {"spend_z", "outcome_z", "quadrant"})
+    if charts:
+        out.append(ctx.image(charts[0], "80%"))
+    out.append("Top opportunities (spend z minus outcome z, largest first):\n\n")
+    top = table.head(SPOT_ROWS)
+    out.append(_table(["Rank", "Programme", "Spend per head (£)", "Spend z", "Outcome z",
+                       "Quadrant"],
+                      [[r["Rank"], r["Programme"], _num(r["Spend per head (£)"], 2),
+                        _num(r["Spend z"], 2), _num(r["Outcome z (up = better)"], 2),
+                        r["Quadrant"]] for _, r in top.iterrows()],
+                      "(auto, 3fr, auto, auto, auto, 2fr)",
+                      align="(right, left, right, right, right, left)"))
+    return "".join(out)
+
+
+def _finance(ctx: Context) -> str:
+    fin = ctx.tables.get("finance")
+    if fin is None or ctx.code not in set(fin.organisations["org_code"]):
+        return ""
+    out = ["#pagebreak(weak: true)\n= Finance\n"]
+    said = ctx.messages("finance")
+    out.append(_bullets(said) if said else "")
+    from . import finance
+    folder = ctx.extra / "data" / ctx.code
+    pos = _csv(folder / "financial_position.csv")
+    if not pos.empty:
+        total = pos[pos["row_id"] == "total_revenue"]
+        out.append(_table(["Line", "Annual budget", "Forecast variance", "Forecast outturn"],
+                          [[r["line"], _num(r["annual_budget"], 0),
+                            _num(r["forecast_variance"], 0), _num(r["forecast_outturn"], 0)]
+                           for _, r in pd.concat([pos[pos["row_id"] != "total_revenue"],
+                                                  total]).iterrows()],
+                          "(3fr, auto, auto, auto)", align="(left, right, right, right)"))
+        out.append(f"Money in {t(finance.MONEY_UNIT)}; a negative variance is an overspend.\n")
+    for name, label in (("ccg_baselines", "Baseline allocation"),
+                        ("financial_plan", "Draft financial plan")):
+        table = _csv(folder / f"{name}.csv")
+        if not table.empty:
+            out.append(f"\n*{t(label)}* ({t(finance.MONEY_UNIT)}):\n\n")
+            cols = list(table.columns)
+            out.append(_table(cols, [[_num(v, 0) if i else v for i, v in enumerate(r)]
+                                     for r in table.itertuples(index=False)],
+                              "(3fr, " + ", ".join(["auto"] * (len(cols) - 1)) + ")",
+                              align="(left, " + ", ".join(["right"] * (len(cols) - 1)) + ")"))
+    for svg in find_chart(ctx.extra, ctx.code, "finance", {"step", "kind", "running"}):
+        out.append(ctx.image(svg, "85%"))
+    return "".join(out)
+
+
+def _sources(ctx: Context) -> str:
+    from . import priorities
+    cfg = ctx.cfg
+    out = ["#pagebreak(weak: true)\n= Definitions and sources\n",
+           "*Compared with the comparator.* Each value's 95% confidence interval against the "
+           "comparator's value: better or worse when the whole interval lies on one side "
+           "(higher or lower for indicators with no judgement), similar otherwise "
+           "(OHID Fingertips technical guidance).\n\n",
+           "*Practice outliers.* A practice outside the 99.8% limits of a funnel plot around "
+           "the comparator's value (Spiegelhalter 2005).\n\n",
+           "*SPOT.* Spend per head and outcome as z-scores against the peer group (outcome "
+           "turned so that up is better); beyond ±2 is the box to investigate (seed 002).\n\n",
+           f"*Where the evidence points.* At most {priorities.MAX_PRIORITIES} priorities: "
+           "indicators significantly worse and getting worse by the people affected, then "
+           "SPOT programmes beyond ±2 by spend z minus outcome z, then other significantly "
+           "worse indicators not getting better by the people affected; then the quick "
+           "wins: the indicator with the most practices outside the 99.8% limits and the "
+           "budget line with the largest forecast overspend (nhsbook.priorities).\n\n",
+           "*Disclosure control.* Counts from 1 to "
+           f"{_threshold(cfg) - 1} and the figures from which one could be worked out are "
+           "suppressed (Supp.); every report passes the same disclosure scan as the web "
+           "pages before it is published.\n\n"]
+    if cfg.synthetic:
+        out.append(f"*Synthetic data.* {t(_plain(cfg.synthetic_note))}\n\n")
+    srcs = sorted({re.sub(r",? (?:seed \S+ )?lines? [\d\-–, ]+$", "", str(s)).strip()
+                   for s in ctx.metadata["source"].dropna() if str(s).strip()})
+    if srcs:
+        out.append("== Indicator sources\n" + _bullets(srcs[:25]))
+    used = _registry_sources(cfg)
+    if used:
+        out.append("== Open data, licences and attribution\n")
+        for src, lic in used:
+            out.append(f"- *{t(src.title)}* ({t(src.publisher)}). Licence: "
+                       f"{t(lic.name if lic else src.licence)}. {t(src.attribution)}\n")
+    out.append("\nMade by nhsbook (MIT licence) from the book "
+               f"{t(cfg.name)}; the web version carries every table as CSV.\n")
+    return "".join(out)
+
+
+def _threshold(cfg) -> int:
+    from .publish import book_threshold
+    return book_threshold(cfg)
+
+
+def _registry_sources(cfg) -> list:
+    """Registry datasets (data/sources.yml) whose files the book reads, with licences."""
+    from . import sources
+    from .store import input_paths
+    try:
+        registry, licences = sources.load_registry(), sources.load_licences()
+        paths = [Path(p).as_posix() for p in input_paths(cfg).values()]
+    except Exception:  # noqa: BLE001 - a book without a registry lists none
+        return []
+    key = cfg.population_comparator.get("source")
+    out = []
+    for k, src in registry.items():
+        if k == key or any(p.endswith("/" + src.path) for p in paths):
+            out.append((src, licences.get(str(src.licence))))
+    return out
+
+
+SECTION_WRITERS = {"evidence": _evidence, "spine": _spine, "population": _population,
+                   "variation": _variation, "spot": _spot, "finance": _finance,
+                   "sources": _sources}
+
+
+def _plain(markdown: str) -> str:
+    """A book's markdown note as plain text: emphasis and code marks dropped, on one line."""
+    return " ".join(re.sub(r"\*\*|__|`", "", str(markdown)).split())
+
+
+def _date(d: dt.date) -> str:
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def source(ctx: Context) -> str:
+    """The report's typst source."""
+    cfg = ctx.cfg
+    footer = " · ".join([t(ctx.name), t(ctx.code), t(_date(ctx.published))]
+                        + (["Synthetic data"] if cfg.synthetic else []))
+    parts = [
+        f"#set document(title: {_string(f'{ctx.name}: board report')}, "
+        f"author: \"nhsbook\", date: none)\n",
+        "#set page(paper: \"a4\", margin: (x: 1.7cm, top: 1.6cm, bottom: 2cm), "
+        "footer: context text(size: 7.5pt, fill: luma(80))["
+        f"{footer} #h(1fr) Page #counter(page).display(\"1 of 1\", both: true)])\n",
+        "#set text(size: 9.5pt, ligatures: false, hyphenate: false, lang: \"en\")\n",
+        "#set par(justify: false)\n",
+        "#set heading(numbering: none)\n",
+        "#show heading.where(level: 1): set text(size: 14pt)\n",
+        "#show link: set text(fill: rgb(\"#005eb8\"))\n",
+        _head(ctx),
+    ]
+    sections = cfg.report_sections
+    if "messages" in sections:
+        parts.append(_messages(ctx))
+    for name in sections:
+        if name in SECTION_WRITERS:
+            parts.append(SECTION_WRITERS[name](ctx))
+    return "\n".join(parts)
+
+
+# --- compiling and the build step -------------------------------------------------------
+
+def _compile(src: str, root: Path) -> bytes:
+    import typst
+    try:
+        return typst.compile(src.encode("utf-8"), root=str(root), ignore_system_fonts=True)
+    except Exception as exc:  # typst.TypstError: the message names the line
+        raise ReportError(f"typst could not typeset the report: {exc}") from None
+
+
+def page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def published_date(cfg) -> dt.date:
+    """The reports' publication date: the day the book's tables were last computed."""
+    manifest = cfg.cache_dir / "manifest.json"
+    stamp = manifest.stat().st_mtime if manifest.is_file() else time.time()
+    return dt.date.fromtimestamp(stamp)
+
+
+def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
+                  codes: list[str] | None = None) -> dict[str, float]:
+    """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
+    source or charts changed, unless ``force``), remove reports no longer planned; returns
+    the CPU seconds (``time.process_time``: source and typesetting) of each report made.
+    ``codes`` limits the reports made (all planned reports are kept)."""
+    from . import incremental as inc
+    from . import messages, safepath
+    extra = cfg.book_dir / "_extra"
+    folder = extra / FOLDER
+    planned = report_codes(cfg, computed["areas"])
+    state_file = inc.state_dir(cfg.root) / f"reports-{cfg.name}.json"
+    state = inc.load_json(state_file, {}) if planned and not force else {}
+    for old in folder.glob("*.pdf") if folder.is_dir() else []:
+        if old.stem not in planned:
+            old.unlink()
+    if not planned:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        inc.write_json(state_file, {})
+        return {}
+    import typst
+
+    from . import pages, population  # noqa: F401 - imported once, not in a report's time
+    tables = messages.load_tables(cfg, computed)
+    published = published_date(cfg)
+    cache: dict = {}
+    areas = computed["areas"].set_index("area_code", drop=False)
+    made: dict[str, float] = {}
+    for code in planned if codes is None else [c for c in codes if c in planned]:
+        safepath.check_name(code, "area code")  # reports/<code>.pdf
+        t0 = time.process_time()
+        ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
+                      computed["priorities"], tables, extra, published, cache=cache)
+        src = source(ctx)
+        key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
+        out = folder / f"{code}.pdf"
+        if state.get(code) == key and out.is_file():
+            continue
+        pdf = _compile(src, extra)
+        pages = page_count(pdf)
+        if pages > cfg.report_max_pages:
+            raise ReportError(f"report of {code}: {pages} pages, more than the book's "
+                              f"reports: max_pages of {cfg.report_max_pages}")
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".pdf.tmp")
+        tmp.write_bytes(pdf)
+        tmp.replace(out)
+        state[code] = key
+        made[code] = time.process_time() - t0
+    inc.write_json(state_file, {c: k for c, k in state.items() if c in planned})
+    if made:
+        log(f"made {len(made)} of {len(planned)} reports in {sum(made.values()):.1f} s CPU "
+            f"({len(planned) - len(made)} unchanged; at most {max(made.values()):.2f} s, "
+            f"mean {sum(made.values()) / len(made):.2f} s a report)")
+    else:
+        log(f"the {len(planned)} reports are current")
+    return made
