@@ -155,6 +155,8 @@ function layout(spec, width) {
   if (narrow && meta.narrow) {
     var other = copy(meta.narrow);
     other.datasets = Object.assign({}, spec.datasets || {}, other.datasets || {});
+    // the narrow layout is the same chart: vega names its SVG by the same description
+    if (!other.description && spec.description) { other.description = spec.description; }
     return layout(other, width);
   }
   if (meta.max) { width = Math.min(width, meta.max); }

@@ -90,15 +90,44 @@ def scratch_root(name: str) -> Path:
     return scratch
 
 
+#: The first PCN and practice (by code) of NHS Derby and Derbyshire CCG in QOF 2020-21: the
+#: browser tests open one page of each type, so the test copy of the book pages these alone.
+DERBYSHIRE_PCN, DERBYSHIRE_PRACTICE = "U05048", "C81001"
+
+
+def _one_area_of_each_type(path: Path) -> None:
+    """The derbyshire-2021 book file of a test copy with the PCN and practice page sets cut to
+    one area each (the book's data, hierarchy and every page type unchanged): 20 pages to
+    build instead of 292."""
+    import yaml
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sets = []
+    for ps in raw["pages"]:
+        types = ps.get("area_types") or []
+        if "pcn" in types:
+            sets.append({**ps, "area_types": [t for t in types if t != "pcn"]})
+            sets.append({"part": ps["part"], "notebooks": ps["notebooks"],
+                         "areas": {DERBYSHIRE_PCN: "North Hardwick Bolsover PCN"}})
+        elif types == ["practice"]:
+            sets.append({"part": ps["part"], "notebooks": ps["notebooks"],
+                         "areas": {DERBYSHIRE_PRACTICE: "Springs Health Centre"}})
+        else:
+            sets.append(ps)
+    raw["pages"] = sets
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def derbyshire_site(shared) -> Path:
     """The derbyshire-2021 book's site, built once per test session in its own project root
-    (:func:`scratch_root`); an unchanged book is reused (the incremental build only checks
+    (:func:`scratch_root`) with one PCN and one practice paged (:func:`_one_area_of_each_type`);
+    an unchanged book is reused (the incremental build only checks
     that it is current)."""
     import subprocess
     import sys
     import time
     scratch = scratch_root("derbyshire-2021")
+    _one_area_of_each_type(scratch / "books" / "derbyshire-2021.yml")
     env = {**os.environ, "NHSBOOK_ROOT": str(scratch),
            "NHSBOOK_MIRROR": os.environ.get("NHSBOOK_MIRROR", str(shared / "data"))}
     t0 = time.perf_counter()

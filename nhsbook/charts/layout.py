@@ -61,12 +61,16 @@ def fit(chart, kind: str = "x", **options):
 
 
 def with_narrow(chart, narrow):
-    """``chart`` carrying ``fit: "vconcat"``
-    views one above the other (a chart and its key): each as wide as the column less
-    ``chrome`` px, the first ``aspect`` times as high as wide.
-``narrow`` (another chart) to draw instead on narrow columns."""
+    """``chart`` carrying ``narrow`` (another chart, e.g. the compact spine) for the renderer
+    to draw instead on a column narrower than :data:`NARROW`; the narrow chart keeps the
+    wide one's description (vega names the SVG by it).  The narrow spec is stored without a
+    second schema validation: both are built by nhsbook's chart functions."""
     meta = _usermeta(chart)
-    meta[KEY] = {**meta.get(KEY, {}), "narrow": narrow.to_dict()}
+    spec = narrow.to_dict(validate=False)
+    description = getattr(chart, "description", alt.Undefined)
+    if "description" not in spec and description is not alt.Undefined:
+        spec["description"] = description
+    meta[KEY] = {**meta.get(KEY, {}), "narrow": spec}
     return chart.properties(usermeta=meta)
 
 
