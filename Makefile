@@ -26,4 +26,4 @@ test: book
 	$(BIN)/python -m pytest --nbval-lax tests book/areas
 
 clean:
-	rm -rf build book/_build book/areas book/_extra book/_toc.yml book/validation.md book/data_sources.md book/index.md book/_static/nhsbook-vega.js*
+	rm -rf build book/_build book/areas book/_extra book/_toc.yml book/validation.md book/data_sources.md book/definitions.md book/index.md book/_static/nhsbook-vega.js*
