@@ -576,20 +576,19 @@ def significance_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: 
     rows = rows.sort_values("period", key=lambda s: s.map(_period_key)).groupby(
         "indicator_id").tail(1)
     names = metadata.set_index("indicator_id")["name"]
-    out = pd.DataFrame({
+    columns = {
         "Indicator": rows["indicator_id"].map(names), "Period": rows["period"],
         "Value": rows["value"], "Lower 95% CI": rows["lower_95"],
         "Upper 95% CI": rows["upper_95"], "Lower 99.8% CI": rows["lower_998"],
-        "Upper 99.8% CI": rows["upper_998"],
-        comparator_name: rows["comparator_value"],
-        f"vs {comparator_name} (95%)": rows["significance"],
-        f"vs {comparator_name} (99.8%)": rows["significance_998"],
-        "England": rows["england_value"],
-        "vs England (95%)": rows["england_significance"],
-        "vs England (99.8%)": rows["england_significance_998"]})
-    if rows["comparator_code"].eq(ENGLAND[0]).all():   # compared with England already
-        out = out.drop(columns=[comparator_name, f"vs {comparator_name} (95%)",
-                                f"vs {comparator_name} (99.8%)"])
+        "Upper 99.8% CI": rows["upper_998"]}
+    if not rows["comparator_code"].eq(ENGLAND[0]).all():   # else compared with England below
+        columns |= {comparator_name: rows["comparator_value"],
+                    f"vs {comparator_name} (95%)": rows["significance"],
+                    f"vs {comparator_name} (99.8%)": rows["significance_998"]}
+    columns |= {"England": rows["england_value"],
+                "vs England (95%)": rows["england_significance"],
+                "vs England (99.8%)": rows["england_significance_998"]}
+    out = pd.DataFrame(columns)
     if "suppressed" in rows.columns:
         sup = rows["suppressed"].astype(bool).to_numpy()
         out.loc[sup, ["Value", "Lower 95% CI", "Upper 95% CI", "Lower 99.8% CI",
