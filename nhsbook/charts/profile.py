@@ -145,7 +145,10 @@ def spine(data: pd.DataFrame, *, palette: str = "standard", title: str | None = 
                           opacity=1).encode(
         x=alt.X("x_value:Q", scale=x, axis=None), y=y, color=_colour(data, palette),
         tooltip=tooltip)
-    spine_layer = alt.layer(*bands, centre, markers, peer, dot).properties(
+    # the peer layer only where the data hold a similar 10 (an empty mark group would be an
+    # unlabelled graphics-symbol to screen readers)
+    peers = [peer] if (data["role"] == "peer").any() else []
+    spine_layer = alt.layer(*bands, centre, markers, *peers, dot).properties(
         width=width, height=height,
         title=alt.TitleParams("Worst ← range of practices → Best", anchor="middle",
                               fontSize=11, font=FONT))
