@@ -54,26 +54,47 @@ ALPHA = 0.05
 
 # --- the tables ------------------------------------------------------------------------
 
+#: What each page type's messages read beyond the computed tables (a profile page never
+#: reads the finance files: :mod:`nhsbook.incremental` reruns a page when what it read changes).
+EXTRAS: dict[str, tuple[str, ...]] = {"finance": ("finance",),
+                                      "performance": ("performance", "finance"),
+                                      "spot": ("spot",)}
+#: Every extra, for the landing page's headlines (finance is one of them).
+ALL_EXTRAS: tuple[str, ...] = ("finance", "performance", "spot")
+
+
+def load_extras(cfg: "BookConfig", names: Iterable[str]) -> dict[str, Any]:
+    """The book's ``names`` among finance, performance and SPOT data, ``None`` for one the
+    book does not have."""
+    out: dict[str, Any] = {}
+    for name in names:
+        out[name] = None
+        if name == "finance" and (cfg.data / "finance" / "organisations.csv").is_file():
+            from . import finance
+            out[name] = finance.load_dir(cfg.data)
+        elif name == "performance" and (cfg.data / "performance").is_dir():
+            from . import performance
+            out[name] = performance.load_dir(cfg.data)
+        elif name == "spot":
+            from . import spot
+            folder = cfg.data / "spot"
+            if (folder / spot.FILES["spot_spend"]).is_file():
+                out[name] = spot.load(folder)
+    return out
+
+
 def load_tables(book: "str | BookConfig" = "default",
-                computed: Mapping[str, pd.DataFrame] | None = None) -> dict[str, Any]:
-    """Everything :func:`key_messages` reads for ``book`` (a name or a loaded
+                computed: Mapping[str, pd.DataFrame] | None = None,
+                extras: Iterable[str] = ALL_EXTRAS) -> dict[str, Any]:
+    """Everything :func:`key_messages` reads for ``book`` (a name, a path or a loaded
     configuration): the computed tables (``computed`` when the caller has them), the book's
-    configuration and its finance, performance and SPOT data when it has them."""
+    configuration and the ``extras`` (:func:`load_extras`) it has."""
     from .config import BookConfig, load_book
     from .store import load_computed
     cfg = book if isinstance(book, BookConfig) else load_book(book)
     tables: dict[str, Any] = dict(computed if computed is not None else load_computed(cfg))
     tables["book"] = cfg
-    if (cfg.data / "finance" / "organisations.csv").is_file():
-        from . import finance
-        tables["finance"] = finance.load_dir(cfg.data)
-    if (cfg.data / "performance").is_dir():
-        from . import performance
-        tables["performance"] = performance.load_dir(cfg.data)
-    from . import spot
-    folder = cfg.data / "spot"
-    if (folder / spot.FILES["spot_spend"]).is_file():
-        tables["spot"] = spot.load(folder)
+    tables.update(load_extras(cfg, extras))
     return tables
 
 

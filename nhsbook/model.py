@@ -215,7 +215,9 @@ COLUMN_ROLES: dict[str, tuple[str, ...]] = {
     "lower_998": ("lower_998", "Lower 99.8% CI", "Lower CI 99.8 limit", "l998"),
     "upper_998": ("upper_998", "Upper 99.8% CI", "Upper CI 99.8 limit", "u998"),
     "indicator_id": ("indicator_id", "Indicator ID", "i"),
-    "indicator": ("indicator", "Indicator", "Indicator Name"),
+    "indicator": ("indicator", "Indicator", "Indicator Name",
+                  # the SPOT table names each programme's outcome measure
+                  "Outcome indicator"),
     "area_code": ("area_code", "Area code", "Area Code", "a", "practice_code",
                   "Practice code"),
     "area_name": ("area_name", "Area name", "Area Name", "Area", "Practice",

@@ -56,7 +56,10 @@ class AreaPage:
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
         cfg = load_book(book)
-        return cls.from_tables(cfg, load_computed(cfg), area_code)
+        computed = load_computed(cfg)
+        page = cls.from_tables(cfg, computed, area_code)
+        page.tables = dict(computed, book=cfg)   # the key messages read the same tables
+        return page
 
     @classmethod
     def from_tables(cls, cfg: BookConfig, computed: dict, area_code: str) -> "AreaPage":
@@ -183,7 +186,9 @@ class AreaPage:
         """The page's key messages (:func:`nhsbook.messages.key_messages`), plain text."""
         from . import messages
         if self.tables is None:
-            self.tables = messages.load_tables(self.book.name)
+            self.tables = messages.load_tables(self.book, extras=())
+        need = [e for e in messages.EXTRAS.get(page, ()) if e not in self.tables]
+        self.tables.update(messages.load_extras(self.book, need))
         return messages.key_messages(self.tables, self.code, page, **computed)
 
     def key_messages_box(self, *pages: str, **computed) -> "IPython.display.HTML":
@@ -572,8 +577,8 @@ def key_messages_box(area_code: str, page: str, book: str = "default"
     ``area_code`` in ``book``."""
     from IPython.display import HTML
     from . import messages
-    return HTML(key_messages_html(messages.key_messages(messages.load_tables(book),
-                                                        area_code, page)))
+    tables = messages.load_tables(book, extras=messages.EXTRAS.get(page, ()))
+    return HTML(key_messages_html(messages.key_messages(tables, area_code, page)))
 
 
 def esc(text: object) -> str:

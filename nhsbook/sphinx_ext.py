@@ -106,8 +106,8 @@ def _build_finished(app, exception) -> None:
             search.write_text(fixed, encoding="utf-8")
     sources = Path(app.outdir) / "_sources"
     if not app.config.html_copy_source and sources.is_dir():   # MyST-NB copies notebooks
-        import shutil
-        shutil.rmtree(sources)
+        from .safepath import remove_tree   # the build folder is <root>/build/jupyter-book/…
+        remove_tree(sources, Path(app.srcdir).parent)
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = dedupe_inline_scripts(text).replace(_BARE_SUMMARY, _NAMED_SUMMARY)
