@@ -22,8 +22,11 @@ validate: $(STAMP)
 book: $(STAMP)
 	$(BIN)/nhsbook build --book $(BOOK)
 
+# The executed notebooks run on every core (pytest-xdist; --dist loadscope keeps the cells of
+# a notebook in one kernel).
 test: book
-	$(BIN)/python -m pytest --nbval-lax tests book/areas
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n auto --dist loadscope --nbval-lax book/areas
 
 clean:
 	rm -rf build book/_build book/areas book/_extra book/_toc.yml book/validation.md book/data_sources.md book/definitions.md book/index.md book/_static/nhsbook-vega.js*

@@ -17,6 +17,10 @@ is a separate ``nhsbook build`` process, measured with its workers and kernels
 <= 90 s, warm no-change <= 10 s, statistics for 6,500 practices <= 10 s, 106 CCG pages
 <= 10 min within 4 GiB.
 
+Issue 26's targets are printed beside each figure with whether it holds (``holds`` /
+``MISSES``): default book cold <= 45 s, warm no-change <= 3 s, one input changed <= 10 s;
+default site <= 30 MB with a median area page <= 150 KB.
+
 Run: NHSBOOK_MIRROR=/path/to/mirror .venv/bin/python benchmarks/build.py [--jobs N]
      [--skip-national] [--keep]
 """
@@ -71,26 +75,46 @@ def steps(out: str) -> list[str]:
             if re.search(r" in \d+\.\d s|nothing to publish", line)]
 
 
-def site_size(project: Path) -> str:
+#: Issue 26's targets: seconds for the builds, MB (10**6 bytes) for the site, KB for the
+#: median area page.
+TARGETS = {"cold": 45.0, "warm": 3.0, "one change": 10.0, "site MB": 30.0, "page KB": 150.0}
+
+
+def verdict(value: float, target: float, unit: str) -> str:
+    """``target <= 45 s: holds`` (or ``MISSES``)."""
+    return f"target <= {target:g} {unit}: {'holds' if value <= target else 'MISSES'}"
+
+
+def site_size(project: Path) -> tuple[float, float, int]:
+    """The published site's size (MB), its median area page (KB: the page's HTML, which
+    holds its charts' data) and its number of files."""
     site = project / "book" / "_build" / "html"
     files = [p for p in site.rglob("*") if p.is_file()] if site.is_dir() else []
-    return f"site {len(files):,} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB"
+    pages = sorted(p.stat().st_size for p in (site / "areas").glob("*/*.html"))
+    median = pages[len(pages) // 2] / 1e3 if pages else 0.0
+    return sum(p.stat().st_size for p in files) / 1e6, median, len(files)
 
 
 def incremental(project: Path, jobs: int | None) -> None:
-    """Figures 1-3: cold, warm no-change and one-input-changed builds of the default book."""
-    for label, change in (("default book: cold build", False),
-                          ("default book: warm rebuild, nothing changed", False),
-                          ("default book: one finance input changed", True)):
+    """Figures 1-3: cold, warm no-change and one-input-changed builds of the default book,
+    then the site's size."""
+    for label, key, change in (("default book: cold build", "cold", False),
+                               ("default book: warm rebuild, nothing changed", "warm", False),
+                               ("default book: one finance input changed", "one change",
+                                True)):
         if change:
             path = project / "data" / "default" / "finance" / "baseline_uplift.csv"
             path.write_text(path.read_text(encoding="utf-8").replace(
                 "Re-ablement monies", "Reablement monies"), encoding="utf-8")
         wall, peak, out = run_build(project, "default", jobs)
-        report(label, wall, peak, ran(out))
+        report(label, wall, peak, f"{ran(out)}; {verdict(wall, TARGETS[key], 's')}")
         for line in steps(out):
             print(f"    {line.strip()}")
-    print(f"    {site_size(project)}")
+    mb, page_kb, files = site_size(project)
+    print(f"{'default site: size':<52} {mb:8.1f} MB  {files:,} files; "
+          f"{verdict(mb, TARGETS['site MB'], 'MB')}")
+    print(f"{'default site: median area page':<52} {page_kb:8.0f} KB  "
+          f"{verdict(page_kb, TARGETS['page KB'], 'KB')}")
 
 
 REPORT_TARGET = 0.5

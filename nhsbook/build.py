@@ -180,7 +180,7 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook}.ipynb"
     os.environ["NHSBOOK_ROOT"] = str(root_path)
-    # the kernel inherits these: charts write their SVG and CSV beside the page (nhsbook.site)
+    # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.site)
     os.environ[website.PAGE_ENV] = f"{area_code}/{notebook}"
     os.environ[website.EXTRA_ENV] = str(root_path / "book" / "_extra")
     pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
@@ -475,8 +475,9 @@ def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,
     return cfg.site_dir
 
 
-#: A chart's files: ``<notebook>-<n>.svg|csv`` under ``_extra/charts/<area>/``.
-CHART = re.compile(r"^(?P<notebook>.+)-\d+\.(svg|csv)$")
+#: A chart's files: ``<notebook>-<n>.csv|vl.json`` under ``_extra/charts/<area>/`` (and the
+#: ``.svg`` an older build drew for every chart, removed with them).
+CHART = re.compile(r"^(?P<notebook>.+)-\d+\.(svg|csv|vl\.json)$")
 
 
 def _page_id(p: Page) -> str:

@@ -20,7 +20,8 @@ What a report shows (in this order; a book's ``reports: sections`` picks among t
 
 No second computation: a report draws only what the build already made — the computed
 tables, the priorities, the CSVs the pages published under ``_extra/data/<area>/`` and the
-charts' vector SVGs under ``_extra/charts/<area>/`` (found by their data's columns).  Every
+charts' vector SVGs, drawn from the specs the pages kept under ``_extra/charts/<area>/`` (found
+by their data's columns; :func:`chart_svg`).  Every
 text from data is escaped with :func:`nhsbook.escape.pdf_text`.  Tables are text; the
 running footer carries the area, the publication date (the day the book's tables were
 computed) and "Synthetic data" in a synthetic book, with "Page n of N".
@@ -39,6 +40,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -96,20 +99,44 @@ def _csv(path: Path) -> pd.DataFrame:
     return table.map(lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v)
 
 
+#: Folder of ``book/_extra`` holding the SVGs the reports draw (by content; not published).
+SVG_CACHE = "_svg"
+
+
+def chart_svg(spec_path: Path, extra: Path) -> Path:
+    """The SVG of the chart whose Vega-Lite spec is ``spec_path`` (written by the site's
+    renderer, :mod:`nhsbook.site`), drawn by vl-convert the first time and kept under
+    ``extra/_svg/<sha256 of the spec>.svg``: the same chart is never drawn twice, in one build
+    or the next.  The spec's texts are already literal (:func:`nhsbook.escape.vega_spec`)."""
+    import hashlib
+
+    import vl_convert as vlc
+    text = spec_path.read_text(encoding="utf-8")
+    out = extra / SVG_CACHE / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.svg"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(vlc.vegalite_to_svg(json.loads(text)), encoding="utf-8")
+        tmp.replace(out)
+    return out
+
+
 def find_chart(extra: Path, code: str, notebook: str, columns: set[str]) -> list[Path]:
-    """The SVGs of ``notebook``'s charts for the area whose data (the CSV beside each chart)
-    hold ``columns``, in page order."""
+    """The SVGs (:func:`chart_svg`) of ``notebook``'s charts for the area whose data (the CSV
+    beside each chart's spec) hold ``columns``, in page order."""
+    from .site import SPEC_SUFFIX
     folder = extra / "charts" / code
     found = []
-    for svg in sorted(folder.glob(f"{notebook}-*.svg"),
-                      key=lambda p: int(p.stem.rsplit("-", 1)[1])):
-        data = svg.with_suffix(".csv")
+    specs = [(int(p.name[:-len(SPEC_SUFFIX)].rsplit("-", 1)[1]), p)
+             for p in folder.glob(f"{notebook}-*{SPEC_SUFFIX}")]
+    for _, spec in sorted(specs):
+        data = spec.with_name(spec.name[:-len(SPEC_SUFFIX)] + ".csv")
         if not data.is_file():
             continue
         with open(data, encoding="utf-8", newline="") as fh:
             header = set(next(csv.reader(fh), []))
         if columns <= header:
-            found.append(svg)
+            found.append(chart_svg(spec, extra))
     return found
 
 
@@ -549,12 +576,14 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
     cache: dict = {}
     areas = computed["areas"].set_index("area_code", drop=False)
     made: dict[str, float] = {}
+    used: set[Path] = set()
     for code in planned if codes is None else [c for c in codes if c in planned]:
         safepath.check_name(code, "area code")  # reports/<code>.pdf
         t0 = time.process_time()
         ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
                       computed["priorities"], tables, extra, published, cache=cache)
         src = source(ctx)
+        used.update(ctx.images)
         key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
         out = folder / f"{code}.pdf"
         if state.get(code) == key and out.is_file():
@@ -571,6 +600,10 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         state[code] = key
         made[code] = time.process_time() - t0
     inc.write_json(state_file, {c: k for c, k in state.items() if c in planned})
+    cache_dir = extra / SVG_CACHE
+    for svg in cache_dir.glob("*") if cache_dir.is_dir() and codes is None else []:
+        if svg not in used:   # drawn for no report now
+            svg.unlink()
     if made:
         log(f"made {len(made)} of {len(planned)} reports in {sum(made.values()):.1f} s CPU "
             f"({len(planned) - len(made)} unchanged; at most {max(made.values()):.2f} s, "

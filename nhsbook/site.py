@@ -8,9 +8,14 @@ their data beside each.
   :mod:`nhsbook.pages` calls when a page is built by nhsbook) draws each chart into an
   accessible ``<figure>`` named (``aria-label``) by the chart's title and description (vega
   also labels the SVG it draws from the description), the caption repeats the description in text, and
-  links to the chart's static SVG (vl-convert) and its data as CSV, both written to
-  ``_extra/charts/<area>/<notebook>-<n>.{svg,csv}``.  The CSV is checked for counts 1-4 before
-  it is written (:func:`nhsbook.pages.disclosive_cells`).
+  offers the chart as SVG (drawn by vega in the reader's browser, from the chart the reader
+  sees) and its data as CSV, written to ``_extra/charts/<area>/<notebook>-<n>.csv``.  The CSV is
+  checked for counts 1-4 before it is written (:func:`nhsbook.pages.disclosive_cells`).
+* Beside the CSV the renderer keeps the chart's Vega-Lite spec (``<notebook>-<n>.vl.json``,
+  never published: ``_config.yml`` excludes it): the PDF reports draw the few charts they
+  show from it (:func:`nhsbook.report.chart_svg`, cached by content).  No page draws a static
+  SVG of every chart any more: that took about 45% of the notebooks' time and 39 MB of the
+  default site.
 
 A notebook opened by hand in Jupyter (no ``NHSBOOK_PAGE`` in the environment) keeps Altair's
 default renderer.
@@ -83,10 +88,13 @@ def chart_table(spec: dict) -> pd.DataFrame:
     return table.rename(columns=names)
 
 
-def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
-    """Write the chart's SVG and CSV; return their site paths relative to the page."""
-    import vl_convert as vlc
+#: Suffix of a chart's Vega-Lite spec beside its CSV (kept for the reports, not published).
+SPEC_SUFFIX = ".vl.json"
 
+
+def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
+    """Write the chart's CSV (published) and its spec (for the reports); return the CSV's
+    site path relative to the page and the file name offered for the chart as SVG."""
     from .pages import disclosive_cells
     from .safepath import check_name
 
@@ -103,10 +111,9 @@ def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
                          f"(e.g. row {hits[0][0]}, column {hits[0][1]!r}); suppress them "
                          "before charting")
     escape.csv_frame(table).to_csv(folder / f"{stem}.csv", index=False)  # formula guard
-    (folder / f"{stem}.svg").write_text(vlc.vegalite_to_svg(escape.vega_spec(spec)),
-                                         encoding="utf-8")
-    rel = f"../../charts/{escape.html(code)}/{escape.html(stem)}"
-    return rel + ".svg", rel + ".csv"
+    (folder / f"{stem}{SPEC_SUFFIX}").write_text(
+        json.dumps(escape.vega_spec(spec), separators=(",", ":")), encoding="utf-8")
+    return f"../../charts/{escape.html(code)}/{escape.html(stem)}.csv", f"{code}-{stem}.svg"
 
 
 #: The page's chart machinery, defined once per page by the first chart that needs it
@@ -209,6 +216,18 @@ return function (id, spec, opts, n) {
   resize();
   window.addEventListener("resize", function () {
     clearTimeout(timer); timer = setTimeout(resize, 150); });
+  // "Chart as SVG": vega draws the chart the reader sees as an SVG file
+  var button = el.parentNode && el.parentNode.querySelector("button.nhsbook-svg");
+  if (button) { button.addEventListener("click", function () {
+    if (!view) { return; }
+    view.toSVG().then(function (svg) {
+      var url = URL.createObjectURL(new Blob([svg], {type: "image/svg+xml"}));
+      var a = document.createElement("a");
+      a.href = url; a.download = button.getAttribute("data-file") || "chart.svg";
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }).catch(function (e) { console.error("chart " + n + " as SVG: " + e); });
+  }); }
 };
 })(); }"""
 
@@ -240,9 +259,9 @@ def render(spec: dict, **_: object) -> dict[str, str]:
     page, extra = os.environ.get(PAGE_ENV), os.environ.get(EXTRA_ENV)
     links = ""
     if page and extra:
-        svg, csv = _write_files(spec, page, Path(extra), n)
-        links = (f' <a href="{svg}" download>Chart as SVG</a> · '
-                 f'<a href="{csv}" download>Chart data as CSV</a>')
+        csv, svg = _write_files(spec, page, Path(extra), n)
+        links = (f' <button type="button" class="nhsbook-svg" data-file="{escape.html(svg)}">'
+                 f'Chart as SVG</button> · <a href="{csv}" download>Chart data as CSV</a>')
     if narrow is not None:
         spec["usermeta"][KEY]["narrow"] = narrow
     div = f"nhsbook-chart-{os.getpid()}-{n}"

@@ -134,14 +134,26 @@ def test_landing_page_links_every_area(server, browser, site):
 
 
 def test_each_chart_has_its_static_svg_and_csv(server, browser, site):
+    """Every chart offers its data as CSV (a file of the site) and itself as SVG: the button
+    downloads the SVG vega draws of the chart on the page."""
     page, _, _ = _open(browser, server + PAGES["ccg_profile"])
-    links = [a.get_attribute("href") for a in page.locator("figure.nhsbook-chart a").all()]
-    assert any(h.endswith(".svg") for h in links) and any(h.endswith(".csv") for h in links)
-    for href in links:
-        resp = page.request.get(server + "areas/E38000115/" + href)
-        assert resp.ok, href
-        if href.endswith(".svg"):
-            assert resp.text().lstrip().startswith("<svg")
+    _settle(page)
+    figures = page.locator("figure.nhsbook-chart").all()
+    assert figures
+    for fig in figures:
+        links = [a.get_attribute("href") for a in fig.locator("a[download]").all()]
+        assert any(h.endswith(".csv") for h in links), links
+        for href in links:
+            assert page.request.get(server + "areas/E38000115/" + href).ok, href
+        assert fig.locator("button.nhsbook-svg").count() == 1
+    with page.expect_download() as info:
+        figures[0].locator("button.nhsbook-svg").click()
+    download = info.value
+    assert download.suggested_filename.startswith("E38000115-jsna_profile-")
+    assert download.suggested_filename.endswith(".svg")
+    with open(download.path(), encoding="utf-8") as fh:
+        text = fh.read()
+    assert text.lstrip().startswith("<svg") and "</svg>" in text
     page.context.close()
 
 

@@ -64,6 +64,9 @@ def test_renderer_embeds_the_narrow_chart_once_and_sizes_from_the_figure():
 
 
 def test_static_svg_is_the_wide_chart(tmp_path, monkeypatch):
+    """The SVG a PDF report draws from a page's kept spec is the wide chart, drawn once
+    (cached by the spec's content)."""
+    from nhsbook import report
     monkeypatch.setenv(site.PAGE_ENV, "X1/page")
     monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
     site.reset_page()
@@ -71,8 +74,13 @@ def test_static_svg_is_the_wide_chart(tmp_path, monkeypatch):
     wide = alt.Chart(data).mark_point().encode(x="a:Q")
     narrow = alt.Chart(data).mark_bar().encode(x="a:Q")
     site.render(layout.with_narrow(wide, narrow).to_dict())
-    svg = (tmp_path / "charts" / "X1" / "page-1.svg").read_text()
+    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
+    svg = path.read_text()
     assert "mark-symbol" in svg and "mark-rect" not in svg
+    assert path.parent == tmp_path / report.SVG_CACHE
+    mtime = path.stat().st_mtime_ns
+    assert report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}",
+                            tmp_path).stat().st_mtime_ns == mtime
 
 
 @pytest.mark.parametrize("flag, polarity, words", [

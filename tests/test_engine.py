@@ -130,6 +130,6 @@ def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_en
                   NHSBOOK_PAGE="ND-DRO/jsna_profile", NHSBOOK_EXTRA=str(extra))
         outputs.append(_text_outputs(nb))
         assert sorted(p.name for p in (extra / "charts" / "ND-DRO").iterdir()) == [
-            "jsna_profile-1.csv", "jsna_profile-1.svg", "jsna_profile-2.csv",
-            "jsna_profile-2.svg"]
+            "jsna_profile-1.csv", "jsna_profile-1.vl.json", "jsna_profile-2.csv",
+            "jsna_profile-2.vl.json"]
     assert outputs[0] == outputs[1] and len(outputs[0]) > 5

@@ -263,11 +263,14 @@ def test_chart_csv_svg_and_figure_keep_names_literal(tmp_path, monkeypatch):
     assert "<" not in payload and json.loads(payload)["title"] == name
     table = pd.read_csv(tmp_path / "charts" / "X1" / "page-1.csv")
     assert table["name"].iloc[0] == "'" + name and table["value"].iloc[0] == -5.0
-    # vl-convert draws the names as SVG text, escaped: the SVG parses and holds them
-    svg = ET.parse(tmp_path / "charts" / "X1" / "page-1.svg").getroot()
+    # vl-convert draws the names as SVG text (for a report), escaped: the SVG parses and
+    # holds them
+    from nhsbook import report, site
+    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
+    svg = ET.parse(path).getroot()
     texts = [t.text or "" for t in svg.iter() if t.tag.endswith("text")]
     assert name in texts
-    assert "<script" not in (tmp_path / "charts" / "X1" / "page-1.svg").read_text()
+    assert "<script" not in path.read_text()
 
 
 # --- SVG -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import altair as alt
 import pandas as pd
 import pytest
@@ -16,6 +17,8 @@ def _chart(df: pd.DataFrame) -> dict:
 
 
 def test_renderer_writes_an_accessible_figure_with_svg_and_csv(tmp_path, monkeypatch):
+    """The figure offers the chart as SVG (drawn by vega in the browser) and its data as
+    CSV; beside the CSV the spec the reports draw from, and no SVG file of its own."""
     monkeypatch.setenv(site.PAGE_ENV, "AREA1/page")
     monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
     spec = _chart(pd.DataFrame({"name": ["a", "b"], "n": [10, 20]}))
@@ -23,11 +26,14 @@ def test_renderer_writes_an_accessible_figure_with_svg_and_csv(tmp_path, monkeyp
     assert '<figure class="nhsbook-chart" aria-label="A title. Two bars.">' in html
     assert "<figcaption>Two bars." in html and "vegaEmbed(" in html
     assert "cdn." not in html and "https://" not in html.split("var spec")[0]
-    svg = next((tmp_path / "charts" / "AREA1").glob("page-*.svg"))
-    assert svg.read_text().lstrip().startswith("<svg")
-    csv = pd.read_csv(svg.with_suffix(".csv"))
+    csv_file = next((tmp_path / "charts" / "AREA1").glob("page-*.csv"))
+    csv = pd.read_csv(csv_file)
     assert csv.to_dict("list") == {"name": ["a", "b"], "n": [10, 20]}
-    assert f'href="../../charts/AREA1/{svg.stem}.svg"' in html
+    assert f'href="../../charts/AREA1/{csv_file.name}" download' in html
+    assert f'class="nhsbook-svg" data-file="AREA1-{csv_file.stem}.svg"' in html
+    assert "view.toSVG()" in html
+    kept = json.loads(csv_file.with_name(csv_file.stem + site.SPEC_SUFFIX).read_text())
+    assert kept["title"] == "A title" and not list(tmp_path.rglob("*.svg"))
 
 
 def test_renderer_refuses_charts_carrying_small_counts(tmp_path, monkeypatch):
