@@ -319,10 +319,12 @@ def _title(notebook: str) -> str:
 
 def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str],
                           report_md: str, computed: dict[str, pd.DataFrame] | None = None,
-                          reports: set[str] = frozenset()) -> None:
+                          reports: set[str] = frozenset(),
+                          headlines: dict[str, str] | None = None) -> None:
     """Landing page, areas index, validation report, data sources, definitions (of every
     indicator of ``computed["metadata"]``, default the stored tables') and the table of
-    contents (areas with a PDF board report, ``reports``, link to it)."""
+    contents (areas with a PDF board report, ``reports``, link to it).  ``headlines``: each
+    area's landing headline when the caller has them (:func:`landing_headlines`)."""
     book = cfg.book_dir
     lines = ["# Areas", "", f"Every area of *{esc(cfg.title)}* and its pages. Profile tables "
              "download as CSV:", ""]
@@ -338,8 +340,8 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
         notice = f"> **Synthetic data.** {' '.join(cfg.synthetic_note.split())}"
     landing = landing.replace("{{book_notice}}", notice)
     landing += "\n## Areas in this book\n\n" + "\n".join(
-        area_groups(cfg) + area_tree(pages, "areas/", landing_headlines(cfg, pages, computed),
-                                     reports)
+        area_groups(cfg) + area_tree(pages, "areas/", headlines if headlines is not None
+                                     else landing_headlines(cfg, pages, computed), reports)
     ) + "\n"
     if reports:
         landing += ("\n## Board reports\n\nEach area as an A4 PDF paper for boards and "
@@ -655,7 +657,22 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
                           "published:\n" + "\n".join(sorted(errors)))
     log(f"ran {len(runs)} of {len(tasks)} notebooks in {timings['notebooks']:.1f} s "
         f"({len(tasks) - len(runs)} unchanged)")
-    write_csvs(cfg, computed, profile_codes)
+    # the profile CSVs and the landing page's headlines are made from the computed tables
+    # alone: while those, the book file and the package are unchanged, they are not made again
+    memo_file = inc.state_dir(cfg.root) / f"generated-{cfg.name}.json"
+    memo = {} if force else inc.load_json(memo_file, {})
+    manifest = cfg.cache_dir / "manifest.json"
+    tables_key = inc.hash_of(package, digests(manifest) if manifest.is_file() else "",
+                             inc.book_digest(cfg), sorted(profile_codes))
+    csvs = [cfg.book_dir / "_extra" / "data" / c / "profile.csv" for c in profile_codes]
+    if memo.get("csvs") != tables_key or not all(p.is_file() for p in csvs):
+        write_csvs(cfg, computed, profile_codes)
+        memo["csvs"] = tables_key
+    heads_key = inc.hash_of(tables_key, [p.area_code for p in tasks])
+    if (memo.get("headlines") or {}).get("key") != heads_key:
+        memo["headlines"] = {"key": heads_key,
+                             "values": landing_headlines(cfg, tasks, computed)}
+    inc.write_json(memo_file, memo)
     t0 = time.perf_counter()
     try:
         made = board.build_reports(cfg, computed, digests, log, force=force)
@@ -665,7 +682,8 @@ def _build_locked(cfg: BookConfig, *, jobs: int | None, site: bool, scheduler: s
         digests.save()
     timings["reports"] = time.perf_counter() - t0
     write_generated_pages(cfg, tasks, set(profile_codes), report.to_markdown(), computed,
-                          set(board.report_codes(cfg, computed["areas"])))
+                          set(board.report_codes(cfg, computed["areas"])),
+                          headlines=memo["headlines"]["values"])
     ran = [todo[pid][0] for pid in todo]
     result = BuildResult(site=cfg.site_dir, pages=sorted(pages), timings=timings, ran=ran,
                          reports=made)

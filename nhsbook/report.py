@@ -547,6 +547,26 @@ def published_date(cfg) -> dt.date:
     return dt.date.fromtimestamp(stamp)
 
 
+#: Key of the reports' state file holding :func:`_inputs_key` of the last full run.
+INPUTS = "__inputs__"
+
+
+def _inputs_key(cfg, extra: Path, digests, typst_version: str) -> str:
+    """Everything a report is made from, as one sha256: the nhsbook package, typst, the book
+    file, the computed tables' manifest (their inputs' checksums; its date is the reports'
+    publication date) and every file the pages published under ``_extra/data`` and
+    ``_extra/charts``.  When it is unchanged no report's source is even written again."""
+    from . import incremental as inc
+    files = [p for sub in ("data", "charts") if (extra / sub).is_dir()
+             for p in sorted((extra / sub).rglob("*")) if p.is_file()]
+    manifest = cfg.cache_dir / "manifest.json"
+    return inc.hash_of(inc.package_digest(digests), typst_version,
+                       digests(cfg.path) if getattr(cfg, "path", None) else "",
+                       digests(manifest) if manifest.is_file() else "",
+                       str(published_date(cfg)),
+                       [(p.relative_to(extra).as_posix(), digests(p)) for p in files])
+
+
 def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
                   codes: list[str] | None = None) -> dict[str, float]:
     """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
@@ -570,6 +590,11 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         return {}
     import typst
 
+    inputs = _inputs_key(cfg, extra, digests, typst.__version__)
+    if codes is None and state.get(INPUTS) == inputs and \
+            all((folder / f"{c}.pdf").is_file() and c in state for c in planned):
+        log(f"the {len(planned)} reports are current")
+        return {}
     from . import pages, population  # noqa: F401 - imported once, not in a report's time
     tables = messages.load_tables(cfg, computed)
     published = published_date(cfg)
@@ -599,7 +624,10 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         tmp.replace(out)
         state[code] = key
         made[code] = time.process_time() - t0
-    inc.write_json(state_file, {c: k for c, k in state.items() if c in planned})
+    kept = {c: k for c, k in state.items() if c in planned}
+    if codes is None:
+        kept[INPUTS] = inputs
+    inc.write_json(state_file, kept)
     cache_dir = extra / SVG_CACHE
     for svg in cache_dir.glob("*") if cache_dir.is_dir() and codes is None else []:
         if svg not in used:   # drawn for no report now
