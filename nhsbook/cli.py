@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def _wait(args: argparse.Namespace) -> float | None:
 def _build(args: argparse.Namespace) -> int:
     from . import lock
     from .build import BuildFailed, build
+    if args.verbose:
+        from .engine import VERBOSE_ENV
+        os.environ[VERBOSE_ENV] = "1"
     try:
         build(args.book, jobs=args.jobs, site=not args.no_site, scheduler=args.scheduler,
               force=args.force, wait=_wait(args))
@@ -132,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true",
                    help="redo everything: the gate, compute, every notebook and the site")
     p.add_argument("--no-site", action="store_true", help="skip the jupyter-book step")
+    p.add_argument("--verbose", action="store_true",
+                   help="show what the notebook kernels write to stderr (otherwise kept in "
+                        "build/logs/kernels.log)")
     _lock_options(p)
     p.set_defaults(func=_build)
 

@@ -35,7 +35,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 #: Modules imported into a new kernel once, before its first notebook.
 WARM_IMPORTS = ("pandas", "numpy", "altair", "IPython.display", "nhsbook.pages",
-                "nhsbook.charts", "nhsbook.stats", "vl_convert")
+                "nhsbook.charts", "nhsbook.stats")
 #: A kernel is replaced after this many notebooks ...
 MAX_RUNS = 200
 #: ... or when its resident memory passes this many MiB.
@@ -133,13 +133,36 @@ def _kernel(kernel_name: str, cwd: str | None):
         # nbclient polls an asynchronous client (a blocking one would hang on a dead kernel)
         km = KernelManager(kernel_name=kernel_name,
                            client_class="jupyter_client.asynchronous.AsyncKernelClient")
-        km.start_kernel(cwd=cwd)
+        stderr = _kernel_stderr()
+        try:
+            km.start_kernel(cwd=cwd, **stderr)
+        finally:
+            for fh in stderr.values():   # the kernel has its own copy
+                fh.close()
         _warm = _Warm(km)
         if multiprocessing.parent_process() is not None:  # a pool worker leaves by os._exit
             multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
         else:
             atexit.register(_shutdown)
     return _warm
+
+
+#: Set to ``1`` (``nhsbook build --verbose``) to let the kernels write to the build's
+#: terminal; otherwise what a kernel writes to its stderr (ipykernel's transport warning on
+#: every start, a crash's last words) goes to ``build/logs/kernels.log`` of the project.
+VERBOSE_ENV = "NHSBOOK_VERBOSE"
+
+
+def _kernel_stderr() -> dict:
+    """``stderr=`` for a new kernel: the project's kernel log, unless verbose or outside a
+    build (no ``NHSBOOK_ROOT``)."""
+    root = os.environ.get("NHSBOOK_ROOT")
+    if os.environ.get(VERBOSE_ENV) == "1" or not root:
+        return {}
+    from pathlib import Path
+    log = Path(root) / "build" / "logs" / "kernels.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return {"stderr": open(log, "a", encoding="utf-8")}   # noqa: SIM115 - the kernel's
 
 
 class WarmEngine(NBClientEngine):

@@ -6,7 +6,7 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -52,6 +52,8 @@ class AreaPage:
     #: The book's computed tables (and finance, performance, SPOT) for the key messages
     #: (:func:`nhsbook.messages.load_tables`); loaded on first use.
     tables: dict | None = None
+    #: :meth:`practice_points`, computed once for the page and its key messages.
+    _points: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
@@ -189,6 +191,8 @@ class AreaPage:
             self.tables = messages.load_tables(self.book, extras=())
         need = [e for e in messages.EXTRAS.get(page, ()) if e not in self.tables]
         self.tables.update(messages.load_extras(self.book, need))
+        if page == "variation" and "points" not in computed:   # the page's own, computed once
+            computed = {**computed, "points": self.practice_points()[0]}
         return messages.key_messages(self.tables, self.code, page, **computed)
 
     def key_messages_box(self, *pages: str, **computed) -> "IPython.display.HTML":
@@ -416,9 +420,11 @@ class AreaPage:
         """Funnel points of the practices this page compares (see
         :func:`nhsbook.variation.peer_group`) and the target area's code."""
         from . import variation
-        target, practices = variation.peer_group(self.areas, self.code)
-        return variation.practice_points(self.values, self.metadata, self.areas, practices,
-                                         target), target
+        if self._points is None:
+            target, practices = variation.peer_group(self.areas, self.code)
+            self._points = (variation.practice_points(self.values, self.metadata, self.areas,
+                                                      practices, target), target)
+        return self._points
 
     def funnel_chart(self, points: pd.DataFrame):
         """Funnel plots of ``points``; a practice's own page highlights the practice."""
