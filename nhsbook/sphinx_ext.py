@@ -104,6 +104,9 @@ def _build_finished(app, exception) -> None:
         fixed = fix_search_script(text)
         if fixed != text:
             search.write_text(fixed, encoding="utf-8")
+    # the theme's source maps (about 3 MB) serve only a developer's browser tools
+    for source_map in (Path(app.outdir) / "_static").rglob("*.map"):
+        source_map.unlink()
     sources = Path(app.outdir) / "_sources"
     if not app.config.html_copy_source and sources.is_dir():   # MyST-NB copies notebooks
         from .safepath import remove_tree   # the build folder is <root>/build/jupyter-book/…

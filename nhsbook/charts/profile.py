@@ -13,6 +13,9 @@ CCG's chart) are open diamonds.  Best is always on the right.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -87,6 +90,16 @@ _TIPS = (("indicator:N", "Indicator", ""), ("area_name:N", "Area", ""),
          ("significance:N", "Significance", ""))
 
 
+def _named(data: pd.DataFrame) -> tuple[alt.NamedData, dict[str, list]]:
+    """``data`` as one Vega-Lite dataset named by its content, for every layer of a spine to
+    look up (``alt.NamedData``) and the chart to carry once (``datasets``): Altair would
+    otherwise convert and hash the same table for each of the chart's twenty layers.  The
+    wide spine and its compact alternative share the name, so a page embeds the data once."""
+    text = data.to_json(orient="records", double_precision=15)
+    name = "spine-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return alt.NamedData(name=name), {name: json.loads(text)}
+
+
 def _tooltip() -> list[alt.Tooltip]:
     return [alt.Tooltip(f, title=t, format=fmt) if fmt else alt.Tooltip(f, title=t)
             for f, t, fmt in _TIPS]
@@ -119,7 +132,8 @@ def spine(data: pd.DataFrame, *, palette: str = "standard", title: str | None = 
     order = sorted(data["order"].unique().tolist())
     data["row"] = data["order"].map({o: i for i, o in enumerate(order)})
     height = ROW_HEIGHT * data["order"].nunique()
-    base = alt.Chart(data)
+    named, datasets = _named(data)
+    base = alt.Chart(named)
     y = _y(data)
     x = alt.Scale(domain=[0, 1], nice=False)
     area = base.transform_filter(alt.datum.role == "area")
@@ -156,7 +170,7 @@ def spine(data: pd.DataFrame, *, palette: str = "standard", title: str | None = 
     columns = [_name_column(base, data, chars)] + [
         _text_column(base, data, f, t, w) for f, t, w in _TABLE]
     chart = alt.hconcat(*columns, spine_layer, spacing=6).resolve_scale(
-        y="shared", color="independent")
+        y="shared", color="independent").properties(datasets=datasets)
     chart = chart.configure_view(stroke=None).configure_concat(spacing=6)
     area_rows = data.loc[data["role"] == "area"]
     counts = area_rows["significance"].value_counts()
@@ -180,7 +194,8 @@ def compact_spine(data: pd.DataFrame, *, palette: str = "standard", title: str |
         order = sorted(data["order"].unique().tolist())
         data = data.assign(row=data["order"].map({o: i for i, o in enumerate(order)}))
     n = int(data["row"].max()) + 1 if len(data) else 0
-    base = alt.Chart(data)
+    named, datasets = _named(data)
+    base = alt.Chart(named)
     area = base.transform_filter(alt.datum.role == "area")
     left = -0.32      # the value's place, left of the range
     x = alt.Scale(domain=[left, 1], nice=False)
@@ -220,7 +235,7 @@ def compact_spine(data: pd.DataFrame, *, palette: str = "standard", title: str |
                                    strokeWidth=0.8, opacity=1).encode(
         x=xq("x_value"), y=yq("ym"), color=_colour(data, palette), tooltip=_tooltip())
     chart = alt.layer(names, *bands, centre, value, markers, dot).properties(
-        width=width, height=COMPACT_ROW_HEIGHT * n,
+        datasets=datasets, width=width, height=COMPACT_ROW_HEIGHT * n,
         title=alt.TitleParams(title or "Spine chart", anchor="start", font=FONT,
                               subtitle=["Value, then the area (circle) on the range of",
                                         "practices: worst left, best right; line: comparator"],
