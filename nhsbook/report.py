@@ -551,20 +551,35 @@ def published_date(cfg) -> dt.date:
 INPUTS = "__inputs__"
 
 
-def _inputs_key(cfg, extra: Path, digests, typst_version: str) -> str:
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """sha256 of a table's columns and cells (pandas' row hashes)."""
+    import hashlib
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:   # cells pandas cannot hash (lists): their text
+        rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256("\x1f".join(map(str, frame.columns)).encode("utf-8")
+                          + rows.tobytes()).hexdigest()
+
+
+def _inputs_key(cfg, computed: dict, extra: Path, digests, typst_version: str) -> str:
     """Everything a report is made from, as one sha256: the nhsbook package, typst, the book
-    file, the computed tables' manifest (their inputs' checksums; its date is the reports'
-    publication date) and every file the pages published under ``_extra/data`` and
-    ``_extra/charts``.  When it is unchanged no report's source is even written again."""
+    file, the computed tables given (each table's content), the publication date and every
+    file the pages published under ``_extra/data`` and ``_extra/charts`` (and the book's
+    finance, performance and SPOT files).  When it is unchanged no report's source is even
+    written again."""
     from . import incremental as inc
     files = [p for sub in ("data", "charts") if (extra / sub).is_dir()
              for p in sorted((extra / sub).rglob("*")) if p.is_file()]
-    manifest = cfg.cache_dir / "manifest.json"
+    data = [p for sub in ("finance", "performance", "spot") if (cfg.data / sub).is_dir()
+            for p in sorted((cfg.data / sub).rglob("*")) if p.is_file()]
+    tables = sorted((name, _frame_digest(t)) for name, t in computed.items()
+                    if isinstance(t, pd.DataFrame))
     return inc.hash_of(inc.package_digest(digests), typst_version,
                        digests(cfg.path) if getattr(cfg, "path", None) else "",
-                       digests(manifest) if manifest.is_file() else "",
-                       str(published_date(cfg)),
-                       [(p.relative_to(extra).as_posix(), digests(p)) for p in files])
+                       tables, str(published_date(cfg)),
+                       [(p.relative_to(extra).as_posix(), digests(p)) for p in files],
+                       [(str(p), digests(p)) for p in data])
 
 
 def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
@@ -590,7 +605,7 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         return {}
     import typst
 
-    inputs = _inputs_key(cfg, extra, digests, typst.__version__)
+    inputs = _inputs_key(cfg, computed, extra, digests, typst.__version__)
     if codes is None and state.get(INPUTS) == inputs and \
             all((folder / f"{c}.pdf").is_file() and c in state for c in planned):
         log(f"the {len(planned)} reports are current")
