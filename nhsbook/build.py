@@ -415,17 +415,32 @@ def jb_output(cfg: BookConfig) -> Path:
     return cfg.root / "build" / "jupyter-book" / cfg.name
 
 
+def unpublished(rel: str) -> bool:
+    """Whether a file of ``book/_extra`` (path relative to it) stays out of the site: the
+    chart specs the pages keep for the reports and the reports' drawings (``_config.yml``
+    excludes them from Sphinx's copy)."""
+    return rel.endswith(".vl.json") or rel.split("/", 1)[0] == "_svg"
+
+
 def _prune_extra(html: Path, extra: Path) -> None:
     """Remove files of ``html`` copied from ``book/_extra`` earlier that ``_extra`` no longer
-    holds (Sphinx copies extra files but never deletes them)."""
+    holds or no longer publishes (Sphinx copies extra files but never deletes them)."""
     if not extra.is_dir():
         return
     for top in extra.iterdir():
         if not top.is_dir() or not (html / top.name).is_dir():
             continue
         for path in list((html / top.name).rglob("*")):
-            if path.is_file() and not (extra / path.relative_to(html)).is_file():
+            rel = path.relative_to(html)
+            if path.is_file() and (unpublished(rel.as_posix())
+                                   or not (extra / rel).is_file()):
                 path.unlink()
+        for folder in sorted((p for p in (html / top.name).rglob("*") if p.is_dir()),
+                             reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if not any((html / top.name).iterdir()):
+            (html / top.name).rmdir()
 
 
 def run_site(cfg: BookConfig, metadata: pd.DataFrame | None = None, *,

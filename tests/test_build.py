@@ -23,6 +23,15 @@ def test_site_has_an_index_and_one_page_per_area(site):
         assert f"{code}/jsna_profile.html" in index
 
 
+def test_the_site_publishes_no_chart_spec_report_drawing_or_source_map(site):
+    """The specs pages keep for the reports (``*.vl.json``), the reports' drawings
+    (``_svg/``) and the theme's source maps stay out of the published site."""
+    assert not list(site.rglob("*.vl.json"))
+    assert not (site / "_svg").exists()
+    assert not list((site / "_static").rglob("*.map"))
+    assert list((site / "charts").rglob("*.csv")) and list((site / "reports").glob("*.pdf"))
+
+
 def _table_rows(page: str) -> list[list[str]]:
     """The cells of every table row of a page, as text."""
     import html as h
