@@ -25,7 +25,8 @@ the book's metadata; then
   as the Styler display hook by :func:`install_display_hook`);
 * every chart (:func:`nhsbook.site.render`) lists under it the definitions of the indicators
   its data hold (:func:`chart_links`): ordinary links in the caption, reachable by keyboard
-  and screen readers and kept when the chart's static SVG is used instead of the live chart.
+  and screen readers, whichever way the chart is drawn (on the page, as a downloaded SVG, in
+  a PDF report).
 """
 
 from __future__ import annotations
