@@ -172,6 +172,16 @@ class WarmEngine(NBClientEngine):
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                  stdout_file=None, stderr_file=None, start_timeout=60,
                                  execution_timeout=None, **kwargs):
+        result = cls._execute(nb_man, kernel_name, log_output=log_output,
+                              stdout_file=stdout_file, stderr_file=stderr_file,
+                              start_timeout=start_timeout,
+                              execution_timeout=execution_timeout, **kwargs)
+        drop_empty_outputs(nb_man.nb)
+        return result
+
+    @classmethod
+    def _execute(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                 stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
         if os.environ.get(FRESH_ENV):
             return super().execute_managed_notebook(
                 nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file,
@@ -197,6 +207,32 @@ class WarmEngine(NBClientEngine):
         finally:
             if client.kc is not None:
                 client.kc.stop_channels()
+
+
+def drop_empty_outputs(nb) -> int:
+    """Remove the outputs that show nothing but an object's name: a ``Markdown("")`` or
+    ``HTML("")`` (a page's optional line with nothing to say) is published with an empty
+    ``text/markdown`` or ``text/html`` beside ``text/plain`` "<IPython.core.display.Markdown
+    object>", and the book would print that repr as the page's text.  Returns how many
+    outputs were removed."""
+    removed = 0
+    for cell in nb.get("cells", []):
+        outputs = cell.get("outputs")
+        if not outputs:
+            continue
+        kept = [o for o in outputs if not _shows_nothing(o)]
+        removed += len(outputs) - len(kept)
+        cell["outputs"] = kept
+    return removed
+
+
+def _shows_nothing(output) -> bool:
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return False
+    rich = {m: d for m, d in (output.get("data") or {}).items() if m != "text/plain"}
+    text = lambda d: "".join(d) if isinstance(d, list) else d  # noqa: E731
+    return bool(rich) and all(isinstance(text(d), str) and not text(d).strip()
+                              for d in rich.values())
 
 
 #: The engine's name for ``papermill.execute_notebook(..., engine_name=ENGINE)``.

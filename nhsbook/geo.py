@@ -836,13 +836,10 @@ def header_markdown(area: MapArea) -> str:
         lines += [f"> **Synthetic data.** {note} The practice catchments drawn here are "
                   "synthetic too: a seeded assignment of the locality's real LSOAs to its "
                   "synthetic practices (Methods).", ""]
-    lines += ["**Sources:** English Indices of Deprivation 2019 (MHCLG: national rank and decile, "
-              "population denominators mid-2015) and 2015 (DCLG: scores); LSOA, ward and CCG "
-              "lookups and boundaries from the ONS Open Geography Portal (2011 LSOAs, 2013 "
-              "districts, generalised, via UK-GeoJSON); residents by age from the ONS mid-2019 "
-              "small-area population estimates. Contains public sector information "
-              "licensed under the Open Government Licence v3.0; boundaries © Crown copyright "
-              "and database right, CC-BY 4.0 (Martin Chorley). See *Data sources*."]
+    lines += ["**Sources:** IMD 2019 and 2015; ONS boundaries, lookups and mid-2019 "
+              "populations (Open Government Licence v3.0; boundaries © Crown copyright and "
+              "database right, CC-BY 4.0, Martin Chorley). Editions and files: *Data "
+              "sources*."]
     return "\n".join(lines)
 
 

@@ -387,7 +387,7 @@ def finance_messages(tables: Mapping[str, Any], code: str) -> list[str]:
     if pos.empty:
         pp = finance.practice_position(fin, code) if _has_practices(fin, code) else None
         if pp is None or pp.empty:
-            return []
+            return plan_messages(fin, code)
         s = finance.practice_summary(pp)
         month = int(pp["month"].iloc[0])
         over = s[s["forecast_variance"] < 0]
@@ -422,6 +422,59 @@ def finance_messages(tables: Mapping[str, Any], code: str) -> list[str]:
             [f"{r.line} ({fmt.pounds_k(r.forecast_variance)})" for r in top.itertuples()])
             + ".")
     return out
+
+
+def plan_messages(fin: Any, code: str) -> list[str]:
+    """The finance messages of an organisation the seeds publish no financial position for:
+    its 2012-13 allocation (Table 12, a PCT) or indicative baseline (Table 13, a CCG), the
+    QIPP requirement of its draft plan (Table 14) and its share of the 2011-12 QIPP delivery
+    (the County PCT's scheme table); ``[]`` when the seeds publish none of them."""
+    from . import finance
+    out = []
+    col = finance.org_column(code)
+    own = col is not None and col != "total"   # a PCT's own column of Tables 12 and 14
+    up = _finance_table(fin, "finance_uplift")
+    if own and up is not None:
+        up = up.set_index("row_id")
+        if {"baseline", "growth", "total"} <= set(up.index):
+            growth = up.loc["growth", col] + (up.loc["reablement", col]
+                                              if "reablement" in up.index else 0)
+            out.append(f"Allocation for 2012-13 of {fmt.pounds_m(up.loc['total', col])}: the "
+                       f"2011-12 baseline of {fmt.pounds_m(up.loc['baseline', col])} plus "
+                       f"{fmt.pounds_m(growth)} of growth and re-ablement monies (Table 12).")
+    base = _finance_table(fin, "finance_ccg_baselines")
+    row = base[(base["org_code"] == code) & (base["row_id"] == code)] \
+        if base is not None and col is None else pd.DataFrame()
+    if not row.empty and row.iloc[0]["baseline"] > 0:
+        r = row.iloc[0]
+        out.append(f"Indicative baseline for 2012-13 of {fmt.pounds_m(r['baseline'])} plus "
+                   f"growth of {fmt.pounds_m(r['growth'])} "
+                   f"({fmt.percent(100 * r['growth'] / r['baseline'])}): "
+                   f"{fmt.pounds_m(r['total'])} in all (Table 13).")
+    plan = _finance_table(fin, "finance_plan")
+    if own and plan is not None and plan["kind"].eq("qipp").any():
+        balance = plan.loc[plan["kind"] == "balance", col].sum()
+        out.append(f"The draft plan for 2012-13 needs QIPP savings of "
+                   f"{fmt.pounds_m(finance.qipp_requirement(plan, col))} to leave a balance "
+                   f"of {fmt.pounds_m(balance)} (Table 14).")
+    if _finance_table(fin, "finance_qipp") is not None:
+        qipp, qcol = finance.qipp_for(fin, code)
+        if qcol is not None and qcol != "total" and not qipp.empty:
+            track = finance.qipp_tracking(qipp, qcol)
+            planned, delivered = track["planned"].sum(), track["delivered"].sum()
+            if planned > 0:
+                out.append(f"QIPP 2011-12: {fmt.pounds_m(delivered)} delivered of "
+                           f"{fmt.pounds_m(planned)} planned "
+                           f"({fmt.percent(100 * delivered / planned, 0)}) in the County "
+                           "PCT's schemes.")
+    return out
+
+
+def _finance_table(fin: Any, name: str) -> pd.DataFrame | None:
+    try:
+        return fin[name]
+    except KeyError:
+        return None
 
 
 def _has_practices(fin: Any, code: str) -> bool:
@@ -590,23 +643,45 @@ def inequality_sentences(summary: pd.DataFrame, metadata: pd.DataFrame) -> list[
             "excludes 0); the largest relative gaps: " + _listing(items) + "."]
 
 
-def maps_messages(tables: Mapping[str, Any], code: str) -> list[str]:
+def maps_messages(tables: Mapping[str, Any], code: str,
+                  lsoa_table: pd.DataFrame | None = None, area_name: str | None = None
+                  ) -> list[str]:
+    """The maps page: the area's deprivation indicator against its comparator, and, given the
+    page's LSOA table (``lsoa_table``: one row per LSOA with ``imd2019_decile``), how many
+    of its LSOAs are among England's 20% most and least deprived (``area_name`` names an
+    area the book's tables do not hold)."""
+    out = [s for s in [_deprivation_sentence(tables, code)] if s]
+    if lsoa_table is not None and "imd2019_decile" in lsoa_table and len(lsoa_table):
+        dec = pd.to_numeric(lsoa_table["imd2019_decile"], errors="coerce").dropna()
+        if len(dec):
+            most, least = int((dec <= 2).sum()), int((dec >= 9).sum())
+            name = _name(tables, code) if _area(tables, code) is not None else \
+                (area_name or code)
+            out.append(f"{fmt.count(most)} of the {_plural(len(dec), 'LSOA')} of {name} "
+                       f"({fmt.percent(100 * most / len(dec), 0)}) are among England's 20% "
+                       f"most deprived (IMD 2019 deciles 1 and 2) and {fmt.count(least)} "
+                       f"({fmt.percent(100 * least / len(dec), 0)}) among the 20% least "
+                       "deprived.")
+    return out
+
+
+def _deprivation_sentence(tables: Mapping[str, Any], code: str) -> str:
     from . import views
     dep = views.deprivation_indicator(tables["metadata"])
     if dep is None or _area(tables, code) is None:
-        return []
+        return ""
     v = disclosure.apply(tables["values"])
     v = views.latest(v[(v["indicator_id"] == dep) & (v["category_type"].fillna("") == "")])
     own = v[v["area_code"] == code]
     if own.empty or own["value"].isna().all():
-        return []
+        return ""
     meta = tables["metadata"].set_index("indicator_id").loc[dep]
     r = own.iloc[0]
     comp = _comparator(tables, code)
     text = f"{meta['name']} of {_name(tables, code)}: {fmt.indicator_value(r['value'], meta)}"
     if comp and pd.notna(r.get("comparator_value")):
         text += f" against {fmt.indicator_value(r['comparator_value'], meta)} in {comp}"
-    return [text + f" ({r['period']})."]
+    return text + f" ({r['period']})."
 
 
 # --- the API ---------------------------------------------------------------------------------

@@ -576,15 +576,16 @@ def key_messages_html(sentences: list[str]) -> str:
             f"<ul>{items}</ul></div>")
 
 
-def key_messages_box(area_code: str, page: str, book: str = "default"
+def key_messages_box(area_code: str, page: str, book: str = "default", **computed
                      ) -> "IPython.display.HTML":
     """The "Key messages" box of a page whose area is an organisation rather than an area of
-    the hierarchy (finance, performance): :func:`nhsbook.messages.key_messages` for
-    ``area_code`` in ``book``."""
+    the hierarchy (finance, performance) or a place (maps):
+    :func:`nhsbook.messages.key_messages` for ``area_code`` in ``book``, given what the page
+    has computed (``computed``, e.g. the maps page's ``lsoa_table``)."""
     from IPython.display import HTML
     from . import messages
     tables = messages.load_tables(book, extras=messages.EXTRAS.get(page, ()))
-    return HTML(key_messages_html(messages.key_messages(tables, area_code, page)))
+    return HTML(key_messages_html(messages.key_messages(tables, area_code, page, **computed)))
 
 
 def esc(text: object) -> str:

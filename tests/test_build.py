@@ -143,6 +143,36 @@ def test_key_messages_come_before_the_first_chart(site, code, page):
     assert chart == -1 or box < chart, f"{code}/{page}: a chart comes before the key messages"
 
 
+def page_problems(site: Path) -> list[str]:
+    """What no area page of a built site may show: no key messages, a chart before them,
+    or a Python object's name printed as text (an output with nothing to show, e.g.
+    ``Markdown("")``)."""
+    problems = []
+    for page in sorted(site.glob("areas/*/*.html")):
+        text = page.read_text(encoding="utf-8")
+        where = page.relative_to(site)
+        body = text[text.find("<main"):]
+        if re.search(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", body):
+            problems.append(f"{where}: an object's name printed as text")
+        box, chart = body.find("nhsbook-key-messages"), body.find('class="nhsbook-chart"')
+        if box < 0:
+            problems.append(f"{where}: no key messages")
+        elif 0 <= chart < box:
+            problems.append(f"{where}: a chart comes before the key messages")
+    return problems
+
+
+def test_every_area_page_opens_with_its_key_messages_and_prints_no_object(site):
+    assert len(list(site.glob("areas/*/*.html"))) > 150
+    assert page_problems(site) == []
+
+
+def test_every_page_of_the_2021_book_opens_with_its_key_messages(derbyshire_site):
+    """The real-data book of 2021 (one area of each type paged, see conftest)."""
+    assert len(list(derbyshire_site.glob("areas/*/*.html"))) >= 20
+    assert page_problems(derbyshire_site) == []
+
+
 def test_profile_key_messages_name_indicators_with_their_values(site, computed):
     import html as h
     page = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")

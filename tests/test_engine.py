@@ -133,3 +133,33 @@ def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_en
             "jsna_profile-1.csv", "jsna_profile-1.vl.json", "jsna_profile-2.csv",
             "jsna_profile-2.vl.json"]
     assert outputs[0] == outputs[1] and len(outputs[0]) > 5
+
+
+def test_an_output_that_shows_nothing_is_not_kept(tmp_path, fresh_engine):
+    """``display(Markdown(""))`` (a page's optional line with nothing to say) would publish
+    "<IPython.core.display.Markdown object>" as page text: the engine drops such outputs,
+    warm and fresh, and keeps every output that shows something."""
+    src = _notebook(tmp_path / "e.ipynb",
+                    "from IPython.display import HTML, Markdown, display\n"
+                    "display(Markdown(''))\ndisplay(HTML('  \\n'))\nMarkdown('')",
+                    "display(Markdown('**kept**'))\nprint('text')\n{'a': 1}")
+    for fresh in ("", "1"):
+        env = {engine.FRESH_ENV: fresh} if fresh else {}
+        nb = _run(src, tmp_path / f"e{fresh}.out.ipynb", "A", tmp_path, **env)
+        empty, kept = nb.cells[-2].outputs, nb.cells[-1].outputs
+        assert empty == [], empty
+        assert [o.output_type for o in kept] == ["display_data", "stream", "execute_result"]
+        assert kept[0].data["text/markdown"] == "**kept**"
+        assert kept[2].data["text/plain"] == "{'a': 1}"   # plain text alone is kept
+
+
+def test_drop_empty_outputs_counts_what_it_removes():
+    nb = {"cells": [{"cell_type": "markdown", "source": ""},
+                    {"cell_type": "code", "outputs": [
+                        {"output_type": "display_data",
+                         "data": {"text/markdown": [], "text/plain": ["<M object>"]}},
+                        {"output_type": "display_data",
+                         "data": {"text/html": ["<b>x</b>"], "text/plain": ["<H>"]}},
+                        {"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]}]}
+    assert engine.drop_empty_outputs(nb) == 1
+    assert [o["output_type"] for o in nb["cells"][1]["outputs"]] == ["display_data", "error"]

@@ -268,3 +268,42 @@ def test_the_default_books_messages_follow_its_computed_tables(computed, default
     fin = messages.key_messages(t, "DERBYSHIRE-CLUSTER", "finance")
     assert fin[1].startswith("Forecast outturn £1,630.7m against an annual budget of")
     assert not math.isnan(len(messages.headline(t, "DACCOM")))
+
+
+def test_finance_without_a_position_speaks_of_allocation_plan_and_qipp(default_book):
+    """Organisations the seeds publish no financial position for (a CCG, Derby City PCT)
+    still open their finance page with its figures: seed 001 Tables 12, 13 and 14 (lines
+    1236-1278) and the County PCT's QIPP scheme table (lines 5126-5160)."""
+    from nhsbook import finance
+    fin = finance.load(default_book.name)
+    ccg = messages.key_messages({"finance": fin}, "E38000115", "finance")
+    # Table 13, line 1250: North Derbyshire 368,857 + 10,328 = 379,185 (£'000)
+    assert ccg[0] == ("Indicative baseline for 2012-13 of £368.9m plus growth of £10.3m "
+                      "(2.8%): £379.2m in all (Table 13).")
+    q = fin["finance_qipp"]
+    lines = q[q["status"].isin(["transacted", "needs_delivering"]) &
+              ~q["row_id"].str.endswith("_total")]
+    delivered = lines.loc[lines["status"] == "transacted", "north_derbyshire"].sum()
+    planned = lines["north_derbyshire"].sum()
+    assert ccg[1] == (f"QIPP 2011-12: {fmt.pounds_m(delivered)} delivered of "
+                      f"{fmt.pounds_m(planned)} planned ({round(100 * delivered / planned)}%) "
+                      "in the County PCT's schemes.")
+    city = messages.key_messages({"finance": fin}, "5N7", "finance")
+    # Table 12, City column: 437,613 + 12,253 + 772 = 450,638; Table 14: QIPP 30,637,
+    # balance after QIPP 12,041
+    assert city == ["Allocation for 2012-13 of £450.6m: the 2011-12 baseline of £437.6m plus "
+                    "£13.0m of growth and re-ablement monies (Table 12).",
+                    "The draft plan for 2012-13 needs QIPP savings of £30.6m to leave a "
+                    "balance of £12.0m (Table 14)."]
+    # an organisation with a position keeps the position's messages
+    assert messages.key_messages({"finance": fin}, "DERBYSHIRE-CLUSTER",
+                                 "finance")[0].startswith("At 2011-11-30 (month 8")
+
+
+def test_maps_messages_count_the_most_and_least_deprived_lsoas():
+    lsoas = pd.DataFrame({"imd2019_decile": [1, 2, 2, 5, 9, 10, 10, 10, np.nan]})
+    msgs = messages.key_messages(tables(BASE), "NOWHERE", "maps", lsoa_table=lsoas,
+                                 area_name="Dacorum")
+    assert msgs == ["3 of the 8 LSOAs of Dacorum (38%) are among England's 20% most deprived "
+                    "(IMD 2019 deciles 1 and 2) and 4 (50%) among the 20% least deprived."]
+    assert messages.key_messages(tables(BASE), "NOWHERE", "maps") == []
