@@ -192,6 +192,42 @@ def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
     return _AFTER[0](styler) if _AFTER else styler
 
 
+def table_html(table: "pandas.DataFrame | pandas.io.formats.style.Styler") -> str:
+    """The page HTML of a table: :func:`html_table`'s Styler as HTML, made compact by
+    :func:`compact_table`."""
+    return compact_table(html_table(table).to_html())
+
+
+#: What pandas' Styler writes on every cell: ``id="T_<uuid>_row3_col5"`` and classes such as
+#: ``data row3 col5`` or ``col_heading level0 col5``.
+_STYLER_ID = re.compile(r' id="(T_[A-Za-z0-9]+_(?:row\d+_col\d+|level\d+_(?:col|row)\d+))"')
+_STYLER_CLASS = re.compile(r' class="((?:data|blank|index_name|col_heading|row_heading|col_trim|'
+                           r'row_trim|level\d+|row\d+|col\d+)(?: (?:data|blank|index_name|'
+                           r'col_heading|row_heading|col_trim|row_trim|level\d+|row\d+|'
+                           r'col\d+))*)"')
+
+
+def compact_table(html_text: str) -> str:
+    """A Styler's HTML without what nothing uses: the per-cell ``id`` and the generated
+    ``class`` names of cells that no rule of the table's own ``<style>`` selects, and the
+    line breaks and indentation between tags.  About half of a profile table's bytes; the
+    table, its text and every styled cell are unchanged."""
+    styles = " ".join(re.findall(r"<style[^>]*>(.*?)</style>", html_text, flags=re.S))
+    used_ids = set(re.findall(r"#([A-Za-z0-9_-]+)", styles))
+    used_classes = set(re.findall(r"\.([A-Za-z_][A-Za-z0-9_-]*)", styles))
+
+    def drop_id(m: "re.Match[str]") -> str:
+        return m.group(0) if m.group(1) in used_ids else ""
+
+    def drop_classes(m: "re.Match[str]") -> str:
+        kept = [c for c in m.group(1).split() if c in used_classes]
+        return f' class="{" ".join(kept)}"' if kept else ""
+
+    out = _STYLER_CLASS.sub(drop_classes, _STYLER_ID.sub(drop_id, html_text))
+    out = re.sub(r"(<(?:td|th|tr)\b[^<>]*?) +>", r"\1>", out)
+    return re.sub(r">\n\s*<", "><", out)
+
+
 #: The step every escaped table goes through after escaping (set by
 #: :func:`install_display_hook`'s ``after``, e.g. links to the indicator definitions).
 _AFTER: list = []
@@ -213,7 +249,7 @@ def install_display_hook(after=None) -> bool:
         return False
     _AFTER[:] = [after] if after is not None else []
     shell.display_formatter.formatters["text/html"].for_type(
-        Styler, lambda styler: html_table(styler).to_html())
+        Styler, table_html)
     return True
 
 

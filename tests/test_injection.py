@@ -201,3 +201,47 @@ def test_chart_payload_cannot_close_or_comment_its_script():
     out = render(spec)["text/html"]
     payload = out.split("var spec = ", 1)[1].split("; var opts", 1)[0]
     assert "<" not in payload
+
+
+def test_published_tables_are_compact_and_keep_text_and_styled_cells():
+    """``escape.table_html`` (what a page's tables are published as) drops pandas' per-cell
+    ids and class names that no rule of the table's style uses and the indentation between
+    tags, keeps every cell's text, its escaping and every styled cell's id."""
+    import html.parser
+
+    from nhsbook import escape
+    frame = pd.DataFrame({"Indicator": ["<b>x</b> > y", "plain"], "Value": [1.25, 2.0]})
+    styler = frame.style.hide(axis="index").format({"Value": "{:.1f}"}).map(
+        lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])
+    full = escape.html_table(frame.style.hide(axis="index").format({"Value": "{:.1f}"}).map(
+        lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])).to_html()
+    out = escape.table_html(styler)
+    assert len(out) < 0.7 * len(full)
+    assert "row0_col0" not in out and "class=\"data" not in out and "\n    <" not in out
+    styled = re.search(r"#(T_\w+_row1_col1)", out).group(1)
+    assert f'<td id="{styled}">2.0</td>' in out                    # the styled cell keeps it
+
+    class Cells(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cells, self.inside = [], False
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = tag in ("td", "th")
+            if self.inside:
+                self.cells.append("")
+
+        def handle_endtag(self, tag):
+            self.inside = False
+
+        def handle_data(self, data):
+            if self.inside:
+                self.cells[-1] += data
+
+    texts = []
+    for doc in (full, out):
+        p = Cells()
+        p.feed(doc)
+        texts.append(p.cells)
+    assert texts[0] == texts[1] == ["Indicator", "Value", "<b>x</b> > y", "1.2", "plain", "2.0"]
+    assert "&lt;b&gt;x&lt;/b&gt; &gt; y" in out
