@@ -25,6 +25,7 @@ book: $(STAMP)
 # The executed notebooks run on every core (pytest-xdist; --dist loadscope keeps the cells of
 # a notebook in one kernel).
 test: book
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest -n auto --dist loadscope --nbval-lax book/areas
 

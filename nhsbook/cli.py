@@ -1,4 +1,4 @@
-"""The ``nhsbook`` command: validate, compute, build, synth, fetch."""
+"""The ``nhsbook`` command: validate, compute, build, open, new, synth, fetch."""
 
 from __future__ import annotations
 
@@ -103,6 +103,17 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(args: argparse.Namespace) -> int:
+    from . import lab
+    try:
+        path = lab.parameterised_copy(args.notebook, args.area, args.book, force=args.force)
+    except (ValueError, FileNotFoundError) as exc:   # OpenError, UnsafePath, a bad book
+        print(f"nhsbook open: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0 if args.no_lab else lab.open_in_lab(path)
+
+
 def _lock_options(p: argparse.ArgumentParser) -> None:
     """``--wait`` / ``--no-wait``: what to do while another build holds the project lock."""
     g = p.add_mutually_exclusive_group()
@@ -141,6 +152,16 @@ def main(argv: list[str] | None = None) -> int:
                         "build/logs/kernels.log)")
     _lock_options(p)
     p.set_defaults(func=_build)
+
+    p = sub.add_parser("open", help="write a page's notebook for one area, parameterised, "
+                       "under work/ and open it in JupyterLab (the lab extra)")
+    p.add_argument("notebook", help="a notebook of notebooks/, e.g. jsna_profile")
+    p.add_argument("--area", required=True, help="area code, e.g. E38000115")
+    p.add_argument("--book", default="default", help="book name in books/ or a .yml path")
+    p.add_argument("--force", action="store_true",
+                   help="write the copy again even if work/ already holds one")
+    p.add_argument("--no-lab", action="store_true", help="only write the copy")
+    p.set_defaults(func=_open)
 
     p = sub.add_parser("synth", help="regenerate the default book's synthetic practices, or "
                        "(with --practices/--ccgs/--lsoas/--out) a synthetic England")

@@ -711,12 +711,23 @@ def apply(rows: pd.DataFrame) -> pd.DataFrame:
             out["denominator"] = out["denominator"].where(~out["suppressed"])
     else:
         out = rows.copy()
-        mask = is_suppressed(out).to_numpy()
+        flag = out["suppressed"]
+        mask = (flag.to_numpy(copy=True) if flag.dtype == bool
+                else is_suppressed(out).to_numpy())
         out["suppressed"] = mask
+        hide = mask.any()
         for col in WITHHELD:
             if col in out.columns:
-                out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64").where(
-                    ~mask)
+                # as ``pd.to_numeric(…).astype("float64").where(~mask)``, without pandas'
+                # overhead (a page's key messages apply this to small tables many times)
+                cells = out[col]
+                if cells.dtype != np.float64:
+                    cells = pd.to_numeric(cells, errors="coerce").astype("float64")
+                elif not hide:   # already float64 and nothing to blank
+                    continue
+                cells = cells.to_numpy(copy=True)
+                cells[mask] = np.nan
+                out[col] = cells
     if "significance" in out.columns:
         out.loc[out["suppressed"].to_numpy(dtype=bool), "significance"] = "Not compared"
     return out

@@ -25,11 +25,14 @@ import re
 import string
 import sys
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["CODE_TEXT", "NAME_TEXT", "control_characters", "csv_cell", "csv_frame", "html",
-           "html_table", "install_display_hook", "markdown", "markdown_code", "pdf_text",
-           "plain", "svg_text", "vega_spec"]
+if TYPE_CHECKING:   # annotations only: escaping must not import pandas
+    import pandas
+
+__all__ = ["CODE_TEXT", "NAME_TEXT", "compact_table", "control_characters", "csv_cell",
+           "csv_frame", "html", "html_table", "install_display_hook", "markdown",
+           "markdown_code", "pdf_text", "plain", "svg_text", "table_html", "vega_spec"]
 
 
 def _ranges(chars: list[int]) -> list[tuple[int, int]]:

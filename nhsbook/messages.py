@@ -29,6 +29,7 @@ Rules the sentences follow
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
@@ -142,8 +143,30 @@ def _ties(frame: pd.DataFrame, column: str, largest: bool = True) -> pd.DataFram
 
 # --- profile ---------------------------------------------------------------------------
 
+#: What the writers compute from a book's tables, kept while those tables live (the landing
+#: headline, the profile messages and a report each need an area's profile rows), by the id
+#: of the ``values`` table (a DataFrame cannot be a dictionary key; the entry goes with it).
+_MEMO: dict[int, dict] = {}
+
+
+def _memo(tables: Mapping[str, Any], key: tuple, make: Any) -> Any:
+    """``make()`` once per ``key`` and ``tables["values"]`` object (callers never change it)."""
+    values = tables["values"]
+    if id(values) not in _MEMO:
+        _MEMO[id(values)] = {}
+        weakref.finalize(values, _MEMO.pop, id(values), None)
+    store = _MEMO[id(values)]
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
 def _profile_rows(tables: Mapping[str, Any], code: str) -> pd.DataFrame:
     """The area's profile rows as published (every profile, one period per indicator)."""
+    return _memo(tables, ("profile_rows", code), lambda: _compute_profile_rows(tables, code))
+
+
+def _compute_profile_rows(tables: Mapping[str, Any], code: str) -> pd.DataFrame:
     from . import indicators
     meta = tables["metadata"]
     frames = [indicators.profile_table(tables["values"], meta, code, p)
@@ -297,7 +320,8 @@ def variation_messages(tables: Mapping[str, Any], code: str,
 
 def _page(tables: Mapping[str, Any], code: str):
     from .pages import AreaPage
-    return AreaPage.from_tables(tables["book"], tables, code)
+    return _memo(tables, ("page", code),
+                 lambda: AreaPage.from_tables(tables["book"], tables, code))
 
 
 def population_messages(tables: Mapping[str, Any], code: str) -> list[str]:

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -96,7 +95,11 @@ def _csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame()
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return table.map(lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v)
+    for col in table.columns:   # only the columns with a guarded cell (most have none)
+        if table[col].str.startswith("'").any():
+            table[col] = table[col].map(
+                lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v)
+    return table
 
 
 #: Folder of ``book/_extra`` holding the SVGs the reports draw (by content; not published).
@@ -189,7 +192,8 @@ class Context:
     extra: Path
     published: dt.date
     images: list[Path] = field(default_factory=list)
-    #: Shared between the reports of one build: funnel points by peer group.
+    #: Shared between the reports of one build: the published values, funnel points by
+    #: peer group and the registry's sources.
     cache: dict = field(default_factory=dict)
 
     @property
@@ -208,17 +212,61 @@ class Context:
         """The key messages of ``page`` for the area (:mod:`nhsbook.messages`)."""
         from . import messages
         extra = {}
-        if page == "variation":   # the practices of a CCG share one set of funnel points
-            from . import disclosure, variation
+        if page == "variation":
+            from . import variation
             target, practices = variation.peer_group(self.areas, self.code)
-            key = ("points", target, tuple(practices))
-            if practices and key not in self.cache:
-                self.cache[key] = variation.practice_points(
-                    disclosure.apply(self.tables["values"]), self.metadata, self.areas,
-                    practices, target)
             if practices:
-                extra["points"] = self.cache[key]
+                extra["points"] = self.points(target, practices)
         return messages.key_messages(self.tables, self.code, page, **extra)
+
+    def published_values(self) -> pd.DataFrame:
+        """The values as published (:func:`nhsbook.disclosure.apply`), once per build."""
+        if "values" not in self.cache:
+            from . import disclosure
+            self.cache["values"] = disclosure.apply(self.tables["values"])
+        return self.cache["values"]
+
+    def points(self, target: str, practices: list[str]) -> pd.DataFrame:
+        """:func:`nhsbook.variation.practice_points` of ``practices`` against ``target``.
+
+        The funnel points are computed once per target, for all the target's practices
+        (a CCG and its practices compare them all); a locality's practices, a subset against
+        the same target, are those points' rows: each point's position depends only on its
+        own count, denominator and the target, and the order is kept.  Only the count of
+        suppressed practices (``n_suppressed``) is of the subset, and counted again."""
+        from . import variation
+        key = ("points", target, tuple(practices))
+        if key in self.cache:
+            return self.cache[key]
+        try:
+            everyone = variation.practices_below(self.areas, target)
+        except KeyError:
+            everyone = []
+        if set(practices) < set(everyone):
+            full = self.points(target, everyone)
+            mine = full[full["area_code"].isin(practices)].reset_index(drop=True)
+            mine["n_suppressed"] = mine["indicator_id"].map(
+                self._n_suppressed(practices)).fillna(0).astype(int)
+            self.cache[key] = mine
+        else:
+            self.cache[key] = variation.practice_points(
+                self.published_values(), self.metadata, self.areas, practices, target)
+        return self.cache[key]
+
+    def _n_suppressed(self, practices: list[str]) -> pd.Series:
+        """Suppressed funnel rows of ``practices`` by indicator, as
+        :func:`nhsbook.variation.practice_points` counts them (the latest period)."""
+        from . import variation
+        from .disclosure import is_suppressed
+        values = self.published_values()
+        meta = self.metadata.set_index("indicator_id")
+        funnel_ids = meta.index[meta["method"].isin(variation.FUNNEL_KINDS)]
+        if "period" in values.columns:
+            last = values.groupby("indicator_id")["period"].transform("max")
+            values = values[values["period"] == last]
+        rows = values[values["area_code"].isin(practices)
+                      & values["indicator_id"].isin(funnel_ids)]
+        return is_suppressed(rows).groupby(rows["indicator_id"]).sum()
 
     def image(self, path: Path, width: str = "100%") -> str:
         self.images.append(path)
@@ -295,7 +343,7 @@ def _spine(ctx: Context) -> str:
         body = [[r["Indicator"], r["Period"], _num(r["Count"], 0), _num(r["Value"]),
                  _num(r["Lower 95% CI"]), _num(r["Upper 95% CI"]), _num(r["Comparator"]),
                  r["Significance"], _num(r["Worst practice"]), _num(r["Best practice"])]
-                for _, r in rows.iterrows()]
+                for r in rows.to_dict("records")]
         out.append(_table(["Indicator", "Period", "Number", "Value", "Lower 95%", "Upper 95%",
                            "Comparator", "Compared", "Worst practice", "Best practice"],
                           body, "(3fr, auto, auto, auto, auto, auto, auto, auto, auto, auto)",
@@ -346,20 +394,25 @@ def _variation(ctx: Context) -> str:
                "page). The practices with the most, and the indicators with the most:\n\n")
     # each count is followed by words in its cell: a small number beside the next row's
     # indicator name ("2 Patients with …") would read as a count of people to the scan
-    def tally(sub: pd.DataFrame) -> str:
-        n = sub["Better or worse"].value_counts()
-        return f"{len(sub)} ({int(n.get('worse', 0))} worse, {int(n.get('better', 0))} better)"
+    said_as = table["Better or worse"]
+    flags = pd.DataFrame({"n": 1, "worse": said_as.eq("worse").astype(int),
+                          "better": said_as.eq("better").astype(int)}, index=table.index)
 
-    by_practice = sorted(((tally(sub), len(sub), name, loc) for (name, loc), sub
-                          in table.groupby(["Practice", "Locality"])),
+    def tallies(keys: list[str]) -> list[tuple]:
+        """(text, count, *key) of each group of ``keys``, in the groups' (sorted) order."""
+        sums = flags.groupby([table[k] for k in keys] if len(keys) > 1
+                             else table[keys[0]]).sum()
+        return [(f"{n} ({w} worse, {b} better)", n, *(key if len(keys) > 1 else (key,)))
+                for key, n, w, b in zip(sums.index, sums["n"].tolist(),
+                                        sums["worse"].tolist(), sums["better"].tolist())]
+
+    by_practice = sorted(tallies(["Practice", "Locality"]),
                          key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
     out.append(_table(["Practice", "Locality", "Outside the limits"],
                       [[name, loc, text] for text, _, name, loc in by_practice],
                       "(3fr, 2fr, auto)", align="(left, left, left)"))
     out.append("#v(6pt)\n")
-    by_indicator = sorted(((tally(sub), len(sub), name) for name, sub
-                           in table.groupby("Indicator")),
-                          key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
+    by_indicator = sorted(tallies(["Indicator"]), key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
     out.append(_table(["Indicator", "Practices outside the limits"],
                       [[name, text] for text, _, name in by_indicator],
                       "(4fr, auto)", align="(left, left)"))
@@ -451,7 +504,9 @@ def _sources(ctx: Context) -> str:
                    for s in ctx.metadata["source"].dropna() if str(s).strip()})
     if srcs:
         out.append("== Indicator sources\n" + _bullets(srcs[:25]))
-    used = _registry_sources(cfg)
+    if "registry" not in ctx.cache:   # the same for every report of the book
+        ctx.cache["registry"] = _registry_sources(cfg)
+    used = ctx.cache["registry"]
     if used:
         out.append("== Open data, licences and attribution\n")
         for src, lic in used:
@@ -536,8 +591,13 @@ def _compile(src: str, root: Path) -> bytes:
 
 
 def page_count(pdf: bytes) -> int:
-    from pypdf import PdfReader
-    return len(PdfReader(io.BytesIO(pdf)).pages)
+    """The PDF's number of pages (read by PDFium, as :func:`nhsbook.publish.pdf_text`)."""
+    import pypdfium2 as pdfium
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
 
 
 def published_date(cfg) -> dt.date:
@@ -611,6 +671,7 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         log(f"the {len(planned)} reports are current")
         return {}
     from . import pages, population  # noqa: F401 - imported once, not in a report's time
+    import pypdfium2  # noqa: F401 - (page_count) likewise
     tables = messages.load_tables(cfg, computed)
     published = published_date(cfg)
     cache: dict = {}

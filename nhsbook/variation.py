@@ -97,17 +97,19 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     rows["unit"] = rows["indicator_id"].map(meta["unit"])
     rows["polarity"] = rows["indicator_id"].map(meta["polarity"])
     rows["n_suppressed"] = rows["indicator_id"].map(n_sup).fillna(0).astype(int)
-    parts = []
-    for ind, sub in rows.groupby("indicator_id", sort=False):
-        kind, mult = _kind(meta.loc[ind])
-        sub = sub.copy()
-        sub["funnel"] = stats.funnel_significance(
-            sub["count"].to_numpy(), sub["denominator"].to_numpy(), sub["target"].iloc[0],
-            kind=kind, multiplier=mult).to_numpy()
-        parts.append(sub)
-    if not parts:
+    if rows.empty:
         return rows.assign(funnel=pd.Series(dtype=str), outlier=pd.Series(dtype=str))
-    out = pd.concat(parts, ignore_index=True)
+    # each indicator's points against its funnel, in place (the rows keep their order: the
+    # sort below is stable, so the points come out as if grouped by indicator first)
+    count, denominator = rows["count"].to_numpy(), rows["denominator"].to_numpy()
+    target = rows["target"].to_numpy()
+    funnel = np.empty(len(rows), dtype=object)
+    for ind, at in rows.groupby("indicator_id", sort=False).indices.items():
+        kind, mult = _kind(meta.loc[ind])
+        funnel[at] = stats.funnel_significance(count[at], denominator[at], target[at[0]],
+                                               kind=kind, multiplier=mult).to_numpy()
+    out = rows.reset_index(drop=True)
+    out["funnel"] = funnel
     out["outlier"] = out["funnel"].map(OUTLIER_LABELS).fillna("")
     high = out["funnel"].str.startswith("High")
     out["direction"] = np.select(
@@ -220,3 +222,12 @@ def compare_areas(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     num = ["value", "lower_95", "upper_95", "comparator_value"]
     out = out.assign(**{c: out[c].round(2) for c in num})
     return out.reset_index(drop=True)
+
+
+def outlier_counts(out: pd.DataFrame, by: Iterable[str] = ("Locality", "Practice")
+                   ) -> pd.DataFrame:
+    """How many outliers (:func:`outliers`) each practice has, better and worse: one row per
+    group of ``by`` (default locality and practice), one column per value of ``Better or
+    worse``."""
+    return (out.groupby([*by, "Better or worse"]).size().unstack(fill_value=0)
+            .reset_index())

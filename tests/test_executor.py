@@ -4,7 +4,6 @@ page is reported with its area and notebook while the others are built."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -4,7 +4,6 @@ published, and on broken copies; and the Great Expectations gate over the real-d
 from __future__ import annotations
 
 import gzip
-import shutil
 
 import pandas as pd
 import pytest

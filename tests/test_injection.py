@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from nhsbook.build import BuildFailed, Page, area_tree, plan_pages
 from nhsbook.io import fingertips
-from nhsbook.pages import AreaPage, esc, style_profile
+from nhsbook.pages import AreaPage, style_profile
 
 EVIL = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2)) `code` | "q"'
 

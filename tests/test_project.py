@@ -14,7 +14,8 @@ def _names(specs):
 
 def test_environment_yml_matches_pyproject(root):
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
+    wanted = _names(project["dependencies"] + [d for extra in ("test", "lab")
+                                               for d in project["optional-dependencies"][extra]])
     env = yaml.safe_load((root / "environment.yml").read_text())
     conda = {d for d in env["dependencies"] if isinstance(d, str)}
     pip = [d for section in env["dependencies"] if isinstance(section, dict)

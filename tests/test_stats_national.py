@@ -494,9 +494,8 @@ def test_recent_trend_outlier_rule_other_values():
 def test_mean_ci_leaves_missing_values_out_of_n(tmp_path):
     """phe_mean's Student's t on the values present: Area1 of testdata_Mean with missing
     values added gives the published Area1 results and n = the published value_count."""
-    from test_stats_reference import REF
-    if not REF.is_dir():
-        pytest.skip("reference folder missing")
+    from test_stats_reference import REF, require_reference
+    require_reference()
     data = pd.read_excel(REF / "testdata_Mean.xlsx", sheet_name="testdata_Mean")
     res = pd.read_excel(REF / "testdata_Mean.xlsx", sheet_name="testdata_Mean_results")
     res = res.set_index("area")

@@ -1,0 +1,82 @@
+"""``nhsbook open`` (nhsbook.lab): a page's notebook, parameterised for one area, that an
+analyst reruns top to bottom in a plain kernel, before any build (issue 21)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nhsbook import lab, safepath
+
+
+def _sources(path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+
+
+def test_the_copy_carries_the_parameters_under_work(root, computed):
+    path = lab.parameterised_copy("jsna_profile", "E38000115", "default", force=True)
+    assert path == root / "work" / "default" / "E38000115" / "jsna_profile.ipynb"
+    cells = _sources(path)
+    injected = [c for c in cells if c.startswith("# Parameters")]
+    assert injected == ['# Parameters\narea_code = "E38000115"\nbook = "default"\n']
+    # the rest is the notebook of notebooks/, unchanged
+    original = _sources(root / "notebooks" / "jsna_profile.ipynb")
+    assert [c for c in cells if c not in injected] == original
+    # an analyst's edits are kept unless --force
+    path.write_text(path.read_text().replace("Health profile", "My profile"))
+    assert "My profile" in lab.parameterised_copy("jsna_profile", "E38000115").read_text()
+    assert "My profile" not in lab.parameterised_copy("jsna_profile", "E38000115",
+                                                      force=True).read_text()
+    assert "/work/" in (root / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize("notebook,area,error", [
+    ("nope", "E38000115", lab.OpenError), ("jsna_profile", "NOWHERE", lab.OpenError),
+    ("../notebooks/jsna_profile", "E38000115", safepath.UnsafePath),
+    ("jsna_profile", "../../etc", safepath.UnsafePath)])
+def test_unknown_or_unsafe_names_are_refused(notebook, area, error, computed):
+    with pytest.raises(error):
+        lab.parameterised_copy(notebook, area)
+
+
+def test_the_command_writes_the_copy_and_says_how_to_open_it(root, computed):
+    env = {**os.environ, "NHSBOOK_ROOT": str(root)}
+    done = subprocess.run([sys.executable, "-m", "nhsbook", "open", "population", "--area",
+                           "ND-CHE", "--no-lab", "--force"], env=env, capture_output=True,
+                          text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"wrote {root / 'work/default/ND-CHE/population.ipynb'}"
+    bad = subprocess.run([sys.executable, "-m", "nhsbook", "open", "population", "--area",
+                          "NOWHERE", "--no-lab"], env=env, capture_output=True, text=True,
+                         cwd=root)
+    assert bad.returncode == 2 and "is not in book 'default'" in bad.stderr
+
+
+def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path):
+    """A fresh project (books, data, notebooks; no build/): the copy computes the book's
+    tables itself and draws its page with Altair's own display."""
+    import papermill as pm
+    from conftest import scratch_root
+    project = scratch_root("lab")
+    subprocess.run(["rm", "-rf", str(project / "build"), str(project / "work")], check=True)
+    old = os.environ.get("NHSBOOK_ROOT")
+    os.environ["NHSBOOK_ROOT"] = str(project)
+    try:
+        path = lab.parameterised_copy("jsna_profile", "ND-CHE", "default", root=project)
+        out = pm.execute_notebook(str(path), str(tmp_path / "run.ipynb"), kernel_name="python3",
+                                  cwd=str(path.parent), progress_bar=False)
+    finally:
+        if old is None:
+            os.environ.pop("NHSBOOK_ROOT")
+        else:
+            os.environ["NHSBOOK_ROOT"] = old
+    assert (project / "build" / "default" / "values.parquet").is_file()   # computed
+    outputs = [o for c in out.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    charts = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("alt.")]
+    assert charts and all("vegaEmbed" in o["data"]["text/html"] for o in charts)
+    assert "Key messages" in json.dumps(outputs)
