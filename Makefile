@@ -6,13 +6,20 @@ BIN    := $(VENV)/bin
 BOOK   ?= default
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test install validate clean
+.PHONY: book test install validate clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the pinned, hashed set of requirements.lock, then nhsbook itself.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --extra test --python-version 3.11.7 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements.lock
 
 install: $(STAMP)
 
@@ -26,6 +33,7 @@ book: $(STAMP)
 # a notebook in one kernel).
 test: book
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest -n auto --dist loadscope --nbval-lax book/areas
 

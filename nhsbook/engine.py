@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
+from papermill.engines import NBClientEngine
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
@@ -235,6 +235,7 @@ def _shows_nothing(output) -> bool:
                               for d in rich.values())
 
 
-#: The engine's name for ``papermill.execute_notebook(..., engine_name=ENGINE)``.
+#: The engine's name for ``papermill.execute_notebook(..., engine_name=ENGINE)``: papermill
+#: registers :class:`WarmEngine` under it from the ``papermill.engine`` entry point of
+#: ``pyproject.toml`` (importing this module registers nothing).
 ENGINE = "nhsbook"
-papermill_engines.register(ENGINE, WarmEngine)

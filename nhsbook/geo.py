@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,9 @@ import shapely
 
 from . import deps, sources
 from .config import BookConfig, load_book
+
+if TYPE_CHECKING:   # annotations only: deprivation imports geo
+    from .deprivation import MapClasses
 
 __all__ = [
     "BoundaryLayer", "LAYERS", "MapArea", "MissingBoundaries", "area_km2", "boundaries",
@@ -849,3 +852,15 @@ def wrap_title(text: str, width: int = 38, lines: int = 3) -> list[str]:
     out = textwrap.wrap(text, width)
     return out[:lines - 1] + [textwrap.shorten(" ".join(out[lines - 1:]), width, placeholder="…")
                               ] if len(out) > lines else out
+
+
+def lsoa_age_totals(age_table: pd.DataFrame) -> pd.DataFrame:
+    """The whole area's age structure from its LSOAs (:func:`lsoa_age_table`), one row as the
+    maps page shows it: LSOAs, residents and each of :data:`AGE_MEASURES` as the
+    population-weighted mean of the LSOAs' shares, ``Σ pᵢ·xᵢ / Σ pᵢ`` (= the share of all the
+    area's residents), formatted (residents with thousands separators, shares to 0.1)."""
+    people = age_table["population"].sum()
+    totals = {"LSOAs": len(age_table), "Residents (mid-2019)": f"{people:,.0f}"}
+    for col, label in AGE_MEASURES.items():
+        totals[label] = f"{(age_table[col] * age_table['population']).sum() / people:.1f}"
+    return pd.DataFrame([totals])

@@ -205,3 +205,27 @@ def district_summary(table: pd.DataFrame) -> pd.DataFrame:
         "% of LSOAs in most deprived 20%": 100 * g["imd_decile"].apply(lambda s: (s <= 2).mean())})
     return out.rename_axis("District (2024)").reset_index().sort_values(
         "Mean LSOA IMD 2025 score", ascending=False)
+
+
+def practice_scores(values: pd.DataFrame, areas: pd.DataFrame, area_code: str,
+                    indicator_id: str = "94240") -> pd.DataFrame:
+    """The IMD 2025 scores of the practices of an area (Fingertips 94240: OHID's
+    population-weighted score of the LSOAs their patients live in) from a book's published
+    values: ``Code, IMD 2025 score, Practice``, most deprived first."""
+    from .variation import practices_below
+    mine = practices_below(areas, area_code)
+    scores = values[(values["indicator_id"] == indicator_id)
+                    & values["area_code"].isin(mine)][["area_code", "value"]]
+    names = areas.set_index("area_code")["area_name"]
+    return scores.assign(Practice=scores["area_code"].map(names)).rename(
+        columns={"area_code": "Code", "value": "IMD 2025 score"}).sort_values(
+        "IMD 2025 score", ascending=False)
+
+
+def area_score(values: pd.DataFrame, area_code: str, indicator_id: str = "94240"
+               ) -> float | None:
+    """The area's own value of ``indicator_id`` (its IMD 2025 score: the list-weighted mean
+    of its practices' scores) from a book's published values; None when it has none."""
+    own = values.loc[(values["indicator_id"] == indicator_id)
+                     & (values["area_code"] == area_code), "value"]
+    return None if own.empty else own.iloc[0]

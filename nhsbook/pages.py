@@ -7,6 +7,7 @@ from the tables :mod:`nhsbook.build` computed once for all areas (``build/<book>
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,6 +17,12 @@ from .config import BookConfig, load_book
 from .site import enable_renderer
 from .store import load_computed
 from .views import TREND_BASIS  # noqa: F401  (re-exported: the trend tables' "Based on" wording)
+
+if TYPE_CHECKING:   # names of annotations only
+    import altair as alt
+    import IPython.display
+
+    from .spot import LocalityPack
 
 enable_renderer()
 # record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
@@ -494,6 +501,216 @@ class AreaPage:
             "second_significance": f"Compared with {self._name(comparator_code)}"})
         out.loc[out["suppressed"], ["Value", "Lower 95% CI", "Upper 95% CI"]] = float("nan")
         return out.drop(columns=["indicator_id", "suppressed"])
+
+    # --- what the thin notebooks call (issue 21) -----------------------------------------
+
+    def profile_tables(self) -> dict[str, pd.DataFrame]:
+        """Each profile with a value for this area (:meth:`profiles` with ``with_values``),
+        in page order, with its rows (:meth:`profile`)."""
+        return {p: self.profile(p) for p in self.profiles(with_values=True)}
+
+    def trend_summary(self, trends: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The Trends section's table of :meth:`trends` (or of ``trends`` when given): one
+        row per indicator with ``Indicator``, ``Recent trend`` and ``Based on``
+        (:func:`nhsbook.views.trend_summary`)."""
+        from .views import trend_summary
+        return trend_summary(self.trends() if trends is None else trends)
+
+    def qof_bridge_note(self, trends: pd.DataFrame | None = None) -> str:
+        """The note on the QOF series' 2020/21 break (:data:`nhsbook.io.opendata_icb.
+        QOF_BRIDGE_NOTE`, escaped as markdown) when the trends hold a QOF indicator with a
+        2020/21 period; ``""`` otherwise."""
+        trends = self.trends() if trends is None else trends
+        if trends.empty or not (trends["indicator_id"].str.startswith("QOF_").any()
+                                and (trends["period"] == "2020/21").any()):
+            return ""
+        from .io.opendata_icb import QOF_BRIDGE_NOTE
+        return esc(QOF_BRIDGE_NOTE)
+
+    def peer_comparison_styled(self) -> "pd.io.formats.style.Styler":
+        """:meth:`peer_comparison` as the profile page shows it: numbers to one decimal with
+        separators, empty cells blank."""
+        comp = self.peer_comparison()
+        num = [c for c in comp.columns
+               if c not in ("Indicator", "Period") and not c.startswith("Compared")]
+        return comp.style.hide(axis="index").format(precision=1, thousands=",", na_rep="",
+                                                    subset=num).set_table_attributes(
+            'class="nhsbook-profile" tabindex="0"')
+
+    # practice variation
+
+    def practice_outliers(self) -> pd.DataFrame:
+        """The practices outside the 99.8% funnel limits (:func:`nhsbook.variation.outliers`
+        of :meth:`practice_points`); on a practice's page, that practice's only."""
+        from . import variation
+        out = variation.outliers(self.practice_points()[0])
+        if self.area_type == "practice":
+            out = out[out["Practice code"] == self.code]
+        return out
+
+    def outlier_summary(self, out: pd.DataFrame,
+                        by: tuple[str, ...] = ("Locality", "Practice")) -> pd.DataFrame:
+        """How many outliers of ``out`` (:meth:`practice_outliers`, or a locality pack's)
+        each practice has, better and worse (:func:`nhsbook.variation.outlier_counts`)."""
+        from . import variation
+        return variation.outlier_counts(out, by)
+
+    def funnel_points(self) -> pd.DataFrame:
+        """The points the funnel plots draw: all of :meth:`practice_points`; on a practice's
+        page only the indicators on which the practice lies outside the 95% limits."""
+        points = self.practice_points()[0]
+        if self.area_type != "practice":
+            return points
+        mine = points[(points["area_code"] == self.code)
+                      & (points["funnel"] != "Not significant")]["indicator_id"]
+        return points[points["indicator_id"].isin(mine)]
+
+    def suppressed_practice_values(self) -> int:
+        """How many practice values of :meth:`practice_points` are suppressed for disclosure
+        control (and left out of the funnel plots)."""
+        points = self.practice_points()[0]
+        return points.drop_duplicates("indicator_id")["n_suppressed"].sum()
+
+    # locality pack
+
+    def locality_pack(self) -> "LocalityPack":
+        """The locality's Commissioning for Value pack (:func:`nhsbook.spot.locality_pack`)."""
+        from . import spot
+        return spot.locality_pack(self.values, self.metadata, self.areas, self.code)
+
+    def ccg_differences(self, pack: "LocalityPack") -> tuple[str, pd.DataFrame]:
+        """The pack's "CCG against its comparator and England" section: its sentence
+        (markdown, names escaped) and the indicators on which the CCG differs significantly
+        from England, or, when the book has no England values, from its own comparator."""
+        from . import spot
+        ccg_name = self.comparator_name
+        col = [c for c in pack.rows.columns
+               if c.startswith("CCG vs ") and c != "CCG vs England"][0]
+        if pack.england:
+            diff = pack.rows[pack.rows["CCG vs England"].isin(spot.WORSE + spot.BETTER)]
+            text = f"{esc(ccg_name)} differs significantly from England on {len(diff)} indicators:"
+            cols = ["Domain", "Indicator", "CCG value", "England value", "CCG vs England",
+                    "Locality vs CCG"]
+        else:
+            diff = pack.rows[pack.rows[col].isin(spot.WORSE + spot.BETTER)]
+            text = ("England values are not in this book's data, so the CCG is shown against "
+                    f"its own comparator, {esc(pack.ccg_comparator or 'none')}: "
+                    f"{esc(ccg_name)} differs significantly on {len(diff)} indicators. "
+                    "Where the locality is worse than a CCG that is itself worse than its "
+                    "comparator, the gap to the wider average is larger still.")
+            cols = ["Domain", "Indicator", "CCG value", col, "Locality value",
+                    "Locality vs CCG"]
+        return text, spot.pack_table(diff)[cols]
+
+    # inequalities
+
+    def deprivation_indicator(self) -> str | None:
+        """The book's area deprivation indicator (:func:`nhsbook.views.deprivation_indicator`),
+        None when it has none."""
+        from . import views
+        return views.deprivation_indicator(self.metadata)
+
+    def inequality(self) -> tuple[str | None, pd.DataFrame | None, pd.DataFrame | None]:
+        """(deprivation indicator, bars, summary) of the inequalities page
+        (:func:`nhsbook.views.inequality_data` with the book's computed quintiles); bars and
+        summary are None when the book has no deprivation indicator."""
+        from . import views
+        dep = self.deprivation_indicator()
+        if dep is None:
+            return None, None, None
+        bars, summary = views.inequality_data(self.values, self.metadata, self.areas,
+                                              self.code, dep, quintiles=self.quintiles)
+        return dep, bars, summary
+
+    def deprivation_markdown(self, dep: str) -> str:
+        """The sentence naming the deprivation indicator ``dep`` and its period (escaped),
+        with a note when the book's practices are synthetic."""
+        meta = self.metadata.set_index("indicator_id")
+        note = (" These are practice-level deprivation scores of **synthetic** practices, so "
+                "the gradients illustrate the method only." if self.book.synthetic else "")
+        return (f"Deprivation: *{esc(meta.loc[dep, 'name'])}* ({esc(meta.loc[dep, 'period'])}) "
+                "of each practice (registered population). Other pages may draw other "
+                f"editions of the Index of Multiple Deprivation; each names its edition.{note}")
+
+    def quintile_members(self, dep: str) -> pd.DataFrame:
+        """How many of the area's practices fall in each deprivation quintile of its
+        comparison group (by indicator ``dep``), their registered population and score range
+        (:func:`nhsbook.views.quintile_members`)."""
+        from . import views
+        _, group, own = views.peer_practices(self.areas, self.code)
+        quint = views.practice_quintiles(self.values, self.areas, group, dep)
+        return views.quintile_members(quint, own)
+
+    def inequality_indices(self, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(table, shown) of the slope and relative indices of inequality of ``summary``
+        (:func:`nhsbook.views.inequality_indices`): the CSV's numbers and their text."""
+        from . import views
+        return views.inequality_indices(summary, self.metadata)
+
+    def sex_age_table(self) -> pd.DataFrame:
+        """The area's indicators given for more than one sex or age
+        (:func:`nhsbook.views.sex_age_table`)."""
+        from . import views
+        return views.sex_age_table(self.values, self.metadata, self.code)
+
+    def single_sex_indicators(self) -> pd.DataFrame:
+        """The book's indicators defined for one sex only
+        (:func:`nhsbook.views.single_sex_indicators`)."""
+        from . import views
+        return views.single_sex_indicators(self.metadata)
+
+    # overview
+
+    def rug_caption(self) -> str:
+        """The sentence above the overview (:func:`nhsbook.views.rug_caption`); the area must
+        have areas below it with values."""
+        from . import views
+        return views.rug_caption(self.areas, self.code, self.values)
+
+    def rug(self, profile: str) -> pd.DataFrame:
+        """The overview (tartan rug) data of one profile (:func:`nhsbook.views.rug_data`)."""
+        from . import views
+        return views.rug_data(self.values, self.metadata, self.areas, self.code, profile)
+
+    def rugs(self) -> dict[str, pd.DataFrame]:
+        """The overview of every profile (:meth:`rug`), in :meth:`profiles` order; ``{}`` when
+        no areas lie below this one."""
+        if self.children().empty:
+            return {}
+        return {p: self.rug(p) for p in self.profiles()}
+
+    def compare_areas(self) -> pd.DataFrame:
+        """The overview's compare-areas bars: the latest values of the areas
+        :func:`nhsbook.views.compare_codes` names, this area highlighted
+        (:func:`nhsbook.variation.compare_areas`)."""
+        from . import variation, views
+        codes = views.compare_codes(self.areas, self.code)
+        return variation.compare_areas(views.latest(self.values), self.metadata, self.areas,
+                                       codes, highlight=self.code)
+
+    def scatter_data(self) -> pd.DataFrame | None:
+        """The compare-indicators scatter of the practices against the book's deprivation
+        indicator (:func:`nhsbook.views.scatter_data`); None when the book has none."""
+        from . import views
+        dep = self.deprivation_indicator()
+        return views.scatter_data(self.values, self.metadata, self.areas, self.code,
+                                  dep) if dep else None
+
+    def scatter_chart(self, data: pd.DataFrame) -> "alt.LayerChart":
+        """The compare-indicators chart of :meth:`scatter_data`, its description ending with
+        the correlation headline, said only when statistically supported, with its n and p
+        (:func:`nhsbook.messages.correlation_sentence`)."""
+        from . import charts, views
+        from .messages import correlation_sentence
+        x_name = str(data["x_indicator"].iloc[0]) if len(data) else ""
+        return charts.scatter(data, headline=correlation_sentence(
+            views.correlation_table(data), x_name))
+
+    def box_data(self) -> pd.DataFrame:
+        """Each indicator's distribution across the comparison group's practices
+        (:func:`nhsbook.views.box_data`)."""
+        from . import views
+        return views.box_data(self.values, self.metadata, self.areas, self.code)
 
 
 #: Words of count-like field names (kept for tests that check a chart embeds no count-like

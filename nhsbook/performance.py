@@ -340,3 +340,18 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None],
             frame["org_known"] = vs["org_code"].isin(org_codes)
         out["performance_reconcile_vital_signs"] = (frame, "")
     return out
+
+
+# --- the organisations of a page ---------------------------------------------------------------
+
+def page_organisations(organisations: pd.DataFrame, perf: Performance, org_code: str
+                       ) -> list[str]:
+    """The organisations whose results the performance page of ``org_code`` shows: those
+    below it in ``finance/organisations.csv`` (``parent_code``) that the performance tables
+    report on, in the order the tables first list them (a cluster: its PCTs); else
+    ``org_code`` itself."""
+    below = set(organisations.loc[organisations["parent_code"] == org_code, "org_code"])
+    reported = [code for name in FILES if name in perf.tables
+                and "org_code" in perf[name].columns for code in perf[name]["org_code"]]
+    mine = [code for code in dict.fromkeys(reported) if code in below]
+    return mine or [org_code]

@@ -690,9 +690,9 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
         if state.get(code) == key and out.is_file():
             continue
         pdf = _compile(src, extra)
-        pages = page_count(pdf)
-        if pages > cfg.report_max_pages:
-            raise ReportError(f"report of {code}: {pages} pages, more than the book's "
+        n_pages = page_count(pdf)
+        if n_pages > cfg.report_max_pages:
+            raise ReportError(f"report of {code}: {n_pages} pages, more than the book's "
                               f"reports: max_pages of {cfg.report_max_pages}")
         folder.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".pdf.tmp")

@@ -672,3 +672,50 @@ def single_sex_indicators(metadata: pd.DataFrame) -> pd.DataFrame:
     m = metadata[~metadata["sex"].fillna("Persons").isin(["Persons", ""])]
     return m[["name", "sex", "age"]].rename(columns={"name": "Indicator", "sex": "Sex",
                                                      "age": "Age"}).reset_index(drop=True)
+
+
+# --- what the thin notebooks call (issue 21) ----------------------------------------------
+
+def trend_summary(trends: pd.DataFrame) -> pd.DataFrame:
+    """The Trends section's table: one row per indicator of :func:`trends` (first row of
+    each), with its ``Indicator``, ``Recent trend`` and ``Based on`` (the trend's basis)."""
+    return trends.drop_duplicates("indicator_id")[["indicator", "trend", "trend_basis"]].rename(
+        columns={"indicator": "Indicator", "trend": "Recent trend",
+                 "trend_basis": "Based on"})
+
+
+def rug_caption(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None) -> str:
+    """The sentence above an overview (tartan rug), as MyST markdown with the names escaped:
+    how many areas are coloured, their types, and the comparator(s) they are compared with
+    (:func:`rug_columns`)."""
+    from .escape import markdown as esc
+    coloured, comparators = rug_columns(areas, code, values)
+    named = areas.set_index("area_code")
+    types = ", ".join(sorted(set(named.loc[coloured, "area_type"])))
+    return (f"{len(coloured)} areas ({esc(types)}), "
+            f"compared with {esc(', '.join(named.loc[comparators, 'area_name']))}.")
+
+
+#: The inequality summary's columns as published (CSV) and shown, in order.
+INDEX_COLUMNS = {"indicator": "Indicator", "period": "Period", "sii": "SII",
+                 "sii_lower": "SII lower 95% CI", "sii_upper": "SII upper 95% CI",
+                 "rii": "RII", "rii_lower": "RII lower 95% CI", "rii_upper": "RII upper 95% CI",
+                 "value_note": "Note"}
+
+
+def inequality_indices(summary: pd.DataFrame, metadata: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The slope and relative indices of inequality of :func:`inequality_data`'s summary as
+    (table, shown): ``table`` the numbers as published in the CSV (:data:`INDEX_COLUMNS`),
+    ``shown`` the same as text, the SII and its limits at the indicator's precision
+    (:func:`nhsbook.fmt.sii`) and the RII and its limits by :func:`nhsbook.fmt.rii`."""
+    from . import fmt
+    table = summary[list(INDEX_COLUMNS)].rename(columns=INDEX_COLUMNS)
+    meta = metadata.set_index("indicator_id")
+    shown = table.copy()
+    for col in ("SII", "SII lower 95% CI", "SII upper 95% CI"):  # the indicator's precision
+        shown[col] = [fmt.sii(v, meta.loc[i]) for v, i in zip(table[col],
+                                                                 summary["indicator_id"])]
+    for col in ("RII", "RII lower 95% CI", "RII upper 95% CI"):
+        shown[col] = table[col].map(fmt.rii)
+    return table, shown

@@ -146,8 +146,8 @@ def test_key_messages_come_before_the_first_chart(site, code, page):
 
 def page_problems(site: Path) -> list[str]:
     """What no area page of a built site may show: no key messages, a chart before them,
-    or a Python object's name printed as text (an output with nothing to show, e.g.
-    ``Markdown("")``)."""
+    a Python object's name printed as text (an output with nothing to show, e.g.
+    ``Markdown("")``), or a notebook's code."""
     problems = []
     for page in sorted(site.glob("areas/*/*.html")):
         text = page.read_text(encoding="utf-8")
@@ -155,6 +155,8 @@ def page_problems(site: Path) -> list[str]:
         body = text[text.find("<main"):]
         if re.search(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", body):
             problems.append(f"{where}: an object's name printed as text")
+        if 'class="cell_input' in body:
+            problems.append(f"{where}: a notebook's code is shown to readers")
         box, chart = body.find("nhsbook-key-messages"), body.find('class="nhsbook-chart"')
         if box < 0:
             problems.append(f"{where}: no key messages")

@@ -163,3 +163,17 @@ def test_drop_empty_outputs_counts_what_it_removes():
                         {"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]}]}
     assert engine.drop_empty_outputs(nb) == 1
     assert [o["output_type"] for o in nb["cells"][1]["outputs"]] == ["display_data", "error"]
+
+
+def test_papermill_finds_the_engine_by_its_entry_point():
+    """The engine is declared in pyproject.toml (``papermill.engine``), not registered as a
+    side effect of importing nhsbook.engine."""
+    from importlib.metadata import entry_points
+
+    from papermill.engines import papermill_engines
+    (point,) = [e for e in entry_points(group="papermill.engine") if e.name == engine.ENGINE]
+    assert point.value == "nhsbook.papermill_entry:WarmEngine"
+    registered = papermill_engines.get_engine(engine.ENGINE)
+    assert registered.execute_notebook == engine.WarmEngine.execute_notebook
+    source = Path(engine.__file__).read_text(encoding="utf-8")
+    assert "papermill_engines.register(" not in source

@@ -53,3 +53,16 @@ def test_the_rule_finds_what_it_forbids(tmp_path):
     lines = code_lines(path)
     assert len(lines) == 3
     assert [bool(FORBIDDEN.search(line)) for line in lines] == [True, True, True]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_readers_see_no_code(path):
+    """Every code cell is hidden from the published page: ``remove-input`` (its outputs
+    shown) or ``remove-cell`` (parameters and the nbval check cells)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    shown = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and not {"remove-input", "remove-cell"} & set(c["metadata"].get("tags", []))]
+    assert shown == [], f"{path.name}: code cells {shown} would be shown to readers"
+    checks = [c for c in nb["cells"] if c["cell_type"] == "code"
+              and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
+    assert all("remove-cell" in c["metadata"].get("tags", []) for c in checks)

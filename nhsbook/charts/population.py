@@ -61,10 +61,10 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
 def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> alt.LayerChart:
     """Projected population indexed to the first year (= 100), all ages and 75+, with the
     population in the tooltip.  ``data`` is :func:`nhsbook.population.projection_long`."""
-    need = {"year", "group", "population", "index"}
-    if not need <= set(data.columns):
-        raise ValueError(f"projection data lacks {sorted(need - set(data.columns))}")
-    base = alt.Chart(data[list(need)]).encode(
+    need = ["year", "group", "population", "index"]   # a list: the page's bytes are stable
+    if not set(need) <= set(data.columns):
+        raise ValueError(f"projection data lacks {sorted(set(need) - set(data.columns))}")
+    base = alt.Chart(data[need]).encode(
         x=alt.X("year:O", title="Year"),
         y=alt.Y("index:Q", title="Population index (first year = 100)",
                 scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=5)),

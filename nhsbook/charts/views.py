@@ -139,11 +139,14 @@ def rug(data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview
         "an area;", "tap a cell for its area and value."]))
 
 
-def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.LayerChart:
+def scatter(data: pd.DataFrame, *, headline: str = "", width: int = 420, height: int = 300
+            ) -> alt.LayerChart:
     """Compare indicators: one point per area (the page's own areas highlighted), the
     least-squares line and the correlation coefficient r and R² of the chosen pair; a
     drop-down chooses the y indicator.  ``data`` is :func:`nhsbook.views.scatter_data`
-    output (r, R² and the line are computed there).
+    output (r, R² and the line are computed there); ``headline`` ends the chart's text
+    description (the page gives :func:`nhsbook.messages.correlation_sentence`, which
+    headlines a correlation only when it is statistically supported).
 
     The page embeds the points with short keys (``i`` indicator id, ``a`` area code, ``k``
     kind, ``o`` own) and looks names and the fit text up once per indicator, so that a
@@ -195,10 +198,7 @@ def scatter(data: pd.DataFrame, *, width: int = 420, height: int = 300) -> alt.L
         fit_text="min(fit_text)").mark_text(align="left", baseline="top", font=FONT,
                                             fontSize=12, color=INK, dx=4, dy=4).encode(
         x=alt.value(0), y=alt.value(0), text="fit_text:N")
-    # headlined only when statistically supported, with its n and p (nhsbook.messages)
-    from ..messages import correlation_sentence
-    from ..views import correlation_table
-    said = " " + correlation_sentence(correlation_table(data), x_name)
+    said = f" {headline}" if headline else ""
     return fit(alt.layer(dots, line, label).add_params(pick).properties(
         width=width, height=height,
         usermeta={"csv_columns": {"i": "indicator_id", "k": "kind (p practice, f fit)",
