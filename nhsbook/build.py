@@ -40,6 +40,7 @@ from . import testhook
 from .config import BookConfig, load_book
 from .executor import Executor, PageRun, make_executor
 from .pages import esc, esc_code
+from .io.loaders import loader_for
 from .store import compute_and_store, input_paths, is_current, load_computed
 from . import safepath
 
@@ -72,7 +73,7 @@ def _progress():
 def validate_inputs(cfg: BookConfig):
     """Run the validation gate for the book's inputs; returns the report."""
     from . import validate
-    if cfg.loader == "embedded":
+    if loader_for(cfg).whole_book_gate:   # the seeds' reconciliations across its files
         return validate.validate_book(cfg.data)
     return validate.validate_datasets(input_paths(cfg))
 
@@ -362,51 +363,16 @@ def write_generated_pages(cfg: BookConfig, pages: list[Page], csv_areas: set[str
 
 
 def data_sources_page(cfg: BookConfig) -> str:
-    """The Data sources chapter: the seed documents, the synthetic generator, the registry."""
+    """The Data sources chapter: the book's inputs as its loader describes them (the seed
+    documents and the synthetic generator, the open-data files, …), then the registry."""
     parts = ["# Data sources", ""]
-    if cfg.loader == "ons_local":
-        from .io import ons_local
-        parts += ons_local.sources_markdown(cfg)
-    else:
-        parts += (_embedded_sources(cfg) if cfg.loader == "embedded"
-                  else _opendata_sources(cfg))
+    parts += loader_for(cfg).sources_markdown(cfg)
     try:
         from . import sources
         parts += ["## Open data registry", "", sources.data_sources_markdown()]
     except (ImportError, AttributeError, FileNotFoundError) as exc:  # registry optional
         parts += [f"(The open-data registry could not be read: {esc(exc)})"]
     return "\n".join(parts) + "\n"
-
-
-def _opendata_sources(cfg: BookConfig) -> list[str]:
-    """The open-data (or Fingertips) book's inputs (:func:`nhsbook.io.opendata.
-    sources_markdown`, :func:`nhsbook.io.fingertips_book.sources_markdown`)."""
-    if cfg.loader == "fingertips":
-        from .io import fingertips_book
-        return fingertips_book.sources_markdown(cfg)
-    from .io import opendata
-    return opendata.sources_markdown(cfg)
-
-
-def _embedded_sources(cfg: BookConfig) -> list[str]:
-    """The embedded default: the seed documents' tables and the synthetic practices."""
-    return [
-        "## The embedded default", "",
-        "The default book is built from figures published in the seed planning documents, "
-        "transcribed into `data/default/` with the file and line of every figure:", "",
-        "| File in `data/default/` | What it holds | Seed document |", "|---|---|---|",
-        "| `seed_profile.csv` | JSNA adult (33) and child (20) profile 2012: CCG number and "
-        "rate, cluster rate, worst and best practice | NHS North Derbyshire CCG, Clinical "
-        "Commissioning Strategy 2013-2016 (`002_e967b0e31addb216.txt` lines 253-333) |",
-        "| `population_projection.csv`, `population_growth.csv` | CCG population and 75+ "
-        "projection 2011-2025 and growth rates | same document, lines 217-223 |",
-        "| `population_structure.csv` | Under-15 and 75+ shares of the registered population "
-        "| same document, line 203 |",
-        "| `areas.csv` | CCG, its five localities, 38 practices, 288,000 patients | same "
-        "document, line 120 |", "",
-        "`data/default/synthetic/` holds **synthetic** practices made by `nhsbook synth` "
-        f"(seeded; see the Methods chapter). {cfg.synthetic_note}", "",
-    ]
 
 
 def jb_output(cfg: BookConfig) -> Path:

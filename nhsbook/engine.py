@@ -62,8 +62,9 @@ def prepare_page(env: dict[str, str], cwd: str) -> None:
     os.environ.update(env)
     os.chdir(cwd)
     from . import site
+    from .pages import install_page_hooks  # noqa: PLC0415 - in the kernel, not the build
     site.reset_page()
-    site.enable_renderer()
+    install_page_hooks()   # the renderer, the record of reads, the tables' display hook
 
 
 def _page_env() -> dict[str, str]:

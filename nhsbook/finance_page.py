@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from . import charts, finance, fmt
-from .pages import esc, key_messages_box, publish_csv, report_link
+from .pages import esc, install_page_hooks, key_messages_box, publish_csv, report_link
 
 
 class Section(list):
@@ -89,6 +89,7 @@ class FinancePage:
     method returning a :class:`Section`, called in the page's order."""
 
     def __init__(self, area_code: str, book: str = "default") -> None:
+        install_page_hooks()
         self.code, self.book = area_code, book
         self.fin = finance.load(book)
         self.org = self.fin.org(area_code)

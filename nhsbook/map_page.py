@@ -23,7 +23,7 @@ from IPython.display import Markdown
 
 from . import deprivation, fmt, geo, lsoa21
 from .charts import SharedShapes, choropleth, map_grid
-from .pages import AreaPage, esc, key_messages_box, publish_csv, report_link
+from .pages import AreaPage, esc, install_page_hooks, key_messages_box, publish_csv, report_link
 
 __all__ = ["MapPage", "Deprivation2025Page"]
 
@@ -54,6 +54,7 @@ class MapPage:
                     ("rank", "Rank (1 = most deprived)", "")]
 
     def __init__(self, area_code: str, book: str = "default"):
+        install_page_hooks()
         self.area_code = area_code
         self.book = book
         #: The area (:class:`nhsbook.geo.MapArea`).

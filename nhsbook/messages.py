@@ -29,7 +29,7 @@ Rules the sentences follow
 
 from __future__ import annotations
 
-import weakref
+import contextlib
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
@@ -143,22 +143,33 @@ def _ties(frame: pd.DataFrame, column: str, largest: bool = True) -> pd.DataFram
 
 # --- profile ---------------------------------------------------------------------------
 
-#: What the writers compute from a book's tables, kept while those tables live (the landing
-#: headline, the profile messages and a report each need an area's profile rows), by the id
-#: of the ``values`` table (a DataFrame cannot be a dictionary key; the entry goes with it).
-_MEMO: dict[int, dict] = {}
+#: What the writers compute from a book's tables, kept inside :func:`remembered` (the
+#: headline, the profile messages and a report each need an area's profile rows and page).
+_SCOPE: dict | None = None
+
+
+@contextlib.contextmanager
+def remembered():
+    """Within this block, what the writers compute from a ``tables["values"]`` object is
+    computed once per area (the caller does not change the tables inside it; the PDF reports
+    step uses it).  Outside it, every call computes afresh."""
+    global _SCOPE
+    outer, _SCOPE = _SCOPE, {}
+    try:
+        yield
+    finally:
+        _SCOPE = outer
 
 
 def _memo(tables: Mapping[str, Any], key: tuple, make: Any) -> Any:
-    """``make()`` once per ``key`` and ``tables["values"]`` object (callers never change it)."""
+    """``make()``, once per ``key`` and ``tables["values"]`` object inside :func:`remembered`."""
+    if _SCOPE is None:
+        return make()
     values = tables["values"]
-    if id(values) not in _MEMO:
-        _MEMO[id(values)] = {}
-        weakref.finalize(values, _MEMO.pop, id(values), None)
-    store = _MEMO[id(values)]
-    if key not in store:
-        store[key] = make()
-    return store[key]
+    hit = _SCOPE.get((id(values), *key))
+    if hit is None or hit[0] is not values:
+        hit = _SCOPE[(id(values), *key)] = (values, make())
+    return hit[1]
 
 
 def _profile_rows(tables: Mapping[str, Any], code: str) -> pd.DataFrame:

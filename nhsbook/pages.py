@@ -24,13 +24,25 @@ if TYPE_CHECKING:   # names of annotations only
 
     from .spot import LocalityPack
 
-enable_renderer()
-# record what a page run by the build reads (nhsbook.deps: does nothing unless the build names
-# a deps file; installed always, since a reused kernel may import this before its first page)
-deps.install()
-# every pandas Styler a notebook displays shows its text cells and labels as literal text,
-# each indicator name linked to its entry on the Definitions page (nhsbook.definitions)
-definitions.install_display_hook()
+
+
+def install_page_hooks() -> None:
+    """What a page needs in the process that draws it, installed by the page facades
+    (:meth:`AreaPage.load`, :class:`~nhsbook.finance_page.FinancePage`, …) and by the
+    build's engine before every page (:func:`nhsbook.engine.prepare_page`), never on import:
+
+    * the chart renderer of a build (:func:`nhsbook.site.enable_renderer`; Altair's own
+      display outside a build);
+    * the record of what a page reads (:func:`nhsbook.deps.install`: does nothing unless the
+      build names a deps file; an audit hook, which cannot be removed, so once per process);
+    * every pandas Styler a notebook displays shows its text cells and labels as literal
+      text, each indicator name linked to its entry on the Definitions page
+      (:func:`nhsbook.definitions.install_display_hook`).
+
+    Idempotent."""
+    enable_renderer()
+    deps.install()
+    definitions.install_display_hook()
 
 #: Fill colours for significance, as the national spine charts use them (conventions.md).
 SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
@@ -64,6 +76,10 @@ class AreaPage:
 
     @classmethod
     def load(cls, area_code: str, book: str = "default") -> "AreaPage":
+        """The page of ``area_code`` in ``book``, for a notebook: installs the page hooks
+        (:func:`install_page_hooks`), then loads the book's computed tables (computing them
+        first if they are missing or stale)."""
+        install_page_hooks()
         cfg = load_book(book)
         computed = load_computed(cfg)
         page = cls.from_tables(cfg, computed, area_code)

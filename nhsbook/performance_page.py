@@ -17,7 +17,7 @@ from IPython.display import Markdown
 
 from . import charts, finance, fmt, performance
 from .finance_page import Section
-from .pages import esc, esc_code, key_messages_box, publish_csv
+from .pages import esc, esc_code, install_page_hooks, key_messages_box, publish_csv
 
 #: The RAG key the page opens with.
 RAG_KEY = ("RAG: **Green** achieved or met, **Amber** under-achieved or narrowly missed, "
@@ -38,6 +38,7 @@ class PerformancePage:
     method returning a :class:`~nhsbook.finance_page.Section`."""
 
     def __init__(self, area_code: str, book: str = "default") -> None:
+        install_page_hooks()
         self.code, self.book = area_code, book
         self.fin = finance.load(book)
         self.perf = performance.load(book)

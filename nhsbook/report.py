@@ -678,28 +678,29 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
     areas = computed["areas"].set_index("area_code", drop=False)
     made: dict[str, float] = {}
     used: set[Path] = set()
-    for code in planned if codes is None else [c for c in codes if c in planned]:
-        safepath.check_name(code, "area code")  # reports/<code>.pdf
-        t0 = time.process_time()
-        ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
-                      computed["priorities"], tables, extra, published, cache=cache)
-        src = source(ctx)
-        used.update(ctx.images)
-        key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
-        out = folder / f"{code}.pdf"
-        if state.get(code) == key and out.is_file():
-            continue
-        pdf = _compile(src, extra)
-        n_pages = page_count(pdf)
-        if n_pages > cfg.report_max_pages:
-            raise ReportError(f"report of {code}: {n_pages} pages, more than the book's "
-                              f"reports: max_pages of {cfg.report_max_pages}")
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".pdf.tmp")
-        tmp.write_bytes(pdf)
-        tmp.replace(out)
-        state[code] = key
-        made[code] = time.process_time() - t0
+    with messages.remembered():   # each area's profile rows and page, once
+        for code in planned if codes is None else [c for c in codes if c in planned]:
+            safepath.check_name(code, "area code")  # reports/<code>.pdf
+            t0 = time.process_time()
+            ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
+                          computed["priorities"], tables, extra, published, cache=cache)
+            src = source(ctx)
+            used.update(ctx.images)
+            key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
+            out = folder / f"{code}.pdf"
+            if state.get(code) == key and out.is_file():
+                continue
+            pdf = _compile(src, extra)
+            n_pages = page_count(pdf)
+            if n_pages > cfg.report_max_pages:
+                raise ReportError(f"report of {code}: {n_pages} pages, more than the book's "
+                                  f"reports: max_pages of {cfg.report_max_pages}")
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(".pdf.tmp")
+            tmp.write_bytes(pdf)
+            tmp.replace(out)
+            state[code] = key
+            made[code] = time.process_time() - t0
     kept = {c: k for c, k in state.items() if c in planned}
     if codes is None:
         kept[INPUTS] = inputs

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import deps, disclosure, indicators, priorities
 from .config import BookConfig
-from .io import embedded, fingertips_book, ons_local, opendata
+from .io.loaders import loader_for
 from .model import Tables
 
 TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles",
@@ -25,29 +25,13 @@ TABLES = ("values", "metadata", "areas", "population", "population_reference", "
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
-    """The book's input files by dataset name."""
-    if cfg.loader == "embedded":
-        return embedded.dataset_paths(cfg.data)
-    if cfg.loader == "opendata":
-        return opendata.dataset_paths(cfg)
-    if cfg.loader == "ons_local":
-        return ons_local.dataset_paths(cfg)
-    if cfg.loader == "fingertips":
-        return fingertips_book.dataset_paths(cfg)
-    raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
+    """The book's input files by dataset name (its loader's, :mod:`nhsbook.io.loaders`)."""
+    return loader_for(cfg).dataset_paths(cfg)
 
 
 def load_tables(cfg: BookConfig) -> Tables:
-    """Read the book's inputs into the data model."""
-    if cfg.loader == "embedded":
-        return embedded.load(cfg.data)
-    if cfg.loader == "opendata":
-        return opendata.load(cfg)
-    if cfg.loader == "ons_local":
-        return ons_local.load(cfg)
-    if cfg.loader == "fingertips":
-        return fingertips_book.load(cfg)
-    raise ValueError(f"book {cfg.name!r}: unknown loader {cfg.loader!r}")
+    """Read the book's inputs into the data model (its loader)."""
+    return loader_for(cfg).load(cfg)
 
 
 def sha256(path: Path) -> str:
@@ -116,8 +100,7 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
-    values = (fingertips_book.compute(tables) if cfg.loader == "fingertips"
-              else indicators.compute(tables))
+    values = (loader_for(cfg).compute or indicators.compute)(tables)
     # disclosure control once for every area: deprivation quintiles of the inequality pages
     # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
     quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,

@@ -1346,8 +1346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = validate_book(Path(args.data_dir))
         else:
             from .config import load_book
+            from .io.loaders import loader_for
             cfg = load_book(args.book or "default")
-            if cfg.loader != "embedded":
+            if not loader_for(cfg).whole_book_gate:
                 print(f"nhsbook validate: book {cfg.name!r} uses loader {cfg.loader!r}; "
                       "validate its files with --dataset NAME=PATH", file=sys.stderr)
                 return 2

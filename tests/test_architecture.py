@@ -46,3 +46,47 @@ def test_lint_imports_keeps_every_contract():
     done = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
     assert f"Contracts: {len(contracts())} kept, 0 broken." in done.stdout
+
+
+def test_importing_nhsbook_installs_nothing():
+    """No side effects on import: importing every module of nhsbook (as a page's kernel or
+    the build does) installs no audit hook, no chart renderer and no display hook; the page
+    facades and the build's engine install them (``pages.install_page_hooks``)."""
+    code = "\n".join([
+        "import importlib, os, pkgutil",
+        "os.environ['NHSBOOK_PAGE'] = 'AREA/page'   # as in a build's kernel",
+        "import nhsbook",
+        "for m in pkgutil.walk_packages(nhsbook.__path__, 'nhsbook.'):",
+        "    if m.name not in ('nhsbook.__main__', 'nhsbook.sphinx_ext'):",
+        "        importlib.import_module(m.name)",
+        "import altair as alt",
+        "from nhsbook import deps",
+        "print(deps._installed, alt.renderers.active, 'nhsbook' in alt.renderers.names())",
+    ])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "default", "False"]
+    # ... and a facade installs them
+    from nhsbook import deps, pages
+    pages.install_page_hooks()
+    assert deps._installed
+
+
+def test_one_loader_registry_and_no_branch_on_a_loader_name():
+    """Everything that depends on a book's loader asks nhsbook.io.loaders; no module compares
+    ``cfg.loader`` with a name."""
+    import re
+    from types import SimpleNamespace
+
+    from nhsbook.io import loaders
+    assert set(loaders.LOADERS) == {"embedded", "opendata", "ons_local", "fingertips"}
+    for loader in loaders.LOADERS.values():
+        assert callable(loader.dataset_paths) and callable(loader.load)
+        assert callable(loader.sources_markdown)
+    branches = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "nhsbook").rglob("*.py")
+                for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                if re.search(r"\.loader\s*[!=]=", line)]
+    assert branches == [], branches
+    with pytest.raises(ValueError, match=r"books/x\.yml: unknown loader 'csv'; expected one of"):
+        loaders.loader_for(SimpleNamespace(loader="csv", name="x", path="books/x.yml"))

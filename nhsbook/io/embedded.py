@@ -103,3 +103,25 @@ def published_values(seed: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
                      "area_type": "cluster", "value": r["cluster_value"], "value_note": note})
     out = pd.DataFrame(rows)
     return coerce(out, VALUE_COLUMNS)
+
+
+def sources_markdown(cfg) -> list[str]:
+    """The Data sources chapter's part for the embedded default: the seed documents' tables
+    and the synthetic practices."""
+    return [
+        "## The embedded default", "",
+        "The default book is built from figures published in the seed planning documents, "
+        "transcribed into `data/default/` with the file and line of every figure:", "",
+        "| File in `data/default/` | What it holds | Seed document |", "|---|---|---|",
+        "| `seed_profile.csv` | JSNA adult (33) and child (20) profile 2012: CCG number and "
+        "rate, cluster rate, worst and best practice | NHS North Derbyshire CCG, Clinical "
+        "Commissioning Strategy 2013-2016 (`002_e967b0e31addb216.txt` lines 253-333) |",
+        "| `population_projection.csv`, `population_growth.csv` | CCG population and 75+ "
+        "projection 2011-2025 and growth rates | same document, lines 217-223 |",
+        "| `population_structure.csv` | Under-15 and 75+ shares of the registered population "
+        "| same document, line 203 |",
+        "| `areas.csv` | CCG, its five localities, 38 practices, 288,000 patients | same "
+        "document, line 120 |", "",
+        "`data/default/synthetic/` holds **synthetic** practices made by `nhsbook synth` "
+        f"(seeded; see the Methods chapter). {cfg.synthetic_note}", "",
+    ]

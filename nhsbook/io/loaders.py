@@ -1,0 +1,62 @@
+"""The book loaders, behind one registry: a book file's ``loader:`` names one of
+:data:`LOADERS`, and everything that depends on the loader asks :func:`loader_for` instead of
+comparing names.
+
+A loader has the same small interface (:class:`Loader`): the book's input files by dataset
+name (which the validation gate checks and the pipeline fingerprints), the reading of those
+files into the data model's tables, and the Data sources chapter's text about them.  Two
+loaders differ beyond that, each said by a field rather than by a branch on its name: the
+embedded default is gated as a whole book (its seed reconciliations span files), and a
+Fingertips book computes its values from the exports' published figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..model import Tables
+from . import embedded, fingertips_book, ons_local, opendata
+
+
+@dataclass(frozen=True)
+class Loader:
+    """One way of reading a book's published inputs into the data model."""
+
+    name: str
+    #: The book's input files by dataset name (also the Great Expectations suite names).
+    dataset_paths: Callable[..., dict[str, Path]]
+    #: The inputs read into the data model's tables.
+    load: Callable[..., Tables]
+    #: The Data sources chapter's lines about the inputs (markdown).
+    sources_markdown: Callable[..., list[str]]
+    #: The indicator values from the loaded tables; None: :func:`nhsbook.indicators.compute`.
+    compute: Callable[[Tables], pd.DataFrame] | None = None
+    #: The gate checks the book's data folder as a whole (``validate_book``), not file by file.
+    whole_book_gate: bool = False
+
+
+LOADERS: dict[str, Loader] = {
+    "embedded": Loader("embedded", lambda cfg: embedded.dataset_paths(cfg.data),
+                       lambda cfg: embedded.load(cfg.data), embedded.sources_markdown,
+                       whole_book_gate=True),
+    "opendata": Loader("opendata", opendata.dataset_paths, opendata.load,
+                       opendata.sources_markdown),
+    "ons_local": Loader("ons_local", ons_local.dataset_paths, ons_local.load,
+                        ons_local.sources_markdown),
+    "fingertips": Loader("fingertips", fingertips_book.dataset_paths, fingertips_book.load,
+                         fingertips_book.sources_markdown, compute=fingertips_book.compute),
+}
+
+
+def loader_for(cfg) -> Loader:
+    """The loader of a book (``cfg.loader``); ValueError naming the book file and the known
+    loaders for any other name."""
+    try:
+        return LOADERS[cfg.loader]
+    except KeyError:
+        raise ValueError(f"{getattr(cfg, 'path', cfg.name)}: unknown loader {cfg.loader!r}; "
+                         f"expected one of {', '.join(LOADERS)}") from None
