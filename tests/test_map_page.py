@@ -15,13 +15,7 @@ from nhsbook import geo, lsoa21
 from nhsbook.map_page import Deprivation2025Page, MapPage
 from nhsbook.pages import esc
 
-
-@pytest.fixture(scope="module", autouse=True)
-def mirror(shared):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NHSBOOK_MIRROR", str(shared / "data"))
-    yield
-    mp.undo()
+from test_maps import mirror  # noqa: F401  (fixture: the mirror for every test here)
 
 
 def _kinds(outputs: list) -> list[str]:
