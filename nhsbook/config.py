@@ -207,11 +207,31 @@ def _flag(raw: dict, key: str, path: Path) -> bool:
     return value
 
 
+#: The sections of an area's PDF board report (:mod:`nhsbook.report`), in their order; a
+#: book chooses among them (``reports: sections:``).
+SECTIONS: tuple[str, ...] = ("messages", "evidence", "spine", "population", "variation",
+                             "spot", "finance", "sources")
+
+
+#: Where a book's reports are published in its site (``reports/<area code>.pdf``).
+REPORTS_FOLDER = "reports"
+
+
+def has_report(cfg: "BookConfig", area_type: str) -> bool:
+    """Whether an area of ``area_type`` has a PDF board report in the book."""
+    return bool(cfg.reports) and area_type in cfg.page_area_types
+
+
+def report_href(code: str, to_root: str) -> str:
+    """The link to an area's report from a page ``to_root`` below the site's root
+    (e.g. ``../../``)."""
+    return f"{to_root}{REPORTS_FOLDER}/{code}.pdf"
+
+
 def _reports(raw: object, path: Path) -> dict:
     """The book's ``reports`` key: ``false`` (no reports), ``true`` (every section) or a
-    mapping with ``sections`` (a list of :data:`nhsbook.report.SECTIONS`, in any order:
-    reports keep their own order) and ``max_pages``."""
-    from .report import SECTIONS
+    mapping with ``sections`` (a list of :data:`SECTIONS`, in any order: reports keep their
+    own order) and ``max_pages``."""
     if isinstance(raw, bool):
         return {"reports": raw, "report_sections": SECTIONS}
     if not isinstance(raw, dict):

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import deps
-from .geo import _optional, read_source
+from .io.lookups import _optional, read_source
 
 __all__ = [
     "DECILE_COLOURS", "MapClasses", "classify_fixed", "classify_national", "classify_quantiles",
@@ -180,7 +180,7 @@ def summarise(lsoas: pd.DataFrame, by: str) -> pd.DataFrame:
 
 @deps.remember()
 def _districts() -> pd.DataFrame:
-    from .geo import lsoa_table
+    from .io.lookups import lsoa_table
     t = lsoa_table()[["lsoa11_code", "lad13_code", "lad13_name"]].merge(
         lsoa_deprivation(lsoa_table()["lsoa11_code"]), on="lsoa11_code")
     out = summarise(t, "lad13_code")

@@ -2,7 +2,7 @@
 
 An :class:`Executor` takes the list of :class:`PageRun` and returns one :class:`PageOutcome`
 per run.  Every run happens in :func:`execute_page`, which calls
-:func:`nhsbook.build.run_notebook` with the page's deps file named in the environment
+:func:`run_notebook` with the page's deps file named in the environment
 (:mod:`nhsbook.deps`) and turns any failure into an outcome naming the area, the notebook and
 the error (papermill's ``ename: evalue`` for an error raised in a cell), so one failing page
 never hides the others: every run finishes, then the build lists every failure.
@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from . import deps, testhook
+from . import deps, safepath, testhook
+from . import site as website
+from .escape import markdown as esc
+
+#: The Jupyter kernel every page runs in.
+KERNEL = "python3"
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,6 @@ def describe(exc: BaseException) -> str:
 
 def execute_page(run: PageRun) -> PageOutcome:
     """Run one page with its deps recorded; never raises (the outcome holds the error)."""
-    from .build import run_notebook
 
     t0 = time.perf_counter()
     if run.deps_file:
@@ -152,3 +156,39 @@ class DaskExecutor:
 def make_executor(scheduler: str | None = None, jobs: int | None = None) -> Executor:
     """Dask when a scheduler address is given, else the local process pool."""
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(jobs)
+
+
+def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
+                 root: str) -> str:
+    """Execute one notebook for one area with papermill; returns the output path."""
+    import nbformat
+    import papermill as pm
+
+    from . import engine  # engine.ENGINE: papermill finds the engine by its entry point
+
+    root_path = Path(root)
+    safepath.check_name(area_code, "area code")   # book/areas/<code>/<notebook>.ipynb
+    safepath.check_name(notebook, "notebook")
+    out_dir = root_path / "book" / "areas" / area_code
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{notebook}.ipynb"
+    os.environ["NHSBOOK_ROOT"] = str(root_path)
+    # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.site)
+    os.environ[website.PAGE_ENV] = f"{area_code}/{notebook}"
+    os.environ[website.EXTRA_ENV] = str(root_path / "book" / "_extra")
+    pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
+                        parameters={"area_code": area_code, "book": book},
+                        kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
+                        log_output=False, engine_name=engine.ENGINE)
+    nb = nbformat.read(out, as_version=4)
+    for cell in nb.cells:  # papermill's injected parameters are not for readers
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"# {esc(area_name)}: {first[2:].strip().lower()}\n{rest}"
+            break
+    nbformat.write(nb, out)
+    return str(out)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import escape
+from .io.catalogue import FINANCE_FILES
 
 #: The unit of every money figure.
 MONEY_UNIT = "£'000"
@@ -115,26 +116,29 @@ class TableSpec:
     rounding: float = 0.0
 
 
+#: Dataset name -> file of the finance chapter (the catalogue, :mod:`nhsbook.io.catalogue`).
+FILES: dict[str, str] = FINANCE_FILES
+
 #: Dataset name (as in :data:`nhsbook.io.embedded.DATASETS`) -> reconciliation rules.
 TABLES: dict[str, TableSpec] = {
     "finance_position": TableSpec(
-        "finance/financial_position.csv",
+        FILES["finance_position"],
         ("annual_budget", "budget_to_date", "expenditure_to_date", "variance_to_date",
          "forecast_variance"),
         group=("org_code", "period", "month"),
         identities=(("variance_to_date", ("budget_to_date",), ("expenditure_to_date",)),)),
     "finance_uplift": TableSpec(
-        "finance/baseline_uplift.csv", ("city", "county", "total"),
+        FILES["finance_uplift"], ("city", "county", "total"),
         identities=(("total", ("city", "county"), ()),),
         increase_over=("increase_pct", "total", "baseline")),
     "finance_ccg_baselines": TableSpec(
-        "finance/ccg_baselines.csv", ("baseline", "growth", "reablement", "total"),
+        FILES["finance_ccg_baselines"], ("baseline", "growth", "reablement", "total"),
         identities=(("total", ("baseline", "growth", "reablement"), ()),)),
     "finance_plan": TableSpec(
-        "finance/financial_plan.csv", ("city", "county", "total"),
+        FILES["finance_plan"], ("city", "county", "total"),
         identities=(("total", ("city", "county"), ()),)),
     "finance_qipp": TableSpec(
-        "finance/qipp_schemes.csv",
+        FILES["finance_qipp"],
         ("total", "erewash", "high_peak", "hardwick", "north_derbyshire", "southern_derbyshire"),
         group=("org_code", "period"),
         identities=(("total", ("erewash", "high_peak", "hardwick", "north_derbyshire",
@@ -153,7 +157,7 @@ QIPP_COLUMNS: dict[str, str] = {"erewash": "E38000058", "high_peak": "HIGH-PEAK"
 def _amount(cells: pd.Series) -> pd.Series:
     """Money cells as numbers: blank is 0 (the seed prints blanks for nothing); text that is
     not a number is NaN (the dataset's own suite reports it)."""
-    from .validate import to_number
+    from .textfile import to_number
     blank = cells.isna() | (cells.astype(str).str.strip() == "")
     nums = to_number(cells.where(~blank, "0"))
     return nums
@@ -170,7 +174,7 @@ def documented_differences(discrepancies: pd.DataFrame | None, dataset: str
     """``(org_code, row_id, column) -> total − sum of lines`` accepted for ``dataset``."""
     if discrepancies is None or "dataset" not in discrepancies.columns:
         return {}
-    from .validate import to_number
+    from .textfile import to_number
     sel = discrepancies[discrepancies["dataset"] == dataset]
     diffs = to_number(_cell(sel, "difference"))
     return {(str(o or ""), str(r or ""), str(c or "")): float(d)
@@ -236,7 +240,7 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
     if spec.increase_over:
         pct_col, amount_col, base_id = spec.increase_over
         printed = _cell(frame, pct_col)
-        from .validate import to_number
+        from .textfile import to_number
         out[pct_col] = to_number(printed)
         base = nums[amount_col][rows == base_id]
         expected = []
@@ -296,15 +300,6 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
 # --- loading -----------------------------------------------------------------------------------
 
 #: Dataset name -> file under the book's data folder (registered in ``io.embedded.DATASETS``).
-FILES: dict[str, str] = {
-    "finance_organisations": "finance/organisations.csv",
-    "finance_discrepancies": "finance/seed_discrepancies.csv",
-    **{name: spec.file for name, spec in TABLES.items()},
-    "finance_pbc_published": "finance/pbc_published.csv",
-    "finance_pbc_budget": "finance/pbc_budget_synthetic.csv",
-    "finance_practices": "finance/practices_synthetic.csv",
-    "finance_practice_ledger": "finance/practice_ledger_synthetic.csv",
-}
 
 #: Columns read as numbers (every other column stays text).
 _NUMERIC = {"annual_budget", "budget_to_date", "expenditure_to_date", "variance_to_date",
@@ -811,7 +806,7 @@ def practice_reconciliation(frames: Mapping[str, pd.DataFrame | None]
         missing = [c for c in cols if c not in f.columns]
         if missing:
             return None, f"not run: {name} has no column {', '.join(missing)}"
-    from .validate import LINE, to_number
+    from .textfile import LINE, to_number
     p = prac.assign(n=to_number(prac["list_size"]), w=to_number(prac["need_weight"]))
     b = bud.assign(a=to_number(bud["annual_budget"]))
     led_n = led.assign(s=to_number(led["actual_to_date"]), m=to_number(led["month"]))
@@ -849,7 +844,7 @@ def practice_reconciliation(frames: Mapping[str, pd.DataFrame | None]
 def header_markdown(fin: Finance, org_code: str) -> str:
     """The page's opening: organisation, type, where its code comes from, and the
     synthetic-data notice when the page shows synthetic practices."""
-    from .pages import esc, esc_code
+    from .escape import markdown as esc, markdown_code as esc_code
     org = fin.org(org_code)
     lines = [f"**Organisation:** {esc(org['org_name'])} ({esc_code(org_code)}, "
              f"{esc(org['org_type'])}). **Code:** {esc(org['code_note'])}.", "",

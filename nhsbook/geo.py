@@ -34,6 +34,8 @@ import pandas as pd
 import shapely
 
 from . import deps, sources
+from .io.boundaries import WGS84, _polygonal, read_boundaries, repair  # noqa: F401
+from .io.lookups import _optional, lsoa_table, read_source  # noqa: F401
 from .config import BookConfig, load_book
 
 if TYPE_CHECKING:   # annotations only: deprivation imports geo
@@ -45,7 +47,6 @@ __all__ = [
     "read_boundaries", "repair", "resolve", "lsoa_table", "web_shapes", "write_practice_catchments",
 ]
 
-WGS84 = "EPSG:4326"
 #: British National Grid: metres, for simplification tolerances.
 BNG = "EPSG:27700"
 #: ETRS89 Lambert azimuthal equal-area: for areas in km².
@@ -88,62 +89,6 @@ LAYERS: dict[str, tuple[BoundaryLayer, ...]] = {
                BoundaryLayer("wards2013_boundaries_holdout", "WD13CD", "WD13NM")),
     "lad13": (BoundaryLayer("lad2013_boundaries_england", "LAD13CD", "LAD13NM"),),
 }
-
-
-def repair(gdf: gpd.GeoDataFrame, where: str = "boundaries") -> gpd.GeoDataFrame:
-    """Make every geometry valid (``shapely.make_valid``, structure method) and polygonal.
-
-    Self-intersecting rings (common after TopoJSON quantisation) are rebuilt; lines and points
-    left over by the repair are dropped.  A geometry that is empty after repair is an error
-    naming its row.
-    """
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
-    empty = shapely.is_empty(geoms) | pd.isna(geoms)
-    if empty.any():
-        rows = list(gdf.index[empty][:5])
-        raise ValueError(f"{where}: rows {rows} have no polygon after repair")
-    out = gdf.copy()
-    out.geometry = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
-    return out
-
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """The polygons of a geometry (collections from a repair keep only their polygons)."""
-    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon",
-                                                                        "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
-
-
-def read_boundaries(path: Path | str, code: str, name: str,
-                    layer: str | None = None) -> gpd.GeoDataFrame:
-    """A GeoJSON or TopoJSON boundary file as ``code, name, geometry`` in WGS84, repaired.
-
-    TopoJSON is read by GDAL's TopoJSON driver (``layer`` is the topology object, e.g. ``lad``);
-    a file without a CRS is taken as lon/lat (RFC 7946; the UK-GeoJSON TopoJSON is lon/lat).
-    """
-    path = Path(path)
-    gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    missing = [c for c in (code, name) if c not in gdf.columns]
-    if missing:
-        raise ValueError(f"{path}: no property {', '.join(missing)} (has "
-                         f"{', '.join(c for c in gdf.columns if c != 'geometry')})")
-    if gdf.crs is None:
-        gdf = gdf.set_crs(WGS84)
-    elif gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(WGS84)
-    out = gpd.GeoDataFrame({"code": gdf[code].astype(str), "name": gdf[name].astype(str)},
-                           geometry=gdf.geometry.values, crs=WGS84)
-    dupes = out["code"][out["code"].duplicated()]
-    if not dupes.empty:
-        raise ValueError(f"{path}: property {code} repeats {sorted(set(dupes))[:5]}")
-    return repair(out, str(path))
 
 
 @functools.lru_cache(maxsize=16)
@@ -261,62 +206,6 @@ def web_shapes(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,
 
 
 # --------------------------------------------------------------------------------- lookups
-
-def read_source(key: str, **kwargs) -> pd.DataFrame:
-    """A registered CSV dataset with its registry ``read_options`` (``kwargs`` override)."""
-    src = sources.load_registry()[key]
-    options = {"encoding": "utf-8-sig", **src.read_options, **kwargs}
-    return pd.read_csv(sources.locate(key), **options)
-
-
-def _optional(keys: Sequence[str], **kwargs) -> pd.DataFrame | None:
-    """Concatenation of the registered files that are available (None if none is)."""
-    frames = []
-    for key in keys:
-        try:
-            frames.append(read_source(key, **kwargs))
-        except sources.MissingSource:
-            continue
-    return pd.concat(frames, ignore_index=True) if frames else None
-
-
-@deps.remember()
-def _lsoa_table() -> pd.DataFrame:
-    base = read_source("imd2015_lsoa11", dtype=str,
-                       usecols=["lsoa11_code", "lsoa11_name", "lad13_code", "lad13_name"])
-    f1 = read_source("imd2019_file1", dtype=str)
-    f1 = f1.iloc[:, [0, 2, 3]].set_axis(["lsoa11_code", "lad19_code", "lad19_name"], axis=1)
-    ccg20 = read_source("lsoa11_ccg20_lad20_england", dtype=str,
-                        usecols=["LSOA11CD", "CCG20CD", "CCG20NM", "LAD20CD", "LAD20NM"])
-    ccg20.columns = ["lsoa11_code", "ccg20_code", "ccg20_name", "lad20_code", "lad20_name"]
-    rgn = read_source("lsoa11_msoa11_lad17_rgn11_england", dtype=str,
-                      usecols=["LSOA11CD", "MSOA11CD", "MSOA11NM", "RGN11CD", "RGN11NM"])
-    rgn.columns = ["lsoa11_code", "msoa11_code", "msoa11_name", "rgn11_code", "rgn11_name"]
-    out = base.merge(f1, how="left").merge(ccg20, how="left").merge(rgn, how="left")
-    ccg16 = _optional(["lsoa11_ccg16_lad16_derbyshire", "lsoa11_ccg16_lad16_holdout"],
-                      dtype=str, usecols=["LSOA11CD", "CCG16CD", "CCG16NM"])
-    if ccg16 is not None:
-        ccg16.columns = ["lsoa11_code", "ccg16_code", "ccg16_name"]
-        out = out.merge(ccg16.drop_duplicates("lsoa11_code"), how="left")
-    ward = _optional(["lsoa11_ward19_lad19_derbyshire", "lsoa11_ward19_lad19_holdout"],
-                     dtype=str, usecols=["LSOA11CD", "WD19CD", "WD19NM"])
-    if ward is not None:
-        ward.columns = ["lsoa11_code", "ward19_code", "ward19_name"]
-        out = out.merge(ward.drop_duplicates("lsoa11_code"), how="left")
-    for col in ("ccg16_code", "ccg16_name", "ward19_code", "ward19_name"):
-        if col not in out:
-            out[col] = pd.NA
-    if out["lsoa11_code"].duplicated().any():
-        raise ValueError("LSOA table: an LSOA appears twice after joining the lookups")
-    return out
-
-
-def lsoa_table() -> pd.DataFrame:
-    """Every English 2011 LSOA (32,844) with its districts (2013, 2019, 2020), 2020 CCG, MSOA and
-    region, and where the mirror has the lookups (Derbyshire, hold-out districts) its 2016 CCG
-    and 2019 ward (best fit)."""
-    return _lsoa_table().copy()
-
 
 # --------------------------------------------------------------------------------- hierarchy
 
@@ -828,7 +717,7 @@ PART_LABELS = {"locality": "localities", "practice": "practices (synthetic catch
 def header_markdown(area: MapArea) -> str:
     """The opening of a map page: the area, what it is made of, the sources, and the
     synthetic-data notice where the page shows the book's synthetic practices."""
-    from .pages import esc, esc_code
+    from .escape import markdown as esc, markdown_code as esc_code
     parts = ", ".join(f"{len(area.membership(k)['group_code'].unique())} "
                       f"{PART_LABELS.get(k, k)}" for k in area.parts)
     lines = [f"**Area:** {esc(area.name)} ({esc_code(area.code)}, "

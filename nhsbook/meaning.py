@@ -112,7 +112,7 @@ def allowed_range(unit: str | None, method: str | None, *, age: str | None = Non
 
 
 def _num(frame: pd.DataFrame, column: str) -> pd.Series:
-    from .validate import to_number
+    from .textfile import to_number
     if frame is None or column not in frame.columns:
         return pd.Series(np.nan, index=getattr(frame, "index", None), dtype="float64")
     return to_number(frame[column])
@@ -188,7 +188,7 @@ def _practice_frame(frames: Mapping[str, pd.DataFrame | None], meta: pd.DataFram
 def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
                ) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """The derived frames the ``meaning_*`` suites validate: name -> (frame, note)."""
-    from .validate import LINE, unreadable
+    from .textfile import LINE, unreadable
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
     meta = _meta(frames)
     why = unreadable(frames, ("indicators", ("indicator_id", "unit", "multiplier", "method")))

@@ -329,16 +329,15 @@ def variation_messages(tables: Mapping[str, Any], code: str,
 
 # --- population --------------------------------------------------------------------------
 
-def _page(tables: Mapping[str, Any], code: str):
-    from .pages import AreaPage
-    return _memo(tables, ("page", code),
-                 lambda: AreaPage.from_tables(tables["book"], tables, code))
-
-
-def population_messages(tables: Mapping[str, Any], code: str) -> list[str]:
-    if "book" not in tables or _area(tables, code) is None:
+def population_messages(tables: Mapping[str, Any], code: str, area_page: Any = None
+                        ) -> list[str]:
+    """The population page: people, % aged 65+ and 75+ against the pyramid's comparator and
+    the projected growth, read from the area's page (``area_page``: a
+    :class:`nhsbook.pages.AreaPage`, which the page and the report pass; ``[]`` without
+    one)."""
+    if area_page is None or _area(tables, code) is None:
         return []
-    page = _page(tables, code)
+    page = area_page
     out = []
     if not page.missing_population():
         data = page.pyramid_data()

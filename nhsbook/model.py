@@ -252,3 +252,15 @@ def column_role(header: object) -> str | None:
 def count_columns(columns) -> list:
     """The columns (of an iterable of headers) whose role is a count."""
     return [c for c in columns if column_role(c) in COUNT_ROLES]
+
+
+def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
+    """Cells of count columns (by their role in the data model,
+    :func:`nhsbook.model.count_columns`) holding 1 to ``below - 1`` (1 to 4; 1 to 7 under
+    the ``nhs_digital`` rule set)."""
+    hits = []
+    for col in count_columns(table.columns):
+        nums = pd.to_numeric(table[col], errors="coerce")
+        for row in table.index[(nums >= 1) & (nums < below)]:
+            hits.append((row, str(col), table.at[row, col]))
+    return hits

@@ -425,7 +425,7 @@ def sections(page) -> dict:
     ``notes`` (areas with a value but no boundary, or a boundary but no value)."""
     from .charts.maps import SharedShapes, map_grid, national_map
     from .geo import wrap_title
-    from .pages import esc
+    from .escape import markdown as esc
     rows, level, label, plural = summary(page)
     nat = table(page.book)
     geo = shapes(page.book, level, nat)

@@ -14,6 +14,7 @@ import pandas as pd
 from . import definitions, deps, disclosure, escape, indicators
 from .charts.theme import PALETTES, TEXT_ON
 from .config import BookConfig, load_book
+from .model import disclosive_cells  # noqa: F401  (re-exported: pages and tests use it here)
 from .site import enable_renderer
 from .store import load_computed
 from .views import TREND_BASIS  # noqa: F401  (re-exported: the trend tables' "Based on" wording)
@@ -216,6 +217,8 @@ class AreaPage:
         self.tables.update(messages.load_extras(self.book, need))
         if page == "variation" and "points" not in computed:   # the page's own, computed once
             computed = {**computed, "points": self.practice_points()[0]}
+        if page == "population" and "area_page" not in computed:   # the page's population
+            computed = {**computed, "area_page": self}
         return messages.key_messages(self.tables, self.code, page, **computed)
 
     def key_messages_box(self, *pages: str, **computed) -> "IPython.display.HTML":
@@ -295,7 +298,7 @@ class AreaPage:
     def peer_comparison(self) -> pd.DataFrame:
         """The table beside the spine: each indicator against England (or the area's
         comparator), its parent and its similar 10, by the same 95% rule."""
-        from .io.opendata import compare_with
+        from .views import compare_with
         rows = self.peer_comparison_rows()
         if rows.empty:
             return rows
@@ -501,9 +504,9 @@ class AreaPage:
         """The area's indicators against its own comparator *and* a second one (default
         England): a practice or PCN of a real-data book is compared with its CCG in the
         computed tables and with England here, by the same 95% rule
-        (:func:`nhsbook.io.opendata.compare_with`); empty when the book has no values for
+        (:func:`nhsbook.views.compare_with`); empty when the book has no values for
         ``comparator_code`` or the area is, or is already compared with, that comparator."""
-        from .io.opendata import compare_with
+        from .views import compare_with
         if comparator_code in (self.code, self.area["comparator_code"]) or not (
                 self.values["area_code"] == comparator_code).any():
             return pd.DataFrame()
@@ -735,19 +738,6 @@ class AreaPage:
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
 
 
-def disclosive_cells(table: pd.DataFrame, below: int = 5) -> list[tuple[int, str, object]]:
-    """Cells of count columns (by their role in the data model,
-    :func:`nhsbook.model.count_columns`) holding 1 to ``below - 1`` (1 to 4; 1 to 7 under
-    the ``nhs_digital`` rule set)."""
-    from .model import count_columns
-    hits = []
-    for col in count_columns(table.columns):
-        nums = pd.to_numeric(table[col], errors="coerce")
-        for row in table.index[(nums >= 1) & (nums < below)]:
-            hits.append((row, str(col), table.at[row, col]))
-    return hits
-
-
 def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "default",
                 label: str | None = None) -> "IPython.display.HTML":
     """Write ``table`` as ``data/<area_code>/<name>.csv`` of the site and return the link to
@@ -785,15 +775,15 @@ def report_link(book: "BookConfig | str", area_code: str, area_type: str | None 
     (:mod:`nhsbook.report`), as raw HTML in markdown; ``""`` when the area has none (the book
     says ``reports: false``, or the area is not of a type with pages).  ``area_type`` is
     looked up in the book's computed areas when not given."""
-    from . import report
+    from .config import has_report, report_href
     cfg = load_book(book) if isinstance(book, str) else book
     if area_type is None:
         areas = load_computed(cfg)["areas"]
         hit = areas.loc[areas["area_code"] == area_code, "area_type"]
         area_type = str(hit.iloc[0]) if not hit.empty else ""
-    if not report.has_report(cfg, area_type):
+    if not has_report(cfg, area_type):
         return ""
-    return (f'**Board report:** <a href="{escape.html(report.href(area_code, to_root))}">'
+    return (f'**Board report:** <a href="{escape.html(report_href(area_code, to_root))}">'
             "this area as an A4 PDF report</a> (key messages, where the evidence points, "
             "profile, population, practice variation and sources).")
 

@@ -26,15 +26,10 @@ import pandas as pd
 
 from . import escape
 from .finance import RAG_COLOURS, RAG_TEXT_ON, YEAR_MONTHS, _read
+from .io.catalogue import PERFORMANCE_FILES
 
 #: Dataset name -> file under the book's data folder (registered in ``io.embedded.DATASETS``).
-FILES: dict[str, str] = {
-    "performance_health_check": "performance/health_check.csv",
-    "performance_ratings": "performance/ratings.csv",
-    "performance_rating_summary": "performance/rating_summary.csv",
-    "performance_vital_signs": "performance/vital_signs.csv",
-    "performance_sop_targets": "performance/sop_targets.csv",
-}
+FILES: dict[str, str] = PERFORMANCE_FILES   # the catalogue (nhsbook.io.catalogue)
 #: Optional monthly results against the SOP targets (not in the seed).
 ACTUALS_FILE = "performance/sop_actuals.csv"
 
@@ -289,7 +284,7 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None],
     reconciliation_frames`): the text summaries against Table 7/8 counts, and the Vital Signs
     counts against their comparable indicators."""
     from .finance import documented_differences
-    from .validate import to_number
+    from .textfile import to_number
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
     summ, ratings = frames.get("performance_rating_summary"), frames.get("performance_ratings")
     cols = ("row_id", "table", "year", "org_code", "indicators", "achieved", "under_achieved",

@@ -48,11 +48,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import config
 from .escape import pdf_text as t
 
-#: The sections a report can carry, in report order (a book's ``reports: sections`` picks).
-SECTIONS: tuple[str, ...] = ("messages", "evidence", "spine", "population", "variation",
-                             "spot", "finance", "sources")
+#: The sections a report can carry, in report order (a book's ``reports: sections`` picks):
+#: the book schema's list (:data:`nhsbook.config.SECTIONS`).
+SECTIONS = config.SECTIONS
 #: Area types whose report carries the SPOT section (when the book has SPOT data for them).
 SPOT_TYPES = ("ccg", "stp")
 #: Rows of the outlier summary (practices with the most outliers first).
@@ -60,7 +61,8 @@ OUTLIER_ROWS = 20
 #: Rows of the SPOT opportunities table.
 SPOT_ROWS = 5
 #: Where reports are written (copied into the site as ``reports/``).
-FOLDER = "reports"
+FOLDER = config.REPORTS_FOLDER
+has_report, href = config.has_report, config.report_href   # the book's reports (config)
 
 
 class ReportError(RuntimeError):
@@ -74,18 +76,8 @@ def report_codes(cfg, areas: pd.DataFrame) -> list[str]:
     table-of-contents order; none when the book says ``reports: false``."""
     if not cfg.reports:
         return []
-    from .build import plan_pages
+    from .plan import plan_pages
     return list(dict.fromkeys(p.area_code for p in plan_pages(cfg, areas) if p.area_type))
-
-
-def has_report(cfg, area_type: str) -> bool:
-    """Whether an area of ``area_type`` has a report in the book."""
-    return bool(cfg.reports) and area_type in cfg.page_area_types
-
-
-def href(code: str, to_root: str) -> str:
-    """The report's link from a page ``to_root`` below the site's root (e.g. ``../../``)."""
-    return f"{to_root}{FOLDER}/{code}.pdf"
 
 
 # --- reading what the build made ---------------------------------------------------------
@@ -217,7 +209,14 @@ class Context:
             target, practices = variation.peer_group(self.areas, self.code)
             if practices:
                 extra["points"] = self.points(target, practices)
+        if page == "population":
+            extra["area_page"] = self.page()
         return messages.key_messages(self.tables, self.code, page, **extra)
+
+    def page(self):
+        """The area's page (:class:`nhsbook.pages.AreaPage`) from the build's tables."""
+        from .pages import AreaPage
+        return AreaPage.from_tables(self.tables["book"], self.tables, self.code)
 
     def published_values(self) -> pd.DataFrame:
         """The values as published (:func:`nhsbook.disclosure.apply`), once per build."""

@@ -10,7 +10,7 @@ their data beside each.
   also labels the SVG it draws from the description), the caption repeats the description in text, and
   offers the chart as SVG (drawn by vega in the reader's browser, from the chart the reader
   sees) and its data as CSV, written to ``_extra/charts/<area>/<notebook>-<n>.csv``.  The CSV is
-  checked for counts 1-4 before it is written (:func:`nhsbook.pages.disclosive_cells`).
+  checked for counts 1-4 before it is written (:func:`nhsbook.model.disclosive_cells`).
 * Beside the CSV the renderer keeps the chart's Vega-Lite spec (``<notebook>-<n>.vl.json``,
   never published: ``_config.yml`` excludes it): the PDF reports draw the few charts they
   show from it (:func:`nhsbook.report.chart_svg`, cached by content).  No page draws a static
@@ -95,7 +95,7 @@ SPEC_SUFFIX = ".vl.json"
 def _write_files(spec: dict, page: str, extra: Path, n: int) -> tuple[str, str]:
     """Write the chart's CSV (published) and its spec (for the reports); return the CSV's
     site path relative to the page and the file name offered for the chart as SVG."""
-    from .pages import disclosive_cells
+    from .model import disclosive_cells
     from .safepath import check_name
 
     code, notebook = page.split("/", 1)

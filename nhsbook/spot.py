@@ -351,7 +351,7 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
     spend, inds = frames.get("spot_spend"), frames.get("spot_outcome_indicators")
     outcomes = frames.get("spot_outcomes")
 
-    from .validate import unreadable
+    from .textfile import unreadable
 
     def why(*pairs: tuple[str, tuple[str, ...]]) -> str:
         return unreadable(frames, *pairs)
@@ -535,7 +535,7 @@ def relative_data(pack: LocalityPack) -> pd.DataFrame:
 # --- page text and tables --------------------------------------------------------------------
 
 def _esc(text: object) -> str:
-    from .pages import esc
+    from .escape import markdown as esc
     return esc(text)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import deps, disclosure, indicators, priorities
+from . import deps, disclosure, indicators, priorities, published
 from .config import BookConfig
 from .io.loaders import loader_for
 from .model import Tables
@@ -100,7 +100,8 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
-    values = (loader_for(cfg).compute or indicators.compute)(tables)
+    values = (published.compute if loader_for(cfg).values_published
+              else indicators.compute)(tables)
     # disclosure control once for every area: deprivation quintiles of the inequality pages
     # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
     quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,

@@ -719,3 +719,33 @@ def inequality_indices(summary: pd.DataFrame, metadata: pd.DataFrame
     for col in ("RII", "RII lower 95% CI", "RII upper 95% CI"):
         shown[col] = table[col].map(fmt.rii)
     return table, shown
+
+
+def compare_with(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
+                 comparator_code: str) -> pd.DataFrame:
+    """The area's indicators against a second comparator (e.g. a practice against England
+    besides its CCG): value, 95% limits, the second comparator's value and the significance
+    against it, by the Fingertips rule of :func:`nhsbook.stats.compare` (the comparator's
+    value inside the area's 95% interval: Similar; outside: Higher/Lower or Better/Worse by
+    polarity).  Counts 1-4 are suppressed first (``Not compared``)."""
+    from . import stats
+    rows = values[values["area_code"] == area_code]
+    other = values.loc[values["area_code"] == comparator_code,
+                       ["indicator_id", "period", "sex", "age", "value"]].rename(
+        columns={"value": "second_value"})
+    rows = rows.merge(other, on=["indicator_id", "period", "sex", "age"], how="left")
+    meta = metadata.set_index("indicator_id")
+    polarity = rows["indicator_id"].map(meta["polarity"])
+    rows["second_significance"] = stats.compare(rows["value"], rows["lower_95"],
+                                                rows["upper_95"], rows["second_value"],
+                                                polarity, conf=0.95, area_code=area_code,
+                                                comparator_code=comparator_code).to_numpy()
+    from .disclosure import apply
+    rows = apply(rows)
+    rows.loc[rows["suppressed"], "second_significance"] = "Not compared"
+    rows["name"] = rows["indicator_id"].map(meta["name"])
+    order = {ind: i for i, ind in enumerate(metadata["indicator_id"])}
+    rows = rows.sort_values("indicator_id", key=lambda s: s.map(order))
+    return rows[["indicator_id", "name", "period", "value", "lower_95", "upper_95",
+                 "comparator_value", "significance", "second_value", "second_significance",
+                 "suppressed"]].reset_index(drop=True)

@@ -135,8 +135,8 @@ def test_empty_file(data):
 def test_a_huge_file_is_refused_before_reading(data, monkeypatch):
     """A file over the size limit (1 GiB in real life; the limit is lowered here) is refused
     by its size, without being read."""
-    from nhsbook import validate
-    monkeypatch.setattr(validate, "MAX_FILE_BYTES", 1000)
+    from nhsbook import textfile
+    monkeypatch.setattr(textfile, "MAX_FILE_BYTES", 1000)
     f = _failure(validate_book(data), PV)
     assert "size" in f.rule and "MAX_FILE_BYTES" in f.hint or "split" in f.hint
 

@@ -64,9 +64,12 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(reports
     pages = _text(reports[CCG])
     text = _norm(" ".join(pages))
     assert "NHS North Derbyshire CCG" in pages[0]
+    from nhsbook.pages import AreaPage
+    area = AreaPage.from_tables(tables["book"], tables, CCG)   # the population's page
     said = [messages.headline(tables, CCG)] + [
         s for page in ("profile", "population", "variation", "spot")
-        for s in messages.key_messages(tables, CCG, page)]
+        for s in messages.key_messages(tables, CCG, page,
+                                       **({"area_page": area} if page == "population" else {}))]
     assert len(said) >= 5
     for sentence in said:
         assert _norm(sentence) in text, sentence

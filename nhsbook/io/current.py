@@ -251,9 +251,9 @@ SICBL_COLUMNS: tuple[str, ...] = ("SICBL23CD", "SICBL23NM")
 
 
 def _text_table(path: Path, columns: tuple[str, ...], what: str, **layout) -> pd.DataFrame:
-    """A file read as text cells by :func:`nhsbook.validate.read_table` (true file lines as
+    """A file read as text cells by :func:`nhsbook.textfile.read_table` (true file lines as
     the index, preamble skipped, or GeoJSON features as rows), its header checked by name."""
-    from ..validate import read_table
+    from ..textfile import read_table
     frame, header, problems = read_table(path, **layout)
     if frame is None:
         raise CurrentFormatError(f"{path}: {problems[0].rule} ({problems[0].hint})")
@@ -297,10 +297,10 @@ def read_census_ts007a(path: str | Path) -> pd.DataFrame:
 
 def read_sicbl_boundaries(path: str | Path):
     """ONS NHS sub-ICB locations (April 2023) BSC GeoJSON as ``code, name, geometry`` (WGS84,
-    :func:`nhsbook.geo.read_boundaries`), after checking its features' properties (a feature
+    :func:`nhsbook.io.boundaries.read_boundaries`), after checking its features' properties (a feature
     is named by the file line on which it starts): ``SICBL23CD`` an ONS sub-ICB code E38…,
     once each; ``SICBL23NM`` present; a polygon geometry."""
-    from ..geo import read_boundaries
+    from .boundaries import read_boundaries
     path = Path(path)
     raw = _text_table(path, SICBL_COLUMNS, "ONS sub-ICB locations (April 2023) boundaries",
                       layout="geojson")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..finance import FILES as _FINANCE_FILES
-from ..performance import FILES as _PERFORMANCE_FILES
+from .catalogue import FINANCE_FILES, PERFORMANCE_FILES
 from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
                      VALUE_COLUMNS, Tables, coerce, empty_frame)
 
@@ -32,8 +31,8 @@ DATASETS: dict[str, str] = {
     "spot_spend": "spot/spend.csv",
     "spot_outcome_indicators": "spot/outcome_indicators.csv",
     "spot_outcomes": "spot/outcomes.csv",
-    **_FINANCE_FILES,        # finance chapter (nhsbook.finance.FILES)
-    **_PERFORMANCE_FILES,    # performance chapter (nhsbook.performance.FILES)
+    **FINANCE_FILES,         # finance chapter (nhsbook.io.catalogue)
+    **PERFORMANCE_FILES,     # performance chapter
 }
 
 

@@ -7,7 +7,8 @@ name (which the validation gate checks and the pipeline fingerprints), the readi
 files into the data model's tables, and the Data sources chapter's text about them.  Two
 loaders differ beyond that, each said by a field rather than by a branch on its name: the
 embedded default is gated as a whole book (its seed reconciliations span files), and a
-Fingertips book computes its values from the exports' published figures.
+Fingertips book's values are the exports' published figures, completed by
+:func:`nhsbook.published.compute` (the pipeline chooses by :attr:`Loader.values_published`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
 
 from ..model import Tables
 from . import embedded, fingertips_book, ons_local, opendata
@@ -33,8 +32,9 @@ class Loader:
     load: Callable[..., Tables]
     #: The Data sources chapter's lines about the inputs (markdown).
     sources_markdown: Callable[..., list[str]]
-    #: The indicator values from the loaded tables; None: :func:`nhsbook.indicators.compute`.
-    compute: Callable[[Tables], pd.DataFrame] | None = None
+    #: The values are the inputs' published figures (:func:`nhsbook.published.compute`), not
+    #: computed from counts by :func:`nhsbook.indicators.compute`.
+    values_published: bool = False
     #: The gate checks the book's data folder as a whole (``validate_book``), not file by file.
     whole_book_gate: bool = False
 
@@ -48,7 +48,7 @@ LOADERS: dict[str, Loader] = {
     "ons_local": Loader("ons_local", ons_local.dataset_paths, ons_local.load,
                         ons_local.sources_markdown),
     "fingertips": Loader("fingertips", fingertips_book.dataset_paths, fingertips_book.load,
-                         fingertips_book.sources_markdown, compute=fingertips_book.compute),
+                         fingertips_book.sources_markdown, values_published=True),
 }
 
 
