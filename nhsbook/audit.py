@@ -57,7 +57,6 @@ again with every suppressed cell in 0..∞; an equation that the published figur
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
@@ -627,39 +626,12 @@ def _read_quintile_table(kn: Knowledge, table: pd.DataFrame, qcol: str, page: st
         kn.quintiles[page] = out
 
 
-_SPEC = re.compile(r"var spec = (\{.*?\}); var opts", re.S)
-
-
-def chart_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
-    """Every dataset of every nhsbook chart embedded in a page, with its short field names
-    and the names ``usermeta.csv_columns`` gives them."""
-    out = []
-    for k, m in enumerate(_SPEC.finditer(html), 1):
-        try:
-            spec = json.loads(m.group(1).replace("<\\/", "</"))
-        except json.JSONDecodeError:
-            continue
-        names = (spec.get("usermeta") or {}).get("csv_columns") or {}
-        datasets = dict(spec.get("datasets") or {})
-        if (spec.get("data") or {}).get("values"):
-            datasets["data"] = spec["data"]["values"]
-        for name, rows in datasets.items():
-            if not isinstance(rows, list) or not rows:
-                continue
-            table = pd.DataFrame(rows)
-            renamed = table.rename(columns=names)
-            out.append((f"chart {k} dataset {name}",
-                        pd.concat([table, renamed.loc[:, ~renamed.columns.isin(table.columns)]],
-                                  axis=1)))
-    return out
-
-
 def read_site(site: Path, metadata: pd.DataFrame, areas: pd.DataFrame,
               rounding: int = 1) -> Knowledge:
     """Everything the site says about counts (module docstring, step 1): CSV downloads, HTML
     tables and the data embedded in every chart of every page (the same reading as
     :func:`nhsbook.publish.scan`'s)."""
-    from .publish import _file_parts
+    from .sitefiles import _file_parts
     from .views import deprivation_indicator
     res = Resolver(metadata, areas)
     dep = deprivation_indicator(metadata)
