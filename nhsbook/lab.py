@@ -38,7 +38,8 @@ def notebooks(root: Path | None = None) -> list[str]:
 def parameterised_copy(notebook: str, area_code: str, book: str = "default",
                        root: Path | None = None, force: bool = False) -> Path:
     """Write ``notebooks/<notebook>.ipynb`` with ``area_code`` and ``book`` injected to
-    ``work/<book>/<area_code>/<notebook>.ipynb`` and return its path.  An existing copy is
+    ``work/<book name>/<area_code>/<notebook>.ipynb`` and return its path; ``book`` is a
+    book's name or its file's path, injected as given (the notebook loads the same book).  An existing copy is
     kept (it may hold the analyst's edits) unless ``force``.  Raises :class:`OpenError` for
     a notebook the project does not have or an area the book does not know."""
     import nbformat
@@ -62,7 +63,7 @@ def parameterised_copy(notebook: str, area_code: str, book: str = "default",
     if out.is_file() and not force:
         return out
     nb = parameterize_notebook(load_notebook_node(str(src)),
-                               {"area_code": area_code, "book": cfg.name})
+                               {"area_code": area_code, "book": str(book)})
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     return out

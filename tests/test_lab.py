@@ -80,3 +80,14 @@ def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path):
     charts = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("alt.")]
     assert charts and all("vegaEmbed" in o["data"]["text/html"] for o in charts)
     assert "Key messages" in json.dumps(outputs)
+
+
+def test_a_book_given_by_its_file_is_the_book_the_copy_loads(root, computed, tmp_path):
+    """``--book path/to/book.yml``: the notebook gets the path (its own book), not the name
+    the file declares, which could be another book's."""
+    book = tmp_path / "mine.yml"
+    book.write_text((root / "books" / "default.yml").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    path = lab.parameterised_copy("population", "ND-CHE", str(book), force=True)
+    injected = [c for c in _sources(path) if c.startswith("# Parameters")]
+    assert injected == [f'# Parameters\narea_code = "ND-CHE"\nbook = "{book}"\n']
