@@ -33,6 +33,7 @@ book: $(STAMP)
 # a notebook in one kernel).
 test: book
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest -n auto --dist loadscope --nbval-lax book/areas

@@ -42,8 +42,18 @@ import nbformat
 from measure import TreeMemory, report
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns(".venv", "build", "_build", ".git", "areas", "_extra",
-                                "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
+IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "build",
+    "_build",
+    ".git",
+    "areas",
+    "_extra",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+)
 
 
 def run_build(project: Path, book: str, jobs: int | None) -> tuple[float, float, str]:
@@ -53,8 +63,9 @@ def run_build(project: Path, book: str, jobs: int | None) -> tuple[float, float,
         cmd += ["--jobs", str(jobs)]
     env = {**os.environ, "NHSBOOK_ROOT": str(project)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     with TreeMemory(proc.pid) as mem:
         out, _ = proc.communicate()
     wall = time.perf_counter() - t0
@@ -71,8 +82,9 @@ def ran(out: str) -> str:
 
 def steps(out: str) -> list[str]:
     """The build's own log of its steps ('validated ... in 3.1 s', 'ran ... notebooks ...')."""
-    return [line for line in out.splitlines()
-            if re.search(r" in \d+\.\d s|nothing to publish", line)]
+    return [
+        line for line in out.splitlines() if re.search(r" in \d+\.\d s|nothing to publish", line)
+    ]
 
 
 #: Issue 26's targets: seconds for the builds, MB (10**6 bytes) for the site, KB for the
@@ -98,23 +110,30 @@ def site_size(project: Path) -> tuple[float, float, int]:
 def incremental(project: Path, jobs: int | None) -> None:
     """Figures 1-3: cold, warm no-change and one-input-changed builds of the default book,
     then the site's size."""
-    for label, key, change in (("default book: cold build", "cold", False),
-                               ("default book: warm rebuild, nothing changed", "warm", False),
-                               ("default book: one finance input changed", "one change",
-                                True)):
+    for label, key, change in (
+        ("default book: cold build", "cold", False),
+        ("default book: warm rebuild, nothing changed", "warm", False),
+        ("default book: one finance input changed", "one change", True),
+    ):
         if change:
             path = project / "data" / "default" / "finance" / "baseline_uplift.csv"
-            path.write_text(path.read_text(encoding="utf-8").replace(
-                "Re-ablement monies", "Reablement monies"), encoding="utf-8")
+            path.write_text(
+                path.read_text(encoding="utf-8").replace("Re-ablement monies", "Reablement monies"),
+                encoding="utf-8",
+            )
         wall, peak, out = run_build(project, "default", jobs)
         report(label, wall, peak, f"{ran(out)}; {verdict(wall, TARGETS[key], 's')}")
         for line in steps(out):
             print(f"    {line.strip()}")
     mb, page_kb, files = site_size(project)
-    print(f"{'default site: size':<52} {mb:8.1f} MB  {files:,} files; "
-          f"{verdict(mb, TARGETS['site MB'], 'MB')}")
-    print(f"{'default site: median area page':<52} {page_kb:8.0f} KB  "
-          f"{verdict(page_kb, TARGETS['page KB'], 'KB')}")
+    print(
+        f"{'default site: size':<52} {mb:8.1f} MB  {files:,} files; "
+        f"{verdict(mb, TARGETS['site MB'], 'MB')}"
+    )
+    print(
+        f"{'default site: median area page':<52} {page_kb:8.0f} KB  "
+        f"{verdict(page_kb, TARGETS['page KB'], 'KB')}"
+    )
 
 
 REPORT_TARGET = 0.5
@@ -123,28 +142,34 @@ REPORT_TARGET = 0.5
 def reports(project: Path) -> None:
     """Figure 7: every report of the default book made again (forced) in one process after
     the builds above; CPU seconds per report, mean and maximum, against the target."""
-    code = ("import json, sys\n"
-            "from nhsbook.config import load_book\n"
-            "from nhsbook.store import load_computed\n"
-            "from nhsbook import incremental, report\n"
-            "cfg = load_book('default')\n"
-            "made = report.build_reports(cfg, load_computed(cfg), "
-            "incremental.Digests(cfg.root), log=lambda m: None, force=True)\n"
-            "print(json.dumps(made))\n")
+    code = (
+        "import json, sys\n"
+        "from nhsbook.config import load_book\n"
+        "from nhsbook.store import load_computed\n"
+        "from nhsbook import incremental, report\n"
+        "cfg = load_book('default')\n"
+        "made = report.build_reports(cfg, load_computed(cfg), "
+        "incremental.Digests(cfg.root), log=lambda m: None, force=True)\n"
+        "print(json.dumps(made))\n"
+    )
     env = {**os.environ, "NHSBOOK_ROOT": str(project)}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], cwd=project, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise SystemExit(f"reports failed:\n{proc.stderr[-3000:]}")
     import json
+
     made = json.loads(proc.stdout.strip().splitlines()[-1])
     cpu = sorted(made.values())
     worst = max(made, key=made.get)
-    print(f"{'PDF reports: CPU per report (target <= 0.5 s)':<52} "
-          f"{sum(cpu) / len(cpu):>8.2f} s  mean of {len(cpu)}; max {cpu[-1]:.2f} s "
-          f"({worst}); {time.perf_counter() - t0:.1f} s wall with the tables' loading; "
-          + ("within target" if cpu[-1] <= REPORT_TARGET else "OVER TARGET"))
+    print(
+        f"{'PDF reports: CPU per report (target <= 0.5 s)':<52} "
+        f"{sum(cpu) / len(cpu):>8.2f} s  mean of {len(cpu)}; max {cpu[-1]:.2f} s "
+        f"({worst}); {time.perf_counter() - t0:.1f} s wall with the tables' loading; "
+        + ("within target" if cpu[-1] <= REPORT_TARGET else "OVER TARGET")
+    )
 
 
 def trivial_notebook(folder: Path) -> Path:
@@ -153,8 +178,11 @@ def trivial_notebook(folder: Path) -> Path:
     params = nbformat.v4.new_code_cell('area_code = ""\nbook = "default"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("import nhsbook.pages\nx = 1")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path = folder / "trivial.ipynb"
     nbformat.write(nb, path)
     return path
@@ -168,19 +196,31 @@ def overhead(folder: Path, runs: int = 5) -> None:
     from nhsbook.build import KERNEL
 
     src = trivial_notebook(folder)
-    for label, name in (("new kernel per notebook (papermill)", "nbclient"),
-                        ("warm kernel (nhsbook engine)", engine.ENGINE)):
+    for label, name in (
+        ("new kernel per notebook (papermill)", "nbclient"),
+        ("warm kernel (nhsbook engine)", engine.ENGINE),
+    ):
         times = []
         with TreeMemory() as mem:
             for i in range(runs):
                 t0 = time.perf_counter()
-                pm.execute_notebook(str(src), str(folder / f"out-{name}-{i}.ipynb"),
-                                    parameters={"area_code": f"A{i}"}, kernel_name=KERNEL,
-                                    cwd=str(folder), progress_bar=False, engine_name=name)
+                pm.execute_notebook(
+                    str(src),
+                    str(folder / f"out-{name}-{i}.ipynb"),
+                    parameters={"area_code": f"A{i}"},
+                    kernel_name=KERNEL,
+                    cwd=str(folder),
+                    progress_bar=False,
+                    engine_name=name,
+                )
                 times.append(time.perf_counter() - t0)
         later = times[1:] if name == engine.ENGINE else times
-        report(f"per-notebook overhead: {label}", sum(later) / len(later), mem.mib,
-               f"per notebook, mean of {len(later)} (first {times[0]:.1f} s)")
+        report(
+            f"per-notebook overhead: {label}",
+            sum(later) / len(later),
+            mem.mib,
+            f"per notebook, mean of {len(later)} (first {times[0]:.1f} s)",
+        )
     engine._shutdown()
 
 
@@ -198,17 +238,22 @@ def national(project: Path, jobs: int | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Issue 10's build figures")
     parser.add_argument("--jobs", type=int, default=None, help="notebook processes")
-    parser.add_argument("--skip-national", action="store_true",
-                        help="leave out the national statistics step and book")
+    parser.add_argument(
+        "--skip-national",
+        action="store_true",
+        help="leave out the national statistics step and book",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
-    parser.add_argument("--reports-only", action="store_true",
-                        help="one cold build of the default book, then figure 7 only")
+    parser.add_argument(
+        "--reports-only",
+        action="store_true",
+        help="one cold build of the default book, then figure 7 only",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nhsbook-bench-"))
     project = tmp / "proj"
     shutil.copytree(ROOT, project, ignore=IGNORE)
-    print(f"project copy {project}; {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"project copy {project}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     print(f"{'':<52} {'wall':>10} {'peak':>12}")
     try:
         if args.reports_only:

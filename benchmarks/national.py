@@ -28,8 +28,9 @@ BOOK = "national-synth"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--book", action="store_true",
-                        help="also build the 106-page national book (minutes)")
+    parser.add_argument(
+        "--book", action="store_true", help="also build the 106-page national book (minutes)"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="notebook processes")
     args = parser.parse_args(argv)
 
@@ -38,23 +39,27 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {k: int(v) for k, v in opts["synth"].items()}
     folder = cfg.root / opts["directory"]
     print(f"book {BOOK}: {sizes}, files in {folder}")
-    timed("generator (generate + write 6 files)",
-          lambda: synth_national.write(folder, **sizes))
+    timed("generator (generate + write 6 files)", lambda: synth_national.write(folder, **sizes))
     report = timed("gate: Great Expectations over the 7 inputs", lambda: validate_inputs(cfg))
     if not report.ok:
         print(report.to_text())
         return 1
     tables = timed("load: importers + national hierarchy", lambda: opendata.load(cfg))
     n_practices = int((tables.areas["area_type"] == "practice").sum())
-    values = timed(f"statistics: all indicators, {n_practices:,} practices",
-                   lambda: indicators.compute(tables))
-    print(f"  {len(values):,} values for {len(tables.areas):,} areas, "
-          f"{tables.metadata['indicator_id'].nunique()} indicators")
+    values = timed(
+        f"statistics: all indicators, {n_practices:,} practices", lambda: indicators.compute(tables)
+    )
+    print(
+        f"  {len(values):,} values for {len(tables.areas):,} areas, "
+        f"{tables.metadata['indicator_id'].nunique()} indicators"
+    )
     if args.book:
         del tables, values
         gc.collect()
-        result = timed("book: 106 CCG profile pages (validate..site)",
-                       lambda: build(BOOK, jobs=args.jobs, log=lambda *_: None))
+        result = timed(
+            "book: 106 CCG profile pages (validate..site)",
+            lambda: build(BOOK, jobs=args.jobs, log=lambda *_: None),
+        )
         for step, seconds in result.timings.items():
             print(f"  {step:<50} {seconds:8.2f} s")
         print(f"  {len(result.pages)} pages")

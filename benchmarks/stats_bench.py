@@ -42,13 +42,15 @@ def make_dsr(n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
     pop = rng.integers(50, 20_000, size=(n_groups, len(AGE_BANDS))).astype("float64")
     rate = np.geomspace(0.0005, 0.15, len(AGE_BANDS))[None, :]
     count = rng.poisson(pop * rate).astype("float64")
-    return pd.DataFrame({
-        "area_code": np.repeat(codes, len(AGE_BANDS)),
-        "period": "2021",
-        "age_band": np.tile(np.array(AGE_BANDS, dtype=object), n_groups),
-        "count": count.ravel(),
-        "denominator": pop.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "area_code": np.repeat(codes, len(AGE_BANDS)),
+            "period": "2021",
+            "age_band": np.tile(np.array(AGE_BANDS, dtype=object), n_groups),
+            "count": count.ravel(),
+            "denominator": pop.ravel(),
+        }
+    )
 
 
 def measure(label: str, fn, repeat: int) -> dict[str, object]:
@@ -81,20 +83,34 @@ def main() -> None:
     n_groups = dsr_data["area_code"].nunique()
 
     results = [
-        measure(f"rate_ci, {args.rows:,} rows (Series)",
-                lambda: stats.rate_ci(count_s, denom_s), args.repeat),
-        measure(f"dsr, {len(dsr_data):,} rows = {n_groups:,} groups x 19 bands",
-                lambda: stats.dsr(dsr_data, groupby=["area_code", "period"]), args.repeat),
-        measure(f"proportion_ci, {args.rows:,} rows (arrays)",
-                lambda: stats.proportion_ci(prop_count, denom), args.repeat),
-        measure(f"funnel_limits rate (Byar's), {args.rows:,} denominators",
-                lambda: stats.funnel_limits(denom, 250.0, kind="rate"), args.repeat),
+        measure(
+            f"rate_ci, {args.rows:,} rows (Series)",
+            lambda: stats.rate_ci(count_s, denom_s),
+            args.repeat,
+        ),
+        measure(
+            f"dsr, {len(dsr_data):,} rows = {n_groups:,} groups x 19 bands",
+            lambda: stats.dsr(dsr_data, groupby=["area_code", "period"]),
+            args.repeat,
+        ),
+        measure(
+            f"proportion_ci, {args.rows:,} rows (arrays)",
+            lambda: stats.proportion_ci(prop_count, denom),
+            args.repeat,
+        ),
+        measure(
+            f"funnel_limits rate (Byar's), {args.rows:,} denominators",
+            lambda: stats.funnel_limits(denom, 250.0, kind="rate"),
+            args.repeat,
+        ),
     ]
     width = max(len(r["step"]) for r in results)
     print(f"{'step':<{width}}  {'wall (s)':>9}  {'peak alloc (MiB)':>16}  {'rows out':>10}")
     for r in results:
-        print(f"{r['step']:<{width}}  {r['wall_s']:>9.3f}  {r['peak_mib']:>16.1f}  "
-              f"{r['result_rows']:>10,}")
+        print(
+            f"{r['step']:<{width}}  {r['wall_s']:>9.3f}  {r['peak_mib']:>16.1f}  "
+            f"{r['result_rows']:>10,}"
+        )
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process max RSS: {maxrss:.0f} MiB (includes the generated input data)")
     check = stats.dsr(dsr_data.iloc[: 19 * 3], groupby=["area_code", "period"])

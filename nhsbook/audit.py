@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from .model import COUNT_METHODS, SUPPRESSED, ancestor_of_type, column_role
+from .sitefiles import _file_parts
 
 INF = math.inf
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -125,7 +126,7 @@ def parse_column(cells) -> tuple[np.ndarray, np.ndarray]:
     delta = np.full(len(texts), np.nan)
     if ok.any():
         dmax = int(decs[ok].max())
-        by_dec = 0.5 * 10.0 ** -dmax
+        by_dec = 0.5 * 10.0**-dmax
         if int(sigs[ok].max()) <= 4:
             mag = np.floor(np.log10(np.where(np.abs(vals) > 0, np.abs(vals), 1.0)))
             delta = np.maximum(by_dec, 0.5 * 10.0 ** (mag - 3))
@@ -138,11 +139,13 @@ def parse_column(cells) -> tuple[np.ndarray, np.ndarray]:
 
 # --- inversion of published limits --------------------------------------------------------------
 
+
 @lru_cache(maxsize=None)
 def _poisson_tables(conf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts 1..N_MAX and lower ÷ count, upper ÷ count of their exact (< 10) / Byar's limits
     (:func:`nhsbook.stats.byars_limits`)."""
-    from .stats import byars_limits
+    from .stats import byars_limits  # lazy: keeps scipy off this module's import
+
     o = np.arange(1, N_MAX + 1, dtype=float)
     lo, up = byars_limits(o, conf=conf)
     return o, np.asarray(lo) / o, np.asarray(up) / o
@@ -161,14 +164,20 @@ def _increasing(table_id: int, conf: float) -> tuple[np.ndarray, float]:
 @lru_cache(maxsize=None)
 def _dobson_table(conf: float) -> tuple[np.ndarray, np.ndarray]:
     """Counts 1..N_MAX and ``(O − O_lower) / (O_upper − O)`` of their Poisson limits."""
-    from .stats import byars_limits
+    from .stats import byars_limits  # lazy: keeps scipy off this module's import
+
     o = np.arange(1, N_MAX + 1, dtype=float)
     lo, up = byars_limits(o, conf=conf)
     return o, (o - np.asarray(lo)) / (np.asarray(up) - o)
 
 
-def _in_table(o: np.ndarray, ratio: np.ndarray, a: float, b: float,
-              sorted_tail: tuple[np.ndarray, float] | None = None) -> tuple[float, float]:
+def _in_table(
+    o: np.ndarray,
+    ratio: np.ndarray,
+    a: float,
+    b: float,
+    sorted_tail: tuple[np.ndarray, float] | None = None,
+) -> tuple[float, float]:
     """Smallest and largest count whose tabulated ratio lies in [a, b] (inf, −inf if none).
     Counts below 10 (exact limits) are searched one by one, the rest (Byar's, monotone in
     the count) by bisection."""
@@ -196,9 +205,15 @@ def _div_interval(a: float, da: float, b: float, db: float) -> tuple[float, floa
     return min(qs), max(qs)
 
 
-def invert_poisson(value: float, dv: float, lower: float = np.nan, dl: float = 0.0,
-                   upper: float = np.nan, du: float = 0.0, conf: float = 0.95
-                   ) -> tuple[float, float]:
+def invert_poisson(
+    value: float,
+    dv: float,
+    lower: float = np.nan,
+    dl: float = 0.0,
+    upper: float = np.nan,
+    du: float = 0.0,
+    conf: float = 0.95,
+) -> tuple[float, float]:
     """Bounds on the count O behind a crude rate or ISR and its exact/Byar's limits.
 
     Method
@@ -234,8 +249,9 @@ def invert_poisson(value: float, dv: float, lower: float = np.nan, dl: float = 0
     return lo, (hi if hi < N_MAX else INF)
 
 
-def invert_dobson(value: float, dv: float, lower: float, dl: float, upper: float, du: float,
-                  conf: float = 0.95) -> tuple[float, float]:
+def invert_dobson(
+    value: float, dv: float, lower: float, dl: float, upper: float, du: float, conf: float = 0.95
+) -> tuple[float, float]:
     """Bounds on the total count O behind a directly standardised rate and its limits.
 
     Method
@@ -258,9 +274,17 @@ def invert_dobson(value: float, dv: float, lower: float, dl: float, upper: float
     return lo, (hi if hi < N_MAX else INF)
 
 
-def invert_wilson(value: float, dv: float, lower: float, dl: float, upper: float, du: float,
-                  multiplier: float = 100.0, conf: float = 0.95, max_checks: int = 20_000
-                  ) -> tuple[float, float]:
+def invert_wilson(
+    value: float,
+    dv: float,
+    lower: float,
+    dl: float,
+    upper: float,
+    du: float,
+    multiplier: float = 100.0,
+    conf: float = 0.95,
+    max_checks: int = 20_000,
+) -> tuple[float, float]:
     """Bounds on the count x behind a proportion and its Wilson limits (the denominator n is
     unknown).
 
@@ -275,7 +299,8 @@ def invert_wilson(value: float, dv: float, lower: float, dl: float, upper: float
     Edge cases
         A value that may be 0 or 100% gives (0, inf).  Missing limits give (0, inf).
     """
-    from .stats import wilson_limits
+    from .stats import wilson_limits  # lazy: keeps scipy off this module's import
+
     m = float(multiplier)
     if not (np.isfinite(value) and np.isfinite(lower) and np.isfinite(upper)) or m <= 0:
         return 0.0, INF
@@ -302,7 +327,10 @@ def invert_wilson(value: float, dv: float, lower: float, dl: float, upper: float
     xs = np.arange(x_lo, x_hi + 1)
     n_from = np.ceil(xs / (p + dp) - 1e-9)
     n_to = np.floor(xs / (p - dp) + 1e-9)
-    n_from, n_to = np.maximum(n_from, math.ceil(n_lo - 1e-9)), np.minimum(n_to, math.floor(n_hi + 1e-9))
+    n_from, n_to = (
+        np.maximum(n_from, math.ceil(n_lo - 1e-9)),
+        np.minimum(n_to, math.floor(n_hi + 1e-9)),
+    )
     total = np.clip(n_to - n_from + 1, 0, None).sum()
     if total > max_checks:
         return float(x_lo), float(x_hi)
@@ -316,14 +344,18 @@ def invert_wilson(value: float, dv: float, lower: float, dl: float, upper: float
         return 0.0, INF
     X, N = np.concatenate(cand_x), np.concatenate(cand_n)
     lo_w, up_w = wilson_limits(X, N, conf=conf)
-    fit = (np.abs(X / N * m - value) <= dv + 1e-9) & (np.abs(np.asarray(lo_w) * m - lower) <= dl + 1e-9) \
+    fit = (
+        (np.abs(X / N * m - value) <= dv + 1e-9)
+        & (np.abs(np.asarray(lo_w) * m - lower) <= dl + 1e-9)
         & (np.abs(np.asarray(up_w) * m - upper) <= du + 1e-9)
+    )
     if not fit.any():
         return 0.0, INF
     return float(X[fit].min()), float(X[fit].max())
 
 
 # --- what the site says -----------------------------------------------------------------------
+
 
 @dataclass
 class Cell:
@@ -333,11 +365,11 @@ class Cell:
     lo: float = 0.0
     hi: float = INF
     suppressed: bool = False
-    primary: int = 0          # N of a "count between 1 and N suppressed" note (0: none)
-    secondary: bool = False   # noted as suppressed, but not as a small count
-    signed: bool = False      # a count that can be negative (excess winter deaths)
+    primary: int = 0  # N of a "count between 1 and N suppressed" note (0: none)
+    secondary: bool = False  # noted as suppressed, but not as a small count
+    signed: bool = False  # a count that can be negative (excess winter deaths)
     sources: list[str] = field(default_factory=list)
-    exact_from: str = ""      # the first publication that gave the count exactly
+    exact_from: str = ""  # the first publication that gave the count exactly
 
     def bound(self, lo: float, hi: float, source: str) -> None:
         if not self.signed:
@@ -345,7 +377,7 @@ class Cell:
         if lo <= self.lo and hi >= self.hi:
             return
         new_lo, new_hi = max(self.lo, lo), min(self.hi, hi)
-        if new_lo > new_hi + 1e-6:    # contradictory (rounding): keep what we had
+        if new_lo > new_hi + 1e-6:  # contradictory (rounding): keep what we had
             return
         self.lo, self.hi = new_lo, max(new_hi, new_lo)
         if source not in self.sources:
@@ -355,15 +387,17 @@ class Cell:
 
     @property
     def exact(self) -> bool:
-        return bool(np.isfinite(self.hi)) and \
-            math.floor(self.hi + 1e-6) - math.ceil(self.lo - 1e-6) <= 0
+        return (
+            bool(np.isfinite(self.hi))
+            and math.floor(self.hi + 1e-6) - math.ceil(self.lo - 1e-6) <= 0
+        )
 
     @property
     def known(self) -> bool:
         return self.lo > 0 or np.isfinite(self.hi) or self.suppressed
 
 
-Key = tuple[str, str]   # (indicator_id, period)
+Key = tuple[str, str]  # (indicator_id, period)
 
 
 @dataclass
@@ -399,10 +433,17 @@ class Resolver:
     def __init__(self, metadata: pd.DataFrame, areas: pd.DataFrame | None):
         if areas is None:
             areas = pd.DataFrame({"area_code": [], "area_name": []})
-        metadata = metadata.assign(**{c: metadata[c] if c in metadata else default
-                                      for c, default in (("name", ""), ("period", ""),
-                                                         ("reference_value", np.nan),
-                                                         ("multiplier", 1.0))})
+        metadata = metadata.assign(
+            **{
+                c: metadata[c] if c in metadata else default
+                for c, default in (
+                    ("name", ""),
+                    ("period", ""),
+                    ("reference_value", np.nan),
+                    ("multiplier", 1.0),
+                )
+            }
+        )
         self.meta = metadata.set_index("indicator_id")
         self.ids = set(self.meta.index.astype(str))
         names = metadata.drop_duplicates("name", keep=False)
@@ -411,10 +452,17 @@ class Resolver:
         an = areas.drop_duplicates("area_name", keep=False)
         self.area_by_name = dict(zip(an["area_name"].astype(str), an["area_code"].astype(str)))
         self.period = dict(zip(self.meta.index.astype(str), self.meta["period"].astype(str)))
-        ref = self.meta["reference_value"] if "reference_value" in self.meta else \
-            pd.Series(np.nan, index=self.meta.index)
-        self.method = {str(i): (str(m), float(x), float(r)) for i, m, x, r in zip(
-            self.meta.index, self.meta["method"], self.meta["multiplier"], ref)}
+        ref = (
+            self.meta["reference_value"]
+            if "reference_value" in self.meta
+            else pd.Series(np.nan, index=self.meta.index)
+        )
+        self.method = {
+            str(i): (str(m), float(x), float(r))
+            for i, m, x, r in zip(
+                self.meta.index, self.meta["method"], self.meta["multiplier"], ref
+            )
+        }
 
     def indicator(self, ident: object, name: object) -> str | None:
         if ident is not None and str(ident) in self.ids:
@@ -446,17 +494,26 @@ def page_area(rel: str) -> str | None:
 
 
 def _blank(x: object) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or (
-        isinstance(x, str) and not x.strip())
+    return (
+        x is None
+        or (isinstance(x, float) and math.isnan(x))
+        or (isinstance(x, str) and not x.strip())
+    )
 
 
 def _is_supp(text: object) -> bool:
     return isinstance(text, str) and text.strip() in (SUPPRESSED, "*", "Supp")
 
 
-def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str | None,
-               res: Resolver, deprivation_id: str | None = None,
-               rounding: int = 1) -> list[tuple[int, str, float, float, str]]:
+def read_table(
+    kn: Knowledge | None,
+    table: pd.DataFrame,
+    source: str,
+    page: str | None,
+    res: Resolver,
+    deprivation_id: str | None = None,
+    rounding: int = 1,
+) -> list[tuple[int, str, float, float, str]]:
     """Add what one published table says about counts to ``kn`` (see module docstring,
     step 1).  Returns, for the rows that name a count-method indicator, the bounds their
     value, denominator and limits put on the count (the count column aside):
@@ -470,12 +527,15 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
         if role and role not in roles:
             roles[role] = col
     if not ({"indicator_id", "indicator"} & roles.keys()):
-        if kn is not None and "Lowest score" in table.columns and "quintile" in roles \
-                and page:
+        if kn is not None and "Lowest score" in table.columns and "quintile" in roles and page:
             _read_quintile_table(kn, table, roles["quintile"], page)
         return implied
-    col = lambda r: ([None if _blank(x) else x for x in table[roles[r]].tolist()]  # noqa
-                     if r in roles else [None] * len(table))
+
+    def col(r):
+        if r not in roles:
+            return [None] * len(table)
+        return [None if _blank(x) else x for x in table[roles[r]].tolist()]
+
     ind_ids, ind_names = col("indicator_id"), col("indicator")
     codes, names, periods = col("area_code"), col("area_name"), col("period")
     quint, notes = col("quintile"), col("note")
@@ -494,9 +554,11 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
     if not keep:
         return implied
     sub = table.iloc[[k for k, _, _ in keep]]
-    nums = {r: parse_column(sub[roles[r]].tolist()) for r in
-            ("count", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998")
-            if r in roles}
+    nums = {
+        r: parse_column(sub[roles[r]].tolist())
+        for r in ("count", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998")
+        if r in roles
+    }
     supp_any = np.zeros(len(sub), dtype=bool)
     for c in sub.columns:
         if sub[c].dtype == object:
@@ -505,14 +567,19 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
         period = str(periods[k]) if periods[k] is not None else res.period.get(ind, "")
         where = f"{source} row {k}"
         v = {r: (a[j], d[j]) for r, (a, d) in nums.items()}
-        if kn is not None and area is not None and deprivation_id and \
-                ind == deprivation_id and "value" in v and np.isfinite(v["value"][0]):
+        if (
+            kn is not None
+            and area is not None
+            and deprivation_id
+            and ind == deprivation_id
+            and "value" in v
+            and np.isfinite(v["value"][0])
+        ):
             kn.scores.setdefault(area, v["value"])
         meta = res.method[ind]
         if meta[0] not in COUNT_METHODS:
             continue
-        nums_k = tuple(sorted((r, float(a), float(d)) for r, (a, d) in v.items()
-                              if np.isfinite(a)))
+        nums_k = tuple(sorted((r, float(a), float(d)) for r, (a, d) in v.items() if np.isfinite(a)))
         bounds = _count_bounds(nums_k, meta, rounding)
         lo, hi, hows = 0.0, INF, []
         for b_lo, b_hi, how in bounds:
@@ -529,8 +596,9 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
         note = notes[k] if isinstance(notes[k], str) else ""
         # a row is about a suppressed cell when it shows no value of its own (a note on a
         # row with a value, e.g. "a quintile's value is missing or suppressed", is not)
-        no_value = ("value" in roles or "count" in roles) and \
-            not np.isfinite(v.get("value", (np.nan, 0))[0])
+        no_value = ("value" in roles or "count" in roles) and not np.isfinite(
+            v.get("value", (np.nan, 0))[0]
+        )
         if no_value and (supp_any[j] or _SUPP_WORDS.search(note)):
             cell.suppressed = True
             m = _PRIMARY_NOTE.search(note)
@@ -544,20 +612,23 @@ def read_table(kn: Knowledge | None, table: pd.DataFrame, source: str, page: str
 
 
 @lru_cache(maxsize=200_000)
-def _count_bounds(nums: tuple, meta: tuple[str, float, float], rounding: int
-                  ) -> tuple[tuple[float, float, str], ...]:
+def _count_bounds(
+    nums: tuple, meta: tuple[str, float, float], rounding: int
+) -> tuple[tuple[float, float, str], ...]:
     found = count_bounds(dict((r, (a, d)) for r, a, d in nums), meta, rounding)
     if rounding <= 1:
         return tuple(found)
     # under rounding every published figure is computed from the rounded count, so what it
     # gives back is the rounded count: the true one lies within half the base of it
     half = rounding / 2
-    return tuple((lo, hi, how) if how == "count" else (lo - half, hi + half, how)
-                 for lo, hi, how in found)
+    return tuple(
+        (lo, hi, how) if how == "count" else (lo - half, hi + half, how) for lo, hi, how in found
+    )
 
 
-def count_bounds(v: dict[str, tuple[float, float]], meta: tuple[str, float, float],
-                 rounding: int = 1):
+def count_bounds(
+    v: dict[str, tuple[float, float]], meta: tuple[str, float, float], rounding: int = 1
+):
     """Bounds on a row's count from its published numbers (module docstring, step 1).
 
     ``v`` maps roles (``count``, ``denominator``, ``value``, limits) to (number, rounding
@@ -584,24 +655,39 @@ def count_bounds(v: dict[str, tuple[float, float]], meta: tuple[str, float, floa
         if np.isfinite(scale):
             lo = max(val - dval, 0) * max(den - dden, 0) * scale
             hi = (val + dval) * (den + dden) * scale
-            yield lo, hi, ("value / reference × expected" if method == "isr"
-                           else "value × denominator / multiplier")
-    for conf, (lname, uname) in ((0.95, ("lower_95", "upper_95")),
-                                 (0.998, ("lower_998", "upper_998"))):
+            yield (
+                lo,
+                hi,
+                (
+                    "value / reference × expected"
+                    if method == "isr"
+                    else "value × denominator / multiplier"
+                ),
+            )
+    for conf, (lname, uname) in (
+        (0.95, ("lower_95", "upper_95")),
+        (0.998, ("lower_998", "upper_998")),
+    ):
         lo_, dlo = get(lname)
         up_, dup = get(uname)
         if not (np.isfinite(lo_) or np.isfinite(up_)):
             continue
         how = f"value and {conf:.1%} limits".replace(".0%", "%")
         if method in ("crude_rate", "isr"):
-            yield (*invert_poisson(val, dval, lo_, dlo, up_, dup, conf=conf),
-                   f"{how} (Byar's/exact Poisson inverted)")
+            yield (
+                *invert_poisson(val, dval, lo_, dlo, up_, dup, conf=conf),
+                f"{how} (Byar's/exact Poisson inverted)",
+            )
         elif method == "proportion":
-            yield (*invert_wilson(val, dval, lo_, dlo, up_, dup, multiplier=mult, conf=conf),
-                   f"{how} (Wilson inverted)")
+            yield (
+                *invert_wilson(val, dval, lo_, dlo, up_, dup, multiplier=mult, conf=conf),
+                f"{how} (Wilson inverted)",
+            )
         elif method == "dsr":
-            yield (*invert_dobson(val, dval, lo_, dlo, up_, dup, conf=conf),
-                   f"{how} (Dobson inverted)")
+            yield (
+                *invert_dobson(val, dval, lo_, dlo, up_, dup, conf=conf),
+                f"{how} (Dobson inverted)",
+            )
 
 
 def implied_counts(table: pd.DataFrame, res: "Resolver"):
@@ -626,21 +712,25 @@ def _read_quintile_table(kn: Knowledge, table: pd.DataFrame, qcol: str, page: st
         kn.quintiles[page] = out
 
 
-def read_site(site: Path, metadata: pd.DataFrame, areas: pd.DataFrame,
-              rounding: int = 1) -> Knowledge:
+def read_site(
+    site: Path, metadata: pd.DataFrame, areas: pd.DataFrame, rounding: int = 1
+) -> Knowledge:
     """Everything the site says about counts (module docstring, step 1): CSV downloads, HTML
     tables and the data embedded in every chart of every page (the same reading as
     :func:`nhsbook.publish.scan`'s)."""
-    from .sitefiles import _file_parts
-    from .views import deprivation_indicator
+    from .views import deprivation_indicator  # lazy: keeps scipy off this module's import
+
     res = Resolver(metadata, areas)
     dep = deprivation_indicator(metadata)
     kn = Knowledge()
     for path in sorted(site.rglob("*")):
         rel = str(path.relative_to(site))
-        if not path.is_file() or rel.startswith(("_static", "_sources", "genindex", "search")) \
-                or (rel.startswith("charts/") and path.suffix == ".csv") or \
-                path.suffix not in (".csv", ".html"):
+        if (
+            not path.is_file()
+            or rel.startswith(("_static", "_sources", "genindex", "search"))
+            or (rel.startswith("charts/") and path.suffix == ".csv")
+            or path.suffix not in (".csv", ".html")
+        ):
             continue
         tables, _, _ = _file_parts(path, rel, 5, set())
         for where, table in tables:
@@ -649,6 +739,7 @@ def read_site(site: Path, metadata: pd.DataFrame, areas: pd.DataFrame,
 
 
 # --- the equations ------------------------------------------------------------------------------
+
 
 def hierarchy_groups(areas: pd.DataFrame) -> list[Group]:
     """Every roll-up area = the sum of the practices below it (as :mod:`nhsbook.indicators`
@@ -659,8 +750,13 @@ def hierarchy_groups(areas: pd.DataFrame) -> list[Group]:
         anc = ancestor_of_type(areas, area_type)
         kids = pd.DataFrame({"code": areas["area_code"], "anc": anc})[practice]
         for parent, sub in kids[kids["anc"] != ""].groupby("anc"):
-            groups.append(Group(str(parent), tuple(sub["code"].astype(str)),
-                                f"{parent} = Σ its {len(sub)} practices"))
+            groups.append(
+                Group(
+                    str(parent),
+                    tuple(sub["code"].astype(str)),
+                    f"{parent} = Σ its {len(sub)} practices",
+                )
+            )
     return groups
 
 
@@ -677,20 +773,33 @@ def quintile_groups(kn: Knowledge, areas: pd.DataFrame) -> list[Group]:
             own = [page]
         else:
             anc = ancestor_of_type(areas, ptype)
-            own = areas.loc[areas["area_type"].eq("practice") & anc.eq(page),
-                            "area_code"].astype(str).tolist()
-        fits = {code: [q for q, (_, lo, hi) in table.items()
-                       if code in kn.scores and
-                       kn.scores[code][0] + kn.scores[code][1] >= lo and
-                       kn.scores[code][0] - kn.scores[code][1] <= hi]
-                for code in own}
+            own = (
+                areas.loc[areas["area_type"].eq("practice") & anc.eq(page), "area_code"]
+                .astype(str)
+                .tolist()
+            )
+        fits = {
+            code: [
+                q
+                for q, (_, lo, hi) in table.items()
+                if code in kn.scores
+                and kn.scores[code][0] + kn.scores[code][1] >= lo
+                and kn.scores[code][0] - kn.scores[code][1] <= hi
+            ]
+            for code in own
+        }
         for q, (n, _, _) in table.items():
             members = [c for c, qs in fits.items() if q in qs]
             sure = all(len(fits[c]) == 1 for c in members)
             if not members or not sure or (n >= 0 and len(members) != n):
                 continue
-            groups.append(Group(quintile_key(page, q), tuple(sorted(members)),
-                                f"{quintile_key(page, q)} = Σ its {len(members)} practices"))
+            groups.append(
+                Group(
+                    quintile_key(page, q),
+                    tuple(sorted(members)),
+                    f"{quintile_key(page, q)} = Σ its {len(members)} practices",
+                )
+            )
         # the quintiles of a page whose practices all have one add up to the page's area
         counts = [n for n, _, _ in table.values()]
         if own and all(n >= 0 for n in counts) and sum(counts) == len(own):
@@ -704,6 +813,7 @@ def site_groups(kn: Knowledge, areas: pd.DataFrame) -> list[Group]:
 
 
 # --- the attack ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Recovery:
@@ -722,11 +832,16 @@ class Recovery:
         return self.lo if self.lo == self.hi else None
 
     def __str__(self) -> str:
-        got = (f"recovered = {self.lo}" if self.lo == self.hi else
-               f"shown to be small ({self.lo}..{self.hi})")
+        got = (
+            f"recovered = {self.lo}"
+            if self.lo == self.hi
+            else f"shown to be small ({self.lo}..{self.hi})"
+        )
         files = ", ".join(self.files[:3]) + (" …" if len(self.files) > 3 else "")
-        return (f"indicator {self.indicator_id} ({self.period}), {self.area}: suppressed "
-                f"count {got} by {self.how} [from {files}]")
+        return (
+            f"indicator {self.indicator_id} ({self.period}), {self.area}: suppressed "
+            f"count {got} by {self.how} [from {files}]"
+        )
 
 
 def _fmt(x: float) -> str:
@@ -741,8 +856,7 @@ def _known_small(cell: Cell, ambiguous: bool) -> bool:
     return cell.suppressed and bool(cell.primary or not (cell.secondary or ambiguous))
 
 
-def _prior(cell: Cell, threshold: int, relaxed: bool, ambiguous: bool
-           ) -> tuple[float, float]:
+def _prior(cell: Cell, threshold: int, relaxed: bool, ambiguous: bool) -> tuple[float, float]:
     """A cell's bounds before the attack: its published bounds and, for a suppressed cell,
     what the rule set tells an attacker who knows it: a cell known to be small holds
     1..N; any other suppressed cell at least 1 (zeros are published, and secondary
@@ -760,26 +874,33 @@ def _file_of(source: str) -> str:
     return source.split(" ")[0]
 
 
-def attack(kn: Knowledge, groups: list[Group], threshold: int = 5,
-           per_indicator: dict[str, int] | None = None) -> list[Recovery]:
+def attack(
+    kn: Knowledge,
+    groups: list[Group],
+    threshold: int = 5,
+    per_indicator: dict[str, int] | None = None,
+) -> list[Recovery]:
     """Differencing attack over every (indicator, period) (module docstring, step 3);
     ``per_indicator`` overrides ``threshold`` (the smallest published count) by indicator."""
     out: list[Recovery] = []
     ambiguous = any(c.secondary for cells in kn.cells.values() for c in cells.values())
     per_indicator = per_indicator or {}
     for key, cells in kn.cells.items():
-        out += _attack_key(key, cells, groups, per_indicator.get(key[0], threshold),
-                           ambiguous)
+        out += _attack_key(key, cells, groups, per_indicator.get(key[0], threshold), ambiguous)
     return out
 
 
-def _attack_key(key: Key, cells: dict[str, Cell], groups: list[Group], threshold: int,
-                ambiguous: bool = False) -> list[Recovery]:
+def _attack_key(
+    key: Key, cells: dict[str, Cell], groups: list[Group], threshold: int, ambiguous: bool = False
+) -> list[Recovery]:
     small = threshold - 1
     findings: list[Recovery] = []
     # the groups this indicator can use: the parent must be known (bounded) to say anything
-    usable = [g for g in groups if g.parent in cells and
-              (np.isfinite(cells[g.parent].hi) or cells[g.parent].suppressed)]
+    usable = [
+        g
+        for g in groups
+        if g.parent in cells and (np.isfinite(cells[g.parent].hi) or cells[g.parent].suppressed)
+    ]
     if not usable:
         return findings
     signed = any(c.signed for c in cells.values())
@@ -789,10 +910,14 @@ def _attack_key(key: Key, cells: dict[str, Cell], groups: list[Group], threshold
             for a in (g.parent, *g.children):
                 if a not in bounds:
                     c = cells.get(a)
-                    bounds[a] = (list(_prior(c, threshold, relaxed, ambiguous)) if c else
-                                 [-INF if signed else 0.0, INF])
-        ok, recovered = _solve(key, cells, usable, bounds, small, relaxed_ok=not relaxed,
-                               ambiguous=ambiguous)
+                    bounds[a] = (
+                        list(_prior(c, threshold, relaxed, ambiguous))
+                        if c
+                        else [-INF if signed else 0.0, INF]
+                    )
+        ok, recovered = _solve(
+            key, cells, usable, bounds, small, relaxed_ok=not relaxed, ambiguous=ambiguous
+        )
         if ok:
             findings = recovered
             break
@@ -803,13 +928,20 @@ def _is_exact(b: list[float]) -> bool:
     return np.isfinite(b[1]) and math.floor(b[1] + 1e-6) - math.ceil(b[0] - 1e-6) <= 0
 
 
-def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
-           bounds: dict[str, list[float]], small: int, relaxed_ok: bool = True,
-           ambiguous: bool = False) -> tuple[bool, list[Recovery]]:
+def _solve(
+    key: Key,
+    cells: dict[str, Cell],
+    groups: list[Group],
+    bounds: dict[str, list[float]],
+    small: int,
+    relaxed_ok: bool = True,
+    ambiguous: bool = False,
+) -> tuple[bool, list[Recovery]]:
     """Propagation then LP; returns (consistent, recoveries).  A contradiction returns
     (False, []) while ``relaxed_ok`` (the caller retries with weaker priors); after that a
     contradictory equation is dropped."""
     from scipy.optimize import linprog
+
     how: dict[str, tuple[str, tuple[str, ...]]] = {}
     start_exact = {a for a, b in bounds.items() if _is_exact(b)}
 
@@ -853,16 +985,19 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
                 eq = f"{u} = Σ children ({_fmt(kids)})"
             else:
                 sib = [a for a in g.children if a != u]
-                eq = (f"{u} = {g.parent} ({_fmt(round(bounds[g.parent][0]))}) − "
-                      f"Σ {len(sib)} sibling{'s' if len(sib) != 1 else ''} ({_fmt(kids)}) "
-                      f"[{g.label}]")
+                eq = (
+                    f"{u} = {g.parent} ({_fmt(round(bounds[g.parent][0]))}) − "
+                    f"Σ {len(sib)} sibling{'s' if len(sib) != 1 else ''} ({_fmt(kids)}) "
+                    f"[{g.label}]"
+                )
             how[u] = (eq, files_of([a for a in members if a != u]))
             changed = True
 
     # 2. LP over each connected set of groups with unknown members
     unknown = [a for a, b in bounds.items() if not _is_exact(b)]
-    live = [g for g in groups if g not in bad and
-            any(a in unknown for a in (g.parent, *g.children))]
+    live = [
+        g for g in groups if g not in bad and any(a in unknown for a in (g.parent, *g.children))
+    ]
     parent_of: dict[str, str] = {}
 
     def find(a: str) -> str:
@@ -870,6 +1005,7 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
             parent_of[a] = parent_of[parent_of[a]]
             a = parent_of[a]
         return a
+
     for g in live:
         us = [a for a in (g.parent, *g.children) if a in unknown]
         for a in us[1:]:
@@ -888,8 +1024,13 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
                     A[r, idx[a]] += sign
                 else:
                     b[r] -= sign * round(bounds[a][0])
-        bnds = [(bounds[a][0] if np.isfinite(bounds[a][0]) else None,
-                 bounds[a][1] if np.isfinite(bounds[a][1]) else None) for a in var]
+        bnds = [
+            (
+                bounds[a][0] if np.isfinite(bounds[a][0]) else None,
+                bounds[a][1] if np.isfinite(bounds[a][1]) else None,
+            )
+            for a in var
+        ]
         targets = [a for a in var if bounds[a][0] <= small + 1e-9]
         if not targets:
             continue
@@ -910,9 +1051,11 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
             bounds[a] = [max(bounds[a][0], lo), min(bounds[a][1], hi)]
             mine = [g.label for g in comp if a in (g.parent, *g.children)]
             mine += [g.label for g in comp if g.label not in mine]
-            how[a] = (f"linear programming over {len(comp)} equations ({'; '.join(mine[:4])}"
-                      f"{' …' if len(mine) > 4 else ''}): {_fmt(lo)} ≤ {a} ≤ {_fmt(hi)}",
-                      files_of([x for g in comp for x in (g.parent, *g.children)]))
+            how[a] = (
+                f"linear programming over {len(comp)} equations ({'; '.join(mine[:4])}"
+                f"{' …' if len(mine) > 4 else ''}): {_fmt(lo)} ≤ {a} ≤ {_fmt(hi)}",
+                files_of([x for g in comp for x in (g.parent, *g.children)]),
+            )
 
     # 3. findings
     out = []
@@ -921,30 +1064,30 @@ def _solve(key: Key, cells: dict[str, Cell], groups: list[Group],
         if c is None:
             if a not in how:
                 continue
-            c = Cell()      # published nowhere, but the equations give it away
+            c = Cell()  # published nowhere, but the equations give it away
         if not (np.isfinite(bd[0]) and np.isfinite(bd[1])):
             continue
         lo, hi = math.ceil(bd[0] - 1e-6), math.floor(bd[1] + 1e-6)
         if hi > small or lo < 1:
-            continue        # not known to be small
+            continue  # not known to be small
         if _known_small(c, ambiguous) and lo != hi:
-            continue        # the site says it is small; only its exact value is news
+            continue  # the site says it is small; only its exact value is news
         if a in start_exact:
             if not c.suppressed:
-                continue   # a published small count: check_table reports it
+                continue  # a published small count: check_table reports it
             eq = f"inversion of the published figures ({c.exact_from})"
             files = (_file_of(c.exact_from),)
         elif a in how:
             eq, files = how[a]
         else:
-            eq, files = "the published bounds", tuple(dict.fromkeys(
-                _file_of(s) for s in c.sources))
+            eq, files = "the published bounds", tuple(dict.fromkeys(_file_of(s) for s in c.sources))
         out.append(Recovery(key[0], key[1], a, lo, hi, eq, files))
     return True, out
 
 
-def audit_site(site: Path, metadata: pd.DataFrame, areas: pd.DataFrame, threshold: int = 5,
-               rounding: int = 1) -> list[Recovery]:
+def audit_site(
+    site: Path, metadata: pd.DataFrame, areas: pd.DataFrame, threshold: int = 5, rounding: int = 1
+) -> list[Recovery]:
     """The attack over a built site: every suppressed count it lets an attacker recover."""
     kn = read_site(site, metadata, areas, rounding)
     return attack(kn, site_groups(kn, areas), threshold)

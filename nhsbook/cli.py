@@ -7,23 +7,32 @@ import os
 import sys
 from pathlib import Path
 
+from . import lab, lock, sources
+from .config import load_book
+from .newbook import NewBookError, write_book
+from .safepath import UnsafePath
+
 
 def _validate(args: argparse.Namespace) -> int:
-    from .build import validate_inputs
-    from .config import load_book
+    from .build import validate_inputs  # lazy: keeps numpy,pandas,scipy off this module's import
+
     report = validate_inputs(load_book(args.book))
     print(report.to_text())
     return 0 if report.ok else 1
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from . import lock
-    from .config import load_book
-    from .store import compute_and_store
+    from .store import compute_and_store  # lazy: keeps numpy,pandas,scipy off this module's import
+
     cfg = load_book(args.book)
     try:
-        with lock.hold(cfg.root, cfg.name, command="compute", wait=_wait(args),
-                       log=lambda m: print(m, file=sys.stderr)):
+        with lock.hold(
+            cfg.root,
+            cfg.name,
+            command="compute",
+            wait=_wait(args),
+            log=lambda m: print(m, file=sys.stderr),
+        ):
             computed = compute_and_store(cfg)
     except lock.LockBusy as exc:
         print(f"nhsbook compute: {exc}", file=sys.stderr)
@@ -38,14 +47,21 @@ def _wait(args: argparse.Namespace) -> float | None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from . import lock
-    from .build import BuildFailed, build
+    from .build import BuildFailed, build  # lazy: keeps numpy,pandas,scipy off this module's import
+
     if args.verbose:
-        from .engine import VERBOSE_ENV
+        from .engine import VERBOSE_ENV  # lazy: keeps papermill off this module's import
+
         os.environ[VERBOSE_ENV] = "1"
     try:
-        build(args.book, jobs=args.jobs, site=not args.no_site, scheduler=args.scheduler,
-              force=args.force, wait=_wait(args))
+        build(
+            args.book,
+            jobs=args.jobs,
+            site=not args.no_site,
+            scheduler=args.scheduler,
+            force=args.force,
+            wait=_wait(args),
+        )
     except lock.LockBusy as exc:
         print(f"nhsbook build: {exc}", file=sys.stderr)
         return lock.EXIT_BUSY
@@ -58,21 +74,28 @@ def _build(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     if any(v is not None for v in (args.practices, args.ccgs, args.lsoas, args.out)):
         return _synth_national(args)
-    from . import synth
-    paths = synth.write(Path(args.data_dir),
-                        seed=synth.DEFAULT_SEED if args.seed is None else args.seed)
+    from . import synth  # lazy: keeps numpy,pandas off this module's import
+
+    paths = synth.write(
+        Path(args.data_dir), seed=synth.DEFAULT_SEED if args.seed is None else args.seed
+    )
     for p in paths:
         print(f"wrote {p}")
     return 0
 
 
 def _synth_national(args: argparse.Namespace) -> int:
-    from . import synth_national as sn
-    sizes = {k: getattr(args, k) if getattr(args, k) is not None else v
-             for k, v in sn.NATIONAL.items()}
+    from . import synth_national as sn  # lazy: keeps numpy,pandas off this module's import
+
+    sizes = {
+        k: getattr(args, k) if getattr(args, k) is not None else v for k, v in sn.NATIONAL.items()
+    }
     try:
-        paths = sn.write(Path(args.out or "build/national-synth/data"), **sizes,
-                         seed=sn.DEFAULT_SEED if args.seed is None else args.seed)
+        paths = sn.write(
+            Path(args.out or "build/national-synth/data"),
+            **sizes,
+            seed=sn.DEFAULT_SEED if args.seed is None else args.seed,
+        )
     except sn.SynthParameterError as exc:
         print(f"nhsbook synth: {exc}", file=sys.stderr)
         return 2
@@ -82,20 +105,19 @@ def _synth_national(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from . import sources
     return sources.main(args.rest)
 
 
 def _new(args: argparse.Namespace) -> int:
-    from .newbook import NewBookError, write_book
     area = args.area or args.icb or args.sub_icb
     kind = "icb_code" if args.icb else "sub_icb_code" if args.sub_icb else ""
     if not area:
         print("nhsbook new: give --area CODE (or --icb / --sub-icb)", file=sys.stderr)
         return 2
     try:
-        path = write_book(args.loader, area, args.exports, name=args.name, force=args.force,
-                          kind=kind)
+        path = write_book(
+            args.loader, area, args.exports, name=args.name, force=args.force, kind=kind
+        )
     except (NewBookError, FileNotFoundError) as exc:
         print(f"nhsbook new: {exc}", file=sys.stderr)
         return 2
@@ -104,10 +126,9 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
-    from . import lab
     try:
         path = lab.parameterised_copy(args.notebook, args.area, args.book, force=args.force)
-    except (ValueError, FileNotFoundError) as exc:   # OpenError, UnsafePath, a bad book
+    except (ValueError, FileNotFoundError) as exc:  # OpenError, UnsafePath, a bad book
         print(f"nhsbook open: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}")
@@ -117,11 +138,19 @@ def _open(args: argparse.Namespace) -> int:
 def _lock_options(p: argparse.ArgumentParser) -> None:
     """``--wait`` / ``--no-wait``: what to do while another build holds the project lock."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--wait", type=float, default=None, metavar="SECONDS",
-                   help="while another build of the project runs, wait at most SECONDS for "
-                        "it (default: wait until it finishes), then exit with status 75")
-    g.add_argument("--no-wait", action="store_true",
-                   help="exit at once with status 75 if another build of the project runs")
+    g.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="while another build of the project runs, wait at most SECONDS for "
+        "it (default: wait until it finishes), then exit with status 75",
+    )
+    g.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit at once with status 75 if another build of the project runs",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,70 +168,96 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("build", help="validate, compute, run notebooks per area, build site")
     p.add_argument("--book", default="default")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="parallel notebook processes (default: one per core)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run each notebook as a task on a Dask distributed scheduler, "
-                        "e.g. tcp://host:8786")
-    p.add_argument("--force", action="store_true",
-                   help="redo everything: the gate, compute, every notebook and the site")
+    p.add_argument(
+        "--jobs", type=int, default=None, help="parallel notebook processes (default: one per core)"
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run each notebook as a task on a Dask distributed scheduler, e.g. tcp://host:8786",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="redo everything: the gate, compute, every notebook and the site",
+    )
     p.add_argument("--no-site", action="store_true", help="skip the jupyter-book step")
-    p.add_argument("--verbose", action="store_true",
-                   help="show what the notebook kernels write to stderr (otherwise kept in "
-                        "build/logs/kernels.log)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show what the notebook kernels write to stderr (otherwise kept in "
+        "build/logs/kernels.log)",
+    )
     _lock_options(p)
     p.set_defaults(func=_build)
 
-    p = sub.add_parser("open", help="write a page's notebook for one area, parameterised, "
-                       "under work/ and open it in JupyterLab (the lab extra)")
+    p = sub.add_parser(
+        "open",
+        help="write a page's notebook for one area, parameterised, "
+        "under work/ and open it in JupyterLab (the lab extra)",
+    )
     p.add_argument("notebook", help="a notebook of notebooks/, e.g. jsna_profile")
     p.add_argument("--area", required=True, help="area code, e.g. E38000115")
     p.add_argument("--book", default="default", help="book name in books/ or a .yml path")
-    p.add_argument("--force", action="store_true",
-                   help="write the copy again even if work/ already holds one")
+    p.add_argument(
+        "--force", action="store_true", help="write the copy again even if work/ already holds one"
+    )
     p.add_argument("--no-lab", action="store_true", help="only write the copy")
     p.set_defaults(func=_open)
 
-    p = sub.add_parser("synth", help="regenerate the default book's synthetic practices, or "
-                       "(with --practices/--ccgs/--lsoas/--out) a synthetic England")
+    p = sub.add_parser(
+        "synth",
+        help="regenerate the default book's synthetic practices, or "
+        "(with --practices/--ccgs/--lsoas/--out) a synthetic England",
+    )
     p.add_argument("--data-dir", default="data/default")
-    p.add_argument("--seed", type=int, default=None,
-                   help="default: nhsbook.synth.DEFAULT_SEED (national: "
-                        "nhsbook.synth_national.DEFAULT_SEED)")
-    p.add_argument("--practices", type=int, default=None,
-                   help="national synthetic England: number of practices (6500)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="default: nhsbook.synth.DEFAULT_SEED (national: nhsbook.synth_national.DEFAULT_SEED)",
+    )
+    p.add_argument(
+        "--practices",
+        type=int,
+        default=None,
+        help="national synthetic England: number of practices (6500)",
+    )
     p.add_argument("--ccgs", type=int, default=None, help="number of CCGs (106)")
     p.add_argument("--lsoas", type=int, default=None, help="number of LSOAs (32844)")
-    p.add_argument("--out", default=None,
-                   help="folder for the national files (build/national-synth/data)")
+    p.add_argument(
+        "--out", default=None, help="folder for the national files (build/national-synth/data)"
+    )
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("new", help="write a book file (books/<name>.yml) for your own area")
     p.add_argument("--loader", choices=["fingertips", "opendata"], required=True)
-    p.add_argument("--area", default=None,
-                   help="sub-ICB location (15M, E38…) or ICB (QJ2, E54…) code")
+    p.add_argument(
+        "--area", default=None, help="sub-ICB location (15M, E38…) or ICB (QJ2, E54…) code"
+    )
     p.add_argument("--icb", default=None, help="ICB code (ODS QJ2 or ONS E54…)")
     p.add_argument("--sub-icb", default=None, help="sub-ICB location code (15M or E38…)")
     p.add_argument("--name", default=None, help="book name (default: <loader>-<code>)")
     p.add_argument("--force", action="store_true", help="overwrite an existing book file")
-    p.add_argument("exports", nargs="*",
-                   help="Fingertips exports: registry keys, files or folders")
+    p.add_argument("exports", nargs="*", help="Fingertips exports: registry keys, files or folders")
     p.set_defaults(func=_new)
 
-    p = sub.add_parser("fetch", help="get external datasets from a mirror or the publisher",
-                       add_help=False)
+    p = sub.add_parser(
+        "fetch", help="get external datasets from a mirror or the publisher", add_help=False
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_fetch)
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "fetch":   # fetch parses its own options (nhsbook.sources.main)
-        from . import sources
+    if argv and argv[0] == "fetch":  # fetch parses its own options (nhsbook.sources.main)
+        from . import sources  # lazy: keeps the registry's reading off the command line's start
+
         return sources.main(argv[1:])
     args = parser.parse_args(argv)
-    from .safepath import UnsafePath
     try:
         return int(args.func(args))
-    except UnsafePath as exc:   # a name or path that would leave the project: no traceback
+    except UnsafePath as exc:  # a name or path that would leave the project: no traceback
         print(f"nhsbook {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from . import sources
 from .safepath import check_name, check_path
 
 
@@ -48,8 +49,10 @@ def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
     if raw is None:
         raw = [{"part": "Areas", "notebooks": ["jsna_profile"], "area_types": ["ccg", "locality"]}]
     if not isinstance(raw, list):
-        raise ValueError(f"{path}: 'pages' must be a list of page sets "
-                         "(each with 'part', 'notebooks' and 'area_types' or 'areas')")
+        raise ValueError(
+            f"{path}: 'pages' must be a list of page sets "
+            "(each with 'part', 'notebooks' and 'area_types' or 'areas')"
+        )
     sets = []
     for i, item in enumerate(raw, 1):
         if not isinstance(item, dict) or not item.get("notebooks"):
@@ -63,13 +66,17 @@ def _page_sets(raw: object, path: Path) -> tuple[PageSet, ...]:
             raise ValueError(f"{path}: page set {i}: 'notebooks' is a list of notebook names")
         for nb in item["notebooks"]:  # notebooks/<nb>.ipynb -> book/areas/<code>/<nb>.ipynb
             check_name(nb, f"page set {i}: notebook", path)
-        for code in explicit:         # book/areas/<code>/
+        for code in explicit:  # book/areas/<code>/
             check_name(code, f"page set {i}: area code", path)
-        sets.append(PageSet(part=str(item.get("part", "Areas")),
-                            notebooks=tuple(item["notebooks"]),
-                            area_types=tuple(item.get("area_types") or ()),
-                            areas=tuple((str(k), str(v)) for k, v in explicit.items()),
-                            about=" ".join(str(item.get("about") or "").split())))
+        sets.append(
+            PageSet(
+                part=str(item.get("part", "Areas")),
+                notebooks=tuple(item["notebooks"]),
+                area_types=tuple(item.get("area_types") or ()),
+                areas=tuple((str(k), str(v)) for k, v in explicit.items()),
+                about=" ".join(str(item.get("about") or "").split()),
+            )
+        )
     return tuple(sets)
 
 
@@ -120,8 +127,10 @@ class BookConfig:
     def ref(self) -> str:
         """What :func:`load_book` needs to read this book again (the ``book`` parameter of
         its notebooks): its name when it is ``books/<name>.yml``, else its file's path."""
-        if self.path is None or self.path.resolve() == (
-                self.root / "books" / f"{self.name}.yml").resolve():
+        if (
+            self.path is None
+            or self.path.resolve() == (self.root / "books" / f"{self.name}.yml").resolve()
+        ):
             return self.name
         return str(self.path.resolve())
 
@@ -167,36 +176,39 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
         raise FileNotFoundError(f"book configuration {path} not found (books: {known})")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping of book keys (name, title, loader, "
-                         "data, …)")
+        raise ValueError(f"{path}: expected a mapping of book keys (name, title, loader, data, …)")
     missing = [k for k in ("name", "title", "loader", "data") if k not in raw]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
     name = check_name(raw["name"], "'name'", path)
     roots = _allowed_roots(root, path)
-    data = check_path(raw["data"], "'data'", base=root, roots=roots, file=path,
-                      allowed=ALLOWED)
+    data = check_path(raw["data"], "'data'", base=root, roots=roots, file=path, allowed=ALLOWED)
     comparator = raw.get("population_comparator") or {}
     if not isinstance(comparator, dict):
         raise ValueError(f"{path}: 'population_comparator' maps name, source and la_codes")
     if "source" in comparator:  # a registry key (data/sources.yml)
-        check_name(comparator["source"], "'population_comparator: source' (a registry key)",
-                   path)
+        check_name(comparator["source"], "'population_comparator: source' (a registry key)", path)
     if str(raw["loader"]) == "opendata":
         _check_opendata_paths(raw, path, data, root, roots)
     return BookConfig(
-        name=name, title=str(raw["title"]), loader=str(raw["loader"]),
-        data=data, synthetic=bool(raw.get("synthetic", False)),
+        name=name,
+        title=str(raw["title"]),
+        loader=str(raw["loader"]),
+        data=data,
+        synthetic=bool(raw.get("synthetic", False)),
         synthetic_note=str(raw.get("synthetic_note", "")).strip(),
-        page_sets=_page_sets(raw.get("pages"), path), root=root,
+        page_sets=_page_sets(raw.get("pages"), path),
+        root=root,
         population_comparator=dict(comparator),
         type_captions={str(k): str(v) for k, v in (raw.get("type_captions") or {}).items()},
         type_labels={str(k): str(v) for k, v in (raw.get("type_labels") or {}).items()},
         vintage=" ".join(str(raw.get("vintage") or "").split()),
-        notice=str(raw.get("notice", "")).strip(), path=path,
+        notice=str(raw.get("notice", "")).strip(),
+        path=path,
         disclosure=str(raw.get("disclosure") or "standard").strip(),
         publish_notebooks=_flag(raw, "publish_notebooks", path),
-        **_reports(raw.get("reports", True), path))
+        **_reports(raw.get("reports", True), path),
+    )
 
 
 def _flag(raw: dict, key: str, path: Path) -> bool:
@@ -209,8 +221,16 @@ def _flag(raw: dict, key: str, path: Path) -> bool:
 
 #: The sections of an area's PDF board report (:mod:`nhsbook.report`), in their order; a
 #: book chooses among them (``reports: sections:``).
-SECTIONS: tuple[str, ...] = ("messages", "evidence", "spine", "population", "variation",
-                             "spot", "finance", "sources")
+SECTIONS: tuple[str, ...] = (
+    "messages",
+    "evidence",
+    "spine",
+    "population",
+    "variation",
+    "spot",
+    "finance",
+    "sources",
+)
 
 
 #: Where a book's reports are published in its site (``reports/<area code>.pdf``).
@@ -235,23 +255,30 @@ def _reports(raw: object, path: Path) -> dict:
     if isinstance(raw, bool):
         return {"reports": raw, "report_sections": SECTIONS}
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: 'reports' is true, false or a mapping with 'sections' "
-                         f"and 'max_pages', got {raw!r}")
+        raise ValueError(
+            f"{path}: 'reports' is true, false or a mapping with 'sections' "
+            f"and 'max_pages', got {raw!r}"
+        )
     unknown = sorted(set(raw) - {"sections", "max_pages", "enabled"})
     if unknown:
-        raise ValueError(f"{path}: reports: unknown keys {unknown} (known: enabled, "
-                         "sections, max_pages)")
+        raise ValueError(
+            f"{path}: reports: unknown keys {unknown} (known: enabled, sections, max_pages)"
+        )
     sections = raw.get("sections", list(SECTIONS))
     if not isinstance(sections, list) or not set(map(str, sections)) <= set(SECTIONS):
-        raise ValueError(f"{path}: reports: sections must be a list of {list(SECTIONS)}, "
-                         f"got {sections!r}")
+        raise ValueError(
+            f"{path}: reports: sections must be a list of {list(SECTIONS)}, got {sections!r}"
+        )
     pages = raw.get("max_pages", 16)
     if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
-        raise ValueError(f"{path}: reports: max_pages must be a whole number of at least 1, "
-                         f"got {pages!r}")
-    return {"reports": bool(raw.get("enabled", True)),
-            "report_sections": tuple(s for s in SECTIONS if s in sections),
-            "report_max_pages": pages}
+        raise ValueError(
+            f"{path}: reports: max_pages must be a whole number of at least 1, got {pages!r}"
+        )
+    return {
+        "reports": bool(raw.get("enabled", True)),
+        "report_sections": tuple(s for s in SECTIONS if s in sections),
+        "report_max_pages": pages,
+    }
 
 
 #: Where a book's paths may lead (:func:`_allowed_roots`), for error messages.
@@ -262,15 +289,15 @@ def _allowed_roots(root: Path, book_file: Path) -> list[Path | None]:
     """Where a book's paths may point: the project, the open-data mirror (``NHSBOOK_MIRROR``
     or ``_config.yml``) and the folder of the book file itself (a book kept outside the
     project, given by path, keeps its inputs beside it)."""
-    from . import sources
     return [root, sources.mirror_dir(), book_file.parent]
 
 
-def _check_opendata_paths(raw: dict, path: Path, data: Path, root: Path,
-                          roots: list[Path | None]) -> None:
+def _check_opendata_paths(
+    raw: dict, path: Path, data: Path, root: Path, roots: list[Path | None]
+) -> None:
     """The ``opendata: directory`` and ``files`` paths of an opendata book (read from the
     file ``data`` names: normally the book file itself) resolve inside ``roots``; other
-    mistakes of the section are reported by :func:`nhsbook.io.opendata.options`."""
+    mistakes of the section are reported by :func:`nhsbook.io.opendata_loader.options`."""
     if data.resolve() != path.resolve():
         if data.suffix not in (".yml", ".yaml") or not data.is_file():
             return  # opendata.options() says what 'data' must be
@@ -279,10 +306,22 @@ def _check_opendata_paths(raw: dict, path: Path, data: Path, root: Path,
     if not isinstance(opts, dict):
         return
     if opts.get("directory"):
-        check_path(opts["directory"], "'opendata: directory'", base=root, roots=roots,
-                   file=path, allowed=ALLOWED)
+        check_path(
+            opts["directory"],
+            "'opendata: directory'",
+            base=root,
+            roots=roots,
+            file=path,
+            allowed=ALLOWED,
+        )
     files = opts.get("files")
     if isinstance(files, dict):
         for dataset, value in files.items():
-            check_path(value, f"'opendata: files: {dataset}'", base=root, roots=roots,
-                       file=path, allowed=ALLOWED)
+            check_path(
+                value,
+                f"'opendata: files: {dataset}'",
+                base=root,
+                roots=roots,
+                file=path,
+                allowed=ALLOWED,
+            )

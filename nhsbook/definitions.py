@@ -35,12 +35,22 @@ import re
 
 import pandas as pd
 
-from . import escape
+from . import escape, sources
+from .model import column_role
 
 #: The fields of a definition entry, in the order the page shows them.
-FIELDS: tuple[str, ...] = ("Name", "Definition", "Numerator", "Denominator",
-                           "Unit and multiplier", "Method", "Polarity", "Source",
-                           "Period and vintage", "Licence")
+FIELDS: tuple[str, ...] = (
+    "Name",
+    "Definition",
+    "Numerator",
+    "Denominator",
+    "Unit and multiplier",
+    "Method",
+    "Polarity",
+    "Source",
+    "Period and vintage",
+    "Licence",
+)
 
 #: The page's file name in the book (``book/definitions.md`` -> ``definitions.html``).
 PAGE = "definitions"
@@ -48,46 +58,59 @@ PAGE = "definitions"
 #: Each method in words: how the value and its 95% and 99.8% limits are obtained.
 METHOD_WORDS: dict[str, str] = {
     "proportion": "Proportion: count ÷ denominator × multiplier; 95% and 99.8% confidence "
-                  "limits by the Wilson score method (nhsbook.stats.proportion_ci).",
+    "limits by the Wilson score method (nhsbook.stats.proportion_ci).",
     "crude_rate": "Crude rate: count ÷ denominator × multiplier; limits by Byar's method "
-                  "(exact Poisson for small counts; nhsbook.stats.rate_ci).",
+    "(exact Poisson for small counts; nhsbook.stats.rate_ci).",
     "dsr": "Directly age-standardised rate (2013 European Standard Population); limits by "
-           "Dobson's method (nhsbook.stats.dsr).",
+    "Dobson's method (nhsbook.stats.dsr).",
     "isr": "Indirectly standardised ratio (observed ÷ expected) scaled by the reference "
-           "value; limits by Byar's method (nhsbook.stats.isratio).",
+    "value; limits by Byar's method (nhsbook.stats.isratio).",
     "life_expectancy": "Life expectancy from an abridged life table (Chiang II); limits from "
-                       "the variance of the life table (nhsbook.stats.life_expectancy).",
+    "the variance of the life table (nhsbook.stats.life_expectancy).",
     "mean": "Mean with Student's t limits (nhsbook.stats.mean_ci).",
     "score": "Score: population-weighted mean of a published score; no confidence limits, "
-             "so not compared for significance.",
+    "so not compared for significance.",
     "ratio": "Ratio of two counts × multiplier; no confidence limits.",
 }
 
 #: Each method's name, for indicators whose figures are published rather than computed.
 METHOD_NAMES: dict[str, str] = {
-    "proportion": "Proportion (percentage)", "crude_rate": "Crude rate",
-    "dsr": "Directly age-standardised rate", "isr": "Indirectly standardised ratio",
-    "life_expectancy": "Life expectancy", "mean": "Mean", "score": "Score", "ratio": "Ratio"}
+    "proportion": "Proportion (percentage)",
+    "crude_rate": "Crude rate",
+    "dsr": "Directly age-standardised rate",
+    "isr": "Indirectly standardised ratio",
+    "life_expectancy": "Life expectancy",
+    "mean": "Mean",
+    "score": "Score",
+    "ratio": "Ratio",
+}
 
 #: Numerator and denominator by method, when the metadata does not give them.
 _PARTS: dict[str, tuple[str, str]] = {
-    "proportion": ("People with the condition or event (the Count column of the profile)",
-                   "The population at risk (registered patients of the age and sex given)"),
+    "proportion": (
+        "People with the condition or event (the Count column of the profile)",
+        "The population at risk (registered patients of the age and sex given)",
+    ),
     "crude_rate": ("Events in the period (the Count column)", "Population of the period"),
-    "dsr": ("Events by age band", "Population by age band, weighted by the 2013 European "
-            "Standard Population"),
-    "isr": ("Observed events (the Count column)", "Expected events: the reference rates "
-            "applied to the area's population by age"),
+    "dsr": (
+        "Events by age band",
+        "Population by age band, weighted by the 2013 European Standard Population",
+    ),
+    "isr": (
+        "Observed events (the Count column)",
+        "Expected events: the reference rates applied to the area's population by age",
+    ),
     "life_expectancy": ("Deaths by age band", "Population by age band"),
     "mean": ("Sum of the measurements", "Number of measurements"),
     "score": ("Not applicable: a published score", "Not applicable"),
-    "ratio": ("The first count (the Count column)", "The second count (the Denominator "
-              "column)"),
+    "ratio": ("The first count (the Count column)", "The second count (the Denominator column)"),
 }
 
-_POLARITY_WORDS = {"high_is_good": "High is good", "low_is_good": "Low is good",
-                   "no_judgement": "No judgement (higher or lower is neither better nor "
-                                   "worse)"}
+_POLARITY_WORDS = {
+    "high_is_good": "High is good",
+    "low_is_good": "Low is good",
+    "no_judgement": "No judgement (higher or lower is neither better nor worse)",
+}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -97,8 +120,9 @@ def anchor(indicator_id: object) -> str:
     ASCII letters, digits, ``-`` and ``_`` written as ``.`` and its hex code (so distinct ids
     give distinct anchors, e.g. ``A.1`` -> ``def-A.2e1``, ``A 1`` -> ``def-A.201``)."""
     text = str(indicator_id)
-    return "def-" + _UNSAFE.sub(lambda m: "".join(f".{b:02x}" for b in
-                                                  m.group().encode("utf-8")), text)
+    return "def-" + _UNSAFE.sub(
+        lambda m: "".join(f".{b:02x}" for b in m.group().encode("utf-8")), text
+    )
 
 
 def href(indicator_id: object, prefix: str = "../../") -> str:
@@ -110,11 +134,12 @@ def href(indicator_id: object, prefix: str = "../../") -> str:
 def book_licence(cfg) -> str:
     """The licence of a book's indicators when its metadata does not name one."""
     if getattr(cfg, "loader", "") == "embedded":
-        note = ("Figures transcribed from NHS planning documents: Open Government Licence "
-                "v3.0.")
+        note = "Figures transcribed from NHS planning documents: Open Government Licence v3.0."
         if getattr(cfg, "synthetic", False):
-            note += (" Practice-level figures are synthetic (made by nhsbook synth) and "
-                     "carry no third-party rights.")
+            note += (
+                " Practice-level figures are synthetic (made by nhsbook synth) and "
+                "carry no third-party rights."
+            )
         return note
     return "Open Government Licence v3.0 (see the Data sources chapter for the attribution)."
 
@@ -148,39 +173,53 @@ def entries(metadata: pd.DataFrame, cfg=None) -> pd.DataFrame:
         sex, age = _text(m, "sex"), _text(m, "age")
         who = ", ".join(t for t in (sex, age) if t)
         definition = _text(m, "definition") or (
-            f"{_text(m, 'name')}" + (f" ({who})" if who else "") +
-            (f", in {unit}" if unit else "") + ".")
+            f"{_text(m, 'name')}"
+            + (f" ({who})" if who else "")
+            + (f", in {unit}" if unit else "")
+            + "."
+        )
         num, den = _PARTS.get(method, ("Not stated", "Not stated"))
         note = _text(m, "method_note")
         # a loader's own note (published figures: nhsbook computes no limit) replaces the
         # description of how nhsbook computes the method's limits
-        method_words = (f"{METHOD_NAMES.get(method, method or 'Not stated')}. {note}" if note
-                        else METHOD_WORDS.get(method, method or "Not stated"))
+        method_words = (
+            f"{METHOD_NAMES.get(method, method or 'Not stated')}. {note}"
+            if note
+            else METHOD_WORDS.get(method, method or "Not stated")
+        )
         polarity = _POLARITY_WORDS.get(_text(m, "polarity"), _text(m, "polarity"))
         reason = _text(m, "polarity_reason")
-        rows.append({
-            "indicator_id": str(m["indicator_id"]), "anchor": anchor(m["indicator_id"]),
-            "profile": _text(m, "profile"), "domain": _text(m, "domain"),
-            "Name": _text(m, "name"),
-            "Definition": definition,
-            "Numerator": _text(m, "numerator") or num,
-            "Denominator": _text(m, "denominator") or den,
-            "Unit and multiplier": f"{unit or 'none'}; multiplier {mult}",
-            "Method": method_words,
-            "Polarity": f"{polarity}: {reason}" if reason else polarity,
-            "Source": _text(m, "source") or "Not stated",
-            "Period and vintage": "; ".join(t for t in (
-                f"period {_text(m, 'period')}" if _text(m, "period") else "",
-                _text(m, "vintage") or vintage) if t),
-            "Licence": _text(m, "licence") and _licence_words(_text(m, "licence")) or licence,
-        })
+        rows.append(
+            {
+                "indicator_id": str(m["indicator_id"]),
+                "anchor": anchor(m["indicator_id"]),
+                "profile": _text(m, "profile"),
+                "domain": _text(m, "domain"),
+                "Name": _text(m, "name"),
+                "Definition": definition,
+                "Numerator": _text(m, "numerator") or num,
+                "Denominator": _text(m, "denominator") or den,
+                "Unit and multiplier": f"{unit or 'none'}; multiplier {mult}",
+                "Method": method_words,
+                "Polarity": f"{polarity}: {reason}" if reason else polarity,
+                "Source": _text(m, "source") or "Not stated",
+                "Period and vintage": "; ".join(
+                    t
+                    for t in (
+                        f"period {_text(m, 'period')}" if _text(m, "period") else "",
+                        _text(m, "vintage") or vintage,
+                    )
+                    if t
+                ),
+                "Licence": _text(m, "licence") and _licence_words(_text(m, "licence")) or licence,
+            }
+        )
     return pd.DataFrame(rows, columns=["indicator_id", "anchor", "profile", "domain", *FIELDS])
 
 
 def _licence_words(key: str) -> str:
     """A registry licence key (e.g. ``OGL-3.0``) in words, with its attribution."""
     try:
-        from . import sources
         lic = sources.load_licences().get(key)
     except Exception:  # noqa: BLE001 - the key alone is still true
         lic = None
@@ -194,19 +233,28 @@ def page_markdown(metadata: pd.DataFrame, cfg=None) -> str:
     """The Definitions chapter: every indicator's entry under its anchor, by profile and
     domain; every text from the data escaped (:mod:`nhsbook.escape`)."""
     table = entries(metadata, cfg)
-    out = ["# Definitions", "",
-           f"Every indicator of this book ({len(table)}), with its definition, numerator and "
-           "denominator, unit, method, polarity, source, period and licence. The indicator "
-           "names in the tables of every page, and the *Definitions* lines under every "
-           "chart, link here.", ""]
+    out = [
+        "# Definitions",
+        "",
+        f"Every indicator of this book ({len(table)}), with its definition, numerator and "
+        "denominator, unit, method, polarity, source, period and licence. The indicator "
+        "names in the tables of every page, and the *Definitions* lines under every "
+        "chart, link here.",
+        "",
+    ]
     for profile, group in table.groupby("profile", sort=False):
         out += [f"## {escape.markdown(_profile_title(profile))}", ""]
         for _, e in group.iterrows():
-            out += [f'<span id="{escape.html(e["anchor"])}"></span>', "",
-                    f"### {escape.markdown(e['Name'])}", "",
-                    f"Indicator {escape.markdown_code(e['indicator_id'])}"
-                    + (f", domain {escape.markdown(e['domain'])}" if e["domain"] else "")
-                    + ".", ""]
+            out += [
+                f'<span id="{escape.html(e["anchor"])}"></span>',
+                "",
+                f"### {escape.markdown(e['Name'])}",
+                "",
+                f"Indicator {escape.markdown_code(e['indicator_id'])}"
+                + (f", domain {escape.markdown(e['domain'])}" if e["domain"] else "")
+                + ".",
+                "",
+            ]
             # a list, not a table: it wraps on a phone's width
             out += [f"- **{f}:** {escape.markdown(e[f])}" for f in FIELDS[1:]]
             out += [""]
@@ -214,9 +262,13 @@ def page_markdown(metadata: pd.DataFrame, cfg=None) -> str:
 
 
 def _profile_title(profile: str) -> str:
-    titles = {"adult": "Adult profile", "child": "Child profile",
-              "qof": "QOF recorded prevalence", "deprivation": "Deprivation",
-              "health_index": "ONS Health Index"}
+    titles = {
+        "adult": "Adult profile",
+        "child": "Child profile",
+        "qof": "QOF recorded prevalence",
+        "deprivation": "Deprivation",
+        "health_index": "ONS Health Index",
+    }
     return titles.get(profile, f"{str(profile).replace('_', ' ').capitalize()} profile")
 
 
@@ -242,7 +294,6 @@ def link_table(styler):
     """``styler`` with each indicator name (columns whose role is ``indicator``) a link to its
     definition; names not of the book stay plain.  The Styler's text is already escaped
     (:func:`nhsbook.escape.html_table`), so the formatter receives escaped names."""
-    from .model import column_role
     if not _BY_NAME:
         return styler
     cols = [c for c in styler.data.columns if column_role(c) == "indicator"]
@@ -268,7 +319,6 @@ def install_display_hook() -> bool:
 
 def chart_indicators(table: pd.DataFrame) -> list[str]:
     """The book's indicator ids a chart's data hold (by id or by name), in first-seen order."""
-    from .model import column_role
     found: list[str] = []
     for col in table.columns:
         role = column_role(col)
@@ -287,11 +337,13 @@ def chart_links(table: pd.DataFrame) -> str:
         return ""
     links = [f'<a href="{escape.html(href(i))}">{escape.html(_IDS[i])}</a>' for i in ids]
     if len(links) <= 3:
-        return ('<span class="nhsbook-definitions">Definitions: '
-                + " · ".join(links) + "</span>")
-    return ('<details class="nhsbook-definitions"><summary>Definitions of the '
-            f'{len(links)} indicators in this chart</summary><ul>'
-            + "".join(f"<li>{a}</li>" for a in links) + "</ul></details>")
+        return '<span class="nhsbook-definitions">Definitions: ' + " · ".join(links) + "</span>"
+    return (
+        '<details class="nhsbook-definitions"><summary>Definitions of the '
+        f'{len(links)} indicators in this chart</summary><ul>'
+        + "".join(f"<li>{a}</li>" for a in links)
+        + "</ul></details>"
+    )
 
 
 # --- checking a built site -------------------------------------------------------------------
@@ -303,6 +355,7 @@ _HREF = re.compile(r'href="((?:\.\./)*)' + PAGE + r'\.html#(def-[^"]*)"')
 def anchors_of(page) -> set[str]:
     """The definition anchors a built Definitions page holds."""
     from pathlib import Path
+
     path = Path(page)
     return set(_ID.findall(path.read_text(encoding="utf-8"))) if path.is_file() else set()
 
@@ -311,6 +364,7 @@ def site_links(site) -> list[tuple[str, str]]:
     """Every link to a definition in a built site: (page, anchor), page relative to the
     site; links resolve against the page's own folder."""
     from pathlib import Path
+
     site = Path(site)
     found = []
     for page in sorted(site.rglob("*.html")):
@@ -328,5 +382,6 @@ def broken_links(site) -> list[tuple[str, str]]:
     """Links to a definition that the site's Definitions page does not hold (or that point
     to another page): empty when every link resolves."""
     from pathlib import Path
+
     anchors = anchors_of(Path(site) / f"{PAGE}.html")
     return [(p, a) for p, a in site_links(site) if a not in anchors]

@@ -25,18 +25,39 @@ import numpy as np
 import pandas as pd
 
 from . import deps
-from .io.lookups import _optional, read_source
+from .io.lookups import _optional, lsoa_table, read_source
 
 __all__ = [
-    "DECILE_COLOURS", "MapClasses", "classify_fixed", "classify_national", "classify_quantiles",
-    "district_summary", "imd2010", "imd2015", "imd2019", "lsoa_deprivation", "national_decile",
-    "share_in_deciles", "summarise", "weighted_mean",
+    "DECILE_COLOURS",
+    "MapClasses",
+    "classify_fixed",
+    "classify_national",
+    "classify_quantiles",
+    "district_summary",
+    "imd2010",
+    "imd2015",
+    "imd2019",
+    "lsoa_deprivation",
+    "national_decile",
+    "share_in_deciles",
+    "summarise",
+    "weighted_mean",
 ]
 
 #: Ten colours, most deprived (decile 1) darkest: ColorBrewer YlGnBu reversed, the convention
 #: of MHCLG's IoD maps (dark blue = most deprived).
-DECILE_COLOURS: tuple[str, ...] = ("#081d58", "#253494", "#225ea8", "#1d91c0", "#41b6c4",
-                                   "#7fcdbb", "#c7e9b4", "#edf8b1", "#ffffd9", "#fffff2")
+DECILE_COLOURS: tuple[str, ...] = (
+    "#081d58",
+    "#253494",
+    "#225ea8",
+    "#1d91c0",
+    "#41b6c4",
+    "#7fcdbb",
+    "#c7e9b4",
+    "#edf8b1",
+    "#ffffd9",
+    "#fffff2",
+)
 QUINTILE_COLOURS: tuple[str, ...] = ("#081d58", "#225ea8", "#41b6c4", "#c7e9b4", "#ffffd9")
 #: Sequential classes for indicators, low to high (ColorBrewer PuRd 6, lightest dropped).
 SEQUENTIAL: dict[int, tuple[str, ...]] = {
@@ -52,11 +73,13 @@ MISSING_COLOUR = "#d9d9d9"
 
 # --------------------------------------------------------------------------------- data
 
+
 @deps.remember()
 def _imd2019() -> pd.DataFrame:
     f1 = read_source("imd2019_file1")
     f1 = f1.iloc[:, [0, 1, 4, 5]].set_axis(
-        ["lsoa11_code", "lsoa11_name", "imd2019_rank", "imd2019_decile"], axis=1)
+        ["lsoa11_code", "lsoa11_name", "imd2019_rank", "imd2019_decile"], axis=1
+    )
     f6 = read_source("imd2019_file6")
     f6 = f6.iloc[:, [0, 4]].set_axis(["lsoa11_code", "population"], axis=1)
     out = f1.merge(f6, on="lsoa11_code", how="left", validate="one_to_one")
@@ -73,8 +96,9 @@ def imd2019() -> pd.DataFrame:
 
 @deps.remember()
 def _imd2015() -> pd.DataFrame:
-    t = read_source("imd2015_lsoa11", usecols=["lsoa11_code", "IMD_score", "IMD_rank",
-                                               "IMD_decile"])
+    t = read_source(
+        "imd2015_lsoa11", usecols=["lsoa11_code", "IMD_score", "IMD_rank", "IMD_decile"]
+    )
     return t.set_axis(["lsoa11_code", "imd2015_score", "imd2015_rank", "imd2015_decile"], axis=1)
 
 
@@ -86,16 +110,19 @@ def imd2015() -> pd.DataFrame:
 @deps.remember()
 def _imd2010() -> pd.DataFrame:
     scores = read_source("imd2010_lsoa01", usecols=["lsoa01_code", "IMD_score"])
-    lookup = _optional(["lsoa01_lsoa11_lad11_derbyshire", "lsoa01_lsoa11_lad11_holdout"],
-                       dtype=str, usecols=["LSOA01CD", "LSOA11CD"])
+    lookup = _optional(
+        ["lsoa01_lsoa11_lad11_derbyshire", "lsoa01_lsoa11_lad11_holdout"],
+        dtype=str,
+        usecols=["LSOA01CD", "LSOA11CD"],
+    )
     if lookup is None:
-        return pd.DataFrame({"lsoa11_code": pd.Series(dtype=str),
-                             "imd2010_score": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"lsoa11_code": pd.Series(dtype=str), "imd2010_score": pd.Series(dtype=float)}
+        )
     lookup = lookup.drop_duplicates().set_axis(["lsoa01_code", "lsoa11_code"], axis=1)
     pop = read_source("iod2010_denominators_england").iloc[:, [0, 1]]
     pop = pop.set_axis(["lsoa01_code", "pop2008"], axis=1)
-    t = lookup.merge(scores, on="lsoa01_code", how="inner").merge(pop, on="lsoa01_code",
-                                                                   how="left")
+    t = lookup.merge(scores, on="lsoa01_code", how="inner").merge(pop, on="lsoa01_code", how="left")
     out = weighted_mean(t, "IMD_score", "pop2008", "lsoa11_code").rename("imd2010_score")
     return out.reset_index()
 
@@ -124,6 +151,7 @@ def lsoa_deprivation(codes: Sequence[str] | pd.Series) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------- statistics
 
+
 def national_decile(rank: pd.Series | np.ndarray, n: int = 32844, k: int = 10) -> pd.Series:
     """The national k-tile of each national rank, 1 = most deprived.
 
@@ -149,8 +177,9 @@ def weighted_mean(df: pd.DataFrame, value: str, weight: str, by: str | list[str]
     return num / den.replace(0, np.nan)
 
 
-def share_in_deciles(df: pd.DataFrame, decile: str, weight: str, by: str | list[str],
-                     deciles: Sequence[int] = (1, 2)) -> pd.Series:
+def share_in_deciles(
+    df: pd.DataFrame, decile: str, weight: str, by: str | list[str], deciles: Sequence[int] = (1, 2)
+) -> pd.Series:
     """Percentage of the population living in LSOAs of the given national deciles (default
     the most deprived 20% of England): ``100 × Σ_{i: decile ∈ D} wᵢ / Σ wᵢ``."""
     w = df[weight].where(df[decile].isin(list(deciles)), 0)
@@ -164,14 +193,16 @@ def summarise(lsoas: pd.DataFrame, by: str) -> pd.DataFrame:
     percentage of the population in England's most deprived 20% (IMD 2019 deciles 1–2) and
     the count of LSOAs in decile 1; ``rank`` orders the groups, 1 = highest IMD 2015 score."""
     g = lsoas.groupby(by)
-    out = pd.DataFrame({
-        "n_lsoas": g.size(),
-        "population": g["population"].sum(),
-        "imd2015_score": weighted_mean(lsoas, "imd2015_score", "population", by),
-        "imd2010_score": weighted_mean(lsoas, "imd2010_score", "population", by),
-        "pct_most_deprived_20": share_in_deciles(lsoas, "imd2019_decile", "population", by),
-        "lsoas_in_decile_1": g["imd2019_decile"].apply(lambda d: int((d == 1).sum())),
-    })
+    out = pd.DataFrame(
+        {
+            "n_lsoas": g.size(),
+            "population": g["population"].sum(),
+            "imd2015_score": weighted_mean(lsoas, "imd2015_score", "population", by),
+            "imd2010_score": weighted_mean(lsoas, "imd2010_score", "population", by),
+            "pct_most_deprived_20": share_in_deciles(lsoas, "imd2019_decile", "population", by),
+            "lsoas_in_decile_1": g["imd2019_decile"].apply(lambda d: int((d == 1).sum())),
+        }
+    )
     if out["imd2010_score"].isna().all():
         out = out.drop(columns="imd2010_score")
     out["rank"] = out["imd2015_score"].rank(ascending=False, method="min").astype("Int64")
@@ -180,9 +211,9 @@ def summarise(lsoas: pd.DataFrame, by: str) -> pd.DataFrame:
 
 @deps.remember()
 def _districts() -> pd.DataFrame:
-    from .io.lookups import lsoa_table
     t = lsoa_table()[["lsoa11_code", "lad13_code", "lad13_name"]].merge(
-        lsoa_deprivation(lsoa_table()["lsoa11_code"]), on="lsoa11_code")
+        lsoa_deprivation(lsoa_table()["lsoa11_code"]), on="lsoa11_code"
+    )
     out = summarise(t, "lad13_code")
     names = t.drop_duplicates("lad13_code").set_index("lad13_code")["lad13_name"]
     out.insert(1, "lad13_name", out["lad13_code"].map(names))
@@ -196,6 +227,7 @@ def district_summary() -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- classes
+
 
 @dataclass(frozen=True)
 class MapClasses:
@@ -237,11 +269,16 @@ def classify_national(decile: pd.Series, k: int = 10, n: int = 32844) -> MapClas
         hi = int(np.floor(c * n / k))
         tag = " most deprived" if c == 1 else (" least deprived" if c == k else "")
         labels.append(f"{c}{tag} (ranks {lo:,}–{hi:,})")
-    assigned = pd.Series([labels[int(c) - 1] if pd.notna(c) else "No value" for c in cls],
-                         index=decile.index)
+    assigned = pd.Series(
+        [labels[int(c) - 1] if pd.notna(c) else "No value" for c in cls], index=decile.index
+    )
     colours = DECILE_COLOURS if k == 10 else QUINTILE_COLOURS
-    return MapClasses(tuple(labels), colours, assigned,
-                      method=f"national {'deciles' if k == 10 else 'quintiles'} of IMD 2019")
+    return MapClasses(
+        tuple(labels),
+        colours,
+        assigned,
+        method=f"national {'deciles' if k == 10 else 'quintiles'} of IMD 2019",
+    )
 
 
 def _ranges(bins: Sequence[float], low: float, digits: int) -> list[str]:
@@ -249,8 +286,9 @@ def _ranges(bins: Sequence[float], low: float, digits: int) -> list[str]:
     return [f"{_fmt(edges[i], digits)}–{_fmt(edges[i + 1], digits)}" for i in range(len(bins))]
 
 
-def classify_quantiles(values: pd.Series, k: int = 5, digits: int = 1,
-                       missing: str = "No value") -> MapClasses:
+def classify_quantiles(
+    values: pd.Series, k: int = 5, digits: int = 1, missing: str = "No value"
+) -> MapClasses:
     """Quantile classes (``mapclassify.Quantiles``): k classes of about equal numbers of areas,
     k reduced to the number of distinct values when there are fewer; labelled low–high."""
     v = pd.to_numeric(values, errors="coerce")
@@ -273,9 +311,15 @@ def classify_quantiles(values: pd.Series, k: int = 5, digits: int = 1,
     return MapClasses(tuple(labels), SEQUENTIAL[k], assigned, missing, f"{k} quantiles")
 
 
-def classify_fixed(values: pd.Series, breaks: Sequence[float], digits: int = 1,
-                   colours: Sequence[str] | None = None, missing: str = "No value",
-                   method: str = "fixed breaks", low: float | None = None) -> MapClasses:
+def classify_fixed(
+    values: pd.Series,
+    breaks: Sequence[float],
+    digits: int = 1,
+    colours: Sequence[str] | None = None,
+    missing: str = "No value",
+    method: str = "fixed breaks",
+    low: float | None = None,
+) -> MapClasses:
     """Classes by fixed upper limits (``mapclassify.UserDefined``): class i holds
     ``breaks[i-1] < x ≤ breaks[i]``; values above the last break get an open top class.
     Labels run from ``low`` (default the smallest value) to each upper limit."""
@@ -296,7 +340,7 @@ def classify_fixed(values: pd.Series, breaks: Sequence[float], digits: int = 1,
     cols = tuple(colours) if colours else SEQUENTIAL[min(len(labels), 6)]
     if len(cols) < len(labels):
         raise ValueError(f"{len(labels)} classes but {len(cols)} colours")
-    return MapClasses(tuple(labels), tuple(cols[:len(labels)]), assigned, missing, method)
+    return MapClasses(tuple(labels), tuple(cols[: len(labels)]), assigned, missing, method)
 
 
 def national_score_breaks(k: int = 5) -> list[float]:
@@ -311,8 +355,9 @@ def decile_profile(lsoas: pd.DataFrame) -> pd.DataFrame:
     """How an area's LSOAs and people spread over England's IMD 2019 deciles: for each decile
     (1 = most deprived) the number of LSOAs, their population (mid-2015) and its percentage
     of the area's population."""
-    d = lsoas.groupby("imd2019_decile").agg(lsoas=("lsoa11_code", "size"),
-                                            population=("population", "sum"))
+    d = lsoas.groupby("imd2019_decile").agg(
+        lsoas=("lsoa11_code", "size"), population=("population", "sum")
+    )
     d = d.reindex(range(1, 11), fill_value=0)
     d["pct_population"] = 100 * d["population"] / d["population"].sum()
     d.index.name = "imd2019_decile"

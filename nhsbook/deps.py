@@ -64,12 +64,12 @@ def _under(path: str, roots: list[str]) -> bool:
 
 def record(path: str | os.PathLike, kind: str = "read") -> None:
     """Append ``path`` to the current page's deps file when it lies under the input roots."""
-    for seen_now in getattr(_state, "collect", []):   # see :func:`remember`
+    for seen_now in getattr(_state, "collect", []):  # see :func:`remember`
         seen_now.add((kind, os.fspath(path)))
     target = os.environ.get(DEPS_ENV)
     if not target or _busy():
         return
-    _state.busy = True   # the deps file's own open raises the event again
+    _state.busy = True  # the deps file's own open raises the event again
     try:
         full = os.path.abspath(os.fspath(path))
         if not _under(full, _roots()):
@@ -88,7 +88,7 @@ def record(path: str | os.PathLike, kind: str = "read") -> None:
         seen.add((kind, full))
         _seen[target] = (os.stat(target).st_ino, seen)
     except (OSError, TypeError, ValueError):
-        pass   # recording must never break a page; a page without deps is rebuilt every time
+        pass  # recording must never break a page; a page without deps is rebuilt every time
     finally:
         _state.busy = False
 
@@ -97,6 +97,7 @@ def remember(maxsize: int | None = 1) -> Callable[[F], F]:
     """``functools.lru_cache`` for loaders whose results outlive a page (a warm kernel runs
     many pages): the files recorded while the result was computed are recorded again each
     time the cached result is returned, so every page that uses it depends on them."""
+
     def wrap(fn: F) -> F:
         @functools.lru_cache(maxsize=maxsize)
         def compute(*args: Any, **kwargs: Any) -> tuple[Any, frozenset[tuple[str, str]]]:
@@ -114,8 +115,10 @@ def remember(maxsize: int | None = 1) -> Callable[[F], F]:
             for kind, path in files:
                 record(path, kind)
             return value
+
         cached.cache_clear = compute.cache_clear  # type: ignore[attr-defined]
         return cached  # type: ignore[return-value]
+
     return wrap
 
 
@@ -128,7 +131,8 @@ def _hook(event: str, args: tuple) -> None:
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
-        mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR))
+        mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR)
+    )
     record(path, "wrote" if writing else "read")
 
 

@@ -92,8 +92,12 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-#: Columns of a value withheld when its cell is suppressed.
-WITHHELD = ("count", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998")
+from . import indicators, stats, views
+from .model import ROLL_UP_TYPES, ancestor_of_type
+
+# what a published table shows of a suppressed cell (re-exported: nhsbook.disclosure.apply)
+from .publication import WITHHELD, apply, is_suppressed  # noqa: F401
+
 #: Dimensions of a value besides the area (a cell is one area of one key).
 KEY_DIMS = ("indicator_id", "period", "sex", "age", "category_type", "category")
 #: Methods whose counts can be negative (excess winter deaths): suppressed cells are then
@@ -121,8 +125,10 @@ class Rule:
 
     @property
     def note(self) -> str:
-        return ("Supp.: suppressed for disclosure control (a count from 1 to "
-                f"{self.suppress_below - 1}, or a figure from which one could be worked out)")
+        return (
+            "Supp.: suppressed for disclosure control (a count from 1 to "
+            f"{self.suppress_below - 1}, or a figure from which one could be worked out)"
+        )
 
 
 RULES: dict[str, Rule] = {
@@ -142,8 +148,7 @@ def rule(name: str | Rule | None) -> Rule:
     return RULES[key]
 
 
-def indicator_rules(metadata: pd.DataFrame, book_rule: str | Rule | None = None
-                    ) -> dict[str, Rule]:
+def indicator_rules(metadata: pd.DataFrame, book_rule: str | Rule | None = None) -> dict[str, Rule]:
     """Each indicator's rule: the metadata's ``disclosure`` column (a rule-set name) or
     ``suppress_below`` column (an integer ≥ 1) when given for it, else the book's rule."""
     base = rule(book_rule)
@@ -158,23 +163,34 @@ def indicator_rules(metadata: pd.DataFrame, book_rule: str | Rule | None = None
             try:
                 b = int(float(below))
             except ValueError as exc:
-                raise ValueError(f"indicator metadata, row {i + 1} ({row['indicator_id']}), "
-                                 f"column suppress_below: expected a whole number ≥ 1, found "
-                                 f"{below!r}") from exc
+                raise ValueError(
+                    f"indicator metadata, row {i + 1} ({row['indicator_id']}), "
+                    f"column suppress_below: expected a whole number ≥ 1, found "
+                    f"{below!r}"
+                ) from exc
             if b < 1:
-                raise ValueError(f"indicator metadata, row {i + 1} ({row['indicator_id']}), "
-                                 f"column suppress_below: expected a whole number ≥ 1, "
-                                 f"found {below!r}")
-            r = Rule(f"{r.name}, suppress below {b}", b, r.round_to, r.exact_area_types,
-                     max(r.mean_min_people, b))
+                raise ValueError(
+                    f"indicator metadata, row {i + 1} ({row['indicator_id']}), "
+                    f"column suppress_below: expected a whole number ≥ 1, "
+                    f"found {below!r}"
+                )
+            r = Rule(
+                f"{r.name}, suppress below {b}",
+                b,
+                r.round_to,
+                r.exact_area_types,
+                max(r.mean_min_people, b),
+            )
         out[str(row["indicator_id"])] = r
     return out
 
 
 # --- primary --------------------------------------------------------------------------
 
-def primary(rows: pd.DataFrame, metadata: pd.DataFrame,
-            rules: Mapping[str, Rule] | str | Rule | None = None) -> np.ndarray:
+
+def primary(
+    rows: pd.DataFrame, metadata: pd.DataFrame, rules: Mapping[str, Rule] | str | Rule | None = None
+) -> np.ndarray:
     """Boolean mask of the rows whose own count (or, for means, number of people) is small
     under each indicator's rule (see the module docstring)."""
     if not isinstance(rules, Mapping):
@@ -192,6 +208,7 @@ def primary(rows: pd.DataFrame, metadata: pd.DataFrame,
 
 
 # --- groups ---------------------------------------------------------------------------
+
 
 def _members(areas: pd.DataFrame) -> dict[str, frozenset[str]]:
     """Practices below each area (a practice: itself)."""
@@ -215,9 +232,11 @@ def quintile_cell(area_code: str, quintile: object) -> str:
     return f"{area_code}|Q{int(quintile)}"
 
 
-def structural_groups(areas: pd.DataFrame, quintile_members: Mapping[str, frozenset[str]]
-                      | None = None, implied: set | None = None
-                      ) -> list[tuple[str, tuple[str, ...]]]:
+def structural_groups(
+    areas: pd.DataFrame,
+    quintile_members: Mapping[str, frozenset[str]] | None = None,
+    implied: set | None = None,
+) -> list[tuple[str, tuple[str, ...]]]:
     """Every (parent cell, children cells) whose children partition the parent's practices:
     each area and its practices, each area and its direct children (when they partition
     it), each quintile cell and its practices, each area and its quintile cells, and each
@@ -251,7 +270,7 @@ def structural_groups(areas: pd.DataFrame, quintile_members: Mapping[str, frozen
     direct: dict[str, bool] = {}
     for code, mem in members.items():
         if len(mem) == 1 and code in mem:
-            continue   # a practice
+            continue  # a practice
         add(code, mem)
         kids = children.get(code, [])
         direct[code] = bool(kids) and partitions(mem, [members[k] for k in kids])
@@ -287,14 +306,15 @@ def structural_groups(areas: pd.DataFrame, quintile_members: Mapping[str, frozen
 
 # --- secondary suppression ------------------------------------------------------------
 
+
 @dataclass
 class KeyProblem:
     """The cells of one key (indicator x period x sex x age x category) and their groups."""
 
     cells: list[str]
-    count: np.ndarray            #: exact counts
-    primary: np.ndarray          #: bool
-    groups: list[tuple[int, np.ndarray]]   #: (parent index, children indices)
+    count: np.ndarray  #: exact counts
+    primary: np.ndarray  #: bool
+    groups: list[tuple[int, np.ndarray]]  #: (parent index, children indices)
     threshold: int
     signed: bool = False
     #: Cells chosen as complements only when no other will do (the practices whose values
@@ -316,10 +336,16 @@ class KeyProblem:
                 self.by_cell[int(k)].append(g)
 
 
-def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
-                  groups: Iterable[tuple[str, Iterable[str]]], threshold: int,
-                  signed: bool = False, avoid: Iterable[str] = (),
-                  implied: Iterable[tuple[str, tuple[str, ...]]] = ()) -> KeyProblem:
+def build_problem(
+    cells: list[str],
+    count: np.ndarray,
+    primary_mask: np.ndarray,
+    groups: Iterable[tuple[str, Iterable[str]]],
+    threshold: int,
+    signed: bool = False,
+    avoid: Iterable[str] = (),
+    implied: Iterable[tuple[str, tuple[str, ...]]] = (),
+) -> KeyProblem:
     """A :class:`KeyProblem` from cell names, their exact counts (NaN: no cell), the primary
     mask and structural groups; groups with a missing parent, or whose parent count is not
     the sum of the children present, are dropped (they are not equations of the data)."""
@@ -332,16 +358,25 @@ def build_problem(cells: list[str], count: np.ndarray, primary_mask: np.ndarray,
         p = index.get(parent)
         if p is None or not np.isfinite(count[p]):
             continue
-        ks = np.array([index[k] for k in kids if k in index and np.isfinite(count[index[k]])],
-                      dtype=int)
+        ks = np.array(
+            [index[k] for k in kids if k in index and np.isfinite(count[index[k]])], dtype=int
+        )
         if ks.size == 0 or abs(count[ks].sum() - count[p]) > 1e-6 * max(1.0, abs(count[p])):
             continue
         if (parent, tuple(kids)) in implied:
             skip.append(len(out))
         out.append((p, ks))
     avoid_idx = frozenset(index[c] for c in avoid if c in index)
-    return KeyProblem(list(cells), count, np.asarray(primary_mask, dtype=bool), out,
-                      int(threshold), signed, avoid_idx, frozenset(skip))
+    return KeyProblem(
+        list(cells),
+        count,
+        np.asarray(primary_mask, dtype=bool),
+        out,
+        int(threshold),
+        signed,
+        avoid_idx,
+        frozenset(skip),
+    )
 
 
 def _group_safe(pb: KeyProblem, g: int) -> bool | None:
@@ -368,8 +403,13 @@ def _protect_group(pb: KeyProblem, g: int) -> int:
     p, kids = pb.groups[g]
     cand = kids[~pb.suppressed[kids] & (pb.count[kids] != 0)]
     if cand.size:
-        order = np.lexsort((np.array([pb.cells[c] for c in cand]), np.abs(pb.count[cand]),
-                            np.array([c in pb.avoid for c in cand])))
+        order = np.lexsort(
+            (
+                np.array([pb.cells[c] for c in cand]),
+                np.abs(pb.count[cand]),
+                np.array([c in pb.avoid for c in cand]),
+            )
+        )
         pick = int(cand[order[0]])
     else:
         pick = int(p)
@@ -446,6 +486,7 @@ def audit(pb: KeyProblem) -> dict[int, tuple[float, float]]:
     linear programming, rounded inwards to integers."""
     from scipy import sparse
     from scipy.optimize import linprog
+
     exposed: dict[int, tuple[float, float]] = {}
     eqs = _equations(pb)
     for comp, rows_ in _components(eqs):
@@ -468,7 +509,7 @@ def audit(pb: KeyProblem) -> dict[int, tuple[float, float]]:
             b_eq[r] = const
         a_eq = sparse.csr_matrix((data, (r_idx, c_idx)), shape=(len(rows_), len(comp)))
         if len(rows_) == 1 and not pb.signed and eqs[rows_[0]][1] < 0:
-            continue   # one group with a published parent: the group rule is the bound
+            continue  # one group with a published parent: the group rule is the bound
         bounds = [(None, None) if pb.signed else (1, None)] * len(comp)
         for i in prim:
             # the attacker's largest value; since the true count (< T) is feasible, a
@@ -505,18 +546,25 @@ def protect_problem(pb: KeyProblem, max_rounds: int = 1000) -> KeyProblem:
                 if cand.size == 0 and not pb.suppressed[p]:
                     cand = np.array([p])
                 if cand.size:
-                    options.append(min((int(c) in pb.avoid, abs(pb.count[c]), pb.cells[c],
-                                        int(c)) for c in cand)[-1])
+                    options.append(
+                        min(
+                            (int(c) in pb.avoid, abs(pb.count[c]), pb.cells[c], int(c))
+                            for c in cand
+                        )[-1]
+                    )
             if options:
                 pb.suppressed[options[attempts[i] % len(options)]] = True
                 attempts[i] += 1
         if not any(pb.by_cell.get(i) for i in exposed):
             break
-    raise RuntimeError("secondary suppression did not converge; cells still exposed: "
-                       + ", ".join(pb.cells[i] for i in audit(pb)))
+    raise RuntimeError(
+        "secondary suppression did not converge; cells still exposed: "
+        + ", ".join(pb.cells[i] for i in audit(pb))
+    )
 
 
 # --- the pipeline step ------------------------------------------------------------------
+
 
 def _key_frame(df: pd.DataFrame) -> pd.Series:
     key = df[KEY_DIMS[0]].astype(str)
@@ -525,9 +573,13 @@ def _key_frame(df: pd.DataFrame) -> pd.Series:
     return key
 
 
-def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-            quintiles: pd.DataFrame | None = None, book_rule: str | Rule | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def protect(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    quintiles: pd.DataFrame | None = None,
+    book_rule: str | Rule | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Primary and secondary suppression of the computed ``values`` (and the deprivation
     ``quintiles`` of :func:`quintile_table`) over every group of the area hierarchy and the
     quintiles; returns both with ``suppressed`` (bool) and ``suppression`` ("primary",
@@ -568,54 +620,73 @@ def protect(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
         r = rules.get(ind, rule(book_rule))
         method = str(meta["method"].get(ind, ""))
         counts = pd.to_numeric(sub["count"], errors="coerce").to_numpy(float)
-        signed = method in SIGNED_METHODS and bool(np.nanmin(counts) < 0) \
-            if np.isfinite(counts).any() else False
-        pb = build_problem(sub["_cell"].tolist(), counts, sub["_primary"].to_numpy(), groups,
-                           r.suppress_below, signed=signed, avoid=extremes.get(key, ()),
-                           implied=implied)
+        signed = (
+            method in SIGNED_METHODS and bool(np.nanmin(counts) < 0)
+            if np.isfinite(counts).any()
+            else False
+        )
+        pb = build_problem(
+            sub["_cell"].tolist(),
+            counts,
+            sub["_primary"].to_numpy(),
+            groups,
+            r.suppress_below,
+            signed=signed,
+            avoid=extremes.get(key, ()),
+            implied=implied,
+        )
         protect_problem(pb)
         sup[idx] = pb.suppressed
     both["suppressed"] = sup
-    both["suppression"] = np.where(both["_primary"], "primary",
-                                   np.where(sup, "secondary", ""))
-    notes = both["indicator_id"].map({k: r.note for k, r in rules.items()}).fillna(
-        rule(book_rule).note)
+    both["suppression"] = np.where(both["_primary"], "primary", np.where(sup, "secondary", ""))
+    notes = (
+        both["indicator_id"].map({k: r.note for k, r in rules.items()}).fillna(rule(book_rule).note)
+    )
     old = both["value_note"].fillna("").astype(str) if "value_note" in both else ""
     both["value_note"] = np.where(
-        both["suppressed"], np.where(old == "", notes, old + "; " + notes), old)
+        both["suppressed"], np.where(old == "", notes, old + "; " + notes), old
+    )
     both = _round(both, metadata, rules, areas)
     n = len(v)
     out_v = both.iloc[:n].drop(columns=["_cell", "_key", "_primary"]).reset_index(drop=True)
-    out_v = out_v[[c for c in out_v.columns if c in values.columns or c in
-                   ("suppressed", "suppression")]]
+    out_v = out_v[
+        [c for c in out_v.columns if c in values.columns or c in ("suppressed", "suppression")]
+    ]
     out_v = withdraw_comparators(out_v, metadata)
     out_q = None
     if q is not None:
         out_q = both.iloc[n:].drop(columns=["_cell", "_key", "_primary"]).reset_index(drop=True)
-        out_q = out_q[[c for c in out_q.columns if c in quintiles.columns or c in
-                       ("suppressed", "suppression")]]
+        out_q = out_q[
+            [
+                c
+                for c in out_q.columns
+                if c in quintiles.columns or c in ("suppressed", "suppression")
+            ]
+        ]
     elif quintiles is not None:
-        out_q = quintiles.assign(suppressed=pd.Series(dtype=bool),
-                                 suppression=pd.Series(dtype=str))
+        out_q = quintiles.assign(suppressed=pd.Series(dtype=bool), suppression=pd.Series(dtype=str))
     return out_v, out_q
 
 
 def _extremes(both: pd.DataFrame, areas: pd.DataFrame) -> dict[str, set[str]]:
     """Per key, the practices whose values are the lowest and highest (of the practices
     not primary-suppressed) below each area: the spreads' worst and best."""
-    from .indicators import ROLL_UP_TYPES
-    from .model import ancestor_of_type
     types = dict(zip(areas["area_code"], areas["area_type"]))
     keys = set(both.loc[both["_primary"], "_key"])
-    p = both[both["_cell"].map(types).eq("practice") & both["value"].notna() &
-             ~both["_primary"] & both["_key"].isin(keys)]
+    p = both[
+        both["_cell"].map(types).eq("practice")
+        & both["value"].notna()
+        & ~both["_primary"]
+        & both["_key"].isin(keys)
+    ]
     out: dict[str, set[str]] = defaultdict(set)
     if p.empty:
         return out
     for area_type in ROLL_UP_TYPES:
         anc = dict(zip(areas["area_code"], ancestor_of_type(areas, area_type)))
-        sub = p.assign(_parent=p["_cell"].map(anc)).query("_parent != ''").dropna(
-            subset=["_parent"])
+        sub = (
+            p.assign(_parent=p["_cell"].map(anc)).query("_parent != ''").dropna(subset=["_parent"])
+        )
         if sub.empty:
             continue
         g = sub.groupby(["_key", "_parent"])["value"]
@@ -626,29 +697,35 @@ def _extremes(both: pd.DataFrame, areas: pd.DataFrame) -> dict[str, set[str]]:
     return out
 
 
-def _round(both: pd.DataFrame, metadata: pd.DataFrame, rules: Mapping[str, Rule],
-           areas: pd.DataFrame) -> pd.DataFrame:
+def _round(
+    both: pd.DataFrame, metadata: pd.DataFrame, rules: Mapping[str, Rule], areas: pd.DataFrame
+) -> pd.DataFrame:
     """Counts rounded to the nearest ``round_to`` below national level (rules that round),
     proportions recomputed from the rounded count and denominator, crude rates, ISRs and
     ratios from the rounded count."""
     step = both["indicator_id"].map({k: r.round_to or 0 for k, r in rules.items()}).fillna(0)
     if not (step > 0).any():
         return both
-    from . import indicators
     exact_types = set().union(*(r.exact_area_types for r in rules.values()))
     types = dict(zip(areas["area_code"], areas["area_type"]))
     area_type = both["area_code"].map(types).fillna(both.get("area_type", ""))
     method = both["indicator_id"].map(metadata.set_index("indicator_id")["method"])
-    m = (step > 0) & ~area_type.isin(exact_types) & method.isin(COUNT_METHODS) & \
-        both["count"].notna() & ~both["suppressed"]
+    m = (
+        (step > 0)
+        & ~area_type.isin(exact_types)
+        & method.isin(COUNT_METHODS)
+        & both["count"].notna()
+        & ~both["suppressed"]
+    )
     if not m.any():
         return both
     both = both.copy()
     s = step[m].astype(float)
     both.loc[m, "count"] = np.round(both.loc[m, "count"] / s) * s
     prop = m & method.eq("proportion") & both["denominator"].notna()
-    both.loc[prop, "denominator"] = np.round(both.loc[prop, "denominator"] / step[prop]) * \
-        step[prop]
+    both.loc[prop, "denominator"] = (
+        np.round(both.loc[prop, "denominator"] / step[prop]) * step[prop]
+    )
     redo = m & method.isin(["proportion", "crude_rate", "isr", "ratio"])
     if redo.any():
         sub = both.loc[redo].copy()
@@ -667,15 +744,14 @@ def withdraw_comparators(values: pd.DataFrame, metadata: pd.DataFrame) -> pd.Dat
     suppressed; comparator values refreshed (after rounding) from the comparator's row."""
     if "comparator_code" not in values.columns:
         return values
-    from . import stats
     v = values.copy()
     dims = ["indicator_id", "period", "sex", "age", "category_type", "category"]
     dims = [d for d in dims if d in v.columns]
-    look = v[dims + ["area_code", "value", "suppressed"]].rename(columns={
-        "area_code": "comparator_code", "value": "_cv", "suppressed": "_cs"})
+    look = v[dims + ["area_code", "value", "suppressed"]].rename(
+        columns={"area_code": "comparator_code", "value": "_cv", "suppressed": "_cs"}
+    )
     look = look.drop_duplicates(dims + ["comparator_code"])
-    merged = v[dims + ["comparator_code"]].merge(look, on=dims + ["comparator_code"],
-                                                 how="left")
+    merged = v[dims + ["comparator_code"]].merge(look, on=dims + ["comparator_code"], how="left")
     comp_sup = merged["_cs"].astype("boolean").fillna(False).astype(bool).to_numpy()
     has = merged["_cv"].notna().to_numpy()
     v.loc[has, "comparator_value"] = merged.loc[has, "_cv"].to_numpy()
@@ -685,58 +761,25 @@ def withdraw_comparators(values: pd.DataFrame, metadata: pd.DataFrame) -> pd.Dat
         redo = has & ~comp_sup & v["lower_95"].notna().to_numpy()
         if redo.any():
             v.loc[redo, "significance"] = stats.compare(
-                v.loc[redo, "value"], v.loc[redo, "lower_95"], v.loc[redo, "upper_95"],
-                v.loc[redo, "comparator_value"], polarity[redo], conf=0.95).to_numpy()
+                v.loc[redo, "value"],
+                v.loc[redo, "lower_95"],
+                v.loc[redo, "upper_95"],
+                v.loc[redo, "comparator_value"],
+                polarity[redo],
+                conf=0.95,
+            ).to_numpy()
         v.loc[comp_sup | v["suppressed"].to_numpy(dtype=bool), "significance"] = "Not compared"
     return v
 
 
-# --- publication ------------------------------------------------------------------------
-
-def is_suppressed(rows: pd.DataFrame) -> pd.Series:
-    """The pipeline's flag when the rows carry it, else the primary rule (counts 1-4)."""
-    if "suppressed" in rows.columns:
-        return rows["suppressed"].astype("boolean").fillna(False).astype(bool)
-    return pd.to_numeric(rows["count"], errors="coerce").between(1, 4).fillna(False)
-
-
-def apply(rows: pd.DataFrame) -> pd.DataFrame:
-    """The published view of computed rows: suppressed cells' count, denominator, value and
-    limits blanked, significance "Not compared".  Rows without the pipeline's flag (tables
-    computed outside a build) get the primary rule of :func:`nhsbook.stats.suppress`."""
-    from . import stats
-    if "suppressed" not in rows.columns:
-        out = stats.suppress(rows)
-        if "denominator" in out.columns:
-            out["denominator"] = out["denominator"].where(~out["suppressed"])
-    else:
-        out = rows.copy()
-        flag = out["suppressed"]
-        mask = (flag.to_numpy(copy=True) if flag.dtype == bool
-                else is_suppressed(out).to_numpy())
-        out["suppressed"] = mask
-        hide = mask.any()
-        for col in WITHHELD:
-            if col in out.columns:
-                # as ``pd.to_numeric(…).astype("float64").where(~mask)``, without pandas'
-                # overhead (a page's key messages apply this to small tables many times)
-                cells = out[col]
-                if cells.dtype != np.float64:
-                    cells = pd.to_numeric(cells, errors="coerce").astype("float64")
-                elif not hide:   # already float64 and nothing to blank
-                    continue
-                cells = cells.to_numpy(copy=True)
-                cells[mask] = np.nan
-                out[col] = cells
-    if "significance" in out.columns:
-        out.loc[out["suppressed"].to_numpy(dtype=bool), "significance"] = "Not compared"
-    return out
-
+# --- publication (nhsbook.publication: the analysis layer applies it without the pipeline) --
 
 # --- deprivation quintiles in the pipeline ----------------------------------------------
 
-def quintile_table(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                   codes: Iterable[str]) -> pd.DataFrame:
+
+def quintile_table(
+    values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, codes: Iterable[str]
+) -> pd.DataFrame:
     """The deprivation-quintile aggregates of the inequality pages of ``codes`` (areas with
     practices): for each area, its practices grouped by the quintiles of the deprivation
     score across its comparison group (:func:`nhsbook.views.inequality_data`), counts and
@@ -744,7 +787,6 @@ def quintile_table(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataF
     (:func:`nhsbook.views.by_quintile`), with the practice codes of each cell in
     ``members`` (space-separated) for the suppression groups.  Empty when the book has no
     deprivation indicator."""
-    from . import views
     dep = views.deprivation_indicator(metadata)
     frames = []
     if dep is not None:
@@ -767,13 +809,36 @@ def quintile_table(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataF
             bq["members"] = bq["quintile"].map({int(k): v for k, v in mem.items()})
             bq.insert(0, "area_code", code)
             frames.append(bq)
-    cols = ["area_code", "indicator_id", "period", "sex", "age", "category_type", "category",
-            "quintile", "practices", "population", "count", "denominator", "value",
-            "lower_95", "upper_95", "value_note", "members"]
+    cols = [
+        "area_code",
+        "indicator_id",
+        "period",
+        "sex",
+        "age",
+        "category_type",
+        "category",
+        "quintile",
+        "practices",
+        "population",
+        "count",
+        "denominator",
+        "value",
+        "lower_95",
+        "upper_95",
+        "value_note",
+        "members",
+    ]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in (
-            "count", "denominator", "value", "lower_95", "upper_95", "population")
-            else (int if c in ("quintile", "practices") else str)) for c in cols})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype=float
+                    if c in ("count", "denominator", "value", "lower_95", "upper_95", "population")
+                    else (int if c in ("quintile", "practices") else str)
+                )
+                for c in cols
+            }
+        )
     out = pd.concat(frames, ignore_index=True)
     for c in ("category_type", "category"):
         out[c] = ""
@@ -782,8 +847,12 @@ def quintile_table(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataF
 
 # --- a checker: parent minus siblings -----------------------------------------------------
 
-def recoverable(published: pd.DataFrame, groups: Iterable[tuple[str, Iterable[str]]],
-                small: Iterable[str] | None = None) -> list[tuple[str, str, float]]:
+
+def recoverable(
+    published: pd.DataFrame,
+    groups: Iterable[tuple[str, Iterable[str]]],
+    small: Iterable[str] | None = None,
+) -> list[tuple[str, str, float]]:
     """Cells an attacker recovers by parent − published siblings: for every group whose
     parent count is published and exactly one child's count is not, that child is
     recovered.  ``published``: one key's cells (``cell`` and published ``count``, NaN where

@@ -34,8 +34,15 @@ from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
 #: Modules imported into a new kernel once, before its first notebook.
-WARM_IMPORTS = ("pandas", "numpy", "altair", "IPython.display", "nhsbook.pages",
-                "nhsbook.charts", "nhsbook.stats")
+WARM_IMPORTS = (
+    "pandas",
+    "numpy",
+    "altair",
+    "IPython.display",
+    "nhsbook.pages",
+    "nhsbook.charts",
+    "nhsbook.stats",
+)
 #: A kernel is replaced after this many notebooks ...
 MAX_RUNS = 200
 #: ... or when its resident memory passes this many MiB.
@@ -61,10 +68,11 @@ def prepare_page(env: dict[str, str], cwd: str) -> None:
         del os.environ[key]
     os.environ.update(env)
     os.chdir(cwd)
-    from . import site
-    from .pages import install_page_hooks  # noqa: PLC0415 - in the kernel, not the build
+    from . import site  # lazy: keeps pandas off this module's import
+    from .pages import install_page_hooks  # noqa: PLC0415 - in the kernel, not the build  # lazy: keeps altair,numpy,pandas,scipy,shapely off this module's import
+
     site.reset_page()
-    install_page_hooks()   # the renderer, the record of reads, the tables' display hook
+    install_page_hooks()  # the renderer, the record of reads, the tables' display hook
 
 
 def _page_env() -> dict[str, str]:
@@ -73,10 +81,12 @@ def _page_env() -> dict[str, str]:
 
 def _prelude(cwd: str) -> str:
     """The silent cell run before each page (see :func:`prepare_page`)."""
-    return ("get_ipython().reset(new_session=True, aggressive=False)\n"
-            "from nhsbook.engine import prepare_page as __nhsbook_prepare\n"
-            f"__nhsbook_prepare({json.dumps(_page_env())}, {json.dumps(cwd)})\n"
-            "del __nhsbook_prepare\n")
+    return (
+        "get_ipython().reset(new_session=True, aggressive=False)\n"
+        "from nhsbook.engine import prepare_page as __nhsbook_prepare\n"
+        f"__nhsbook_prepare({json.dumps(_page_env())}, {json.dumps(cwd)})\n"
+        "del __nhsbook_prepare\n"
+    )
 
 
 class WarmClient(PapermillNotebookClient):
@@ -94,8 +104,10 @@ class WarmClient(PapermillNotebookClient):
         reply = self.wait_for_reply(msg_id)
         content = (reply or {}).get("content", {})
         if content.get("status") != "ok":
-            raise RuntimeError(f"could not prepare the kernel for the page: "
-                               f"{content.get('ename')}: {content.get('evalue')}")
+            raise RuntimeError(
+                f"could not prepare the kernel for the page: "
+                f"{content.get('ename')}: {content.get('evalue')}"
+            )
 
 
 def _shutdown() -> None:
@@ -127,18 +139,21 @@ def _kernel(kernel_name: str, cwd: str | None):
     """This process's warm kernel manager, started (and warmed) when needed."""
     global _warm
     from jupyter_client.manager import KernelManager
-    if _warm is not None and (not _warm.km.is_alive() or _warm.runs >= MAX_RUNS
-                              or _rss_mib(_warm.km) > MAX_RSS_MIB):
+
+    if _warm is not None and (
+        not _warm.km.is_alive() or _warm.runs >= MAX_RUNS or _rss_mib(_warm.km) > MAX_RSS_MIB
+    ):
         _shutdown()
     if _warm is None:
         # nbclient polls an asynchronous client (a blocking one would hang on a dead kernel)
-        km = KernelManager(kernel_name=kernel_name,
-                           client_class="jupyter_client.asynchronous.AsyncKernelClient")
+        km = KernelManager(
+            kernel_name=kernel_name, client_class="jupyter_client.asynchronous.AsyncKernelClient"
+        )
         stderr = _kernel_stderr()
         try:
             km.start_kernel(cwd=cwd, **stderr)
         finally:
-            for fh in stderr.values():   # the kernel has its own copy
+            for fh in stderr.values():  # the kernel has its own copy
                 fh.close()
         _warm = _Warm(km)
         if multiprocessing.parent_process() is not None:  # a pool worker leaves by os._exit
@@ -161,41 +176,81 @@ def _kernel_stderr() -> dict:
     if os.environ.get(VERBOSE_ENV) == "1" or not root:
         return {}
     from pathlib import Path
+
     log = Path(root) / "build" / "logs" / "kernels.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    return {"stderr": open(log, "a", encoding="utf-8")}   # noqa: SIM115 - the kernel's
+    return {"stderr": open(log, "a", encoding="utf-8")}  # noqa: SIM115 - the kernel's
 
 
 class WarmEngine(NBClientEngine):
     """Papermill engine ``nhsbook``: every notebook of a process runs in one warm kernel."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
-                                 stdout_file=None, stderr_file=None, start_timeout=60,
-                                 execution_timeout=None, **kwargs):
-        result = cls._execute(nb_man, kernel_name, log_output=log_output,
-                              stdout_file=stdout_file, stderr_file=stderr_file,
-                              start_timeout=start_timeout,
-                              execution_timeout=execution_timeout, **kwargs)
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        **kwargs,
+    ):
+        result = cls._execute(
+            nb_man,
+            kernel_name,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            start_timeout=start_timeout,
+            execution_timeout=execution_timeout,
+            **kwargs,
+        )
         drop_empty_outputs(nb_man.nb)
         return result
 
     @classmethod
-    def _execute(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                 stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+    def _execute(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        **kwargs,
+    ):
         if os.environ.get(FRESH_ENV):
             return super().execute_managed_notebook(
-                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file,
-                stderr_file=stderr_file, start_timeout=start_timeout,
-                execution_timeout=execution_timeout, **kwargs)
+                nb_man,
+                kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                start_timeout=start_timeout,
+                execution_timeout=execution_timeout,
+                **kwargs,
+            )
         cwd = kwargs.get("cwd") or os.getcwd()
         warm = _kernel(kernel_name, cwd)
         first = warm.runs == 0
         kwargs = remove_args(["input_path", "timeout", "startup_timeout", "cwd"], **kwargs)
-        client = WarmClient(nb_man, km=warm.km, **merge_kwargs(
-            kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
-            kernel_name=kernel_name, log=logger,
-            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file))
+        client = WarmClient(
+            nb_man,
+            km=warm.km,
+            **merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            ),
+        )
         warm_up = "".join(f"import {m}\n" for m in WARM_IMPORTS) if first else ""
         client.prelude = warm_up + _prelude(cwd)
         warm.runs += 1
@@ -232,8 +287,9 @@ def _shows_nothing(output) -> bool:
         return False
     rich = {m: d for m, d in (output.get("data") or {}).items() if m != "text/plain"}
     text = lambda d: "".join(d) if isinstance(d, list) else d  # noqa: E731
-    return bool(rich) and all(isinstance(text(d), str) and not text(d).strip()
-                              for d in rich.values())
+    return bool(rich) and all(
+        isinstance(text(d), str) and not text(d).strip() for d in rich.values()
+    )
 
 
 #: The engine's name for ``papermill.execute_notebook(..., engine_name=ENGINE)``: papermill

@@ -27,12 +27,27 @@ import sys
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:   # annotations only: escaping must not import pandas
+if TYPE_CHECKING:  # annotations only: escaping must not import pandas
     import pandas
 
-__all__ = ["CODE_TEXT", "NAME_TEXT", "compact_table", "control_characters", "csv_cell",
-           "csv_frame", "html", "html_table", "install_display_hook", "markdown",
-           "markdown_code", "pdf_text", "plain", "svg_text", "table_html", "vega_spec"]
+__all__ = [
+    "CODE_TEXT",
+    "NAME_TEXT",
+    "compact_table",
+    "control_characters",
+    "csv_cell",
+    "csv_frame",
+    "html",
+    "html_table",
+    "install_display_hook",
+    "markdown",
+    "markdown_code",
+    "pdf_text",
+    "plain",
+    "svg_text",
+    "table_html",
+    "vega_spec",
+]
 
 
 def _ranges(chars: list[int]) -> list[tuple[int, int]]:
@@ -48,17 +63,24 @@ def _ranges(chars: list[int]) -> list[tuple[int, int]]:
 def _class(ranges: list[tuple[int, int]]) -> str:
     def one(c: int) -> str:
         return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
+
     return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in ranges)
 
 
 #: Code points of Unicode categories Cc and Cf, the line and paragraph separators (Zl,
 #: Zp) and the noncharacters, that text formats must never see raw: they become spaces.
-_CONTROL = sorted({c for c in range(sys.maxunicode + 1)
-                   if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")} |
-                  #: the noncharacters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane):
-                  #: never text, and vl-convert aborts the process on U+FFFE and U+FFFF
-                  set(range(0xFDD0, 0xFDF0)) |
-                  {p * 0x10000 + c for p in range(17) for c in (0xFFFE, 0xFFFF)})
+_CONTROL = sorted(
+    {
+        c
+        for c in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")
+    }
+    |
+    #: the noncharacters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane):
+    #: never text, and vl-convert aborts the process on U+FFFE and U+FFFF
+    set(range(0xFDD0, 0xFDF0))
+    | {p * 0x10000 + c for p in range(17) for c in (0xFFFE, 0xFFFF)}
+)
 _CONTROL_CLASS = _class(_ranges(_CONTROL))
 _CONTROL_RE = re.compile(f"[{_CONTROL_CLASS}]")
 
@@ -78,9 +100,10 @@ CODE_TEXT = r"\A[A-Za-z0-9._-]+\Z"
 def control_characters(text: str) -> list[str]:
     """The characters of ``text`` the gate refuses in a name (``U+000A LINE FEED`` form)."""
     found = dict.fromkeys(ch for ch in str(text) if ord(ch) in _CONTROL_SET and ch != "\t")
-    return [f"U+{ord(ch):04X} "
-            f"{_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, _unnamed(ch))}"
-            for ch in found]
+    return [
+        f"U+{ord(ch):04X} {_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, _unnamed(ch))}"
+        for ch in found
+    ]
 
 
 _CONTROL_SET = frozenset(_CONTROL)
@@ -92,9 +115,21 @@ def _unnamed(ch: str) -> str:
 
 #: What vl-convert (the static SVGs) cannot draw: it aborts the whole process (a Rust panic)
 #: on C0 controls other than tab, newline and carriage return, and on U+FFFE / U+FFFF.
-_VEGA_UNSAFE = re.compile("[" + _class(_ranges(
-    [c for c in _CONTROL if unicodedata.category(chr(c)) == "Cn"
-     or (c < 0x20 and c not in (0x09, 0x0A, 0x0D)) or c == 0x7F])) + "]")
+_VEGA_UNSAFE = re.compile(
+    "["
+    + _class(
+        _ranges(
+            [
+                c
+                for c in _CONTROL
+                if unicodedata.category(chr(c)) == "Cn"
+                or (c < 0x20 and c not in (0x09, 0x0A, 0x0D))
+                or c == 0x7F
+            ]
+        )
+    )
+    + "]"
+)
 
 
 def vega_spec(spec: object) -> object:
@@ -109,10 +144,21 @@ def vega_spec(spec: object) -> object:
     if isinstance(spec, list):
         return [vega_spec(v) for v in spec]
     return spec
+
+
 #: Names of the C0/C1 controls (which the Unicode database leaves unnamed) met in CSVs.
-_CONTROL_NAMES = {0x00: "NULL", 0x08: "BACKSPACE", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
-                  0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE",
-                  0x85: "NEXT LINE", 0xA0: "NO-BREAK SPACE"}
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x08: "BACKSPACE",
+    0x0A: "LINE FEED",
+    0x0B: "LINE TABULATION",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE",
+    0xA0: "NO-BREAK SPACE",
+}
 
 
 def plain(text: object) -> str:
@@ -127,8 +173,9 @@ def plain(text: object) -> str:
 #: ``&``, ``<`` and ``>`` as HTML entities (which markdown decodes, and which stay safe
 #: where the markdown is embedded in raw HTML); every other ASCII punctuation character
 #: backslash-escaped, which CommonMark and MyST read as that literal character.
-_MARKDOWN = str.maketrans({**{c: "\\" + c for c in string.punctuation},
-                           "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MARKDOWN = str.maketrans(
+    {**{c: "\\" + c for c in string.punctuation}, "&": "&amp;", "<": "&lt;", ">": "&gt;"}
+)
 
 
 def markdown(text: object) -> str:
@@ -163,6 +210,7 @@ def markdown_code(text: object, table: bool = False) -> str:
 
 # --- HTML -----------------------------------------------------------------------------------
 
+
 def html(text: object) -> str:
     """``text`` as literal HTML text, safe in element content and in a quoted attribute
     value (``&``, ``<``, ``>``, ``"`` and ``'`` as character references; control characters
@@ -170,8 +218,9 @@ def html(text: object) -> str:
     return _html.escape(plain(text), quote=True)
 
 
-def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
-               ) -> "pandas.io.formats.style.Styler":
+def html_table(
+    table: "pandas.DataFrame | pandas.io.formats.style.Styler",
+) -> "pandas.io.formats.style.Styler":
     """A pandas Styler whose text cells and header labels are shown as literal text: every
     string cell of its data is passed through :func:`html` (so cell formatters, which pandas
     applies to the value, receive escaped text and numbers are formatted as before) and the
@@ -181,6 +230,7 @@ def html_table(table: "pandas.DataFrame | pandas.io.formats.style.Styler"
     :mod:`nhsbook.pages` registers this for every Styler a notebook displays, so tables
     built in notebooks are escaped without each cell having to remember it."""
     import pandas as pd
+
     styler = table if not isinstance(table, pd.DataFrame) else table.style
     if getattr(styler, "_nhsbook_escaped", False):
         return styler
@@ -204,10 +254,12 @@ def table_html(table: "pandas.DataFrame | pandas.io.formats.style.Styler") -> st
 #: What pandas' Styler writes on every cell: ``id="T_<uuid>_row3_col5"`` and classes such as
 #: ``data row3 col5`` or ``col_heading level0 col5``.
 _STYLER_ID = re.compile(r' id="(T_[A-Za-z0-9]+_(?:row\d+_col\d+|level\d+_(?:col|row)\d+))"')
-_STYLER_CLASS = re.compile(r' class="((?:data|blank|index_name|col_heading|row_heading|col_trim|'
-                           r'row_trim|level\d+|row\d+|col\d+)(?: (?:data|blank|index_name|'
-                           r'col_heading|row_heading|col_trim|row_trim|level\d+|row\d+|'
-                           r'col\d+))*)"')
+_STYLER_CLASS = re.compile(
+    r' class="((?:data|blank|index_name|col_heading|row_heading|col_trim|'
+    r'row_trim|level\d+|row\d+|col\d+)(?: (?:data|blank|index_name|'
+    r'col_heading|row_heading|col_trim|row_trim|level\d+|row\d+|'
+    r'col\d+))*)"'
+)
 
 
 def compact_table(html_text: str) -> str:
@@ -251,8 +303,7 @@ def install_display_hook(after=None) -> bool:
     if shell is None:
         return False
     _AFTER[:] = [after] if after is not None else []
-    shell.display_formatter.formatters["text/html"].for_type(
-        Styler, table_html)
+    shell.display_formatter.formatters["text/html"].for_type(Styler, table_html)
     return True
 
 
@@ -262,8 +313,10 @@ def install_display_hook(after=None) -> bool:
 #: "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return (and line feed,
 #: which a carriage return becomes).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?"
-                           r"[0-9]+)?%?")
+_PLAIN_NUMBER = re.compile(
+    r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?"
+    r"[0-9]+)?%?"
+)
 
 
 def csv_cell(value: Any) -> Any:
@@ -279,8 +332,7 @@ def csv_cell(value: Any) -> Any:
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     if not value.startswith(FORMULA_START):
         return value
-    if value[:1] in "+-" and any(ch.isdigit() for ch in value) and \
-            _PLAIN_NUMBER.fullmatch(value):
+    if value[:1] in "+-" and any(ch.isdigit() for ch in value) and _PLAIN_NUMBER.fullmatch(value):
         return value
     return "'" + value
 
@@ -290,17 +342,20 @@ def csv_frame(table: "pandas.DataFrame") -> "pandas.DataFrame":
     untouched), and text column names guarded alike: what every published CSV is written
     from."""
     import pandas as pd
+
     out = table.copy()
     for col in out.columns:
         if pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
             continue
-        out[col] = out[col].map(csv_cell).astype(out[col].dtype if out[col].dtype != object
-                                                  else object)
+        out[col] = (
+            out[col].map(csv_cell).astype(out[col].dtype if out[col].dtype != object else object)
+        )
     out.columns = [csv_cell(c) for c in out.columns]
     return out
 
 
 # --- SVG / XML ------------------------------------------------------------------------------
+
 
 def svg_text(text: object) -> str:
     """``text`` as literal XML character data or a quoted attribute value of an SVG: ``&``,
@@ -308,10 +363,14 @@ def svg_text(text: object) -> str:
     forbids) and newlines as a space; the non-characters U+FFFE, U+FFFF and lone surrogates
     removed."""
     s = plain(text)
-    s = "".join(ch for ch in s if not (0xD800 <= ord(ch) <= 0xDFFF or ord(ch) in (0xFFFE,
-                                                                                 0xFFFF)))
-    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    s = "".join(ch for ch in s if not (0xD800 <= ord(ch) <= 0xDFFF or ord(ch) in (0xFFFE, 0xFFFF)))
+    return (
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 # --- typst (PDF) ----------------------------------------------------------------------------

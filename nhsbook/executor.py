@@ -98,8 +98,7 @@ Done = Callable[[PageOutcome], None]
 class Executor(Protocol):
     """Runs pages; ``done`` is called as each finishes (progress)."""
 
-    def map(self, runs: Sequence[PageRun], done: Done | None = None) -> list[PageOutcome]:
-        ...
+    def map(self, runs: Sequence[PageRun], done: Done | None = None) -> list[PageOutcome]: ...
 
 
 class LocalExecutor:
@@ -135,13 +134,20 @@ class DaskExecutor:
     def map(self, runs: Sequence[PageRun], done: Done | None = None) -> list[PageOutcome]:
         if not runs:
             return []
-        from distributed import Client, as_completed as completed
+        from distributed import Client
+        from distributed import as_completed as completed
 
         outcomes: list[PageOutcome] = []
         with Client(self.address, set_as_default=False) as client:
-            futures = {client.submit(execute_page, r, pure=False,
-                                     key=f"page-{r.area_code}-{r.notebook}-{time.time_ns()}"): r
-                       for r in runs}
+            futures = {
+                client.submit(
+                    execute_page,
+                    r,
+                    pure=False,
+                    key=f"page-{r.area_code}-{r.notebook}-{time.time_ns()}",
+                ): r
+                for r in runs
+            }
             for fut in completed(list(futures), loop=client.loop):
                 try:
                     outcome = fut.result()
@@ -158,16 +164,17 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None) -> Exec
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(jobs)
 
 
-def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
-                 root: str) -> str:
+def run_notebook(notebook: str, area_code: str, area_name: str, book: str, root: str) -> str:
     """Execute one notebook for one area with papermill; returns the output path."""
     import nbformat
     import papermill as pm
 
-    from . import engine  # engine.ENGINE: papermill finds the engine by its entry point
+    # engine.ENGINE: papermill finds the engine by its entry point
+    # lazy: keeps papermill off this module's import
+    from . import engine
 
     root_path = Path(root)
-    safepath.check_name(area_code, "area code")   # book/areas/<code>/<notebook>.ipynb
+    safepath.check_name(area_code, "area code")  # book/areas/<code>/<notebook>.ipynb
     safepath.check_name(notebook, "notebook")
     out_dir = root_path / "book" / "areas" / area_code
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -176,10 +183,16 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str,
     # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.site)
     os.environ[website.PAGE_ENV] = f"{area_code}/{notebook}"
     os.environ[website.EXTRA_ENV] = str(root_path / "book" / "_extra")
-    pm.execute_notebook(str(root_path / "notebooks" / f"{notebook}.ipynb"), str(out),
-                        parameters={"area_code": area_code, "book": book},
-                        kernel_name=KERNEL, cwd=str(out_dir), progress_bar=False,
-                        log_output=False, engine_name=engine.ENGINE)
+    pm.execute_notebook(
+        str(root_path / "notebooks" / f"{notebook}.ipynb"),
+        str(out),
+        parameters={"area_code": area_code, "book": book},
+        kernel_name=KERNEL,
+        cwd=str(out_dir),
+        progress_bar=False,
+        log_output=False,
+        engine_name=engine.ENGINE,
+    )
     nb = nbformat.read(out, as_version=4)
     for cell in nb.cells:  # papermill's injected parameters are not for readers
         tags = cell.metadata.get("tags", [])

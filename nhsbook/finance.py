@@ -39,8 +39,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import escape
+from . import fmt
+from .config import load_book
+from .escape import markdown as esc
+from .escape import markdown_code as esc_code
 from .io.catalogue import FINANCE_FILES
+from .textfile import LINE, to_number
 
 #: The unit of every money figure.
 MONEY_UNIT = "£'000"
@@ -60,38 +64,11 @@ def money(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    from . import fmt
     return fmt.thousands(value)
 
 
-def money_style(table: pd.DataFrame, columns: Sequence[str] | None = None,
-                pct: Sequence[str] = (), plain: Sequence[str] = ()
-                ) -> "pd.io.formats.style.Styler":
-    """An HTML table with the money columns formatted by :func:`money` (all numeric columns
-    unless named) and headed with their unit (``Budget (£'000)``, :func:`nhsbook.fmt.header`;
-    a column already naming £ keeps its name), percentages to the 2 decimals the seed prints, ``plain`` numeric
-    columns (list sizes) as whole numbers without a unit, the index hidden and text escaped."""
-    from . import fmt
-    cols = list(columns) if columns is not None else [
-        c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
-        and c not in pct and c not in plain]
-    headed = {c: fmt.header(str(c), MONEY_UNIT) for c in cols if "£" not in str(c)}
-    table = table.rename(columns=headed)
-    cols = [headed.get(c, c) for c in cols]
-    styler = table.style.hide(axis="index").format(money, subset=cols)
-    if pct:
-        styler = styler.format(lambda v: fmt.number(v, 2) if pd.notna(v) else "",
-                               subset=list(pct))
-    if plain:
-        styler = styler.format(fmt.count, subset=list(plain))
-    text = [c for c in table.columns if c not in cols and c not in pct and c not in plain]
-    if text:
-        styler = styler.format(subset=text, na_rep="")
-    styler = styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
-    return escape.html_table(styler)  # text cells and labels literal (nhsbook.escape)
-
-
 # --- the tables and their reconciliation rules -----------------------------------------------
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -123,41 +100,62 @@ FILES: dict[str, str] = FINANCE_FILES
 TABLES: dict[str, TableSpec] = {
     "finance_position": TableSpec(
         FILES["finance_position"],
-        ("annual_budget", "budget_to_date", "expenditure_to_date", "variance_to_date",
-         "forecast_variance"),
+        (
+            "annual_budget",
+            "budget_to_date",
+            "expenditure_to_date",
+            "variance_to_date",
+            "forecast_variance",
+        ),
         group=("org_code", "period", "month"),
-        identities=(("variance_to_date", ("budget_to_date",), ("expenditure_to_date",)),)),
+        identities=(("variance_to_date", ("budget_to_date",), ("expenditure_to_date",)),),
+    ),
     "finance_uplift": TableSpec(
-        FILES["finance_uplift"], ("city", "county", "total"),
+        FILES["finance_uplift"],
+        ("city", "county", "total"),
         identities=(("total", ("city", "county"), ()),),
-        increase_over=("increase_pct", "total", "baseline")),
+        increase_over=("increase_pct", "total", "baseline"),
+    ),
     "finance_ccg_baselines": TableSpec(
-        FILES["finance_ccg_baselines"], ("baseline", "growth", "reablement", "total"),
-        identities=(("total", ("baseline", "growth", "reablement"), ()),)),
+        FILES["finance_ccg_baselines"],
+        ("baseline", "growth", "reablement", "total"),
+        identities=(("total", ("baseline", "growth", "reablement"), ()),),
+    ),
     "finance_plan": TableSpec(
-        FILES["finance_plan"], ("city", "county", "total"),
-        identities=(("total", ("city", "county"), ()),)),
+        FILES["finance_plan"],
+        ("city", "county", "total"),
+        identities=(("total", ("city", "county"), ()),),
+    ),
     "finance_qipp": TableSpec(
         FILES["finance_qipp"],
         ("total", "erewash", "high_peak", "hardwick", "north_derbyshire", "southern_derbyshire"),
         group=("org_code", "period"),
-        identities=(("total", ("erewash", "high_peak", "hardwick", "north_derbyshire",
-                               "southern_derbyshire"), ()),),
-        rounding=0.5),
+        identities=(
+            (
+                "total",
+                ("erewash", "high_peak", "hardwick", "north_derbyshire", "southern_derbyshire"),
+                (),
+            ),
+        ),
+        rounding=0.5,
+    ),
 }
 
 #: The organisation each organisation column of the PCT tables (Tables 12 and 14) stands for.
 PCT_COLUMNS: dict[str, str] = {"city": "5N7", "county": "5N6", "total": "DERBYSHIRE-CLUSTER"}
 #: The CCG each column of the County QIPP table stands for (line 5124).
-QIPP_COLUMNS: dict[str, str] = {"erewash": "E38000058", "high_peak": "HIGH-PEAK",
-                                "hardwick": "E38000071", "north_derbyshire": "E38000115",
-                                "southern_derbyshire": "E38000169"}
+QIPP_COLUMNS: dict[str, str] = {
+    "erewash": "E38000058",
+    "high_peak": "HIGH-PEAK",
+    "hardwick": "E38000071",
+    "north_derbyshire": "E38000115",
+    "southern_derbyshire": "E38000169",
+}
 
 
 def _amount(cells: pd.Series) -> pd.Series:
     """Money cells as numbers: blank is 0 (the seed prints blanks for nothing); text that is
     not a number is NaN (the dataset's own suite reports it)."""
-    from .textfile import to_number
     blank = cells.isna() | (cells.astype(str).str.strip() == "")
     nums = to_number(cells.where(~blank, "0"))
     return nums
@@ -169,22 +167,28 @@ def _cell(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def documented_differences(discrepancies: pd.DataFrame | None, dataset: str
-                           ) -> dict[tuple[str, str, str], float]:
+def documented_differences(
+    discrepancies: pd.DataFrame | None, dataset: str
+) -> dict[tuple[str, str, str], float]:
     """``(org_code, row_id, column) -> total − sum of lines`` accepted for ``dataset``."""
     if discrepancies is None or "dataset" not in discrepancies.columns:
         return {}
-    from .textfile import to_number
     sel = discrepancies[discrepancies["dataset"] == dataset]
     diffs = to_number(_cell(sel, "difference"))
-    return {(str(o or ""), str(r or ""), str(c or "")): float(d)
-            for o, r, c, d in zip(_cell(sel, "org_code"), _cell(sel, "row_id"),
-                                  _cell(sel, "column"), diffs)}
+    return {
+        (str(o or ""), str(r or ""), str(c or "")): float(d)
+        for o, r, c, d in zip(
+            _cell(sel, "org_code"), _cell(sel, "row_id"), _cell(sel, "column"), diffs
+        )
+    }
 
 
-def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
-                    documented: Mapping[tuple[str, str, str], float] | None = None,
-                    org_codes: Sequence[str] | None = None) -> pd.DataFrame:
+def reconcile_table(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    documented: Mapping[tuple[str, str, str], float] | None = None,
+    org_codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The reconciliation frame of one table: every row (indexed as ``frame``, i.e. by file
     line) with, per money column, the printed value and ``<column>_expected``: the sum of the
     row's lines (rows of the same group whose ``parent_id`` is its ``row_id``) plus any
@@ -205,8 +209,11 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
     out["line"] = _cell(frame, "line") if "line" in frame.columns else _cell(frame, "scheme")
     nums = {c: _amount(_cell(frame, c)) for c in spec.money}
     group_cols = [c for c in spec.group if c in frame.columns]
-    groups = (frame[group_cols].fillna("").astype(str).agg("|".join, axis=1)
-              if group_cols else pd.Series("", index=frame.index))
+    groups = (
+        frame[group_cols].fillna("").astype(str).agg("|".join, axis=1)
+        if group_cols
+        else pd.Series("", index=frame.index)
+    )
     parents = _cell(frame, "parent_id").fillna("").astype(str)
     rows = _cell(frame, "row_id").fillna("").astype(str)
     orgs = _cell(frame, "org_code").fillna("").astype(str)
@@ -230,9 +237,12 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
         value = sum((nums[c] for c in plus), pd.Series(0.0, index=frame.index))
         value = value - sum((nums[c] for c in minus), pd.Series(0.0, index=frame.index))
         tol = spec.rounding * (len(plus) + len(minus) + 1)
-        identity = pd.Series([_within(p, v, tol) for p, v in zip(nums[target], value)],
-                             index=frame.index, dtype=object)
-        for c in (*plus, *minus):   # an operand that is not a number: the identity fails
+        identity = pd.Series(
+            [_within(p, v, tol) for p, v in zip(nums[target], value)],
+            index=frame.index,
+            dtype=object,
+        )
+        for c in (*plus, *minus):  # an operand that is not a number: the identity fails
             raw = _cell(frame, c)
             bad = nums[c].isna() & raw.notna() & (raw.astype(str).str.strip() != "")
             identity[bad] = f"not computable: {c} is not a number"
@@ -240,7 +250,6 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
     if spec.increase_over:
         pct_col, amount_col, base_id = spec.increase_over
         printed = _cell(frame, pct_col)
-        from .textfile import to_number
         out[pct_col] = to_number(printed)
         base = nums[amount_col][rows == base_id]
         expected = []
@@ -251,7 +260,7 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
                 continue
             decimals = len(str(text).split(".")[1]) if "." in str(text) else 0
             amount = nums[amount_col][idx]
-            if parents[rows == base_id].iloc[0] == rows[idx]:      # the total row
+            if parents[rows == base_id].iloc[0] == rows[idx]:  # the total row
                 amount = amount - base.iloc[0]
             expected.append(round(100 * amount / base.iloc[0], decimals))
         out[f"{pct_col}_expected"] = expected
@@ -263,22 +272,24 @@ def reconcile_table(frame: pd.DataFrame, spec: TableSpec,
 def _within(printed: float, computed: float, tolerance: float) -> float:
     """``printed`` when it is within ``tolerance`` of ``computed`` (rounding), else
     ``computed`` (so that the gate's equality check fails and shows the computed value)."""
-    if not math.isnan(printed) and not math.isnan(computed) and \
-            abs(printed - computed) <= tolerance + 1e-9:
+    if (
+        not math.isnan(printed)
+        and not math.isnan(computed)
+        and abs(printed - computed) <= tolerance + 1e-9
+    ):
         return float(printed)
     return float(computed)
 
 
-def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
-                          ) -> dict[str, tuple[pd.DataFrame | None, str]]:
-    """The finance and performance reconciliation frames the gate validates: suite name ->
-    (frame, note); a frame is None (and the note says why) when its input could not be read.
-    Called by :func:`nhsbook.validate.reconciliation_frames`."""
-    from . import performance
+def reconciliation_frames(
+    frames: Mapping[str, pd.DataFrame | None],
+) -> dict[str, tuple[pd.DataFrame | None, str]]:
+    """The finance reconciliation frames the gate validates: suite name -> (frame, note); a
+    frame is None (and the note says why) when its input could not be read.  Called by
+    :func:`nhsbook.validate.reconciliation_frames` (beside
+    :func:`nhsbook.performance.reconciliation_frames`)."""
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
-    orgs = frames.get("finance_organisations")
-    org_codes = (list(orgs["org_code"].dropna()) if orgs is not None and
-                 "org_code" in orgs.columns else None)
+    org_codes = organisation_codes(frames)
     disc = frames.get("finance_discrepancies")
     for dataset, spec in TABLES.items():
         name = f"finance_reconcile_{dataset.removeprefix('finance_')}"
@@ -290,11 +301,21 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
         if missing:
             out[name] = (None, f"not run: {dataset} has no column {', '.join(missing)}")
             continue
-        out[name] = (reconcile_table(frame, spec, documented_differences(disc, dataset),
-                                     org_codes), "")
+        out[name] = (
+            reconcile_table(frame, spec, documented_differences(disc, dataset), org_codes),
+            "",
+        )
     out["finance_reconcile_practices"] = practice_reconciliation(frames)
-    out.update(performance.reconciliation_frames(frames, org_codes))
     return out
+
+
+def organisation_codes(frames: Mapping[str, pd.DataFrame | None]) -> list[str] | None:
+    """The organisation codes of ``finance_organisations`` (None when it could not be read):
+    the organisations the finance and performance reconciliations check."""
+    orgs = frames.get("finance_organisations")
+    return (
+        list(orgs["org_code"].dropna()) if orgs is not None and "org_code" in orgs.columns else None
+    )
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -302,13 +323,44 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
 #: Dataset name -> file under the book's data folder (registered in ``io.embedded.DATASETS``).
 
 #: Columns read as numbers (every other column stays text).
-_NUMERIC = {"annual_budget", "budget_to_date", "expenditure_to_date", "variance_to_date",
-            "forecast_variance", "month", "city", "county", "total", "increase_pct", "baseline",
-            "growth", "reablement", "erewash", "high_peak", "hardwick", "north_derbyshire",
-            "southern_derbyshire", "printed_total", "sum_of_parts", "difference", "value",
-            "list_size", "need_weight", "actual_to_date", "seed_line", "tier", "comparable",
-            "improved", "declined", "unchanged", "indicators", "achieved", "under_achieved",
-            "failed", "actual"}
+_NUMERIC = {
+    "annual_budget",
+    "budget_to_date",
+    "expenditure_to_date",
+    "variance_to_date",
+    "forecast_variance",
+    "month",
+    "city",
+    "county",
+    "total",
+    "increase_pct",
+    "baseline",
+    "growth",
+    "reablement",
+    "erewash",
+    "high_peak",
+    "hardwick",
+    "north_derbyshire",
+    "southern_derbyshire",
+    "printed_total",
+    "sum_of_parts",
+    "difference",
+    "value",
+    "list_size",
+    "need_weight",
+    "actual_to_date",
+    "seed_line",
+    "tier",
+    "comparable",
+    "improved",
+    "declined",
+    "unchanged",
+    "indicators",
+    "achieved",
+    "under_achieved",
+    "failed",
+    "actual",
+}
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -324,8 +376,9 @@ def _read(path: Path) -> pd.DataFrame:
         bad = nums.isna() & (text != "")
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
-            raise ValueError(f"{path}: line {i + 2}, column {col}: expected a number, found "
-                             f"{raw[col].iloc[i]!r}")
+            raise ValueError(
+                f"{path}: line {i + 2}, column {col}: expected a number, found {raw[col].iloc[i]!r}"
+            )
         raw[col] = nums
     return raw
 
@@ -340,8 +393,10 @@ class Finance:
     def org(self, code: str) -> pd.Series:
         hit = self.organisations[self.organisations["org_code"] == code]
         if hit.empty:
-            raise KeyError(f"organisation {code!r} is not in finance/organisations.csv; known: "
-                           f"{sorted(self.organisations['org_code'])}")
+            raise KeyError(
+                f"organisation {code!r} is not in finance/organisations.csv; known: "
+                f"{sorted(self.organisations['org_code'])}"
+            )
         return hit.iloc[0]
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -350,7 +405,6 @@ class Finance:
 
 def load(book: str = "default") -> Finance:
     """Read the finance tables of ``book`` (its data folder's ``finance/``)."""
-    from .config import load_book
     cfg = load_book(book)
     return load_dir(cfg.data)
 
@@ -363,6 +417,7 @@ def load_dir(data_dir: Path) -> Finance:
 
 
 # --- positions and forecasts -------------------------------------------------------------------
+
 
 def position(fin: Finance, org_code: str) -> pd.DataFrame:
     """The organisation's latest financial position (Table 11 shape) with the derived forecast
@@ -385,9 +440,13 @@ def variance(budget: pd.Series | float, actual: pd.Series | float) -> pd.Series 
 FORECAST_METHODS = ("run_rate", "profile", "budget_rest")
 
 
-def forecast_outturn(annual_budget: pd.Series | float, budget_to_date: pd.Series | float,
-                     actual_to_date: pd.Series | float, month: int,
-                     method: str = "run_rate") -> pd.Series | float:
+def forecast_outturn(
+    annual_budget: pd.Series | float,
+    budget_to_date: pd.Series | float,
+    actual_to_date: pd.Series | float,
+    month: int,
+    method: str = "run_rate",
+) -> pd.Series | float:
     """Forecast full-year outturn from the position at the end of month ``month`` (1–11).
 
     * ``run_rate``: spend continues at its average monthly rate so far,
@@ -422,16 +481,22 @@ def forecast_table(pos: pd.DataFrame, method: str = "run_rate") -> pd.DataFrame:
     month = int(pos["month"].iloc[0])
     out = pos[["row_id", "line", "annual_budget", "budget_to_date", "expenditure_to_date"]].copy()
     out["reported_outturn"] = pos["annual_budget"] - pos["forecast_variance"]
-    out["method_outturn"] = forecast_outturn(pos["annual_budget"], pos["budget_to_date"],
-                                             pos["expenditure_to_date"], month, method)
+    out["method_outturn"] = forecast_outturn(
+        pos["annual_budget"], pos["budget_to_date"], pos["expenditure_to_date"], month, method
+    )
     out["method_variance"] = variance(out["annual_budget"], out["method_outturn"])
     out["reported_variance"] = pos["forecast_variance"]
     return out
 
 
-def trajectory(annual_budget: float, budget_to_date: float, actual_to_date: float, month: int,
-               reported_outturn: float | None = None, method: str = "run_rate"
-               ) -> pd.DataFrame:
+def trajectory(
+    annual_budget: float,
+    budget_to_date: float,
+    actual_to_date: float,
+    month: int,
+    reported_outturn: float | None = None,
+    method: str = "run_rate",
+) -> pd.DataFrame:
     """Cumulative spend by month against the budget: tidy rows ``month, series, amount``.
 
     Budget: straight from 0 to ``budget_to_date`` at month ``month``, then straight to the
@@ -446,23 +511,32 @@ def trajectory(annual_budget: float, budget_to_date: float, actual_to_date: floa
             b = budget_to_date * m / month
         else:
             b = budget_to_date + (annual_budget - budget_to_date) * (m - month) / (
-                YEAR_MONTHS - month)
+                YEAR_MONTHS - month
+            )
         rows.append({"month": m, "series": "Budget (cumulative)", "amount": b})
     rows.append({"month": month, "series": "Spend to date", "amount": actual_to_date})
-    outturn = float(forecast_outturn(annual_budget, budget_to_date, actual_to_date, month,
-                                     method))
+    outturn = float(forecast_outturn(annual_budget, budget_to_date, actual_to_date, month, method))
     for m in range(month, YEAR_MONTHS + 1):
-        rows.append({"month": m, "series": f"Forecast ({method.replace('_', ' ')})",
-                     "amount": actual_to_date + (outturn - actual_to_date) * (m - month) / (
-                         YEAR_MONTHS - month)})
+        rows.append(
+            {
+                "month": m,
+                "series": f"Forecast ({method.replace('_', ' ')})",
+                "amount": actual_to_date
+                + (outturn - actual_to_date) * (m - month) / (YEAR_MONTHS - month),
+            }
+        )
     if reported_outturn is not None:
-        rows.append({"month": YEAR_MONTHS, "series": "Reported forecast outturn",
-                     "amount": float(reported_outturn)})
+        rows.append(
+            {
+                "month": YEAR_MONTHS,
+                "series": "Reported forecast outturn",
+                "amount": float(reported_outturn),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def budget_to_forecast_steps(pos: pd.DataFrame, total_row: str = "total_revenue"
-                             ) -> pd.DataFrame:
+def budget_to_forecast_steps(pos: pd.DataFrame, total_row: str = "total_revenue") -> pd.DataFrame:
     """Waterfall steps from the annual budget of ``total_row`` to its forecast outturn: the
     start, one step per line (its forecast overspend adds to spend: ``−forecast_variance``),
     and the end.  The end is the printed total's outturn; if the lines do not sum to the
@@ -472,15 +546,21 @@ def budget_to_forecast_steps(pos: pd.DataFrame, total_row: str = "total_revenue"
     lines = pos[pos["parent_id"] == total_row]
     steps = [{"step": "Annual budget", "amount": float(total["annual_budget"]), "kind": "start"}]
     for _, r in lines.iterrows():
-        steps.append({"step": str(r["line"]), "amount": float(-r["forecast_variance"]),
-                      "kind": "delta"})
+        steps.append(
+            {"step": str(r["line"]), "amount": float(-r["forecast_variance"]), "kind": "delta"}
+        )
     gap = float(lines["forecast_variance"].sum() - total["forecast_variance"])
     if gap:
-        steps.append({"step": "Unreconciled difference in the seed", "amount": gap,
-                      "kind": "delta"})
-    steps.append({"step": "Forecast outturn",
-                  "amount": float(total["annual_budget"] - total["forecast_variance"]),
-                  "kind": "total"})
+        steps.append(
+            {"step": "Unreconciled difference in the seed", "amount": gap, "kind": "delta"}
+        )
+    steps.append(
+        {
+            "step": "Forecast outturn",
+            "amount": float(total["annual_budget"] - total["forecast_variance"]),
+            "kind": "total",
+        }
+    )
     return waterfall_frame(pd.DataFrame(steps))
 
 
@@ -498,24 +578,37 @@ def waterfall_frame(steps: pd.DataFrame) -> pd.DataFrame:
             start, end, running = 0.0, amount, amount
         elif r.kind == "total":
             if abs(amount - running) > 1e-6:
-                raise ValueError(f"waterfall step {r.step!r}: total {money(amount)} does not "
-                                 f"equal the running total {money(running)} (difference "
-                                 f"{money(amount - running)})")
+                raise ValueError(
+                    f"waterfall step {r.step!r}: total {money(amount)} does not "
+                    f"equal the running total {money(running)} (difference "
+                    f"{money(amount - running)})"
+                )
             start, end = 0.0, amount
         elif r.kind == "delta":
             start, end = running, running + amount
             running = end
         else:
             raise ValueError(f"waterfall step {r.step!r}: kind must be start, delta or total")
-        rows.append({"order": i, "step": r.step, "kind": r.kind, "amount": amount,
-                     "start": start, "end": end, "running": running})
+        rows.append(
+            {
+                "order": i,
+                "step": r.step,
+                "kind": r.kind,
+                "amount": amount,
+                "start": start,
+                "end": end,
+                "running": running,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --- allocations and the plan bridge ---------------------------------------------------------
 
-def allocation_uplift(baselines: pd.Series, rate_pct: float, total: float | None = None
-                      ) -> pd.Series:
+
+def allocation_uplift(
+    baselines: pd.Series, rate_pct: float, total: float | None = None
+) -> pd.Series:
     """Growth by organisation in whole £'000: ``growth_i = baseline_i × rate / 100``.
 
     Without ``total`` each organisation's growth is rounded half up on its own (Table 12:
@@ -580,8 +673,9 @@ def qipp_requirement(plan: pd.DataFrame, column: str = "total") -> float:
 
 #: RAG labels, in order.
 RAG = ("Green", "Amber", "Red", "Grey")
+#: Their fills in tables (the text on each is black or white, whichever contrasts more:
+#: :func:`nhsbook.tables.table`).
 RAG_COLOURS = {"Green": "#00A651", "Amber": "#FFBF00", "Red": "#C00000", "Grey": "#C9C9C9"}
-RAG_TEXT_ON = {"Red": "#FFFFFF"}
 
 
 def rag(ratio: float | None, green: float = 1.0, amber: float = 0.5) -> str:
@@ -592,8 +686,9 @@ def rag(ratio: float | None, green: float = 1.0, amber: float = 0.5) -> str:
     return "Green" if ratio >= green else "Amber" if ratio >= amber else "Red"
 
 
-def qipp_tracking(qipp: pd.DataFrame, column: str = "total", green: float = 1.0,
-                  amber: float = 0.5) -> pd.DataFrame:
+def qipp_tracking(
+    qipp: pd.DataFrame, column: str = "total", green: float = 1.0, amber: float = 0.5
+) -> pd.DataFrame:
     """Planned against delivered savings by scheme for one column (the PCT total or a CCG).
 
     Planned = contracted and transacted + contracted and needs delivering; delivered = the
@@ -602,16 +697,23 @@ def qipp_tracking(qipp: pd.DataFrame, column: str = "total", green: float = 1.0,
     delivered ÷ planned (Green fully delivered, Amber at least half, Red under half; Grey
     where nothing is planned for this organisation).
     """
-    lines = qipp[qipp["status"].isin(["transacted", "needs_delivering"]) &
-                 ~qipp["row_id"].str.endswith("_total")]
-    wide = lines.pivot_table(index="scheme", columns="status", values=column, aggfunc="sum",
-                             fill_value=0.0, sort=False)
+    lines = qipp[
+        qipp["status"].isin(["transacted", "needs_delivering"])
+        & ~qipp["row_id"].str.endswith("_total")
+    ]
+    wide = lines.pivot_table(
+        index="scheme", columns="status", values=column, aggfunc="sum", fill_value=0.0, sort=False
+    )
     for status in ("transacted", "needs_delivering"):
         if status not in wide.columns:
             wide[status] = 0.0
-    out = pd.DataFrame({"scheme": wide.index,
-                        "planned": (wide["transacted"] + wide["needs_delivering"]).to_numpy(),
-                        "delivered": wide["transacted"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "scheme": wide.index,
+            "planned": (wide["transacted"] + wide["needs_delivering"]).to_numpy(),
+            "delivered": wide["transacted"].to_numpy(),
+        }
+    )
     out["outstanding"] = out["planned"] - out["delivered"]
     ratio = out["delivered"] / out["planned"].where(out["planned"] != 0)
     out["delivery_pct"] = 100 * ratio
@@ -623,12 +725,15 @@ def qipp_tracking(qipp: pd.DataFrame, column: str = "total", green: float = 1.0,
 
 #: Spending categories of a practice's indicative budget (seed 004 line 672), in order.
 CATEGORIES = ("acute", "prescribing", "provider_services", "other")
-CATEGORY_NAMES = {"acute": "Acute commissioning", "prescribing": "Prescribing",
-                  "provider_services": "Provider services", "other": "Other"}
+CATEGORY_NAMES = {
+    "acute": "Acute commissioning",
+    "prescribing": "Prescribing",
+    "provider_services": "Provider services",
+    "other": "Other",
+}
 
 
-def practice_budgets(practices: pd.DataFrame, total: float, weighted: bool = True
-                     ) -> pd.Series:
+def practice_budgets(practices: pd.DataFrame, total: float, weighted: bool = True) -> pd.Series:
     """Indicative budgets per practice: the organisation's budget ``total`` shared per head
     ("devolved down to practice level on a per capita basis", seed 004 lines 716 and 746),
 
@@ -647,8 +752,9 @@ def practice_budgets(practices: pd.DataFrame, total: float, weighted: bool = Tru
     return total * heads / heads.sum()
 
 
-def practice_position(fin: Finance, org_code: str, weighted: bool = True,
-                      method: str = "run_rate") -> pd.DataFrame:
+def practice_position(
+    fin: Finance, org_code: str, weighted: bool = True, method: str = "run_rate"
+) -> pd.DataFrame:
     """Each practice's indicative budget, spend to date, variance, forecast outturn and
     forecast over/underspend by category (tidy: one row per practice × category).
 
@@ -676,13 +782,15 @@ def practice_position(fin: Finance, org_code: str, weighted: bool = True,
         rows.append(part)
     out = pd.concat(rows, ignore_index=True)
     spend = ledger.set_index(["practice_code", "category"])["actual_to_date"]
-    out["actual_to_date"] = [float(spend.get((p, c), 0.0))
-                             for p, c in zip(out["practice_code"], out["category"])]
+    out["actual_to_date"] = [
+        float(spend.get((p, c), 0.0)) for p, c in zip(out["practice_code"], out["category"])
+    ]
     out["month"] = month
     out["budget_to_date"] = out["annual_budget"] * month / YEAR_MONTHS
     out["variance_to_date"] = variance(out["budget_to_date"], out["actual_to_date"])
-    out["forecast_outturn"] = forecast_outturn(out["annual_budget"], out["budget_to_date"],
-                                               out["actual_to_date"], month, method)
+    out["forecast_outturn"] = forecast_outturn(
+        out["annual_budget"], out["budget_to_date"], out["actual_to_date"], month, method
+    )
     out["forecast_variance"] = variance(out["annual_budget"], out["forecast_outturn"])
     out["freed_up"] = out["forecast_variance"].clip(lower=0.0)
     return out
@@ -693,10 +801,17 @@ def practice_summary(position_rows: pd.DataFrame) -> pd.DataFrame:
     summed over categories; freed-up resources of the practice as a whole,
     ``max(0, Σ forecast variance)`` (an underspend in one category first offsets an overspend
     in another); and budget per head in £."""
-    cols = ["annual_budget", "budget_to_date", "actual_to_date", "variance_to_date",
-            "forecast_outturn", "forecast_variance"]
-    out = position_rows.groupby(["practice_code", "practice_name", "list_size"],
-                                as_index=False, sort=True)[cols].sum()
+    cols = [
+        "annual_budget",
+        "budget_to_date",
+        "actual_to_date",
+        "variance_to_date",
+        "forecast_outturn",
+        "forecast_variance",
+    ]
+    out = position_rows.groupby(
+        ["practice_code", "practice_name", "list_size"], as_index=False, sort=True
+    )[cols].sum()
     out["freed_up"] = out["forecast_variance"].clip(lower=0.0)
     out["budget_per_head_pounds"] = 1000 * out["annual_budget"] / out["list_size"]
     return out
@@ -716,12 +831,15 @@ def implied_budget(published: pd.DataFrame) -> float:
     124,750 (£'000).  The percentage is printed to one decimal, so the budget is only known
     to lie between 998/0.0085 and 998/0.0075 (117,412 to 133,067)."""
     get = published.set_index(["measure", "category"])["value"]
-    return round(float(get[("forecast_variance", "all")]) /
-                 (float(get[("forecast_variance_pct", "all")]) / 100))
+    return round(
+        float(get[("forecast_variance", "all")])
+        / (float(get[("forecast_variance_pct", "all")]) / 100)
+    )
 
 
-def synth_practices(published: pd.DataFrame, seed: int = SYNTH_SEED
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def synth_practices(
+    published: pd.DataFrame, seed: int = SYNTH_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Synthetic DacCom practices, category budgets and month-10 ledger (all £'000).
 
     Calibration (what the gate re-checks): list sizes add up to the published registered
@@ -741,15 +859,26 @@ def synth_practices(published: pd.DataFrame, seed: int = SYNTH_SEED
     sizes = largest_remainder(pd.Series(rng.lognormal(0.0, 0.45, n)), patients)
     weights = rng.normal(1.0, 0.08, n).clip(0.8, 1.25)
     weights = np.round(weights * sizes.sum() / float((sizes * weights).sum()), 4)
-    practices = pd.DataFrame({
-        "practice_code": [f"DAC{i + 1:02d}" for i in range(n)],
-        "practice_name": [f"Synthetic Dacorum practice {i + 1:02d}" for i in range(n)],
-        "org_code": org, "list_size": sizes.to_numpy(), "need_weight": weights})
+    practices = pd.DataFrame(
+        {
+            "practice_code": [f"DAC{i + 1:02d}" for i in range(n)],
+            "practice_name": [f"Synthetic Dacorum practice {i + 1:02d}" for i in range(n)],
+            "org_code": org,
+            "list_size": sizes.to_numpy(),
+            "need_weight": weights,
+        }
+    )
     total = implied_budget(published)
     split = largest_remainder(pd.Series(SYNTH_SHARES), int(total))
-    budgets = pd.DataFrame({"org_code": org, "period": period, "category": list(split.index),
-                            "annual_budget": split.to_numpy(),
-                            "basis": "synthetic: the implied budget split in assumed shares"})
+    budgets = pd.DataFrame(
+        {
+            "org_code": org,
+            "period": period,
+            "category": list(split.index),
+            "annual_budget": split.to_numpy(),
+            "basis": "synthetic: the implied budget split in assumed shares",
+        }
+    )
     var = {c: float(pub[("variance_to_date", c)]) for c in CATEGORIES if c != "other"}
     var["other"] = float(pub[("variance_to_date", "all")]) - sum(var.values())
     ledger_rows = []
@@ -757,13 +886,19 @@ def synth_practices(published: pd.DataFrame, seed: int = SYNTH_SEED
         annual = practice_budgets(practices, float(split[cat]))
         to_date = annual * month / YEAR_MONTHS
         noise = rng.normal(0.0, 0.03, n) * to_date
-        noise -= noise.sum() * to_date / to_date.sum()          # keeps the category total
+        noise -= noise.sum() * to_date / to_date.sum()  # keeps the category total
         spend = to_date - var[cat] * to_date / to_date.sum() + noise
-        pounds = largest_remainder(spend * 1000, int(round(
-            (to_date.sum() - var[cat]) * 1000)))
+        pounds = largest_remainder(spend * 1000, int(round((to_date.sum() - var[cat]) * 1000)))
         for code, v in zip(practices["practice_code"], pounds):
-            ledger_rows.append({"practice_code": code, "period": period, "month": month,
-                                "category": cat, "actual_to_date": round(v / 1000, 3)})
+            ledger_rows.append(
+                {
+                    "practice_code": code,
+                    "period": period,
+                    "month": month,
+                    "category": cat,
+                    "actual_to_date": round(v / 1000, 3),
+                }
+            )
     return practices, budgets, pd.DataFrame(ledger_rows)
 
 
@@ -774,47 +909,58 @@ def write_synthetic(data_dir: Path, seed: int = SYNTH_SEED) -> list[Path]:
     published = _read(folder / "pbc_published.csv")
     practices, budgets, ledger = synth_practices(published, seed)
     paths = []
-    for frame, name in ((practices, "practices_synthetic.csv"),
-                        (budgets, "pbc_budget_synthetic.csv"),
-                        (ledger, "practice_ledger_synthetic.csv")):
+    for frame, name in (
+        (practices, "practices_synthetic.csv"),
+        (budgets, "pbc_budget_synthetic.csv"),
+        (ledger, "practice_ledger_synthetic.csv"),
+    ):
         path = folder / name
-        frame.to_csv(path, index=False, lineterminator="\n", float_format="%.4f"
-                     if name == "practices_synthetic.csv" else None)
+        frame.to_csv(
+            path,
+            index=False,
+            lineterminator="\n",
+            float_format="%.4f" if name == "practices_synthetic.csv" else None,
+        )
         paths.append(path)
     return paths
 
 
-def practice_reconciliation(frames: Mapping[str, pd.DataFrame | None]
-                            ) -> tuple[pd.DataFrame | None, str]:
+def practice_reconciliation(
+    frames: Mapping[str, pd.DataFrame | None],
+) -> tuple[pd.DataFrame | None, str]:
     """The frame of suite ``finance_reconcile_practices``: one row per published DacCom
     figure the practices must reproduce (indexed by its line in ``pbc_published.csv``):
     ``published`` against ``practices`` (the practices' sum: list sizes, practice count,
     or budget to date − spend by category, in £'000 rounded to whole thousands)."""
     pub, prac = frames.get("finance_pbc_published"), frames.get("finance_practices")
     bud, led = frames.get("finance_pbc_budget"), frames.get("finance_practice_ledger")
-    for name, f in (("finance_pbc_published", pub), ("finance_practices", prac),
-                    ("finance_pbc_budget", bud), ("finance_practice_ledger", led)):
+    for name, f in (
+        ("finance_pbc_published", pub),
+        ("finance_practices", prac),
+        ("finance_pbc_budget", bud),
+        ("finance_practice_ledger", led),
+    ):
         if f is None:
             return None, f"not run: {name} could not be read"
-    need = {"finance_pbc_published": (pub, ("org_code", "measure", "category", "value")),
-            "finance_practices": (prac, ("practice_code", "org_code", "list_size",
-                                         "need_weight")),
-            "finance_pbc_budget": (bud, ("org_code", "category", "annual_budget")),
-            "finance_practice_ledger": (led, ("practice_code", "month", "category",
-                                              "actual_to_date"))}
+    need = {
+        "finance_pbc_published": (pub, ("org_code", "measure", "category", "value")),
+        "finance_practices": (prac, ("practice_code", "org_code", "list_size", "need_weight")),
+        "finance_pbc_budget": (bud, ("org_code", "category", "annual_budget")),
+        "finance_practice_ledger": (led, ("practice_code", "month", "category", "actual_to_date")),
+    }
     for name, (f, cols) in need.items():
         missing = [c for c in cols if c not in f.columns]
         if missing:
             return None, f"not run: {name} has no column {', '.join(missing)}"
-    from .textfile import LINE, to_number
     p = prac.assign(n=to_number(prac["list_size"]), w=to_number(prac["need_weight"]))
     b = bud.assign(a=to_number(bud["annual_budget"]))
     led_n = led.assign(s=to_number(led["actual_to_date"]), m=to_number(led["month"]))
     org_of = dict(zip(p["practice_code"], p["org_code"]))
     led_n["org_code"] = led_n["practice_code"].map(org_of)
     rows = []
-    for line, org, measure, cat, value in zip(pub.index, pub["org_code"], pub["measure"],
-                                              pub["category"], to_number(pub["value"])):
+    for line, org, measure, cat, value in zip(
+        pub.index, pub["org_code"], pub["measure"], pub["category"], to_number(pub["value"])
+    ):
         mine = p[p["org_code"] == org]
         if measure == "registered_patients":
             got = float(mine["n"].sum())
@@ -831,32 +977,47 @@ def practice_reconciliation(frames: Mapping[str, pd.DataFrame | None]
                 got = round(annual * month / YEAR_MONTHS - float(spend["s"].sum()))
         else:
             continue
-        rows.append({"org_code": org, "measure": measure, "category": cat,
-                     "published": value, "practices": got, LINE: line})
-    frame = pd.DataFrame(rows, columns=["org_code", "measure", "category", "published",
-                                        "practices", LINE])
+        rows.append(
+            {
+                "org_code": org,
+                "measure": measure,
+                "category": cat,
+                "published": value,
+                "practices": got,
+                LINE: line,
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["org_code", "measure", "category", "published", "practices", LINE]
+    )
     frame[LINE] = frame[LINE].astype("int64")
     return frame.set_index(LINE), ""
 
 
 # --- what the finance page shows for one organisation ----------------------------------------
 
+
 def header_markdown(fin: Finance, org_code: str) -> str:
     """The page's opening: organisation, type, where its code comes from, and the
     synthetic-data notice when the page shows synthetic practices."""
-    from .escape import markdown as esc, markdown_code as esc_code
     org = fin.org(org_code)
-    lines = [f"**Organisation:** {esc(org['org_name'])} ({esc_code(org_code)}, "
-             f"{esc(org['org_type'])}). **Code:** {esc(org['code_note'])}.", "",
-             f"All money is in **{MONEY_UNIT}**. A variance is budget minus spend: negative is "
-             "an overspend, positive an underspend."]
+    lines = [
+        f"**Organisation:** {esc(org['org_name'])} ({esc_code(org_code)}, "
+        f"{esc(org['org_type'])}). **Code:** {esc(org['code_note'])}.",
+        "",
+        f"All money is in **{MONEY_UNIT}**. A variance is budget minus spend: negative is "
+        "an overspend, positive an underspend.",
+    ]
     if not practice_rows(fin, org_code).empty:
-        lines += ["", "> **Synthetic data.** The practices on this page, their list sizes, need "
-                  "weights, budget split by category and spend are **synthetic**: made by "
-                  "nhsbook's seeded generator (`python -m nhsbook.finance synth`) so that they "
-                  "add up to DacCom's published totals (seed 004: 151,822 patients in 19 "
-                  "practices; month-10 variances by category). DacCom's own figures are "
-                  "published."]
+        lines += [
+            "",
+            "> **Synthetic data.** The practices on this page, their list sizes, need "
+            "weights, budget split by category and spend are **synthetic**: made by "
+            "nhsbook's seeded generator (`python -m nhsbook.finance synth`) so that they "
+            "add up to DacCom's published totals (seed 004: 151,822 patients in 19 "
+            "practices; month-10 variances by category). DacCom's own figures are "
+            "published.",
+        ]
     return "\n".join(lines)
 
 
@@ -866,12 +1027,15 @@ def practice_rows(fin: Finance, org_code: str) -> pd.DataFrame:
     return prac[prac["org_code"] == org_code]
 
 
-POSITION_COLUMNS = {"line": "Line", "annual_budget": "Annual budget",
-                    "budget_to_date": "Budget to date",
-                    "expenditure_to_date": "Expenditure to date",
-                    "variance_to_date": "Variance to date",
-                    "forecast_variance": "Forecast variance",
-                    "forecast_outturn": "Forecast outturn"}
+POSITION_COLUMNS = {
+    "line": "Line",
+    "annual_budget": "Annual budget",
+    "budget_to_date": "Budget to date",
+    "expenditure_to_date": "Expenditure to date",
+    "variance_to_date": "Variance to date",
+    "forecast_variance": "Forecast variance",
+    "forecast_outturn": "Forecast outturn",
+}
 
 
 def position_display(pos: pd.DataFrame) -> pd.DataFrame:
@@ -884,11 +1048,25 @@ def variance_long(pos: pd.DataFrame) -> pd.DataFrame:
     :func:`nhsbook.charts.variance_bars`."""
     lines = pos[pos["parent_id"] == "total_revenue"]
     month = int(pos["month"].iloc[0])
-    return pd.concat([
-        pd.DataFrame({"line": lines["line"], "measure": f"To month {month}",
-                      "variance": lines["variance_to_date"]}),
-        pd.DataFrame({"line": lines["line"], "measure": "Forecast year end",
-                      "variance": lines["forecast_variance"]})], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "line": lines["line"],
+                    "measure": f"To month {month}",
+                    "variance": lines["variance_to_date"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "line": lines["line"],
+                    "measure": "Forecast year end",
+                    "variance": lines["forecast_variance"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
 
 
 def corrections(fin: Finance, org_code: str) -> pd.DataFrame:
@@ -897,12 +1075,24 @@ def corrections(fin: Finance, org_code: str) -> pd.DataFrame:
     rows = []
     pos = fin["finance_position"]
     for _, r in pos[(pos["org_code"] == org_code) & (pos["correction"] != "")].iterrows():
-        rows.append({"table": "Financial position", "line": r["line"],
-                     "column": "budget_to_date", "note": r["correction"]})
+        rows.append(
+            {
+                "table": "Financial position",
+                "line": r["line"],
+                "column": "budget_to_date",
+                "note": r["correction"],
+            }
+        )
     disc = fin["finance_discrepancies"]
     for _, r in disc[disc["org_code"] == org_code].iterrows():
-        rows.append({"table": r["dataset"], "line": r["row_id"], "column": r["column"],
-                     "note": r["reasoning"]})
+        rows.append(
+            {
+                "table": r["dataset"],
+                "line": r["row_id"],
+                "column": r["column"],
+                "note": r["reasoning"],
+            }
+        )
     return pd.DataFrame(rows, columns=["table", "line", "column", "note"])
 
 
@@ -918,9 +1108,15 @@ def uplift_for(fin: Finance, org_code: str) -> pd.DataFrame:
     if col is None:
         return pd.DataFrame()
     if col == "total":
-        return t[["line", "city", "county", "total", "increase_pct"]].rename(columns={
-            "line": "Line", "city": "City", "county": "County", "total": "Total",
-            "increase_pct": "Increase %"})
+        return t[["line", "city", "county", "total", "increase_pct"]].rename(
+            columns={
+                "line": "Line",
+                "city": "City",
+                "county": "County",
+                "total": "Total",
+                "increase_pct": "Increase %",
+            }
+        )
     return t[["line", col]].rename(columns={"line": "Line", col: MONEY_UNIT})
 
 
@@ -930,9 +1126,15 @@ def ccg_baselines_for(fin: Finance, org_code: str) -> pd.DataFrame:
     sel = t if org_code == "DERBYSHIRE-CLUSTER" else t[(t["org_code"] == org_code)]
     if sel.empty:
         return pd.DataFrame()
-    return sel[["line", "baseline", "growth", "reablement", "total"]].rename(columns={
-        "line": "CCG", "baseline": "Baseline", "growth": "Growth", "reablement": "Re-ablement",
-        "total": "Total"})
+    return sel[["line", "baseline", "growth", "reablement", "total"]].rename(
+        columns={
+            "line": "CCG",
+            "baseline": "Baseline",
+            "growth": "Growth",
+            "reablement": "Re-ablement",
+            "total": "Total",
+        }
+    )
 
 
 def plan_for(fin: Finance, org_code: str) -> tuple[pd.DataFrame, str | None]:
@@ -943,10 +1145,17 @@ def plan_for(fin: Finance, org_code: str) -> tuple[pd.DataFrame, str | None]:
     if col is None:
         return pd.DataFrame(), None
     cols = ["line", "city", "county", "total"] if col == "total" else ["line", col]
-    return t[cols].rename(columns={"line": "Line", "city": "City", "county": "County",
-                                   "total": "Total", col: MONEY_UNIT} if col != "total"
-                          else {"line": "Line", "city": "City", "county": "County",
-                                "total": "Total"}), col
+    return t[cols].rename(
+        columns={
+            "line": "Line",
+            "city": "City",
+            "county": "County",
+            "total": "Total",
+            col: MONEY_UNIT,
+        }
+        if col != "total"
+        else {"line": "Line", "city": "City", "county": "County", "total": "Total"}
+    ), col
 
 
 def qipp_for(fin: Finance, org_code: str) -> tuple[pd.DataFrame, str | None]:
@@ -962,7 +1171,7 @@ def qipp_for(fin: Finance, org_code: str) -> tuple[pd.DataFrame, str | None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m nhsbook.finance synth [--seed N]``: rewrite the synthetic DacCom files."""
     import argparse
-    from .config import load_book
+
     parser = argparse.ArgumentParser(prog="python -m nhsbook.finance")
     parser.add_argument("command", choices=["synth"])
     parser.add_argument("--seed", type=int, default=SYNTH_SEED)

@@ -95,8 +95,9 @@ def rate(value: Any, decimals: int = DEFAULT_DECIMALS, suppressed: bool = False)
     return number(value, decimals, suppressed)
 
 
-def percent(value: Any, decimals: int = DEFAULT_DECIMALS, suppressed: bool = False,
-            sign: bool = False) -> str:
+def percent(
+    value: Any, decimals: int = DEFAULT_DECIMALS, suppressed: bool = False, sign: bool = False
+) -> str:
     """A percentage with its sign: ``12.3%`` (``+2.1%`` with ``sign`` for a change)."""
     blank = _blank(value, suppressed)
     if blank is not None:
@@ -165,8 +166,9 @@ def unit_suffix(unit: Any) -> str:
     return f" {u}"
 
 
-def indicator_value(value: Any, meta: Mapping[str, Any] | None = None,
-                    suppressed: bool = False, unit: bool = True) -> str:
+def indicator_value(
+    value: Any, meta: Mapping[str, Any] | None = None, suppressed: bool = False, unit: bool = True
+) -> str:
     """An indicator's value at its precision, followed by its unit (``12.3%``,
     ``81.2 years``, ``512.4 per 100,000``); ``Supp.`` / ``–`` when suppressed / missing."""
     blank = _blank(value, suppressed)

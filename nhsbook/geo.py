@@ -34,17 +34,34 @@ import pandas as pd
 import shapely
 
 from . import deps, sources
+from .config import BookConfig, load_book
+from .escape import markdown as esc
+from .escape import markdown_code as esc_code
+from .io import ons
 from .io.boundaries import WGS84, _polygonal, read_boundaries, repair  # noqa: F401
 from .io.lookups import _optional, lsoa_table, read_source  # noqa: F401
-from .config import BookConfig, load_book
 
-if TYPE_CHECKING:   # annotations only: deprivation imports geo
+if TYPE_CHECKING:  # annotations only: deprivation imports geo
     from .deprivation import MapClasses
 
 __all__ = [
-    "BoundaryLayer", "LAYERS", "MapArea", "MissingBoundaries", "area_km2", "boundaries",
-    "covered_codes", "dissolve", "localities", "make_practice_catchments", "practice_catchments",
-    "read_boundaries", "repair", "resolve", "lsoa_table", "web_shapes", "write_practice_catchments",
+    "BoundaryLayer",
+    "LAYERS",
+    "MapArea",
+    "MissingBoundaries",
+    "area_km2",
+    "boundaries",
+    "covered_codes",
+    "dissolve",
+    "localities",
+    "make_practice_catchments",
+    "practice_catchments",
+    "read_boundaries",
+    "repair",
+    "resolve",
+    "lsoa_table",
+    "web_shapes",
+    "write_practice_catchments",
 ]
 
 #: British National Grid: metres, for simplification tolerances.
@@ -67,6 +84,7 @@ class MissingBoundaries(LookupError):
 
 # --------------------------------------------------------------------------------- reading
 
+
 @dataclass(frozen=True)
 class BoundaryLayer:
     """One registered boundary file: its registry key, code and name properties, TopoJSON
@@ -81,12 +99,18 @@ class BoundaryLayer:
 #: Registered boundary files by level.  LSOA boundaries exist for the Derbyshire focus area and
 #: the two hold-out districts only; district (LAD 2013) boundaries cover all of England.
 LAYERS: dict[str, tuple[BoundaryLayer, ...]] = {
-    "lsoa": (BoundaryLayer("lsoa2011_boundaries_derbyshire", "LSOA11CD", "LSOA11NM"),
-             BoundaryLayer("lsoa2011_boundaries_holdout", "LSOA11CD", "LSOA11NM")),
-    "msoa": (BoundaryLayer("msoa2011_boundaries_derbyshire", "MSOA11CD", "MSOA11NM"),
-             BoundaryLayer("msoa2011_boundaries_holdout", "MSOA11CD", "MSOA11NM")),
-    "ward13": (BoundaryLayer("wards2013_boundaries_derbyshire", "WD13CD", "WD13NM"),
-               BoundaryLayer("wards2013_boundaries_holdout", "WD13CD", "WD13NM")),
+    "lsoa": (
+        BoundaryLayer("lsoa2011_boundaries_derbyshire", "LSOA11CD", "LSOA11NM"),
+        BoundaryLayer("lsoa2011_boundaries_holdout", "LSOA11CD", "LSOA11NM"),
+    ),
+    "msoa": (
+        BoundaryLayer("msoa2011_boundaries_derbyshire", "MSOA11CD", "MSOA11NM"),
+        BoundaryLayer("msoa2011_boundaries_holdout", "MSOA11CD", "MSOA11NM"),
+    ),
+    "ward13": (
+        BoundaryLayer("wards2013_boundaries_derbyshire", "WD13CD", "WD13NM"),
+        BoundaryLayer("wards2013_boundaries_holdout", "WD13CD", "WD13NM"),
+    ),
     "lad13": (BoundaryLayer("lad2013_boundaries_england", "LAD13CD", "LAD13NM"),),
 }
 
@@ -133,7 +157,8 @@ def boundaries(level: str, codes: Iterable[str] | None = None) -> gpd.GeoDataFra
         raise MissingBoundaries(
             f"no registered {level} boundaries for {len(missing)} of {len(wanted)} areas "
             f"(e.g. {', '.join(missing[:3])}). The registry's {level} boundary files cover: "
-            f"{files}. Add a boundary file covering them to data/sources.yml.")
+            f"{files}. Add a boundary file covering them to data/sources.yml."
+        )
     order = {c: i for i, c in enumerate(wanted)}
     sel = gdf[gdf["code"].isin(order)].copy()
     sel["_o"] = sel["code"].map(order)
@@ -147,8 +172,15 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
 
 # --------------------------------------------------------------------------------- geometry
 
-def dissolve(parts: gpd.GeoDataFrame, membership: pd.DataFrame, *, part: str = "lsoa11_code",
-             group: str = "group_code", name: str | None = None) -> gpd.GeoDataFrame:
+
+def dissolve(
+    parts: gpd.GeoDataFrame,
+    membership: pd.DataFrame,
+    *,
+    part: str = "lsoa11_code",
+    group: str = "group_code",
+    name: str | None = None,
+) -> gpd.GeoDataFrame:
     """Union the ``parts`` (``code, geometry``) into groups by ``membership`` (``part`` →
     ``group`` [, ``name``]).
 
@@ -161,14 +193,18 @@ def dissolve(parts: gpd.GeoDataFrame, membership: pd.DataFrame, *, part: str = "
         raise ValueError(f"membership: {part} in more than one {group}: {sorted(set(dup))[:5]}")
     absent = sorted(set(membership[part]) - set(parts["code"]))
     if absent:
-        raise ValueError(f"membership: {len(absent)} {part} have no boundary "
-                         f"(e.g. {', '.join(absent[:3])})")
+        raise ValueError(
+            f"membership: {len(absent)} {part} have no boundary (e.g. {', '.join(absent[:3])})"
+        )
     cols = [part, group] + ([name] if name else [])
     joined = parts.merge(membership[cols], left_on="code", right_on=part, how="inner")
     out = joined[[group, "geometry"]].dissolve(by=group, as_index=False)
     out = out.rename(columns={group: "code"})
-    names = (membership.drop_duplicates(group).set_index(group)[name] if name
-             else pd.Series(out["code"].to_numpy(), index=out["code"].to_numpy()))
+    names = (
+        membership.drop_duplicates(group).set_index(group)[name]
+        if name
+        else pd.Series(out["code"].to_numpy(), index=out["code"].to_numpy())
+    )
     out.insert(1, "name", out["code"].map(names).astype(str))
     return repair(gpd.GeoDataFrame(out, geometry="geometry", crs=parts.crs), "dissolve")
 
@@ -179,8 +215,9 @@ def default_tolerance(gdf: gpd.GeoDataFrame) -> float:
     return float(np.clip(np.hypot(maxx - minx, maxy - miny) / 1200.0, 10.0, 300.0))
 
 
-def web_shapes(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,
-               digits: int = 4) -> gpd.GeoDataFrame:
+def web_shapes(
+    gdf: gpd.GeoDataFrame, tolerance_m: float | None = None, digits: int = 4
+) -> gpd.GeoDataFrame:
     """Shapes small enough for a web page and drawn right by Vega.
 
     1. simplify in British National Grid metres with ``shapely.coverage_simplify`` (neighbours
@@ -193,7 +230,7 @@ def web_shapes(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,
     geoms = gdf.geometry.to_crs(BNG).values
     simple = shapely.coverage_simplify(np.asarray(geoms, dtype=object), tol)
     back = gpd.GeoSeries(simple, index=gdf.index, crs=BNG).to_crs(WGS84)
-    grid = 10.0 ** -digits
+    grid = 10.0**-digits
     snapped = shapely.set_precision(np.asarray(back.values, dtype=object), grid)
     rounded = shapely.transform(snapped, lambda xy: np.round(xy, digits))
     out = gdf.copy()
@@ -201,13 +238,16 @@ def web_shapes(gdf: gpd.GeoDataFrame, tolerance_m: float | None = None,
     out = repair(out, "web_shapes")
     out.geometry = gpd.GeoSeries(
         shapely.orient_polygons(np.asarray(out.geometry.values, dtype=object), exterior_cw=True),
-        index=gdf.index, crs=WGS84)
+        index=gdf.index,
+        crs=WGS84,
+    )
     return out
 
 
 # --------------------------------------------------------------------------------- lookups
 
 # --------------------------------------------------------------------------------- hierarchy
+
 
 def _geography_dir(cfg: BookConfig) -> Path:
     return cfg.data / "geography"
@@ -225,8 +265,11 @@ def localities(cfg: BookConfig, ccg_code: str | None = None) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: the book has localities but no LSOA rules for them")
     rules = pd.read_csv(path, dtype=str, keep_default_na=False)
     areas = _book_areas(cfg)
-    ccgs = {str(areas.loc[areas["area_code"] == c, "parent_code"].iloc[0])
-            for c in rules["locality_code"].unique() if (areas["area_code"] == c).any()}
+    ccgs = {
+        str(areas.loc[areas["area_code"] == c, "parent_code"].iloc[0])
+        for c in rules["locality_code"].unique()
+        if (areas["area_code"] == c).any()
+    }
     unknown = sorted(set(rules["locality_code"]) - set(areas["area_code"]))
     if unknown:
         raise ValueError(f"{path}: locality codes {unknown} are not in the book's areas")
@@ -241,17 +284,23 @@ def localities(cfg: BookConfig, ccg_code: str | None = None) -> pd.DataFrame:
         raise ValueError(f"{path}: districts {clash} have both a whole-district and ward rules")
     w = lsoas.merge(by_ward[["ward19_code", "locality_code", "locality_name"]], on="ward19_code")
     d = lsoas.merge(by_lad[["lad19_code", "locality_code", "locality_name"]], on="lad19_code")
-    out = pd.concat([w, d], ignore_index=True)[["lsoa11_code", "lsoa11_name", "locality_code",
-                                                "locality_name"]]
+    out = pd.concat([w, d], ignore_index=True)[
+        ["lsoa11_code", "lsoa11_name", "locality_code", "locality_name"]
+    ]
     dup = out["lsoa11_code"][out["lsoa11_code"].duplicated()]
     if not dup.empty:
         raise ValueError(f"{path}: LSOAs match several rules: {sorted(set(dup))[:5]}")
     unmatched = sorted(set(lsoas["lsoa11_code"]) - set(out["lsoa11_code"]))
     if unmatched:
-        raise ValueError(f"{path}: {len(unmatched)} LSOAs of {ccg} match no rule "
-                         f"(e.g. {', '.join(unmatched[:3])})")
-    idle = [r for r in (by_ward["ward19_code"].tolist() + by_lad["lad19_code"].tolist())
-            if r not in set(w["ward19_code"]) | set(d["lad19_code"])]
+        raise ValueError(
+            f"{path}: {len(unmatched)} LSOAs of {ccg} match no rule "
+            f"(e.g. {', '.join(unmatched[:3])})"
+        )
+    idle = [
+        r
+        for r in (by_ward["ward19_code"].tolist() + by_lad["lad19_code"].tolist())
+        if r not in set(w["ward19_code"]) | set(d["lad19_code"])
+    ]
     if idle:
         raise ValueError(f"{path}: rules {idle} match no LSOA of {ccg}")
     return out.sort_values(["locality_code", "lsoa11_code"]).reset_index(drop=True)
@@ -265,8 +314,10 @@ def ccg_lsoas(ccg_code: str) -> pd.DataFrame:
     if hit.empty:
         hit = t[t["ccg20_code"] == ccg_code]
     if hit.empty:
-        raise KeyError(f"CCG {ccg_code!r} is in neither the 2016 (Derbyshire, hold-out) nor the "
-                       "2020 (England) LSOA-to-CCG lookup")
+        raise KeyError(
+            f"CCG {ccg_code!r} is in neither the 2016 (Derbyshire, hold-out) nor the "
+            "2020 (England) LSOA-to-CCG lookup"
+        )
     return hit.reset_index(drop=True)
 
 
@@ -277,12 +328,15 @@ def district_lsoas(code: str) -> tuple[pd.DataFrame, str]:
         hit = t[t[f"{col}_code"] == code]
         if not hit.empty:
             return hit.reset_index(drop=True), str(hit[f"{col}_name"].iloc[0])
-    raise KeyError(f"{code!r} is not a local authority district of England in the 2013, 2019 "
-                   "or 2020 LSOA lookups")
+    raise KeyError(
+        f"{code!r} is not a local authority district of England in the 2013, 2019 "
+        "or 2020 LSOA lookups"
+    )
 
 
 def _book_areas(cfg: BookConfig) -> pd.DataFrame:
-    from .store import load_computed
+    from .store import load_computed  # lazy: keeps scipy off this module's import
+
     return load_computed(cfg)["areas"]
 
 
@@ -312,7 +366,8 @@ def make_practice_catchments(cfg: BookConfig, seed: int = CATCHMENT_SEED) -> pd.
     Real practice catchments overlap and are not published here; these are for drawing the
     synthetic practices' figures only.  Population: IoD2019 denominators (mid-2015).
     """
-    from . import deprivation
+    from . import deprivation  # lazy: keeps mapclassify off this module's import
+
     areas = _book_areas(cfg)
     loc = localities(cfg)
     pop = deprivation.imd2019()[["lsoa11_code", "population"]]
@@ -345,9 +400,15 @@ def make_practice_catchments(cfg: BookConfig, seed: int = CATCHMENT_SEED) -> pd.
         sizes = pd.Series(w).groupby(label).sum()
         order = sorted(range(k), key=lambda j: (-sizes[j], j))
         to_practice = {j: prac["area_code"].iloc[r] for r, j in enumerate(order)}
-        rows.append(pd.DataFrame({"lsoa11_code": m["lsoa11_code"].to_numpy(),
-                                  "practice_code": [to_practice[j] for j in label],
-                                  "locality_code": code}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "lsoa11_code": m["lsoa11_code"].to_numpy(),
+                    "practice_code": [to_practice[j] for j in label],
+                    "locality_code": code,
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     out["synthetic"] = "yes"
     return out.sort_values(["practice_code", "lsoa11_code"]).reset_index(drop=True)
@@ -370,6 +431,7 @@ def county_view(cfg: BookConfig) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------- areas
 
+
 @dataclass
 class MapArea:
     """One area a map page shows: its LSOAs and the sub-areas it is divided into.
@@ -381,12 +443,12 @@ class MapArea:
 
     code: str
     name: str
-    kind: str                     # "ccg", "locality", "practice" or "district"
+    kind: str  # "ccg", "locality", "practice" or "district"
     book: BookConfig
     lsoas: pd.DataFrame
     parts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     synthetic_parts: tuple[str, ...] = ()
-    in_book: bool = True          # an area of the book's hierarchy (indicators exist for it)
+    in_book: bool = True  # an area of the book's hierarchy (indicators exist for it)
 
     @property
     def has_lsoa_boundaries(self) -> bool:
@@ -419,15 +481,18 @@ class MapArea:
     def outline(self, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
         """The whole area as one shape (union of its simplified LSOAs)."""
         m = self.lsoas[["lsoa11_code"]].assign(group_code=self.code, group_name=self.name)
-        return _oriented(dissolve(self.lsoa_shapes(tolerance_m), m, group="group_code",
-                                  name="group_name"))
+        return _oriented(
+            dissolve(self.lsoa_shapes(tolerance_m), m, group="group_code", name="group_name")
+        )
 
 
 def _oriented(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out.geometry = gpd.GeoSeries(
         shapely.orient_polygons(np.asarray(gdf.geometry.values, dtype=object), exterior_cw=True),
-        index=gdf.index, crs=gdf.crs)
+        index=gdf.index,
+        crs=gdf.crs,
+    )
     return out
 
 
@@ -458,37 +523,50 @@ def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
         lsoas = ccg_lsoas(area_code)
         parts: dict[str, tuple[str, str | None]] = {}
         synthetic: list[str] = []
-        if (areas["parent_code"] == area_code).any() and \
-                (_geography_dir(cfg) / LOCALITIES_FILE).is_file():
+        if (areas["parent_code"] == area_code).any() and (
+            _geography_dir(cfg) / LOCALITIES_FILE
+        ).is_file():
             loc = localities(cfg, area_code)
-            lsoas = lsoas.merge(loc[["lsoa11_code", "locality_code", "locality_name"]],
-                                how="left")
+            lsoas = lsoas.merge(loc[["lsoa11_code", "locality_code", "locality_name"]], how="left")
             parts["locality"] = ("locality_code", "locality_name")
             lsoas, synthetic = _with_practices(cfg, areas, lsoas, parts)
         else:  # a book without localities (e.g. a real-data book): the CCG's districts
             parts["district"] = ("lad19_code", "lad19_name")
-        return MapArea(area_code, str(hit["area_name"].iloc[0]), "ccg", cfg, lsoas, parts,
-                       tuple(synthetic))
+        return MapArea(
+            area_code, str(hit["area_name"].iloc[0]), "ccg", cfg, lsoas, parts, tuple(synthetic)
+        )
     if kind == "locality":
         loc = localities(cfg)
         members = loc[loc["locality_code"] == area_code]
         lsoas = lsoa_table().merge(members[["lsoa11_code", "locality_code", "locality_name"]])
         parts = {}
         lsoas, synthetic = _with_practices(cfg, areas, lsoas, parts)
-        return MapArea(area_code, str(hit["area_name"].iloc[0]), "locality", cfg, lsoas, parts,
-                       tuple(synthetic))
+        return MapArea(
+            area_code,
+            str(hit["area_name"].iloc[0]),
+            "locality",
+            cfg,
+            lsoas,
+            parts,
+            tuple(synthetic),
+        )
     if kind == "district":  # a district of the book: the part of it inside the book's CCG
         lsoas, _ = district_lsoas(area_code)
         parent = str(hit["parent_code"].iloc[0])
         if (areas.loc[areas["area_code"] == parent, "area_type"] == "ccg").any():
             lsoas = lsoas[lsoas["lsoa11_code"].isin(ccg_lsoas(parent)["lsoa11_code"])]
         lsoas = lsoas.reset_index(drop=True)
-        parts = ({"ward": ("ward19_code", "ward19_name")} if lsoas["ward19_code"].notna().all()
-                 else {"MSOA": ("msoa11_code", "msoa11_name")})
+        parts = (
+            {"ward": ("ward19_code", "ward19_name")}
+            if lsoas["ward19_code"].notna().all()
+            else {"MSOA": ("msoa11_code", "msoa11_name")}
+        )
         return MapArea(area_code, str(hit["area_name"].iloc[0]), "district", cfg, lsoas, parts)
     if kind:
-        raise ValueError(f"area {area_code!r} is a {kind}: maps are drawn for CCGs, localities "
-                         "and local authority districts")
+        raise ValueError(
+            f"area {area_code!r} is a {kind}: maps are drawn for CCGs, localities "
+            "and local authority districts"
+        )
     try:
         lsoas, name = district_lsoas(area_code)
         kind = "district"
@@ -496,13 +574,25 @@ def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
         try:
             lsoas = ccg_lsoas(area_code)
         except KeyError:
-            raise KeyError(f"{area_code!r} is neither an area of book {cfg.name!r} nor an "
-                           "English local authority district or CCG of the LSOA lookups") from None
-        name = str(lsoas["ccg16_name"].dropna().iloc[0] if lsoas["ccg16_code"].eq(area_code).any()
-                   else lsoas["ccg20_name"].iloc[0])
+            raise KeyError(
+                f"{area_code!r} is neither an area of book {cfg.name!r} nor an "
+                "English local authority district or CCG of the LSOA lookups"
+            ) from None
+        name = str(
+            lsoas["ccg16_name"].dropna().iloc[0]
+            if lsoas["ccg16_code"].eq(area_code).any()
+            else lsoas["ccg20_name"].iloc[0]
+        )
         kind = "ccg"
-        return MapArea(area_code, name, kind, cfg, lsoas,
-                       {"district": ("lad19_code", "lad19_name")}, in_book=False)
+        return MapArea(
+            area_code,
+            name,
+            kind,
+            cfg,
+            lsoas,
+            {"district": ("lad19_code", "lad19_name")},
+            in_book=False,
+        )
     if lsoas["ward19_code"].notna().all():
         parts = {"ward": ("ward19_code", "ward19_name")}
     else:
@@ -510,8 +600,9 @@ def resolve(area_code: str, book: str | BookConfig = "default") -> MapArea:
     return MapArea(area_code, name, kind, cfg, lsoas, parts, in_book=False)
 
 
-def _with_practices(cfg: BookConfig, areas: pd.DataFrame, lsoas: pd.DataFrame,
-                    parts: dict) -> tuple[pd.DataFrame, list[str]]:
+def _with_practices(
+    cfg: BookConfig, areas: pd.DataFrame, lsoas: pd.DataFrame, parts: dict
+) -> tuple[pd.DataFrame, list[str]]:
     path = _geography_dir(cfg) / CATCHMENTS_FILE
     if not path.is_file():
         return lsoas, []
@@ -526,6 +617,7 @@ def _with_practices(cfg: BookConfig, areas: pd.DataFrame, lsoas: pd.DataFrame,
 def main(argv: list[str] | None = None) -> int:
     """``python -m nhsbook.geo catchments [BOOK]``: rewrite the synthetic practice catchments."""
     import sys
+
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "catchments":
         print("usage: python -m nhsbook.geo catchments [BOOK]")
@@ -550,7 +642,8 @@ SUPPRESSED_CLASS = "Suppressed (disclosure control)"
 def lsoa_map_table(area: MapArea) -> tuple[pd.DataFrame, "MapClasses"]:
     """The area's LSOAs with IMD 2019 national rank and decile (classes: national deciles),
     IMD 2015 score and population."""
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     t = dep.lsoa_deprivation(area.lsoas["lsoa11_code"])
     t.insert(0, "area_code", t["lsoa11_code"])
     t.insert(1, "area_name", t["lsoa11_name"])
@@ -563,31 +656,40 @@ def lsoa_map_table(area: MapArea) -> tuple[pd.DataFrame, "MapClasses"]:
 
 #: Registry key of the ONS mid-2019 LSOA population (persons, five-year bands, all England).
 SAPE_5YR = "sape2019_5yr_england"
-AGE_MEASURES = {"pct_65_plus": "% aged 65 and over", "pct_under_15": "% aged under 15",
-                "pct_75_plus": "% aged 75 and over"}
+AGE_MEASURES = {
+    "pct_65_plus": "% aged 65 and over",
+    "pct_under_15": "% aged under 15",
+    "pct_75_plus": "% aged 75 and over",
+}
 
 
 @deps.remember()
 def _lsoa_age_shares() -> pd.DataFrame:
-    from .io import ons
     return ons.population_shares(ons.read_sape_5yr(sources.locate(SAPE_5YR)))
 
 
-def lsoa_age_table(area: MapArea, measure: str = "pct_65_plus"
-                   ) -> tuple[pd.DataFrame, "MapClasses"]:
+def lsoa_age_table(
+    area: MapArea, measure: str = "pct_65_plus"
+) -> tuple[pd.DataFrame, "MapClasses"]:
     """The area's LSOAs with their ONS mid-2019 population and age structure
     (:func:`nhsbook.io.ons.population_shares`: % under 15, 65+ and 75+), classed into
     quintiles of ``measure`` over the area's LSOAs (mapclassify); ``population`` is a whole
     LSOA's residents (about 1,500), never a small count."""
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     shares = _lsoa_age_shares()
     t = area.lsoas[["lsoa11_code", "lsoa11_name"]].merge(
         shares.drop(columns=["lsoa_name", "la_code", "la_name"]).rename(
-            columns={"lsoa_code": "lsoa11_code", "all_ages": "population"}), how="left")
+            columns={"lsoa_code": "lsoa11_code", "all_ages": "population"}
+        ),
+        how="left",
+    )
     missing = t["population"].isna()
     if missing.any():
-        raise KeyError(f"{sources.locate(SAPE_5YR)}: no mid-2019 population for LSOA(s) "
-                       f"{t.loc[missing, 'lsoa11_code'].tolist()[:5]} of {area.name}")
+        raise KeyError(
+            f"{sources.locate(SAPE_5YR)}: no mid-2019 population for LSOA(s) "
+            f"{t.loc[missing, 'lsoa11_code'].tolist()[:5]} of {area.name}"
+        )
     t.insert(0, "area_code", t["lsoa11_code"])
     t.insert(1, "area_name", t["lsoa11_name"])
     classes = dep.classify_quantiles(t[measure], k=5, digits=1)
@@ -598,23 +700,31 @@ def lsoa_age_table(area: MapArea, measure: str = "pct_65_plus"
 def score_classes(values: pd.Series) -> "MapClasses":
     """Population-weighted IMD 2015 scores classed by the national quintiles of the LSOA score
     (most deprived darkest), so areas of any size are placed against all of England's LSOAs."""
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     limits = dep.national_score_breaks(5)
     labels_q = ["least deprived 20%", "4th", "3rd", "2nd", "most deprived 20%"]
-    c = dep.classify_fixed(values, limits[1:], digits=1, colours=dep.QUINTILE_COLOURS[::-1],
-                           method="national quintiles of the LSOA IMD 2015 score",
-                           low=limits[0])
+    c = dep.classify_fixed(
+        values,
+        limits[1:],
+        digits=1,
+        colours=dep.QUINTILE_COLOURS[::-1],
+        method="national quintiles of the LSOA IMD 2015 score",
+        low=limits[0],
+    )
     labels = tuple(f"{lab} ({q})" for lab, q in zip(c.labels, labels_q))
     relabel = dict(zip(c.labels, labels))
-    return dep.MapClasses(labels, c.colours, c.assigned.map(lambda x: relabel.get(x, x)),
-                          c.missing, c.method)
+    return dep.MapClasses(
+        labels, c.colours, c.assigned.map(lambda x: relabel.get(x, x)), c.missing, c.method
+    )
 
 
 def part_map_table(area: MapArea, kind: str) -> tuple[pd.DataFrame, "MapClasses"]:
     """Deprivation of the area's sub-areas of ``kind`` (:func:`nhsbook.deprivation.summarise`):
     population-weighted IMD 2015 (and 2010) score, % of people in England's most deprived 20%,
     rank among the sub-areas (1 = most deprived)."""
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     m = area.membership(kind)
     t = m.merge(dep.lsoa_deprivation(m["lsoa11_code"]), on="lsoa11_code")
     s = dep.summarise(t, "group_code")
@@ -629,7 +739,8 @@ def part_map_table(area: MapArea, kind: str) -> tuple[pd.DataFrame, "MapClasses"
 def district_map_table(lad13_codes: Sequence[str]) -> tuple[pd.DataFrame, "MapClasses"]:
     """The given districts (2013 codes) with their deprivation and national rank among the 326
     districts of England (1 = highest population-weighted IMD 2015 score)."""
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     d = dep.district_summary()
     t = d[d["lad13_code"].isin(list(lad13_codes))].copy()
     t.insert(0, "area_code", t.pop("lad13_code"))
@@ -644,7 +755,9 @@ def wider_view(area: MapArea) -> tuple[list[str], str]:
     book's county view (``county_view.csv``) when it has one and the area is of the book,
     otherwise every district of the area's region."""
     if area.in_book and (_geography_dir(area.book) / COUNTY_FILE).is_file():
-        return county_view(area.book)["lad13_code"].tolist(), "districts of Derbyshire (county view)"
+        return county_view(area.book)[
+            "lad13_code"
+        ].tolist(), "districts of Derbyshire (county view)"
     region, codes = region_districts(area)
     return codes, f"districts of the {region} region"
 
@@ -657,8 +770,9 @@ def region_districts(area: MapArea) -> tuple[str, list[str]]:
     return str(sel["rgn11_name"].iloc[0]), sorted(sel["lad13_code"].unique())
 
 
-def district_shapes(lad13_codes: Sequence[str], tolerance_m: float | None = None
-                    ) -> gpd.GeoDataFrame:
+def district_shapes(
+    lad13_codes: Sequence[str], tolerance_m: float | None = None
+) -> gpd.GeoDataFrame:
     """District (LAD 2013) boundaries as web shapes: by default twice the usual tolerance
     (at least 100 m) and 3 decimals (≈ 100 m) when the tolerance is 150 m or more: these maps
     show whole counties or regions."""
@@ -667,9 +781,9 @@ def district_shapes(lad13_codes: Sequence[str], tolerance_m: float | None = None
     return web_shapes(raw, tol, digits=3 if tol >= 150 else 4)
 
 
-def indicator_map_tables(area: MapArea, computed: Mapping[str, pd.DataFrame],
-                         level: str = "practice") -> list[tuple[pd.Series, pd.DataFrame,
-                                                                "MapClasses"]]:
+def indicator_map_tables(
+    area: MapArea, computed: Mapping[str, pd.DataFrame], level: str = "practice"
+) -> list[tuple[pd.Series, pd.DataFrame, "MapClasses"]]:
     """Every profile indicator at ``level`` (practices: the finest level of the book) for the
     sub-areas of the area: ``(metadata row, table, classes)`` per indicator.
 
@@ -677,13 +791,16 @@ def indicator_map_tables(area: MapArea, computed: Mapping[str, pd.DataFrame],
     their complementary cells) are blanked and shown as a "Suppressed" class; counts are
     never embedded.  Classes: up to 5 quantiles of the values shown; rank 1 = the highest value.
     """
-    from . import deprivation as dep
+    from . import deprivation as dep  # lazy: keeps mapclassify off this module's import
+
     members = area.membership(level)
     codes = members.drop_duplicates("group_code").set_index("group_code")["group_name"]
     values = computed["values"]
-    rows = values[values["area_code"].isin(codes.index) &
-                  (values["category_type"].fillna("") == "")]
-    from .disclosure import apply
+    rows = values[
+        values["area_code"].isin(codes.index) & (values["category_type"].fillna("") == "")
+    ]
+    from .disclosure import apply  # lazy: keeps scipy off this module's import
+
     rows = apply(rows)
     meta = computed["metadata"].sort_values("indicator_id")
     out = []
@@ -698,8 +815,7 @@ def indicator_map_tables(area: MapArea, computed: Mapping[str, pd.DataFrame],
         classes = dep.classify_quantiles(t["value"], k=5, digits=digits)
         assigned = classes.assigned.where(~t["suppressed"], SUPPRESSED_CLASS)
         missing = SUPPRESSED_CLASS if t["suppressed"].any() else classes.missing
-        classes = dep.MapClasses(classes.labels, classes.colours, assigned, missing,
-                                 classes.method)
+        classes = dep.MapClasses(classes.labels, classes.colours, assigned, missing, classes.method)
         t["rank"] = t["value"].rank(ascending=False, method="min").astype("Int64")
         t["value"] = t["value"].round(2)
         t["map_class"] = assigned.to_numpy()
@@ -707,40 +823,61 @@ def indicator_map_tables(area: MapArea, computed: Mapping[str, pd.DataFrame],
     return out
 
 
-KIND_LABELS = {"ccg": "clinical commissioning group", "locality": "locality",
-               "district": "local authority district"}
-PART_LABELS = {"locality": "localities", "practice": "practices (synthetic catchments)",
-               "ward": "wards (2019, best-fit LSOA lookup)", "MSOA": "MSOAs (2011)",
-               "district": "districts (2019)"}
+KIND_LABELS = {
+    "ccg": "clinical commissioning group",
+    "locality": "locality",
+    "district": "local authority district",
+}
+PART_LABELS = {
+    "locality": "localities",
+    "practice": "practices (synthetic catchments)",
+    "ward": "wards (2019, best-fit LSOA lookup)",
+    "MSOA": "MSOAs (2011)",
+    "district": "districts (2019)",
+}
 
 
 def header_markdown(area: MapArea) -> str:
     """The opening of a map page: the area, what it is made of, the sources, and the
     synthetic-data notice where the page shows the book's synthetic practices."""
-    from .escape import markdown as esc, markdown_code as esc_code
-    parts = ", ".join(f"{len(area.membership(k)['group_code'].unique())} "
-                      f"{PART_LABELS.get(k, k)}" for k in area.parts)
-    lines = [f"**Area:** {esc(area.name)} ({esc_code(area.code)}, "
-             f"{KIND_LABELS.get(area.kind, area.kind)}): {len(area.lsoas)} LSOAs (2011)"
-             + (f"; {parts}" if parts else "") + ".", ""]
+    parts = ", ".join(
+        f"{len(area.membership(k)['group_code'].unique())} {PART_LABELS.get(k, k)}"
+        for k in area.parts
+    )
+    lines = [
+        f"**Area:** {esc(area.name)} ({esc_code(area.code)}, "
+        f"{KIND_LABELS.get(area.kind, area.kind)}): {len(area.lsoas)} LSOAs (2011)"
+        + (f"; {parts}" if parts else "")
+        + ".",
+        "",
+    ]
     if area.synthetic_parts and area.book.synthetic:
         note = " ".join(area.book.synthetic_note.split())
-        lines += [f"> **Synthetic data.** {note} The practice catchments drawn here are "
-                  "synthetic too: a seeded assignment of the locality's real LSOAs to its "
-                  "synthetic practices (Methods).", ""]
-    lines += ["**Sources:** IMD 2019 and 2015; ONS boundaries, lookups and mid-2019 "
-              "populations (Open Government Licence v3.0; boundaries © Crown copyright and "
-              "database right, CC-BY 4.0, Martin Chorley). Editions and files: *Data "
-              "sources*."]
+        lines += [
+            f"> **Synthetic data.** {note} The practice catchments drawn here are "
+            "synthetic too: a seeded assignment of the locality's real LSOAs to its "
+            "synthetic practices (Methods).",
+            "",
+        ]
+    lines += [
+        "**Sources:** IMD 2019 and 2015; ONS boundaries, lookups and mid-2019 "
+        "populations (Open Government Licence v3.0; boundaries © Crown copyright and "
+        "database right, CC-BY 4.0, Martin Chorley). Editions and files: *Data "
+        "sources*."
+    ]
     return "\n".join(lines)
 
 
 def wrap_title(text: str, width: int = 38, lines: int = 3) -> list[str]:
     """A chart title as at most ``lines`` lines of about ``width`` characters."""
     import textwrap
+
     out = textwrap.wrap(text, width)
-    return out[:lines - 1] + [textwrap.shorten(" ".join(out[lines - 1:]), width, placeholder="…")
-                              ] if len(out) > lines else out
+    return (
+        out[: lines - 1] + [textwrap.shorten(" ".join(out[lines - 1 :]), width, placeholder="…")]
+        if len(out) > lines
+        else out
+    )
 
 
 def lsoa_age_totals(age_table: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from . import deps
 from .config import BookConfig
 
 PACKAGE = Path(__file__).resolve().parent
@@ -108,11 +109,13 @@ def book_digest(cfg: BookConfig) -> str:
     """The book configuration as a page sees it: every field except the project root and the
     page sets (a page's own presence is in its parameters; adding or removing other pages
     does not change it), with the area types that have pages (pages name them)."""
-    return hash_of(repr(dataclasses.replace(cfg, root=Path("."), page_sets=())),
-                 cfg.page_area_types)
+    return hash_of(
+        repr(dataclasses.replace(cfg, root=Path("."), page_sets=())), cfg.page_area_types
+    )
 
 
 # ------------------------------------------------------------------------------------ gate
+
 
 def gate_key(cfg: BookConfig, inputs: dict[str, Path], digests: Digests) -> str:
     """sha256 of the inputs, the data folder's files, the suites and the package source."""
@@ -120,9 +123,13 @@ def gate_key(cfg: BookConfig, inputs: dict[str, Path], digests: Digests) -> str:
     if cfg.data.is_dir():
         files.update(str(p) for p in cfg.data.rglob("*") if p.is_file())
     suites = sorted((cfg.root / "expectations").glob("*.json"))
-    return hash_of(cfg.name, book_digest(cfg), package_digest(digests),
-                 sorted((f, digests(f)) for f in files),
-                 [(s.name, digests(s)) for s in suites])
+    return hash_of(
+        cfg.name,
+        book_digest(cfg),
+        package_digest(digests),
+        sorted((f, digests(f)) for f in files),
+        [(s.name, digests(s)) for s in suites],
+    )
 
 
 @dataclass
@@ -156,15 +163,21 @@ def cached_gate(cfg: BookConfig, key: str) -> CachedReport | None:
 def keep_gate(cfg: BookConfig, key: str, report) -> None:
     """Keep a passing report (never a failing one)."""
     if report.ok:
-        write_json(gate_file(cfg), {"key": key, "markdown": report.to_markdown(),
-                                    "text": report.to_text(),
-                                    "datasets": len(report.datasets)})
+        write_json(
+            gate_file(cfg),
+            {
+                "key": key,
+                "markdown": report.to_markdown(),
+                "text": report.to_text(),
+                "datasets": len(report.datasets),
+            },
+        )
 
 
 # ----------------------------------------------------------------------------------- pages
 
-def page_key(cfg: BookConfig, notebook: Path, params: dict, package: str,
-             digests: Digests) -> str:
+
+def page_key(cfg: BookConfig, notebook: Path, params: dict, package: str, digests: Digests) -> str:
     """A page's fingerprint before its inputs: notebook, parameters, book and package."""
     return hash_of(digests(notebook), params, book_digest(cfg), package)
 
@@ -195,21 +208,25 @@ class PageState:
             return False
         return all(digests(p) == d for p, d in rec["reads"].items())
 
-    def record(self, page_id: str, key: str, extra: Path, digests: Digests,
-               fallback: Iterable[str]) -> None:
+    def record(
+        self, page_id: str, key: str, extra: Path, digests: Digests, fallback: Iterable[str]
+    ) -> None:
         """Store a run: the files it read (from its deps file; every input in ``fallback``
         when the page recorded none) with their digests, and the files it wrote."""
-        from . import deps
         found = deps.read(self.deps_file(page_id))
         reads, wrote = found if found else (set(fallback), set())
         extra_s = str(extra) + os.sep
         reads = {p for p in reads - wrote if not p.startswith(extra_s)}
-        self.pages[page_id] = {"key": key, "reads": {p: digests(p) for p in sorted(reads)},
-                               "wrote": sorted(p for p in wrote if os.path.isfile(p)),
-                               "recorded": found is not None}
+        self.pages[page_id] = {
+            "key": key,
+            "reads": {p: digests(p) for p in sorted(reads)},
+            "wrote": sorted(p for p in wrote if os.path.isfile(p)),
+            "recorded": found is not None,
+        }
 
 
 # ------------------------------------------------------------------------------------ site
+
 
 def site_key(cfg: BookConfig, package: str) -> str:
     """Size and modification time of every source file of the site, with the configuration
@@ -224,5 +241,9 @@ def site_key(cfg: BookConfig, package: str) -> str:
             st = os.stat(p)
             items.append((os.path.relpath(p, book), st.st_size, st.st_mtime_ns))
     config = (cfg.root / "_config.yml").read_bytes()
-    return hash_of(sorted(items), hashlib.sha256(config).hexdigest(), package,
-                   f"publish_notebooks={cfg.publish_notebooks}")
+    return hash_of(
+        sorted(items),
+        hashlib.sha256(config).hexdigest(),
+        package,
+        f"publish_notebooks={cfg.publish_notebooks}",
+    )

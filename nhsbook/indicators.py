@@ -14,15 +14,24 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .model import (SUPPRESSED, VALUE_COLUMNS, VALUE_KEY, Tables, ancestor_of_type, coerce)
+from .model import (
+    ROLL_UP_TYPES,
+    SUPPRESSED,
+    VALUE_COLUMNS,
+    VALUE_KEY,
+    Tables,  # noqa: F401
+    ancestor_of_type,
+    coerce,
+)
+from .publication import apply as publish, is_suppressed
 
 #: The grouping keys of a value apart from the area.
 VALUE_DIMS: list[str] = [k for k in VALUE_KEY if k != "area_code"]
 LIMITS = {0.95: ("lower_95", "upper_95"), 0.998: ("lower_998", "upper_998")}
-#: Area types that practices are rolled up into, from the bottom up.
-ROLL_UP_TYPES: tuple[str, ...] = ("locality", "pcn", "ccg")
-NOT_AGGREGATABLE = ("Not calculated: life expectancy needs age-specific deaths and populations, "
-                    "which the practice data do not have")
+NOT_AGGREGATABLE = (
+    "Not calculated: life expectancy needs age-specific deaths and populations, "
+    "which the practice data do not have"
+)
 
 
 def compute(tables: Tables) -> pd.DataFrame:
@@ -56,8 +65,12 @@ def _roll_up(base: pd.DataFrame, areas: pd.DataFrame, area_type: str) -> pd.Data
     practices = practices[practices["area_code"].isin(mapping.index)]
     if practices.empty:
         return practices.iloc[0:0]
-    summed = stats.aggregate(practices, mapping, by=VALUE_DIMS,
-                             sum_cols=("count", "denominator", "weighted_value", "weight"))
+    summed = stats.aggregate(
+        practices,
+        mapping,
+        by=VALUE_DIMS,
+        sum_cols=("count", "denominator", "weighted_value", "weight"),
+    )
     summed["area_type"] = area_type
     summed["value"] = np.nan
     summed["value_note"] = ""
@@ -76,19 +89,22 @@ def calculate(rows: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     for conf, (lo, hi) in LIMITS.items():
         m = method == "proportion"
         if m.any():
-            r = stats.proportion_ci(rows.loc[m, "count"], rows.loc[m, "denominator"], conf=conf,
-                                    multiplier=mult[m])
+            r = stats.proportion_ci(
+                rows.loc[m, "count"], rows.loc[m, "denominator"], conf=conf, multiplier=mult[m]
+            )
             rows.loc[m, ["value", lo, hi]] = r[["value", "lower", "upper"]].to_numpy()
         m = method == "crude_rate"
         if m.any():
-            r = stats.rate_ci(rows.loc[m, "count"], rows.loc[m, "denominator"],
-                              multiplier=mult[m], conf=conf)
+            r = stats.rate_ci(
+                rows.loc[m, "count"], rows.loc[m, "denominator"], multiplier=mult[m], conf=conf
+            )
             rows.loc[m, ["value", lo, hi]] = r[["value", "lower", "upper"]].to_numpy()
         m = method == "isr"
         if m.any():
             ref = rows.loc[m, "indicator_id"].map(meta["reference_value"]).astype(float)
-            r = stats.isratio(rows.loc[m, "count"], rows.loc[m, "denominator"], conf=conf,
-                              multiplier=1.0)
+            r = stats.isratio(
+                rows.loc[m, "count"], rows.loc[m, "denominator"], conf=conf, multiplier=1.0
+            )
             scaled = r[["value", "lower", "upper"]].to_numpy() * ref.to_numpy()[:, None]
             rows.loc[m, ["value", lo, hi]] = scaled
     m = method == "ratio"
@@ -121,12 +137,21 @@ def _standardised(tables: Tables, meta: pd.DataFrame) -> pd.DataFrame:
         mult = float(meta.loc[ind, "multiplier"])
         res = None
         for conf, (lo, hi) in LIMITS.items():
-            r = stats.dsr(group, groupby=["indicator_id", "area_code", "area_type", "period"],
-                          multiplier=mult, conf=conf)
+            r = stats.dsr(
+                group,
+                groupby=["indicator_id", "area_code", "area_type", "period"],
+                multiplier=mult,
+                conf=conf,
+            )
             r = r.rename(columns={"lower": lo, "upper": hi})
-            res = r if res is None else res.merge(
-                r[["indicator_id", "area_code", "period", lo, hi]],
-                on=["indicator_id", "area_code", "period"])
+            res = (
+                r
+                if res is None
+                else res.merge(
+                    r[["indicator_id", "area_code", "period", lo, hi]],
+                    on=["indicator_id", "area_code", "period"],
+                )
+            )
         res["sex"] = meta.loc[ind, "sex"]
         res["age"] = meta.loc[ind, "age"]
         out.append(res)
@@ -149,13 +174,20 @@ def _compare(rows: pd.DataFrame, tables: Tables, meta: pd.DataFrame) -> pd.DataF
     comparators = tables.areas.set_index("area_code")["comparator_code"]
     rows["comparator_code"] = rows["area_code"].map(comparators).fillna("")
     lookup = rows[VALUE_DIMS + ["area_code", "value"]].rename(
-        columns={"area_code": "comparator_code", "value": "comparator_value"})
+        columns={"area_code": "comparator_code", "value": "comparator_value"}
+    )
     rows = rows.merge(lookup, on=VALUE_DIMS + ["comparator_code"], how="left")
     polarity = rows["indicator_id"].map(meta["polarity"])
-    rows["significance"] = stats.compare(rows["value"], rows["lower_95"], rows["upper_95"],
-                                         rows["comparator_value"], polarity, conf=0.95,
-                                         area_code=rows["area_code"],
-                                         comparator_code=rows["comparator_code"])
+    rows["significance"] = stats.compare(
+        rows["value"],
+        rows["lower_95"],
+        rows["upper_95"],
+        rows["comparator_value"],
+        polarity,
+        conf=0.95,
+        area_code=rows["area_code"],
+        comparator_code=rows["comparator_code"],
+    )
     return rows
 
 
@@ -170,7 +202,6 @@ def spread(rows: pd.DataFrame, areas: pd.DataFrame, meta: pd.DataFrame) -> pd.Da
     :func:`nhsbook.disclosure.protect` when the rows carry it, else counts 1-4), so no
     published extreme is a withheld value.
     """
-    from .disclosure import is_suppressed
     practices = rows[(rows["area_type"] == "practice") & rows["value"].notna()]
     practices = practices[~is_suppressed(practices)]
     parents = []
@@ -180,11 +211,19 @@ def spread(rows: pd.DataFrame, areas: pd.DataFrame, meta: pd.DataFrame) -> pd.Da
         parents.append(p[p["parent"].fillna("") != ""])
     long = pd.concat(parents, ignore_index=True)
     grouped = long.groupby(["parent"] + VALUE_DIMS)["value"]
-    spread = pd.DataFrame({
-        "lowest": grouped.min(), "highest": grouped.max(),
-        "p25": grouped.quantile(0.25), "p75": grouped.quantile(0.75),
-        "n_practices": grouped.size(),
-    }).reset_index().rename(columns={"parent": "area_code"})
+    spread = (
+        pd.DataFrame(
+            {
+                "lowest": grouped.min(),
+                "highest": grouped.max(),
+                "p25": grouped.quantile(0.25),
+                "p75": grouped.quantile(0.75),
+                "n_practices": grouped.size(),
+            }
+        )
+        .reset_index()
+        .rename(columns={"parent": "area_code"})
+    )
     spread.loc[spread["n_practices"] <= 3, ["p25", "p75"]] = np.nan
     rows = rows.merge(spread, on=["area_code"] + VALUE_DIMS, how="left")
     low_good = rows["indicator_id"].map(meta["polarity"]).eq("low_is_good")
@@ -196,10 +235,20 @@ def spread(rows: pd.DataFrame, areas: pd.DataFrame, meta: pd.DataFrame) -> pd.Da
 # --- selecting for a page ------------------------------------------------------------------
 
 PROFILE_COLUMNS = {
-    "domain": "Domain", "name": "Indicator", "period": "Period", "unit": "Unit",
-    "count": "Count", "value": "Value", "lower_95": "Lower 95% CI", "upper_95": "Upper 95% CI",
-    "comparator_value": "Comparator", "significance": "Significance", "worst": "Worst practice",
-    "p25": "25th percentile", "p75": "75th percentile", "best": "Best practice",
+    "domain": "Domain",
+    "name": "Indicator",
+    "period": "Period",
+    "unit": "Unit",
+    "count": "Count",
+    "value": "Value",
+    "lower_95": "Lower 95% CI",
+    "upper_95": "Upper 95% CI",
+    "comparator_value": "Comparator",
+    "significance": "Significance",
+    "worst": "Worst practice",
+    "p25": "25th percentile",
+    "p75": "75th percentile",
+    "best": "Best practice",
     "value_note": "Value note",
 }
 
@@ -216,8 +265,9 @@ def profile_period(rows: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
     return rows[(has & (rows["period"] == want)) | (~has & (rows["period"] == latest))]
 
 
-def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
-                  profile: str) -> pd.DataFrame:
+def profile_table(
+    values: pd.DataFrame, metadata: pd.DataFrame, area_code: str, profile: str
+) -> pd.DataFrame:
     """One area's profile (adult or child): the rows a profile page shows, suppressed.
 
     Suppressed cells (the pipeline's flag, :mod:`nhsbook.disclosure`: counts 1-4 and their
@@ -226,18 +276,19 @@ def profile_table(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
     "Not compared".  An indicator with several periods (a trend) shows one row: its metadata
     period where the area has it, else the area's latest period.
     """
-    from . import disclosure
     rows = values[values["area_code"] == area_code]
     if "category_type" in rows.columns:
         rows = rows[rows["category_type"].fillna("") == ""]
     rows = profile_period(rows, metadata)
-    meta = metadata.loc[metadata["profile"] == profile,
-                        ["indicator_id", "domain", "name", "unit", "polarity", "method"]]
+    meta = metadata.loc[
+        metadata["profile"] == profile,
+        ["indicator_id", "domain", "name", "unit", "polarity", "method"],
+    ]
     rows = meta.merge(rows, on="indicator_id", how="left")
     rows["area_code"] = area_code
-    if "suppressed" in rows.columns:   # indicators without a row for the area
+    if "suppressed" in rows.columns:  # indicators without a row for the area
         rows["suppressed"] = rows["suppressed"].astype("boolean").fillna(False).astype(bool)
-    return disclosure.apply(rows).reset_index(drop=True)
+    return publish(rows).reset_index(drop=True)
 
 
 def display_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -35,8 +35,13 @@ def notebooks(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in ((root or project_root()) / "notebooks").glob("*.ipynb"))
 
 
-def parameterised_copy(notebook: str, area_code: str, book: str = "default",
-                       root: Path | None = None, force: bool = False) -> Path:
+def parameterised_copy(
+    notebook: str,
+    area_code: str,
+    book: str = "default",
+    root: Path | None = None,
+    force: bool = False,
+) -> Path:
     """Write ``notebooks/<notebook>.ipynb`` with ``area_code`` and ``book`` injected to
     ``work/<book name>/<area_code>/<notebook>.ipynb`` and return its path; ``book`` is a
     book's name or its file's path, injected as given (the notebook loads the same book).  An existing copy is
@@ -51,19 +56,24 @@ def parameterised_copy(notebook: str, area_code: str, book: str = "default",
     safepath.check_name(area_code, "area code")
     src = root / "notebooks" / f"{notebook}.ipynb"
     if not src.is_file():
-        raise OpenError(f"no notebook {notebook!r} in {root / 'notebooks'}: expected one of "
-                        f"{', '.join(notebooks(root))}")
+        raise OpenError(
+            f"no notebook {notebook!r} in {root / 'notebooks'}: expected one of "
+            f"{', '.join(notebooks(root))}"
+        )
     cfg = load_book(book)
     safepath.check_name(cfg.name, "book name")
     known = _area_codes(cfg)
     if known is not None and area_code not in known:
-        raise OpenError(f"area {area_code!r} is not in book {cfg.name!r} "
-                        f"({len(known)} areas; see build/{cfg.name}/areas.parquet)")
+        raise OpenError(
+            f"area {area_code!r} is not in book {cfg.name!r} "
+            f"({len(known)} areas; see build/{cfg.name}/areas.parquet)"
+        )
     out = root / WORK / cfg.name / area_code / f"{notebook}.ipynb"
     if out.is_file() and not force:
         return out
-    nb = parameterize_notebook(load_notebook_node(str(src)),
-                               {"area_code": area_code, "book": str(book)})
+    nb = parameterize_notebook(
+        load_notebook_node(str(src)), {"area_code": area_code, "book": str(book)}
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     return out
@@ -76,6 +86,7 @@ def _area_codes(cfg) -> set[str] | None:
     if not path.is_file():
         return None
     import pandas as pd
+
     return set(pd.read_parquet(path, columns=["area_code"])["area_code"].astype(str))
 
 
@@ -85,8 +96,10 @@ def open_in_lab(path: Path) -> int:
     try:
         import jupyterlab  # noqa: F401 - only whether it is installed
     except ImportError:
-        print(f"JupyterLab is not installed: pip install -e \".[lab]\", then\n"
-              f"  jupyter lab {path}", file=sys.stderr)
+        print(
+            f"JupyterLab is not installed: pip install -e \".[lab]\", then\n  jupyter lab {path}",
+            file=sys.stderr,
+        )
         return 2
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
     return subprocess.call([jupyter, "lab", str(path)])

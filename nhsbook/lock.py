@@ -95,8 +95,9 @@ def describe_holder(root: Path) -> str:
     elif isinstance(pid, int) and not pid_alive(pid):
         parts.append(f"pid {pid} has exited but a process it started is still running")
     command = info.get("command", "build")
-    return (f"another nhsbook {command} ({', '.join(parts)}) holds the project lock "
-            f"{lock_path(root)}")
+    return (
+        f"another nhsbook {command} ({', '.join(parts)}) holds the project lock {lock_path(root)}"
+    )
 
 
 def _try_lock(fd: int) -> bool:
@@ -119,8 +120,14 @@ def _busy_message(root: Path) -> str:
 
 
 @contextmanager
-def hold(root: Path, book: str = "", *, command: str = "build", wait: float | None = None,
-         log: Callable[[str], object] = print) -> Iterator[Path]:
+def hold(
+    root: Path,
+    book: str = "",
+    *,
+    command: str = "build",
+    wait: float | None = None,
+    log: Callable[[str], object] = print,
+) -> Iterator[Path]:
     """Hold the project lock for the ``with`` block.
 
     ``wait``: ``None`` waits as long as it takes, ``0`` does not wait, ``n`` waits up to
@@ -142,20 +149,30 @@ def hold(root: Path, book: str = "", *, command: str = "build", wait: float | No
         if not _try_lock(fd):
             message = _busy_message(root)
             if wait is not None and wait <= 0:
-                raise LockBusy(f"{message}; not waiting (--no-wait). Run the build again "
-                               "when it has finished, or let it wait with --wait SECONDS.")
+                raise LockBusy(
+                    f"{message}; not waiting (--no-wait). Run the build again "
+                    "when it has finished, or let it wait with --wait SECONDS."
+                )
             log(f"{message}; waiting… (Ctrl-C to stop; --no-wait exits at once)")
             sys.stdout.flush()
             t0 = time.monotonic()
             while not _try_lock(fd):
                 if wait is not None and time.monotonic() - t0 >= wait:
-                    raise LockBusy(f"gave up after {wait:g} s: {describe_holder(root)}; "
-                                   "run the build again when it has finished, or wait "
-                                   "longer with --wait SECONDS.")
+                    raise LockBusy(
+                        f"gave up after {wait:g} s: {describe_holder(root)}; "
+                        "run the build again when it has finished, or wait "
+                        "longer with --wait SECONDS."
+                    )
                 time.sleep(POLL)
             log(f"got the project lock after {time.monotonic() - t0:.0f} s")
-        info = {"pid": os.getpid(), "book": book, "command": command, "started": time.time(),
-                "host": socket.gethostname(), "argv": sys.argv}
+        info = {
+            "pid": os.getpid(),
+            "book": book,
+            "command": command,
+            "started": time.time(),
+            "host": socket.gethostname(),
+            "argv": sys.argv,
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         _HELD[key] = [fd, 1]
@@ -164,6 +181,6 @@ def hold(root: Path, book: str = "", *, command: str = "build", wait: float | No
             yield path
         finally:
             del _HELD[key]
-            os.ftruncate(fd, 0)   # a lock file that is not locked names nobody
+            os.ftruncate(fd, 0)  # a lock file that is not locked names nobody
     finally:
-        os.close(fd)              # releases the flock (unless a child still holds it)
+        os.close(fd)  # releases the flock (unless a child still holds it)

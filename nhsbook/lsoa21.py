@@ -26,38 +26,36 @@ import pandas as pd
 from . import deps, sources
 from .config import BookConfig, load_book
 from .deprivation import DECILE_COLOURS, MapClasses
+from .io import current, opendata_loader
 
 NATIONAL_LSOAS_2021 = 33755
 BOUNDARIES = "lsoa2021_boundaries_derbyshire"
 
 
 def _paths(cfg: BookConfig) -> dict:
-    from .io import opendata
-    return opendata.dataset_paths(cfg)
+    return opendata_loader.dataset_paths(cfg)
 
 
 @deps.remember(maxsize=4)
 def _lookup(path: str) -> pd.DataFrame:
-    from .io import current
     return current.read_lsoa21_lookup(path)
 
 
 @deps.remember(maxsize=4)
 def _imd(path: str) -> pd.DataFrame:
-    from .io import current
     return current.read_imd2025_lsoa(path)
 
 
 @deps.remember(maxsize=4)
 def _census(path: str) -> pd.DataFrame:
-    from .io import current
     return current.read_census_ts007a(path)
 
 
 @deps.remember(maxsize=2)
 def boundaries() -> gpd.GeoDataFrame:
     """The registered 2021 LSOA boundaries (``code, name, lad24_code, lad24_name, geometry``)."""
-    from .geo import read_boundaries
+    from .geo import read_boundaries  # lazy: keeps shapely off this module's import
+
     path = sources.locate(BOUNDARIES)
     gdf = read_boundaries(path, "lsoa21_code", "lsoa21_name")
     props = gpd.read_file(path, engine="pyogrio", ignore_geometry=True)
@@ -78,11 +76,16 @@ def area_lsoas(area_code: str, book: str | BookConfig, areas: pd.DataFrame) -> p
     if kind == "ccg":
         subs = {area_code}
     elif kind == "stp":
-        subs = set(areas.loc[(areas["parent_code"] == area_code)
-                             & (areas["area_type"] == "ccg"), "area_code"])
+        subs = set(
+            areas.loc[
+                (areas["parent_code"] == area_code) & (areas["area_type"] == "ccg"), "area_code"
+            ]
+        )
     else:
-        raise KeyError(f"{area_code!r} is a {kind or 'code not in the book'}: LSOA maps are "
-                       "drawn for sub-ICB locations and ICBs")
+        raise KeyError(
+            f"{area_code!r} is a {kind or 'code not in the book'}: LSOA maps are "
+            "drawn for sub-ICB locations and ICBs"
+        )
     out = lookup[lookup["sicbl24_code"].isin(subs)].reset_index(drop=True)
     if out.empty:
         raise KeyError(f"no LSOA (2021) of the lookup is in {sorted(subs)}")
@@ -95,16 +98,19 @@ def imd_table(lsoas: pd.DataFrame, book: str | BookConfig) -> tuple[pd.DataFrame
     ``lad24_name`` where the boundaries give it."""
     cfg = book if isinstance(book, BookConfig) else load_book(book)
     imd = _imd(str(_paths(cfg)["imd2025_lsoa21"]))
-    t = lsoas[["lsoa21_code", "lsoa21_name", "sicbl24_code"]].merge(imd, on="lsoa21_code",
-                                                                     how="left")
+    t = lsoas[["lsoa21_code", "lsoa21_name", "sicbl24_code"]].merge(
+        imd, on="lsoa21_code", how="left"
+    )
     missing = t["imd_decile"].isna()
     if missing.any():
         raise KeyError(f"no IMD 2025 for LSOA(s) {t.loc[missing, 'lsoa21_code'].tolist()[:5]}")
     census = _census(str(_paths(cfg)["census2021_ts007a"])).set_index("lsoa21_code")
     t["population"] = t["lsoa21_code"].map(census["population"])
     if t["population"].isna().any():
-        raise KeyError(f"no Census 2021 population for LSOA(s) "
-                       f"{t.loc[t['population'].isna(), 'lsoa21_code'].tolist()[:5]}")
+        raise KeyError(
+            f"no Census 2021 population for LSOA(s) "
+            f"{t.loc[t['population'].isna(), 'lsoa21_code'].tolist()[:5]}"
+        )
     shapes = boundaries()
     lad = shapes.set_index("code")
     t["lad24_name"] = t["lsoa21_code"].map(lad["lad24_name"]).fillna("")
@@ -124,10 +130,12 @@ def decile_classes(decile: pd.Series, n: int = NATIONAL_LSOAS_2021) -> MapClasse
         tag = " most deprived" if d == 1 else (" least deprived" if d == 10 else "")
         labels.append(f"{d}{tag} (ranks {lo:,}–{hi:,})")
     d = pd.to_numeric(decile, errors="coerce")
-    assigned = pd.Series([labels[int(x) - 1] if pd.notna(x) else "No value" for x in d],
-                         index=decile.index)
-    return MapClasses(tuple(labels), DECILE_COLOURS, assigned,
-                      method="national deciles of IMD 2025 (LSOA 2021)")
+    assigned = pd.Series(
+        [labels[int(x) - 1] if pd.notna(x) else "No value" for x in d], index=decile.index
+    )
+    return MapClasses(
+        tuple(labels), DECILE_COLOURS, assigned, method="national deciles of IMD 2025 (LSOA 2021)"
+    )
 
 
 def has_boundaries(lsoas: pd.DataFrame) -> bool:
@@ -137,19 +145,24 @@ def has_boundaries(lsoas: pd.DataFrame) -> bool:
 
 def lsoa_shapes(lsoas: pd.DataFrame) -> gpd.GeoDataFrame:
     """Web shapes of the LSOAs (coverage-preserving simplification, :func:`geo.web_shapes`)."""
-    from .geo import web_shapes
+    from .geo import web_shapes  # lazy: keeps shapely off this module's import
+
     shapes = boundaries()
-    return web_shapes(shapes[shapes["code"].isin(set(lsoas["lsoa21_code"]))]
-                      .reset_index(drop=True))
+    return web_shapes(shapes[shapes["code"].isin(set(lsoas["lsoa21_code"]))].reset_index(drop=True))
 
 
 def district_outline(shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The parts of the 2024 districts covered by ``shapes``, dissolved from them."""
-    from .geo import dissolve
+    from .geo import dissolve  # lazy: keeps shapely off this module's import
+
     lad = boundaries().set_index("code")
-    m = pd.DataFrame({"lsoa11_code": shapes["code"],
-                      "group_code": shapes["code"].map(lad["lad24_code"]),
-                      "group_name": shapes["code"].map(lad["lad24_name"])})
+    m = pd.DataFrame(
+        {
+            "lsoa11_code": shapes["code"],
+            "group_code": shapes["code"].map(lad["lad24_code"]),
+            "group_name": shapes["code"].map(lad["lad24_name"]),
+        }
+    )
     return dissolve(shapes[["code", "geometry"]], m, group="group_code", name="group_name")
 
 
@@ -181,12 +194,18 @@ def weighted_summary(table: pd.DataFrame) -> dict[str, float]:
     p = table["population"].astype(float)
     total = float(p.sum())
     if total <= 0:
-        return {"residents": 0.0, "score": float("nan"), "pct_d1": float("nan"),
-                "pct_d12": float("nan")}
-    return {"residents": total,
-            "score": float((table["imd_score"] * p).sum() / total),
-            "pct_d1": float(100 * p[table["imd_decile"] == 1].sum() / total),
-            "pct_d12": float(100 * p[table["imd_decile"] <= 2].sum() / total)}
+        return {
+            "residents": 0.0,
+            "score": float("nan"),
+            "pct_d1": float("nan"),
+            "pct_d12": float("nan"),
+        }
+    return {
+        "residents": total,
+        "score": float((table["imd_score"] * p).sum() / total),
+        "pct_d1": float(100 * p[table["imd_decile"] == 1].sum() / total),
+        "pct_d12": float(100 * p[table["imd_decile"] <= 2].sum() / total),
+    }
 
 
 def district_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -197,35 +216,49 @@ def district_summary(table: pd.DataFrame) -> pd.DataFrame:
     if t.empty:
         return pd.DataFrame()
     g = t.assign(sp=t["imd_score"] * t["population"]).groupby("lad24_name")
-    out = pd.DataFrame({
-        "LSOAs": g.size(), "Residents (Census 2021)": g["population"].sum(),
-        "Mean LSOA IMD 2025 score": g["imd_score"].mean(),
-        "Population-weighted IMD 2025 score": g["sp"].sum() / g["population"].sum(),
-        "% of LSOAs in most deprived 10%": 100 * g["imd_decile"].apply(lambda s: (s == 1).mean()),
-        "% of LSOAs in most deprived 20%": 100 * g["imd_decile"].apply(lambda s: (s <= 2).mean())})
-    return out.rename_axis("District (2024)").reset_index().sort_values(
-        "Mean LSOA IMD 2025 score", ascending=False)
+    out = pd.DataFrame(
+        {
+            "LSOAs": g.size(),
+            "Residents (Census 2021)": g["population"].sum(),
+            "Mean LSOA IMD 2025 score": g["imd_score"].mean(),
+            "Population-weighted IMD 2025 score": g["sp"].sum() / g["population"].sum(),
+            "% of LSOAs in most deprived 10%": 100
+            * g["imd_decile"].apply(lambda s: (s == 1).mean()),
+            "% of LSOAs in most deprived 20%": 100
+            * g["imd_decile"].apply(lambda s: (s <= 2).mean()),
+        }
+    )
+    return (
+        out.rename_axis("District (2024)")
+        .reset_index()
+        .sort_values("Mean LSOA IMD 2025 score", ascending=False)
+    )
 
 
-def practice_scores(values: pd.DataFrame, areas: pd.DataFrame, area_code: str,
-                    indicator_id: str = "94240") -> pd.DataFrame:
+def practice_scores(
+    values: pd.DataFrame, areas: pd.DataFrame, area_code: str, indicator_id: str = "94240"
+) -> pd.DataFrame:
     """The IMD 2025 scores of the practices of an area (Fingertips 94240: OHID's
     population-weighted score of the LSOAs their patients live in) from a book's published
     values: ``Code, IMD 2025 score, Practice``, most deprived first."""
-    from .variation import practices_below
+    from .variation import practices_below  # lazy: keeps scipy off this module's import
+
     mine = practices_below(areas, area_code)
-    scores = values[(values["indicator_id"] == indicator_id)
-                    & values["area_code"].isin(mine)][["area_code", "value"]]
+    scores = values[(values["indicator_id"] == indicator_id) & values["area_code"].isin(mine)][
+        ["area_code", "value"]
+    ]
     names = areas.set_index("area_code")["area_name"]
-    return scores.assign(Practice=scores["area_code"].map(names)).rename(
-        columns={"area_code": "Code", "value": "IMD 2025 score"}).sort_values(
-        "IMD 2025 score", ascending=False)
+    return (
+        scores.assign(Practice=scores["area_code"].map(names))
+        .rename(columns={"area_code": "Code", "value": "IMD 2025 score"})
+        .sort_values("IMD 2025 score", ascending=False)
+    )
 
 
-def area_score(values: pd.DataFrame, area_code: str, indicator_id: str = "94240"
-               ) -> float | None:
+def area_score(values: pd.DataFrame, area_code: str, indicator_id: str = "94240") -> float | None:
     """The area's own value of ``indicator_id`` (its IMD 2025 score: the list-weighted mean
     of its practices' scores) from a book's published values; None when it has none."""
-    own = values.loc[(values["indicator_id"] == indicator_id)
-                     & (values["area_code"] == area_code), "value"]
+    own = values.loc[
+        (values["indicator_id"] == indicator_id) & (values["area_code"] == area_code), "value"
+    ]
     return None if own.empty else own.iloc[0]

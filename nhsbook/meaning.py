@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 
 from . import model
+from .textfile import LINE, to_number, unreadable
 
 #: The suites these frames are validated with, in order (run by :func:`nhsbook.validate`).
-SUITES: tuple[str, ...] = ("meaning_indicators", "meaning_seed_profile",
-                           "meaning_practice_values")
+SUITES: tuple[str, ...] = ("meaning_indicators", "meaning_seed_profile", "meaning_practice_values")
 
 #: A comparator more than this factor away from the area's own values is on another scale.
 SCALE_FACTOR = 5.0
@@ -73,8 +73,9 @@ def start_age(age: str | None) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-def allowed_range(unit: str | None, method: str | None, *, age: str | None = None,
-                  name: str | None = None) -> tuple[float, float]:
+def allowed_range(
+    unit: str | None, method: str | None, *, age: str | None = None, name: str | None = None
+) -> tuple[float, float]:
     """The values (and confidence limits) an indicator can take: ``(low, high)``.
 
     Rules, by unit and method:
@@ -100,8 +101,11 @@ def allowed_range(unit: str | None, method: str | None, *, age: str | None = Non
         return 0.0, MAX_AGE - start_age(age)
     if text == "score":
         label = (name or "").lower()
-        if "imd" in label or "index of multiple deprivation" in label or \
-                "deprivation score" in label:
+        if (
+            "imd" in label
+            or "index of multiple deprivation" in label
+            or "deprivation score" in label
+        ):
             return 0.0, 100.0
         return 0.0, math.inf
     if mult is not None:
@@ -112,7 +116,6 @@ def allowed_range(unit: str | None, method: str | None, *, age: str | None = Non
 
 
 def _num(frame: pd.DataFrame, column: str) -> pd.Series:
-    from .textfile import to_number
     if frame is None or column not in frame.columns:
         return pd.Series(np.nan, index=getattr(frame, "index", None), dtype="float64")
     return to_number(frame[column])
@@ -134,15 +137,25 @@ def _meta(frames: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame | None:
     ind = frames.get("indicators")
     if ind is None or "indicator_id" not in ind.columns:
         return None
-    cols = ["indicator_id", "name", "unit", "multiplier", "method", "period", "age",
-            "reference_value"]
+    cols = [
+        "indicator_id",
+        "name",
+        "unit",
+        "multiplier",
+        "method",
+        "period",
+        "age",
+        "reference_value",
+    ]
     meta = ind.reindex(columns=cols).copy()
     meta["_line"] = ind.index
     meta = meta.dropna(subset=["indicator_id"]).drop_duplicates("indicator_id")
     meta["_multiplier"] = _num(meta, "multiplier")
     meta["_reference"] = _num(meta, "reference_value")
-    ranges = [allowed_range(u, m, age=a, name=n) for u, m, a, n in
-              zip(meta["unit"], meta["method"], meta["age"], meta["name"])]
+    ranges = [
+        allowed_range(u, m, age=a, name=n)
+        for u, m, a, n in zip(meta["unit"], meta["method"], meta["age"], meta["name"])
+    ]
     meta["min_allowed"] = [r[0] for r in ranges]
     meta["max_allowed"] = [r[1] for r in ranges]
     return meta.set_index("indicator_id", drop=False)
@@ -153,8 +166,9 @@ def _finite(x: pd.Series) -> pd.Series:
     return x.replace([np.inf, -np.inf], np.nan)
 
 
-def _practice_frame(frames: Mapping[str, pd.DataFrame | None], meta: pd.DataFrame
-                    ) -> pd.DataFrame | None:
+def _practice_frame(
+    frames: Mapping[str, pd.DataFrame | None], meta: pd.DataFrame
+) -> pd.DataFrame | None:
     """practice_values with its parsed numbers, the practices' CCG and list size, and the
     value each row stands for (published value, or count/denominator x scale)."""
     values, prac, areas = (frames.get(k) for k in ("practice_values", "practices", "areas"))
@@ -165,30 +179,39 @@ def _practice_frame(frames: Mapping[str, pd.DataFrame | None], meta: pd.DataFram
     pv["_count"], pv["_denominator"] = _num(values, "count"), _num(values, "denominator")
     pv["_value"] = _num(values, "value")
     method = pv["indicator_id"].map(meta["method"])
-    scale = np.where(method.eq("isr"), pv["indicator_id"].map(meta["_reference"]),
-                     pv["indicator_id"].map(meta["_multiplier"]))
+    scale = np.where(
+        method.eq("isr"),
+        pv["indicator_id"].map(meta["_reference"]),
+        pv["indicator_id"].map(meta["_multiplier"]),
+    )
     rate = pv["_count"] / pv["_denominator"].where(pv["_denominator"] != 0) * scale
     counted = method.isin(sorted(model.COUNT_METHODS))
     pv["_computed"] = np.where(counted & pv["_value"].isna(), rate, pv["_value"])
     pv["_ccg"], pv["_list_size"] = "", np.nan
-    if prac is not None and areas is not None and \
-            {"area_code", "parent_code"} <= set(prac.columns) and \
-            {"area_code", "area_type", "parent_code"} <= set(areas.columns):
+    if (
+        prac is not None
+        and areas is not None
+        and {"area_code", "parent_code"} <= set(prac.columns)
+        and {"area_code", "area_type", "parent_code"} <= set(areas.columns)
+    ):
         cols = ["area_code", "area_type", "parent_code"]
-        allareas = pd.concat([areas[cols], prac[["area_code", "parent_code"]].assign(
-            area_type="practice")[cols]], ignore_index=True).fillna("")
-        ccg_of = dict(zip(prac["area_code"],
-                          model.ancestor_of_type(allareas, "ccg").to_numpy()[len(areas):]))
+        allareas = pd.concat(
+            [areas[cols], prac[["area_code", "parent_code"]].assign(area_type="practice")[cols]],
+            ignore_index=True,
+        ).fillna("")
+        ccg_of = dict(
+            zip(prac["area_code"], model.ancestor_of_type(allareas, "ccg").to_numpy()[len(areas) :])
+        )
         size = dict(zip(prac["area_code"], _num(prac, "list_size")))
         pv["_ccg"] = pv["area_code"].map(ccg_of).fillna("")
         pv["_list_size"] = pv["area_code"].map(size)
     return pv
 
 
-def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
-               ) -> dict[str, tuple[pd.DataFrame | None, str]]:
+def frames_for(
+    frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
+) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """The derived frames the ``meaning_*`` suites validate: name -> (frame, note)."""
-    from .textfile import LINE, unreadable
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
     meta = _meta(frames)
     why = unreadable(frames, ("indicators", ("indicator_id", "unit", "multiplier", "method")))
@@ -199,11 +222,15 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
 
     # 1. the multiplier is the unit's
     ind = frames["indicators"]
-    rows = pd.DataFrame({
-        "indicator_id": ind["indicator_id"], "unit": ind["unit"],
-        "multiplier": _num(ind, "multiplier"),
-        "unit_multiplier": [unit_multiplier(u) for u in ind["unit"]],
-    }, index=ind.index)
+    rows = pd.DataFrame(
+        {
+            "indicator_id": ind["indicator_id"],
+            "unit": ind["unit"],
+            "multiplier": _num(ind, "multiplier"),
+            "unit_multiplier": [unit_multiplier(u) for u in ind["unit"]],
+        },
+        index=ind.index,
+    )
     rows["unit_multiplier"] = rows["unit_multiplier"].astype("float64")
     rows.index.name = LINE
     out["meaning_indicators"] = (rows, "")
@@ -213,21 +240,31 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
 
     # 2. the seed's published values: in range, comparator on the area's scale, and within
     #    rounding of what the practices give
-    why = unreadable(frames, ("seed_profile", ("indicator_id", "ccg_value", "cluster_value",
-                                               "worst_practice", "best_practice")))
+    why = unreadable(
+        frames,
+        (
+            "seed_profile",
+            ("indicator_id", "ccg_value", "cluster_value", "worst_practice", "best_practice"),
+        ),
+    )
     if why:
         out["meaning_seed_profile"] = (None, why)
     else:
         ids = seed["indicator_id"]
-        frame = pd.DataFrame({
-            "indicator_id": ids, "unit": ids.map(meta["unit"]),
-            "method": ids.map(meta["method"]),
-            "ccg_value": _num(seed, "ccg_value"), "cluster_value": _num(seed, "cluster_value"),
-            "worst_practice": _num(seed, "worst_practice"),
-            "best_practice": _num(seed, "best_practice"),
-            "min_allowed": ids.map(meta["min_allowed"]).astype("float64"),
-            "max_allowed": ids.map(meta["max_allowed"]).astype("float64"),
-        }, index=seed.index)
+        frame = pd.DataFrame(
+            {
+                "indicator_id": ids,
+                "unit": ids.map(meta["unit"]),
+                "method": ids.map(meta["method"]),
+                "ccg_value": _num(seed, "ccg_value"),
+                "cluster_value": _num(seed, "cluster_value"),
+                "worst_practice": _num(seed, "worst_practice"),
+                "best_practice": _num(seed, "best_practice"),
+                "min_allowed": ids.map(meta["min_allowed"]).astype("float64"),
+                "max_allowed": ids.map(meta["max_allowed"]).astype("float64"),
+            },
+            index=seed.index,
+        )
         computed = pd.Series(np.nan, index=seed.index)
         low = pd.Series(np.nan, index=seed.index)
         high = pd.Series(np.nan, index=seed.index)
@@ -244,11 +281,13 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
                     median[line] = vals.median()
                 m = meta.at[ind_id, "method"]
                 if m in model.COUNT_METHODS:
-                    scale = meta.at[ind_id, "_reference"] if m == "isr" else \
-                        meta.at[ind_id, "_multiplier"]
+                    scale = (
+                        meta.at[ind_id, "_reference"]
+                        if m == "isr"
+                        else meta.at[ind_id, "_multiplier"]
+                    )
                     d = sub["_denominator"].sum()
-                    if sub["_count"].notna().all() and sub["_denominator"].notna().all() \
-                            and d > 0:
+                    if sub["_count"].notna().all() and sub["_denominator"].notna().all() and d > 0:
                         computed[line] = sub["_count"].sum() / d * scale
                 elif m == "score":
                     w = sub["_list_size"]
@@ -260,26 +299,39 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
         ref_lo = pd.concat([computed, median], axis=1).min(axis=1)
         ref_hi = pd.concat([computed, median], axis=1).max(axis=1)
         scaled = ~frame["method"].eq("ratio") & (ref_lo > 0)
-        frame["comparator_min"] = (ref_lo / SCALE_FACTOR).clip(lower=frame["min_allowed"]) \
-            .where(scaled)
-        frame["comparator_max"] = (ref_hi * SCALE_FACTOR).clip(upper=frame["max_allowed"]) \
-            .where(scaled)
+        frame["comparator_min"] = (
+            (ref_lo / SCALE_FACTOR).clip(lower=frame["min_allowed"]).where(scaled)
+        )
+        frame["comparator_max"] = (
+            (ref_hi * SCALE_FACTOR).clip(upper=frame["max_allowed"]).where(scaled)
+        )
         frame["ccg_difference"] = (frame["ccg_value"] - computed).abs().round(6)
         frame["rounding"] = [_tolerance(t) for t in seed["ccg_value"]]
         pub_lo = frame[["worst_practice", "best_practice"]].min(axis=1)
         pub_hi = frame[["worst_practice", "best_practice"]].max(axis=1)
-        tol_wb = pd.Series([max(_tolerance(a), _tolerance(b)) for a, b in
-                            zip(seed["worst_practice"], seed["best_practice"])],
-                           index=seed.index)
-        frame["_extremes_difference"] = pd.concat(
-            [(pub_lo - low).abs(), (pub_hi - high).abs()], axis=1).max(axis=1,
-                                                                      skipna=False).round(6)
+        tol_wb = pd.Series(
+            [
+                max(_tolerance(a), _tolerance(b))
+                for a, b in zip(seed["worst_practice"], seed["best_practice"])
+            ],
+            index=seed.index,
+        )
+        frame["_extremes_difference"] = (
+            pd.concat([(pub_lo - low).abs(), (pub_hi - high).abs()], axis=1)
+            .max(axis=1, skipna=False)
+            .round(6)
+        )
         frame["_extremes_rounding"] = tol_wb
         for col in ("min_allowed", "max_allowed", "comparator_min", "comparator_max"):
             frame[col] = _finite(frame[col])
         # shown in the report: 4 decimals are enough to read them
-        for col in ("computed_ccg_value", "practices_lowest", "practices_highest",
-                    "comparator_min", "comparator_max"):
+        for col in (
+            "computed_ccg_value",
+            "practices_lowest",
+            "practices_highest",
+            "comparator_min",
+            "comparator_max",
+        ):
             frame[col] = frame[col].round(4)
         frame.index.name = LINE
         out["meaning_seed_profile"] = (frame, "")
@@ -289,13 +341,20 @@ def frames_for(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, A
         out["meaning_practice_values"] = (None, "not run: practice_values could not be read")
     else:
         ids = pv["indicator_id"]
-        frame = pd.DataFrame({
-            "indicator_id": ids, "area_code": pv["area_code"], "period": pv["period"],
-            "unit": ids.map(meta["unit"]), "count": pv["count"],
-            "denominator": pv["denominator"], "value": pv["_computed"].round(6),
-            "min_allowed": _finite(ids.map(meta["min_allowed"]).astype("float64")),
-            "max_allowed": _finite(ids.map(meta["max_allowed"]).astype("float64")),
-        }, index=pv.index)
+        frame = pd.DataFrame(
+            {
+                "indicator_id": ids,
+                "area_code": pv["area_code"],
+                "period": pv["period"],
+                "unit": ids.map(meta["unit"]),
+                "count": pv["count"],
+                "denominator": pv["denominator"],
+                "value": pv["_computed"].round(6),
+                "min_allowed": _finite(ids.map(meta["min_allowed"]).astype("float64")),
+                "max_allowed": _finite(ids.map(meta["max_allowed"]).astype("float64")),
+            },
+            index=pv.index,
+        )
         parent_periods: dict[tuple[str, str], list[str]] = {}
         n_prac = pv.groupby("_ccg")["area_code"].nunique().to_dict()
         for (ind_id, ccg), g in pv.groupby(["indicator_id", "_ccg"], sort=False):

@@ -27,22 +27,36 @@ import pandas as pd
 # --- vocabularies -------------------------------------------------------------------------
 
 #: Area types from the top of the hierarchy down.
-AREA_TYPES: tuple[str, ...] = ("england", "cluster", "region", "county", "utla", "stp", "ccg", "locality", "pcn",
-                               "practice", "district", "ward", "msoa", "lsoa")
+AREA_TYPES: tuple[str, ...] = (
+    "england",
+    "cluster",
+    "region",
+    "county",
+    "utla",
+    "stp",
+    "ccg",
+    "locality",
+    "pcn",
+    "practice",
+    "district",
+    "ward",
+    "msoa",
+    "lsoa",
+)
 
 #: Polarity as the national profiles use it.
 POLARITIES: tuple[str, ...] = ("high_is_good", "low_is_good", "no_judgement")
 
 #: How an indicator's value is calculated (the name of the nhsbook.stats method used).
 METHODS: tuple[str, ...] = (
-    "proportion",       # Wilson score interval
-    "crude_rate",       # Byar's / exact Poisson
-    "dsr",              # directly standardised rate, Dobson limits
-    "isr",              # indirectly standardised rate
+    "proportion",  # Wilson score interval
+    "crude_rate",  # Byar's / exact Poisson
+    "dsr",  # directly standardised rate, Dobson limits
+    "isr",  # indirectly standardised rate
     "life_expectancy",  # Chiang II abridged life table
-    "mean",             # Student's t
-    "score",            # population-weighted mean of a published score (e.g. IMD), no limits
-    "ratio",            # ratio of two counts x multiplier (e.g. excess winter deaths index)
+    "mean",  # Student's t
+    "score",  # population-weighted mean of a published score (e.g. IMD), no limits
+    "ratio",  # ratio of two counts x multiplier (e.g. excess winter deaths index)
 )
 
 #: Methods whose value follows from a count and a denominator that can be summed up the
@@ -58,8 +72,25 @@ SEXES: tuple[str, ...] = ("Persons", "Male", "Female")
 #: The 19 five-year bands of the 2013 European Standard Population, used everywhere for
 #: population and age-specific counts.
 AGE_BANDS: tuple[str, ...] = (
-    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
-    "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+    "0-4",
+    "5-9",
+    "10-14",
+    "15-19",
+    "20-24",
+    "25-29",
+    "30-34",
+    "35-39",
+    "40-44",
+    "45-49",
+    "50-54",
+    "55-59",
+    "60-64",
+    "65-69",
+    "70-74",
+    "75-79",
+    "80-84",
+    "85-89",
+    "90+",
 )
 
 # --- table columns --------------------------------------------------------------------------
@@ -82,8 +113,15 @@ VALUE_COLUMNS: dict[str, str] = {
     "denominator": "float",
     "value_note": "str",
 }
-VALUE_KEY: tuple[str, ...] = ("indicator_id", "area_code", "period", "sex", "age",
-                              "category_type", "category")
+VALUE_KEY: tuple[str, ...] = (
+    "indicator_id",
+    "area_code",
+    "period",
+    "sex",
+    "age",
+    "category_type",
+    "category",
+)
 
 METADATA_COLUMNS: dict[str, str] = {
     "indicator_id": "str",
@@ -127,11 +165,21 @@ AGE_COUNT_COLUMNS: dict[str, str] = {
 }
 
 #: Significance labels, as Fingertips words them.
-SIGNIFICANCE_LABELS: tuple[str, ...] = ("Better", "Similar", "Worse", "Higher", "Lower",
-                                        "Best", "Worst", "Not compared")
+SIGNIFICANCE_LABELS: tuple[str, ...] = (
+    "Better",
+    "Similar",
+    "Worse",
+    "Higher",
+    "Lower",
+    "Best",
+    "Worst",
+    "Not compared",
+)
 
 #: Marker shown in place of suppressed figures (counts 1-4 and everything derived from them).
 SUPPRESSED = "Supp."
+#: Area types that practices are rolled up into, from the bottom up.
+ROLL_UP_TYPES: tuple[str, ...] = ("locality", "pcn", "ccg")
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
@@ -206,8 +254,21 @@ def ancestor_of_type(areas: pd.DataFrame, area_type: str) -> pd.Series:
 #: ``area_name``, ``period``, ``quintile`` (a deprivation-quintile group) and ``note`` (the
 #: value note that says why a figure is missing).
 COLUMN_ROLES: dict[str, tuple[str, ...]] = {
-    "count": ("count", "Count", "c", "count_text", "observed", "Observed", "numerator",
-              "Numerator", "Number", "events", "Events", "deaths", "Deaths"),
+    "count": (
+        "count",
+        "Count",
+        "c",
+        "count_text",
+        "observed",
+        "Observed",
+        "numerator",
+        "Numerator",
+        "Number",
+        "events",
+        "Events",
+        "deaths",
+        "Deaths",
+    ),
     "denominator": ("denominator", "Denominator", "d", "expected", "Expected"),
     "value": ("value", "Value", "v", "value_text"),
     "lower_95": ("lower_95", "Lower 95% CI", "Lower CI 95.0 limit", "l95"),
@@ -215,14 +276,23 @@ COLUMN_ROLES: dict[str, tuple[str, ...]] = {
     "lower_998": ("lower_998", "Lower 99.8% CI", "Lower CI 99.8 limit", "l998"),
     "upper_998": ("upper_998", "Upper 99.8% CI", "Upper CI 99.8 limit", "u998"),
     "indicator_id": ("indicator_id", "Indicator ID", "i"),
-    "indicator": ("indicator", "Indicator", "Indicator Name",
-                  # the SPOT table names each programme's outcome measure
-                  "Outcome indicator"),
-    "area_code": ("area_code", "Area code", "Area Code", "a", "practice_code",
-                  "Practice code"),
-    "area_name": ("area_name", "Area name", "Area Name", "Area", "Practice",
-                  # the overview rug names each area column of a row in ``column``
-                  "column"),
+    "indicator": (
+        "indicator",
+        "Indicator",
+        "Indicator Name",
+        # the SPOT table names each programme's outcome measure
+        "Outcome indicator",
+    ),
+    "area_code": ("area_code", "Area code", "Area Code", "a", "practice_code", "Practice code"),
+    "area_name": (
+        "area_name",
+        "Area name",
+        "Area Name",
+        "Area",
+        "Practice",
+        # the overview rug names each area column of a row in ``column``
+        "column",
+    ),
     "period": ("period", "Period", "Time period"),
     "quintile": ("quintile", "Quintile"),
     "note": ("value_note", "Value note", "Note"),
@@ -231,8 +301,11 @@ COLUMN_ROLES: dict[str, tuple[str, ...]] = {
 #: Roles that hold counts (what disclosure control protects).
 COUNT_ROLES: frozenset[str] = frozenset({"count"})
 
-_ROLE_OF = {" ".join(alias.casefold().split()): role
-            for role, aliases in COLUMN_ROLES.items() for alias in aliases}
+_ROLE_OF = {
+    " ".join(alias.casefold().split()): role
+    for role, aliases in COLUMN_ROLES.items()
+    for alias in aliases
+}
 
 
 def column_role(header: object) -> str | None:

@@ -11,20 +11,49 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import definitions, deps, disclosure, escape, indicators
-from .charts.theme import PALETTES, TEXT_ON
-from .config import BookConfig, load_book
-from .model import disclosive_cells  # noqa: F401  (re-exported: pages and tests use it here)
+from . import (
+    charts,
+    definitions,
+    deps,
+    disclosure,
+    escape,
+    indicators,
+    messages,
+    peers,
+    priorities,
+    spine,
+    spot,
+    variation,
+    views,
+)
+from . import population as pop
+from .charts import compare_bars, funnel
+from .charts import spine as spine_chart
+from .config import BookConfig, has_report, load_book, report_href
+from .io.fingertips_book import category_table, significance_table, worse_and_worsening
+from .io.opendata_icb import QOF_BRIDGE_NOTE
+from .messages import correlation_sentence
+from .model import (
+    ancestor_of_type,
+    disclosive_cells,  # noqa: F401  (re-exported: pages and tests use it here)
+)
+from .safepath import check_name
 from .site import enable_renderer
 from .store import load_computed
-from .views import TREND_BASIS  # noqa: F401  (re-exported: the trend tables' "Based on" wording)
+from .tables import table
+from .variation import practices_below
+from .views import (
+    TREND_BASIS,  # noqa: F401  (re-exported: the trend tables' "Based on" wording)
+    compare_with,
+    trend_summary,
+    trends,
+)
 
-if TYPE_CHECKING:   # names of annotations only
+if TYPE_CHECKING:  # names of annotations only
     import altair as alt
     import IPython.display
 
     from .spot import LocalityPack
-
 
 
 def install_page_hooks() -> None:
@@ -45,8 +74,18 @@ def install_page_hooks() -> None:
     deps.install()
     definitions.install_display_hook()
 
-#: Fill colours for significance, as the national spine charts use them (conventions.md).
-SIGNIFICANCE_COLOURS: dict[str, str] = PALETTES["standard"]
+
+#: The profile table's columns shown to one decimal (:meth:`AreaPage.profile_html`).
+PROFILE_DECIMALS = (
+    "Value",
+    "Lower 95% CI",
+    "Upper 95% CI",
+    "Comparator",
+    "Worst practice",
+    "25th percentile",
+    "75th percentile",
+    "Best practice",
+)
 
 
 @dataclass
@@ -84,7 +123,7 @@ class AreaPage:
         cfg = load_book(book)
         computed = load_computed(cfg)
         page = cls.from_tables(cfg, computed, area_code)
-        page.tables = dict(computed, book=cfg)   # the key messages read the same tables
+        page.tables = dict(computed, book=cfg)  # the key messages read the same tables
         return page
 
     @classmethod
@@ -94,18 +133,28 @@ class AreaPage:
         areas = computed["areas"]
         hit = areas[areas["area_code"] == area_code]
         if hit.empty:
-            raise KeyError(f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
-                           f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}")
+            raise KeyError(
+                f"area {area_code!r} is not in book {cfg.name!r}; areas with pages: "
+                f"{sorted(areas.loc[areas['area_type'].isin(cfg.page_area_types), 'area_code'])}"
+            )
         # a page sees published figures only: the cells the pipeline suppressed (primary
         # and secondary, nhsbook.disclosure) have no count, value or limits here
         quintiles = computed.get("quintiles")
-        definitions.use(computed["metadata"])   # tables and charts link to the definitions
-        return cls(cfg, hit.iloc[0], disclosure.apply(computed["values"]), computed["metadata"],
-                   areas, computed["population"], computed["population_reference"],
-                   disclosure.apply(quintiles) if quintiles is not None else None,
-                   computed.get("peer_variables"), computed.get("peers"),
-                   computed.get("peer_values"),
-                   tables=computed if "book" in computed else None)
+        definitions.use(computed["metadata"])  # tables and charts link to the definitions
+        return cls(
+            cfg,
+            hit.iloc[0],
+            disclosure.apply(computed["values"]),
+            computed["metadata"],
+            areas,
+            computed["population"],
+            computed["population_reference"],
+            disclosure.apply(quintiles) if quintiles is not None else None,
+            computed.get("peer_variables"),
+            computed.get("peers"),
+            computed.get("peer_values"),
+            tables=computed if "book" in computed else None,
+        )
 
     @property
     def name(self) -> str:
@@ -118,8 +167,12 @@ class AreaPage:
         return str(hit.iloc[0]) if not hit.empty else "no comparator"
 
     #: Titles of the profiles the seed documents name; others are titled by their key.
-    PROFILE_TITLES = {"adult": "Adult profile", "child": "Child profile",
-                      "qof": "QOF recorded prevalence", "deprivation": "Deprivation"}
+    PROFILE_TITLES = {
+        "adult": "Adult profile",
+        "child": "Child profile",
+        "qof": "QOF recorded prevalence",
+        "deprivation": "Deprivation",
+    }
 
     def profiles(self, with_values: bool = False) -> list[str]:
         """The book's profiles (``metadata.profile``): adult and child first, then others
@@ -127,24 +180,27 @@ class AreaPage:
         for this area (a county has no Health Index of its own: its districts have)."""
         found = list(dict.fromkeys(self.metadata["profile"]))
         if with_values:
-            mine = self.values.loc[(self.values["area_code"] == self.code)
-                                   & self.values["value"].notna(), "indicator_id"]
+            mine = self.values.loc[
+                (self.values["area_code"] == self.code) & self.values["value"].notna(),
+                "indicator_id",
+            ]
             have = set(self.metadata.loc[self.metadata["indicator_id"].isin(mine), "profile"])
             found = [p for p in found if p in have]
-        return sorted(found, key=lambda p: (list(self.PROFILE_TITLES).index(p)
-                                            if p in self.PROFILE_TITLES else 99))
+        return sorted(
+            found,
+            key=lambda p: list(self.PROFILE_TITLES).index(p) if p in self.PROFILE_TITLES else 99,
+        )
 
     def profile_title(self, profile: str) -> str:
-        return self.PROFILE_TITLES.get(profile, f"{profile.replace('_', ' ').capitalize()} "
-                                                "profile")
+        return self.PROFILE_TITLES.get(profile, f"{profile.replace('_', ' ').capitalize()} profile")
 
     def profile(self, profile: str) -> pd.DataFrame:
         """The area's adult or child profile rows (suppressed for publication)."""
-        return indicators.profile_table(self.values, self.metadata, self.area["area_code"],
-                                        profile)
+        return indicators.profile_table(self.values, self.metadata, self.area["area_code"], profile)
 
-    def header_markdown(self, periods: bool = True, datasets: list[str] | None = None,
-                        comparator: str | None = None) -> str:
+    def header_markdown(
+        self, periods: bool = True, datasets: list[str] | None = None, comparator: str | None = None
+    ) -> str:
         """The page's opening: area, comparator, the periods of the indicators (unless
         ``periods`` is False: a page that draws no indicator), the vintage of each other
         dataset the page draws (``datasets``, one phrase each), sources and the synthetic
@@ -161,8 +217,10 @@ class AreaPage:
             lines += [f"> **Synthetic data.** {note}", ""]
         if periods:
             period = ", ".join(sorted(self.metadata["period"].unique()))
-            lines += [f"**Period:** {esc(period)}. **Sources:** see each indicator's source "
-                      "in the downloadable table and the Data sources chapter."]
+            lines += [
+                f"**Period:** {esc(period)}. **Sources:** see each indicator's source "
+                "in the downloadable table and the Data sources chapter."
+            ]
         if datasets:
             lines += ["", "**Data:** " + "; ".join(esc(d) for d in datasets) + "."]
         if self.book.vintage:
@@ -173,10 +231,9 @@ class AreaPage:
         return "\n".join(lines)
 
     def evidence_markdown(self) -> str:
-        """"Where the evidence points": the area's ranked candidate priorities and quick
+        """ "Where the evidence points": the area's ranked candidate priorities and quick
         wins (:mod:`nhsbook.priorities`, computed once in the pipeline), the section the
         area's web chapter opens with."""
-        from . import priorities
         table = (self.tables or {}).get("priorities")
         if table is None:
             table = load_computed(self.book)["priorities"]
@@ -196,8 +253,9 @@ class AreaPage:
                 out.append(f"comparator population {ref['name'].iloc[0]}")
         proj, proj_area = self.projection()
         if not proj.empty:
-            out.append(f"projection of {proj_area} {int(proj['year'].min())}-"
-                       f"{int(proj['year'].max())}")
+            out.append(
+                f"projection of {proj_area} {int(proj['year'].min())}-{int(proj['year'].max())}"
+            )
         return out
 
     def population_comparator(self) -> str:
@@ -210,14 +268,15 @@ class AreaPage:
 
     def key_messages(self, page: str, **computed) -> list[str]:
         """The page's key messages (:func:`nhsbook.messages.key_messages`), plain text."""
-        from . import messages
         if self.tables is None:
             self.tables = messages.load_tables(self.book, extras=())
         need = [e for e in messages.EXTRAS.get(page, ()) if e not in self.tables]
         self.tables.update(messages.load_extras(self.book, need))
-        if page == "variation" and "points" not in computed:   # the page's own, computed once
+        if page == "variation" and "points" not in computed:  # the page's own, computed once
             computed = {**computed, "points": self.practice_points()[0]}
-        if page == "population" and "area_page" not in computed:   # the page's population
+        if (
+            page in ("population", "peers", "national") and "area_page" not in computed
+        ):  # the page's own
             computed = {**computed, "area_page": self}
         return messages.key_messages(self.tables, self.code, page, **computed)
 
@@ -226,8 +285,8 @@ class AreaPage:
         messages of each page type named, in order (a locality pack: its profile and its
         practices' variation)."""
         from IPython.display import HTML
-        return HTML(key_messages_html([m for p in pages
-                                       for m in self.key_messages(p, **computed)]))
+
+        return HTML(key_messages_html([m for p in pages for m in self.key_messages(p, **computed)]))
 
     @property
     def code(self) -> str:
@@ -247,46 +306,69 @@ class AreaPage:
     def spine_chart(self, profile: str, palette: str = "standard"):
         """The profile's spine chart; a CCG's localities (or primary care networks) are drawn
         as diamonds."""
-        from . import spine
-        from .charts import spine as spine_chart
         kids = self.children()
         markers = kids.loc[kids["area_type"].isin(["locality", "pcn"]), "area_code"].tolist()
         comparison = self.peer_comparison_rows()
-        peer = comparison.assign(area_name=self.peer_name(), value=comparison["peer_value"],
-                                 lower_95=comparison["peer_lower_95"],
-                                 upper_95=comparison["peer_upper_95"]) \
-            if not comparison.empty else None
-        data = spine.spine_data(self.values, self.metadata, self.areas, self.code, profile,
-                                markers=markers, peer=peer)
+        peer = (
+            comparison.assign(
+                area_name=self.peer_name(),
+                value=comparison["peer_value"],
+                lower_95=comparison["peer_lower_95"],
+                upper_95=comparison["peer_upper_95"],
+            )
+            if not comparison.empty
+            else None
+        )
+        data = spine.spine_data(
+            self.values, self.metadata, self.areas, self.code, profile, markers=markers, peer=peer
+        )
         return spine_chart(data, palette=palette)
 
     # --- similar-area peers (nhsbook.peers) ---------------------------------------------
 
     def has_peers(self) -> bool:
         """True when the book computed similar-10 peers for this area."""
-        return self.peers is not None and bool((self.peers["area_code"] == self.code).any())
+        return self.peers is not None and not self.my_peers().empty
+
+    def my_peers(self) -> pd.DataFrame:
+        """This area's ten peers of its family, most similar first (a unitary authority is
+        both a district and an upper tier: the family of its type decides)."""
+        p = self.peers
+        return p[(p["area_code"] == self.code) & (p["family"] == self.peer_family())].sort_values(
+            "rank"
+        )
 
     def peer_name(self) -> str:
         return f"Similar 10 of {self.name}"
 
     def peer_method(self) -> str:
         """The method sentence every page showing the peers states."""
-        from . import peers
         return peers.METHOD
+
+    def peer_family(self) -> str:
+        """The peer family of this area's type (:data:`nhsbook.peers.AREA_FAMILIES`)."""
+        return peers.AREA_FAMILIES.get(self.area_type, "")
+
+    def peer_variables_text(self) -> str:
+        """The variables and the distance, as the peers page states them (markdown written
+        by nhsbook, no data in it)."""
+        return peers.variables_text(self.peer_family())
+
+    def peer_value_text(self) -> str:
+        """How the similar-10 value is made for this area's family (no data in it)."""
+        return peers.value_text(self.peer_family())
 
     def peer_list_markdown(self) -> str:
         """The ten peers, most similar first, with their distances (names escaped)."""
         if not self.has_peers():
             return ""
-        mine = self.peers[self.peers["area_code"] == self.code].sort_values("rank")
-        return "; ".join(f"{esc(n)} ({d:.2f})" for n, d in
-                         zip(mine["peer_name"], mine["distance"]))
+        mine = self.my_peers()
+        return "; ".join(f"{esc(n)} ({d:.2f})" for n, d in zip(mine["peer_name"], mine["distance"]))
 
     def peer_comparison_rows(self) -> pd.DataFrame:
         """The area's latest published rows with the similar-10 value, limits and
         significance (:func:`nhsbook.peers.compare_with_peers`); empty without peers.  A
         peer-group value whose count is 1 to 4 is never shown."""
-        from . import peers
         if self.peer_values is None or self.peer_values.empty or not self.has_peers():
             return pd.DataFrame()
         below = disclosure.rule(self.book.disclosure).suppress_below
@@ -298,65 +380,91 @@ class AreaPage:
     def peer_comparison(self) -> pd.DataFrame:
         """The table beside the spine: each indicator against England (or the area's
         comparator), its parent and its similar 10, by the same 95% rule."""
-        from .views import compare_with
         rows = self.peer_comparison_rows()
         if rows.empty:
             return rows
         parent = str(self.area["parent_code"] or "")
-        out = pd.DataFrame({
-            "Indicator": rows["name"], "Period": rows["period"], "Value": rows["value"],
-            "Lower 95% CI": rows["lower_95"], "Upper 95% CI": rows["upper_95"],
-            self.comparator_name: rows["comparator_value"],
-            f"Compared with {self.comparator_name}": rows["significance"]})
-        if parent and parent != self.area["comparator_code"] and \
-                (self.values["area_code"] == parent).any():
+        out = pd.DataFrame(
+            {
+                "Indicator": rows["name"],
+                "Period": rows["period"],
+                "Value": rows["value"],
+                "Lower 95% CI": rows["lower_95"],
+                "Upper 95% CI": rows["upper_95"],
+                self.comparator_name: rows["comparator_value"],
+                f"Compared with {self.comparator_name}": rows["significance"],
+            }
+        )
+        if (
+            parent
+            and parent != self.area["comparator_code"]
+            and (self.values["area_code"] == parent).any()
+        ):
             par = rows[["indicator_id", "period"]].merge(
                 compare_with(self.values, self.metadata, self.code, parent),
-                on=["indicator_id", "period"], how="left")
+                on=["indicator_id", "period"],
+                how="left",
+            )
             out[self._name(parent)] = par["second_value"].to_numpy()
             out[f"Compared with {self._name(parent)}"] = par["second_significance"].to_numpy()
         out["Similar 10"] = rows["peer_value"]
         out["Similar 10 lower 95% CI"] = rows["peer_lower_95"]
         out["Similar 10 upper 95% CI"] = rows["peer_upper_95"]
         out["Compared with similar 10"] = rows["peer_significance"]
-        out.loc[rows["suppressed"].to_numpy(), ["Value", "Lower 95% CI", "Upper 95% CI"]] = \
-            float("nan")
-        return out
+        out.loc[rows["suppressed"].to_numpy(), ["Value", "Lower 95% CI", "Upper 95% CI"]] = float(
+            "nan"
+        )
+        # a similar-10 mean of published values has no limits of its own: no empty columns
+        return out.drop(
+            columns=[
+                c
+                for c in ("Similar 10 lower 95% CI", "Similar 10 upper 95% CI")
+                if out[c].isna().all()
+            ]
+        )
+
+    def peer_download(self) -> pd.DataFrame:
+        """The area's and its peers' variables, z-scores and their family's means and SDs
+        (so that each distance can be recomputed), for the peers page's CSV."""
+        var = self.peer_variables[self.peer_variables["family"] == self.peer_family()]
+        codes = [self.code] + self.my_peers()["peer_code"].tolist()
+        var = var.set_index("area_code").reindex(codes).reset_index()
+        cols = (
+            ["area_code", "area_name"]
+            + [c for c in var.columns if c.startswith(("z_", "mean_", "sd_"))]
+            + [v for v, _, _ in peers.VARIABLES]
+        )
+        return var[cols].round(6)
 
     def peers_table(self) -> pd.DataFrame:
         """The area and its ten peers with their distance and variables."""
-        from . import peers
-        return peers.peers_table(self.peer_variables, self.peers, self.code)
+        return peers.peers_table(self.peer_variables, self.my_peers(), self.code)
 
     def trends(self) -> pd.DataFrame:
         """Indicators with several periods for this area (:func:`nhsbook.views.trends`)."""
-        from .views import trends
         return trends(self.values, self.metadata, self.code)
 
     def worse_and_worsening(self, trends: pd.DataFrame | None = None) -> pd.DataFrame:
         """Indicators significantly worse than England (or, in books without an England
         comparison, than the comparator) *and* getting worse by their recent trend
         (:func:`nhsbook.io.fingertips_book.worse_and_worsening`)."""
-        from .io.fingertips_book import worse_and_worsening
-        return worse_and_worsening(self.values, self.metadata, self.code,
-                                   self.trends() if trends is None else trends)
+        return worse_and_worsening(
+            self.values, self.metadata, self.code, self.trends() if trends is None else trends
+        )
 
     def significance_table(self) -> pd.DataFrame:
         """The area against its comparator and England at 95% and 99.8%, as Fingertips
         compares (Fingertips books; empty otherwise)."""
-        from .io.fingertips_book import significance_table
         return significance_table(self.values, self.metadata, self.code, self.comparator_name)
 
     def category_table(self) -> pd.DataFrame:
         """The area's inequality breakdowns from ``Category Type`` / ``Category`` rows."""
-        from .io.fingertips_book import category_table
         return category_table(self.values, self.metadata, self.code)
 
     # --- population -------------------------------------------------------------------
 
     def ccg_code(self) -> str:
         """The CCG this area is or belongs to ("" if none)."""
-        from .model import ancestor_of_type
         if self.area_type == "ccg":
             return self.code
         anc = dict(zip(self.areas["area_code"], ancestor_of_type(self.areas, "ccg")))
@@ -369,7 +477,6 @@ class AreaPage:
     def missing_population(self) -> str:
         """Why the area has no population to draw ("" when it has one): the book's own note
         for the area (e.g. the mirror's LSOA estimates do not cover it) or a generic one."""
-        from . import population as pop
         try:
             pop.area_population(self.population, self.areas, self.code)
             return ""
@@ -385,7 +492,6 @@ class AreaPage:
             return ""
         own = pop[pop["area_code"] == self.code]
         if own.empty:
-            from .variation import practices_below
             own = pop[pop["area_code"].isin(practices_below(self.areas, self.code))]
         return "" if own.empty else str(int(own["year"].max()))
 
@@ -394,7 +500,6 @@ class AreaPage:
         ``population_comparator: area_code`` when it names one (an area of the population
         table, e.g. England); else a CCG against the book's comparator population (when
         available), a locality or practice against its CCG."""
-        from . import population as pop
         own = pop.area_population(self.population, self.areas, self.code)
         ref, ref_name = None, ""
         fixed = str(self.book.population_comparator.get("area_code") or "")
@@ -415,11 +520,14 @@ class AreaPage:
     def structure_table(self) -> pd.DataFrame:
         """Population, % under 15, % 65+, % 75+ and the old-age dependency ratio of the area
         and its pyramid comparator."""
-        from . import population as pop
         data = self.pyramid_data()
-        labels = {"total": "Population", "under_15_pct": "% aged under 15",
-                  "over_65_pct": "% aged 65 and over", "over_75_pct": "% aged 75 and over",
-                  "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)"}
+        labels = {
+            "total": "Population",
+            "under_15_pct": "% aged under 15",
+            "over_65_pct": "% aged 65 and over",
+            "over_75_pct": "% aged 75 and over",
+            "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)",
+        }
         cols = {}
         for role in ("area", "comparator"):
             sub = data[data["role"] == role]
@@ -432,7 +540,6 @@ class AreaPage:
     def projection(self) -> tuple[pd.DataFrame, str]:
         """The projection table of the area's CCG (projections are published for CCGs) and
         the CCG's name; empty when the book has none."""
-        from . import population as pop
         path = self.book.data / "population_projection.csv"
         ccg = self.ccg_code()
         if not path.is_file() or not ccg:
@@ -445,55 +552,61 @@ class AreaPage:
     def practice_points(self) -> tuple[pd.DataFrame, str]:
         """Funnel points of the practices this page compares (see
         :func:`nhsbook.variation.peer_group`) and the target area's code."""
-        from . import variation
         if self._points is None:
             target, practices = variation.peer_group(self.areas, self.code)
-            self._points = (variation.practice_points(self.values, self.metadata, self.areas,
-                                                      practices, target), target)
+            self._points = (
+                variation.practice_points(
+                    self.values, self.metadata, self.areas, practices, target
+                ),
+                target,
+            )
         return self._points
 
     def funnel_chart(self, points: pd.DataFrame):
         """Funnel plots of ``points``; a practice's own page highlights the practice."""
-        from . import variation
-        from .charts import funnel
         limits = variation.funnel_limits(points, self.metadata)
         practices, inds = variation.funnel_labels(points)
         highlight = self.code if self.area_type == "practice" else ""
-        return funnel(variation.funnel_frame(points, limits), practices, inds,
-                      highlight=highlight)
+        return funnel(variation.funnel_frame(points, limits), practices, inds, highlight=highlight)
 
     def compare_chart(self, palette: str = "standard"):
         """Compare-areas bars: a CCG's localities, a locality's practices, or the practices
         of a practice's locality (the practice outlined)."""
-        from . import variation
-        from .charts import compare_bars
         if self.area_type == "practice":
             parent = str(self.area["parent_code"])
             codes = self.areas.loc[self.areas["parent_code"] == parent, "area_code"]
         else:
             kids = self.children()
             codes = kids["area_code"]
-        data = variation.compare_areas(self.values, self.metadata, self.areas, codes,
-                                       highlight=self.code)
+        data = variation.compare_areas(
+            self.values, self.metadata, self.areas, codes, highlight=self.code
+        )
         if self.has_peers():
             # a sub-ICB location or ICB with peers: the area itself (outlined) and its
             # similar 10 (a grey bar, not compared) beside its children, as data
-            own = variation.compare_areas(self.values, self.metadata, self.areas,
-                                          [self.code], highlight=self.code)
+            own = variation.compare_areas(
+                self.values, self.metadata, self.areas, [self.code], highlight=self.code
+            )
             rows = self.peer_comparison_rows()
-            rows = rows[rows["peer_lower_95"].notna()]
+            rows = rows[rows["peer_value"].notna()]
             meta = self.metadata.set_index("indicator_id")
-            peer = pd.DataFrame({
-                "indicator_id": rows["indicator_id"], "indicator": rows["name"],
-                "unit": rows["indicator_id"].map(meta["unit"]), "area_code": "similar10",
-                "area_name": self.peer_name(), "value": rows["peer_value"].round(2),
-                "lower_95": rows["peer_lower_95"].round(2),
-                "upper_95": rows["peer_upper_95"].round(2),
-                "comparator_value": rows["comparator_value"].round(2),
-                "significance": "Not compared", "highlight": False})
+            peer = pd.DataFrame(
+                {
+                    "indicator_id": rows["indicator_id"],
+                    "indicator": rows["name"],
+                    "unit": rows["indicator_id"].map(meta["unit"]),
+                    "area_code": "similar10",
+                    "area_name": self.peer_name(),
+                    "value": rows["peer_value"].round(2),
+                    "lower_95": rows["peer_lower_95"].round(2),
+                    "upper_95": rows["peer_upper_95"].round(2),
+                    "comparator_value": rows["comparator_value"].round(2),
+                    "significance": "Not compared",
+                    "highlight": False,
+                }
+            )
             peer = peer[peer["indicator_id"].isin(set(own["indicator_id"]))]
-            data = pd.concat([own, peer, data[data["area_code"] != self.code]],
-                             ignore_index=True)
+            data = pd.concat([own, peer, data[data["area_code"] != self.code]], ignore_index=True)
         return compare_bars(data, palette=palette) if not data.empty else None
 
     def csv_href(self) -> str:
@@ -506,18 +619,25 @@ class AreaPage:
         computed tables and with England here, by the same 95% rule
         (:func:`nhsbook.views.compare_with`); empty when the book has no values for
         ``comparator_code`` or the area is, or is already compared with, that comparator."""
-        from .views import compare_with
-        if comparator_code in (self.code, self.area["comparator_code"]) or not (
-                self.values["area_code"] == comparator_code).any():
+        if (
+            comparator_code in (self.code, self.area["comparator_code"])
+            or not (self.values["area_code"] == comparator_code).any()
+        ):
             return pd.DataFrame()
         rows = compare_with(self.values, self.metadata, self.code, comparator_code)
-        out = rows.rename(columns={
-            "name": "Indicator", "period": "Period", "value": "Value",
-            "lower_95": "Lower 95% CI", "upper_95": "Upper 95% CI",
-            "comparator_value": self.comparator_name,
-            "significance": f"Compared with {self.comparator_name}",
-            "second_value": self._name(comparator_code),
-            "second_significance": f"Compared with {self._name(comparator_code)}"})
+        out = rows.rename(
+            columns={
+                "name": "Indicator",
+                "period": "Period",
+                "value": "Value",
+                "lower_95": "Lower 95% CI",
+                "upper_95": "Upper 95% CI",
+                "comparator_value": self.comparator_name,
+                "significance": f"Compared with {self.comparator_name}",
+                "second_value": self._name(comparator_code),
+                "second_significance": f"Compared with {self._name(comparator_code)}",
+            }
+        )
         out.loc[out["suppressed"], ["Value", "Lower 95% CI", "Upper 95% CI"]] = float("nan")
         return out.drop(columns=["indicator_id", "suppressed"])
 
@@ -528,11 +648,22 @@ class AreaPage:
         in page order, with its rows (:meth:`profile`)."""
         return {p: self.profile(p) for p in self.profiles(with_values=True)}
 
+    def profile_html(self, rows: pd.DataFrame) -> "IPython.display.HTML":
+        """A profile's rows (:meth:`profile`) as the page's table (:func:`nhsbook.tables.
+        table`): significance colours, suppressed figures as Supp., values to one decimal
+        and counts whole."""
+        # the value notes are long: they stay in the CSV download, not in the on-page table
+        shown = indicators.display_table(rows).drop(columns=["Value note"])
+        return table(
+            shown,
+            formats={**dict.fromkeys(PROFILE_DECIMALS, 1), "Count": 0},
+            colours={"Significance": "significance"},
+        )
+
     def trend_summary(self, trends: pd.DataFrame | None = None) -> pd.DataFrame:
         """The Trends section's table of :meth:`trends` (or of ``trends`` when given): one
         row per indicator with ``Indicator``, ``Recent trend`` and ``Based on``
         (:func:`nhsbook.views.trend_summary`)."""
-        from .views import trend_summary
         return trend_summary(self.trends() if trends is None else trends)
 
     def qof_bridge_note(self, trends: pd.DataFrame | None = None) -> str:
@@ -540,38 +671,28 @@ class AreaPage:
         QOF_BRIDGE_NOTE`, escaped as markdown) when the trends hold a QOF indicator with a
         2020/21 period; ``""`` otherwise."""
         trends = self.trends() if trends is None else trends
-        if trends.empty or not (trends["indicator_id"].str.startswith("QOF_").any()
-                                and (trends["period"] == "2020/21").any()):
+        if trends.empty or not (
+            trends["indicator_id"].str.startswith("QOF_").any()
+            and (trends["period"] == "2020/21").any()
+        ):
             return ""
-        from .io.opendata_icb import QOF_BRIDGE_NOTE
         return esc(QOF_BRIDGE_NOTE)
-
-    def peer_comparison_styled(self) -> "pd.io.formats.style.Styler":
-        """:meth:`peer_comparison` as the profile page shows it: numbers to one decimal with
-        separators, empty cells blank."""
-        comp = self.peer_comparison()
-        num = [c for c in comp.columns
-               if c not in ("Indicator", "Period") and not c.startswith("Compared")]
-        return comp.style.hide(axis="index").format(precision=1, thousands=",", na_rep="",
-                                                    subset=num).set_table_attributes(
-            'class="nhsbook-profile" tabindex="0"')
 
     # practice variation
 
     def practice_outliers(self) -> pd.DataFrame:
         """The practices outside the 99.8% funnel limits (:func:`nhsbook.variation.outliers`
         of :meth:`practice_points`); on a practice's page, that practice's only."""
-        from . import variation
         out = variation.outliers(self.practice_points()[0])
         if self.area_type == "practice":
             out = out[out["Practice code"] == self.code]
         return out
 
-    def outlier_summary(self, out: pd.DataFrame,
-                        by: tuple[str, ...] = ("Locality", "Practice")) -> pd.DataFrame:
+    def outlier_summary(
+        self, out: pd.DataFrame, by: tuple[str, ...] = ("Locality", "Practice")
+    ) -> pd.DataFrame:
         """How many outliers of ``out`` (:meth:`practice_outliers`, or a locality pack's)
         each practice has, better and worse (:func:`nhsbook.variation.outlier_counts`)."""
-        from . import variation
         return variation.outlier_counts(out, by)
 
     def funnel_points(self) -> pd.DataFrame:
@@ -580,8 +701,9 @@ class AreaPage:
         points = self.practice_points()[0]
         if self.area_type != "practice":
             return points
-        mine = points[(points["area_code"] == self.code)
-                      & (points["funnel"] != "Not significant")]["indicator_id"]
+        mine = points[(points["area_code"] == self.code) & (points["funnel"] != "Not significant")][
+            "indicator_id"
+        ]
         return points[points["indicator_id"].isin(mine)]
 
     def suppressed_practice_values(self) -> int:
@@ -594,31 +716,35 @@ class AreaPage:
 
     def locality_pack(self) -> "LocalityPack":
         """The locality's Commissioning for Value pack (:func:`nhsbook.spot.locality_pack`)."""
-        from . import spot
         return spot.locality_pack(self.values, self.metadata, self.areas, self.code)
 
     def ccg_differences(self, pack: "LocalityPack") -> tuple[str, pd.DataFrame]:
         """The pack's "CCG against its comparator and England" section: its sentence
         (markdown, names escaped) and the indicators on which the CCG differs significantly
         from England, or, when the book has no England values, from its own comparator."""
-        from . import spot
         ccg_name = self.comparator_name
-        col = [c for c in pack.rows.columns
-               if c.startswith("CCG vs ") and c != "CCG vs England"][0]
+        col = [c for c in pack.rows.columns if c.startswith("CCG vs ") and c != "CCG vs England"][0]
         if pack.england:
             diff = pack.rows[pack.rows["CCG vs England"].isin(spot.WORSE + spot.BETTER)]
             text = f"{esc(ccg_name)} differs significantly from England on {len(diff)} indicators:"
-            cols = ["Domain", "Indicator", "CCG value", "England value", "CCG vs England",
-                    "Locality vs CCG"]
+            cols = [
+                "Domain",
+                "Indicator",
+                "CCG value",
+                "England value",
+                "CCG vs England",
+                "Locality vs CCG",
+            ]
         else:
             diff = pack.rows[pack.rows[col].isin(spot.WORSE + spot.BETTER)]
-            text = ("England values are not in this book's data, so the CCG is shown against "
-                    f"its own comparator, {esc(pack.ccg_comparator or 'none')}: "
-                    f"{esc(ccg_name)} differs significantly on {len(diff)} indicators. "
-                    "Where the locality is worse than a CCG that is itself worse than its "
-                    "comparator, the gap to the wider average is larger still.")
-            cols = ["Domain", "Indicator", "CCG value", col, "Locality value",
-                    "Locality vs CCG"]
+            text = (
+                "England values are not in this book's data, so the CCG is shown against "
+                f"its own comparator, {esc(pack.ccg_comparator or 'none')}: "
+                f"{esc(ccg_name)} differs significantly on {len(diff)} indicators. "
+                "Where the locality is worse than a CCG that is itself worse than its "
+                "comparator, the gap to the wider average is larger still."
+            )
+            cols = ["Domain", "Indicator", "CCG value", col, "Locality value", "Locality vs CCG"]
         return text, spot.pack_table(diff)[cols]
 
     # inequalities
@@ -626,36 +752,40 @@ class AreaPage:
     def deprivation_indicator(self) -> str | None:
         """The book's area deprivation indicator (:func:`nhsbook.views.deprivation_indicator`),
         None when it has none."""
-        from . import views
         return views.deprivation_indicator(self.metadata)
 
     def inequality(self) -> tuple[str | None, pd.DataFrame | None, pd.DataFrame | None]:
         """(deprivation indicator, bars, summary) of the inequalities page
         (:func:`nhsbook.views.inequality_data` with the book's computed quintiles); bars and
         summary are None when the book has no deprivation indicator."""
-        from . import views
         dep = self.deprivation_indicator()
         if dep is None:
             return None, None, None
-        bars, summary = views.inequality_data(self.values, self.metadata, self.areas,
-                                              self.code, dep, quintiles=self.quintiles)
+        bars, summary = views.inequality_data(
+            self.values, self.metadata, self.areas, self.code, dep, quintiles=self.quintiles
+        )
         return dep, bars, summary
 
     def deprivation_markdown(self, dep: str) -> str:
         """The sentence naming the deprivation indicator ``dep`` and its period (escaped),
         with a note when the book's practices are synthetic."""
         meta = self.metadata.set_index("indicator_id")
-        note = (" These are practice-level deprivation scores of **synthetic** practices, so "
-                "the gradients illustrate the method only." if self.book.synthetic else "")
-        return (f"Deprivation: *{esc(meta.loc[dep, 'name'])}* ({esc(meta.loc[dep, 'period'])}) "
-                "of each practice (registered population). Other pages may draw other "
-                f"editions of the Index of Multiple Deprivation; each names its edition.{note}")
+        note = (
+            " These are practice-level deprivation scores of **synthetic** practices, so "
+            "the gradients illustrate the method only."
+            if self.book.synthetic
+            else ""
+        )
+        return (
+            f"Deprivation: *{esc(meta.loc[dep, 'name'])}* ({esc(meta.loc[dep, 'period'])}) "
+            "of each practice (registered population). Other pages may draw other "
+            f"editions of the Index of Multiple Deprivation; each names its edition.{note}"
+        )
 
     def quintile_members(self, dep: str) -> pd.DataFrame:
         """How many of the area's practices fall in each deprivation quintile of its
         comparison group (by indicator ``dep``), their registered population and score range
         (:func:`nhsbook.views.quintile_members`)."""
-        from . import views
         _, group, own = views.peer_practices(self.areas, self.code)
         quint = views.practice_quintiles(self.values, self.areas, group, dep)
         return views.quintile_members(quint, own)
@@ -663,19 +793,16 @@ class AreaPage:
     def inequality_indices(self, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(table, shown) of the slope and relative indices of inequality of ``summary``
         (:func:`nhsbook.views.inequality_indices`): the CSV's numbers and their text."""
-        from . import views
         return views.inequality_indices(summary, self.metadata)
 
     def sex_age_table(self) -> pd.DataFrame:
         """The area's indicators given for more than one sex or age
         (:func:`nhsbook.views.sex_age_table`)."""
-        from . import views
         return views.sex_age_table(self.values, self.metadata, self.code)
 
     def single_sex_indicators(self) -> pd.DataFrame:
         """The book's indicators defined for one sex only
         (:func:`nhsbook.views.single_sex_indicators`)."""
-        from . import views
         return views.single_sex_indicators(self.metadata)
 
     # overview
@@ -683,12 +810,10 @@ class AreaPage:
     def rug_caption(self) -> str:
         """The sentence above the overview (:func:`nhsbook.views.rug_caption`); the area must
         have areas below it with values."""
-        from . import views
         return views.rug_caption(self.areas, self.code, self.values)
 
     def rug(self, profile: str) -> pd.DataFrame:
         """The overview (tartan rug) data of one profile (:func:`nhsbook.views.rug_data`)."""
-        from . import views
         return views.rug_data(self.values, self.metadata, self.areas, self.code, profile)
 
     def rugs(self) -> dict[str, pd.DataFrame]:
@@ -702,33 +827,33 @@ class AreaPage:
         """The overview's compare-areas bars: the latest values of the areas
         :func:`nhsbook.views.compare_codes` names, this area highlighted
         (:func:`nhsbook.variation.compare_areas`)."""
-        from . import variation, views
         codes = views.compare_codes(self.areas, self.code)
-        return variation.compare_areas(views.latest(self.values), self.metadata, self.areas,
-                                       codes, highlight=self.code)
+        return variation.compare_areas(
+            views.latest(self.values), self.metadata, self.areas, codes, highlight=self.code
+        )
 
     def scatter_data(self) -> pd.DataFrame | None:
         """The compare-indicators scatter of the practices against the book's deprivation
         indicator (:func:`nhsbook.views.scatter_data`); None when the book has none."""
-        from . import views
         dep = self.deprivation_indicator()
-        return views.scatter_data(self.values, self.metadata, self.areas, self.code,
-                                  dep) if dep else None
+        return (
+            views.scatter_data(self.values, self.metadata, self.areas, self.code, dep)
+            if dep
+            else None
+        )
 
     def scatter_chart(self, data: pd.DataFrame) -> "alt.LayerChart":
         """The compare-indicators chart of :meth:`scatter_data`, its description ending with
         the correlation headline, said only when statistically supported, with its n and p
         (:func:`nhsbook.messages.correlation_sentence`)."""
-        from . import charts, views
-        from .messages import correlation_sentence
         x_name = str(data["x_indicator"].iloc[0]) if len(data) else ""
-        return charts.scatter(data, headline=correlation_sentence(
-            views.correlation_table(data), x_name))
+        return charts.scatter(
+            data, headline=correlation_sentence(views.correlation_table(data), x_name)
+        )
 
     def box_data(self) -> pd.DataFrame:
         """Each indicator's distribution across the comparison group's practices
         (:func:`nhsbook.views.box_data`)."""
-        from . import views
         return views.box_data(self.values, self.metadata, self.areas, self.code)
 
 
@@ -738,8 +863,9 @@ class AreaPage:
 COUNT_COLUMNS = ("count", "number", "numerator", "observed", "events", "deaths", "patients")
 
 
-def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "default",
-                label: str | None = None) -> "IPython.display.HTML":
+def publish_csv(
+    table: pd.DataFrame, area_code: str, name: str, book: str = "default", label: str | None = None
+) -> "IPython.display.HTML":
     """Write ``table`` as ``data/<area_code>/<name>.csv`` of the site and return the link to
     show on the page (pages live at ``areas/<code>/<notebook>``, so the link is relative).
 
@@ -756,26 +882,29 @@ def publish_csv(table: pd.DataFrame, area_code: str, name: str, book: str = "def
     hits = disclosive_cells(table, below)
     if hits:
         shown = "; ".join(f"row {r}, column {c!r} = {v!r}" for r, c, v in hits[:5])
-        raise ValueError(f"{name}.csv for {area_code}: counts from 1 to {below - 1} must be "
-                         f"suppressed before publishing ({len(hits)} cells: {shown})")
-    from .safepath import check_name   # _extra/data/<area_code>/<name>.csv
+        raise ValueError(
+            f"{name}.csv for {area_code}: counts from 1 to {below - 1} must be "
+            f"suppressed before publishing ({len(hits)} cells: {shown})"
+        )
     check_name(name, "CSV name")
     check_name(area_code, f"area code of {name}.csv")
     folder = cfg.book_dir / "_extra" / "data" / area_code
     folder.mkdir(parents=True, exist_ok=True)
     escape.csv_frame(table).to_csv(folder / f"{name}.csv", index=False)
     text = escape.html(label or f"Download {name.replace('_', ' ')} as CSV")
-    return HTML(f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
-                f'{name}.csv" download>{text}</a></p>')
+    return HTML(
+        f'<p class="nhsbook-download"><a href="../../data/{escape.html(area_code)}/'
+        f'{name}.csv" download>{text}</a></p>'
+    )
 
 
-def report_link(book: "BookConfig | str", area_code: str, area_type: str | None = None,
-                to_root: str = "../../") -> str:
+def report_link(
+    book: "BookConfig | str", area_code: str, area_type: str | None = None, to_root: str = "../../"
+) -> str:
     """The line linking a page of an area to the area's PDF board report
     (:mod:`nhsbook.report`), as raw HTML in markdown; ``""`` when the area has none (the book
     says ``reports: false``, or the area is not of a type with pages).  ``area_type`` is
     looked up in the book's computed areas when not given."""
-    from .config import has_report, report_href
     cfg = load_book(book) if isinstance(book, str) else book
     if area_type is None:
         areas = load_computed(cfg)["areas"]
@@ -783,9 +912,11 @@ def report_link(book: "BookConfig | str", area_code: str, area_type: str | None 
         area_type = str(hit.iloc[0]) if not hit.empty else ""
     if not has_report(cfg, area_type):
         return ""
-    return (f'**Board report:** <a href="{escape.html(report_href(area_code, to_root))}">'
-            "this area as an A4 PDF report</a> (key messages, where the evidence points, "
-            "profile, population, practice variation and sources).")
+    return (
+        f'**Board report:** <a href="{escape.html(report_href(area_code, to_root))}">'
+        "this area as an A4 PDF report</a> (key messages, where the evidence points, "
+        "profile, population, practice variation and sources)."
+    )
 
 
 def key_messages_html(sentences: list[str]) -> str:
@@ -794,19 +925,22 @@ def key_messages_html(sentences: list[str]) -> str:
     if not sentences:
         return ""
     items = "".join(f"<li>{escape.html(s)}</li>" for s in sentences)
-    return ('<div class="admonition note nhsbook-key-messages" role="note">'
-            '<p class="admonition-title">Key messages</p>'
-            f"<ul>{items}</ul></div>")
+    return (
+        '<div class="admonition note nhsbook-key-messages" role="note">'
+        '<p class="admonition-title">Key messages</p>'
+        f"<ul>{items}</ul></div>"
+    )
 
 
-def key_messages_box(area_code: str, page: str, book: str = "default", **computed
-                     ) -> "IPython.display.HTML":
+def key_messages_box(
+    area_code: str, page: str, book: str = "default", **computed
+) -> "IPython.display.HTML":
     """The "Key messages" box of a page whose area is an organisation rather than an area of
     the hierarchy (finance, performance) or a place (maps):
     :func:`nhsbook.messages.key_messages` for ``area_code`` in ``book``, given what the page
     has computed (``computed``, e.g. the maps page's ``lsoa_table``)."""
     from IPython.display import HTML
-    from . import messages
+
     tables = messages.load_tables(book, extras=messages.EXTRAS.get(page, ()))
     return HTML(key_messages_html(messages.key_messages(tables, area_code, page, **computed)))
 
@@ -821,33 +955,3 @@ def esc_code(text: object, table: bool = False) -> str:
     """Text as a literal inline code span, backticks included
     (:func:`nhsbook.escape.markdown_code`)."""
     return escape.markdown_code(text, table)
-
-
-def style_profile(rows: pd.DataFrame) -> "pd.io.formats.style.Styler":
-    """An HTML table of a profile with significance colours and suppressed cells as Supp."""
-    # the value notes are long: they stay in the CSV download, not in the on-page table
-    table = indicators.display_table(rows).drop(columns=["Value note"])
-    numeric = ["Value", "Lower 95% CI", "Upper 95% CI", "Comparator", "Worst practice",
-               "25th percentile", "75th percentile", "Best practice"]
-
-    def formatter(digits: int):
-        def fmt(v: object) -> str:
-            if isinstance(v, str):
-                return v
-            if v is None or pd.isna(v):
-                return ""
-            return f"{float(v):,.{digits}f}"
-        return fmt
-
-    def colour(v: object) -> str:
-        fill = SIGNIFICANCE_COLOURS.get(str(v))
-        if not fill:
-            return ""
-        return f"background-color: {fill}; color: {TEXT_ON.get(str(v), '#000000')}"
-
-    styler = table.style.hide(axis="index")
-    styler = styler.format(formatter(1), subset=numeric).format(formatter(0), subset=["Count"])
-    styler = styler.map(colour, subset=["Significance"])
-    styler = styler.set_table_attributes(  # focusable: it scrolls sideways on narrow screens
-        'class="nhsbook-profile" tabindex="0"')
-    return escape.html_table(styler)  # text cells and labels literal

@@ -14,7 +14,8 @@ class _WarmEngine:
     """Stands for :class:`nhsbook.engine.WarmEngine` until papermill runs a notebook."""
 
     def __getattr__(self, name: str):
-        from .engine import WarmEngine  # noqa: PLC0415 - imported when papermill calls it
+        from .engine import WarmEngine  # noqa: PLC0415 - imported when papermill calls it  # lazy: keeps papermill off this module's import
+
         return getattr(WarmEngine, name)
 
 

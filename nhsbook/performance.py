@@ -24,23 +24,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import escape
-from .finance import RAG_COLOURS, RAG_TEXT_ON, YEAR_MONTHS, _read
-from .io.catalogue import PERFORMANCE_FILES
+from .config import load_book
+from .finance import YEAR_MONTHS, _read, documented_differences
+from .io.catalogue import ACTUALS_FILE, PERFORMANCE_FILES
+from .textfile import to_number
 
 #: Dataset name -> file under the book's data folder (registered in ``io.embedded.DATASETS``).
-FILES: dict[str, str] = PERFORMANCE_FILES   # the catalogue (nhsbook.io.catalogue)
+FILES: dict[str, str] = PERFORMANCE_FILES  # the catalogue (nhsbook.io.catalogue)
 #: Optional monthly results against the SOP targets (not in the seed).
-ACTUALS_FILE = "performance/sop_actuals.csv"
 
 #: Healthcare Commission ratings (Tables 7 and 8) -> RAG.  ``N/A`` (not assessed) and
 #: ``SATISFACTORY`` (experience of patients, scored on a different scale) are not RAG-rated.
-RATING_RAG: dict[str, str] = {"ACHIEVED": "Green", "UNDER ACHIEVED": "Amber", "FAIL": "Red",
-                              "N/A": "Grey", "SATISFACTORY": "Grey"}
+RATING_RAG: dict[str, str] = {
+    "ACHIEVED": "Green",
+    "UNDER ACHIEVED": "Amber",
+    "FAIL": "Red",
+    "N/A": "Grey",
+    "SATISFACTORY": "Grey",
+}
 #: Order of the ratings for year-on-year change (higher is better).
 RATING_ORDER: dict[str, int] = {"FAIL": 0, "UNDER ACHIEVED": 1, "ACHIEVED": 2}
-TABLE_NAMES = {"existing_commitments": "Existing commitments",
-               "national_priorities": "National priorities"}
+TABLE_NAMES = {
+    "existing_commitments": "Existing commitments",
+    "national_priorities": "National priorities",
+}
 
 
 @dataclass
@@ -56,26 +63,67 @@ class Performance:
 
 def load(book: str = "default") -> Performance:
     """Read the performance tables of ``book`` (its data folder's ``performance/``)."""
-    from .config import load_book
     return load_dir(load_book(book).data)
 
 
 def load_dir(data_dir: Path) -> Performance:
-    """Read the performance tables, and the optional monthly results (validated first)."""
+    """Read the performance tables, and the optional monthly results.  In a build the gate
+    has validated every file (``performance_sop_actuals`` among the book's datasets when the
+    file exists, :func:`nhsbook.io.embedded.dataset_paths`); read on its own, a results file
+    is still refused if a month is not 1-12 or a result not a number
+    (:func:`read_actuals`)."""
     data_dir = Path(data_dir)
     tables = {name: _read(data_dir / rel) for name, rel in FILES.items()}
-    actuals = None
     path = data_dir / ACTUALS_FILE
-    if path.is_file():
-        from .validate import validate_datasets
-        report = validate_datasets({"performance_sop_actuals": path}, root=data_dir)
-        if not report.ok:
-            raise ValueError(f"{path} failed validation:\n{report.to_text()}")
-        actuals = _read(path)
-    return Performance(tables=tables, actuals=actuals)
+    return Performance(tables=tables, actuals=read_actuals(path) if path.is_file() else None)
+
+
+#: Columns of the optional monthly results.
+ACTUALS_COLUMNS = ("org_code", "ref", "measure", "period", "month", "actual")
+
+
+def read_actuals(path: Path) -> pd.DataFrame:
+    """The monthly results (``performance/sop_actuals.csv``): ValueError naming the file,
+    line and column for a missing column, a blank cell, a month that is not a whole number
+    from 1 to 12, a result that is not a number, or a result given twice for the same
+    organisation, indicator, period and month (the rules of
+    ``expectations/performance_sop_actuals.json``)."""
+    frame = _read(path)
+    missing = [c for c in ACTUALS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: line 1: no column {', '.join(map(repr, missing))}; "
+            f"expected {', '.join(ACTUALS_COLUMNS)}"
+        )
+    lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
+
+    def refuse(mask: pd.Series, column: str, expected: str) -> None:
+        if mask.any():
+            i = mask[mask].index[0]
+            raise ValueError(
+                f"{path}: line {int(lines[i])}, column {column!r}: expected "
+                f"{expected}, found {frame.loc[i, column]!r}"
+            )
+
+    for col in ("org_code", "ref", "measure", "period"):
+        refuse(frame[col].astype(str).str.strip().eq(""), col, "a value")
+    month = pd.to_numeric(frame["month"], errors="coerce")
+    refuse(
+        month.isna() | (month % 1 != 0) | ~month.between(1, 12),
+        "month",
+        "a month number from 1 to 12",
+    )
+    refuse(pd.to_numeric(frame["actual"], errors="coerce").isna(), "actual", "a number")
+    refuse(
+        frame.duplicated(["org_code", "ref", "measure", "period", "month"]),
+        "month",
+        "one result per organisation, indicator, period and month",
+    )
+    return frame
 
 
 # --- ratings -----------------------------------------------------------------------------------
+
 
 def ratings_table(ratings: pd.DataFrame, table: str, org_codes: Sequence[str]) -> pd.DataFrame:
     """One of Tables 7/8 as printed (indicator × year × organisation), for ``org_codes``,
@@ -85,8 +133,9 @@ def ratings_table(ratings: pd.DataFrame, table: str, org_codes: Sequence[str]) -
         return pd.DataFrame()
     sel = sel.assign(column=sel["year"] + " " + sel["org_code"])
     order = list(dict.fromkeys(sel["column"]))
-    wide = sel.pivot_table(index="indicator", columns="column", values="rating",
-                           aggfunc="first", sort=False)[order]
+    wide = sel.pivot_table(
+        index="indicator", columns="column", values="rating", aggfunc="first", sort=False
+    )[order]
     return wide.reset_index()
 
 
@@ -100,11 +149,20 @@ def rag_of(rating: str) -> str:
 def rating_counts(ratings: pd.DataFrame) -> pd.DataFrame:
     """Counts of each rating by table, year and organisation (``achieved``,
     ``under_achieved``, ``failed``, ``not_applicable``, ``satisfactory``)."""
-    names = {"ACHIEVED": "achieved", "UNDER ACHIEVED": "under_achieved", "FAIL": "failed",
-             "N/A": "not_applicable", "SATISFACTORY": "satisfactory"}
-    out = (ratings.assign(r=ratings["rating"].map(names))
-           .pivot_table(index=["table", "year", "org_code"], columns="r", values="indicator",
-                        aggfunc="count", fill_value=0))
+    names = {
+        "ACHIEVED": "achieved",
+        "UNDER ACHIEVED": "under_achieved",
+        "FAIL": "failed",
+        "N/A": "not_applicable",
+        "SATISFACTORY": "satisfactory",
+    }
+    out = ratings.assign(r=ratings["rating"].map(names)).pivot_table(
+        index=["table", "year", "org_code"],
+        columns="r",
+        values="indicator",
+        aggfunc="count",
+        fill_value=0,
+    )
     for col in names.values():
         if col not in out.columns:
             out[col] = 0
@@ -133,8 +191,13 @@ def change_counts(changes: pd.DataFrame, tier: str = "table") -> pd.DataFrame:
     """Improved / declined / unchanged counts by tier and organisation, with the number of
     comparable indicators (those rated in both years)."""
     comp = changes[changes["change"] != "Not comparable"]
-    out = comp.pivot_table(index=[tier, "org_code"], columns="change", values="indicator",
-                           aggfunc="count", fill_value=0)
+    out = comp.pivot_table(
+        index=[tier, "org_code"],
+        columns="change",
+        values="indicator",
+        aggfunc="count",
+        fill_value=0,
+    )
     for col in ("Improved", "Declined", "Unchanged"):
         if col not in out.columns:
             out[col] = 0
@@ -146,14 +209,18 @@ def change_counts(changes: pd.DataFrame, tier: str = "table") -> pd.DataFrame:
 def tier_counts_long(counts: pd.DataFrame, tier: str = "tier_name") -> pd.DataFrame:
     """Improved / declined / unchanged counts as tidy rows for a chart:
     ``tier, org_code, change, indicators``."""
-    long = counts.melt(id_vars=[tier, "org_code"], value_vars=["improved", "declined",
-                                                               "unchanged"],
-                       var_name="change", value_name="indicators")
+    long = counts.melt(
+        id_vars=[tier, "org_code"],
+        value_vars=["improved", "declined", "unchanged"],
+        var_name="change",
+        value_name="indicators",
+    )
     long["change"] = long["change"].str.capitalize()
     return long.rename(columns={tier: "tier"})
 
 
 # --- SOP targets ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Target:
@@ -165,8 +232,11 @@ class Target:
     unit: str
 
 
-_TARGET = re.compile(r"^\s*(?P<op><=|>=|<|>)?\s*(?P<num>[0-9][0-9,]*(?:\.[0-9]+)?)\s*"
-                     r"(?P<unit>%|weeks?|hours?|mins?)?\s*$", re.IGNORECASE)
+_TARGET = re.compile(
+    r"^\s*(?P<op><=|>=|<|>)?\s*(?P<num>[0-9][0-9,]*(?:\.[0-9]+)?)\s*"
+    r"(?P<unit>%|weeks?|hours?|mins?)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def parse_target(text: str, polarity: str) -> Target | None:
@@ -181,8 +251,10 @@ def parse_target(text: str, polarity: str) -> Target | None:
         return Target("improvement", float("nan"), "")
     m = _TARGET.match(t)
     if not m:
-        raise ValueError(f"target {text!r} is not a number with an optional <, <=, >, >= "
-                         "and unit (%, weeks, hours, mins), 'Improvement' or 'n/a'")
+        raise ValueError(
+            f"target {text!r} is not a number with an optional <, <=, >, >= "
+            "and unit (%, weeks, hours, mins), 'Improvement' or 'n/a'"
+        )
     if polarity not in ("low_is_good", "high_is_good"):
         raise ValueError(f"polarity must be low_is_good or high_is_good, got {polarity!r}")
     op = m.group("op") or ("<=" if polarity == "low_is_good" else ">=")
@@ -191,8 +263,7 @@ def parse_target(text: str, polarity: str) -> Target | None:
     return Target(op, float(m.group("num").replace(",", "")), unit)
 
 
-def target_status(actual: float | None, target: Target | None, tolerance: float = 0.05
-                  ) -> str:
+def target_status(actual: float | None, target: Target | None, tolerance: float = 0.05) -> str:
     """RAG of a result against a target: Green when the target is met; Amber when missed by
     no more than ``tolerance`` of the target (relative: ``|actual − target| ≤ tolerance ×
     |target|``); Red otherwise; Grey when there is no result or no level to judge against
@@ -201,8 +272,12 @@ def target_status(actual: float | None, target: Target | None, tolerance: float 
         return "Grey"
     if target.operator == "improvement" or math.isnan(target.value):
         return "Grey"
-    ops = {">=": actual >= target.value, ">": actual > target.value,
-           "<=": actual <= target.value, "<": actual < target.value}
+    ops = {
+        ">=": actual >= target.value,
+        ">": actual > target.value,
+        "<=": actual <= target.value,
+        "<": actual < target.value,
+    }
     if ops[target.operator]:
         return "Green"
     return "Amber" if abs(actual - target.value) <= tolerance * abs(target.value) else "Red"
@@ -223,17 +298,17 @@ def sop_table(perf: Performance, org_code: str) -> pd.DataFrame:
     latest: dict[tuple[str, str], float] = {}
     if perf.actuals is not None and not perf.actuals.empty:
         act = perf.actuals[perf.actuals["org_code"] == org_code].sort_values("month")
-        latest = {(r, m): float(a) for r, m, a in zip(act["ref"], act["measure"],
-                                                       act["actual"])}
-    sop["latest_result"] = [latest.get((r, m), np.nan) for r, m in zip(sop["ref"],
-                                                                        sop["measure"])]
-    sop["rag"] = [target_status(None if pd.isna(a) else a, p)
-                  for a, p in zip(sop["latest_result"], parsed)]
+        latest = {(r, m): float(a) for r, m, a in zip(act["ref"], act["measure"], act["actual"])}
+    sop["latest_result"] = [latest.get((r, m), np.nan) for r, m in zip(sop["ref"], sop["measure"])]
+    sop["rag"] = [
+        target_status(None if pd.isna(a) else a, p) for a, p in zip(sop["latest_result"], parsed)
+    ]
     return sop.reset_index(drop=True)
 
 
-def target_trajectory(annual_target: float, months: int = YEAR_MONTHS,
-                      profile: Sequence[float] | None = None) -> pd.DataFrame:
+def target_trajectory(
+    annual_target: float, months: int = YEAR_MONTHS, profile: Sequence[float] | None = None
+) -> pd.DataFrame:
     """The cumulative monthly trajectory of an annual count target (e.g. no more than 17
     MRSA bacteraemias in the year): ``trajectory_m = target × Σ_{k≤m} p_k / Σ p`` with a flat
     profile ``p`` unless given (a seasonal profile, e.g. for C. difficile)."""
@@ -244,8 +319,13 @@ def target_trajectory(annual_target: float, months: int = YEAR_MONTHS,
     return pd.DataFrame({"month": np.arange(1, months + 1), "trajectory": cum})
 
 
-def against_trajectory(actuals: pd.DataFrame, annual_target: float, polarity: str,
-                       months: int = YEAR_MONTHS, tolerance: float = 0.05) -> pd.DataFrame:
+def against_trajectory(
+    actuals: pd.DataFrame,
+    annual_target: float,
+    polarity: str,
+    months: int = YEAR_MONTHS,
+    tolerance: float = 0.05,
+) -> pd.DataFrame:
     """Monthly results (``month, actual``; counts in the month) against the cumulative
     trajectory: cumulative actual, trajectory, RAG per month (:func:`target_status` against
     the month's trajectory) and the run-rate forecast for the year,
@@ -254,83 +334,92 @@ def against_trajectory(actuals: pd.DataFrame, annual_target: float, polarity: st
     df = actuals.sort_values("month")[["month", "actual"]].merge(traj, on="month", how="left")
     df["cumulative"] = df["actual"].cumsum()
     op = "<=" if polarity == "low_is_good" else ">="
-    df["rag"] = [target_status(c, Target(op, t, "")) for c, t in zip(df["cumulative"],
-                                                                     df["trajectory"])]
+    df["rag"] = [
+        target_status(c, Target(op, t, "")) for c, t in zip(df["cumulative"], df["trajectory"])
+    ]
     df["forecast_year"] = df["cumulative"] * months / df["month"]
     return df
 
 
-def style_rag(table: pd.DataFrame, columns: Sequence[str]) -> "pd.io.formats.style.Styler":
-    """An HTML table whose ``columns`` hold ratings or RAG labels, coloured by RAG (the words
-    stay in the cell, so colour is never the only signal)."""
-    def colour(v: object) -> str:
-        rag = RATING_RAG.get(str(v), str(v))
-        fill = RAG_COLOURS.get(rag)
-        if not fill:
-            return ""
-        return f"background-color: {fill}; color: {RAG_TEXT_ON.get(rag, '#000000')}"
-    styler = table.style.hide(axis="index").format(na_rep="")
-    styler = styler.map(colour, subset=list(columns))
-    styler = styler.set_table_attributes('class="nhsbook-finance" tabindex="0"')
-    return escape.html_table(styler)  # text cells and labels literal (nhsbook.escape)
-
-
 # --- reconciliation ------------------------------------------------------------------------
 
-def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None],
-                          org_codes: Sequence[str] | None
-                          ) -> dict[str, tuple[pd.DataFrame | None, str]]:
+
+def reconciliation_frames(
+    frames: Mapping[str, pd.DataFrame | None], org_codes: Sequence[str] | None
+) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """Frames of the performance reconciliation suites (see :func:`nhsbook.finance.
     reconciliation_frames`): the text summaries against Table 7/8 counts, and the Vital Signs
     counts against their comparable indicators."""
-    from .finance import documented_differences
-    from .textfile import to_number
     out: dict[str, tuple[pd.DataFrame | None, str]] = {}
     summ, ratings = frames.get("performance_rating_summary"), frames.get("performance_ratings")
-    cols = ("row_id", "table", "year", "org_code", "indicators", "achieved", "under_achieved",
-            "failed", "in_table")
+    cols = (
+        "row_id",
+        "table",
+        "year",
+        "org_code",
+        "indicators",
+        "achieved",
+        "under_achieved",
+        "failed",
+        "in_table",
+    )
     if summ is None or ratings is None:
-        out["performance_reconcile_ratings"] = (None, "not run: the ratings or their summary "
-                                                      "could not be read")
-    elif [c for c in cols if c not in summ.columns] or \
-            [c for c in ("table", "year", "org_code", "rating") if c not in ratings.columns]:
-        out["performance_reconcile_ratings"] = (None, "not run: a column of the ratings or "
-                                                      "their summary is missing")
+        out["performance_reconcile_ratings"] = (
+            None,
+            "not run: the ratings or their summary could not be read",
+        )
+    elif [c for c in cols if c not in summ.columns] or [
+        c for c in ("table", "year", "org_code", "rating") if c not in ratings.columns
+    ]:
+        out["performance_reconcile_ratings"] = (
+            None,
+            "not run: a column of the ratings or their summary is missing",
+        )
     else:
         counts = ratings.groupby(["table", "year", "org_code", "rating"]).size().to_dict()
-        doc = documented_differences(frames.get("finance_discrepancies"),
-                                     "performance_rating_summary")
+        doc = documented_differences(
+            frames.get("finance_discrepancies"), "performance_rating_summary"
+        )
         frame = pd.DataFrame(index=summ.index)
         for c in ("row_id", "table", "year", "org_code"):
             frame[c] = summ[c]
-        nums = {c: to_number(summ[c]) for c in ("indicators", "achieved", "under_achieved",
-                                                "failed")}
+        nums = {
+            c: to_number(summ[c]) for c in ("indicators", "achieved", "under_achieved", "failed")
+        }
         for c, v in nums.items():
             frame[c] = v
-        frame["indicators_identity"] = nums["achieved"] + nums["under_achieved"] + \
-            nums["failed"]
+        frame["indicators_identity"] = nums["achieved"] + nums["under_achieved"] + nums["failed"]
         in_table = summ["in_table"].astype(str).str.lower() == "true"
-        for col, rating in (("achieved", "ACHIEVED"), ("under_achieved", "UNDER ACHIEVED"),
-                            ("failed", "FAIL")):
+        for col, rating in (
+            ("achieved", "ACHIEVED"),
+            ("under_achieved", "UNDER ACHIEVED"),
+            ("failed", "FAIL"),
+        ):
             frame[f"{col}_expected"] = [
-                float(counts.get((t, y, o, rating), 0)) + doc.get((o, r, col), 0.0) if it
+                float(counts.get((t, y, o, rating), 0)) + doc.get((o, r, col), 0.0)
+                if it
                 else float("nan")
-                for t, y, o, r, it in zip(summ["table"], summ["year"], summ["org_code"],
-                                          summ["row_id"], in_table)]
+                for t, y, o, r, it in zip(
+                    summ["table"], summ["year"], summ["org_code"], summ["row_id"], in_table
+                )
+            ]
         if org_codes is not None:
             frame["org_known"] = summ["org_code"].isin(org_codes)
         out["performance_reconcile_ratings"] = (frame, "")
     vs = frames.get("performance_vital_signs")
     need = ("tier", "org_code", "comparable", "improved", "declined", "unchanged")
     if vs is None or [c for c in need if c not in vs.columns]:
-        out["performance_reconcile_vital_signs"] = (None, "not run: vital_signs could not be "
-                                                          "read or lacks a column")
+        out["performance_reconcile_vital_signs"] = (
+            None,
+            "not run: vital_signs could not be read or lacks a column",
+        )
     else:
         frame = pd.DataFrame(index=vs.index)
         frame["tier"], frame["org_code"] = vs["tier"], vs["org_code"]
         frame["comparable"] = to_number(vs["comparable"])
-        frame["comparable_identity"] = sum(to_number(vs[c]) for c in
-                                           ("improved", "declined", "unchanged"))
+        frame["comparable_identity"] = sum(
+            to_number(vs[c]) for c in ("improved", "declined", "unchanged")
+        )
         if org_codes is not None:
             frame["org_known"] = vs["org_code"].isin(org_codes)
         out["performance_reconcile_vital_signs"] = (frame, "")
@@ -339,14 +428,18 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None],
 
 # --- the organisations of a page ---------------------------------------------------------------
 
-def page_organisations(organisations: pd.DataFrame, perf: Performance, org_code: str
-                       ) -> list[str]:
+
+def page_organisations(organisations: pd.DataFrame, perf: Performance, org_code: str) -> list[str]:
     """The organisations whose results the performance page of ``org_code`` shows: those
     below it in ``finance/organisations.csv`` (``parent_code``) that the performance tables
     report on, in the order the tables first list them (a cluster: its PCTs); else
     ``org_code`` itself."""
     below = set(organisations.loc[organisations["parent_code"] == org_code, "org_code"])
-    reported = [code for name in FILES if name in perf.tables
-                and "org_code" in perf[name].columns for code in perf[name]["org_code"]]
+    reported = [
+        code
+        for name in FILES
+        if name in perf.tables and "org_code" in perf[name].columns
+        for code in perf[name]["org_code"]
+    ]
     mine = [code for code in dict.fromkeys(reported) if code in below]
     return mine or [org_code]

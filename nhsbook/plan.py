@@ -19,7 +19,6 @@ class BuildFailed(RuntimeError):
     """A build step failed; the message says which and why."""
 
 
-
 @dataclass(frozen=True)
 class Page:
     """One notebook run for one area, in one part of the book."""
@@ -46,6 +45,7 @@ def _code_source(cfg: BookConfig, code: str) -> tuple[str | None, int | None]:
     """The input file and line holding the area code ``code`` as a whole CSV field (the
     first found), for error messages; ``(None, None)`` when no CSV input holds it."""
     import csv
+
     try:
         files = [p for p in input_paths(cfg).values() if Path(p).suffix == ".csv"]
     except Exception:  # noqa: BLE001 - the message is still clear without the file
@@ -64,8 +64,9 @@ def _code_source(cfg: BookConfig, code: str) -> tuple[str | None, int | None]:
     return None, None
 
 
-def _unsafe_codes(cfg: BookConfig, areas: pd.DataFrame, part: str,
-                  chosen: list[tuple]) -> str | None:
+def _unsafe_codes(
+    cfg: BookConfig, areas: pd.DataFrame, part: str, chosen: list[tuple]
+) -> str | None:
     """The error message for the area codes of ``chosen`` that are not safe names (each
     with its row of the area table and the input file and line it came from)."""
     problems = []
@@ -77,13 +78,18 @@ def _unsafe_codes(cfg: BookConfig, areas: pd.DataFrame, part: str,
             safepath.check_name(code, "area code", file, line)
         except safepath.UnsafePath as exc:
             rows = areas.index[areas["area_code"].astype(str) == str(code)].tolist()
-            where = (f" (row {rows[0]} of the area table: {kind or 'area'} {str(name)!r})"
-                     if rows else f" ({str(name)!r})")
+            where = (
+                f" (row {rows[0]} of the area table: {kind or 'area'} {str(name)!r})"
+                if rows
+                else f" ({str(name)!r})"
+            )
             problems.append(f"{exc}{where}")
     if not problems:
         return None
-    return (f"page set {part!r}: {len(problems)} area code(s) are not safe as folder "
-            "names; nothing was built:\n" + "\n".join(f"  {p}" for p in problems[:10]))
+    return (
+        f"page set {part!r}: {len(problems)} area code(s) are not safe as folder "
+        "names; nothing was built:\n" + "\n".join(f"  {p}" for p in problems[:10])
+    )
 
 
 def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
@@ -96,13 +102,22 @@ def plan_pages(cfg: BookConfig, areas: pd.DataFrame) -> list[Page]:
             sel = areas[areas["area_type"].isin(ps.area_types)].copy()
             sel["_order"] = sel["area_type"].map(order)
             sel = sel.sort_values(["_order", "area_name"])
-            chosen = list(zip(sel["area_code"], sel["area_name"], sel["area_type"],
-                              sel["parent_code"].fillna("")))
+            chosen = list(
+                zip(
+                    sel["area_code"],
+                    sel["area_name"],
+                    sel["area_type"],
+                    sel["parent_code"].fillna(""),
+                )
+            )
         else:
             chosen = [(code, name, "", "") for code, name in ps.areas]
         unsafe = _unsafe_codes(cfg, areas, ps.part, chosen)
         if unsafe:
             raise BuildFailed(unsafe)
-        pages += [Page(ps.part, nb, str(code), str(name), str(kind), str(parent))
-                  for code, name, kind, parent in chosen for nb in ps.notebooks]
+        pages += [
+            Page(ps.part, nb, str(code), str(name), str(kind), str(parent))
+            for code, name, kind, parent in chosen
+            for nb in ps.notebooks
+        ]
     return pages

@@ -15,14 +15,13 @@ import pandas as pd
 from .model import AGE_BANDS
 
 #: Bands of the old-age dependency ratio (UN/World Bank definition on 5-year bands).
-OLD_BANDS = AGE_BANDS[13:]            # 65-69 … 90+
-WORKING_BANDS = AGE_BANDS[3:13]       # 15-19 … 60-64
+OLD_BANDS = AGE_BANDS[13:]  # 65-69 … 90+
+WORKING_BANDS = AGE_BANDS[3:13]  # 15-19 … 60-64
 UNDER_15 = AGE_BANDS[:3]
-OVER_75 = AGE_BANDS[15:]              # 75-79 … 90+
+OVER_75 = AGE_BANDS[15:]  # 75-79 … 90+
 
 
-def area_population(population: pd.DataFrame, areas: pd.DataFrame, area_code: str
-                    ) -> pd.DataFrame:
+def area_population(population: pd.DataFrame, areas: pd.DataFrame, area_code: str) -> pd.DataFrame:
     """Population of an area by sex and age band: its own rows, or the sum of the practices
     below it (localities and CCGs are built from their practices).
 
@@ -31,8 +30,11 @@ def area_population(population: pd.DataFrame, areas: pd.DataFrame, area_code: st
     own = population[population["area_code"] == area_code]
     if own.empty:
         codes = areas["area_code"].tolist()
-        below = [c for c, t in zip(codes, areas["area_type"]) if t == "practice"
-                 and area_code in _ancestors(areas, c)]
+        below = [
+            c
+            for c, t in zip(codes, areas["area_type"])
+            if t == "practice" and area_code in _ancestors(areas, c)
+        ]
         own = population[population["area_code"].isin(below)]
     if own.empty:
         raise KeyError(f"no population for area {area_code!r} or for practices below it")
@@ -54,15 +56,23 @@ def _ancestors(areas: pd.DataFrame, code: str) -> set[str]:
 def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(df["age_band"]) - set(AGE_BANDS))
     if unknown:
-        raise ValueError(f"population has age bands {unknown}; expected the 19 ESP bands "
-                         f"{AGE_BANDS[0]} … {AGE_BANDS[-1]}")
-    df = df.assign(_b=df["age_band"].map({b: i for i, b in enumerate(AGE_BANDS)}),
-                   _s=df["sex"].map({"Male": 0, "Female": 1}))
+        raise ValueError(
+            f"population has age bands {unknown}; expected the 19 ESP bands "
+            f"{AGE_BANDS[0]} … {AGE_BANDS[-1]}"
+        )
+    df = df.assign(
+        _b=df["age_band"].map({b: i for i, b in enumerate(AGE_BANDS)}),
+        _s=df["sex"].map({"Male": 0, "Female": 1}),
+    )
     return df.sort_values(["_s", "_b"]).drop(columns=["_b", "_s"]).reset_index(drop=True)
 
 
-def pyramid_data(area: pd.DataFrame, area_name: str, comparator: pd.DataFrame | None = None,
-                 comparator_name: str = "") -> pd.DataFrame:
+def pyramid_data(
+    area: pd.DataFrame,
+    area_name: str,
+    comparator: pd.DataFrame | None = None,
+    comparator_name: str = "",
+) -> pd.DataFrame:
     """Rows for an age-sex pyramid: each band's share of the whole population (both sexes),
     for the area and, when given, its comparator.
 
@@ -72,8 +82,7 @@ def pyramid_data(area: pd.DataFrame, area_name: str, comparator: pd.DataFrame | 
     ``signed_percent``.
     """
     parts = []
-    for role, df, name in (("area", area, area_name), ("comparator", comparator,
-                                                      comparator_name)):
+    for role, df, name in (("area", area, area_name), ("comparator", comparator, comparator_name)):
         if df is None:
             continue
         total = df["population"].sum()
@@ -121,8 +130,9 @@ def cagr(start: float, end: float, years: float) -> float:
     projections summaries).  Raises ``ValueError`` for non-positive values or years.
     """
     if not (start > 0 and end > 0 and years > 0):
-        raise ValueError(f"growth needs positive start, end and years (got {start}, {end}, "
-                         f"{years})")
+        raise ValueError(
+            f"growth needs positive start, end and years (got {start}, {end}, {years})"
+        )
     return 100 * ((end / start) ** (1 / years) - 1)
 
 
@@ -135,27 +145,43 @@ def projection_table(projection: pd.DataFrame, area_code: str) -> pd.DataFrame:
     p["year"] = p["year"].astype(int)
     first = p.iloc[0]
     p["share_75plus_pct"] = 100 * p["population_75plus"] / p["population"]
-    growth = [np.nan] + [cagr(first["population"], r["population"], r["year"] - first["year"])
-                         for _, r in p.iloc[1:].iterrows()]
-    growth75 = [np.nan] + [cagr(first["population_75plus"], r["population_75plus"],
-                                r["year"] - first["year"]) for _, r in p.iloc[1:].iterrows()]
+    growth = [np.nan] + [
+        cagr(first["population"], r["population"], r["year"] - first["year"])
+        for _, r in p.iloc[1:].iterrows()
+    ]
+    growth75 = [np.nan] + [
+        cagr(first["population_75plus"], r["population_75plus"], r["year"] - first["year"])
+        for _, r in p.iloc[1:].iterrows()
+    ]
     p["growth_pct_a_year"] = growth
     p["growth_75plus_pct_a_year"] = growth75
-    return p[["area_code", "year", "population", "population_75plus", "share_75plus_pct",
-              "growth_pct_a_year", "growth_75plus_pct_a_year"]].reset_index(drop=True)
+    return p[
+        [
+            "area_code",
+            "year",
+            "population",
+            "population_75plus",
+            "share_75plus_pct",
+            "growth_pct_a_year",
+            "growth_75plus_pct_a_year",
+        ]
+    ].reset_index(drop=True)
 
 
-def growth_between(projection: pd.DataFrame, area_code: str, start: int, end: int
-                   ) -> dict[str, float]:
+def growth_between(
+    projection: pd.DataFrame, area_code: str, start: int, end: int
+) -> dict[str, float]:
     """Compound annual growth of all ages and of 75+ between two projection years."""
-    p = projection[projection["area_code"] == area_code].set_index(
-        projection["year"].astype(int))
+    p = projection[projection["area_code"] == area_code].set_index(projection["year"].astype(int))
     missing = [y for y in (start, end) if y not in p.index]
     if missing:
         raise KeyError(f"projection for {area_code} has no year {missing}")
-    return {"all_ages": cagr(p.at[start, "population"], p.at[end, "population"], end - start),
-            "over_75": cagr(p.at[start, "population_75plus"], p.at[end, "population_75plus"],
-                            end - start)}
+    return {
+        "all_ages": cagr(p.at[start, "population"], p.at[end, "population"], end - start),
+        "over_75": cagr(
+            p.at[start, "population_75plus"], p.at[end, "population_75plus"], end - start
+        ),
+    }
 
 
 def projection_long(table: pd.DataFrame) -> pd.DataFrame:
@@ -165,8 +191,14 @@ def projection_long(table: pd.DataFrame) -> pd.DataFrame:
     for group, col in (("All ages", "population"), ("Aged 75+", "population_75plus")):
         base = table[col].iloc[0]
         for _, r in table.iterrows():
-            rows.append({"year": int(r["year"]), "group": group, "population": r[col],
-                         "index": round(100 * r[col] / base, 2)})
+            rows.append(
+                {
+                    "year": int(r["year"]),
+                    "group": group,
+                    "population": r[col],
+                    "index": round(100 * r[col] / base, 2),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -178,14 +210,16 @@ def reference_population(source: Path, la_codes: list[str] | None = None) -> pd.
     need = {"la_code", "sex", "age_90plus"} | {f"age_{a}" for a in range(90)}
     missing = sorted(need - set(raw.columns))
     if missing:
-        raise ValueError(f"{source}: columns {missing[:5]} missing; expected an ONS SAPE "
-                         "single-year file")
+        raise ValueError(
+            f"{source}: columns {missing[:5]} missing; expected an ONS SAPE single-year file"
+        )
     if la_codes:
         raw = raw[raw["la_code"].isin(la_codes)]
         if raw.empty:
             raise ValueError(f"{source}: no rows for local authorities {la_codes}")
-    sexes = raw["sex"].str.lower().map({"m": "Male", "f": "Female", "male": "Male",
-                                        "female": "Female"})
+    sexes = (
+        raw["sex"].str.lower().map({"m": "Male", "f": "Female", "male": "Male", "female": "Female"})
+    )
     if sexes.isna().any():
         bad = raw.loc[sexes.isna(), "sex"].iloc[0]
         raise ValueError(f"{source}: column 'sex' has {bad!r}; expected m or f")
@@ -198,7 +232,7 @@ def reference_population(source: Path, la_codes: list[str] | None = None) -> pd.
             else:
                 lo = 5 * i
                 cols = [f"age_{a}" for a in range(lo, lo + 5)]
-            rows.append({"sex": sex, "age_band": band,
-                         "population": float(sub[cols].to_numpy().sum())})
+            rows.append(
+                {"sex": sex, "age_band": band, "population": float(sub[cols].to_numpy().sum())}
+            )
     return pd.DataFrame(rows)
-

@@ -46,7 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import disclosure, indicators
+from . import disclosure, finance, indicators, spot, variation
+from .escape import html
+from .escape import markdown as md
+from .fmt import number, unit_suffix
+from .views import trends
 
 #: At most this many priorities ("initially focus each year on three priorities", seed 003).
 MAX_PRIORITIES = 3
@@ -55,19 +59,21 @@ PRIORITY_KINDS = ("worse_worsening", "spot", "worse")
 QUICK_WIN_KINDS = ("variation", "overspend")
 WORSE = ("Worse", "Worst")
 #: What an area with no candidate is told.
-NOTHING = ("No indicator of this area is significantly worse than its comparator, and the "
-           "book has no programme to investigate, practice outlier or overspend for it.")
+NOTHING = (
+    "No indicator of this area is significantly worse than its comparator, and the "
+    "book has no programme to investigate, practice outlier or overspend for it."
+)
 COLUMNS = ["area_code", "rank", "kind", "group", "title", "evidence", "page", "weight"]
 
 
 def _num(v: float, digits: int = 1) -> str:
     """A figure as the pages show it (thousands separated)."""
-    from .fmt import number
     return number(v, digits)
 
 
-def _indicator_candidates(values: pd.DataFrame, metadata: pd.DataFrame, code: str,
-                          comparator: str, page: str) -> list[dict]:
+def _indicator_candidates(
+    values: pd.DataFrame, metadata: pd.DataFrame, code: str, comparator: str, page: str
+) -> list[dict]:
     """``worse_worsening`` and ``worse`` candidates of one area (published rows)."""
     rows = values[values["area_code"] == code]
     if "category_type" in rows.columns:
@@ -78,9 +84,11 @@ def _indicator_candidates(values: pd.DataFrame, metadata: pd.DataFrame, code: st
     worse = shown[shown["significance"].isin(WORSE)].drop_duplicates("indicator_id")
     if worse.empty:
         return []
-    from .views import trends
-    labels = trends(rows, metadata, code).drop_duplicates("indicator_id").set_index(
-        "indicator_id")["trend"]
+    labels = (
+        trends(rows, metadata, code)
+        .drop_duplicates("indicator_id")
+        .set_index("indicator_id")["trend"]
+    )
     meta = metadata.set_index("indicator_id")
     out = []
     for _, r in worse.iterrows():
@@ -90,18 +98,25 @@ def _indicator_candidates(values: pd.DataFrame, metadata: pd.DataFrame, code: st
         if "getting better" in label:
             continue
         people = float(r["count"]) if pd.notna(r["count"]) else np.nan
-        from .fmt import unit_suffix
         unit = unit_suffix(m["unit"])
-        parts = [f"{_num(r['value'])}{unit} in {r['period']} against "
-                 f"{_num(r['comparator_value'])}{unit} for {comparator} "
-                 f"({r['significance'].lower()}, 95% confidence)"]
+        parts = [
+            f"{_num(r['value'])}{unit} in {r['period']} against "
+            f"{_num(r['comparator_value'])}{unit} for {comparator} "
+            f"({r['significance'].lower()}, 95% confidence)"
+        ]
         if pd.notna(people):
             parts.append(f"{_num(people, 0)} people affected")
         parts.append("a single period, so no trend" if single else f"trend: {label.lower()}")
-        out.append({"kind": "worse_worsening" if "getting worse" in label else "worse",
-                    "title": f"{m['name']}: significantly worse than {comparator}"
-                             + (" and getting worse" if "getting worse" in label else ""),
-                    "evidence": "; ".join(parts), "page": page, "weight": people})
+        out.append(
+            {
+                "kind": "worse_worsening" if "getting worse" in label else "worse",
+                "title": f"{m['name']}: significantly worse than {comparator}"
+                + (" and getting worse" if "getting worse" in label else ""),
+                "evidence": "; ".join(parts),
+                "page": page,
+                "weight": people,
+            }
+        )
     return out
 
 
@@ -109,54 +124,77 @@ def _spot_candidates(table: pd.DataFrame, page: str) -> list[dict]:
     """``spot`` candidates: programmes beyond ±2 on either axis, by opportunity."""
     out = []
     for _, r in table[table["investigate"]].iterrows():
-        outcome = (f"; outcome z {r['outcome_z']:+.2f} ({r['indicator_name']})"
-                   if pd.notna(r["outcome_z"]) else "; no outcome measure")
-        out.append({"kind": "spot", "title": f"SPOT: {r['programme']} in the box to "
-                                              f"investigate ({str(r['quadrant']).lower()})",
-                    "evidence": f"spend £{_num(r['spend_per_head'], 2)} a head against a peer "
-                                f"mean of £{_num(r['peer_spend_per_head'], 2)}, spend z "
-                                f"{r['spend_z']:+.2f}{outcome}",
-                    "page": page, "weight": float(r["opportunity"])
-                    if pd.notna(r["opportunity"]) else float(r["spend_z"])})
+        outcome = (
+            f"; outcome z {r['outcome_z']:+.2f} ({r['indicator_name']})"
+            if pd.notna(r["outcome_z"])
+            else "; no outcome measure"
+        )
+        out.append(
+            {
+                "kind": "spot",
+                "title": f"SPOT: {r['programme']} in the box to "
+                f"investigate ({str(r['quadrant']).lower()})",
+                "evidence": f"spend £{_num(r['spend_per_head'], 2)} a head against a peer "
+                f"mean of £{_num(r['peer_spend_per_head'], 2)}, spend z "
+                f"{r['spend_z']:+.2f}{outcome}",
+                "page": page,
+                "weight": float(r["opportunity"])
+                if pd.notna(r["opportunity"])
+                else float(r["spend_z"]),
+            }
+        )
     return out
 
 
-def _variation_candidate(points: pd.DataFrame, code: str, own: bool, target_name: str,
-                         page: str) -> list[dict]:
+def _variation_candidate(
+    points: pd.DataFrame, code: str, own: bool, target_name: str, page: str
+) -> list[dict]:
     """The widest practice variation of the points (see the module docstring)."""
     if points.empty:
         return []
-    if own:   # a practice: the indicators it is itself an outlier on, worse first
+    if own:  # a practice: the indicators it is itself an outlier on, worse first
         mine = points[(points["area_code"] == code) & (points["outlier"] != "")]
         if mine.empty:
             return []
         r = mine.sort_values("direction", key=lambda s: s.ne("worse")).iloc[0]
-        return [{"kind": "variation",
-                 "title": f"{r['indicator']}: this practice is outside the 99.8% limits",
-                 "evidence": f"{_num(r['value'])} against {_num(r['target'])} for "
-                             f"{target_name} ({r['direction']}, {r['outlier']})",
-                 "page": page, "weight": 1.0}]
+        return [
+            {
+                "kind": "variation",
+                "title": f"{r['indicator']}: this practice is outside the 99.8% limits",
+                "evidence": f"{_num(r['value'])} against {_num(r['target'])} for "
+                f"{target_name} ({r['direction']}, {r['outlier']})",
+                "page": page,
+                "weight": 1.0,
+            }
+        ]
     per = points.groupby("indicator_id", sort=False).agg(
-        indicator=("indicator", "first"), n=("area_code", "nunique"),
+        indicator=("indicator", "first"),
+        n=("area_code", "nunique"),
         outside=("outlier", lambda s: int((s != "").sum())),
         worse=("direction", lambda s: int((s == "worse").sum())),
-        low=("value", "min"), high=("value", "max"), target=("target", "first"))
-    per = per[per["outside"] > 0].sort_values(["outside", "worse"], ascending=False,
-                                              kind="stable")
+        low=("value", "min"),
+        high=("value", "max"),
+        target=("target", "first"),
+    )
+    per = per[per["outside"] > 0].sort_values(["outside", "worse"], ascending=False, kind="stable")
     if per.empty:
         return []
     r = per.iloc[0]
-    return [{"kind": "variation",
-             "title": f"{r['indicator']}: the widest practice variation",
-             "evidence": f"{r['outside']} of {r['n']} practices outside the 99.8% limits "
-                         f"({r['worse']} worse); practice values from {_num(r['low'])} to "
-                         f"{_num(r['high'])} against {_num(r['target'])} for {target_name}",
-             "page": page, "weight": float(r["outside"])}]
+    return [
+        {
+            "kind": "variation",
+            "title": f"{r['indicator']}: the widest practice variation",
+            "evidence": f"{r['outside']} of {r['n']} practices outside the 99.8% limits "
+            f"({r['worse']} worse); practice values from {_num(r['low'])} to "
+            f"{_num(r['high'])} against {_num(r['target'])} for {target_name}",
+            "page": page,
+            "weight": float(r["outside"]),
+        }
+    ]
 
 
 def _overspend_candidate(fin, code: str, pages: set[str]) -> list[dict]:
     """The largest forecast overspend of the area's (or its parent's) financial position."""
-    from . import finance
     orgs = fin.organisations.set_index("org_code")
     if code not in orgs.index:
         return []
@@ -170,26 +208,36 @@ def _overspend_candidate(fin, code: str, pages: set[str]) -> list[dict]:
         r = lines.sort_values("forecast_variance").iloc[0]
         whose = "" if org == code else f" of {orgs.at[org, 'org_name']}"
         page = f"areas/{org}/finance" if f"{org}/finance" in pages else ""
-        return [{"kind": "overspend",
-                 "title": f"{r['line']}: the largest forecast overspend{whose}",
-                 "evidence": f"forecast overspend £{_num(-r['forecast_variance'], 0)} thousand "
-                             f"on a budget of £{_num(r['annual_budget'], 0)} thousand "
-                             f"(position at {r['as_at']}, month {int(r['month'])} of "
-                             f"{r['period']})", "page": page,
-                 "weight": float(-r["forecast_variance"])}]
+        return [
+            {
+                "kind": "overspend",
+                "title": f"{r['line']}: the largest forecast overspend{whose}",
+                "evidence": f"forecast overspend £{_num(-r['forecast_variance'], 0)} thousand "
+                f"on a budget of £{_num(r['annual_budget'], 0)} thousand "
+                f"(position at {r['as_at']}, month {int(r['month'])} of "
+                f"{r['period']})",
+                "page": page,
+                "weight": float(-r["forecast_variance"]),
+            }
+        ]
     return []
 
 
 def rank(candidates: list[dict]) -> list[dict]:
     """Apply the ranking rule of the module docstring."""
+
     def by(kind: str) -> list[dict]:
         sel = [c for c in candidates if c["kind"] == kind]
-        return sorted(sel, key=lambda c: (np.isnan(c["weight"]),
-                                          -(0 if np.isnan(c["weight"]) else c["weight"])))
+        return sorted(
+            sel,
+            key=lambda c: (np.isnan(c["weight"]), -(0 if np.isnan(c["weight"]) else c["weight"])),
+        )
+
     priorities = [c for k in PRIORITY_KINDS for c in by(k)][:MAX_PRIORITIES]
     wins = [c for k in QUICK_WIN_KINDS for c in by(k)[:1]]
-    out = [{**c, "group": "priority"} for c in priorities] + \
-          [{**c, "group": "quick win"} for c in wins]
+    out = [{**c, "group": "priority"} for c in priorities] + [
+        {**c, "group": "quick win"} for c in wins
+    ]
     return [{**c, "rank": i} for i, c in enumerate(out, 1)]
 
 
@@ -203,21 +251,26 @@ def planned_pages(cfg) -> set[str]:
     return out
 
 
-def compute(cfg, values: pd.DataFrame, metadata: pd.DataFrame,
-            areas: pd.DataFrame) -> pd.DataFrame:
+def compute(cfg, values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """The ranked list (:data:`COLUMNS`) of every area with pages in the book."""
-    from . import spot, variation
     pages = planned_pages(cfg)
     types = cfg.page_area_types
     chosen = areas[areas["area_type"].isin(types)]
-    pub = disclosure.apply(values[values["area_code"].isin(
-        set(chosen["area_code"]) | set(chosen["comparator_code"].fillna("")))])
+    pub = disclosure.apply(
+        values[
+            values["area_code"].isin(
+                set(chosen["area_code"]) | set(chosen["comparator_code"].fillna(""))
+            )
+        ]
+    )
     names = areas.set_index("area_code")["area_name"]
-    spot_data = spot.load(cfg.data / "spot") \
-        if (Path(cfg.data) / "spot" / spot.FILES["spot_spend"]).is_file() else None
+    spot_data = (
+        spot.load(cfg.data / "spot")
+        if (Path(cfg.data) / "spot" / spot.FILES["spot_spend"]).is_file()
+        else None
+    )
     fin = None
     if (Path(cfg.data) / "finance" / "organisations.csv").is_file():
-        from . import finance
         fin = finance.load_dir(cfg.data)
     funnels: dict[tuple, pd.DataFrame] = {}
     rows = []
@@ -225,8 +278,9 @@ def compute(cfg, values: pd.DataFrame, metadata: pd.DataFrame,
         code, kind = str(a["area_code"]), str(a["area_type"])
 
         def link(nb: str) -> str:
-            return f"areas/{code}/{nb}" if f"{kind}:{nb}" in pages or \
-                f"{code}/{nb}" in pages else ""
+            return (
+                f"areas/{code}/{nb}" if f"{kind}:{nb}" in pages or f"{code}/{nb}" in pages else ""
+            )
 
         comp = str(names.get(a["comparator_code"], a["comparator_code"]))
         cands = _indicator_candidates(pub, metadata, code, comp, link("jsna_profile"))
@@ -236,17 +290,29 @@ def compute(cfg, values: pd.DataFrame, metadata: pd.DataFrame,
         if practices:
             key = (target, tuple(practices))
             if key not in funnels:
-                funnels[key] = variation.practice_points(values, metadata, areas, practices,
-                                                         target)
-            cands += _variation_candidate(funnels[key], code, kind == "practice",
-                                          str(names.get(target, target)),
-                                          link("practice_variation"))
+                funnels[key] = variation.practice_points(values, metadata, areas, practices, target)
+            cands += _variation_candidate(
+                funnels[key],
+                code,
+                kind == "practice",
+                str(names.get(target, target)),
+                link("practice_variation"),
+            )
         if fin is not None:
             cands += _overspend_candidate(fin, code, {p for p in pages if "/" in p})
         rows += [{"area_code": code, **c} for c in rank(cands)]
     return pd.DataFrame(rows, columns=COLUMNS).astype(
-        {"area_code": str, "rank": "int64", "kind": str, "group": str, "title": str,
-         "evidence": str, "page": str, "weight": "float64"})
+        {
+            "area_code": str,
+            "rank": "int64",
+            "kind": str,
+            "group": str,
+            "title": str,
+            "evidence": str,
+            "page": str,
+            "weight": "float64",
+        }
+    )
 
 
 def for_area(table: pd.DataFrame, area_code: str) -> pd.DataFrame:
@@ -257,16 +323,19 @@ def for_area(table: pd.DataFrame, area_code: str) -> pd.DataFrame:
 def markdown(table: pd.DataFrame, area_code: str, prefix: str = "../../") -> str:
     """The list as the web chapter opens with it: a numbered list, each item its title,
     the figures behind it and a link to its page (``prefix`` leads to the site's root)."""
-    from .escape import html, markdown as md
     rows = for_area(table, area_code)
     lines = ["## Where the evidence points", ""]
     if rows.empty:
         return "\n".join(lines + [NOTHING])
-    lines += [f"Candidate priorities (at most {MAX_PRIORITIES}) and quick wins, ranked by the "
-              "rule in the Methods chapter (nhsbook.priorities).", ""]
+    lines += [
+        f"Candidate priorities (at most {MAX_PRIORITIES}) and quick wins, ranked by the "
+        "rule in the Methods chapter (nhsbook.priorities).",
+        "",
+    ]
     for _, r in rows.iterrows():
-        link = (f' <a href="{html(prefix + r["page"])}.html">(see the page)</a>'
-                if r["page"] else "")
-        lines.append(f"{r['rank']}. **{md(r['group'].capitalize())}: {md(r['title'])}.** "
-                     f"{md(r['evidence'])}.{link}")
+        link = f' <a href="{html(prefix + r["page"])}.html">(see the page)</a>' if r["page"] else ""
+        lines.append(
+            f"{r['rank']}. **{md(r['group'].capitalize())}: {md(r['title'])}.** "
+            f"{md(r['evidence'])}.{link}"
+        )
     return "\n".join(lines)

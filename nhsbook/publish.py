@@ -50,10 +50,19 @@ from pathlib import Path
 import pandas as pd
 
 from . import audit, testhook
-from .sitefiles import (Finding, _file_parts, _html_tables, _markdown_tables,  # noqa: F401
-                        _plain_table, html_text, pdf_text, text_counts)
+from .lock import pid_alive
 from .model import count_columns
 from .safepath import remove_tree
+from .sitefiles import (  # noqa: F401
+    Finding,
+    _file_parts,
+    _html_tables,
+    _markdown_tables,
+    _plain_table,
+    html_text,
+    pdf_text,
+    text_counts,
+)
 
 
 class DisclosureError(RuntimeError):
@@ -67,7 +76,10 @@ _RULE_SETS = {"standard": (5, 1), "nhs_digital": (8, 5)}
 
 def _rule_set(name: object) -> tuple[int, int] | None:
     try:
-        from .disclosure import RULES  # the rule sets, where the book defines them
+        # the rule sets, where the book defines them
+        # lazy: keeps scipy off this module's import
+        from .disclosure import RULES
+
         if str(name) in RULES:
             r = RULES[str(name)]
             return int(r.suppress_below), int(r.round_to or 1)
@@ -123,10 +135,15 @@ def _numbers(col: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def check_table(table: pd.DataFrame, file: str, where: str,
-                metadata: pd.DataFrame | None = None, threshold: int = 5,
-                resolver: "audit.Resolver | None" = None, implied: list | None = None
-                ) -> list[Finding]:
+def check_table(
+    table: pd.DataFrame,
+    file: str,
+    where: str,
+    metadata: pd.DataFrame | None = None,
+    threshold: int = 5,
+    resolver: "audit.Resolver | None" = None,
+    implied: list | None = None,
+) -> list[Finding]:
     """Small counts in count columns (by role, :func:`nhsbook.model.count_columns`), and
     small counts implied by a row's published numbers (when the table names its indicator
     and ``metadata`` gives the method; see :func:`nhsbook.audit.count_bounds`).  ``implied``:
@@ -135,16 +152,24 @@ def check_table(table: pd.DataFrame, file: str, where: str,
     for col in count_columns(table.columns):
         nums = _numbers(table[col])
         for row in table.index[(nums >= 1) & (nums < threshold)]:
-            found.append(Finding(file, f"{where} row {row}", str(col), table.at[row, col],
-                                 f"count from 1 to {threshold - 1}"))
+            found.append(
+                Finding(
+                    file,
+                    f"{where} row {row}",
+                    str(col),
+                    table.at[row, col],
+                    f"count from 1 to {threshold - 1}",
+                )
+            )
     if implied is None and (metadata is not None or resolver is not None):
         res = resolver or audit.Resolver(metadata, None)
         implied = list(audit.implied_counts(table, res))
     return found + _implied_findings(table, file, where, implied or [], threshold)
 
 
-def _implied_findings(table: pd.DataFrame, file: str, where: str, implied: list,
-                      threshold: int) -> list[Finding]:
+def _implied_findings(
+    table: pd.DataFrame, file: str, where: str, implied: list, threshold: int
+) -> list[Finding]:
     found = []
     for row, ind, lo, hi, how in implied:
         if not math.isfinite(hi):
@@ -152,24 +177,35 @@ def _implied_findings(table: pd.DataFrame, file: str, where: str, implied: list,
         lo_i, hi_i = math.ceil(lo - 1e-6), math.floor(hi + 1e-6)
         if 1 <= lo_i and hi_i <= threshold - 1:
             value = lo_i if lo_i == hi_i else f"{lo_i}..{hi_i}"
-            found.append(Finding(file, f"{where} row {table.index[row]}", how, value,
-                                 f"count from 1 to {threshold - 1} derivable from "
-                                 f"{how} (indicator {ind})"))
+            found.append(
+                Finding(
+                    file,
+                    f"{where} row {table.index[row]}",
+                    how,
+                    value,
+                    f"count from 1 to {threshold - 1} derivable from {how} (indicator {ind})",
+                )
+            )
     return found
 
 
-def scan(site: Path, metadata: pd.DataFrame | None = None, *,
-         areas: pd.DataFrame | None = None, threshold: int = 5,
-         rounding: int = 1) -> list[Finding]:
+def scan(
+    site: Path,
+    metadata: pd.DataFrame | None = None,
+    *,
+    areas: pd.DataFrame | None = None,
+    threshold: int = 5,
+    rounding: int = 1,
+) -> list[Finding]:
     """Disclosure scan of a built site (see module docstring).  Without ``metadata`` only
     published counts are checked; with ``metadata`` and ``areas`` (the book's computed area
     hierarchy) the differencing attack of :mod:`nhsbook.audit` runs too."""
     found: list[Finding] = []
     res = audit.Resolver(metadata, areas) if metadata is not None else None
     kn = audit.Knowledge() if (res is not None and areas is not None) else None
-    from .views import deprivation_indicator
-    dep = deprivation_indicator(metadata) if metadata is not None and \
-        "name" in metadata else None
+    from .views import deprivation_indicator  # lazy: keeps scipy off this module's import
+
+    dep = deprivation_indicator(metadata) if metadata is not None and "name" in metadata else None
     files = [p for p in sorted(site.rglob("*")) if p.is_file()]
     # charts whose data carry a count column (their SVG data labels are counts)
     count_charts = set()
@@ -189,34 +225,50 @@ def scan(site: Path, metadata: pd.DataFrame | None = None, *,
             continue
         page_html = ""
         if rel.startswith("_sources/") and path.suffix == ".ipynb":
-            built = site / Path(rel[len("_sources/"):]).with_suffix(".html")
-            page_html = built.read_text(encoding="utf-8", errors="replace") \
-                if built.is_file() else ""
+            built = site / Path(rel[len("_sources/") :]).with_suffix(".html")
+            page_html = (
+                built.read_text(encoding="utf-8", errors="replace") if built.is_file() else ""
+            )
         tables, texts, svg_found = _file_parts(path, rel, threshold, count_charts, page_html)
         found += svg_found
         page = audit.page_area(rel)
         # the attacker reads each publication once: the page (its tables and embedded chart
         # data) rather than the chart's CSV copy and the downloadable notebook's copy
-        attack_reads = kn is not None and not rel.startswith("_sources") and not (
-            rel.startswith("charts/") and path.suffix == ".csv")
+        attack_reads = (
+            kn is not None
+            and not rel.startswith("_sources")
+            and not (rel.startswith("charts/") and path.suffix == ".csv")
+        )
         for where, table in tables:
             implied = None
             if res is not None:
-                implied = audit.read_table(kn if attack_reads else None, table,
-                                           f"{rel} {where}".strip(), page, res, dep, rounding)
+                implied = audit.read_table(
+                    kn if attack_reads else None,
+                    table,
+                    f"{rel} {where}".strip(),
+                    page,
+                    res,
+                    dep,
+                    rounding,
+                )
             found += check_table(table, rel, where, threshold=threshold, implied=implied)
         for where, text in texts:
             for snip in text_counts(text, threshold):
-                found.append(Finding(rel, where, "text", snip,
-                                     f"count from 1 to {threshold - 1} in text"))
+                found.append(
+                    Finding(rel, where, "text", snip, f"count from 1 to {threshold - 1} in text")
+                )
     if kn is not None:
         per = indicator_thresholds(metadata, threshold)
         for r in audit.attack(kn, audit.site_groups(kn, areas), threshold, per):
-            found.append(Finding(r.files[0] if r.files else "", f"indicator {r.indicator_id} "
-                                 f"({r.period}), area {r.area}", "count",
-                                 r.value if r.value is not None else f"{r.lo}..{r.hi}",
-                                 f"suppressed count recoverable: {r.how}; from "
-                                 f"{', '.join(r.files[:4])}"))
+            found.append(
+                Finding(
+                    r.files[0] if r.files else "",
+                    f"indicator {r.indicator_id} ({r.period}), area {r.area}",
+                    "count",
+                    r.value if r.value is not None else f"{r.lo}..{r.hi}",
+                    f"suppressed count recoverable: {r.how}; from {', '.join(r.files[:4])}",
+                )
+            )
     return found
 
 
@@ -249,14 +301,14 @@ def _new_site(sites: Path) -> Path:
     return target
 
 
-def remove_old_sites(sites: Path, published: Path, keep: Path | None = None, *,
-                     only_dead: bool = True) -> list[Path]:
+def remove_old_sites(
+    sites: Path, published: Path, keep: Path | None = None, *, only_dead: bool = True
+) -> list[Path]:
     """Remove the site folders under ``sites`` that ``published`` does not point at (read
     now) and that are not ``keep``.  With ``only_dead`` (the default, as in :func:`swap`), a
     folder named after a build that is still running (``site-…-<pid>``, other than this
     process) is kept too: it may be another build's new site, about to be published.
     Returns what was removed."""
-    from .lock import pid_alive
 
     if not sites.is_dir():
         return []
@@ -290,7 +342,7 @@ def swap(staged_html: Path, published: Path, sites: Path) -> Path:
         raise FileNotFoundError(f"{staged_html} has no index.html: not publishing it")
     sites.mkdir(parents=True, exist_ok=True)
     target = _new_site(sites)
-    shutil.move(str(staged_html), target)   # a rename: staging and sites are both in build/
+    shutil.move(str(staged_html), target)  # a rename: staging and sites are both in build/
     published.parent.mkdir(parents=True, exist_ok=True)
     if published.exists() and not published.is_symlink():
         # a site from before safe publishing: keep it beside the new ones

@@ -37,8 +37,9 @@ INCOMPLETE = ".incomplete"
 def mark_incomplete(out: Path) -> None:
     """Record that jupyter-book is about to write ``out`` (removed when it succeeded)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / INCOMPLETE).write_text(f"pid {os.getpid()} started {time.time():.0f}\n",
-                                  encoding="utf-8")
+    (out / INCOMPLETE).write_text(
+        f"pid {os.getpid()} started {time.time():.0f}\n", encoding="utf-8"
+    )
 
 
 def clear_incomplete(out: Path) -> None:
@@ -100,16 +101,20 @@ def clean_leftovers(root: Path, published: Path) -> str:
         said.append(f"the link {published.name} to the missing site {current.name}")
         current = None
     sites = build / "sites"
-    unpublished = [p for p in sorted(sites.glob("*")) if p.resolve() != current] \
-        if sites.is_dir() else []
+    unpublished = (
+        [p for p in sorted(sites.glob("*")) if p.resolve() != current] if sites.is_dir() else []
+    )
     if unpublished:
         size = sum(_size(p) for p in unpublished)
         for p in unpublished:
             _remove(p, build)
         said.append(f"{_plural(len(unpublished), 'unpublished site folder')} ({_mib(size)})")
 
-    links = [p for p in published.parent.glob(f"{published.name}*.new")] \
-        if published.parent.is_dir() else []
+    links = (
+        [p for p in published.parent.glob(f"{published.name}*.new")]
+        if published.parent.is_dir()
+        else []
+    )
     for p in links:
         p.unlink(missing_ok=True)
     if links:
@@ -125,7 +130,9 @@ def clean_leftovers(root: Path, published: Path) -> str:
     jb = build / "jupyter-book"
     unfinished = sorted(p.name for p in jb.glob("*") if is_incomplete(p)) if jb.is_dir() else []
     if unfinished:
-        note = (f"jupyter-book did not finish for book {', '.join(unfinished)}: its next "
-                "site build starts from scratch")
+        note = (
+            f"jupyter-book did not finish for book {', '.join(unfinished)}: its next "
+            "site build starts from scratch"
+        )
         line = f"{line}; {note}" if line else note
     return line

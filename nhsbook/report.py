@@ -48,8 +48,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
+from . import config, sources
+from . import incremental as inc
 from .escape import pdf_text as t
+from .fmt import number
+from .site import SPEC_SUFFIX
 
 #: The sections a report can carry, in report order (a book's ``reports: sections`` picks):
 #: the book schema's list (:data:`nhsbook.config.SECTIONS`).
@@ -62,7 +65,7 @@ OUTLIER_ROWS = 20
 SPOT_ROWS = 5
 #: Where reports are written (copied into the site as ``reports/``).
 FOLDER = config.REPORTS_FOLDER
-has_report, href = config.has_report, config.report_href   # the book's reports (config)
+has_report, href = config.has_report, config.report_href  # the book's reports (config)
 
 
 class ReportError(RuntimeError):
@@ -71,26 +74,30 @@ class ReportError(RuntimeError):
 
 # --- which areas ---------------------------------------------------------------------------
 
+
 def report_codes(cfg, areas: pd.DataFrame) -> list[str]:
     """Codes of the areas that get a report: the book's areas with pages by area type, in
     table-of-contents order; none when the book says ``reports: false``."""
     if not cfg.reports:
         return []
-    from .plan import plan_pages
+    from .plan import plan_pages  # lazy: keeps numpy,scipy off this module's import
+
     return list(dict.fromkeys(p.area_code for p in plan_pages(cfg, areas) if p.area_type))
 
 
 # --- reading what the build made ---------------------------------------------------------
+
 
 def _csv(path: Path) -> pd.DataFrame:
     """A published CSV (cell texts; the formula guard's leading apostrophe removed)."""
     if not path.is_file():
         return pd.DataFrame()
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in table.columns:   # only the columns with a guarded cell (most have none)
+    for col in table.columns:  # only the columns with a guarded cell (most have none)
         if table[col].str.startswith("'").any():
             table[col] = table[col].map(
-                lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v)
+                lambda v: v[1:] if v.startswith("'") and v[1:2] in "=+-@\t\r" else v
+            )
     return table
 
 
@@ -106,6 +113,7 @@ def chart_svg(spec_path: Path, extra: Path) -> Path:
     import hashlib
 
     import vl_convert as vlc
+
     text = spec_path.read_text(encoding="utf-8")
     out = extra / SVG_CACHE / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.svg"
     if not out.is_file():
@@ -119,13 +127,14 @@ def chart_svg(spec_path: Path, extra: Path) -> Path:
 def find_chart(extra: Path, code: str, notebook: str, columns: set[str]) -> list[Path]:
     """The SVGs (:func:`chart_svg`) of ``notebook``'s charts for the area whose data (the CSV
     beside each chart's spec) hold ``columns``, in page order."""
-    from .site import SPEC_SUFFIX
     folder = extra / "charts" / code
     found = []
-    specs = [(int(p.name[:-len(SPEC_SUFFIX)].rsplit("-", 1)[1]), p)
-             for p in folder.glob(f"{notebook}-*{SPEC_SUFFIX}")]
+    specs = [
+        (int(p.name[: -len(SPEC_SUFFIX)].rsplit("-", 1)[1]), p)
+        for p in folder.glob(f"{notebook}-*{SPEC_SUFFIX}")
+    ]
     for _, spec in sorted(specs):
-        data = spec.with_name(spec.name[:-len(SPEC_SUFFIX)] + ".csv")
+        data = spec.with_name(spec.name[: -len(SPEC_SUFFIX)] + ".csv")
         if not data.is_file():
             continue
         with open(data, encoding="utf-8", newline="") as fh:
@@ -137,7 +146,6 @@ def find_chart(extra: Path, code: str, notebook: str, columns: set[str]) -> list
 
 def _num(v: object, digits: int = 1) -> str:
     """A figure of a published CSV as the pages show it ("" for blank, text kept)."""
-    from .fmt import number
     if isinstance(v, str) and v.strip() in ("", "Supp."):
         return v.strip()
     try:
@@ -148,19 +156,23 @@ def _num(v: object, digits: int = 1) -> str:
 
 # --- typst building blocks ----------------------------------------------------------------
 
+
 def _string(s: str) -> str:
     """A typst string literal."""
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _table(header: list[str], rows: list[list[str]], widths: str,
-           align: str = "left", size: str = "7.5pt") -> str:
+def _table(
+    header: list[str], rows: list[list[str]], widths: str, align: str = "left", size: str = "7.5pt"
+) -> str:
     """A typst table of text cells (``header`` repeated on every page it spans)."""
     cells = ", ".join(f"[*{t(h)}*]" for h in header)
     body = ",\n".join(", ".join(f"[{t(c)}]" for c in r) for r in rows)
-    return (f"#text(size: {size})[#table(columns: {widths}, align: {align}, "
-            f"stroke: 0.4pt + luma(180), inset: 3pt,\n"
-            f"table.header({cells}),\n{body})]\n")
+    return (
+        f"#text(size: {size})[#table(columns: {widths}, align: {align}, "
+        f"stroke: 0.4pt + luma(180), inset: 3pt,\n"
+        f"table.header({cells}),\n{body})]\n"
+    )
 
 
 def _image(path: Path, extra: Path, width: str = "100%") -> str:
@@ -202,10 +214,12 @@ class Context:
 
     def messages(self, page: str) -> list[str]:
         """The key messages of ``page`` for the area (:mod:`nhsbook.messages`)."""
-        from . import messages
+        from . import messages  # lazy: keeps numpy,scipy off this module's import
+
         extra = {}
         if page == "variation":
-            from . import variation
+            from . import variation  # lazy: keeps numpy,scipy off this module's import
+
             target, practices = variation.peer_group(self.areas, self.code)
             if practices:
                 extra["points"] = self.points(target, practices)
@@ -215,13 +229,16 @@ class Context:
 
     def page(self):
         """The area's page (:class:`nhsbook.pages.AreaPage`) from the build's tables."""
+        # lazy: keeps altair,numpy,scipy,shapely off this module's import
         from .pages import AreaPage
+
         return AreaPage.from_tables(self.tables["book"], self.tables, self.code)
 
     def published_values(self) -> pd.DataFrame:
         """The values as published (:func:`nhsbook.disclosure.apply`), once per build."""
         if "values" not in self.cache:
-            from . import disclosure
+            from . import disclosure  # lazy: keeps numpy,scipy off this module's import
+
             self.cache["values"] = disclosure.apply(self.tables["values"])
         return self.cache["values"]
 
@@ -233,7 +250,8 @@ class Context:
         the same target, are those points' rows: each point's position depends only on its
         own count, denominator and the target, and the order is kept.  Only the count of
         suppressed practices (``n_suppressed``) is of the subset, and counted again."""
-        from . import variation
+        from . import variation  # lazy: keeps numpy,scipy off this module's import
+
         key = ("points", target, tuple(practices))
         if key in self.cache:
             return self.cache[key]
@@ -244,27 +262,29 @@ class Context:
         if set(practices) < set(everyone):
             full = self.points(target, everyone)
             mine = full[full["area_code"].isin(practices)].reset_index(drop=True)
-            mine["n_suppressed"] = mine["indicator_id"].map(
-                self._n_suppressed(practices)).fillna(0).astype(int)
+            mine["n_suppressed"] = (
+                mine["indicator_id"].map(self._n_suppressed(practices)).fillna(0).astype(int)
+            )
             self.cache[key] = mine
         else:
             self.cache[key] = variation.practice_points(
-                self.published_values(), self.metadata, self.areas, practices, target)
+                self.published_values(), self.metadata, self.areas, practices, target
+            )
         return self.cache[key]
 
     def _n_suppressed(self, practices: list[str]) -> pd.Series:
         """Suppressed funnel rows of ``practices`` by indicator, as
         :func:`nhsbook.variation.practice_points` counts them (the latest period)."""
-        from . import variation
-        from .disclosure import is_suppressed
+        from . import variation  # lazy: keeps numpy,scipy off this module's import
+        from .disclosure import is_suppressed  # lazy: keeps numpy,scipy off this module's import
+
         values = self.published_values()
         meta = self.metadata.set_index("indicator_id")
         funnel_ids = meta.index[meta["method"].isin(variation.FUNNEL_KINDS)]
         if "period" in values.columns:
             last = values.groupby("indicator_id")["period"].transform("max")
             values = values[values["period"] == last]
-        rows = values[values["area_code"].isin(practices)
-                      & values["indicator_id"].isin(funnel_ids)]
+        rows = values[values["area_code"].isin(practices) & values["indicator_id"].isin(funnel_ids)]
         return is_suppressed(rows).groupby(rows["indicator_id"]).sum()
 
     def image(self, path: Path, width: str = "100%") -> str:
@@ -278,25 +298,32 @@ class Context:
 
 # --- sections --------------------------------------------------------------------------------
 
+
 def _head(ctx: Context) -> str:
     cfg, a = ctx.cfg, ctx.area
     kind = cfg.type_labels.get(a["area_type"], a["area_type"])
     periods = ", ".join(sorted(ctx.metadata["period"].astype(str).unique()))
-    lines = [f"#text(size: 9pt, fill: luma(90))[{t(cfg.title)}]\n\n",
-             f"#text(size: 20pt, weight: \"bold\")[{t(ctx.name)}]\n\n",
-             f"#text(size: 11pt)[Board report: {t(kind)} {t(ctx.code)}]\n\n",
-             f"*Compared with:* {t(ctx.area_name(str(a['comparator_code'])))} \\\n",
-             f"*Period:* {t(periods)} \\\n",
-             f"*Published:* {t(_date(ctx.published))}"
-             + (f" \\\n*Data vintage:* {t(cfg.vintage)}" if cfg.vintage else "") + "\n"]
+    lines = [
+        f"#text(size: 9pt, fill: luma(90))[{t(cfg.title)}]\n\n",
+        f"#text(size: 20pt, weight: \"bold\")[{t(ctx.name)}]\n\n",
+        f"#text(size: 11pt)[Board report: {t(kind)} {t(ctx.code)}]\n\n",
+        f"*Compared with:* {t(ctx.area_name(str(a['comparator_code'])))} \\\n",
+        f"*Period:* {t(periods)} \\\n",
+        f"*Published:* {t(_date(ctx.published))}"
+        + (f" \\\n*Data vintage:* {t(cfg.vintage)}" if cfg.vintage else "")
+        + "\n",
+    ]
     if cfg.synthetic:
-        lines.append(f"#block(fill: luma(235), inset: 6pt, radius: 2pt, width: 100%)"
-                     f"[*Synthetic data.* {t(_plain(cfg.synthetic_note))}]\n")
+        lines.append(
+            f"#block(fill: luma(235), inset: 6pt, radius: 2pt, width: 100%)"
+            f"[*Synthetic data.* {t(_plain(cfg.synthetic_note))}]\n"
+        )
     return "".join(lines)
 
 
 def _messages(ctx: Context) -> str:
-    from . import messages
+    from . import messages  # lazy: keeps numpy,scipy off this module's import
+
     out = ["= Key messages\n"]
     head = messages.headline(ctx.tables, ctx.code)
     if head:
@@ -307,18 +334,25 @@ def _messages(ctx: Context) -> str:
 
 
 def _evidence(ctx: Context) -> str:
-    from . import priorities
+    from . import priorities  # lazy: keeps numpy,scipy off this module's import
+
     rows = priorities.for_area(ctx.priorities, ctx.code)
-    out = ["= Where the evidence points\n",
-           f"Candidate priorities (at most {priorities.MAX_PRIORITIES}) and quick wins from "
-           "this book's own evidence, ranked by the rule on the definitions page.\n\n"]
+    out = [
+        "= Where the evidence points\n",
+        f"Candidate priorities (at most {priorities.MAX_PRIORITIES}) and quick wins from "
+        "this book's own evidence, ranked by the rule on the definitions page.\n\n",
+    ]
     if rows.empty:
         return "".join(out) + t(priorities.NOTHING) + "\n"
     for _, r in rows.iterrows():
-        link = (f" #link({_string(ctx.page_link(r['page']))})[(page: {t(r['page'])})]"
-                if r["page"] else "")
-        out.append(f"+ *{t(str(r['group']).capitalize())}: {t(r['title'])}.* "
-                   f"{t(r['evidence'])}.{link}\n")
+        link = (
+            f" #link({_string(ctx.page_link(r['page']))})[(page: {t(r['page'])})]"
+            if r["page"]
+            else ""
+        )
+        out.append(
+            f"+ *{t(str(r['group']).capitalize())}: {t(r['title'])}.* {t(r['evidence'])}.{link}\n"
+        )
     return "".join(out)
 
 
@@ -330,51 +364,88 @@ def _spine(ctx: Context) -> str:
     if profile.empty:
         return ""
     charts = find_chart(ctx.extra, ctx.code, "jsna_profile", SPINE_COLUMNS)
-    from .pages import AreaPage
+    from .pages import AreaPage  # lazy: keeps altair,numpy,scipy,shapely off this module's import
+
     out = []
     for i, prof in enumerate(dict.fromkeys(profile["Profile"])):
-        title = AreaPage.PROFILE_TITLES.get(prof, f"{prof.replace('_', ' ').capitalize()} "
-                                                  "profile")
+        title = AreaPage.PROFILE_TITLES.get(prof, f"{prof.replace('_', ' ').capitalize()} profile")
         out.append(f"#pagebreak(weak: true)\n= {t(title)}\n")
         if i < len(charts):
             out.append(ctx.image(charts[i]))
         rows = profile[profile["Profile"] == prof]
-        body = [[r["Indicator"], r["Period"], _num(r["Count"], 0), _num(r["Value"]),
-                 _num(r["Lower 95% CI"]), _num(r["Upper 95% CI"]), _num(r["Comparator"]),
-                 r["Significance"], _num(r["Worst practice"]), _num(r["Best practice"])]
-                for r in rows.to_dict("records")]
-        out.append(_table(["Indicator", "Period", "Number", "Value", "Lower 95%", "Upper 95%",
-                           "Comparator", "Compared", "Worst practice", "Best practice"],
-                          body, "(3fr, auto, auto, auto, auto, auto, auto, auto, auto, auto)",
-                          align="(left, left, right, right, right, right, right, left, right, "
-                                "right)", size="7pt"))
+        body = [
+            [
+                r["Indicator"],
+                r["Period"],
+                _num(r["Count"], 0),
+                _num(r["Value"]),
+                _num(r["Lower 95% CI"]),
+                _num(r["Upper 95% CI"]),
+                _num(r["Comparator"]),
+                r["Significance"],
+                _num(r["Worst practice"]),
+                _num(r["Best practice"]),
+            ]
+            for r in rows.to_dict("records")
+        ]
+        out.append(
+            _table(
+                [
+                    "Indicator",
+                    "Period",
+                    "Number",
+                    "Value",
+                    "Lower 95%",
+                    "Upper 95%",
+                    "Comparator",
+                    "Compared",
+                    "Worst practice",
+                    "Best practice",
+                ],
+                body,
+                "(3fr, auto, auto, auto, auto, auto, auto, auto, auto, auto)",
+                align="(left, left, right, right, right, right, right, left, right, right)",
+                size="7pt",
+            )
+        )
     return "".join(out)
 
 
 def _population(ctx: Context) -> str:
-    from . import population
+    from . import population  # lazy: keeps numpy off this module's import
+
     pyramid = _csv(ctx.extra / "data" / ctx.code / "population_structure.csv")
     out = ["#pagebreak(weak: true)\n= Population\n"]
     said = ctx.messages("population")
     if said:
         out.append(_bullets(said))
-    if pyramid.empty:   # the population page published no age-sex structure
+    if pyramid.empty:  # the population page published no age-sex structure
         return "".join(out) + ("" if said else "The book has no population for this area.\n")
     charts = find_chart(ctx.extra, ctx.code, "population", {"age_band", "signed_percent"})
     if charts:
         out.append(ctx.image(charts[0], "75%"))
     pyramid["population"] = pd.to_numeric(pyramid["population"])
     rows = []
-    labels = {"total": "Population", "under_15_pct": "% aged under 15",
-              "over_65_pct": "% aged 65 and over", "over_75_pct": "% aged 75 and over",
-              "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)"}
+    labels = {
+        "total": "Population",
+        "under_15_pct": "% aged under 15",
+        "over_65_pct": "% aged 65 and over",
+        "over_75_pct": "% aged 75 and over",
+        "old_age_dependency_ratio": "Old-age dependency ratio (65+ per 100 aged 15-64)",
+    }
     names = list(dict.fromkeys(pyramid["name"]))
     measures = {n: population.structure(pyramid[pyramid["name"] == n]) for n in names}
     for key, label in labels.items():
-        rows.append([label] + [_num(measures[n][key], 0 if key == "total" else 1)
-                               for n in names])
-    out.append(_table(["Measure", *names], rows, f"(2fr, {', '.join(['1fr'] * len(names))})",
-                      align="(left, " + ", ".join(["right"] * len(names)) + ")", size="8pt"))
+        rows.append([label] + [_num(measures[n][key], 0 if key == "total" else 1) for n in names])
+    out.append(
+        _table(
+            ["Measure", *names],
+            rows,
+            f"(2fr, {', '.join(['1fr'] * len(names))})",
+            align="(left, " + ", ".join(["right"] * len(names)) + ")",
+            size="8pt",
+        )
+    )
     return "".join(out)
 
 
@@ -388,33 +459,54 @@ def _variation(ctx: Context) -> str:
         table = table[table["Practice code"] == ctx.code]
     if table.empty:
         return "".join(out) + "No practice is outside the 99.8% limits on any indicator.\n"
-    out.append(f"Practice-indicator pairs outside the 99.8% funnel limits: "
-               f"{len(table):,} (the full list is published with the practice variation "
-               "page). The practices with the most, and the indicators with the most:\n\n")
+    out.append(
+        f"Practice-indicator pairs outside the 99.8% funnel limits: "
+        f"{len(table):,} (the full list is published with the practice variation "
+        "page). The practices with the most, and the indicators with the most:\n\n"
+    )
     # each count is followed by words in its cell: a small number beside the next row's
     # indicator name ("2 Patients with …") would read as a count of people to the scan
     said_as = table["Better or worse"]
-    flags = pd.DataFrame({"n": 1, "worse": said_as.eq("worse").astype(int),
-                          "better": said_as.eq("better").astype(int)}, index=table.index)
+    flags = pd.DataFrame(
+        {
+            "n": 1,
+            "worse": said_as.eq("worse").astype(int),
+            "better": said_as.eq("better").astype(int),
+        },
+        index=table.index,
+    )
 
     def tallies(keys: list[str]) -> list[tuple]:
         """(text, count, *key) of each group of ``keys``, in the groups' (sorted) order."""
-        sums = flags.groupby([table[k] for k in keys] if len(keys) > 1
-                             else table[keys[0]]).sum()
-        return [(f"{n} ({w} worse, {b} better)", n, *(key if len(keys) > 1 else (key,)))
-                for key, n, w, b in zip(sums.index, sums["n"].tolist(),
-                                        sums["worse"].tolist(), sums["better"].tolist())]
+        sums = flags.groupby([table[k] for k in keys] if len(keys) > 1 else table[keys[0]]).sum()
+        return [
+            (f"{n} ({w} worse, {b} better)", n, *(key if len(keys) > 1 else (key,)))
+            for key, n, w, b in zip(
+                sums.index, sums["n"].tolist(), sums["worse"].tolist(), sums["better"].tolist()
+            )
+        ]
 
-    by_practice = sorted(tallies(["Practice", "Locality"]),
-                         key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
-    out.append(_table(["Practice", "Locality", "Outside the limits"],
-                      [[name, loc, text] for text, _, name, loc in by_practice],
-                      "(3fr, 2fr, auto)", align="(left, left, left)"))
+    by_practice = sorted(tallies(["Practice", "Locality"]), key=lambda r: (-r[1], r[2]))[
+        :OUTLIER_ROWS
+    ]
+    out.append(
+        _table(
+            ["Practice", "Locality", "Outside the limits"],
+            [[name, loc, text] for text, _, name, loc in by_practice],
+            "(3fr, 2fr, auto)",
+            align="(left, left, left)",
+        )
+    )
     out.append("#v(6pt)\n")
     by_indicator = sorted(tallies(["Indicator"]), key=lambda r: (-r[1], r[2]))[:OUTLIER_ROWS]
-    out.append(_table(["Indicator", "Practices outside the limits"],
-                      [[name, text] for text, _, name in by_indicator],
-                      "(4fr, auto)", align="(left, left)"))
+    out.append(
+        _table(
+            ["Indicator", "Practices outside the limits"],
+            [[name, text] for text, _, name in by_indicator],
+            "(4fr, auto)",
+            align="(left, left)",
+        )
+    )
     return "".join(out)
 
 
@@ -431,13 +523,24 @@ def _spot(ctx: Context) -> str:
         out.append(ctx.image(charts[0], "80%"))
     out.append("Top opportunities (spend z minus outcome z, largest first):\n\n")
     top = table.head(SPOT_ROWS)
-    out.append(_table(["Rank", "Programme", "Spend per head (£)", "Spend z", "Outcome z",
-                       "Quadrant"],
-                      [[r["Rank"], r["Programme"], _num(r["Spend per head (£)"], 2),
-                        _num(r["Spend z"], 2), _num(r["Outcome z (up = better)"], 2),
-                        r["Quadrant"]] for _, r in top.iterrows()],
-                      "(auto, 3fr, auto, auto, auto, 2fr)",
-                      align="(right, left, right, right, right, left)"))
+    out.append(
+        _table(
+            ["Rank", "Programme", "Spend per head (£)", "Spend z", "Outcome z", "Quadrant"],
+            [
+                [
+                    r["Rank"],
+                    r["Programme"],
+                    _num(r["Spend per head (£)"], 2),
+                    _num(r["Spend z"], 2),
+                    _num(r["Outcome z (up = better)"], 2),
+                    r["Quadrant"],
+                ]
+                for _, r in top.iterrows()
+            ],
+            "(auto, 3fr, auto, auto, auto, 2fr)",
+            align="(right, left, right, right, right, left)",
+        )
+    )
     return "".join(out)
 
 
@@ -448,83 +551,116 @@ def _finance(ctx: Context) -> str:
     out = ["#pagebreak(weak: true)\n= Finance\n"]
     said = ctx.messages("finance")
     out.append(_bullets(said) if said else "")
-    from . import finance
+    from . import finance  # lazy: keeps numpy off this module's import
+
     folder = ctx.extra / "data" / ctx.code
     pos = _csv(folder / "financial_position.csv")
     if not pos.empty:
         total = pos[pos["row_id"] == "total_revenue"]
-        out.append(_table(["Line", "Annual budget", "Forecast variance", "Forecast outturn"],
-                          [[r["line"], _num(r["annual_budget"], 0),
-                            _num(r["forecast_variance"], 0), _num(r["forecast_outturn"], 0)]
-                           for _, r in pd.concat([pos[pos["row_id"] != "total_revenue"],
-                                                  total]).iterrows()],
-                          "(3fr, auto, auto, auto)", align="(left, right, right, right)"))
+        out.append(
+            _table(
+                ["Line", "Annual budget", "Forecast variance", "Forecast outturn"],
+                [
+                    [
+                        r["line"],
+                        _num(r["annual_budget"], 0),
+                        _num(r["forecast_variance"], 0),
+                        _num(r["forecast_outturn"], 0),
+                    ]
+                    for _, r in pd.concat([pos[pos["row_id"] != "total_revenue"], total]).iterrows()
+                ],
+                "(3fr, auto, auto, auto)",
+                align="(left, right, right, right)",
+            )
+        )
         out.append(f"Money in {t(finance.MONEY_UNIT)}; a negative variance is an overspend.\n")
-    for name, label in (("ccg_baselines", "Baseline allocation"),
-                        ("financial_plan", "Draft financial plan")):
+    for name, label in (
+        ("ccg_baselines", "Baseline allocation"),
+        ("financial_plan", "Draft financial plan"),
+    ):
         table = _csv(folder / f"{name}.csv")
         if not table.empty:
             out.append(f"\n*{t(label)}* ({t(finance.MONEY_UNIT)}):\n\n")
             cols = list(table.columns)
-            out.append(_table(cols, [[_num(v, 0) if i else v for i, v in enumerate(r)]
-                                     for r in table.itertuples(index=False)],
-                              "(3fr, " + ", ".join(["auto"] * (len(cols) - 1)) + ")",
-                              align="(left, " + ", ".join(["right"] * (len(cols) - 1)) + ")"))
+            out.append(
+                _table(
+                    cols,
+                    [
+                        [_num(v, 0) if i else v for i, v in enumerate(r)]
+                        for r in table.itertuples(index=False)
+                    ],
+                    "(3fr, " + ", ".join(["auto"] * (len(cols) - 1)) + ")",
+                    align="(left, " + ", ".join(["right"] * (len(cols) - 1)) + ")",
+                )
+            )
     for svg in find_chart(ctx.extra, ctx.code, "finance", {"step", "kind", "running"}):
         out.append(ctx.image(svg, "85%"))
     return "".join(out)
 
 
 def _sources(ctx: Context) -> str:
-    from . import priorities
+    from . import priorities  # lazy: keeps numpy,scipy off this module's import
+
     cfg = ctx.cfg
-    out = ["#pagebreak(weak: true)\n= Definitions and sources\n",
-           "*Compared with the comparator.* Each value's 95% confidence interval against the "
-           "comparator's value: better or worse when the whole interval lies on one side "
-           "(higher or lower for indicators with no judgement), similar otherwise "
-           "(OHID Fingertips technical guidance).\n\n",
-           "*Practice outliers.* A practice outside the 99.8% limits of a funnel plot around "
-           "the comparator's value (Spiegelhalter 2005).\n\n",
-           "*SPOT.* Spend per head and outcome as z-scores against the peer group (outcome "
-           "turned so that up is better); beyond ±2 is the box to investigate (seed 002).\n\n",
-           f"*Where the evidence points.* At most {priorities.MAX_PRIORITIES} priorities: "
-           "indicators significantly worse and getting worse by the people affected, then "
-           "SPOT programmes beyond ±2 by spend z minus outcome z, then other significantly "
-           "worse indicators not getting better by the people affected; then the quick "
-           "wins: the indicator with the most practices outside the 99.8% limits and the "
-           "budget line with the largest forecast overspend (nhsbook.priorities).\n\n",
-           "*Disclosure control.* Counts from 1 to "
-           f"{_threshold(cfg) - 1} and the figures from which one could be worked out are "
-           "suppressed (Supp.); every report passes the same disclosure scan as the web "
-           "pages before it is published.\n\n"]
+    out = [
+        "#pagebreak(weak: true)\n= Definitions and sources\n",
+        "*Compared with the comparator.* Each value's 95% confidence interval against the "
+        "comparator's value: better or worse when the whole interval lies on one side "
+        "(higher or lower for indicators with no judgement), similar otherwise "
+        "(OHID Fingertips technical guidance).\n\n",
+        "*Practice outliers.* A practice outside the 99.8% limits of a funnel plot around "
+        "the comparator's value (Spiegelhalter 2005).\n\n",
+        "*SPOT.* Spend per head and outcome as z-scores against the peer group (outcome "
+        "turned so that up is better); beyond ±2 is the box to investigate (seed 002).\n\n",
+        f"*Where the evidence points.* At most {priorities.MAX_PRIORITIES} priorities: "
+        "indicators significantly worse and getting worse by the people affected, then "
+        "SPOT programmes beyond ±2 by spend z minus outcome z, then other significantly "
+        "worse indicators not getting better by the people affected; then the quick "
+        "wins: the indicator with the most practices outside the 99.8% limits and the "
+        "budget line with the largest forecast overspend (nhsbook.priorities).\n\n",
+        "*Disclosure control.* Counts from 1 to "
+        f"{_threshold(cfg) - 1} and the figures from which one could be worked out are "
+        "suppressed (Supp.); every report passes the same disclosure scan as the web "
+        "pages before it is published.\n\n",
+    ]
     if cfg.synthetic:
         out.append(f"*Synthetic data.* {t(_plain(cfg.synthetic_note))}\n\n")
-    srcs = sorted({re.sub(r",? (?:seed \S+ )?lines? [\d\-–, ]+$", "", str(s)).strip()
-                   for s in ctx.metadata["source"].dropna() if str(s).strip()})
+    srcs = sorted(
+        {
+            re.sub(r",? (?:seed \S+ )?lines? [\d\-–, ]+$", "", str(s)).strip()
+            for s in ctx.metadata["source"].dropna()
+            if str(s).strip()
+        }
+    )
     if srcs:
         out.append("== Indicator sources\n" + _bullets(srcs[:25]))
-    if "registry" not in ctx.cache:   # the same for every report of the book
+    if "registry" not in ctx.cache:  # the same for every report of the book
         ctx.cache["registry"] = _registry_sources(cfg)
     used = ctx.cache["registry"]
     if used:
         out.append("== Open data, licences and attribution\n")
         for src, lic in used:
-            out.append(f"- *{t(src.title)}* ({t(src.publisher)}). Licence: "
-                       f"{t(lic.name if lic else src.licence)}. {t(src.attribution)}\n")
-    out.append("\nMade by nhsbook (MIT licence) from the book "
-               f"{t(cfg.name)}; the web version carries every table as CSV.\n")
+            out.append(
+                f"- *{t(src.title)}* ({t(src.publisher)}). Licence: "
+                f"{t(lic.name if lic else src.licence)}. {t(src.attribution)}\n"
+            )
+    out.append(
+        "\nMade by nhsbook (MIT licence) from the book "
+        f"{t(cfg.name)}; the web version carries every table as CSV.\n"
+    )
     return "".join(out)
 
 
 def _threshold(cfg) -> int:
-    from .publish import book_threshold
+    from .publish import book_threshold  # lazy: keeps numpy off this module's import
+
     return book_threshold(cfg)
 
 
 def _registry_sources(cfg) -> list:
     """Registry datasets (data/sources.yml) whose files the book reads, with licences."""
-    from . import sources
-    from .store import input_paths
+    from .store import input_paths  # lazy: keeps numpy,scipy off this module's import
+
     try:
         registry, licences = sources.load_registry(), sources.load_licences()
         paths = [Path(p).as_posix() for p in input_paths(cfg).values()]
@@ -538,9 +674,15 @@ def _registry_sources(cfg) -> list:
     return out
 
 
-SECTION_WRITERS = {"evidence": _evidence, "spine": _spine, "population": _population,
-                   "variation": _variation, "spot": _spot, "finance": _finance,
-                   "sources": _sources}
+SECTION_WRITERS = {
+    "evidence": _evidence,
+    "spine": _spine,
+    "population": _population,
+    "variation": _variation,
+    "spot": _spot,
+    "finance": _finance,
+    "sources": _sources,
+}
 
 
 def _plain(markdown: str) -> str:
@@ -555,8 +697,10 @@ def _date(d: dt.date) -> str:
 def source(ctx: Context) -> str:
     """The report's typst source."""
     cfg = ctx.cfg
-    footer = " · ".join([t(ctx.name), t(ctx.code), t(_date(ctx.published))]
-                        + (["Synthetic data"] if cfg.synthetic else []))
+    footer = " · ".join(
+        [t(ctx.name), t(ctx.code), t(_date(ctx.published))]
+        + (["Synthetic data"] if cfg.synthetic else [])
+    )
     parts = [
         f"#set document(title: {_string(f'{ctx.name}: board report')}, "
         f"author: \"nhsbook\", date: none)\n",
@@ -581,17 +725,109 @@ def source(ctx: Context) -> str:
 
 # --- compiling and the build step -------------------------------------------------------
 
+
 def _compile(src: str, root: Path) -> bytes:
     import typst
+
     try:
         return typst.compile(src.encode("utf-8"), root=str(root), ignore_system_fonts=True)
     except Exception as exc:  # typst.TypstError: the message names the line
         raise ReportError(f"typst could not typeset the report: {exc}") from None
 
 
+#: Objects per object stream in :func:`compact_pdf`.
+OBJECTS_PER_STREAM = 500
+_XREF = re.compile(
+    rb"\nxref\n0 (\d+)\n((?:\d{10} \d{5} [nf]\s{1,2}\n?)+)trailer\s*(<<.*?>>)\s*"
+    rb"startxref\s*\d+\s*%%EOF\s*$",
+    re.S,
+)
+
+
+def compact_pdf(pdf: bytes) -> bytes:
+    """The PDF typst wrote with its objects other than streams (the tagged structure: one
+    small dictionary per structure element, about half of a board report) compressed
+    together in object streams and its cross-reference table as a compressed stream (PDF
+    1.5), issue 26: the same objects, numbers and bytes of every stream, so content,
+    fonts, tags and metadata are unchanged.  A PDF of another shape (no classic
+    cross-reference table, several generations, encrypted) is returned unchanged."""
+    import zlib
+
+    m = _XREF.search(pdf)
+    if (
+        not m
+        or not pdf.startswith(b"%PDF-1.")
+        or b"/Encrypt" in m.group(3)
+        or b"/Prev" in m.group(3)
+    ):
+        return pdf
+    entries = m.group(2).split()
+    rows = [
+        (int(entries[k]), int(entries[k + 1]), entries[k + 2]) for k in range(0, len(entries), 3)
+    ]
+    if len(rows) != int(m.group(1)) or any(g != 0 for _, g, t in rows[1:] if t == b"n"):
+        return pdf
+    used = sorted((off, n) for n, (off, _, t) in enumerate(rows) if t == b"n" and n)
+    ends = [off for off, _ in used[1:]] + [m.start() + 1]
+    head = pdf[: used[0][0]] if used else pdf
+    out = bytearray(head)
+    where: dict[int, tuple[int, int, int]] = {}
+    loose: list[tuple[int, bytes]] = []
+    for (off, n), end in zip(used, ends):
+        raw = pdf[off:end]
+        start = re.match(rb"\s*%d 0 obj\b" % n, raw)
+        body = raw[start.end() :].rstrip() if start else b""
+        if not start or not body.endswith(b"endobj"):
+            return pdf
+        body = body[: -len(b"endobj")].strip()
+        if body.endswith(b"endstream"):  # streams stay as typst wrote them
+            where[n] = (1, len(out), 0)
+            out += raw.rstrip() + b"\n"
+        else:
+            loose.append((n, body))
+    next_id = len(rows)
+    for k in range(0, len(loose), OBJECTS_PER_STREAM):
+        chunk = loose[k : k + OBJECTS_PER_STREAM]
+        index, data = [], bytearray()
+        for i, (n, body) in enumerate(chunk):
+            index.append(b"%d %d" % (n, len(data)))
+            data += body + b"\n"
+            where[n] = (2, next_id, i)
+        first = b" ".join(index) + b"\n"
+        packed = zlib.compress(first + bytes(data), 9)
+        where[next_id] = (1, len(out), 0)
+        out += (
+            b"%d 0 obj\n<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>\n"
+            b"stream\n"
+            % (next_id, len(chunk), len(first), len(packed))
+            + packed
+            + b"\nendstream\nendobj\n"
+        )
+        next_id += 1
+    xref_id, size = next_id, next_id + 1
+    where[xref_id] = (1, len(out), 0)
+    width = max(4, (len(out).bit_length() + 7) // 8)
+    table = b"".join(
+        bytes([t]) + a.to_bytes(width, "big") + b.to_bytes(2, "big")
+        for t, a, b in (where.get(n, (0, 0, 65535 if n == 0 else 0)) for n in range(size))
+    )
+    packed = zlib.compress(table, 9)
+    trailer = re.sub(rb"/Size\s*\d+", b"", m.group(3)[2:-2])
+    start = len(out)
+    out += (
+        b"%d 0 obj\n<</Type/XRef/Size %d/W[1 %d 2]%s/Filter/FlateDecode/Length %d>>\n"
+        b"stream\n"
+        % (xref_id, size, width, trailer, len(packed))
+        + packed
+        + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start
+    )
+    return bytes(out)
+
+
 def page_count(pdf: bytes) -> int:
     """The PDF's number of pages (read by PDFium, as :func:`nhsbook.publish.pdf_text`)."""
     import pypdfium2 as pdfium
+
     doc = pdfium.PdfDocument(pdf)
     try:
         return len(doc)
@@ -613,12 +849,14 @@ INPUTS = "__inputs__"
 def _frame_digest(frame: pd.DataFrame) -> str:
     """sha256 of a table's columns and cells (pandas' row hashes)."""
     import hashlib
+
     try:
         rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    except TypeError:   # cells pandas cannot hash (lists): their text
+    except TypeError:  # cells pandas cannot hash (lists): their text
         rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return hashlib.sha256("\x1f".join(map(str, frame.columns)).encode("utf-8")
-                          + rows.tobytes()).hexdigest()
+    return hashlib.sha256(
+        "\x1f".join(map(str, frame.columns)).encode("utf-8") + rows.tobytes()
+    ).hexdigest()
 
 
 def _inputs_key(cfg, computed: dict, extra: Path, digests, typst_version: str) -> str:
@@ -627,28 +865,43 @@ def _inputs_key(cfg, computed: dict, extra: Path, digests, typst_version: str) -
     file the pages published under ``_extra/data`` and ``_extra/charts`` (and the book's
     finance, performance and SPOT files).  When it is unchanged no report's source is even
     written again."""
-    from . import incremental as inc
-    files = [p for sub in ("data", "charts") if (extra / sub).is_dir()
-             for p in sorted((extra / sub).rglob("*")) if p.is_file()]
-    data = [p for sub in ("finance", "performance", "spot") if (cfg.data / sub).is_dir()
-            for p in sorted((cfg.data / sub).rglob("*")) if p.is_file()]
-    tables = sorted((name, _frame_digest(t)) for name, t in computed.items()
-                    if isinstance(t, pd.DataFrame))
-    return inc.hash_of(inc.package_digest(digests), typst_version,
-                       digests(cfg.path) if getattr(cfg, "path", None) else "",
-                       tables, str(published_date(cfg)),
-                       [(p.relative_to(extra).as_posix(), digests(p)) for p in files],
-                       [(str(p), digests(p)) for p in data])
+    files = [
+        p
+        for sub in ("data", "charts")
+        if (extra / sub).is_dir()
+        for p in sorted((extra / sub).rglob("*"))
+        if p.is_file()
+    ]
+    data = [
+        p
+        for sub in ("finance", "performance", "spot")
+        if (cfg.data / sub).is_dir()
+        for p in sorted((cfg.data / sub).rglob("*"))
+        if p.is_file()
+    ]
+    tables = sorted(
+        (name, _frame_digest(t)) for name, t in computed.items() if isinstance(t, pd.DataFrame)
+    )
+    return inc.hash_of(
+        inc.package_digest(digests),
+        typst_version,
+        digests(cfg.path) if getattr(cfg, "path", None) else "",
+        tables,
+        str(published_date(cfg)),
+        [(p.relative_to(extra).as_posix(), digests(p)) for p in files],
+        [(str(p), digests(p)) for p in data],
+    )
 
 
-def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
-                  codes: list[str] | None = None) -> dict[str, float]:
+def build_reports(
+    cfg, computed: dict, digests, log=print, force: bool = False, codes: list[str] | None = None
+) -> dict[str, float]:
     """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
     source or charts changed, unless ``force``), remove reports no longer planned; returns
     the CPU seconds (``time.process_time``: source and typesetting) of each report made.
     ``codes`` limits the reports made (all planned reports are kept)."""
-    from . import incremental as inc
-    from . import messages, safepath
+    from . import messages, safepath  # lazy: keeps numpy,scipy off this module's import
+
     extra = cfg.book_dir / "_extra"
     folder = extra / FOLDER
     planned = report_codes(cfg, computed["areas"])
@@ -665,35 +918,51 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
     import typst
 
     inputs = _inputs_key(cfg, computed, extra, digests, typst.__version__)
-    if codes is None and state.get(INPUTS) == inputs and \
-            all((folder / f"{c}.pdf").is_file() and c in state for c in planned):
+    if (
+        codes is None
+        and state.get(INPUTS) == inputs
+        and all((folder / f"{c}.pdf").is_file() and c in state for c in planned)
+    ):
         log(f"the {len(planned)} reports are current")
         return {}
-    from . import pages, population  # noqa: F401 - imported once, not in a report's time
     import pypdfium2  # noqa: F401 - (page_count) likewise
+
+    from . import pages, population  # noqa: F401 - imported once, not in a report's time  # lazy: keeps altair,numpy,scipy,shapely off this module's import
+
     tables = messages.load_tables(cfg, computed)
     published = published_date(cfg)
     cache: dict = {}
     areas = computed["areas"].set_index("area_code", drop=False)
     made: dict[str, float] = {}
     used: set[Path] = set()
-    with messages.remembered():   # each area's profile rows and page, once
+    with messages.remembered():  # each area's profile rows and page, once
         for code in planned if codes is None else [c for c in codes if c in planned]:
             safepath.check_name(code, "area code")  # reports/<code>.pdf
             t0 = time.process_time()
-            ctx = Context(cfg, areas.loc[code], computed["areas"], computed["metadata"],
-                          computed["priorities"], tables, extra, published, cache=cache)
+            ctx = Context(
+                cfg,
+                areas.loc[code],
+                computed["areas"],
+                computed["metadata"],
+                computed["priorities"],
+                tables,
+                extra,
+                published,
+                cache=cache,
+            )
             src = source(ctx)
             used.update(ctx.images)
             key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
             out = folder / f"{code}.pdf"
             if state.get(code) == key and out.is_file():
                 continue
-            pdf = _compile(src, extra)
+            pdf = compact_pdf(_compile(src, extra))
             n_pages = page_count(pdf)
             if n_pages > cfg.report_max_pages:
-                raise ReportError(f"report of {code}: {n_pages} pages, more than the book's "
-                                  f"reports: max_pages of {cfg.report_max_pages}")
+                raise ReportError(
+                    f"report of {code}: {n_pages} pages, more than the book's "
+                    f"reports: max_pages of {cfg.report_max_pages}"
+                )
             folder.mkdir(parents=True, exist_ok=True)
             tmp = out.with_suffix(".pdf.tmp")
             tmp.write_bytes(pdf)
@@ -706,12 +975,14 @@ def build_reports(cfg, computed: dict, digests, log=print, force: bool = False,
     inc.write_json(state_file, kept)
     cache_dir = extra / SVG_CACHE
     for svg in cache_dir.glob("*") if cache_dir.is_dir() and codes is None else []:
-        if svg not in used:   # drawn for no report now
+        if svg not in used:  # drawn for no report now
             svg.unlink()
     if made:
-        log(f"made {len(made)} of {len(planned)} reports in {sum(made.values()):.1f} s CPU "
+        log(
+            f"made {len(made)} of {len(planned)} reports in {sum(made.values()):.1f} s CPU "
             f"({len(planned) - len(made)} unchanged; at most {max(made.values()):.2f} s, "
-            f"mean {sum(made.values()) / len(made):.2f} s a report)")
+            f"mean {sum(made.values()) / len(made):.2f} s a report)"
+        )
     else:
         log(f"the {len(planned)} reports are current")
     return made

@@ -35,8 +35,10 @@ SAFE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 #: are added to some).
 MAX_NAME = 100
 #: What a safe name is, for error messages.
-EXPECTED = (f"letters, digits, '.', '-' and '_' only, starting with a letter or digit, "
-            f"no '..', at most {MAX_NAME} characters")
+EXPECTED = (
+    f"letters, digits, '.', '-' and '_' only, starting with a letter or digit, "
+    f"no '..', at most {MAX_NAME} characters"
+)
 
 #: Folders of ``book/`` that hold build outputs only (papermill's notebooks, chart files and
 #: CSV downloads) and that :func:`nhsbook.build.build` empties when it has no record of what
@@ -93,8 +95,13 @@ def check_name(value: object, what: str, file: object = None, line: int | None =
     (``'SYN04\\n'`` is refused), never ``.`` or ``..``.  Integers (YAML reads ``name: 2021``
     as one) are taken as their digits; other types are refused."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise UnsafePath(_where(f"{what} must be text, got {type(value).__name__} {value!r}; "
-                                f"expected {EXPECTED}", file, line))
+        raise UnsafePath(
+            _where(
+                f"{what} must be text, got {type(value).__name__} {value!r}; expected {EXPECTED}",
+                file,
+                line,
+            )
+        )
     text = str(value)
     reason = _reason(text)
     if reason:
@@ -118,8 +125,15 @@ def inside(path: Path | str, *roots: Path | str | None) -> bool:
     return any(_under(target, _resolved(r)) for r in roots if r is not None)
 
 
-def check_path(value: object, what: str, *, base: Path, roots: list[Path | None],
-               file: object = None, allowed: str = "the project or the mirror") -> Path:
+def check_path(
+    value: object,
+    what: str,
+    *,
+    base: Path,
+    roots: list[Path | None],
+    file: object = None,
+    allowed: str = "the project or the mirror",
+) -> Path:
     """The resolved path of a path given by a book file (``data:``, ``opendata:
     directory:``…), else :class:`UnsafePath` naming ``file`` and ``what``.
 
@@ -135,17 +149,26 @@ def check_path(value: object, what: str, *, base: Path, roots: list[Path | None]
     if not path.is_absolute():
         for part in Path(text).parts:
             if _reason(part):
-                raise UnsafePath(_where(
-                    f"{what} {text!r}: {part!r} {_reason(part)}; a relative path is made of "
-                    f"names of {EXPECTED} (taken from the project root {base})", file))
+                raise UnsafePath(
+                    _where(
+                        f"{what} {text!r}: {part!r} {_reason(part)}; a relative path is made of "
+                        f"names of {EXPECTED} (taken from the project root {base})",
+                        file,
+                    )
+                )
         path = base / path
     if not inside(path, *roots):
         real = [_resolved(r) for r in roots if r is not None]
-        shown = list(dict.fromkeys(str(r) for r in real
-                                   if not any(o != r and o in r.parents for o in real)))
-        raise UnsafePath(_where(f"{what} {text!r} resolves to {_resolved(path)}, outside "
-                                f"{' and '.join(shown)}; expected a path inside {allowed}",
-                                file))
+        shown = list(
+            dict.fromkeys(str(r) for r in real if not any(o != r and o in r.parents for o in real))
+        )
+        raise UnsafePath(
+            _where(
+                f"{what} {text!r} resolves to {_resolved(path)}, outside "
+                f"{' and '.join(shown)}; expected a path inside {allowed}",
+                file,
+            )
+        )
     return _resolved(path)
 
 
@@ -160,14 +183,15 @@ def deletable(path: Path | str, root: Path | str) -> str | None:
         return _under(p, b, strictly=True) or p in generated
 
     lexical = Path(os.path.abspath(path))
-    if not allowed(lexical, Path(os.path.abspath(build)),
-                   [Path(os.path.abspath(g)) for g in book]):
+    if not allowed(lexical, Path(os.path.abspath(build)), [Path(os.path.abspath(g)) for g in book]):
         return "it is not under the project's build/ folder nor a generated folder of book/"
     if path.is_symlink():
         return f"it is a symbolic link (to {os.readlink(path)})"
     if not allowed(_resolved(path), _resolved(build), [_resolved(g) for g in book]):
-        return (f"it resolves to {_resolved(path)}, outside the project's build/ folder "
-                f"{_resolved(build)} (a symbolic link on the way)")
+        return (
+            f"it resolves to {_resolved(path)}, outside the project's build/ folder "
+            f"{_resolved(build)} (a symbolic link on the way)"
+        )
     return None
 
 
@@ -180,9 +204,11 @@ def remove_tree(path: Path | str, root: Path | str, *, ignore_errors: bool = Fal
     nothing to delete."""
     why = deletable(path, root)
     if why:
-        raise UnsafePath(f"refusing to delete {path}: {why}; nhsbook only deletes folders "
-                         f"under {Path(root) / 'build'} and the generated folders "
-                         f"{', '.join('book/' + f for f in GENERATED_BOOK_FOLDERS)}")
+        raise UnsafePath(
+            f"refusing to delete {path}: {why}; nhsbook only deletes folders "
+            f"under {Path(root) / 'build'} and the generated folders "
+            f"{', '.join('book/' + f for f in GENERATED_BOOK_FOLDERS)}"
+        )
     if not os.path.lexists(path):
         return False
     shutil.rmtree(path, ignore_errors=ignore_errors)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .model import count_columns
+from .site import unpack_data
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
 _STYLE = re.compile(r"<style\b.*?</style>", re.S | re.I)
@@ -36,16 +37,30 @@ class Finding:
 
 
 _SPEC = re.compile(r"var spec = (\{.*?\}); var opts", re.S)
+#: The figure id a chart's script draws into (what a later chart's shared parts name).
+_CHART_ID = re.compile(
+    r'\bvar opts = [^;]*;\s*(?:if \(window\.nhsbookChart\) \{ )?'
+    r'nhsbookChart\("([^"]+)"'
+)
 
 
 def chart_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
-    """Every dataset of every nhsbook chart embedded in a page, with its short field names
-    and the names ``usermeta.csv_columns`` gives them."""
+    """Every dataset of every nhsbook chart embedded in a page (tables the renderer packed
+    as columns read as rows again and parts shared with earlier charts of the page followed,
+    :func:`nhsbook.site.unpack_data`), with its short field names and the names
+    ``usermeta.csv_columns`` gives them."""
     out = []
+    charts: dict[str, object] = {}
     for k, m in enumerate(_SPEC.finditer(html), 1):
         try:
-            spec = json.loads(m.group(1).replace("<\\/", "</"))
+            packed = json.loads(m.group(1).replace("<\\/", "</"))
         except json.JSONDecodeError:
+            continue
+        ident = _CHART_ID.match(html, m.end() - len("var opts"))
+        if ident:
+            charts[ident.group(1)] = packed
+        spec = unpack_data(packed, charts)
+        if not isinstance(spec, dict):
             continue
         names = (spec.get("usermeta") or {}).get("csv_columns") or {}
         datasets = dict(spec.get("datasets") or {})
@@ -56,9 +71,14 @@ def chart_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
                 continue
             table = pd.DataFrame(rows)
             renamed = table.rename(columns=names)
-            out.append((f"chart {k} dataset {name}",
-                        pd.concat([table, renamed.loc[:, ~renamed.columns.isin(table.columns)]],
-                                  axis=1)))
+            out.append(
+                (
+                    f"chart {k} dataset {name}",
+                    pd.concat(
+                        [table, renamed.loc[:, ~renamed.columns.isin(table.columns)]], axis=1
+                    ),
+                )
+            )
     return out
 
 
@@ -87,7 +107,7 @@ def _html_tables(html: str) -> list[tuple[str, pd.DataFrame]]:
     for k, table in enumerate(_TABLE.findall(_SCRIPT.sub("", html)), 1):
         head = _THEAD.search(table)
         head_rows = [_cells(r) for r in _ROW.findall(head.group(0))] if head else []
-        body = table[head.end():] if head else table
+        body = table[head.end() :] if head else table
         rows = [c for c in (_cells(r) for r in _ROW.findall(body)) if c]
         if head_rows:
             header = head_rows[-1]
@@ -112,8 +132,10 @@ def html_text(html: str) -> str:
 
 # --- free text ------------------------------------------------------------------------------
 
-_COUNT_WORD = (r"(?:counts?|observed|numerators?|number\s+of\s+[a-z][a-z ]{0,30}?|"
-               r"events?|deaths?)")
+_COUNT_WORD = (
+    r"(?:counts?|observed|numerators?|number\s+of\s+[a-z][a-z ]{0,30}?|"
+    r"events?|deaths?)"
+)
 _NOUN = r"(?:deaths?|events?|admissions?|births?|cases?|patients?|people|persons?)"
 _RULE_TEXT = re.compile(r"\b(?:from|between)?\s*1\s*(?:to|and|-|–)\s*\d+\b", re.I)
 
@@ -125,13 +147,16 @@ def text_counts(text: str, threshold: int = 5) -> list[str]:
     if not small:
         return []
     clean = _RULE_TEXT.sub(" ", text)
-    after = re.compile(rf"\b{_COUNT_WORD}\s*(?:[:=]|of|was|were|is|are)?\s*\(?({small})\b"
-                       rf"(?![.,]?\d)", re.I)
+    after = re.compile(
+        rf"\b{_COUNT_WORD}\s*(?:[:=]|of|was|were|is|are)?\s*\(?({small})\b"
+        rf"(?![.,]?\d)",
+        re.I,
+    )
     before = re.compile(rf"(?<![\d.,])\b({small})\s+{_NOUN}\b", re.I)
     out = []
     for pat in (after, before):
         for m in pat.finditer(clean):
-            out.append(" ".join(clean[max(0, m.start() - 30):m.end() + 10].split()))
+            out.append(" ".join(clean[max(0, m.start() - 30) : m.end() + 10].split()))
     return out
 
 
@@ -146,7 +171,7 @@ def _markdown_tables(text: str) -> list[tuple[str, pd.DataFrame]]:
         if len(block) >= 3 and re.match(r"^\|?\s*:?-{2,}", block[1]):
             split = lambda r: [c.strip() for c in r.strip("|").split("|")]  # noqa
             header = split(block[0])
-            rows = [split(r)[:len(header)] for r in block[2:]]
+            rows = [split(r)[: len(header)] for r in block[2:]]
             rows = [r + [""] * (len(header) - len(r)) for r in rows]
             out.append((f"markdown table {len(out) + 1}", pd.DataFrame(rows, columns=header)))
         block = []
@@ -164,7 +189,7 @@ def _plain_table(text: str) -> pd.DataFrame | None:
     if len(header) < 2 or not count_columns(header):
         return None
     rows = [r[1:] if len(r) == len(header) + 1 else r for r in rows]
-    rows = [r[:len(header)] + [""] * (len(header) - len(r)) for r in rows]
+    rows = [r[: len(header)] + [""] * (len(header) - len(r)) for r in rows]
     return pd.DataFrame(rows, columns=header)
 
 
@@ -178,6 +203,7 @@ def _svg_findings(svg: str, rel: str, count_chart: bool, threshold: int) -> list
         root = None
     texts: list[tuple[str, bool]] = []
     if root is not None:
+
         def walk(el: ET.Element, in_label: bool) -> None:
             cls = el.get("class", "")
             in_label = in_label or ("mark-text" in cls and "role-mark" in cls)
@@ -185,20 +211,29 @@ def _svg_findings(svg: str, rel: str, count_chart: bool, threshold: int) -> list
                 texts.append(("".join(el.itertext()), in_label))
             for child in el:
                 walk(child, in_label)
+
         walk(root, False)
     else:
-        texts = [(html_lib.unescape(t), False) for t in
-                 re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.S)]
+        texts = [
+            (html_lib.unescape(t), False)
+            for t in re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.S)
+        ]
     for text, is_label in texts:
         for snip in text_counts(text, threshold):
-            found.append(Finding(rel, "SVG text", "text", snip,
-                                 f"count from 1 to {threshold - 1} in text"))
+            found.append(
+                Finding(rel, "SVG text", "text", snip, f"count from 1 to {threshold - 1} in text")
+            )
         t = text.strip().replace(",", "")
-        if count_chart and is_label and re.fullmatch(r"\d+", t) and \
-                1 <= float(t) < threshold:
-            found.append(Finding(rel, "SVG data label", "text", text.strip(),
-                                 f"count from 1 to {threshold - 1} labelled on a chart of "
-                                 "counts"))
+        if count_chart and is_label and re.fullmatch(r"\d+", t) and 1 <= float(t) < threshold:
+            found.append(
+                Finding(
+                    rel,
+                    "SVG data label",
+                    "text",
+                    text.strip(),
+                    f"count from 1 to {threshold - 1} labelled on a chart of counts",
+                )
+            )
     return found
 
 
@@ -208,6 +243,7 @@ def pdf_text(path: Path) -> str:
     charts takes pypdf about a second; it was most of the site's disclosure scan).  Line
     ends are ``\n``."""
     import pypdfium2 as pdfium
+
     doc = pdfium.PdfDocument(str(path))
     try:
         pages = []
@@ -223,6 +259,7 @@ def pdf_text(path: Path) -> str:
 
 
 # --- reading a site -------------------------------------------------------------------------
+
 
 def _notebook_parts(path: Path) -> list[tuple[str, str, object]]:
     """Every output of every cell of a notebook, and its markdown cells' sources, as
@@ -248,11 +285,13 @@ def _json_tables(data: object, where: str) -> list[tuple[str, pd.DataFrame]]:
     """Tables inside a JSON output: chart specs' datasets, lists of records, and
     count-keyed scalars of nested objects (as one-row tables)."""
     out: list[tuple[str, pd.DataFrame]] = []
-    if isinstance(data, dict) and ("datasets" in data or "data" in data) and (
-            "mark" in data or "layer" in data or "$schema" in data or "spec" in data):
+    if (
+        isinstance(data, dict)
+        and ("datasets" in data or "data" in data)
+        and ("mark" in data or "layer" in data or "$schema" in data or "spec" in data)
+    ):
         payload = json.dumps(data)
-        return [(f"{where} {w}", t) for w, t in
-                chart_tables(f"var spec = {payload}; var opts")]
+        return [(f"{where} {w}", t) for w, t in chart_tables(f"var spec = {payload}; var opts")]
 
     def walk(x: object, path: str) -> None:
         if isinstance(x, list) and x and all(isinstance(r, dict) for r in x):
@@ -267,6 +306,7 @@ def _json_tables(data: object, where: str) -> list[tuple[str, pd.DataFrame]]:
         elif isinstance(x, list):
             for k, v in enumerate(x):
                 walk(v, f"{path}[{k}]")
+
     walk(data, "")
     return out
 
@@ -278,9 +318,9 @@ def _html_parts(html: str, where: str) -> tuple[list[tuple[str, pd.DataFrame]], 
     return tables, html_text(html)
 
 
-def _file_parts(path: Path, rel: str, threshold: int, count_charts: set[str],
-                page_html: str = "") -> tuple[list[tuple[str, pd.DataFrame]],
-                                              list[tuple[str, str]], list[Finding]]:
+def _file_parts(
+    path: Path, rel: str, threshold: int, count_charts: set[str], page_html: str = ""
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, str]], list[Finding]]:
     """A published file's tables, its free texts (where, text) and its SVG findings.  A
     notebook's ``text/html`` outputs that its built page (``page_html``) shows verbatim are
     read once, with the page."""
@@ -299,8 +339,9 @@ def _file_parts(path: Path, rel: str, threshold: int, count_charts: set[str],
         texts.append(("page text", text))
     elif suffix == ".svg":
         stem = str(Path(rel).with_suffix(""))
-        found += _svg_findings(path.read_text(encoding="utf-8", errors="replace"), rel,
-                               stem in count_charts, threshold)
+        found += _svg_findings(
+            path.read_text(encoding="utf-8", errors="replace"), rel, stem in count_charts, threshold
+        )
     elif suffix == ".pdf":
         text = pdf_text(path)
         texts.append(("PDF text", text))

@@ -42,10 +42,29 @@ import yaml
 from . import deps
 
 __all__ = [
-    "ChecksumMismatch", "DownloadError", "FetchError", "Licence", "MissingSource",
-    "NotDownloadable", "RegistryError", "Source", "UnknownSource", "Via", "cache_dir",
-    "data_sources_markdown", "fetch", "file_sha256", "load_licences", "load_registry", "locate",
-    "main", "mirror_dir", "registry_path", "repo_root", "status", "verify",
+    "ChecksumMismatch",
+    "DownloadError",
+    "FetchError",
+    "Licence",
+    "MissingSource",
+    "NotDownloadable",
+    "RegistryError",
+    "Source",
+    "UnknownSource",
+    "Via",
+    "cache_dir",
+    "data_sources_markdown",
+    "fetch",
+    "file_sha256",
+    "load_licences",
+    "load_registry",
+    "locate",
+    "main",
+    "mirror_dir",
+    "registry_path",
+    "repo_root",
+    "status",
+    "verify",
 ]
 
 MIRROR_ENV = "NHSBOOK_MIRROR"
@@ -60,6 +79,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # --------------------------------------------------------------------------------- errors
 
+
 class RegistryError(ValueError):
     """``data/sources.yml`` is malformed (names the file and the entry)."""
 
@@ -69,8 +89,10 @@ class UnknownSource(KeyError):
 
     def __init__(self, keys: Iterable[str], known: Iterable[str]):
         self.keys = list(keys)
-        super().__init__(f"unknown dataset key(s) {', '.join(self.keys)}; the registry has: "
-                         f"{', '.join(sorted(known))}")
+        super().__init__(
+            f"unknown dataset key(s) {', '.join(self.keys)}; the registry has: "
+            f"{', '.join(sorted(known))}"
+        )
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
@@ -97,8 +119,9 @@ class ChecksumMismatch(ValueError):
     def __init__(self, path: Path | str, expected: str, actual: str, key: str = "", hint: str = ""):
         self.path, self.expected, self.actual, self.key = Path(path), expected, actual, key
         what = f" (dataset {key!r})" if key else ""
-        message = (f"checksum mismatch for {path}{what}: expected sha256 {expected}, "
-                   f"got sha256 {actual}")
+        message = (
+            f"checksum mismatch for {path}{what}: expected sha256 {expected}, got sha256 {actual}"
+        )
         super().__init__(message + (f". {hint}" if hint else ""))
 
 
@@ -120,6 +143,7 @@ class FetchError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------- registry
+
 
 @dataclass(frozen=True)
 class Via:
@@ -183,10 +207,28 @@ class Licence:
     notes: str = ""
 
 
-_REQUIRED = ("title", "publisher", "publisher_url", "licence", "attribution", "path", "sha256",
-             "bytes")
-_OPTIONAL = ("notes", "vintage", "coverage", "rows", "copy", "via", "download_url",
-             "download_sha256", "download_gzip", "read_options")
+_REQUIRED = (
+    "title",
+    "publisher",
+    "publisher_url",
+    "licence",
+    "attribution",
+    "path",
+    "sha256",
+    "bytes",
+)
+_OPTIONAL = (
+    "notes",
+    "vintage",
+    "coverage",
+    "rows",
+    "copy",
+    "via",
+    "download_url",
+    "download_sha256",
+    "download_gzip",
+    "read_options",
+)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _yaml_cache: dict[Path, tuple[tuple[int, int], Any]] = {}
@@ -246,17 +288,24 @@ def _source(path: Path, key: str, raw: Any, licences: Mapping[str, Any]) -> Sour
         raise RegistryError(f"{where}: download_sha256 must be 64 lower-case hex digits")
     rel = PurePosixPath(str(raw["path"]))
     if rel.is_absolute() or ".." in rel.parts or "\\" in str(raw["path"]) or not rel.parts:
-        raise RegistryError(f"{where}: path must be relative inside the mirror, "
-                            f"got {raw['path']!r}")
+        raise RegistryError(
+            f"{where}: path must be relative inside the mirror, got {raw['path']!r}"
+        )
     if licences and raw["licence"] not in licences:
-        raise RegistryError(f"{where}: licence {raw['licence']!r} is not in the `licences:` "
-                            f"section ({', '.join(licences)})")
+        raise RegistryError(
+            f"{where}: licence {raw['licence']!r} is not in the `licences:` "
+            f"section ({', '.join(licences)})"
+        )
     via = raw.get("via")
     if via is not None:
         if not isinstance(via, dict) or not {"repo", "commit", "path"} <= set(via):
             raise RegistryError(f"{where}: via needs repo, commit and path")
-        via = Via(repo=str(via["repo"]), commit=str(via["commit"]), path=str(via["path"]),
-                  head=str(via.get("head") or ""))
+        via = Via(
+            repo=str(via["repo"]),
+            commit=str(via["commit"]),
+            path=str(via["path"]),
+            head=str(via.get("head") or ""),
+        )
     gz = raw.get("download_gzip")
     if gz is not None and (not isinstance(gz, dict) or "filename" not in gz):
         raise RegistryError(f"{where}: download_gzip needs at least `filename`")
@@ -264,14 +313,26 @@ def _source(path: Path, key: str, raw: Any, licences: Mapping[str, Any]) -> Sour
     if url and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise RegistryError(f"{where}: download_url must be http(s), got {url!r}")
     return Source(
-        key=str(key), title=str(raw["title"]), publisher=str(raw["publisher"]),
-        publisher_url=str(raw["publisher_url"]), licence=str(raw["licence"]),
-        attribution=str(raw["attribution"]).strip(), path=str(rel), sha256=str(raw["sha256"]),
-        bytes=int(raw["bytes"]), notes=str(raw.get("notes") or "").strip(),
-        vintage=str(raw.get("vintage") or ""), coverage=str(raw.get("coverage") or ""),
-        rows=None if raw.get("rows") is None else int(raw["rows"]), copy=str(raw.get("copy") or ""),
-        via=via, download_url=url, download_sha256=str(raw.get("download_sha256") or ""),
-        download_gzip=dict(gz) if gz else None, read_options=dict(raw.get("read_options") or {}))
+        key=str(key),
+        title=str(raw["title"]),
+        publisher=str(raw["publisher"]),
+        publisher_url=str(raw["publisher_url"]),
+        licence=str(raw["licence"]),
+        attribution=str(raw["attribution"]).strip(),
+        path=str(rel),
+        sha256=str(raw["sha256"]),
+        bytes=int(raw["bytes"]),
+        notes=str(raw.get("notes") or "").strip(),
+        vintage=str(raw.get("vintage") or ""),
+        coverage=str(raw.get("coverage") or ""),
+        rows=None if raw.get("rows") is None else int(raw["rows"]),
+        copy=str(raw.get("copy") or ""),
+        via=via,
+        download_url=url,
+        download_sha256=str(raw.get("download_sha256") or ""),
+        download_gzip=dict(gz) if gz else None,
+        read_options=dict(raw.get("read_options") or {}),
+    )
 
 
 def load_registry(path: Path | str | None = None) -> dict[str, Source]:
@@ -282,8 +343,9 @@ def load_registry(path: Path | str | None = None) -> dict[str, Source]:
     paths: dict[str, str] = {}
     for src in out.values():
         if src.path in paths:
-            raise RegistryError(f"{path}: {src.key} and {paths[src.path]} share the path "
-                                f"{src.path}")
+            raise RegistryError(
+                f"{path}: {src.key} and {paths[src.path]} share the path {src.path}"
+            )
         paths[src.path] = src.key
     return out
 
@@ -298,15 +360,20 @@ def load_licences(path: Path | str | None = None) -> dict[str, Licence]:
         att = raw["attribution"]
         add = raw.get("additional_attribution") or []
         out[str(key)] = Licence(
-            key=str(key), name=str(raw["name"]), short=str(raw.get("short") or raw["name"]),
-            url=str(raw.get("url") or ""), covers=str(raw.get("covers") or ""),
+            key=str(key),
+            name=str(raw["name"]),
+            short=str(raw.get("short") or raw["name"]),
+            url=str(raw.get("url") or ""),
+            covers=str(raw.get("covers") or ""),
             attribution=tuple([att] if isinstance(att, str) else map(str, att)),
             additional_attribution=tuple([add] if isinstance(add, str) else map(str, add)),
-            notes=str(raw.get("notes") or "").strip())
+            notes=str(raw.get("notes") or "").strip(),
+        )
     return out
 
 
 # --------------------------------------------------------------------------------- settings
+
 
 def _config_mirror(root: Path) -> Path | None:
     cfg = root / "_config.yml"
@@ -389,6 +456,7 @@ def verify(path: Path | str, src: Source, hint: str = "") -> Path:
 
 # --------------------------------------------------------------------------------- locate
 
+
 def _registry(registry: Mapping[str, Source] | None) -> Mapping[str, Source]:
     return registry if registry is not None else load_registry()
 
@@ -410,22 +478,32 @@ def _missing_message(src: Source, mirror: Path | None, cache: Path, origin: str)
     else:
         mirror_state = f"not in the mirror folder {mirror} (from {origin})"
     if src.download_url:
-        fetch_line = (f"  1. run `nhsbook fetch {src.key}`: downloads it from its registered URL\n"
-                      f"     {src.download_url}\n     into the cache, checking its sha256;")
+        fetch_line = (
+            f"  1. run `nhsbook fetch {src.key}`: downloads it from its registered URL\n"
+            f"     {src.download_url}\n     into the cache, checking its sha256;"
+        )
     else:
-        fetch_line = (f"  1. run `nhsbook fetch {src.key} --mirror DIR`: copies it into the cache "
-                      f"from a folder that holds it (this dataset has no direct download URL: get "
-                      f"it from {src.publisher_url} and use a mirror);")
+        fetch_line = (
+            f"  1. run `nhsbook fetch {src.key} --mirror DIR`: copies it into the cache "
+            f"from a folder that holds it (this dataset has no direct download URL: get "
+            f"it from {src.publisher_url} and use a mirror);"
+        )
     return (
         f"dataset {src.key!r} ({src.title}) is not available: expected {src.path}\n"
         f"  - {mirror_state};\n  - not in the cache {cache} (never fetched).\n"
         f"Get it either way:\n{fetch_line}\n"
         f"  2. or set {MIRROR_ENV} (or `nhsbook: mirror:` in _config.yml) to a folder that holds "
-        f"{src.path}.")
+        f"{src.path}."
+    )
 
 
-def locate(key: str | Source, *, mirror: Path | str | None = None, cache: Path | str | None = None,
-           registry: Mapping[str, Source] | None = None) -> Path:
+def locate(
+    key: str | Source,
+    *,
+    mirror: Path | str | None = None,
+    cache: Path | str | None = None,
+    registry: Mapping[str, Source] | None = None,
+) -> Path:
     """The verified file of dataset ``key``: from the mirror if it is there, else from the cache.
 
     Raises :class:`MissingSource` (naming both remedies) if neither holds it and
@@ -438,21 +516,31 @@ def locate(key: str | Source, *, mirror: Path | str | None = None, cache: Path |
     if mirror_root is not None:
         candidate = src.under(mirror_root)
         if candidate.is_file():
-            found = verify(candidate, src, hint=f"The mirror {mirror_root} holds a different "
-                                                "file: replace it, or point the mirror elsewhere.")
-            deps.record(found)   # read natively by some readers (GDAL): nhsbook.deps
+            found = verify(
+                candidate,
+                src,
+                hint=f"The mirror {mirror_root} holds a different "
+                "file: replace it, or point the mirror elsewhere.",
+            )
+            deps.record(found)  # read natively by some readers (GDAL): nhsbook.deps
             return found
     candidate = src.under(cache_root)
     if candidate.is_file():
         found = verify(candidate, src, hint=f"Run `nhsbook fetch {src.key}` to fetch it again.")
         deps.record(found)
         return found
-    raise MissingSource(_missing_message(src, mirror_root, cache_root, origin), key=src.key,
-                        path=src.path)
+    raise MissingSource(
+        _missing_message(src, mirror_root, cache_root, origin), key=src.key, path=src.path
+    )
 
 
-def status(key: str | Source, *, mirror: Path | str | None = None, cache: Path | str | None = None,
-           registry: Mapping[str, Source] | None = None) -> str:
+def status(
+    key: str | Source,
+    *,
+    mirror: Path | str | None = None,
+    cache: Path | str | None = None,
+    registry: Mapping[str, Source] | None = None,
+) -> str:
     """Where a dataset is: ``"mirror"``, ``"cache"``, ``"missing"`` or ``"corrupt"``."""
     src = _lookup(key, registry)
     try:
@@ -469,6 +557,7 @@ def status(key: str | Source, *, mirror: Path | str | None = None, cache: Path |
 
 # --------------------------------------------------------------------------------- fetch
 
+
 class _Bar:
     """A thin wrapper over rich.progress (or nothing when progress is off): one bar per file in
     bytes, plus a count of datasets when there are several."""
@@ -479,23 +568,38 @@ class _Bar:
         self.total = total
         if enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress,
-                                       ProgressColumn, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                Progress,
+                ProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
             class Amount(ProgressColumn):  # bytes for files, "n/m" for the dataset count
                 def __init__(self) -> None:
                     super().__init__()
-                    self.bytes, self.count, self.speed = (DownloadColumn(), MofNCompleteColumn(),
-                                                          TransferSpeedColumn())
+                    self.bytes, self.count, self.speed = (
+                        DownloadColumn(),
+                        MofNCompleteColumn(),
+                        TransferSpeedColumn(),
+                    )
 
                 def render(self, task: Any) -> Any:
                     if task.fields.get("unit") == "datasets":
                         return self.count.render(task)
                     return self.bytes.render(task) + " " + self.speed.render(task)
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), Amount(),
-                                     TimeRemainingColumn(), console=Console(stderr=True))
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                Amount(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
 
     def __enter__(self) -> "_Bar":
         if self.progress is not None:
@@ -557,8 +661,13 @@ def _copy_from_mirror(src: Source, origin: Path, target: Path, bar: _Bar) -> Pat
                 fout.write(chunk)
                 bar.advance(task, len(chunk))
         if h.hexdigest() != src.sha256:
-            raise ChecksumMismatch(origin, src.sha256, h.hexdigest(), key=src.key,
-                                   hint="The mirror holds a different file: nothing was copied.")
+            raise ChecksumMismatch(
+                origin,
+                src.sha256,
+                h.hexdigest(),
+                key=src.key,
+                hint="The mirror holds a different file: nothing was copied.",
+            )
         bar.done(task, f"copied {src.key} from the mirror")
         return _install(tmp, target, src)
     finally:
@@ -589,8 +698,10 @@ def _download(src: Source, target: Path, bar: _Bar, timeout: float) -> Path:
             reason = getattr(exc, "reason", exc)
             raise DownloadError(f"{src.key}: could not download {url}: {reason}") from exc
         got = h.hexdigest()
-        hint = (f"Downloaded from {url}; the file there is not the registered copy. Use a mirror "
-                f"({MIRROR_ENV} or --mirror DIR) that holds {src.path}.")
+        hint = (
+            f"Downloaded from {url}; the file there is not the registered copy. Use a mirror "
+            f"({MIRROR_ENV} or --mirror DIR) that holds {src.path}."
+        )
         if src.download_sha256 and got != src.download_sha256:
             raise ChecksumMismatch(url, src.download_sha256, got, key=src.key, hint=hint)
         final = tmp
@@ -598,15 +709,21 @@ def _download(src: Source, target: Path, bar: _Bar, timeout: float) -> Path:
             gz = src.download_gzip
             gz_tmp = _temp_beside(target)
             with open(tmp, "rb") as fin, open(gz_tmp, "wb") as raw_out:
-                with gzip.GzipFile(filename=str(gz.get("filename", src.filename)), mode="wb",
-                                   compresslevel=int(gz.get("compresslevel", 9)), fileobj=raw_out,
-                                   mtime=int(gz.get("mtime", 0))) as zout:
+                with gzip.GzipFile(
+                    filename=str(gz.get("filename", src.filename)),
+                    mode="wb",
+                    compresslevel=int(gz.get("compresslevel", 9)),
+                    fileobj=raw_out,
+                    mtime=int(gz.get("mtime", 0)),
+                ) as zout:
                     while chunk := fin.read(CHUNK):
                         zout.write(chunk)
             final = gz_tmp
-            hint = (f"The download from {url} matched, but gzip-compressing it here did not "
-                    f"reproduce the registered bytes (zlib {zlib.ZLIB_RUNTIME_VERSION}). "
-                    "Use a mirror.")
+            hint = (
+                f"The download from {url} matched, but gzip-compressing it here did not "
+                f"reproduce the registered bytes (zlib {zlib.ZLIB_RUNTIME_VERSION}). "
+                "Use a mirror."
+            )
         actual = file_sha256(final)
         if actual != src.sha256:
             raise ChecksumMismatch(url, src.sha256, actual, key=src.key, hint=hint)
@@ -618,8 +735,9 @@ def _download(src: Source, target: Path, bar: _Bar, timeout: float) -> Path:
             gz_tmp.unlink(missing_ok=True)
 
 
-def _fetch_one(src: Source, mirror_root: Path | None, cache_root: Path, bar: _Bar,
-               timeout: float) -> tuple[Path, str]:
+def _fetch_one(
+    src: Source, mirror_root: Path | None, cache_root: Path, bar: _Bar, timeout: float
+) -> tuple[Path, str]:
     target = src.under(cache_root)
     if target.is_file():
         try:
@@ -632,24 +750,39 @@ def _fetch_one(src: Source, mirror_root: Path | None, cache_root: Path, bar: _Ba
         origin = src.under(mirror_root)
         if origin.is_file():
             if origin.resolve() == target.resolve():
-                raise ChecksumMismatch(origin, src.sha256, file_sha256(origin), key=src.key,
-                                       hint="The mirror is the cache folder itself.")
+                raise ChecksumMismatch(
+                    origin,
+                    src.sha256,
+                    file_sha256(origin),
+                    key=src.key,
+                    hint="The mirror is the cache folder itself.",
+                )
             return _copy_from_mirror(src, origin, target, bar), "copied"
     if not src.download_url:
-        where = (f"the mirror {mirror_root} does not hold {src.path}" if mirror_root is not None
-                 else "no mirror is set")
+        where = (
+            f"the mirror {mirror_root} does not hold {src.path}"
+            if mirror_root is not None
+            else "no mirror is set"
+        )
         raise NotDownloadable(
             f"dataset {src.key!r} ({src.title}) has no direct download URL (the registered file "
             f"is a {src.copy or 'prepared'} copy) and {where}. Use a mirror: `nhsbook fetch "
             f"{src.key} --mirror DIR` or set {MIRROR_ENV} (or `nhsbook: mirror:` in _config.yml) "
             f"to a folder holding {src.path}. Publisher: {src.publisher_url}",
-            key=src.key, path=src.path)
+            key=src.key,
+            path=src.path,
+        )
     return _download(src, target, bar, timeout), "downloaded"
 
 
-def _fetch(keys: Iterable[str] | None, mirror: Path | str | None, cache: Path | str | None,
-           progress: bool, registry: Mapping[str, Source] | None,
-           timeout: float) -> list[tuple[Source, Path, str]]:
+def _fetch(
+    keys: Iterable[str] | None,
+    mirror: Path | str | None,
+    cache: Path | str | None,
+    progress: bool,
+    registry: Mapping[str, Source] | None,
+    timeout: float,
+) -> list[tuple[Source, Path, str]]:
     reg = _registry(registry)
     if keys is None:
         selected = list(reg.values())
@@ -677,10 +810,15 @@ def _fetch(keys: Iterable[str] | None, mirror: Path | str | None, cache: Path | 
     return done
 
 
-def fetch(keys: Iterable[str] | str | None = None, *, mirror: Path | str | None = None,
-          cache: Path | str | None = None, progress: bool = True,
-          registry: Mapping[str, Source] | None = None,
-          timeout: float = DOWNLOAD_TIMEOUT) -> list[Path]:
+def fetch(
+    keys: Iterable[str] | str | None = None,
+    *,
+    mirror: Path | str | None = None,
+    cache: Path | str | None = None,
+    progress: bool = True,
+    registry: Mapping[str, Source] | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
+) -> list[Path]:
     """Put datasets (all if ``keys`` is None) into the cache; returns their cache paths.
 
     A dataset already in the cache with the right sha256 is left alone. Otherwise (absent or
@@ -695,6 +833,7 @@ def fetch(keys: Iterable[str] | str | None = None, *, mirror: Path | str | None 
 
 # --------------------------------------------------------------------------------- CLI
 
+
 def _list(reg: Mapping[str, Source], keys: list[str], mirror: Path | None, cache: Path) -> int:
     selected = [reg[k] for k in keys] if keys else list(reg.values())
     rows = [(s.key, s.licence, s.path, status(s, mirror=mirror, cache=cache)) for s in selected]
@@ -703,8 +842,11 @@ def _list(reg: Mapping[str, Source], keys: list[str], mirror: Path | None, cache
     for r in [head, *rows]:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
     counts = {s: sum(r[3] == s for r in rows) for s in ("mirror", "cache", "missing", "corrupt")}
-    print(f"\n{len(rows)} datasets: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-          + f" (mirror: {mirror or 'none'}; cache: {cache})")
+    print(
+        f"\n{len(rows)} datasets: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + f" (mirror: {mirror or 'none'}; cache: {cache})"
+    )
     return 0 if not counts["corrupt"] else 1
 
 
@@ -713,17 +855,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nhsbook fetch",
         description="Get the external open datasets of data/sources.yml into the cache "
-                    f"(default build/cache/sources, or ${CACHE_ENV}): copied from an offline "
-                    f"mirror (--mirror, ${MIRROR_ENV} or _config.yml nhsbook.mirror) or "
-                    "downloaded, and checked against their sha256.")
-    parser.add_argument("keys", nargs="*", metavar="KEY",
-                        help="dataset keys (default: every dataset)")
-    parser.add_argument("--mirror", metavar="DIR",
-                        help="copy from this folder instead of downloading")
-    parser.add_argument("--cache", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or "
-                                                      "build/cache/sources)")
-    parser.add_argument("--list", action="store_true",
-                        help="list the datasets (key, licence, path, whether present) and exit")
+        f"(default build/cache/sources, or ${CACHE_ENV}): copied from an offline "
+        f"mirror (--mirror, ${MIRROR_ENV} or _config.yml nhsbook.mirror) or "
+        "downloaded, and checked against their sha256.",
+    )
+    parser.add_argument(
+        "keys", nargs="*", metavar="KEY", help="dataset keys (default: every dataset)"
+    )
+    parser.add_argument(
+        "--mirror", metavar="DIR", help="copy from this folder instead of downloading"
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help=f"cache folder (default: ${CACHE_ENV} or build/cache/sources)",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the datasets (key, licence, path, whether present) and exit",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     try:
         args = parser.parse_args(argv)
@@ -749,8 +900,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nhsbook fetch: {exc}", file=sys.stderr)
         return 1
     counts = {a: sum(d[2] == a for d in done) for a in ("copied", "downloaded", "present")}
-    print(f"{len(done)} datasets in {cache}: {counts['copied']} copied from the mirror, "
-          f"{counts['downloaded']} downloaded, {counts['present']} already there")
+    print(
+        f"{len(done)} datasets in {cache}: {counts['copied']} copied from the mirror, "
+        f"{counts['downloaded']} downloaded, {counts['present']} already there"
+    )
     return 0
 
 
@@ -767,7 +920,7 @@ def _escape(text: str, table: bool) -> str:
     pattern = _TABLE_ESCAPE if table else _PROSE_ESCAPE
     out, pos = [], 0
     for m in _CODE_SPAN.finditer(text):
-        out.append(pattern.sub(r"\\\1", text[pos:m.start()]))
+        out.append(pattern.sub(r"\\\1", text[pos : m.start()]))
         code = m.group(2).replace("|", "\\|") if table else m.group(2)
         out.append(f"{m.group(1)}{code}{m.group(1)}")
         pos = m.end()
@@ -791,8 +944,9 @@ def _link(text: str, url: str, table: bool = True) -> str:
     return f"[{_escape(text, table)}](<{safe}>)"
 
 
-def data_sources_markdown(registry: Mapping[str, Source] | None = None,
-                          licences: Mapping[str, Licence] | None = None) -> str:
+def data_sources_markdown(
+    registry: Mapping[str, Source] | None = None, licences: Mapping[str, Licence] | None = None
+) -> str:
     """The registry part of the book's *Data sources* page (MyST markdown): a table of every
     dataset (publisher, licence, vintage and notes), where each copy came from, and each licence
     with its attribution texts as published."""
@@ -811,25 +965,36 @@ def data_sources_markdown(registry: Mapping[str, Source] | None = None,
     for s in reg.values():
         licence = lic[s.licence].short if s.licence in lic else s.licence
         vintage = f"**{_cell(s.vintage)}**. " if s.vintage else ""
-        lines.append(f"| {_cell(s.title)} (`{s.key}`) | {_link(s.publisher, s.publisher_url)} | "
-                     f"{_cell(licence)} | {vintage}{_cell(s.notes)} |")
+        lines.append(
+            f"| {_cell(s.title)} (`{s.key}`) | {_link(s.publisher, s.publisher_url)} | "
+            f"{_cell(licence)} | {vintage}{_cell(s.notes)} |"
+        )
     lines += [
-        "", "### Where the copies come from", "",
+        "",
+        "### Where the copies come from",
+        "",
         "Each file was copied from a snapshot of a public GitHub repository, named below with its "
-        "commit; the *copy* column says how the file relates to the file there.", "",
-        "| Dataset | File | Copied from | Copy | sha256 |", "|---|---|---|---|---|",
+        "commit; the *copy* column says how the file relates to the file there.",
+        "",
+        "| Dataset | File | Copied from | Copy | sha256 |",
+        "|---|---|---|---|---|",
     ]
     for s in reg.values():
         if s.via:
-            via = (f"{_link(f'{s.via.repo} @ {s.via.commit[:7]}', s.via.url)}: "
-                   f"{_cell(s.via.path)}")
+            via = f"{_link(f'{s.via.repo} @ {s.via.commit[:7]}', s.via.url)}: {_cell(s.via.path)}"
         else:
             via = ""
-        lines.append(f"| `{s.key}` | {_cell(s.path)} | {via} | {_cell(s.copy)} | "
-                     f"`{s.sha256[:12]}…` |")
-    lines += ["", "### Licences and attribution", "",
-              "Keep these with any re-use of the data. Each dataset's full attribution is in "
-              "`data/sources.yml`.", ""]
+        lines.append(
+            f"| `{s.key}` | {_cell(s.path)} | {via} | {_cell(s.copy)} | `{s.sha256[:12]}…` |"
+        )
+    lines += [
+        "",
+        "### Licences and attribution",
+        "",
+        "Keep these with any re-use of the data. Each dataset's full attribution is in "
+        "`data/sources.yml`.",
+        "",
+    ]
     for key in sorted(used - set(lic)):
         lines += [f"#### {_prose(key)}", "", "(This licence is not described in the registry.)", ""]
     for key, li in lic.items():
@@ -840,8 +1005,12 @@ def data_sources_markdown(registry: Mapping[str, Source] | None = None,
         if li.url:
             lines += [f"Licence: <{li.url}>", ""]
         if li.covers:
-            lines += [f"Covers {_prose(li.covers)} ({len(keys)} datasets: "
-                      + ", ".join(f"`{k}`" for k in keys) + ").", ""]
+            lines += [
+                f"Covers {_prose(li.covers)} ({len(keys)} datasets: "
+                + ", ".join(f"`{k}`" for k in keys)
+                + ").",
+                "",
+            ]
         lines += ["Attribution:", ""]
         for text in li.attribution:
             lines += [f"> {_prose(text)}", ""]

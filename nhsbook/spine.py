@@ -45,8 +45,7 @@ def _peer_practices(areas: pd.DataFrame, code: str) -> int:
         new = set(parents.index[parents.isin(below)]) - below
         below |= new
         changed = bool(new)
-    return int(areas.loc[areas["area_code"].isin(below - {code}),
-                         "area_type"].eq("practice").sum())
+    return int(areas.loc[areas["area_code"].isin(below - {code}), "area_type"].eq("practice").sum())
 
 
 def spread_area(areas: pd.DataFrame, area_code: str) -> str:
@@ -67,9 +66,15 @@ def _format(v: float, unit: str) -> str:
     return f"{v:,.{digits}f}"
 
 
-def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-               area_code: str, profile: str, markers: Sequence[str] = (),
-               peer: pd.DataFrame | None = None) -> pd.DataFrame:
+def spine_data(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    area_code: str,
+    profile: str,
+    markers: Sequence[str] = (),
+    peer: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per indicator (``role = "area"``) and per indicator and marker area
     (``role = "marker"``, e.g. the localities on a CCG's chart), with scaled positions.
 
@@ -89,15 +94,32 @@ def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame
     rows = indicators.profile_table(values, metadata, area_code, profile)
     if rows.empty:
         raise ValueError(f"no {profile} profile indicators in the metadata")
-    base = rows[["indicator_id", "domain", "name", "period", "unit", "polarity", "count",
-                 "value", "lower_95", "upper_95", "comparator_value", "significance",
-                 "suppressed"]].rename(columns={"name": "indicator"})
+    base = rows[
+        [
+            "indicator_id",
+            "domain",
+            "name",
+            "period",
+            "unit",
+            "polarity",
+            "count",
+            "value",
+            "lower_95",
+            "upper_95",
+            "comparator_value",
+            "significance",
+            "suppressed",
+        ]
+    ].rename(columns={"name": "indicator"})
     base.insert(0, "order", np.arange(len(base)))
     spread_code = spread_area(areas, area_code)
     spread_rows = indicators.profile_period(
-        values.loc[values["area_code"] == spread_code,
-                   ["indicator_id", "period", "worst", "p25", "p75", "best", "n_practices"]],
-        metadata).drop(columns="period")
+        values.loc[
+            values["area_code"] == spread_code,
+            ["indicator_id", "period", "worst", "p25", "p75", "best", "n_practices"],
+        ],
+        metadata,
+    ).drop(columns="period")
     spread_rows = spread_rows.drop_duplicates("indicator_id")
     base = base.merge(spread_rows, on="indicator_id", how="left")
     peers = _peer_practices(areas, spread_code)
@@ -110,31 +132,57 @@ def spine_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame
     parts = [base]
     for code in markers:
         m = indicators.profile_table(values, metadata, code, profile)
-        m = m[["indicator_id", "count", "value", "lower_95", "upper_95", "significance",
-               "suppressed"]]
-        m = base.drop(columns=["count", "value", "lower_95", "upper_95", "significance",
-                               "suppressed", "role", "area_code", "area_name"]).merge(
-            m, on="indicator_id", how="left")
+        m = m[
+            ["indicator_id", "count", "value", "lower_95", "upper_95", "significance", "suppressed"]
+        ]
+        m = base.drop(
+            columns=[
+                "count",
+                "value",
+                "lower_95",
+                "upper_95",
+                "significance",
+                "suppressed",
+                "role",
+                "area_code",
+                "area_name",
+            ]
+        ).merge(m, on="indicator_id", how="left")
         m["role"] = "marker"
         m["area_code"] = code
         m["area_name"] = names.get(code, code)
         parts.append(m)
     if peer is not None and not peer.empty:
-        p = base.drop(columns=["count", "value", "lower_95", "upper_95", "significance",
-                               "suppressed", "role", "area_code", "area_name"]).merge(
+        p = base.drop(
+            columns=[
+                "count",
+                "value",
+                "lower_95",
+                "upper_95",
+                "significance",
+                "suppressed",
+                "role",
+                "area_code",
+                "area_name",
+            ]
+        ).merge(
             peer[["indicator_id", "area_name", "value", "lower_95", "upper_95"]],
-            on="indicator_id", how="inner")
+            on="indicator_id",
+            how="inner",
+        )
         p["count"], p["significance"], p["suppressed"] = np.nan, "", False
         p["role"], p["area_code"] = "peer", "similar10"
         parts.append(p)
     out = pd.concat(parts, ignore_index=True)
     out = _scale(out)
-    out["count_text"] = np.where(out["suppressed"].fillna(False).astype(bool), SUPPRESSED,
-                                 out["count"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"))
+    out["count_text"] = np.where(
+        out["suppressed"].fillna(False).astype(bool),
+        SUPPRESSED,
+        out["count"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
+    )
     out["count"] = out["count"].where(~out["suppressed"].fillna(False).astype(bool))
     for col in ("value", "comparator_value", "worst", "best"):
-        out[f"{col.split('_')[0]}_text"] = [
-            _format(v, u) for v, u in zip(out[col], out["unit"])]
+        out[f"{col.split('_')[0]}_text"] = [_format(v, u) for v, u in zip(out[col], out["unit"])]
     out.loc[out["suppressed"].fillna(False).astype(bool), "value_text"] = SUPPRESSED
     positions = [c for c in out.columns if c.startswith("x_")]
     out[positions] = out[positions].round(4)  # screen precision: keeps pages small

@@ -46,8 +46,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import stats, variation
+from .config import load_book as load_config
+from .disclosure import apply
+from .escape import markdown as esc
 from .io import programme_budget as pb
+from .textfile import unreadable
 
 #: "A z score below -2 or above +2 may indicate the need to investigate further"
 #: (seed 002 line 370): the solid box of the SPOT chart.
@@ -86,8 +90,11 @@ class SpotData:
     @property
     def synthetic(self) -> bool:
         """Whether any figure is synthetic."""
-        return bool(self.peer_group["synthetic"].any() or self.spend["synthetic"].any()
-                    or self.outcomes["synthetic"].any())
+        return bool(
+            self.peer_group["synthetic"].any()
+            or self.spend["synthetic"].any()
+            or self.outcomes["synthetic"].any()
+        )
 
     def has_area(self, area_code: str) -> bool:
         return area_code in set(self.peer_group["area_code"])
@@ -97,23 +104,24 @@ def load(folder: Path | str) -> SpotData:
     """Read a SPOT data folder (the five files of :data:`FILES`)."""
     folder = Path(folder)
     programmes = pb.read_programmes(folder / FILES["spot_programmes"])
-    indicators = pb.read_outcome_indicators(folder / FILES["spot_outcome_indicators"],
-                                            programmes)
-    return SpotData(programmes=programmes,
-                    peer_group=pb.read_peer_group(folder / FILES["spot_peer_group"]),
-                    spend=pb.read_spend(folder / FILES["spot_spend"], programmes),
-                    outcome_indicators=indicators,
-                    outcomes=pb.read_outcomes(folder / FILES["spot_outcomes"], indicators))
+    indicators = pb.read_outcome_indicators(folder / FILES["spot_outcome_indicators"], programmes)
+    return SpotData(
+        programmes=programmes,
+        peer_group=pb.read_peer_group(folder / FILES["spot_peer_group"]),
+        spend=pb.read_spend(folder / FILES["spot_spend"], programmes),
+        outcome_indicators=indicators,
+        outcomes=pb.read_outcomes(folder / FILES["spot_outcomes"], indicators),
+    )
 
 
 def load_book(book: str = "default") -> SpotData | None:
     """The book's SPOT data (``<data>/spot``), or None when the book has none."""
-    from .config import load_book as load_config
     folder = load_config(book).data / "spot"
     return load(folder) if (folder / FILES["spot_spend"]).is_file() else None
 
 
 # --- z-scores --------------------------------------------------------------------------------
+
 
 def peer_members(peer_group: pd.DataFrame, area_code: str) -> list[str]:
     """The members of the area's peer group (the area included)."""
@@ -123,8 +131,14 @@ def peer_members(peer_group: pd.DataFrame, area_code: str) -> list[str]:
     return peer_group.loc[peer_group["peer_group"] == hit.iloc[0], "area_code"].tolist()
 
 
-def peer_zscores(values: pd.DataFrame, key: str, value: str, area_code: str,
-                 members: list[str], include_area: bool = True) -> pd.DataFrame:
+def peer_zscores(
+    values: pd.DataFrame,
+    key: str,
+    value: str,
+    area_code: str,
+    members: list[str],
+    include_area: bool = True,
+) -> pd.DataFrame:
     """For each ``key`` (programme or indicator): the area's value, the peers' mean, SD and
     number, and the area's z-score (:func:`nhsbook.stats.zscore`; formula in the module
     docstring).  ``values`` has one row per ``area_code`` and ``key``."""
@@ -135,14 +149,22 @@ def peer_zscores(values: pd.DataFrame, key: str, value: str, area_code: str,
         ref = sub.loc[sub["area_code"].isin(peers), value].dropna()
         x = float(own.iloc[0]) if len(own) else np.nan
         z = float(stats.zscore([x], ref.to_numpy()).iloc[0])
-        rows.append({key: k, "value": x, "peer_mean": ref.mean() if len(ref) else np.nan,
-                     "peer_sd": ref.std(ddof=1) if len(ref) > 1 else np.nan,
-                     "n_peers": len(ref), "z": z})
+        rows.append(
+            {
+                key: k,
+                "value": x,
+                "peer_mean": ref.mean() if len(ref) else np.nan,
+                "peer_sd": ref.std(ddof=1) if len(ref) > 1 else np.nan,
+                "n_peers": len(ref),
+                "z": z,
+            }
+        )
     return pd.DataFrame(rows, columns=[key, "value", "peer_mean", "peer_sd", "n_peers", "z"])
 
 
-def spend_zscores(data: SpotData, area_code: str, year: str | None = None,
-                  include_area: bool = True) -> pd.DataFrame:
+def spend_zscores(
+    data: SpotData, area_code: str, year: str | None = None, include_area: bool = True
+) -> pd.DataFrame:
     """Spend per head z-scores of the area for each programme budgeting category (the 23
     categories; sub-categories are left out) in ``year`` (default: the latest)."""
     spend = data.spend
@@ -152,18 +174,22 @@ def spend_zscores(data: SpotData, area_code: str, year: str | None = None,
         raise KeyError(f"no spend for area {area_code!r} in the SPOT data")
     top = data.programmes[data.programmes["parent_code"] == ""]
     rows = spend[(spend["year"] == year) & spend["programme_code"].isin(top["programme_code"])]
-    z = peer_zscores(rows, "programme_code", "spend_per_head", area_code, members,
-                     include_area)
+    z = peer_zscores(rows, "programme_code", "spend_per_head", area_code, members, include_area)
     own = rows[rows["area_code"] == area_code].set_index("programme_code")["spend_gbp"]
-    z = z.rename(columns={"value": "spend_per_head", "peer_mean": "peer_spend_per_head",
-                          "peer_sd": "peer_spend_sd", "z": "spend_z"})
+    z = z.rename(
+        columns={
+            "value": "spend_per_head",
+            "peer_mean": "peer_spend_per_head",
+            "peer_sd": "peer_spend_sd",
+            "z": "spend_z",
+        }
+    )
     z["spend_gbp"] = z["programme_code"].map(own)
     z["year"] = year
     return z
 
 
-def outcome_zscores(data: SpotData, area_code: str, include_area: bool = True
-                    ) -> pd.DataFrame:
+def outcome_zscores(data: SpotData, area_code: str, include_area: bool = True) -> pd.DataFrame:
     """Outcome z-scores of the area for every outcome indicator (latest period of each),
     with ``outcome_z`` turned so that positive is better (−z when low is good)."""
     out = data.outcomes
@@ -177,8 +203,9 @@ def outcome_zscores(data: SpotData, area_code: str, include_area: bool = True
     z["polarity"] = z["indicator_id"].map(meta["polarity"])
     z["unit"] = z["indicator_id"].map(meta["unit"])
     z["headline"] = z["indicator_id"].map(meta["headline"]).astype(bool)
-    z["period"] = z["indicator_id"].map(rows.drop_duplicates("indicator_id")
-                                        .set_index("indicator_id")["period"])
+    z["period"] = z["indicator_id"].map(
+        rows.drop_duplicates("indicator_id").set_index("indicator_id")["period"]
+    )
     z["outcome_z"] = better_up(z["z"], z["polarity"])
     return z
 
@@ -187,8 +214,10 @@ def better_up(z: pd.Series, polarity: pd.Series) -> pd.Series:
     """Turn z-scores so that up is better: ``z`` when high is good, ``−z`` when low is good."""
     bad = ~polarity.isin(pb.OUTCOME_POLARITIES)
     if bad.any():
-        raise ValueError(f"outcome polarity must be one of {pb.OUTCOME_POLARITIES}, got "
-                         f"{sorted(set(polarity[bad]))}")
+        raise ValueError(
+            f"outcome polarity must be one of {pb.OUTCOME_POLARITIES}, got "
+            f"{sorted(set(polarity[bad]))}"
+        )
     return z.where(polarity == "high_is_good", -z)
 
 
@@ -196,10 +225,11 @@ def classify(spend_z: pd.Series | float, outcome_z: pd.Series | float) -> pd.Ser
     """SPOT quadrant of each programme (rules in the module docstring)."""
     s = pd.Series(spend_z, dtype="float64")
     o = pd.Series(outcome_z, dtype="float64", index=s.index)
-    label = np.select([s.isna() | o.isna(), (s >= 0) & (o < 0), (s < 0) & (o < 0),
-                       (s >= 0) & (o >= 0)],
-                      [NOT_CLASSIFIED, HIGHER_WORSE, LOWER_WORSE, HIGHER_BETTER],
-                      default=LOWER_BETTER)
+    label = np.select(
+        [s.isna() | o.isna(), (s >= 0) & (o < 0), (s < 0) & (o < 0), (s >= 0) & (o >= 0)],
+        [NOT_CLASSIFIED, HIGHER_WORSE, LOWER_WORSE, HIGHER_BETTER],
+        default=LOWER_BETTER,
+    )
     return pd.Series(label, index=s.index, name="quadrant", dtype=object)
 
 
@@ -207,33 +237,61 @@ def band(z: pd.Series) -> pd.Series:
     """Where a z-score lies: "beyond ±2" (investigate), "±1 to ±2" (worth exploring) or
     "within ±1"; missing -> ""."""
     a = z.abs()
-    return pd.Series(np.select([z.isna(), a >= INVESTIGATE_Z, a >= EXPLORE_Z],
-                               ["", "beyond ±2", "±1 to ±2"], default="within ±1"),
-                     index=z.index, dtype=object)
+    return pd.Series(
+        np.select(
+            [z.isna(), a >= INVESTIGATE_Z, a >= EXPLORE_Z],
+            ["", "beyond ±2", "±1 to ±2"],
+            default="within ±1",
+        ),
+        index=z.index,
+        dtype=object,
+    )
 
 
-def spot_table(data: SpotData, area_code: str, year: str | None = None,
-               include_area: bool = True) -> pd.DataFrame:
+def spot_table(
+    data: SpotData, area_code: str, year: str | None = None, include_area: bool = True
+) -> pd.DataFrame:
     """One row per programme budgeting category: spend and spend per head against the peer
     group, the headline outcome indicator and its z-score (up = better), the quadrant, the
     ±1/±2 bands and the opportunity score, ranked by :func:`rank_opportunities`."""
     spend = spend_zscores(data, area_code, year, include_area)
     outcome = outcome_zscores(data, area_code, include_area)
-    head = outcome[outcome["headline"]].rename(columns={
-        "value": "outcome_value", "peer_mean": "peer_outcome_mean",
-        "peer_sd": "peer_outcome_sd", "n_peers": "n_outcome_peers"})
-    table = spend.merge(head[["programme_code", "indicator_id", "indicator_name", "unit",
-                              "period", "polarity", "outcome_value", "peer_outcome_mean",
-                              "peer_outcome_sd", "n_outcome_peers", "outcome_z"]],
-                        on="programme_code", how="left")
+    head = outcome[outcome["headline"]].rename(
+        columns={
+            "value": "outcome_value",
+            "peer_mean": "peer_outcome_mean",
+            "peer_sd": "peer_outcome_sd",
+            "n_peers": "n_outcome_peers",
+        }
+    )
+    table = spend.merge(
+        head[
+            [
+                "programme_code",
+                "indicator_id",
+                "indicator_name",
+                "unit",
+                "period",
+                "polarity",
+                "outcome_value",
+                "peer_outcome_mean",
+                "peer_outcome_sd",
+                "n_outcome_peers",
+                "outcome_z",
+            ]
+        ],
+        on="programme_code",
+        how="left",
+    )
     progs = data.programmes.set_index("programme_code")
     table.insert(1, "programme", table["programme_code"].map(progs["programme_name"]))
     table.insert(2, "short_name", table["programme_code"].map(progs["short_name"]))
     table["quadrant"] = classify(table["spend_z"], table["outcome_z"])
     table["spend_band"] = band(table["spend_z"])
     table["outcome_band"] = band(table["outcome_z"])
-    table["investigate"] = (table["spend_z"].abs() >= INVESTIGATE_Z) | \
-        (table["outcome_z"].abs() >= INVESTIGATE_Z)
+    table["investigate"] = (table["spend_z"].abs() >= INVESTIGATE_Z) | (
+        table["outcome_z"].abs() >= INVESTIGATE_Z
+    )
     table["opportunity"] = table["spend_z"] - table["outcome_z"]
     return rank_opportunities(table)
 
@@ -242,8 +300,12 @@ def rank_opportunities(table: pd.DataFrame) -> pd.DataFrame:
     """Programmes by opportunity (``spend_z − outcome_z``, largest first: high spend and poor
     outcome first), then those without an outcome by spend z; ``rank`` from 1."""
     has = table["opportunity"].notna()
-    ranked = pd.concat([table[has].sort_values("opportunity", ascending=False, kind="stable"),
-                        table[~has].sort_values("spend_z", ascending=False, kind="stable")])
+    ranked = pd.concat(
+        [
+            table[has].sort_values("opportunity", ascending=False, kind="stable"),
+            table[~has].sort_values("spend_z", ascending=False, kind="stable"),
+        ]
+    )
     ranked = ranked.reset_index(drop=True)
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked
@@ -259,71 +321,94 @@ def quadrant_data(table: pd.DataFrame) -> pd.DataFrame:
     """The quadrant chart's points: classified programmes with their label, spend (£ million,
     for the point size), spend per head and both z-scores rounded for display."""
     pts = table[table["quadrant"] != NOT_CLASSIFIED]
-    return pd.DataFrame({
-        "programme": pts["short_name"], "programme_name": pts["programme"],
-        "spend_z": pts["spend_z"].round(2), "outcome_z": pts["outcome_z"].round(2),
-        "spend_m": (pts["spend_gbp"] / 1e6).round(1),
-        "spend_per_head": pts["spend_per_head"].round(2),
-        "peer_spend_per_head": pts["peer_spend_per_head"].round(2),
-        "outcome_indicator": pts["indicator_name"],
-        "outcome_value": pts["outcome_value"], "peer_outcome_mean":
-            pts["peer_outcome_mean"].round(2),
-        "quadrant": pts["quadrant"]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "programme": pts["short_name"],
+            "programme_name": pts["programme"],
+            "spend_z": pts["spend_z"].round(2),
+            "outcome_z": pts["outcome_z"].round(2),
+            "spend_m": (pts["spend_gbp"] / 1e6).round(1),
+            "spend_per_head": pts["spend_per_head"].round(2),
+            "peer_spend_per_head": pts["peer_spend_per_head"].round(2),
+            "outcome_indicator": pts["indicator_name"],
+            "outcome_value": pts["outcome_value"],
+            "peer_outcome_mean": pts["peer_outcome_mean"].round(2),
+            "quadrant": pts["quadrant"],
+        }
+    ).reset_index(drop=True)
 
 
-def zscore_bar_data(data: SpotData, area_code: str, measure: str = "outcome",
-                    include_area: bool = True) -> pd.DataFrame:
+def zscore_bar_data(
+    data: SpotData, area_code: str, measure: str = "outcome", include_area: bool = True
+) -> pd.DataFrame:
     """Rows of the z-score bar chart: every outcome indicator (``measure="outcome"``, z
     turned so that up is better) or every programme's spend per head (``"spend"``), with its
     band (:func:`band`) and direction words."""
     if measure == "outcome":
         z = outcome_zscores(data, area_code, include_area)
         progs = data.programmes.set_index("programme_code")["short_name"]
-        out = pd.DataFrame({"label": z["indicator_name"],
-                            "programme": z["programme_code"].map(progs),
-                            "z": z["outcome_z"].round(2) + 0.0, "value": z["value"],
-                            "peer_mean": z["peer_mean"].round(2)})
+        out = pd.DataFrame(
+            {
+                "label": z["indicator_name"],
+                "programme": z["programme_code"].map(progs),
+                "z": z["outcome_z"].round(2) + 0.0,
+                "value": z["value"],
+                "peer_mean": z["peer_mean"].round(2),
+            }
+        )
         words = np.where(out["z"] >= 0, "better", "worse")
     elif measure == "spend":
         z = spend_zscores(data, area_code, None, include_area)
         progs = data.programmes.set_index("programme_code")["short_name"]
-        out = pd.DataFrame({"label": z["programme_code"].map(progs),
-                            "programme": z["programme_code"].map(progs),
-                            "z": z["spend_z"].round(2) + 0.0,
-                            "value": z["spend_per_head"].round(2),
-                            "peer_mean": z["peer_spend_per_head"].round(2)})
+        out = pd.DataFrame(
+            {
+                "label": z["programme_code"].map(progs),
+                "programme": z["programme_code"].map(progs),
+                "z": z["spend_z"].round(2) + 0.0,
+                "value": z["spend_per_head"].round(2),
+                "peer_mean": z["peer_spend_per_head"].round(2),
+            }
+        )
         words = np.where(out["z"] >= 0, "higher", "lower")
     else:
         raise ValueError(f"measure must be 'outcome' or 'spend', got {measure!r}")
     out["band"] = band(out["z"])
     out["direction"] = np.where(out["z"].isna(), "", words)
-    out["position"] = np.where(out["band"] == "within ±1", "within ±1",
-                               out["direction"] + " (" + out["band"] + ")")
+    out["position"] = np.where(
+        out["band"] == "within ±1", "within ±1", out["direction"] + " (" + out["band"] + ")"
+    )
     return out[out["z"].notna()].reset_index(drop=True)
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The ranked SPOT table with readers' column names (what the page shows and publishes)."""
-    return pd.DataFrame({
-        "Rank": table["rank"], "Programme": table["programme_code"] + " " + table["programme"],
-        "Spend (£m)": (table["spend_gbp"] / 1e6).round(2),
-        "Spend per head (£)": table["spend_per_head"].round(2),
-        "Peer mean per head (£)": table["peer_spend_per_head"].round(2),
-        "Spend z": table["spend_z"].round(2),
-        "Outcome indicator": table["indicator_name"].fillna("no outcome measure"),
-        "Outcome value": table["outcome_value"],
-        "Peer mean outcome": table["peer_outcome_mean"].round(2),
-        "Outcome z (up = better)": table["outcome_z"].round(2),
-        "Quadrant": table["quadrant"],
-        "Beyond ±2": np.where(table["investigate"], "yes", ""),
-    })
+    return pd.DataFrame(
+        {
+            "Rank": table["rank"],
+            "Programme": table["programme_code"] + " " + table["programme"],
+            "Spend (£m)": (table["spend_gbp"] / 1e6).round(2),
+            "Spend per head (£)": table["spend_per_head"].round(2),
+            "Peer mean per head (£)": table["peer_spend_per_head"].round(2),
+            "Spend z": table["spend_z"].round(2),
+            "Outcome indicator": table["indicator_name"].fillna("no outcome measure"),
+            "Outcome value": table["outcome_value"],
+            "Peer mean outcome": table["peer_outcome_mean"].round(2),
+            "Outcome z (up = better)": table["outcome_z"].round(2),
+            "Quadrant": table["quadrant"],
+            "Beyond ±2": np.where(table["investigate"], "yes", ""),
+        }
+    )
 
 
 # --- validation: cross-file checks of a SPOT folder ----------------------------------------
 
 #: Reconciliation suites over the SPOT files, run by :mod:`nhsbook.validate`.
-RECONCILIATIONS: tuple[str, ...] = ("spot_reconcile_spend", "spot_reconcile_outcomes",
-                                    "spot_reconcile_indicators", "spot_reconcile_coverage")
+RECONCILIATIONS: tuple[str, ...] = (
+    "spot_reconcile_spend",
+    "spot_reconcile_outcomes",
+    "spot_reconcile_indicators",
+    "spot_reconcile_coverage",
+)
 _LINE = "__line__"
 
 
@@ -331,8 +416,9 @@ def _num(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col.astype(str).str.replace(",", "", regex=False), errors="coerce")
 
 
-def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
-                          ) -> dict[str, tuple[pd.DataFrame | None, str]]:
+def reconciliation_frames(
+    frames: Mapping[str, pd.DataFrame | None],
+) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """The derived frames of the SPOT reconciliation suites (name -> (frame, note)), from the
     validation gate's text frames (indexed by file line):
 
@@ -351,60 +437,83 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
     spend, inds = frames.get("spot_spend"), frames.get("spot_outcome_indicators")
     outcomes = frames.get("spot_outcomes")
 
-    from .textfile import unreadable
-
     def why(*pairs: tuple[str, tuple[str, ...]]) -> str:
         return unreadable(frames, *pairs)
 
-    note = why(("spot_spend", ("area_code", "programme_code", "spend_gbp",
-                               "weighted_population", "spend_per_head")),
-               ("spot_peer_group", ("area_code",)), ("spot_programmes", ("programme_code",)))
+    note = why(
+        (
+            "spot_spend",
+            ("area_code", "programme_code", "spend_gbp", "weighted_population", "spend_per_head"),
+        ),
+        ("spot_peer_group", ("area_code",)),
+        ("spot_programmes", ("programme_code",)),
+    )
     if note:
         out["spot_reconcile_spend"] = (None, note)
     else:
-        pop, gbp, ph = (_num(spend[c]) for c in ("weighted_population", "spend_gbp",
-                                                   "spend_per_head"))
+        pop, gbp, ph = (
+            _num(spend[c]) for c in ("weighted_population", "spend_gbp", "spend_per_head")
+        )
         tol = 0.005 + 500.0 / pop + 1e-9
         excess = ((ph - gbp / pop).abs() - tol).clip(lower=0).round(4)
-        frame = pd.DataFrame({
-            "area_code": spend["area_code"], "programme_code": spend["programme_code"],
-            "known_area": spend["area_code"].isin(set(peers["area_code"])),
-            "known_programme": spend["programme_code"].isin(set(progs["programme_code"])),
-            "per_head_excess": excess.fillna(0.0)}, index=spend.index)
+        frame = pd.DataFrame(
+            {
+                "area_code": spend["area_code"],
+                "programme_code": spend["programme_code"],
+                "known_area": spend["area_code"].isin(set(peers["area_code"])),
+                "known_programme": spend["programme_code"].isin(set(progs["programme_code"])),
+                "per_head_excess": excess.fillna(0.0),
+            },
+            index=spend.index,
+        )
         out["spot_reconcile_spend"] = (frame, "")
 
-    note = why(("spot_outcomes", ("area_code", "indicator_id")),
-               ("spot_peer_group", ("area_code",)), ("spot_outcome_indicators",
-                                                     ("indicator_id",)))
+    note = why(
+        ("spot_outcomes", ("area_code", "indicator_id")),
+        ("spot_peer_group", ("area_code",)),
+        ("spot_outcome_indicators", ("indicator_id",)),
+    )
     if note:
         out["spot_reconcile_outcomes"] = (None, note)
     else:
-        frame = pd.DataFrame({
-            "area_code": outcomes["area_code"], "indicator_id": outcomes["indicator_id"],
-            "known_area": outcomes["area_code"].isin(set(peers["area_code"])),
-            "known_indicator": outcomes["indicator_id"].isin(set(inds["indicator_id"]))},
-            index=outcomes.index)
+        frame = pd.DataFrame(
+            {
+                "area_code": outcomes["area_code"],
+                "indicator_id": outcomes["indicator_id"],
+                "known_area": outcomes["area_code"].isin(set(peers["area_code"])),
+                "known_indicator": outcomes["indicator_id"].isin(set(inds["indicator_id"])),
+            },
+            index=outcomes.index,
+        )
         out["spot_reconcile_outcomes"] = (frame, "")
 
-    note = why(("spot_outcome_indicators", ("indicator_id", "programme_code", "headline")),
-               ("spot_programmes", ("programme_code",)))
+    note = why(
+        ("spot_outcome_indicators", ("indicator_id", "programme_code", "headline")),
+        ("spot_programmes", ("programme_code",)),
+    )
     if note:
         out["spot_reconcile_indicators"] = (None, note)
     else:
         head = inds["headline"].fillna("").str.lower().eq("true")
         heads = head.groupby(inds["programme_code"]).transform("sum")
-        frame = pd.DataFrame({
-            "indicator_id": inds["indicator_id"], "programme_code": inds["programme_code"],
-            "known_programme": inds["programme_code"].isin(set(progs["programme_code"])),
-            "headlines_in_programme": heads.where(head, 0).astype("int64")},
-            index=inds.index)
+        frame = pd.DataFrame(
+            {
+                "indicator_id": inds["indicator_id"],
+                "programme_code": inds["programme_code"],
+                "known_programme": inds["programme_code"].isin(set(progs["programme_code"])),
+                "headlines_in_programme": heads.where(head, 0).astype("int64"),
+            },
+            index=inds.index,
+        )
         out["spot_reconcile_indicators"] = (frame, "")
 
-    note = why(("spot_peer_group", ("area_code",)),
-               ("spot_programmes", ("programme_code", "parent_code")),
-               ("spot_spend", ("area_code", "year", "programme_code")),
-               ("spot_outcome_indicators", ("indicator_id",)),
-               ("spot_outcomes", ("area_code", "indicator_id")))
+    note = why(
+        ("spot_peer_group", ("area_code",)),
+        ("spot_programmes", ("programme_code", "parent_code")),
+        ("spot_spend", ("area_code", "year", "programme_code")),
+        ("spot_outcome_indicators", ("indicator_id",)),
+        ("spot_outcomes", ("area_code", "indicator_id")),
+    )
     if note:
         out["spot_reconcile_coverage"] = (None, note)
     else:
@@ -415,12 +524,28 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None]
         rows = []
         for area in peers["area_code"]:
             for year in years:
-                rows += [{"area_code": area, "dataset": f"spend {year}", "item": p,
-                          "rows": int(have_s.get((area, year, p), 0))} for p in top]
-            rows += [{"area_code": area, "dataset": "outcomes", "item": i,
-                      "rows": int(have_o.get((area, i), 0))} for i in inds["indicator_id"]]
-        out["spot_reconcile_coverage"] = (pd.DataFrame(
-            rows, columns=["area_code", "dataset", "item", "rows"]), "")
+                rows += [
+                    {
+                        "area_code": area,
+                        "dataset": f"spend {year}",
+                        "item": p,
+                        "rows": int(have_s.get((area, year, p), 0)),
+                    }
+                    for p in top
+                ]
+            rows += [
+                {
+                    "area_code": area,
+                    "dataset": "outcomes",
+                    "item": i,
+                    "rows": int(have_o.get((area, i), 0)),
+                }
+                for i in inds["indicator_id"]
+            ]
+        out["spot_reconcile_coverage"] = (
+            pd.DataFrame(rows, columns=["area_code", "dataset", "item", "rows"]),
+            "",
+        )
     return out
 
 
@@ -438,10 +563,10 @@ class LocalityPack:
 
     locality: str
     ccg: str
-    rows: pd.DataFrame          #: every indicator: locality vs CCG, CCG vs comparator/England
+    rows: pd.DataFrame  #: every indicator: locality vs CCG, CCG vs comparator/England
     practice_outliers: pd.DataFrame
-    ccg_comparator: str         #: name of the CCG's own comparator ("" if none)
-    england: bool               #: whether England values were in the data
+    ccg_comparator: str  #: name of the CCG's own comparator ("" if none)
+    england: bool  #: whether England values were in the data
 
     def worse(self) -> pd.DataFrame:
         return self.rows[self.rows["Locality vs CCG"].isin(WORSE)]
@@ -459,8 +584,9 @@ def _latest(values: pd.DataFrame, code: str) -> pd.DataFrame:
     return rows.drop_duplicates("indicator_id").set_index("indicator_id")
 
 
-def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                  locality_code: str) -> LocalityPack:
+def locality_pack(
+    values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, locality_code: str
+) -> LocalityPack:
     """The locality against its CCG on every indicator (significance as computed, against the
     locality's comparator, the CCG), the CCG against its own comparator and against England
     (when England's values exist), and the locality's practices outside the 99.8% funnel
@@ -469,7 +595,6 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     Disclosure control: suppressed values (:func:`nhsbook.disclosure.apply`: counts 1-4 and
     their complementary cells) are blanked and not compared; no count is in the tables.
     """
-    from . import variation
     area = areas.loc[areas["area_code"] == locality_code]
     if area.empty or area["area_type"].iloc[0] != "locality":
         raise KeyError(f"{locality_code!r} is not a locality of the book")
@@ -478,25 +603,27 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     comp = areas.loc[areas["area_code"] == ccg, "comparator_code"].fillna("")
     ccg_comp = str(comp.iloc[0]) if len(comp) else ""
     meta = metadata.set_index("indicator_id")
-    from .disclosure import apply
     loc = apply(_latest(values, locality_code))
     ccg_rows = apply(_latest(values, ccg))
     ids = [i for i in metadata["indicator_id"] if i in loc.index]
-    rows = pd.DataFrame({
-        "indicator_id": ids,
-        "Domain": [meta.at[i, "domain"] for i in ids],
-        "Indicator": [meta.at[i, "name"] for i in ids],
-        "Unit": [meta.at[i, "unit"] for i in ids],
-        "Period": [loc.at[i, "period"] for i in ids],
-        "Locality value": [loc.at[i, "value"] for i in ids],
-        "Lower 95% CI": [loc.at[i, "lower_95"] for i in ids],
-        "Upper 95% CI": [loc.at[i, "upper_95"] for i in ids],
-        "CCG value": [loc.at[i, "comparator_value"] for i in ids],
-        "Locality vs CCG": [loc.at[i, "significance"] for i in ids],
-        "CCG vs " + (str(names.get(ccg_comp, ccg_comp)) if ccg_comp else "comparator"):
-            [ccg_rows.at[i, "significance"] if i in ccg_rows.index else "Not compared"
-             for i in ids],
-    })
+    rows = pd.DataFrame(
+        {
+            "indicator_id": ids,
+            "Domain": [meta.at[i, "domain"] for i in ids],
+            "Indicator": [meta.at[i, "name"] for i in ids],
+            "Unit": [meta.at[i, "unit"] for i in ids],
+            "Period": [loc.at[i, "period"] for i in ids],
+            "Locality value": [loc.at[i, "value"] for i in ids],
+            "Lower 95% CI": [loc.at[i, "lower_95"] for i in ids],
+            "Upper 95% CI": [loc.at[i, "upper_95"] for i in ids],
+            "CCG value": [loc.at[i, "comparator_value"] for i in ids],
+            "Locality vs CCG": [loc.at[i, "significance"] for i in ids],
+            "CCG vs " + (str(names.get(ccg_comp, ccg_comp)) if ccg_comp else "comparator"): [
+                ccg_rows.at[i, "significance"] if i in ccg_rows.index else "Not compared"
+                for i in ids
+            ],
+        }
+    )
     england_codes = areas.loc[areas["area_type"] == "england", "area_code"].tolist()
     eng = _latest(values, england_codes[0]) if england_codes else pd.DataFrame()
     has_england = not eng.empty and eng["value"].notna().any()
@@ -505,16 +632,23 @@ def locality_pack(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
         eng_value = pd.Series([eng["value"].get(i, np.nan) for i in ids], dtype="float64")
         rows["England value"] = eng_value.to_numpy()
         for label, src in (("Locality vs England", loc), ("CCG vs England", ccg_rows)):
-            get = lambda c: pd.Series([src[c].get(i, np.nan) for i in ids],  # noqa: E731
-                                      dtype="float64")
-            rows[label] = stats.compare(get("value"), get("lower_95"), get("upper_95"),
-                                        eng_value, polarity).to_numpy()
+
+            def get(c, src=src):
+                return pd.Series([src[c].get(i, np.nan) for i in ids], dtype="float64")
+
+            rows[label] = stats.compare(
+                get("value"), get("lower_95"), get("upper_95"), eng_value, polarity
+            ).to_numpy()
     practices = variation.practices_below(areas, locality_code)
     points = variation.practice_points(values, metadata, areas, practices, ccg)
-    return LocalityPack(locality=locality_code, ccg=ccg, rows=rows,
-                        practice_outliers=variation.outliers(points),
-                        ccg_comparator=str(names.get(ccg_comp, "")) if ccg_comp else "",
-                        england=bool(has_england))
+    return LocalityPack(
+        locality=locality_code,
+        ccg=ccg,
+        rows=rows,
+        practice_outliers=variation.outliers(points),
+        ccg_comparator=str(names.get(ccg_comp, "")) if ccg_comp else "",
+        england=bool(has_england),
+    )
 
 
 def relative_data(pack: LocalityPack) -> pd.DataFrame:
@@ -523,19 +657,24 @@ def relative_data(pack: LocalityPack) -> pd.DataFrame:
     r = pack.rows
     ok = r["Lower 95% CI"].notna() & r["CCG value"].gt(0) & r["Locality value"].notna()
     r = r[ok]
-    return pd.DataFrame({
-        "indicator": r["Indicator"], "domain": r["Domain"],
-        "relative": (100 * r["Locality value"] / r["CCG value"]).round(1),
-        "relative_lower": (100 * r["Lower 95% CI"] / r["CCG value"]).round(1),
-        "relative_upper": (100 * r["Upper 95% CI"] / r["CCG value"]).round(1),
-        "locality_value": r["Locality value"].round(2), "ccg_value": r["CCG value"].round(2),
-        "significance": r["Locality vs CCG"]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "indicator": r["Indicator"],
+            "domain": r["Domain"],
+            "relative": (100 * r["Locality value"] / r["CCG value"]).round(1),
+            "relative_lower": (100 * r["Lower 95% CI"] / r["CCG value"]).round(1),
+            "relative_upper": (100 * r["Upper 95% CI"] / r["CCG value"]).round(1),
+            "locality_value": r["Locality value"].round(2),
+            "ccg_value": r["CCG value"].round(2),
+            "significance": r["Locality vs CCG"],
+        }
+    ).reset_index(drop=True)
 
 
 # --- page text and tables --------------------------------------------------------------------
 
+
 def _esc(text: object) -> str:
-    from .escape import markdown as esc
     return esc(text)
 
 
@@ -546,26 +685,34 @@ def peer_group_name(data: SpotData, area_code: str) -> str:
 
 def notice_markdown(data: SpotData, area_code: str) -> str:
     """What is real and what is synthetic on the SPOT page, in words."""
-    members = data.peer_group[data.peer_group["area_code"].isin(
-        peer_members(data.peer_group, area_code))]
+    members = data.peer_group[
+        data.peer_group["area_code"].isin(peer_members(data.peer_group, area_code))
+    ]
     synth_peers = int(members["synthetic"].sum())
     own_spend = data.spend[data.spend["area_code"] == area_code]
     own_out = data.outcomes[data.outcomes["area_code"] == area_code]
     parts = []
     if synth_peers:
-        share = ("all" if synth_peers == len(members) - 1
-                 else f"{synth_peers} of the") + f" {len(members) - 1} peers"
-        parts.append(f"{share} are **synthetic** CCGs "
-                     "made by nhsbook's seeded generator, with codes starting `SYNCCG` "
-                     "(see Data sources)")
+        share = (
+            "all" if synth_peers == len(members) - 1 else f"{synth_peers} of the"
+        ) + f" {len(members) - 1} peers"
+        parts.append(
+            f"{share} are **synthetic** CCGs "
+            "made by nhsbook's seeded generator, with codes starting `SYNCCG` "
+            "(see Data sources)"
+        )
     if own_spend["synthetic"].any():
-        parts.append("this area's **spend figures are synthetic** (the seed publishes no "
-                     "spend: its SPOT chart is an image), placed lower than its peers on most "
-                     "programmes as the seed reports")
+        parts.append(
+            "this area's **spend figures are synthetic** (the seed publishes no "
+            "spend: its SPOT chart is an image), placed lower than its peers on most "
+            "programmes as the seed reports"
+        )
     if len(own_out) and not own_out["synthetic"].any():
-        parts.append("this area's outcome values are its published figures, and the "
-                     "synthetic peers are calibrated so that the peer-group mean equals the "
-                     "published cluster value")
+        parts.append(
+            "this area's outcome values are its published figures, and the "
+            "synthetic peers are calibrated so that the peer-group mean equals the "
+            "published cluster value"
+        )
     if not parts:
         return ""
     text = "; ".join(parts)
@@ -577,48 +724,31 @@ def summary_markdown(table: pd.DataFrame, area_name: str, peer_group: str) -> st
     counts = quadrant_counts(table)
     shown = sum(v for k, v in counts.items() if k != NOT_CLASSIFIED)
     parts = [f"{v} {k.lower()}" for k, v in counts.items() if k != NOT_CLASSIFIED and v]
-    text = (f"Of the {len(table)} programme budgeting categories, {shown} have an outcome "
-            f"measure and are placed on the chart: {'; '.join(parts) or 'none'}.")
+    text = (
+        f"Of the {len(table)} programme budgeting categories, {shown} have an outcome "
+        f"measure and are placed on the chart: {'; '.join(parts) or 'none'}."
+    )
     beyond = table[table["investigate"]]
     if beyond.empty:
-        text += (f" No programme of {_esc(area_name)} lies beyond ±2 against "
-                 f"{_esc(peer_group)} on spend or outcome, the threshold at which the seed's "
-                 "SPOT analysis says to investigate further.")
+        text += (
+            f" No programme of {_esc(area_name)} lies beyond ±2 against "
+            f"{_esc(peer_group)} on spend or outcome, the threshold at which the seed's "
+            "SPOT analysis says to investigate further."
+        )
     else:
         names = ", ".join(_esc(n) for n in beyond["short_name"])
         text += f" Beyond ±2, to investigate further: {names}."
     top = table[table["quadrant"] == HIGHER_WORSE]
     if not top.empty:
-        text += (" Higher spend with worse outcome, where money buys least health: "
-                 + ", ".join(f"{_esc(r.short_name)} (spend z {r.spend_z:+.2f}, outcome z "
-                             f"{r.outcome_z:+.2f})" for r in top.itertuples()) + ".")
+        text += (
+            " Higher spend with worse outcome, where money buys least health: "
+            + ", ".join(
+                f"{_esc(r.short_name)} (spend z {r.spend_z:+.2f}, outcome z {r.outcome_z:+.2f})"
+                for r in top.itertuples()
+            )
+            + "."
+        )
     return text
-
-
-def styled(table: pd.DataFrame, digits: int = 1) -> "pd.io.formats.style.Styler":
-    """An HTML table in the book's number format (:mod:`nhsbook.fmt`): whole numbers with
-    separators, £ per head (columns headed "(£)") in whole pounds, other numbers to
-    ``digits`` places; text escaped, scrollable when focused."""
-    from . import fmt
-    from .escape import html_table
-
-    def formatter(places: int):
-        def fmt_cell(v: object) -> str:
-            if isinstance(v, str):
-                return v                        # escaped by html_table
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                return ""
-            if isinstance(v, (bool, np.bool_)):
-                return "yes" if v else ""
-            if isinstance(v, (int, np.integer)):
-                return fmt.count(v)
-            return fmt.number(v, places)
-        return fmt_cell
-    styler = table.style.hide(axis="index").format(formatter(digits))
-    pounds = [c for c in table.columns if str(c).endswith("(£)")]
-    if pounds:
-        styler = styler.format(formatter(0), subset=pounds)
-    return html_table(styler.set_table_attributes('class="nhsbook-profile" tabindex="0"'))
 
 
 def locality_summary_markdown(pack: LocalityPack, name: str, ccg_name: str) -> str:
@@ -626,16 +756,20 @@ def locality_summary_markdown(pack: LocalityPack, name: str, ccg_name: str) -> s
     many practice outliers the locality has."""
     w, b, d = len(pack.worse()), len(pack.better()), len(pack.different())
     compared = int((pack.rows["Locality vs CCG"] != "Not compared").sum())
-    text = (f"{_esc(name)} is compared with {_esc(ccg_name)} on {compared} of "
-            f"{len(pack.rows)} indicators (95% confidence): significantly **worse** on {w}, "
-            f"significantly **better** on {b}")
+    text = (
+        f"{_esc(name)} is compared with {_esc(ccg_name)} on {compared} of "
+        f"{len(pack.rows)} indicators (95% confidence): significantly **worse** on {w}, "
+        f"significantly **better** on {b}"
+    )
     text += f", and higher or lower on {d} where neither is better." if d else "."
     n_out = len(pack.practice_outliers)
     pr = pack.practice_outliers["Practice code"].nunique() if n_out else 0
-    text += (f" {n_out} practice-indicator values of {pr} of its practices lie outside the "
-             "99.8% funnel limits around the CCG value." if n_out else
-             " None of its practices lies outside the 99.8% funnel limits around the CCG "
-             "value.")
+    text += (
+        f" {n_out} practice-indicator values of {pr} of its practices lie outside the "
+        "99.8% funnel limits around the CCG value."
+        if n_out
+        else " None of its practices lies outside the 99.8% funnel limits around the CCG value."
+    )
     return text
 
 

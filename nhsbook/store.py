@@ -15,13 +15,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import deps, disclosure, indicators, priorities, published
+from . import deps, disclosure, gp_spend, indicators, peers, priorities, published, sources
 from .config import BookConfig
 from .io.loaders import loader_for
 from .model import Tables
+from .population import reference_population as read
 
-TABLES = ("values", "metadata", "areas", "population", "population_reference", "quintiles",
-          "peer_variables", "peers", "peer_values", "priorities")
+TABLES = (
+    "values",
+    "metadata",
+    "areas",
+    "population",
+    "population_reference",
+    "quintiles",
+    "peer_variables",
+    "peers",
+    "peer_values",
+    "priorities",
+    "gp_spend",
+)
 
 
 def input_paths(cfg: BookConfig) -> dict[str, Path]:
@@ -45,7 +57,7 @@ def sha256(path: Path) -> str:
 def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
     """sha256 of every input file, by dataset name (missing files raise FileNotFoundError),
     and the registry checksum of the comparator population when it is available."""
-    with deps.untracked():   # checking the inputs is not reading them for a page
+    with deps.untracked():  # checking the inputs is not reading them for a page
         sums = {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
         source = _comparator_source(cfg)
         if source is not None:
@@ -59,7 +71,6 @@ def _comparator_source(cfg: BookConfig) -> Path | None:
     key = cfg.population_comparator.get("source")
     if not key:
         return None
-    from . import sources
     try:
         return sources.locate(key)
     except sources.MissingSource:
@@ -69,12 +80,16 @@ def _comparator_source(cfg: BookConfig) -> Path | None:
 def reference_population(cfg: BookConfig) -> pd.DataFrame:
     """The configured comparator population by sex and band (empty when unavailable)."""
     source = _comparator_source(cfg)
-    empty = pd.DataFrame({"name": pd.Series(dtype=str), "sex": pd.Series(dtype=str),
-                          "age_band": pd.Series(dtype=str),
-                          "population": pd.Series(dtype=float)})
+    empty = pd.DataFrame(
+        {
+            "name": pd.Series(dtype=str),
+            "sex": pd.Series(dtype=str),
+            "age_band": pd.Series(dtype=str),
+            "population": pd.Series(dtype=float),
+        }
+    )
     if source is None:
         return empty
-    from .population import reference_population as read
     ref = read(source, cfg.population_comparator.get("la_codes"))
     ref.insert(0, "name", str(cfg.population_comparator.get("name", source.stem)))
     return ref
@@ -100,20 +115,26 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         raise ValueError(f"{cfg.path}: disclosure: {exc}") from None
     checksums = inputs_checksum(cfg)
     tables = load_tables(cfg)
-    values = (published.compute if loader_for(cfg).values_published
-              else indicators.compute)(tables)
+    values = (published.compute if loader_for(cfg).values_published else indicators.compute)(tables)
     # disclosure control once for every area: deprivation quintiles of the inequality pages
     # join the hierarchy's sums, then primary and secondary suppression (nhsbook.disclosure)
-    quintiles = disclosure.quintile_table(values, tables.metadata, tables.areas,
-                                          inequality_areas(cfg, tables.areas))
-    values, quintiles = disclosure.protect(values, tables.metadata, tables.areas, quintiles,
-                                           book_rule=cfg.disclosure)
-    values = indicators.spread(values.drop(columns=list(indicators.SPREAD_COLUMNS)),
-                               tables.areas, tables.metadata.set_index("indicator_id"))
+    quintiles = disclosure.quintile_table(
+        values, tables.metadata, tables.areas, inequality_areas(cfg, tables.areas)
+    )
+    values, quintiles = disclosure.protect(
+        values, tables.metadata, tables.areas, quintiles, book_rule=cfg.disclosure
+    )
+    values = indicators.spread(
+        values.drop(columns=list(indicators.SPREAD_COLUMNS)),
+        tables.areas,
+        tables.metadata.set_index("indicator_id"),
+    )
     # similar-area peers of every sub-ICB location, ICB and district of England, and the
     # similar-10 value of the book's sub-ICB locations and ICB (empty for other books)
-    from . import peers
     peer_tables = peers.for_book(input_paths(cfg), tables.areas, tables.metadata)
+    # spend on general practice and outcomes of every sub-ICB location and ICB against its
+    # similar 10 (the current SPOT page; empty for books without the payments and outcomes)
+    spend_tables = gp_spend.for_book(input_paths(cfg), peer_tables["peers"], cfg.disclosure)
     computed = {
         "values": values,
         "quintiles": quintiles,
@@ -122,6 +143,7 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
         "population": tables.population,
         "population_reference": reference_population(cfg),
         **peer_tables,
+        **spend_tables,
         # where the evidence points, for every area with pages (nhsbook.priorities)
         "priorities": priorities.compute(cfg, values, tables.metadata, tables.areas),
     }
@@ -138,7 +160,8 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
                 pass
         df.to_parquet(path, index=False)
     (cfg.cache_dir / "manifest.json").write_text(
-        json.dumps({"book": cfg.name, "inputs": checksums}, indent=2), encoding="utf-8")
+        json.dumps({"book": cfg.name, "inputs": checksums}, indent=2), encoding="utf-8"
+    )
     return computed
 
 
@@ -146,7 +169,8 @@ def is_current(cfg: BookConfig) -> bool:
     """True when the stored tables were computed from the inputs now on disk."""
     manifest = cfg.cache_dir / "manifest.json"
     if not manifest.is_file() or not all(
-            (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES):
+        (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES
+    ):
         return False
     with deps.untracked():
         stored = json.loads(manifest.read_text(encoding="utf-8")).get("inputs")
@@ -157,6 +181,6 @@ def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     """The stored tables, recomputed first if the inputs changed since they were written."""
     if not is_current(cfg):
         return compute_and_store(cfg)
-    for t in TABLES:   # pyarrow opens files natively: no audit event (nhsbook.deps)
+    for t in TABLES:  # pyarrow opens files natively: no audit event (nhsbook.deps)
         deps.record(cfg.cache_dir / f"{t}.parquet")
     return {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}

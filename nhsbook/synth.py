@@ -37,25 +37,51 @@ from .model import AGE_BANDS, COUNT_METHODS
 DEFAULT_SEED = 20120927
 PERIOD = "2012"
 CCG_CODE = "E38000115"
-REGISTERED_POPULATION = 288_000          # seed 002 line 120
-UNDER_15_SHARE = 0.154                   # seed 002 line 203
-OVER_75_SHARE = 0.091                    # seed 002 line 203
+REGISTERED_POPULATION = 288_000  # seed 002 line 120
+UNDER_15_SHARE = 0.154  # seed 002 line 203
+OVER_75_SHARE = 0.091  # seed 002 line 203
 #: Practices per locality (the seed gives 38 in all, line 120; the split is synthetic).
 LOCALITY_PRACTICES: dict[str, int] = {
-    "ND-CHE": 11, "ND-NEA": 9, "ND-HPK": 8, "ND-NDA": 6, "ND-DRO": 4,
+    "ND-CHE": 11,
+    "ND-NEA": 9,
+    "ND-HPK": 8,
+    "ND-NDA": 6,
+    "ND-DRO": 4,
 }
 #: A plausible English age structure (percent of persons by 5-year band) and male share,
 #: used only as the starting shape before calibration.
-_BASE_SHAPE = np.array([6.3, 5.6, 5.8, 6.3, 6.8, 6.9, 6.6, 6.8, 7.3, 7.3, 6.4, 5.7, 6.0, 4.7,
-                        3.9, 3.2, 2.4, 1.5, 0.8])
-_MALE_SHARE = np.array([0.512, 0.512, 0.512, 0.513, 0.51, 0.5, 0.5, 0.5, 0.5, 0.495, 0.495,
-                        0.493, 0.49, 0.485, 0.47, 0.45, 0.42, 0.35, 0.27])
+_BASE_SHAPE = np.array(
+    [6.3, 5.6, 5.8, 6.3, 6.8, 6.9, 6.6, 6.8, 7.3, 7.3, 6.4, 5.7, 6.0, 4.7, 3.9, 3.2, 2.4, 1.5, 0.8]
+)
+_MALE_SHARE = np.array(
+    [
+        0.512,
+        0.512,
+        0.512,
+        0.513,
+        0.51,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        0.495,
+        0.495,
+        0.493,
+        0.49,
+        0.485,
+        0.47,
+        0.45,
+        0.42,
+        0.35,
+        0.27,
+    ]
+)
 _BAND_START = np.array([int(re.match(r"\d+", b).group()) for b in AGE_BANDS])
 
 
 def round_half_up(x: float, digits: int = 1) -> float:
     """Round as published tables do (half away from zero), robust to binary representation."""
-    q = 10 ** digits
+    q = 10**digits
     return math.copysign(math.floor(abs(x) * q + 0.5 + 1e-9) / q, x)
 
 
@@ -95,16 +121,26 @@ def age_bands_for(age: str, sex: str = "Persons") -> np.ndarray:
 
 def _practices(rng: np.random.Generator) -> pd.DataFrame:
     rows = []
-    names = {"ND-CHE": "Chesterfield", "ND-NEA": "North East", "ND-HPK": "High Peak",
-             "ND-NDA": "North Dales", "ND-DRO": "Dronfield"}
+    names = {
+        "ND-CHE": "Chesterfield",
+        "ND-NEA": "North East",
+        "ND-HPK": "High Peak",
+        "ND-NDA": "North Dales",
+        "ND-DRO": "Dronfield",
+    }
     n = 0
     for loc, k in LOCALITY_PRACTICES.items():
         for _ in range(k):
             n += 1
-            rows.append({"area_code": f"SYN{n:02d}",
-                         "area_name": f"Synthetic practice {n:02d} ({names[loc]})",
-                         "area_type": "practice", "parent_code": loc,
-                         "comparator_code": CCG_CODE})
+            rows.append(
+                {
+                    "area_code": f"SYN{n:02d}",
+                    "area_name": f"Synthetic practice {n:02d} ({names[loc]})",
+                    "area_type": "practice",
+                    "parent_code": loc,
+                    "comparator_code": CCG_CODE,
+                }
+            )
     df = pd.DataFrame(rows)
     sizes = np.clip(rng.lognormal(mean=0.0, sigma=0.45, size=len(df)), 0.3, 3.0)
     df["list_size"] = largest_remainder(sizes, REGISTERED_POPULATION)
@@ -121,7 +157,7 @@ def _population(rng: np.random.Generator, practices: pd.DataFrame) -> pd.DataFra
     shapes = shapes * np.where(young[None, :], tilt[:, None] ** -0.5, 1.0)
     sizes = practices["list_size"].to_numpy(dtype=float)
     a = b = 1.0
-    for _ in range(200):   # fixed-point iteration on the CCG-level young and old shares
+    for _ in range(200):  # fixed-point iteration on the CCG-level young and old shares
         s = shapes * np.where(young, a, 1.0) * np.where(old, b, 1.0)
         s = s / s.sum(axis=1, keepdims=True)
         pop = s * sizes[:, None]
@@ -134,8 +170,16 @@ def _population(rng: np.random.Generator, practices: pd.DataFrame) -> pd.DataFra
         male = np.round(persons * _MALE_SHARE).astype(np.int64)
         for sex, counts in (("Male", male), ("Female", persons - male)):
             for band, value in zip(AGE_BANDS, counts):
-                rows.append({"area_code": code, "year": int(PERIOD), "sex": sex,
-                             "age_band": band, "population": int(value), "kind": "estimate"})
+                rows.append(
+                    {
+                        "area_code": code,
+                        "year": int(PERIOD),
+                        "sex": sex,
+                        "age_band": band,
+                        "population": int(value),
+                        "kind": "estimate",
+                    }
+                )
     out = pd.DataFrame(rows)
     persons_band = out.groupby("age_band")["population"].sum().reindex(AGE_BANDS).to_numpy()
     total = persons_band.sum()
@@ -152,8 +196,9 @@ class _Target:
     def __init__(self, meta: pd.Series, seed: pd.Series):
         self.id = meta["indicator_id"]
         self.method = meta["method"]
-        self.scale = float(meta["reference_value"]) if self.method == "isr" else float(
-            meta["multiplier"])
+        self.scale = (
+            float(meta["reference_value"]) if self.method == "isr" else float(meta["multiplier"])
+        )
         self.count = int(seed["ccg_count"])
         self.rate = float(seed["ccg_value"])
         self.worst = float(seed["worst_practice"])
@@ -184,21 +229,29 @@ class _Target:
                 if not self.integer_denominator:
                     return cand_x, round(exact, 3)
                 for cand_d in (math.floor(exact), math.ceil(exact)):
-                    if cand_d > 0 and (not self.bounded or cand_d >= cand_x) and \
-                            self.matches(cand_x, cand_d, target):
+                    if (
+                        cand_d > 0
+                        and (not self.bounded or cand_d >= cand_x)
+                        and self.matches(cand_x, cand_d, target)
+                    ):
                         return cand_x, float(cand_d)
         raise RuntimeError(f"{self.id}: no count and denominator give {target}")
 
 
-def _calibrate(t: _Target, base: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
-                                                                                 np.ndarray]:
+def _calibrate(
+    t: _Target, base: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Counts and denominators per practice meeting the target (see module docstring)."""
     n = len(base)
     total_d = t.count * t.scale / t.rate
     if t.integer_denominator:
         guess = round(total_d)
-        total_d = next(float(c) for s in range(1000) for c in (guess + s, guess - s)
-                       if c > 0 and t.matches(t.count, c, t.rate))
+        total_d = next(
+            float(c)
+            for s in range(1000)
+            for c in (guess + s, guess - s)
+            if c > 0 and t.matches(t.count, c, t.rate)
+        )
     order = np.argsort(base)
     # extremes drawn from the smaller half of practices, as extreme rates usually are
     w, b = rng.choice(order[: max(4, n // 2)], size=2, replace=False)
@@ -222,8 +275,10 @@ def _calibrate(t: _Target, base: np.ndarray, rng: np.random.Generator) -> tuple[
     if t.bounded:
         inner_hi = min(inner_hi, 99.0)
     if not inner_lo < mid_rate < inner_hi:
-        raise RuntimeError(f"{t.id}: the rest of the CCG ({mid_rate:.2f}) falls outside the "
-                           f"worst-best range after placing the extremes")
+        raise RuntimeError(
+            f"{t.id}: the rest of the CCG ({mid_rate:.2f}) falls outside the "
+            f"worst-best range after placing the extremes"
+        )
     sigma = 0.25 if t.lo <= 0 else min(0.35, math.log(t.hi / t.lo) / 6)
     rates = mid_rate * np.exp(rng.normal(0, sigma, size=len(mid)))
     rates = np.clip(rates, inner_lo, inner_hi)
@@ -278,8 +333,9 @@ def _check(t: _Target, x, d, w, b, mid) -> None:
         raise RuntimeError(f"synthetic calibration failed for {t.id}: " + "; ".join(problems))
 
 
-def _value_only(meta: pd.Series, seed: pd.Series, weights: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def _value_only(
+    meta: pd.Series, seed: pd.Series, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Practice values for a value-only indicator (life expectancy, IMD score)."""
     worst, best = float(seed["worst_practice"]), float(seed["best_practice"])
     lo, hi = sorted((worst, best))
@@ -290,16 +346,20 @@ def _value_only(meta: pd.Series, seed: pd.Series, weights: np.ndarray,
     values = np.empty(n)
     values[w], values[b] = worst, best
     span = hi - lo
-    values[mid] = np.clip(target + rng.normal(0, span / 6, size=len(mid)), lo + 0.05 * span,
-                          hi - 0.05 * span)
+    values[mid] = np.clip(
+        target + rng.normal(0, span / 6, size=len(mid)), lo + 0.05 * span, hi - 0.05 * span
+    )
     if meta["method"] == "score":
         # the CCG score is the list-size-weighted mean: shift the middle practices to meet it
         for _ in range(100):
             gap = target - np.average(values, weights=weights)
             if abs(gap) < 1e-6:
                 break
-            values[mid] = np.clip(values[mid] + gap * weights.sum() / weights[mid].sum(),
-                                  lo + 0.01 * span, hi - 0.01 * span)
+            values[mid] = np.clip(
+                values[mid] + gap * weights.sum() / weights[mid].sum(),
+                lo + 0.01 * span,
+                hi - 0.01 * span,
+            )
         values = np.round(values, 2)
         got = round_half_up(float(np.average(values, weights=weights)), 1)
         if got != target:
@@ -317,8 +377,9 @@ def generate(data_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame
     rng = np.random.default_rng(seed)
     practices = _practices(rng)
     population = _population(rng, practices)
-    pop = population.pivot_table(index="area_code", columns=["sex", "age_band"],
-                                 values="population", aggfunc="sum")
+    pop = population.pivot_table(
+        index="area_code", columns=["sex", "age_band"], values="population", aggfunc="sum"
+    )
     pop = pop.reindex(practices["area_code"])
     rows = []
     sizes = practices["list_size"].to_numpy(dtype=float)
@@ -327,19 +388,35 @@ def generate(data_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame
         if m["method"] in COUNT_METHODS:
             weights = age_bands_for(m["age"])
             sexes = ["Male", "Female"] if m["sex"] == "Persons" else [m["sex"]]
-            at_risk = sum(pop[sex][list(AGE_BANDS)].to_numpy(dtype=float) @ weights
-                          for sex in sexes)
+            at_risk = sum(
+                pop[sex][list(AGE_BANDS)].to_numpy(dtype=float) @ weights for sex in sexes
+            )
             base = at_risk * rng.lognormal(0, 0.1, size=len(at_risk))
             x, d = _calibrate(_Target(m, s), base, rng)
             for code, xi, di in zip(practices["area_code"], x, d):
-                rows.append({"indicator_id": m["indicator_id"], "area_code": code,
-                             "period": PERIOD, "count": int(xi), "denominator": di,
-                             "value": None})
+                rows.append(
+                    {
+                        "indicator_id": m["indicator_id"],
+                        "area_code": code,
+                        "period": PERIOD,
+                        "count": int(xi),
+                        "denominator": di,
+                        "value": None,
+                    }
+                )
         else:
             values = _value_only(m, s, sizes, rng)
             for code, v in zip(practices["area_code"], values):
-                rows.append({"indicator_id": m["indicator_id"], "area_code": code,
-                             "period": PERIOD, "count": None, "denominator": None, "value": v})
+                rows.append(
+                    {
+                        "indicator_id": m["indicator_id"],
+                        "area_code": code,
+                        "period": PERIOD,
+                        "count": None,
+                        "denominator": None,
+                        "value": v,
+                    }
+                )
     values = pd.DataFrame(rows)
     return {"practices": practices, "population": population, "practice_values": values}
 

@@ -76,11 +76,25 @@ REGISTERS: dict[str, tuple[str, str, str, str, float, float, float]] = {
     "AF": ("Atrial fibrillation", "CL", "Clinical", "TOTAL", 0.020481, 0.50, -0.10),
     "AST": ("Asthma", "CL", "Clinical", "06OV", 0.063750, -0.05, 0.05),
     "CAN": ("Cancer", "CL", "Clinical", "TOTAL", 0.032099, 0.40, -0.10),
-    "CHD": ("Secondary prevention of coronary heart disease", "CL", "Clinical", "TOTAL",
-            0.030480, 0.45, 0.12),
+    "CHD": (
+        "Secondary prevention of coronary heart disease",
+        "CL",
+        "Clinical",
+        "TOTAL",
+        0.030480,
+        0.45,
+        0.12,
+    ),
     "CKD": ("Chronic kidney disease", "CL", "Clinical", "18OV", 0.039561, 0.40, 0.00),
-    "COPD": ("Chronic obstructive pulmonary disease", "CL", "Clinical", "TOTAL", 0.019277,
-             0.35, 0.35),
+    "COPD": (
+        "Chronic obstructive pulmonary disease",
+        "CL",
+        "Clinical",
+        "TOTAL",
+        0.019277,
+        0.35,
+        0.35,
+    ),
     "DEM": ("Dementia", "CL", "Clinical", "TOTAL", 0.007096, 0.60, -0.02),
     "DEP": ("Depression", "CL", "Clinical", "18OV", 0.122905, 0.00, 0.12),
     "DM": ("Diabetes mellitus", "CL", "Clinical", "17OV", 0.071085, 0.15, 0.20),
@@ -91,25 +105,64 @@ REGISTERS: dict[str, tuple[str, str, str, str, float, float, float]] = {
     "MH": ("Mental health", "CL", "Clinical", "TOTAL", 0.009458, -0.05, 0.30),
     "NDH": ("Non-diabetic hyperglycaemia", "CL", "Clinical", "18OV", 0.053101, 0.20, 0.00),
     "OB": ("Obesity", "PH", "Public Health", "18OV", 0.068801, 0.10, 0.20),
-    "OST": ("Osteoporosis: secondary prevention of fragility fractures", "CL", "Clinical",
-            "50OV", 0.007588, 0.30, -0.05),
+    "OST": (
+        "Osteoporosis: secondary prevention of fragility fractures",
+        "CL",
+        "Clinical",
+        "50OV",
+        0.007588,
+        0.30,
+        -0.05,
+    ),
     "PAD": ("Peripheral arterial disease", "CL", "Clinical", "TOTAL", 0.005879, 0.45, 0.15),
     "PC": ("Palliative care", "CL", "Clinical", "TOTAL", 0.004652, 0.30, 0.00),
     "RA": ("Rheumatoid arthritis", "CL", "Clinical", "16OV", 0.007682, 0.20, 0.05),
-    "STIA": ("Stroke and transient ischaemic attack", "CL", "Clinical", "TOTAL", 0.018012,
-             0.45, 0.08),
+    "STIA": (
+        "Stroke and transient ischaemic attack",
+        "CL",
+        "Clinical",
+        "TOTAL",
+        0.018012,
+        0.45,
+        0.08,
+    ),
 }
 #: Share of a list below each age threshold in England (QOF 2020-21 list sizes by list type:
 #: 06OV 56.9m, 16OV 49.8m, 17OV 49.1m, 18OV 48.5m of 60.7m); aged 50+: 22.3m of 60.7m.
-UNDER_SHARES: dict[str, float] = {"06OV": 0.0624, "16OV": 0.1799, "17OV": 0.1910,
-                                  "18OV": 0.2019}
+UNDER_SHARES: dict[str, float] = {"06OV": 0.0624, "16OV": 0.1799, "17OV": 0.1910, "18OV": 0.2019}
 OVER_50_SHARE = 0.3670
 #: Approximate shares of England's residents by five-year band (0-4 … 85-89, 90+), rounded
 #: from ONS mid-2019 estimates; they only shape the synthetic populations.
-ENGLAND_AGE_SHARES = (5.9, 6.3, 5.9, 5.6, 6.2, 6.8, 6.8, 6.5, 6.0, 6.6, 6.9, 6.5, 5.6, 5.0,
-                      5.1, 3.6, 2.6, 1.6, 0.9)
-REGION_NAMES = ("North East and Yorkshire", "North West", "Midlands", "East of England",
-                "London", "South East", "South West")
+ENGLAND_AGE_SHARES = (
+    5.9,
+    6.3,
+    5.9,
+    5.6,
+    6.2,
+    6.8,
+    6.8,
+    6.5,
+    6.0,
+    6.6,
+    6.9,
+    6.5,
+    5.6,
+    5.0,
+    5.1,
+    3.6,
+    2.6,
+    1.6,
+    0.9,
+)
+REGION_NAMES = (
+    "North East and Yorkshire",
+    "North West",
+    "Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+)
 
 
 class SynthParameterError(ValueError):
@@ -129,9 +182,14 @@ class NationalData:
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Tables by dataset name (the keys of :data:`FILES`)."""
-        return {"qof_prevalence": self.prevalence, "qof_geographies": self.geographies,
-                "qof_indicator_groups": self.indicators, "fingertips": self.fingertips,
-                "ons_lsoa_ccg_lad": self.lookup, "ons_sape_single_year": self.sape}
+        return {
+            "qof_prevalence": self.prevalence,
+            "qof_geographies": self.geographies,
+            "qof_indicator_groups": self.indicators,
+            "fingertips": self.fingertips,
+            "ons_lsoa_ccg_lad": self.lookup,
+            "ons_sape_single_year": self.sape,
+        }
 
 
 def allocate(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
@@ -164,25 +222,28 @@ def _base36(i: np.ndarray, width: int) -> list[str]:
     return out
 
 
-def generate(practices: int = NATIONAL["practices"], ccgs: int = NATIONAL["ccgs"],
-             lsoas: int = NATIONAL["lsoas"], seed: int = DEFAULT_SEED) -> NationalData:
+def generate(
+    practices: int = NATIONAL["practices"],
+    ccgs: int = NATIONAL["ccgs"],
+    lsoas: int = NATIONAL["lsoas"],
+    seed: int = DEFAULT_SEED,
+) -> NationalData:
     """Generate a synthetic England (see the module docstring); same seed, same tables."""
     if ccgs < 1 or practices < 3 * ccgs or lsoas < 5 * ccgs:
         raise SynthParameterError(
             f"--practices {practices}, --ccgs {ccgs}, --lsoas {lsoas}: need at least one CCG, "
-            "3 practices and 5 LSOAs per CCG")
-    if practices > 26 * 10000 or ccgs > 36 ** 2 - 1 or lsoas > 99999:
+            "3 practices and 5 LSOAs per CCG"
+        )
+    if practices > 26 * 10000 or ccgs > 36**2 - 1 or lsoas > 99999:
         raise SynthParameterError("at most 260,000 practices, 1,295 CCGs and 99,999 LSOAs")
     rng = np.random.default_rng(seed)
     n_stp = min(42, ccgs)
     n_region = min(7, n_stp)
 
     # --- hierarchy: regions -> STPs -> CCGs (each level at least one child) --------------
-    stp_region = np.concatenate([np.arange(n_region), rng.integers(0, n_region,
-                                                                   n_stp - n_region)])
+    stp_region = np.concatenate([np.arange(n_region), rng.integers(0, n_region, n_stp - n_region)])
     stp_region = np.sort(stp_region)
-    ccg_stp = np.sort(np.concatenate([np.arange(n_stp), rng.integers(0, n_stp,
-                                                                     ccgs - n_stp)]))
+    ccg_stp = np.sort(np.concatenate([np.arange(n_stp), rng.integers(0, n_stp, ccgs - n_stp)]))
     ccg_weight = rng.lognormal(0.0, 0.55, ccgs)
     pr_per_ccg = allocate(practices, ccg_weight, 3)
     pr_ccg = np.repeat(np.arange(ccgs), pr_per_ccg)
@@ -195,19 +256,26 @@ def generate(practices: int = NATIONAL["practices"], ccgs: int = NATIONAL["ccgs"
     lad_per_ccg = np.minimum(1 + rng.poisson(2.0, ccgs), np.minimum(8, ls_per_ccg))
     n_lad = int(lad_per_ccg.sum())
     lad_ccg = np.repeat(np.arange(ccgs), lad_per_ccg)
-    ls_per_lad = np.concatenate([
-        allocate(int(n), rng.dirichlet(np.full(k, 4.0)), 1)
-        for n, k in zip(ls_per_ccg, lad_per_ccg)])
+    ls_per_lad = np.concatenate(
+        [
+            allocate(int(n), rng.dirichlet(np.full(k, 4.0)), 1)
+            for n, k in zip(ls_per_ccg, lad_per_ccg)
+        ]
+    )
     ls_lad = np.repeat(np.arange(n_lad), ls_per_lad)
     ls_ccg = lad_ccg[ls_lad]
     lad_start = _starts(ls_per_lad)
     ls_start = _starts(ls_per_ccg)
 
-    log_imd = (np.log(17.0) + rng.normal(0, 0.28, ccgs)[ls_ccg]
-               + rng.normal(0, 0.2, n_lad)[ls_lad] + rng.normal(0, 0.62, lsoas))
+    log_imd = (
+        np.log(17.0)
+        + rng.normal(0, 0.28, ccgs)[ls_ccg]
+        + rng.normal(0, 0.2, n_lad)[ls_lad]
+        + rng.normal(0, 0.62, lsoas)
+    )
     imd_lsoa = np.clip(np.exp(log_imd), 0.5, 92.0)
     dep_z = (log_imd - log_imd.mean()) / log_imd.std()
-    age_z = -0.45 * dep_z + np.sqrt(1 - 0.45 ** 2) * rng.normal(0, 1, lsoas)
+    age_z = -0.45 * dep_z + np.sqrt(1 - 0.45**2) * rng.normal(0, 1, lsoas)
     residents = np.clip(np.round(rng.normal(1700, 300, lsoas)), 1000, 4000).astype(np.int64)
 
     # --- practices: deprivation and age from five neighbouring LSOAs of the CCG ----------
@@ -215,8 +283,9 @@ def generate(practices: int = NATIONAL["practices"], ccgs: int = NATIONAL["ccgs"
     # district, so a catchment mostly lies in one district and may cross into the next)
     n_c = ls_per_ccg[pr_ccg]
     home = np.floor(rng.random(practices) * n_c).astype(np.int64)
-    offsets = np.concatenate([np.zeros((practices, 1), np.int64),
-                              rng.integers(-10, 11, (practices, 4))], axis=1)
+    offsets = np.concatenate(
+        [np.zeros((practices, 1), np.int64), rng.integers(-10, 11, (practices, 4))], axis=1
+    )
     picks = ls_start[pr_ccg][:, None] + (home[:, None] + offsets) % n_c[:, None]
     imd_practice = imd_lsoa[picks].mean(axis=1)
     pr_age = age_z[picks].mean(axis=1) + rng.normal(0, 0.3, practices)
@@ -251,48 +320,72 @@ def generate(practices: int = NATIONAL["practices"], ccgs: int = NATIONAL["ccgs"
     lad_name = np.array([f"Synthetic District {i + 1:03d}" for i in range(n_lad)])
     ls_code = np.array([f"E01{900001 + i}" for i in range(lsoas)])
     within = np.arange(lsoas) - lad_start[ls_lad]
-    ls_name = np.array([f"{lad_name[d]} {k // 4 + 1:03d}{'ABCD'[k % 4]}"
-                        for d, k in zip(ls_lad, within)])
+    ls_name = np.array(
+        [f"{lad_name[d]} {k // 4 + 1:03d}{'ABCD'[k % 4]}" for d, k in zip(ls_lad, within)]
+    )
 
     c_stp = ccg_stp[pr_ccg]
-    geographies = pd.DataFrame({
-        "NAT_ONS_CODE": "E92000001", "NAT_CODE": "ENG", "COUNTRY": "England",
-        "REGION_ODS_CODE": np.array(region_ods)[stp_region[c_stp]],
-        "REGION_ONS_CODE": np.array(region_ons)[stp_region[c_stp]],
-        "REGION_NAME": np.array(region_name)[stp_region[c_stp]],
-        "STP_ODS_CODE": np.array(stp_ods)[c_stp], "STP_ONS_CODE": np.array(stp_ons)[c_stp],
-        "STP_NAME": np.array(stp_name)[c_stp],
-        "CCG_ODS_CODE": np.array(ccg_ods)[pr_ccg], "CCG_ONS_CODE": np.array(ccg_ons)[pr_ccg],
-        "CCG_NAME": np.array(ccg_name)[pr_ccg],
-        "PCN_ODS_CODE": np.where(no_pcn, "U", pcn_ods[pr_pcn]),
-        "PCN_NAME": np.where(no_pcn, "Unallocated", pcn_name[pr_pcn]),
-        "PRACTICE_CODE": pr_code, "PRACTICE_NAME": pr_name})
+    geographies = pd.DataFrame(
+        {
+            "NAT_ONS_CODE": "E92000001",
+            "NAT_CODE": "ENG",
+            "COUNTRY": "England",
+            "REGION_ODS_CODE": np.array(region_ods)[stp_region[c_stp]],
+            "REGION_ONS_CODE": np.array(region_ons)[stp_region[c_stp]],
+            "REGION_NAME": np.array(region_name)[stp_region[c_stp]],
+            "STP_ODS_CODE": np.array(stp_ods)[c_stp],
+            "STP_ONS_CODE": np.array(stp_ons)[c_stp],
+            "STP_NAME": np.array(stp_name)[c_stp],
+            "CCG_ODS_CODE": np.array(ccg_ods)[pr_ccg],
+            "CCG_ONS_CODE": np.array(ccg_ons)[pr_ccg],
+            "CCG_NAME": np.array(ccg_name)[pr_ccg],
+            "PCN_ODS_CODE": np.where(no_pcn, "U", pcn_ods[pr_pcn]),
+            "PCN_NAME": np.where(no_pcn, "Unallocated", pcn_name[pr_pcn]),
+            "PRACTICE_CODE": pr_code,
+            "PRACTICE_NAME": pr_name,
+        }
+    )
 
     prevalence = _registers(rng, pr_code, list_size, pr_age, pr_dep)
-    indicators = pd.DataFrame({
-        "INDICATOR_CODE": [f"{g}001" for g in REGISTERS],
-        "INDICATOR_POINT_VALUE": [int(5 + i % 7) for i in range(len(REGISTERS))],
-        "GROUP_CODE": list(REGISTERS), "GROUP_DESCRIPTION": [r[0] for r in REGISTERS.values()],
-        "DOMAIN_CODE": [r[1] for r in REGISTERS.values()],
-        "DOMAIN_DESCRIPTION": [r[2] for r in REGISTERS.values()],
-        "PATIENT_LIST_TYPE": [r[3] for r in REGISTERS.values()]})
+    indicators = pd.DataFrame(
+        {
+            "INDICATOR_CODE": [f"{g}001" for g in REGISTERS],
+            "INDICATOR_POINT_VALUE": [int(5 + i % 7) for i in range(len(REGISTERS))],
+            "GROUP_CODE": list(REGISTERS),
+            "GROUP_DESCRIPTION": [r[0] for r in REGISTERS.values()],
+            "DOMAIN_CODE": [r[1] for r in REGISTERS.values()],
+            "DOMAIN_DESCRIPTION": [r[2] for r in REGISTERS.values()],
+            "PATIENT_LIST_TYPE": [r[3] for r in REGISTERS.values()],
+        }
+    )
     england_imd = float(np.average(imd_lsoa, weights=residents))
     export = _fingertips(pr_code, pr_name, imd_practice, england_imd)
-    lookup = pd.DataFrame({
-        "FID": np.arange(1, lsoas + 1), "LSOA11CD": ls_code, "LSOA11NM": ls_name,
-        "CCG20CD": np.array(ccg_ons)[ls_ccg], "CCG20CDH": np.array(ccg_ods)[ls_ccg],
-        "CCG20NM": np.array(ccg_name)[ls_ccg], "LAD20CD": lad_code[ls_lad],
-        "LAD20NM": lad_name[ls_lad]})
-    sape = _populations(rng, ls_code, ls_name, lad_code[ls_lad], lad_name[ls_lad], residents,
-                        age_z)
+    lookup = pd.DataFrame(
+        {
+            "FID": np.arange(1, lsoas + 1),
+            "LSOA11CD": ls_code,
+            "LSOA11NM": ls_name,
+            "CCG20CD": np.array(ccg_ons)[ls_ccg],
+            "CCG20CDH": np.array(ccg_ods)[ls_ccg],
+            "CCG20NM": np.array(ccg_name)[ls_ccg],
+            "LAD20CD": lad_code[ls_lad],
+            "LAD20NM": lad_name[ls_lad],
+        }
+    )
+    sape = _populations(rng, ls_code, ls_name, lad_code[ls_lad], lad_name[ls_lad], residents, age_z)
     return NationalData(geographies, prevalence, indicators, export, lookup, sape)
 
 
-def _registers(rng: np.random.Generator, codes: np.ndarray, list_size: np.ndarray,
-               age: np.ndarray, dep: np.ndarray) -> pd.DataFrame:
+def _registers(
+    rng: np.random.Generator,
+    codes: np.ndarray,
+    list_size: np.ndarray,
+    age: np.ndarray,
+    dep: np.ndarray,
+) -> pd.DataFrame:
     """The prevalence file: per practice and register, the list of the register's age
     group and ``Binomial(list, p)`` (module docstring), rescaled to the national rate."""
-    young = np.exp(-0.25 * age)          # more children where the list is younger
+    young = np.exp(-0.25 * age)  # more children where the list is younger
     old = np.exp(0.30 * age)
     lists = {"TOTAL": list_size}
     for lt, share in UNDER_SHARES.items():
@@ -304,16 +397,25 @@ def _registers(rng: np.random.Generator, codes: np.ndarray, list_size: np.ndarra
         p = np.exp(b_age * age + b_dep * dep + rng.normal(0, 0.15, len(n)))
         p *= rate * n.sum() / float(np.sum(p * n))
         register = rng.binomial(n, np.minimum(p, 0.95))
-        frames.append(pd.DataFrame({"PRACTICE_CODE": codes, "GROUP_CODE": group,
-                                    "REGISTER": register, "PATIENT_LIST_TYPE": lt,
-                                    "PRACTICE_LIST_SIZE": n}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "PRACTICE_CODE": codes,
+                    "GROUP_CODE": group,
+                    "REGISTER": register,
+                    "PATIENT_LIST_TYPE": lt,
+                    "PRACTICE_LIST_SIZE": n,
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     order = np.lexsort((out["GROUP_CODE"].to_numpy(), out["PRACTICE_CODE"].to_numpy()))
     return out.iloc[order].reset_index(drop=True)
 
 
-def _fingertips(codes: np.ndarray, names: np.ndarray, scores: np.ndarray,
-                england: float) -> pd.DataFrame:
+def _fingertips(
+    codes: np.ndarray, names: np.ndarray, scores: np.ndarray, england: float
+) -> pd.DataFrame:
     """A Fingertips export of indicator 93553 (IMD 2019 score) for England and practices,
     with the columns of a real export (:data:`nhsbook.io.fingertips.REQUIRED` and the rest)."""
     n = len(codes) + 1
@@ -340,9 +442,15 @@ def _fingertips(codes: np.ndarray, names: np.ndarray, scores: np.ndarray,
     return out
 
 
-def _populations(rng: np.random.Generator, codes: np.ndarray, names: np.ndarray,
-                 la_codes: np.ndarray, la_names: np.ndarray, residents: np.ndarray,
-                 age_z: np.ndarray) -> pd.DataFrame:
+def _populations(
+    rng: np.random.Generator,
+    codes: np.ndarray,
+    names: np.ndarray,
+    la_codes: np.ndarray,
+    la_names: np.ndarray,
+    residents: np.ndarray,
+    age_z: np.ndarray,
+) -> pd.DataFrame:
     """ONS SAPE layout: one row per LSOA and sex (m, f), ``all_ages`` and ``age_0`` …
     ``age_90plus``; ages a multinomial draw from England's shape tilted by the age index,
     sexes a binomial split with a male share falling from 0.51 to 0.35 above 60."""
@@ -373,13 +481,23 @@ def _populations(rng: np.random.Generator, codes: np.ndarray, names: np.ndarray,
 
 def parameters(practices: int, ccgs: int, lsoas: int, seed: int) -> dict:
     """What :data:`PARAMETERS_FILE` records (and :func:`is_current` compares)."""
-    return {"generator": "nhsbook.synth_national", "synthetic": True, "practices": practices,
-            "ccgs": ccgs, "lsoas": lsoas, "seed": seed}
+    return {
+        "generator": "nhsbook.synth_national",
+        "synthetic": True,
+        "practices": practices,
+        "ccgs": ccgs,
+        "lsoas": lsoas,
+        "seed": seed,
+    }
 
 
-def write(out_dir: Path | str, practices: int = NATIONAL["practices"],
-          ccgs: int = NATIONAL["ccgs"], lsoas: int = NATIONAL["lsoas"],
-          seed: int = DEFAULT_SEED) -> dict[str, Path]:
+def write(
+    out_dir: Path | str,
+    practices: int = NATIONAL["practices"],
+    ccgs: int = NATIONAL["ccgs"],
+    lsoas: int = NATIONAL["lsoas"],
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Path]:
     """Generate and write the files (:data:`FILES`) and :data:`PARAMETERS_FILE` into
     ``out_dir``; returns the paths by dataset name.  Byte-identical for the same arguments."""
     out = Path(out_dir)
@@ -393,7 +511,8 @@ def write(out_dir: Path | str, practices: int = NATIONAL["practices"],
         tmp.replace(path)
         paths[name] = path
     (out / PARAMETERS_FILE).write_text(
-        json.dumps(parameters(practices, ccgs, lsoas, seed), indent=2) + "\n", encoding="utf-8")
+        json.dumps(parameters(practices, ccgs, lsoas, seed), indent=2) + "\n", encoding="utf-8"
+    )
     return paths
 
 
@@ -405,14 +524,19 @@ def is_current(out_dir: Path | str, practices: int, ccgs: int, lsoas: int, seed:
         return False
     try:
         return json.loads(marker.read_text(encoding="utf-8")) == parameters(
-            practices, ccgs, lsoas, seed)
+            practices, ccgs, lsoas, seed
+        )
     except ValueError:
         return False
 
 
-def ensure(out_dir: Path | str, practices: int = NATIONAL["practices"],
-           ccgs: int = NATIONAL["ccgs"], lsoas: int = NATIONAL["lsoas"],
-           seed: int = DEFAULT_SEED) -> dict[str, Path]:
+def ensure(
+    out_dir: Path | str,
+    practices: int = NATIONAL["practices"],
+    ccgs: int = NATIONAL["ccgs"],
+    lsoas: int = NATIONAL["lsoas"],
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Path]:
     """The files in ``out_dir``, generated first when missing or made with other parameters."""
     if not is_current(out_dir, practices, ccgs, lsoas, seed):
         return write(out_dir, practices, ccgs, lsoas, seed)
@@ -421,8 +545,10 @@ def ensure(out_dir: Path | str, practices: int = NATIONAL["practices"],
 
 def read_back(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
     """The written files through the project's importers (a check that they parse)."""
-    return {"prevalence": qof.read_prevalence(paths["qof_prevalence"]),
-            "geographies": qof.read_geographies(paths["qof_geographies"]),
-            "groups": qof.read_indicator_groups(paths["qof_indicator_groups"]),
-            "lookup": ons.read_lsoa_ccg_lookup(paths["ons_lsoa_ccg_lad"]),
-            "sape": ons.read_sape_single_year(paths["ons_sape_single_year"])}
+    return {
+        "prevalence": qof.read_prevalence(paths["qof_prevalence"]),
+        "geographies": qof.read_geographies(paths["qof_geographies"]),
+        "groups": qof.read_indicator_groups(paths["qof_indicator_groups"]),
+        "lookup": ons.read_lsoa_ccg_lookup(paths["ons_lsoa_ccg_lad"]),
+        "sape": ons.read_sape_single_year(paths["ons_sape_single_year"]),
+    }

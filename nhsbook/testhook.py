@@ -39,7 +39,7 @@ def pause(step: str) -> None:
     if name != step or not file:
         return
     reached = Path(file)
-    try:   # only the first process to get here pauses (O_EXCL)
+    try:  # only the first process to get here pauses (O_EXCL)
         fd = os.open(reached, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         return

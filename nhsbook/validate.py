@@ -52,11 +52,24 @@ from typing import Any
 
 import pandas as pd
 
-from . import escape, model
-from .textfile import (LINE, MAX_FILE_BYTES, MAX_LINES, Failure, _zip_member,  # noqa: F401
-                       geojson_table, read_table, to_number, unreadable)
+from . import escape, finance, model, performance
+from .config import load_book, project_root
+from .io.catalogue import OPTIONAL_FILES
 from .io.embedded import DATASETS as _EMBEDDED_DATASETS
+from .io.loaders import loader_for
 from .io.ons_local import SUITES as _ONS_LOCAL_SUITES
+from .meaning import frames_for as meaning_frames
+from .textfile import (  # noqa: F401
+    LINE,
+    MAX_FILE_BYTES,
+    MAX_LINES,
+    Failure,
+    _zip_member,
+    geojson_table,
+    read_table,
+    to_number,
+    unreadable,
+)
 
 #: Where the suites live (``expectations/`` at the repository root).
 SUITE_DIR = Path(__file__).resolve().parents[1] / "expectations"
@@ -78,12 +91,19 @@ RECONCILIATIONS: tuple[str, ...] = (
     "spot_reconcile_indicators",
     "spot_reconcile_coverage",
     # finance and performance tables: built by nhsbook.finance.reconciliation_frames
-    "finance_reconcile_position", "finance_reconcile_uplift", "finance_reconcile_ccg_baselines",
-    "finance_reconcile_plan", "finance_reconcile_qipp", "finance_reconcile_practices",
-    "performance_reconcile_ratings", "performance_reconcile_vital_signs",
+    "finance_reconcile_position",
+    "finance_reconcile_uplift",
+    "finance_reconcile_ccg_baselines",
+    "finance_reconcile_plan",
+    "finance_reconcile_qipp",
+    "finance_reconcile_practices",
+    "performance_reconcile_ratings",
+    "performance_reconcile_vital_signs",
     # rules by meaning (range, multiplier, comparator scale, periods, published vs computed):
     # built by nhsbook.meaning.frames_for
-    "meaning_indicators", "meaning_seed_profile", "meaning_practice_values",
+    "meaning_indicators",
+    "meaning_seed_profile",
+    "meaning_practice_values",
 )
 
 #: The suffix suites use for the parsed-number copy of a text column.
@@ -102,18 +122,22 @@ _REGEX_WORDS: dict[str, str] = {
 #: Suite parameters that are regular expressions (``"regex": {"$PARAMETER": …}``), defined
 #: once in :mod:`nhsbook.escape`, with the rule and the fix in words.
 _REGEX_PARAMS: dict[str, tuple[str, str, str]] = {
-    "name_text": (escape.NAME_TEXT,
-                  "text without control characters (no line break, carriage return, NUL, "
-                  "escape, zero-width or direction mark: Unicode categories Cc and Cf, tab "
-                  "excepted)",
-                  "remove the control characters listed from {col}: names are shown as one "
-                  "line of text (a line break in a CSV cell usually comes from a cell edited "
-                  "in a spreadsheet with Alt+Enter)"),
-    "code_text": (escape.CODE_TEXT,
-                  "a code of ASCII letters, digits, '.', '-' and '_' only (no spaces, line "
-                  "breaks or other characters)",
-                  "correct {col}: codes are ODS or GSS codes (e.g. C81001, E38000115) or local "
-                  "codes such as DERBYSHIRE-CLUSTER, and hold no spaces or other characters"),
+    "name_text": (
+        escape.NAME_TEXT,
+        "text without control characters (no line break, carriage return, NUL, "
+        "escape, zero-width or direction mark: Unicode categories Cc and Cf, tab "
+        "excepted)",
+        "remove the control characters listed from {col}: names are shown as one "
+        "line of text (a line break in a CSV cell usually comes from a cell edited "
+        "in a spreadsheet with Alt+Enter)",
+    ),
+    "code_text": (
+        escape.CODE_TEXT,
+        "a code of ASCII letters, digits, '.', '-' and '_' only (no spaces, line "
+        "breaks or other characters)",
+        "correct {col}: codes are ODS or GSS codes (e.g. C81001, E38000115) or local "
+        "codes such as DERBYSHIRE-CLUSTER, and hold no spaces or other characters",
+    ),
 }
 
 _COUNT_WORDS = ", ".join(m for m in model.METHODS if m in model.COUNT_METHODS)
@@ -122,19 +146,24 @@ _BOUNDED_WORDS = ", ".join(m for m in model.METHODS if m in model.BOUNDED_METHOD
 #: Row conditions on derived columns, in words.
 _CONDITION_WORDS: dict[str, str] = {
     "_count_method == True": f"for indicators whose method is count-based ({_COUNT_WORDS})",
-    "_count_method == False": f"for indicators whose method is not count-based "
-                              f"({_NONCOUNT_WORDS})",
+    "_count_method == False": f"for indicators whose method is not count-based ({_NONCOUNT_WORDS})",
     "_bounded == True": f"for indicators whose count cannot exceed the denominator "
-                        f"({_BOUNDED_WORDS})",
+    f"({_BOUNDED_WORDS})",
 }
 _DERIVED_NAMES = {"_method": "the indicator's method"}
 #: Which dataset each data-derived suite parameter comes from.
-_PARAM_SOURCES = {"indicator_ids": "indicators", "indicator_methods": "indicators",
-                  "area_codes": "areas", "non_practice_area_codes": "areas",
-                  "locality_codes": "areas", "practice_codes": "practices"}
+_PARAM_SOURCES = {
+    "indicator_ids": "indicators",
+    "indicator_methods": "indicators",
+    "area_codes": "areas",
+    "non_practice_area_codes": "areas",
+    "locality_codes": "areas",
+    "practice_codes": "practices",
+}
 
 
 # --- the report ------------------------------------------------------------------------------
+
 
 @dataclass
 class ExpectationOutcome:
@@ -157,9 +186,9 @@ class DatasetSummary:
     rows: int | None
     expectations: int
     passed: int
-    kind: str = "dataset"                      #: "dataset" or "reconciliation"
+    kind: str = "dataset"  #: "dataset" or "reconciliation"
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
-    problems: int = 0                          #: failures found before GX ran (unreadable input)
+    problems: int = 0  #: failures found before GX ran (unreadable input)
     note: str = ""
 
     @property
@@ -168,8 +197,11 @@ class DatasetSummary:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.problems == 0 and not any(
-            o.passed is None for o in self.outcomes)
+        return (
+            self.failed == 0
+            and self.problems == 0
+            and not any(o.passed is None for o in self.outcomes)
+        )
 
 
 @dataclass
@@ -194,12 +226,19 @@ class ValidationReport:
     # -- terminal -----------------------------------------------------------------------
     def to_text(self) -> str:
         n = len(self.failures)
-        head = ("Validation PASSED" if self.ok else
-                f"Validation FAILED: {n} failure{'s' if n != 1 else ''}")
+        head = (
+            "Validation PASSED"
+            if self.ok
+            else f"Validation FAILED: {n} failure{'s' if n != 1 else ''}"
+        )
         checks = len(self.datasets)
-        lines = [f"{head} ({self.passed} of {self.expectations} expectations passed, "
-                 f"{checks} check{'s' if checks != 1 else ''}"
-                 + (f", data in {self.root}" if self.root else "") + ")", ""]
+        lines = [
+            f"{head} ({self.passed} of {self.expectations} expectations passed, "
+            f"{checks} check{'s' if checks != 1 else ''}"
+            + (f", data in {self.root}" if self.root else "")
+            + ")",
+            "",
+        ]
         width = max([len(d.name) for d in self.datasets] + [7])
         pwidth = max([len(d.path) for d in self.datasets] + [4])
         for d in self.datasets:
@@ -207,16 +246,24 @@ class ValidationReport:
             rows_word = "row " if d.rows == 1 else "rows"
             status = "FAIL" if not d.ok else "ok" if d.outcomes else "skip"
             note = f"  {d.note}" if d.note else ""
-            lines.append(f"  {status:<4}  {d.name:<{width}}  {d.path:<{pwidth}}  "
-                         f"{rows:>7} {rows_word}  "
-                         f"{d.passed:>3}/{d.expectations:<3} expectations passed{note}")
+            lines.append(
+                f"  {status:<4}  {d.name:<{width}}  {d.path:<{pwidth}}  "
+                f"{rows:>7} {rows_word}  "
+                f"{d.passed:>3}/{d.expectations:<3} expectations passed{note}"
+            )
         for i, f in enumerate(self.failures, 1):
-            lines += ["", f"[{i}] {f.where()}",
-                      f"    rule: {f.rule}" + (f"  [{f.expectation}]" if f.expectation else "")]
+            lines += [
+                "",
+                f"[{i}] {f.where()}",
+                f"    rule: {f.rule}" + (f"  [{f.expectation}]" if f.expectation else ""),
+            ]
             if f.values:
                 shown = len(f.values)
-                label = ("row" if f.count == 1 else "rows") if f.lines else \
-                        ("item" if f.count == 1 else "items")
+                label = (
+                    ("row" if f.count == 1 else "rows")
+                    if f.lines
+                    else ("item" if f.count == 1 else "items")
+                )
                 extra = f" (first {shown} shown)" if f.count > shown else ""
                 lines.append(f"    {f.count} offending {label}{extra}:")
                 for j, vals in enumerate(f.values):
@@ -226,65 +273,94 @@ class ValidationReport:
                     lines.append(f"      {where}{ctx_text}: {_pairs(vals)}")
             lines.append(f"    fix: {f.hint}")
         if not self.ok:
-            lines += ["", "Nothing was computed or published: fix the rows above and run "
-                      "`nhsbook validate` again."]
+            lines += [
+                "",
+                "Nothing was computed or published: fix the rows above and run "
+                "`nhsbook validate` again.",
+            ]
         return "\n".join(lines) + "\n"
 
     # -- book page ----------------------------------------------------------------------
     def to_markdown(self) -> str:
         verdict = "**passed**" if self.ok else f"**failed** ({len(self.failures)} failures)"
-        out = [f"Input validation {verdict}: {self.passed} of {self.expectations} expectations "
-               f"passed over {sum(d.kind == 'dataset' for d in self.datasets)} datasets and "
-               f"{sum(d.kind != 'dataset' for d in self.datasets)} reconciliations"
-               + (f" (Great Expectations {_md(self.gx_version)}" if self.gx_version else "")
-               + (f", {self.seconds:.1f} s)." if self.gx_version else "."), "",
-               "Every input file is checked against the Great Expectations suite of the same "
-               "name in `expectations/` before anything is computed; a failure stops the build "
-               "and nothing is published.", "",
-               "## Summary", "",
-               "| Check | File | Rows | Expectations | Passed | Result |",
-               "|---|---|---:|---:|---:|---|"]
+        out = [
+            f"Input validation {verdict}: {self.passed} of {self.expectations} expectations "
+            f"passed over {sum(d.kind == 'dataset' for d in self.datasets)} datasets and "
+            f"{sum(d.kind != 'dataset' for d in self.datasets)} reconciliations"
+            + (f" (Great Expectations {_md(self.gx_version)}" if self.gx_version else "")
+            + (f", {self.seconds:.1f} s)." if self.gx_version else "."),
+            "",
+            "Every input file is checked against the Great Expectations suite of the same "
+            "name in `expectations/` before anything is computed; a failure stops the build "
+            "and nothing is published.",
+            "",
+            "## Summary",
+            "",
+            "| Check | File | Rows | Expectations | Passed | Result |",
+            "|---|---|---:|---:|---:|---|",
+        ]
         for d in self.datasets:
             rows = "" if d.rows is None else f"{d.rows:,}"
             result = "**FAIL**" if not d.ok else "pass" if d.outcomes else "not run"
-            out.append(f"| {_md(d.name)} | {_code(d.path, True)} | {rows} | {d.expectations} | "
-                       f"{d.passed} | {result} |")
+            out.append(
+                f"| {_md(d.name)} | {_code(d.path, True)} | {rows} | {d.expectations} | "
+                f"{d.passed} | {result} |"
+            )
         out += ["", "## Expectations", ""]
         for d in self.datasets:
-            out += [f"### {_md(d.name)}", "",
-                    f"{_code(d.path)}" + (f": {_md(d.note)}" if d.note else ""), ""]
+            out += [
+                f"### {_md(d.name)}",
+                "",
+                f"{_code(d.path)}" + (f": {_md(d.note)}" if d.note else ""),
+                "",
+            ]
             if not d.outcomes:
                 out += ["No expectations ran.", ""]
                 continue
             out += ["| # | Rule | Expectation | Result |", "|---:|---|---|---|"]
             for i, o in enumerate(d.outcomes, 1):
-                res = ("pass" if o.passed else
-                       "not run" + (f": {_md(o.note)}" if o.note else "") if o.passed is None
-                       else f"**FAIL** ({o.unexpected:,} rows)" if o.unexpected
-                       else "**FAIL**")
+                res = (
+                    "pass"
+                    if o.passed
+                    else "not run" + (f": {_md(o.note)}" if o.note else "")
+                    if o.passed is None
+                    else f"**FAIL** ({o.unexpected:,} rows)"
+                    if o.unexpected
+                    else "**FAIL**"
+                )
                 out.append(f"| {i} | {_md(o.rule)} | {_code(o.expectation, True)} | {res} |")
             out.append("")
         out += ["## Failures", ""]
         if not self.failures:
             out.append("None: every expectation passed.")
         for i, f in enumerate(self.failures, 1):
-            out += [f"### {i}. {_code(f.file)}" +
-                    (f", column{'s' if len(f.columns) > 1 else ''} "
-                     f"{', '.join(f'{_code(c)}' for c in f.columns)}"
-                     if f.columns else ""), "",
-                    f"- **Rule:** {_md(f.rule)}" +
-                    (f" ({_code(f.expectation)})" if f.expectation else ""),
-                    f"- **Offending rows:** {f.count:,}",
-                    f"- **Fix:** {_md(f.hint)}", ""]
+            out += [
+                f"### {i}. {_code(f.file)}"
+                + (
+                    f", column{'s' if len(f.columns) > 1 else ''} "
+                    f"{', '.join(f'{_code(c)}' for c in f.columns)}"
+                    if f.columns
+                    else ""
+                ),
+                "",
+                f"- **Rule:** {_md(f.rule)}"
+                + (f" ({_code(f.expectation)})" if f.expectation else ""),
+                f"- **Offending rows:** {f.count:,}",
+                f"- **Fix:** {_md(f.hint)}",
+                "",
+            ]
             if f.values:
                 cols = list(dict.fromkeys(k for v in f.context + f.values for k in v))
-                out += ["| Line | " + " | ".join(_md(c) for c in cols) + " |",
-                        "|---:|" + "---|" * len(cols)]
+                out += [
+                    "| Line | " + " | ".join(_md(c) for c in cols) + " |",
+                    "|---:|" + "---|" * len(cols),
+                ]
                 for j, vals in enumerate(f.values):
                     merged = {**(f.context[j] if j < len(f.context) else {}), **vals}
                     line = str(f.lines[j]) if j < len(f.lines) else ""
-                    out.append(f"| {line} | " + " | ".join(
-                        _md(_cell(merged.get(c))) for c in cols) + " |")
+                    out.append(
+                        f"| {line} | " + " | ".join(_md(_cell(merged.get(c))) for c in cols) + " |"
+                    )
                 out.append("")
         return "\n".join(out) + "\n"
 
@@ -322,16 +398,17 @@ def _code(text: object, table: bool = False) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 @dataclass
 class _Check:
     """One frame to validate with one suite."""
 
     name: str
     suite_name: str
-    file: str                        # relative path shown to humans
-    frame: pd.DataFrame | None       # index = file line numbers (or 0..n-1 when lines=False)
+    file: str  # relative path shown to humans
+    frame: pd.DataFrame | None  # index = file line numbers (or 0..n-1 when lines=False)
     kind: str = "dataset"
-    lines: bool = True               # whether the index holds file line numbers
+    lines: bool = True  # whether the index holds file line numbers
     problems: list[Failure] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     note: str = ""
@@ -351,6 +428,7 @@ def _rel(path: Path, root: Path | None) -> str:
 
 # --- suites and parameters -------------------------------------------------------------------
 
+
 def load_suite(name: str, suite_dir: Path | None = None) -> dict:
     """The suite ``expectations/<name>.json`` as a dict (GX 1.x ExpectationSuite JSON)."""
     path = Path(suite_dir or SUITE_DIR) / f"{name}.json"
@@ -360,8 +438,11 @@ def load_suite(name: str, suite_dir: Path | None = None) -> dict:
 def _columns_of(kwargs: Mapping[str, Any]) -> list[str]:
     """Columns an expectation reads, in the order its rule names them."""
     cols: list[str] = []
-    for key in ("column", "column_B", "column_A") if "or_equal" in kwargs else \
-            ("column", "column_A", "column_B"):
+    for key in (
+        ("column", "column_B", "column_A")
+        if "or_equal" in kwargs
+        else ("column", "column_A", "column_B")
+    ):
         if isinstance(kwargs.get(key), str):
             cols.append(kwargs[key])
     cols += list(kwargs.get("column_list") or [])
@@ -378,22 +459,25 @@ def _condition_columns(condition: Any) -> list[str]:
         return []
     backticked = re.findall(r"`([^`]+)`", condition)
     rest = re.sub(r"`[^`]*`|\"[^\"]*\"|'[^']*'", " ", condition)
-    names = [w for w in re.findall(r"\b[A-Za-z_]\w*\b", rest)
-             if w not in _QUERY_WORDS and not w[0].isdigit()]
+    names = [
+        w
+        for w in re.findall(r"\b[A-Za-z_]\w*\b", rest)
+        if w not in _QUERY_WORDS and not w[0].isdigit()
+    ]
     return list(dict.fromkeys(backticked + names))
 
 
 def _params_of(kwargs: Mapping[str, Any]) -> list[str]:
-    return [v["$PARAMETER"] for v in kwargs.values()
-            if isinstance(v, dict) and "$PARAMETER" in v]
+    return [v["$PARAMETER"] for v in kwargs.values() if isinstance(v, dict) and "$PARAMETER" in v]
 
 
 def _base(column: str) -> str:
-    return column[:-len(NUMBER_SUFFIX)] if column.endswith(NUMBER_SUFFIX) else column
+    return column[: -len(NUMBER_SUFFIX)] if column.endswith(NUMBER_SUFFIX) else column
 
 
-def _values(frame: pd.DataFrame | None, column: str, where: tuple[str, str] | None = None
-            ) -> list[str]:
+def _values(
+    frame: pd.DataFrame | None, column: str, where: tuple[str, str] | None = None
+) -> list[str]:
     if frame is None or column not in frame.columns:
         return []
     sel = frame
@@ -411,9 +495,12 @@ def derive_parameters(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, An
     (areas of type locality) and ``practice_codes``.
     """
     params: dict[str, Any] = {
-        "area_types": list(model.AREA_TYPES), "polarities": list(model.POLARITIES),
-        "methods": list(model.METHODS), "profiles": list(model.PROFILES),
-        "sexes": list(model.SEXES), "age_bands": list(model.AGE_BANDS),
+        "area_types": list(model.AREA_TYPES),
+        "polarities": list(model.POLARITIES),
+        "methods": list(model.METHODS),
+        "profiles": list(model.PROFILES),
+        "sexes": list(model.SEXES),
+        "age_bands": list(model.AGE_BANDS),
         **{name: rx for name, (rx, _, _) in _REGEX_PARAMS.items()},
     }
     ind, areas, prac = frames.get("indicators"), frames.get("areas"), frames.get("practices")
@@ -431,8 +518,11 @@ def derive_parameters(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, An
     if prac is not None and "area_code" in prac.columns:
         params["practice_codes"] = _values(prac, "area_code")
     if "non_practice_area_codes" in params or "practice_codes" in params:
-        params["area_codes"] = list(dict.fromkeys(
-            params.get("non_practice_area_codes", []) + params.get("practice_codes", [])))
+        params["area_codes"] = list(
+            dict.fromkeys(
+                params.get("non_practice_area_codes", []) + params.get("practice_codes", [])
+            )
+        )
     return params
 
 
@@ -440,25 +530,32 @@ def _param_words(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """Parameter -> (what the set is, how to fix a value outside it)."""
     f = {k: files.get(k, f"{k}.csv") for k in ("areas", "practices", "indicators")}
     return {
-        "area_codes": (f"an area_code listed in {f['areas']} or {f['practices']}",
-                       f"use a code listed in {f['areas']} or {f['practices']} (or add the "
-                       "area there); codes are case-sensitive"),
-        "non_practice_area_codes": (f"an area_code listed in {f['areas']}",
-                                    f"give the practice a code not already used in "
-                                    f"{f['areas']}"),
-        "locality_codes": (f"the code of a locality (area_type locality) in {f['areas']}",
-                           f"set parent_code to the code of the practice's locality in "
-                           f"{f['areas']}"),
-        "practice_codes": (f"a practice code listed in {f['practices']}",
-                           f"use a practice code listed in {f['practices']} (or add the "
-                           "practice there)"),
-        "indicator_ids": (f"an indicator_id listed in {f['indicators']}",
-                          f"use an indicator_id listed in {f['indicators']} (or add the "
-                          "indicator there)"),
+        "area_codes": (
+            f"an area_code listed in {f['areas']} or {f['practices']}",
+            f"use a code listed in {f['areas']} or {f['practices']} (or add the "
+            "area there); codes are case-sensitive",
+        ),
+        "non_practice_area_codes": (
+            f"an area_code listed in {f['areas']}",
+            f"give the practice a code not already used in {f['areas']}",
+        ),
+        "locality_codes": (
+            f"the code of a locality (area_type locality) in {f['areas']}",
+            f"set parent_code to the code of the practice's locality in {f['areas']}",
+        ),
+        "practice_codes": (
+            f"a practice code listed in {f['practices']}",
+            f"use a practice code listed in {f['practices']} (or add the practice there)",
+        ),
+        "indicator_ids": (
+            f"an indicator_id listed in {f['indicators']}",
+            f"use an indicator_id listed in {f['indicators']} (or add the indicator there)",
+        ),
     }
 
 
 # --- rules and hints in words ----------------------------------------------------------------
+
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
@@ -483,8 +580,12 @@ def condition_words(condition: Any) -> str:
     return f"where {text}"
 
 
-def rule_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | None = None,
-               files: Mapping[str, str] | None = None) -> str:
+def rule_words(
+    etype: str,
+    kwargs: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> str:
     """An expectation and its arguments in plain words, e.g. ``count must be >= 0``."""
     meta = meta or {}
     files = files or {}
@@ -530,11 +631,16 @@ def rule_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | 
             text = f"{col} must be " + " and ".join(parts)
     elif etype == "expect_column_values_to_be_unique":
         text = f"{col} must be unique (no two rows with the same {col})"
-    elif etype in ("expect_compound_columns_to_be_unique",
-                   "expect_select_column_values_to_be_unique_within_record",
-                   "expect_multicolumn_values_to_be_unique"):
-        text = ("each combination of " + ", ".join(map(_base, kwargs.get("column_list", [])))
-                + " must appear on one row only")
+    elif etype in (
+        "expect_compound_columns_to_be_unique",
+        "expect_select_column_values_to_be_unique_within_record",
+        "expect_multicolumn_values_to_be_unique",
+    ):
+        text = (
+            "each combination of "
+            + ", ".join(map(_base, kwargs.get("column_list", [])))
+            + " must appear on one row only"
+        )
     elif etype == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = _base(kwargs["column_A"]), _base(kwargs["column_B"])
         text = f"{b} must be {'<=' if kwargs.get('or_equal') else '<'} {a}"
@@ -546,22 +652,34 @@ def rule_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | 
         least = kwargs.get("min_value") or 0
         text = f"the file must have at least {least} data row{'' if least == 1 else 's'}"
     else:
-        shown = {k: v for k, v in kwargs.items()
-                 if k not in ("row_condition", "condition_parser", "batch_id")}
+        shown = {
+            k: v
+            for k, v in kwargs.items()
+            if k not in ("row_condition", "condition_parser", "batch_id")
+        }
         text = f"{etype.removeprefix('expect_').replace('_', ' ')} {shown}"
     cond = condition_words(kwargs.get("row_condition"))
     return f"{text}, {cond}" if cond else text
 
 
 def _vocab_text(param: str) -> str:
-    vocab = {"area_types": model.AREA_TYPES, "polarities": model.POLARITIES,
-             "methods": model.METHODS, "profiles": model.PROFILES, "sexes": model.SEXES,
-             "age_bands": model.AGE_BANDS}.get(param)
+    vocab = {
+        "area_types": model.AREA_TYPES,
+        "polarities": model.POLARITIES,
+        "methods": model.METHODS,
+        "profiles": model.PROFILES,
+        "sexes": model.SEXES,
+        "age_bands": model.AGE_BANDS,
+    }.get(param)
     return ", ".join(vocab) if vocab else "supplied at run time"
 
 
-def hint_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | None = None,
-               files: Mapping[str, str] | None = None) -> str:
+def hint_words(
+    etype: str,
+    kwargs: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> str:
     """A one-line fix for a failed expectation."""
     meta = meta or {}
     files = files or {}
@@ -582,28 +700,39 @@ def hint_words(etype: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | 
         if isinstance(rx, dict) and rx.get("$PARAMETER") in _REGEX_PARAMS:
             return _REGEX_PARAMS[rx["$PARAMETER"]][2].format(col=col)
         if rx == _INTEGER:
-            return (f"write {col} as a whole number: digits only, no decimal point, spaces, "
-                    "thousands separators or text")
+            return (
+                f"write {col} as a whole number: digits only, no decimal point, spaces, "
+                "thousands separators or text"
+            )
         if rx in (_NUMBER, _FT_NUMBER):
-            return (f"write {col} as a plain number (e.g. 12 or 12.5): no spaces, units, "
-                    "symbols or text; leave the cell empty if there is no value")
+            return (
+                f"write {col} as a plain number (e.g. 12 or 12.5): no spaces, units, "
+                "symbols or text; leave the cell empty if there is no value"
+            )
         return f"correct {col} so that it has the expected format"
     if etype == "expect_column_values_to_be_between":
         return f"correct {col} on the lines listed: the value is outside the allowed range"
     if etype == "expect_column_values_to_be_unique":
         return f"remove the duplicate rows, or correct {col} so that each value appears once"
-    if etype in ("expect_compound_columns_to_be_unique",
-                 "expect_select_column_values_to_be_unique_within_record",
-                 "expect_multicolumn_values_to_be_unique"):
+    if etype in (
+        "expect_compound_columns_to_be_unique",
+        "expect_select_column_values_to_be_unique_within_record",
+        "expect_multicolumn_values_to_be_unique",
+    ):
         cols = ", ".join(map(_base, kwargs.get("column_list", [])))
         return f"remove the duplicate rows, or correct {cols} so that no combination repeats"
-    if etype in ("expect_column_pair_values_a_to_be_greater_than_b",
-                 "expect_column_pair_values_to_be_equal"):
-        return (f"check {_base(kwargs['column_B'])} and {_base(kwargs['column_A'])} on the "
-                "lines listed")
+    if etype in (
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+    ):
+        return (
+            f"check {_base(kwargs['column_B'])} and {_base(kwargs['column_A'])} on the lines listed"
+        )
     if etype in ("expect_table_columns_to_match_set", "expect_table_columns_to_contain_set"):
-        return ("restore the missing column(s) in the header row (line 1); names must match "
-                "exactly, including case")
+        return (
+            "restore the missing column(s) in the header row (line 1); names must match "
+            "exactly, including case"
+        )
     if etype == "expect_table_row_count_to_be_between":
         return "the file has no data rows: restore its contents"
     return "correct the lines listed"
@@ -617,8 +746,10 @@ def _template(text: str, files: Mapping[str, str]) -> str:
 
 # --- running GX ------------------------------------------------------------------------------
 
-def _prepare(check: _Check, params: Mapping[str, Any], files: Mapping[str, str]
-             ) -> tuple[list[dict], list[tuple[int, dict, str, str]]]:
+
+def _prepare(
+    check: _Check, params: Mapping[str, Any], files: Mapping[str, str]
+) -> tuple[list[dict], list[tuple[int, dict, str, str]]]:
     """Add parsed-number and derived columns to the frame; split the suite's expectations
     into those that can run and those that cannot (with the reason and the missing column)."""
     frame = check.frame
@@ -643,21 +774,28 @@ def _prepare(check: _Check, params: Mapping[str, Any], files: Mapping[str, str]
                 if not col.startswith("_"):
                     reason, missing_column = f"column {col} is missing", col
                     break
-                if col in ("_method", "_count_method", "_bounded") and \
-                        "indicator_id" in present and "indicator_methods" in params:
+                if (
+                    col in ("_method", "_count_method", "_bounded")
+                    and "indicator_id" in present
+                    and "indicator_methods" in params
+                ):
                     _add_method_columns(frame, params["indicator_methods"])
                 else:
-                    reason = (f"column {col} is derived from the indicators' methods: validate "
-                              "the indicators dataset alongside, or pass the suite parameter "
-                              "indicator_methods")
+                    reason = (
+                        f"column {col} is derived from the indicators' methods: validate "
+                        "the indicators dataset alongside, or pass the suite parameter "
+                        "indicator_methods"
+                    )
                     break
         if not reason:
             missing = [p for p in _params_of(kwargs) if p not in params]
             if missing:
                 sources = sorted({_PARAM_SOURCES.get(p, "") for p in missing} - {""})
-                reason = (f"suite parameter {', '.join(missing)} was not supplied: validate "
-                          f"the {' and '.join(sources) or 'source'} dataset alongside, or pass "
-                          "it in params")
+                reason = (
+                    f"suite parameter {', '.join(missing)} was not supplied: validate "
+                    f"the {' and '.join(sources) or 'source'} dataset alongside, or pass "
+                    "it in params"
+                )
         if reason:
             skipped.append((i, exp, reason, missing_column))
         else:
@@ -671,10 +809,14 @@ def _add_method_columns(frame: pd.DataFrame, methods: Mapping[str, str]) -> None
     frame["_method"] = pd.Series(method, index=frame.index, dtype=object)
     frame["_count_method"] = pd.Series(
         [None if m is None else m in model.COUNT_METHODS for m in known],
-        index=frame.index, dtype=object)
+        index=frame.index,
+        dtype=object,
+    )
     frame["_bounded"] = pd.Series(
         [None if m is None else m in model.BOUNDED_METHODS for m in known],
-        index=frame.index, dtype=object)
+        index=frame.index,
+        dtype=object,
+    )
 
 
 def _index_lines(items: Sequence[Any]) -> list[Any]:
@@ -684,49 +826,69 @@ def _index_lines(items: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _failure_from_result(check: _Check, exp: dict, result: dict, files: Mapping[str, str],
-                         key: Sequence[str]) -> Failure:
+def _failure_from_result(
+    check: _Check, exp: dict, result: dict, files: Mapping[str, str], key: Sequence[str]
+) -> Failure:
     etype = exp["type"]
     kwargs = exp.get("kwargs", {})
     meta = exp.get("meta", {})
     frame = check.frame
     assert frame is not None
-    report_cols = meta.get("columns") or (check.suite or {}).get("meta", {}).get(
-        "nhsbook", {}).get("columns")
+    report_cols = meta.get("columns") or (check.suite or {}).get("meta", {}).get("nhsbook", {}).get(
+        "columns"
+    )
     cols = tuple(dict.fromkeys(_base(c) for c in (report_cols or _columns_of(kwargs))))
-    base = dict(file=check.file, rule=rule_words(etype, kwargs, meta, files),
-                hint=hint_words(etype, kwargs, meta, files), dataset=check.name,
-                expectation=etype)
+    base = dict(
+        file=check.file,
+        rule=rule_words(etype, kwargs, meta, files),
+        hint=hint_words(etype, kwargs, meta, files),
+        dataset=check.name,
+        expectation=etype,
+    )
     if etype in ("expect_table_columns_to_match_set", "expect_table_columns_to_contain_set"):
         missing = [c for c in kwargs.get("column_set", []) if c not in check.header]
-        return Failure(columns=tuple(missing), lines=[1] if check.lines else [],
-                       values=[{"header": ", ".join(check.header)}], count=len(missing) or 1,
-                       **base)
+        return Failure(
+            columns=tuple(missing),
+            lines=[1] if check.lines else [],
+            values=[{"header": ", ".join(check.header)}],
+            count=len(missing) or 1,
+            **base,
+        )
     if etype.startswith("expect_table_"):
         observed = result.get("observed_value")
         return Failure(columns=(), lines=[], values=[{"observed": observed}], count=1, **base)
     index = _index_lines(result.get("unexpected_index_list") or [])
     count = int(result.get("unexpected_count") or len(index))
     shown = list(dict.fromkeys(index))[:MAX_LINES]
-    show_cols = [c for c in frame.columns if not c.startswith("_")] if check.kind != "dataset" \
+    show_cols = (
+        [c for c in frame.columns if not c.startswith("_")]
+        if check.kind != "dataset"
         else [c for c in _columns_of(kwargs)]
+    )
     values, context = [], []
     for idx in shown:
         row = frame.loc[idx]
-        if isinstance(row, pd.DataFrame):          # repeated index (reconciliation frames)
+        if isinstance(row, pd.DataFrame):  # repeated index (reconciliation frames)
             row = row.iloc[0]
         if check.kind == "dataset":
             values.append({_base(c): _raw(frame, row, c) for c in dict.fromkeys(show_cols)})
             if etype == "expect_column_values_to_match_regex" and isinstance(
-                    kwargs.get("regex"), dict):  # name the invisible characters refused
+                kwargs.get("regex"), dict
+            ):  # name the invisible characters refused
                 refused = escape.control_characters(str(_raw(frame, row, kwargs["column"])))
                 if refused:
                     values[-1]["characters"] = ", ".join(refused)
             context.append({k: row[k] for k in key if k in row.index and k not in cols})
         else:
             values.append({c: _native(row[c]) for c in show_cols})
-    return Failure(columns=cols, lines=[int(i) for i in shown] if check.lines else [],
-                   values=values, count=count, context=context, **base)
+    return Failure(
+        columns=cols,
+        lines=[int(i) for i in shown] if check.lines else [],
+        values=values,
+        count=count,
+        context=context,
+        **base,
+    )
 
 
 def _native(value: Any) -> Any:
@@ -739,23 +901,30 @@ def _raw(frame: pd.DataFrame, row: pd.Series, column: str) -> Any:
     return row[_base(column)] if _base(column) in frame.columns else row[column]
 
 
-def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str, str]
-            ) -> tuple[list[Failure], list[DatasetSummary], str]:
+def _run_gx(
+    checks: list[_Check], params: Mapping[str, Any], files: Mapping[str, str]
+) -> tuple[list[Failure], list[DatasetSummary], str]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False,
-                                                         metric_calculations=False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("nhsbook_inputs")
     failures: list[Failure] = []
-    unchecked: list[Failure] = []     # rules that could not run for want of another input
+    unchecked: list[Failure] = []  # rules that could not run for want of another input
     summaries: list[DatasetSummary] = []
     for n, check in enumerate(checks):
         failures += check.problems
-        summary = DatasetSummary(name=check.name, path=check.file, rows=check.rows,
-                                 expectations=0, passed=0, kind=check.kind,
-                                 problems=len(check.problems), note=check.note)
+        summary = DatasetSummary(
+            name=check.name,
+            path=check.file,
+            rows=check.rows,
+            expectations=0,
+            passed=0,
+            kind=check.kind,
+            problems=len(check.problems),
+            note=check.note,
+        )
         summaries.append(summary)
         if check.frame is None or check.suite is None:
             continue
@@ -764,27 +933,43 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
         for i, exp, reason, _ in skipped:
             outcomes[i] = ExpectationOutcome(
                 rule=rule_words(exp["type"], exp.get("kwargs", {}), exp.get("meta"), files),
-                expectation=exp["type"], columns=tuple(map(_base, _columns_of(exp["kwargs"]))),
-                passed=None, note=reason)
-        key = (check.suite.get("meta", {}).get("nhsbook", {}).get("key") or [])
+                expectation=exp["type"],
+                columns=tuple(map(_base, _columns_of(exp["kwargs"]))),
+                passed=None,
+                note=reason,
+            )
+        key = check.suite.get("meta", {}).get("nhsbook", {}).get("key") or []
         found: list[tuple[int, Failure]] = []
         if runnable:
             asset = source.add_dataframe_asset(f"{n:02d}_{check.name}")
             batch_def = asset.add_batch_definition_whole_dataframe(check.name)
-            suite = context.suites.add(gx.ExpectationSuite(
-                name=f"{n:02d}_{check.suite_name}", expectations=runnable))
+            suite = context.suites.add(
+                gx.ExpectationSuite(name=f"{n:02d}_{check.suite_name}", expectations=runnable)
+            )
             batch = batch_def.get_batch(batch_parameters={"dataframe": check.frame})
             used = {p for exp in runnable for p in _params_of(exp.get("kwargs", {}))}
             try:
-                result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
-                                        expectation_parameters={p: params[p] for p in used})
+                result = batch.validate(
+                    suite,
+                    result_format={"result_format": "COMPLETE"},
+                    expectation_parameters={p: params[p] for p in used},
+                )
                 results = result.results
             except Exception as exc:  # noqa: BLE001 - a broken suite must fail the gate
-                failures.append(Failure(
-                    file=check.file, columns=(), rule=f"the suite {check.suite_name} must run",
-                    lines=[], values=[], count=1, dataset=check.name, expectation="suite",
-                    hint=f"Great Expectations could not run the suite ({exc}); fix the "
-                         f"suite file expectations/{check.suite_name}.json"))
+                failures.append(
+                    Failure(
+                        file=check.file,
+                        columns=(),
+                        rule=f"the suite {check.suite_name} must run",
+                        lines=[],
+                        values=[],
+                        count=1,
+                        dataset=check.name,
+                        expectation="suite",
+                        hint=f"Great Expectations could not run the suite ({exc}); fix the "
+                        f"suite file expectations/{check.suite_name}.json",
+                    )
+                )
                 results = []
             by_id = {e.id: int(e.meta["nhsbook_index"]) for e in suite.expectations}
             for res in results:
@@ -793,34 +978,65 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
                 rule = rule_words(exp["type"], exp.get("kwargs", {}), exp.get("meta"), files)
                 cols = tuple(dict.fromkeys(map(_base, _columns_of(exp.get("kwargs", {})))))
                 info = res.exception_info or {}
-                raised = info.get("raised_exception") if "raised_exception" in info else \
-                    any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+                raised = (
+                    info.get("raised_exception")
+                    if "raised_exception" in info
+                    else any(
+                        v.get("raised_exception") for v in info.values() if isinstance(v, dict)
+                    )
+                )
                 if raised:
                     message = info.get("exception_message") or next(
-                        (v.get("exception_message") for v in info.values()
-                         if isinstance(v, dict)), "")
-                    outcomes[i] = ExpectationOutcome(rule, exp["type"], cols, None,
-                                                     note=str(message)[:200])
-                    found.append((i, Failure(
-                        file=check.file, columns=cols, rule=rule, lines=[], values=[], count=1,
-                        dataset=check.name, expectation=exp["type"],
-                        hint=f"the rule could not be checked ({str(message)[:200]}); fix the "
-                             f"suite file expectations/{check.suite_name}.json")))
+                        (v.get("exception_message") for v in info.values() if isinstance(v, dict)),
+                        "",
+                    )
+                    outcomes[i] = ExpectationOutcome(
+                        rule, exp["type"], cols, None, note=str(message)[:200]
+                    )
+                    found.append(
+                        (
+                            i,
+                            Failure(
+                                file=check.file,
+                                columns=cols,
+                                rule=rule,
+                                lines=[],
+                                values=[],
+                                count=1,
+                                dataset=check.name,
+                                expectation=exp["type"],
+                                hint=f"the rule could not be checked ({str(message)[:200]}); fix the "
+                                f"suite file expectations/{check.suite_name}.json",
+                            ),
+                        )
+                    )
                     continue
                 r = res.result or {}
-                outcomes[i] = ExpectationOutcome(rule, exp["type"], cols, bool(res.success),
-                                                 int(r.get("unexpected_count") or 0))
+                outcomes[i] = ExpectationOutcome(
+                    rule, exp["type"], cols, bool(res.success), int(r.get("unexpected_count") or 0)
+                )
                 if not res.success:
                     found.append((i, _failure_from_result(check, exp, r, files, key)))
-        header_failed = {c for _, f in found
-                         if f.expectation.startswith("expect_table_columns") for c in f.columns}
+        header_failed = {
+            c
+            for _, f in found
+            if f.expectation.startswith("expect_table_columns")
+            for c in f.columns
+        }
         for i, exp, reason, missing_column in skipped:
             if missing_column and missing_column in header_failed:
-                continue                      # the header failure already says it
-            skip = Failure(file=check.file, columns=outcomes[i].columns, rule=outcomes[i].rule,
-                           lines=[], values=[], count=1, dataset=check.name,
-                           expectation=exp["type"],
-                           hint=f"the rule could not be checked: {reason}")
+                continue  # the header failure already says it
+            skip = Failure(
+                file=check.file,
+                columns=outcomes[i].columns,
+                rule=outcomes[i].rule,
+                lines=[],
+                values=[],
+                count=1,
+                dataset=check.name,
+                expectation=exp["type"],
+                hint=f"the rule could not be checked: {reason}",
+            )
             if missing_column:
                 found.append((i, skip))
             else:
@@ -830,8 +1046,7 @@ def _run_gx(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str,
         summary.expectations = sum(o.passed is not None for o in summary.outcomes)
         summary.passed = sum(bool(o.passed) for o in summary.outcomes)
         if skipped:
-            summary.note = (summary.note + "; " if summary.note else "") + \
-                f"{len(skipped)} not run"
+            summary.note = (summary.note + "; " if summary.note else "") + f"{len(skipped)} not run"
     if not failures:
         # Nothing else failed, yet some rules could not run (e.g. a parameter was not
         # supplied): the gate must not pass without them.
@@ -847,6 +1062,9 @@ SHARED_SUITES: dict[str, str] = {
     "ons_sape_single_year_holdout": "ons_sape_single_year",
     # the ICB book's smoking series is a Fingertips export like any other
     "fingertips_91547": "fingertips",
+    # the ICB book's SPOT outcome (nhsbook.gp_spend): the export as published has a line
+    # break in one Parent Name, which the fingertips_export suite does not check
+    "fingertips_93930": "fingertips_export",
     # the ONS local series (loader ons_local): one suite per published layout
     **{name: suite for name, suite in _ONS_LOCAL_SUITES.items() if name != suite},
 }
@@ -859,8 +1077,9 @@ def suite_for(dataset: str) -> str:
     return SHARED_SUITES.get(dataset, dataset)
 
 
-def _dataset_checks(datasets: Mapping[str, Path], root: Path | None, suite_dir: Path | None
-                    ) -> tuple[list[_Check], dict[str, str]]:
+def _dataset_checks(
+    datasets: Mapping[str, Path], root: Path | None, suite_dir: Path | None
+) -> tuple[list[_Check], dict[str, str]]:
     checks: list[_Check] = []
     files: dict[str, str] = {}
     for name, path in datasets.items():
@@ -874,33 +1093,63 @@ def _dataset_checks(datasets: Mapping[str, Path], root: Path | None, suite_dir: 
         try:
             check.suite = load_suite(suite, suite_dir)
         except (OSError, ValueError) as exc:
-            check.problems.append(Failure(
-                file=file, columns=(), rule=f"a suite expectations/{suite}.json must exist",
-                lines=[], values=[], count=1, dataset=name, expectation="suite",
-                hint=f"no usable suite for dataset {name!r} ({exc}); add "
-                     f"expectations/{suite}.json or use a known dataset name"))
+            check.problems.append(
+                Failure(
+                    file=file,
+                    columns=(),
+                    rule=f"a suite expectations/{suite}.json must exist",
+                    lines=[],
+                    values=[],
+                    count=1,
+                    dataset=name,
+                    expectation="suite",
+                    hint=f"no usable suite for dataset {name!r} ({exc}); add "
+                    f"expectations/{suite}.json or use a known dataset name",
+                )
+            )
         layout = (check.suite or {}).get("meta", {}).get("nhsbook", {})
-        frame, header, problems = read_table(path, name, file,
-                                             preamble=int(layout.get("preamble", 0)),
-                                             layout=str(layout.get("layout", "csv")))
-        check.frame, check.header, check.rows = frame, header, \
-            (None if frame is None else len(frame))
+        frame, header, problems = read_table(
+            path,
+            name,
+            file,
+            preamble=int(layout.get("preamble", 0)),
+            layout=str(layout.get("layout", "csv")),
+        )
+        check.frame, check.header, check.rows = (
+            frame,
+            header,
+            (None if frame is None else len(frame)),
+        )
         check.problems += problems
         checks.append(check)
     return checks, files
 
 
-def _run(checks: list[_Check], params: Mapping[str, Any], files: Mapping[str, str],
-         shown_root: Path | None, started: float) -> ValidationReport:
+def _run(
+    checks: list[_Check],
+    params: Mapping[str, Any],
+    files: Mapping[str, str],
+    shown_root: Path | None,
+    started: float,
+) -> ValidationReport:
     failures, summaries, version = _run_gx(checks, params, files)
-    return ValidationReport(ok=not failures, failures=failures, datasets=summaries,
-                            root=_rel(shown_root, None) if shown_root else "",
-                            seconds=time.perf_counter() - started, gx_version=version)
+    return ValidationReport(
+        ok=not failures,
+        failures=failures,
+        datasets=summaries,
+        root=_rel(shown_root, None) if shown_root else "",
+        seconds=time.perf_counter() - started,
+        gx_version=version,
+    )
 
 
-def validate_datasets(datasets: Mapping[str, Path], params: Mapping[str, Any] | None = None,
-                      *, root: Path | None = None, suite_dir: Path | None = None
-                      ) -> ValidationReport:
+def validate_datasets(
+    datasets: Mapping[str, Path],
+    params: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
+    suite_dir: Path | None = None,
+) -> ValidationReport:
     """Validate CSV files, each against the suite of its dataset name.
 
     ``datasets`` maps dataset (suite) name -> CSV path.  ``params`` supplies suite parameters;
@@ -914,17 +1163,21 @@ def validate_datasets(datasets: Mapping[str, Path], params: Mapping[str, Any] | 
     return _run(checks, merged, files, root, started)
 
 
-def validate_book(data_dir: Path, *, root: Path | None = None,
-                  suite_dir: Path | None = None) -> ValidationReport:
+def validate_book(
+    data_dir: Path, *, root: Path | None = None, suite_dir: Path | None = None
+) -> ValidationReport:
     """Validate the default book's layout in ``data_dir`` (:data:`BOOK_DATASETS`), then the
     reconciliations between its files, in one run."""
     started = time.perf_counter()
     data_dir = Path(data_dir)
     if root is None:
-        from .config import project_root
         repo = project_root()
         root = repo if data_dir.resolve().is_relative_to(repo.resolve()) else data_dir
     paths = {name: data_dir / rel for name, rel in BOOK_DATASETS.items()}
+    # optional files (the performance chapter's monthly results) when the folder has them
+    paths.update(
+        {name: data_dir / rel for name, rel in OPTIONAL_FILES.items() if (data_dir / rel).is_file()}
+    )
     checks, files = _dataset_checks(paths, root, suite_dir)
     frames = {c.name: c.frame for c in checks}
     params = derive_parameters(frames)
@@ -933,6 +1186,7 @@ def validate_book(data_dir: Path, *, root: Path | None = None,
 
 
 # --- reconciliations -------------------------------------------------------------------------
+
 
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
     return to_number(frame[column])
@@ -943,8 +1197,9 @@ def _sum(values: pd.Series) -> float:
     return float("nan") if values.isna().any() else float(values.sum())
 
 
-def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
-                          ) -> dict[str, tuple[pd.DataFrame | None, str]]:
+def reconciliation_frames(
+    frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any]
+) -> dict[str, tuple[pd.DataFrame | None, str]]:
     """The derived frames the reconciliation suites validate: name -> (frame, note).
 
     A frame is None (with a note saying why) when its inputs could not be read.
@@ -960,33 +1215,50 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
     methods: Mapping[str, str] = params.get("indicator_methods", {})
 
     # 1. practices' list sizes add up to each CCG's list size
-    why = need(("areas", ("area_code", "area_type", "parent_code", "list_size")),
-               ("practices", ("area_code", "parent_code", "list_size")))
+    why = need(
+        ("areas", ("area_code", "area_type", "parent_code", "list_size")),
+        ("practices", ("area_code", "parent_code", "list_size")),
+    )
     if why:
         out["reconcile_ccg_list_size"] = (None, why)
     else:
         cols = ["area_code", "area_type", "parent_code"]
-        allareas = pd.concat([areas[cols], prac[["area_code", "parent_code"]].assign(
-            area_type="practice")[cols]], ignore_index=True).fillna("")
-        ccg_of = model.ancestor_of_type(allareas, "ccg").to_numpy()[len(areas):]
+        allareas = pd.concat(
+            [areas[cols], prac[["area_code", "parent_code"]].assign(area_type="practice")[cols]],
+            ignore_index=True,
+        ).fillna("")
+        ccg_of = model.ancestor_of_type(allareas, "ccg").to_numpy()[len(areas) :]
         sizes = _numbers(prac, "list_size").to_numpy()
         rows = []
-        for line, code, kind, size in zip(areas.index, areas["area_code"], areas["area_type"],
-                                          _numbers(areas, "list_size")):
+        for line, code, kind, size in zip(
+            areas.index, areas["area_code"], areas["area_type"], _numbers(areas, "list_size")
+        ):
             if kind != "ccg":
                 continue
             mine = pd.Series(sizes[ccg_of == code], dtype="float64")
             total = _sum(mine)
-            rows.append({"area_code": code, "list_size": size, "practices": len(mine),
-                         "practices_list_size": total, "difference": total - size,
-                         LINE: line})
-        out["reconcile_ccg_list_size"] = (_frame(rows, ["area_code", "list_size", "practices",
-                                                        "practices_list_size", "difference"]),
-                                          "")
+            rows.append(
+                {
+                    "area_code": code,
+                    "list_size": size,
+                    "practices": len(mine),
+                    "practices_list_size": total,
+                    "difference": total - size,
+                    LINE: line,
+                }
+            )
+        out["reconcile_ccg_list_size"] = (
+            _frame(
+                rows, ["area_code", "list_size", "practices", "practices_list_size", "difference"]
+            ),
+            "",
+        )
 
     # 2. each practice's registered population (estimates) adds up to its list size
-    why = need(("practices", ("area_code", "list_size")),
-               ("population", ("area_code", "year", "population", "kind")))
+    why = need(
+        ("practices", ("area_code", "list_size")),
+        ("population", ("area_code", "year", "population", "kind")),
+    )
     if why:
         out["reconcile_practice_population"] = (None, why)
     else:
@@ -995,46 +1267,71 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
         totals = {k: _sum(g["_n"]) for k, g in est.groupby(["area_code", "year"], sort=False)}
         years = list(dict.fromkeys(y for y in est["year"] if y is not None)) or [None]
         rows = []
-        for line, code, size in zip(prac.index, prac["area_code"],
-                                    _numbers(prac, "list_size")):
+        for line, code, size in zip(prac.index, prac["area_code"], _numbers(prac, "list_size")):
             for year in years:
                 total = totals.get((code, year), 0.0)
-                rows.append({"area_code": code, "year": year, "list_size": size,
-                             "population_estimate": total, "difference": total - size,
-                             LINE: line})
-        out["reconcile_practice_population"] = (_frame(rows, [
-            "area_code", "year", "list_size", "population_estimate", "difference"]), "")
+                rows.append(
+                    {
+                        "area_code": code,
+                        "year": year,
+                        "list_size": size,
+                        "population_estimate": total,
+                        "difference": total - size,
+                        LINE: line,
+                    }
+                )
+        out["reconcile_practice_population"] = (
+            _frame(rows, ["area_code", "year", "list_size", "population_estimate", "difference"]),
+            "",
+        )
 
     # 3. practices' counts add up to the CCG's published count
-    why = need(("seed_profile", ("indicator_id", "ccg_count")),
-               ("practice_values", ("indicator_id", "count")))
+    why = need(
+        ("seed_profile", ("indicator_id", "ccg_count")),
+        ("practice_values", ("indicator_id", "count")),
+    )
     if why or not methods:
         out["reconcile_ccg_counts"] = (None, why or "not run: indicators could not be read")
     else:
         counts = values.assign(_n=_numbers(values, "count"))
         sums = {k: _sum(g["_n"]) for k, g in counts.groupby("indicator_id", sort=False)}
         rows = []
-        for line, ind, ccg in zip(seed.index, seed["indicator_id"],
-                                  _numbers(seed, "ccg_count")):
+        for line, ind, ccg in zip(seed.index, seed["indicator_id"], _numbers(seed, "ccg_count")):
             if methods.get(ind) not in model.COUNT_METHODS:
                 continue
             total = sums.get(ind, 0.0)
-            rows.append({"indicator_id": ind, "ccg_count": ccg, "practices_count": total,
-                         "difference": total - ccg, LINE: line})
-        out["reconcile_ccg_counts"] = (_frame(rows, ["indicator_id", "ccg_count",
-                                                     "practices_count", "difference"]), "")
+            rows.append(
+                {
+                    "indicator_id": ind,
+                    "ccg_count": ccg,
+                    "practices_count": total,
+                    "difference": total - ccg,
+                    LINE: line,
+                }
+            )
+        out["reconcile_ccg_counts"] = (
+            _frame(rows, ["indicator_id", "ccg_count", "practices_count", "difference"]),
+            "",
+        )
 
     # 4. every practice has a row for every indicator
     why = need(("practice_values", ("indicator_id", "area_code")))
     if why or "indicator_ids" not in params or "practice_codes" not in params:
-        out["reconcile_practice_coverage"] = (None, why or "not run: indicators or practices "
-                                              "could not be read")
+        out["reconcile_practice_coverage"] = (
+            None,
+            why or "not run: indicators or practices could not be read",
+        )
     else:
         have = values.groupby(["indicator_id", "area_code"], sort=False).size().to_dict()
-        rows = [{"indicator_id": i, "area_code": p, "rows": int(have.get((i, p), 0))}
-                for i in params["indicator_ids"] for p in params["practice_codes"]]
+        rows = [
+            {"indicator_id": i, "area_code": p, "rows": int(have.get((i, p), 0))}
+            for i in params["indicator_ids"]
+            for p in params["practice_codes"]
+        ]
         out["reconcile_practice_coverage"] = (
-            pd.DataFrame(rows, columns=["indicator_id", "area_code", "rows"]), "")
+            pd.DataFrame(rows, columns=["indicator_id", "area_code", "rows"]),
+            "",
+        )
 
     # 5. every indicator has a seed_profile row
     why = need(("seed_profile", ("indicator_id",)))
@@ -1042,21 +1339,20 @@ def reconciliation_frames(frames: Mapping[str, pd.DataFrame | None], params: Map
         out["reconcile_seed_coverage"] = (None, why or "not run: indicators could not be read")
     else:
         have = seed.groupby("indicator_id", sort=False).size().to_dict()
-        rows = [{"indicator_id": i, "rows": int(have.get(i, 0))}
-                for i in params["indicator_ids"]]
-        out["reconcile_seed_coverage"] = (pd.DataFrame(rows, columns=["indicator_id", "rows"]),
-                                          "")
+        rows = [{"indicator_id": i, "rows": int(have.get(i, 0))} for i in params["indicator_ids"]]
+        out["reconcile_seed_coverage"] = (pd.DataFrame(rows, columns=["indicator_id", "rows"]), "")
 
     # 6. the Commissioning for Value (SPOT) files agree with each other
+    # lazy: keeps scipy off this module's import
     from .spot import reconciliation_frames as spot_frames
+
     out.update(spot_frames(frames))
 
     # 7. the finance and performance tables reconcile
-    from .finance import reconciliation_frames as finance_frames
-    out.update(finance_frames(frames))
+    out.update(finance.reconciliation_frames(frames))
+    out.update(performance.reconciliation_frames(frames, finance.organisation_codes(frames)))
 
     # 8. rules by meaning: what each indicator's unit and method allow, across files
-    from .meaning import frames_for as meaning_frames
     out.update(meaning_frames(frames, params))
     return out
 
@@ -1067,9 +1363,12 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return frame.set_index(LINE)
 
 
-def reconciliation_checks(frames: Mapping[str, pd.DataFrame | None], params: Mapping[str, Any],
-                          files: Mapping[str, str], suite_dir: Path | None = None
-                          ) -> list[_Check]:
+def reconciliation_checks(
+    frames: Mapping[str, pd.DataFrame | None],
+    params: Mapping[str, Any],
+    files: Mapping[str, str],
+    suite_dir: Path | None = None,
+) -> list[_Check]:
     checks = []
     derived = reconciliation_frames(frames, params)
     for name in RECONCILIATIONS:
@@ -1077,29 +1376,51 @@ def reconciliation_checks(frames: Mapping[str, pd.DataFrame | None], params: Map
         meta = suite.get("meta", {}).get("nhsbook", {})
         anchor = meta.get("anchor", "")
         frame, note = derived[name]
-        checks.append(_Check(
-            name=name, suite_name=name, file=files.get(anchor, anchor), frame=frame,
-            kind="reconciliation", lines=bool(meta.get("lines", True)), suite=suite,
-            header=[] if frame is None else list(frame.columns), note=note,
-            rows=None if frame is None else len(frame)))
+        checks.append(
+            _Check(
+                name=name,
+                suite_name=name,
+                file=files.get(anchor, anchor),
+                frame=frame,
+                kind="reconciliation",
+                lines=bool(meta.get("lines", True)),
+                suite=suite,
+                header=[] if frame is None else list(frame.columns),
+                note=note,
+                rows=None if frame is None else len(frame),
+            )
+        )
     return checks
 
 
 # --- command line ----------------------------------------------------------------------------
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``nhsbook validate``: print the text report; exit status 0 if the gate passed, else 1."""
     parser = argparse.ArgumentParser(
         prog="nhsbook validate",
-        description="Run the Great Expectations gate over a book's input files.")
-    parser.add_argument("data_dir", nargs="?", default=None,
-                        help="a folder in the default book's layout (default: the book's data)")
-    parser.add_argument("--book", default=None,
-                        help="book name in books/ or a .yml path (default: default)")
-    parser.add_argument("--dataset", action="append", default=[], metavar="NAME=PATH",
-                        help="validate one CSV against expectations/NAME.json (repeatable)")
-    parser.add_argument("--markdown", default=None, metavar="PATH",
-                        help="also write the Markdown report here")
+        description="Run the Great Expectations gate over a book's input files.",
+    )
+    parser.add_argument(
+        "data_dir",
+        nargs="?",
+        default=None,
+        help="a folder in the default book's layout (default: the book's data)",
+    )
+    parser.add_argument(
+        "--book", default=None, help="book name in books/ or a .yml path (default: default)"
+    )
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="validate one CSV against expectations/NAME.json (repeatable)",
+    )
+    parser.add_argument(
+        "--markdown", default=None, metavar="PATH", help="also write the Markdown report here"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         if args.dataset:
@@ -1111,12 +1432,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.data_dir:
             report = validate_book(Path(args.data_dir))
         else:
-            from .config import load_book
-            from .io.loaders import loader_for
             cfg = load_book(args.book or "default")
             if not loader_for(cfg).whole_book_gate:
-                print(f"nhsbook validate: book {cfg.name!r} uses loader {cfg.loader!r}; "
-                      "validate its files with --dataset NAME=PATH", file=sys.stderr)
+                print(
+                    f"nhsbook validate: book {cfg.name!r} uses loader {cfg.loader!r}; "
+                    "validate its files with --dataset NAME=PATH",
+                    file=sys.stderr,
+                )
                 return 2
             report = validate_book(cfg.data)
     except (FileNotFoundError, ValueError) as exc:
@@ -1124,8 +1446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(report.to_text(), end="")
     if args.markdown:
-        Path(args.markdown).write_text("# Validation report\n\n" + report.to_markdown(),
-                                       encoding="utf-8")
+        Path(args.markdown).write_text(
+            "# Validation report\n\n" + report.to_markdown(), encoding="utf-8"
+        )
     return 0 if report.ok else 1
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import stats
 from .model import ancestor_of_type
+from .publication import is_suppressed
 
 #: Indicator method -> funnel kind of :func:`nhsbook.stats.funnel_limits`.
 FUNNEL_KINDS = {"proportion": "proportion", "crude_rate": "rate", "isr": "ratio"}
@@ -58,8 +59,13 @@ def peer_group(areas: pd.DataFrame, code: str) -> tuple[str, list[str]]:
     return target, practices_below(areas, code)
 
 
-def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                    practices: Iterable[str], target: str) -> pd.DataFrame:
+def practice_points(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    practices: Iterable[str],
+    target: str,
+) -> pd.DataFrame:
     """One row per practice and funnel indicator: value, count, denominator, 95% limits, the
     target value, the funnel position (:func:`nhsbook.stats.funnel_significance`) and
     whether the practice is an outlier (outside 99.8%) and better or worse for it.
@@ -78,14 +84,15 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
         values = values[values["period"] == last]
     rows = values[values["area_code"].isin(practices) & values["indicator_id"].isin(funnel_ids)]
     targets = values.loc[values["area_code"] == target].drop_duplicates("indicator_id")
-    rows = rows.merge(targets[["indicator_id", "value"]].rename(columns={"value": "target"}),
-                      on="indicator_id", how="left")
-    from .disclosure import is_suppressed
+    rows = rows.merge(
+        targets[["indicator_id", "value"]].rename(columns={"value": "target"}),
+        on="indicator_id",
+        how="left",
+    )
     small = is_suppressed(rows)
     n_sup = small.groupby(rows["indicator_id"]).sum()
     rows = rows[~small]
-    rows = rows[rows["value"].notna() & rows["denominator"].gt(0) &
-                rows["target"].notna()].copy()
+    rows = rows[rows["value"].notna() & rows["denominator"].gt(0) & rows["target"].notna()].copy()
     names = areas.set_index("area_code")["area_name"]
     # the practice's group: its locality, or in books without localities its PCN
     group = ancestor_of_type(areas, "locality")
@@ -106,23 +113,48 @@ def practice_points(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     funnel = np.empty(len(rows), dtype=object)
     for ind, at in rows.groupby("indicator_id", sort=False).indices.items():
         kind, mult = _kind(meta.loc[ind])
-        funnel[at] = stats.funnel_significance(count[at], denominator[at], target[at[0]],
-                                               kind=kind, multiplier=mult).to_numpy()
+        funnel[at] = stats.funnel_significance(
+            count[at], denominator[at], target[at[0]], kind=kind, multiplier=mult
+        ).to_numpy()
     out = rows.reset_index(drop=True)
     out["funnel"] = funnel
     out["outlier"] = out["funnel"].map(OUTLIER_LABELS).fillna("")
     high = out["funnel"].str.startswith("High")
     out["direction"] = np.select(
-        [out["outlier"].eq(""), out["polarity"].eq("no_judgement"),
-         high == out["polarity"].eq("high_is_good")],
-        ["", np.where(high, "higher", "lower"), "better"], "worse")
+        [
+            out["outlier"].eq(""),
+            out["polarity"].eq("no_judgement"),
+            high == out["polarity"].eq("high_is_good"),
+        ],
+        ["", np.where(high, "higher", "lower"), "better"],
+        "worse",
+    )
     order = {i: n for n, i in enumerate(metadata["indicator_id"])}
-    out = out.sort_values(["indicator_id", "denominator"],
-                          key=lambda s: s.map(order) if s.name == "indicator_id" else s)
-    return out[["indicator_id", "indicator", "unit", "polarity", "area_code", "area_name",
-                "locality", "count", "denominator", "value", "lower_95", "upper_95",
-                "target", "funnel", "outlier", "direction", "n_suppressed"]].reset_index(
-        drop=True)
+    out = out.sort_values(
+        ["indicator_id", "denominator"],
+        key=lambda s: s.map(order) if s.name == "indicator_id" else s,
+    )
+    return out[
+        [
+            "indicator_id",
+            "indicator",
+            "unit",
+            "polarity",
+            "area_code",
+            "area_name",
+            "locality",
+            "count",
+            "denominator",
+            "value",
+            "lower_95",
+            "upper_95",
+            "target",
+            "funnel",
+            "outlier",
+            "direction",
+            "n_suppressed",
+        ]
+    ].reset_index(drop=True)
 
 
 def _kind(meta_row: pd.Series) -> tuple[str, float]:
@@ -133,8 +165,9 @@ def _kind(meta_row: pd.Series) -> tuple[str, float]:
     return kind, float(meta_row["multiplier"])
 
 
-def funnel_limits(points: pd.DataFrame, metadata: pd.DataFrame,
-                  n: int = LIMIT_POINTS) -> pd.DataFrame:
+def funnel_limits(
+    points: pd.DataFrame, metadata: pd.DataFrame, n: int = LIMIT_POINTS
+) -> pd.DataFrame:
     """Control-limit curves for each indicator of ``points``: ``n`` denominators spaced
     geometrically from half the smallest to 1.2 × the largest practice denominator, with the
     95% and 99.8% limits around the target."""
@@ -144,23 +177,44 @@ def funnel_limits(points: pd.DataFrame, metadata: pd.DataFrame,
         kind, mult = _kind(meta.loc[ind])
         lo, hi = sub["denominator"].min() * 0.5, sub["denominator"].max() * 1.2
         grid = np.geomspace(max(lo, 1e-6), hi, n)
-        lim = stats.funnel_limits(grid, sub["target"].iloc[0], conf=(0.95, 0.998), kind=kind,
-                                  multiplier=mult)
+        lim = stats.funnel_limits(
+            grid, sub["target"].iloc[0], conf=(0.95, 0.998), kind=kind, multiplier=mult
+        )
         lim.insert(0, "indicator", sub["indicator"].iloc[0])
         lim.insert(0, "indicator_id", ind)
         lim["target"] = sub["target"].iloc[0]
         parts.append(lim)
     if not parts:
-        return pd.DataFrame(columns=["indicator_id", "indicator", "denominator", "lower_95",
-                                     "upper_95", "lower_998", "upper_998", "target"])
+        return pd.DataFrame(
+            columns=[
+                "indicator_id",
+                "indicator",
+                "denominator",
+                "lower_95",
+                "upper_95",
+                "lower_998",
+                "upper_998",
+                "target",
+            ]
+        )
     return pd.concat(parts, ignore_index=True)
 
 
 #: Short field names of :func:`funnel_frame`: the frame is embedded in the page once per
 #: point, so every byte of a key counts (a CCG page has thousands of points).
-FUNNEL_FIELDS = {"indicator_id": "i", "kind": "k", "area_code": "a", "count_text": "c",
-                 "denominator": "d", "value": "v", "funnel": "f", "lower_95": "l95",
-                 "upper_95": "u95", "lower_998": "l998", "upper_998": "u998"}
+FUNNEL_FIELDS = {
+    "indicator_id": "i",
+    "kind": "k",
+    "area_code": "a",
+    "count_text": "c",
+    "denominator": "d",
+    "value": "v",
+    "funnel": "f",
+    "lower_95": "l95",
+    "upper_95": "u95",
+    "lower_998": "l998",
+    "upper_998": "u998",
+}
 
 
 def funnel_frame(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
@@ -169,10 +223,16 @@ def funnel_frame(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     chart looks names up once) with the short field names of :data:`FUNNEL_FIELDS`."""
     p = points.assign(kind="p")
     p["count_text"] = p["count"].map(lambda v: f"{v:,.0f}")
-    keep_p = ["indicator_id", "kind", "area_code", "count_text", "denominator", "value",
-              "funnel"]
-    keep_l = ["indicator_id", "kind", "denominator", "lower_95", "upper_95", "lower_998",
-              "upper_998"]
+    keep_p = ["indicator_id", "kind", "area_code", "count_text", "denominator", "value", "funnel"]
+    keep_l = [
+        "indicator_id",
+        "kind",
+        "denominator",
+        "lower_95",
+        "upper_95",
+        "lower_998",
+        "upper_998",
+    ]
     out = pd.concat([p[keep_p], limits.assign(kind="l")[keep_l]], ignore_index=True)
     num = out.select_dtypes("number").columns
     out[num] = out[num].apply(lambda c: c.map(lambda v: float(f"{v:.4g}")))
@@ -183,8 +243,9 @@ def funnel_labels(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lookup tables of a funnel chart: practices (code, name, locality) and indicators
     (id, name, order, target, and unit and polarity when the points have them)."""
     practices = points[["area_code", "area_name", "locality"]].drop_duplicates("area_code")
-    cols = ["indicator_id", "indicator", "target"] + [c for c in ("unit", "polarity")
-                                                      if c in points.columns]
+    cols = ["indicator_id", "indicator", "target"] + [
+        c for c in ("unit", "polarity") if c in points.columns
+    ]
     inds = points[cols].drop_duplicates("indicator_id")
     inds = inds.assign(order=np.arange(len(inds)), target=inds["target"].round(3))
     return practices.reset_index(drop=True), inds.reset_index(drop=True)
@@ -193,16 +254,39 @@ def funnel_labels(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def outliers(points: pd.DataFrame) -> pd.DataFrame:
     """Practices outside the 99.8% limits, by locality then indicator."""
     o = points[points["outlier"] != ""]
-    table = o[["locality", "area_name", "area_code", "indicator", "value", "target",
-               "outlier", "direction"]].rename(columns={
-        "locality": "Locality", "area_name": "Practice", "area_code": "Practice code",
-        "indicator": "Indicator", "value": "Value", "target": "CCG value",
-        "outlier": "Position", "direction": "Better or worse"})
+    table = o[
+        [
+            "locality",
+            "area_name",
+            "area_code",
+            "indicator",
+            "value",
+            "target",
+            "outlier",
+            "direction",
+        ]
+    ].rename(
+        columns={
+            "locality": "Locality",
+            "area_name": "Practice",
+            "area_code": "Practice code",
+            "indicator": "Indicator",
+            "value": "Value",
+            "target": "CCG value",
+            "outlier": "Position",
+            "direction": "Better or worse",
+        }
+    )
     return table.sort_values(["Locality", "Practice", "Indicator"]).reset_index(drop=True)
 
 
-def compare_areas(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                  codes: Iterable[str], highlight: str = "") -> pd.DataFrame:
+def compare_areas(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    codes: Iterable[str],
+    highlight: str = "",
+) -> pd.DataFrame:
     """Rows for the compare-areas bar chart: each area's latest value with its 95% limits
     and significance against its comparator, for every indicator with limits; suppressed
     values (counts 1-4) are left out."""
@@ -211,23 +295,33 @@ def compare_areas(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFr
     rows = values[values["area_code"].isin(codes) & values["value"].notna()]
     # the latest period of each indicator (periods sort as text: 2012, 2019/20, …)
     rows = rows[rows["period"] == rows.groupby("indicator_id")["period"].transform("max")]
-    from .disclosure import is_suppressed
     rows = rows[~is_suppressed(rows) & rows["lower_95"].notna()].copy()
     rows["indicator"] = rows["indicator_id"].map(meta["name"])
     rows["unit"] = rows["indicator_id"].map(meta["unit"])
     rows["area_name"] = rows["area_code"].map(areas.set_index("area_code")["area_name"])
     rows["highlight"] = rows["area_code"].eq(highlight)
-    out = rows[["indicator_id", "indicator", "unit", "area_code", "area_name", "value",
-                "lower_95", "upper_95", "comparator_value", "significance", "highlight"]]
+    out = rows[
+        [
+            "indicator_id",
+            "indicator",
+            "unit",
+            "area_code",
+            "area_name",
+            "value",
+            "lower_95",
+            "upper_95",
+            "comparator_value",
+            "significance",
+            "highlight",
+        ]
+    ]
     num = ["value", "lower_95", "upper_95", "comparator_value"]
     out = out.assign(**{c: out[c].round(2) for c in num})
     return out.reset_index(drop=True)
 
 
-def outlier_counts(out: pd.DataFrame, by: Iterable[str] = ("Locality", "Practice")
-                   ) -> pd.DataFrame:
+def outlier_counts(out: pd.DataFrame, by: Iterable[str] = ("Locality", "Practice")) -> pd.DataFrame:
     """How many outliers (:func:`outliers`) each practice has, better and worse: one row per
     group of ``by`` (default locality and practice), one column per value of ``Better or
     worse``."""
-    return (out.groupby([*by, "Better or worse"]).size().unstack(fill_value=0)
-            .reset_index())
+    return out.groupby([*by, "Better or worse"]).size().unstack(fill_value=0).reset_index()

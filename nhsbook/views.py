@@ -25,20 +25,29 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import indicators, stats, variation
+from . import fmt, indicators, stats, variation
+from .escape import markdown as esc
 from .model import SUPPRESSED
+from .publication import apply as publish
 
 #: Significance labels that count as "worse" / "better" when sorting the rug.
 WORSE = ("Worse", "Worst")
 BETTER = ("Better", "Best")
 #: Indicator methods whose values have confidence limits the SII can use, and the
 #: ``value_type`` of :func:`nhsbook.stats.sii` for each.
-SII_VALUE_TYPES = {"proportion": "proportion", "crude_rate": "rate", "isr": "rate",
-                   "dsr": "rate", "mean": "default", "life_expectancy": "default"}
+SII_VALUE_TYPES = {
+    "proportion": "proportion",
+    "crude_rate": "rate",
+    "isr": "rate",
+    "dsr": "rate",
+    "mean": "default",
+    "life_expectancy": "default",
+}
 QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least deprived)"}
 
 
 # --- which areas a page shows ---------------------------------------------------------
+
 
 def _row(areas: pd.DataFrame, code: str) -> pd.Series:
     hit = areas.loc[areas["area_code"] == code]
@@ -59,8 +68,9 @@ def compare_codes(areas: pd.DataFrame, code: str) -> list[str]:
     cluster is shown through its localities)."""
     row = _row(areas, code)
     parent = row["parent_code"] if isinstance(row["parent_code"], str) else ""
-    sib = areas[(areas["parent_code"].fillna("") == parent)
-                & (areas["area_type"] == row["area_type"])]
+    sib = areas[
+        (areas["parent_code"].fillna("") == parent) & (areas["area_type"] == row["area_type"])
+    ]
     if parent and len(sib) > 1:
         return sib.sort_values("area_name")["area_code"].tolist()
     return children(areas, code)
@@ -83,8 +93,7 @@ def _published(values: pd.DataFrame, codes: Iterable[str]) -> pd.DataFrame:
     suppressed cells' counts, values and limits blanked, significance "Not compared")."""
     rows = values[values["area_code"].isin(list(codes))]
     rows = rows[rows["category_type"].fillna("") == ""]
-    from . import disclosure
-    return disclosure.apply(rows)
+    return publish(rows)
 
 
 def latest(rows: pd.DataFrame) -> pd.DataFrame:
@@ -113,17 +122,20 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
     (``trend_basis``, :data:`TREND_BASIS`: the counts' χ² test, or the published limits for a
     series published without counts such as the ONS local series) and the indicator's name
     (``indicator``); empty when every indicator has a single period."""
-    from . import disclosure
     rows = values[(values["area_code"] == code) & values["value"].notna()]
     if "category_type" in rows.columns:
         rows = rows[rows["category_type"].fillna("") == ""]
-    rows = disclosure.apply(rows)
+    rows = publish(rows)
     rows = rows[~rows["suppressed"] & rows["value"].notna()]
     multi = rows.groupby("indicator_id")["period"].transform("nunique") > 1
     rows = rows[multi].sort_values(["indicator_id", "period"])
     if rows.empty:
-        return rows.assign(indicator=pd.Series(dtype=str), unit=pd.Series(dtype=str),
-                           trend=pd.Series(dtype=str), trend_basis=pd.Series(dtype=str))
+        return rows.assign(
+            indicator=pd.Series(dtype=str),
+            unit=pd.Series(dtype=str),
+            trend=pd.Series(dtype=str),
+            trend_basis=pd.Series(dtype=str),
+        )
     meta = metadata.set_index("indicator_id")
     labels, bases = {}, {}
     for ind, sub in rows.groupby("indicator_id"):
@@ -132,33 +144,42 @@ def trends(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFr
         if sub["period"].nunique() < TREND_POINTS:
             # too few points for the recent-trend rule: the points are drawn, and the label
             # says so instead of "Cannot be calculated"
-            labels[ind] = (f"No trend computed: {sub['period'].nunique()} periods "
-                           f"({', '.join(sorted(sub['period'].unique()))}); the recent "
-                           f"trend needs {TREND_POINTS}")
+            labels[ind] = (
+                f"No trend computed: {sub['period'].nunique()} periods "
+                f"({', '.join(sorted(sub['period'].unique()))}); the recent "
+                f"trend needs {TREND_POINTS}"
+            )
             bases[ind] = TREND_BASIS["few"]
             continue
         if m["method"] == "proportion" and sub["count"].notna().any():
-            res = stats.recent_trend(sub["value"], count=sub["count"],
-                                     denom=sub["denominator"], polarity=m["polarity"])
+            res = stats.recent_trend(
+                sub["value"], count=sub["count"], denom=sub["denominator"], polarity=m["polarity"]
+            )
             bases[ind] = TREND_BASIS["counts"]
         else:
             # series published with value and limits only (e.g. the ONS local series)
-            res = stats.recent_trend(sub["value"], lower=sub["lower_95"],
-                                     upper=sub["upper_95"], polarity=m["polarity"])
-            bases[ind] = TREND_BASIS["limits" if last[["lower_95", "upper_95"]].notna()
-                                     .all(axis=None) else "none"]
+            res = stats.recent_trend(
+                sub["value"], lower=sub["lower_95"], upper=sub["upper_95"], polarity=m["polarity"]
+            )
+            bases[ind] = TREND_BASIS[
+                "limits" if last[["lower_95", "upper_95"]].notna().all(axis=None) else "none"
+            ]
         labels[ind] = res["label"]
-    rows = rows.assign(indicator=rows["indicator_id"].map(meta["name"]),
-                       unit=rows["indicator_id"].map(meta["unit"]),
-                       trend=rows["indicator_id"].map(labels),
-                       trend_basis=rows["indicator_id"].map(bases))
+    rows = rows.assign(
+        indicator=rows["indicator_id"].map(meta["name"]),
+        unit=rows["indicator_id"].map(meta["unit"]),
+        trend=rows["indicator_id"].map(labels),
+        trend_basis=rows["indicator_id"].map(bases),
+    )
     return rows.reset_index(drop=True)
 
 
 # --- overview (tartan rug) -----------------------------------------------------------
 
-def rug_columns(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None
-                ) -> tuple[list[str], list[str]]:
+
+def rug_columns(
+    areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None
+) -> tuple[list[str], list[str]]:
     """The rug's columns: the areas coloured by significance (the area's children, and the
     area itself when it is compared with the same comparator as they are) and the
     comparator column(s) they are compared with (e.g. a locality page: the CCG, then the
@@ -176,8 +197,13 @@ def rug_columns(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = No
     return coloured, [c for c in comparators if c]
 
 
-def rug_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, code: str,
-             profile: str | None = None) -> pd.DataFrame:
+def rug_data(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    code: str,
+    profile: str | None = None,
+) -> pd.DataFrame:
     """One row per indicator and rug column (for :func:`nhsbook.charts.rug`).
 
     Columns: ``indicator``, ``domain``, ``period``, ``unit``, ``column`` (area name, or
@@ -197,28 +223,48 @@ def rug_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, 
     rows = latest(_published(values, coloured + comparators))
     rows = rows[rows["indicator_id"].isin(meta["indicator_id"])]
     rows = rows.drop_duplicates(["indicator_id", "area_code"])
-    grid = pd.MultiIndex.from_product([meta["indicator_id"], coloured + comparators],
-                                      names=["indicator_id", "area_code"]).to_frame(index=False)
-    cells = grid.merge(rows[["indicator_id", "area_code", "period", "value", "significance",
-                             "suppressed"]], on=["indicator_id", "area_code"], how="left")
-    cells["kind"] = np.where(cells["area_code"].isin(comparators) &
-                             ~cells["area_code"].isin(coloured), "comparator", "area")
-    label = names.reindex(coloured + comparators).fillna(pd.Series(
-        coloured + comparators, index=coloured + comparators))
+    grid = pd.MultiIndex.from_product(
+        [meta["indicator_id"], coloured + comparators], names=["indicator_id", "area_code"]
+    ).to_frame(index=False)
+    cells = grid.merge(
+        rows[["indicator_id", "area_code", "period", "value", "significance", "suppressed"]],
+        on=["indicator_id", "area_code"],
+        how="left",
+    )
+    cells["kind"] = np.where(
+        cells["area_code"].isin(comparators) & ~cells["area_code"].isin(coloured),
+        "comparator",
+        "area",
+    )
+    label = names.reindex(coloured + comparators).fillna(
+        pd.Series(coloured + comparators, index=coloured + comparators)
+    )
     dup = label.duplicated(keep=False)  # two practices of the same name: add their codes
     label[dup] = label[dup] + " (" + label.index[dup] + ")"
     cells["column"] = cells["area_code"].map(label)
     cells.loc[cells["kind"] == "comparator", "column"] += " (comparator)"
     cells["suppressed"] = cells["suppressed"].astype("boolean").fillna(False).astype(bool)
-    cells["label"] = np.where(cells["suppressed"], SUPPRESSED,
-                              cells["value"].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}"))
-    cells["significance"] = np.where(cells["kind"] == "area",
-                                     cells["significance"].fillna("Not compared"), "")
+    cells["label"] = np.where(
+        cells["suppressed"],
+        SUPPRESSED,
+        cells["value"].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}"),
+    )
+    cells["significance"] = np.where(
+        cells["kind"] == "area", cells["significance"].fillna("Not compared"), ""
+    )
     period = cells.groupby("indicator_id")["period"].agg(
-        lambda p: ", ".join(sorted(set(p.dropna()))))
-    per = pd.DataFrame({"indicator_id": meta["indicator_id"], "area_code": "",
-                        "kind": "period", "column": "Period", "label":
-                        meta["indicator_id"].map(period).fillna(""), "significance": ""})
+        lambda p: ", ".join(sorted(set(p.dropna())))
+    )
+    per = pd.DataFrame(
+        {
+            "indicator_id": meta["indicator_id"],
+            "area_code": "",
+            "kind": "period",
+            "column": "Period",
+            "label": meta["indicator_id"].map(period).fillna(""),
+            "significance": "",
+        }
+    )
     per["period"] = per["label"]
     cells = pd.concat([per, cells], ignore_index=True)
     cells["period"] = cells["indicator_id"].map(period).fillna("")
@@ -227,15 +273,30 @@ def rug_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, 
     cells["domain"] = cells["indicator_id"].map(m["domain"]).fillna("")
     cells["unit"] = cells["indicator_id"].map(m["unit"]).fillna("")
     cells = _rug_sort_keys(cells, meta, [label[c] for c in coloured])
-    keep = ["indicator", "domain", "period", "unit", "column", "kind", "label", "value",
-            "significance", "ind_order", "ind_name", "ind_worse", "col_order", "col_worse",
-            "col_better"]
+    keep = [
+        "indicator",
+        "domain",
+        "period",
+        "unit",
+        "column",
+        "kind",
+        "label",
+        "value",
+        "significance",
+        "ind_order",
+        "ind_name",
+        "ind_worse",
+        "col_order",
+        "col_worse",
+        "col_better",
+    ]
     cells["value"] = cells["value"].round(3)
     return cells[keep].reset_index(drop=True)
 
 
-def _rug_sort_keys(cells: pd.DataFrame, meta: pd.DataFrame, area_columns: list[str]
-                   ) -> pd.DataFrame:
+def _rug_sort_keys(
+    cells: pd.DataFrame, meta: pd.DataFrame, area_columns: list[str]
+) -> pd.DataFrame:
     """The rug's sort keys (see :func:`rug_data`); ties keep profile or name order."""
     cells = cells.copy()
     order = {i: n for n, i in enumerate(meta["indicator_id"])}
@@ -243,10 +304,12 @@ def _rug_sort_keys(cells: pd.DataFrame, meta: pd.DataFrame, area_columns: list[s
     alpha = meta["name"].str.lower().rank(method="first").astype(int)
     cells["ind_name"] = cells["indicator_id"].map(dict(zip(meta["indicator_id"], alpha)))
     worse = cells["significance"].isin(WORSE).groupby(cells["indicator_id"]).sum()
-    worse = worse.to_frame("n").assign(o=worse.index.map(order)).sort_values(
-        ["n", "o"], ascending=[False, True])
-    cells["ind_worse"] = cells["indicator_id"].map(dict(zip(worse.index,
-                                                            range(len(worse)))))
+    worse = (
+        worse.to_frame("n")
+        .assign(o=worse.index.map(order))
+        .sort_values(["n", "o"], ascending=[False, True])
+    )
+    cells["ind_worse"] = cells["indicator_id"].map(dict(zip(worse.index, range(len(worse)))))
     fixed = cells.loc[cells["kind"] != "area", "column"].drop_duplicates().tolist()
     fixed = {c: i for i, c in enumerate(sorted(fixed, key=lambda c: c != "Period"))}
     by_name = {c: len(fixed) + i for i, c in enumerate(area_columns)}
@@ -254,21 +317,27 @@ def _rug_sort_keys(cells: pd.DataFrame, meta: pd.DataFrame, area_columns: list[s
     areas_only = cells[cells["kind"] == "area"]
     for key, labels in (("col_worse", WORSE), ("col_better", BETTER)):
         n = areas_only["significance"].isin(labels).groupby(areas_only["column"]).sum()
-        ranked = n.to_frame("n").assign(o=n.index.map(by_name)).sort_values(
-            ["n", "o"], ascending=[False, True])
+        ranked = (
+            n.to_frame("n")
+            .assign(o=n.index.map(by_name))
+            .sort_values(["n", "o"], ascending=[False, True])
+        )
         cells[key] = cells["column"].map(
-            {**fixed, **{c: len(fixed) + i for i, c in enumerate(ranked.index)}})
+            {**fixed, **{c: len(fixed) + i for i, c in enumerate(ranked.index)}}
+        )
     return cells
 
 
 # --- compare indicators --------------------------------------------------------------
 
+
 def deprivation_indicator(metadata: pd.DataFrame) -> str | None:
     """The book's area deprivation indicator: the first whose name mentions deprivation
     (e.g. ``C20`` "Index of Multiple Deprivation (IMD) 2010" in the default book, Fingertips
     93553 "Deprivation score (IMD 2019)"); None when the book has none."""
-    hit = metadata[metadata["name"].str.contains(r"deprivation|\bIMD\b", case=False,
-                                                  regex=True, na=False)]
+    hit = metadata[
+        metadata["name"].str.contains(r"deprivation|\bIMD\b", case=False, regex=True, na=False)
+    ]
     return str(hit["indicator_id"].iloc[0]) if not hit.empty else None
 
 
@@ -291,19 +360,35 @@ def correlation(x: pd.Series, y: pd.Series) -> dict[str, float]:
     """
     ok = x.notna() & y.notna()
     xv, yv = x[ok].to_numpy(float), y[ok].to_numpy(float)
-    out = {"n": int(ok.sum()), "r": np.nan, "r2": np.nan, "slope": np.nan,
-           "intercept": np.nan, "p": np.nan}
+    out = {
+        "n": int(ok.sum()),
+        "r": np.nan,
+        "r2": np.nan,
+        "slope": np.nan,
+        "intercept": np.nan,
+        "p": np.nan,
+    }
     if len(xv) < 3 or np.ptp(xv) == 0 or np.ptp(yv) == 0:
         return out
     fit = sps.linregress(xv, yv)
-    out.update(r=float(fit.rvalue), r2=float(fit.rvalue ** 2), slope=float(fit.slope),
-               intercept=float(fit.intercept), p=float(fit.pvalue))
+    out.update(
+        r=float(fit.rvalue),
+        r2=float(fit.rvalue**2),
+        slope=float(fit.slope),
+        intercept=float(fit.intercept),
+        p=float(fit.pvalue),
+    )
     return out
 
 
-def scatter_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                 code: str, x_id: str, y_ids: Iterable[str] | None = None
-                 ) -> pd.DataFrame:
+def scatter_data(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    code: str,
+    x_id: str,
+    y_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Compare indicators: ``x_id`` against each of ``y_ids`` (default every other indicator
     with at least 3 practice values) across the practices of the area's comparison group
     (:func:`peer_practices`), latest periods, suppressed values left out.
@@ -318,36 +403,76 @@ def scatter_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFra
     _, group, own = peer_practices(areas, code)
     rows = latest(_published(values, group))
     rows = rows[~rows["suppressed"] & rows["value"].notna()]
-    wide = rows.pivot_table(index="area_code", columns="indicator_id", values="value",
-                            aggfunc="first")
+    wide = rows.pivot_table(
+        index="area_code", columns="indicator_id", values="value", aggfunc="first"
+    )
     meta = metadata.set_index("indicator_id")
     if x_id not in wide.columns:
         raise ValueError(f"indicator {x_id!r} has no practice values to compare")
-    ids = [i for i in (y_ids if y_ids is not None else meta.index)
-           if i != x_id and i in wide.columns and wide[i].notna().sum() >= 3]
+    ids = [
+        i
+        for i in (y_ids if y_ids is not None else meta.index)
+        if i != x_id and i in wide.columns and wide[i].notna().sum() >= 3
+    ]
     names = areas.set_index("area_code")["area_name"]
     parts = []
     for i in ids:
         pair = wide[[x_id, i]].dropna()
         fit = correlation(pair[x_id], pair[i])
-        pts = pd.DataFrame({"kind": "point", "area_code": pair.index,
-                            "area_name": pair.index.map(names),
-                            "x": pair[x_id].to_numpy(), "y": pair[i].to_numpy(),
-                            "own": pair.index.isin(own) & (len(own) < len(group))})
+        pts = pd.DataFrame(
+            {
+                "kind": "point",
+                "area_code": pair.index,
+                "area_name": pair.index.map(names),
+                "x": pair[x_id].to_numpy(),
+                "y": pair[i].to_numpy(),
+                "own": pair.index.isin(own) & (len(own) < len(group)),
+            }
+        )
         xs = np.array([pair[x_id].min(), pair[x_id].max()])
-        line = pd.DataFrame({"kind": "fit", "area_code": "", "area_name": "", "x": xs,
-                             "y": fit["intercept"] + fit["slope"] * xs, "own": False})
+        line = pd.DataFrame(
+            {
+                "kind": "fit",
+                "area_code": "",
+                "area_name": "",
+                "x": xs,
+                "y": fit["intercept"] + fit["slope"] * xs,
+                "own": False,
+            }
+        )
         part = pd.concat([pts, line], ignore_index=True) if np.isfinite(fit["r"]) else pts
-        part = part.assign(indicator_id=i, indicator=meta.loc[i, "name"],
-                           unit=meta.loc[i, "unit"],
-                           r=fit["r"], r2=fit["r2"], n=fit["n"], p=fit["p"],
-                           fit_text=_fit_text(fit))
+        part = part.assign(
+            indicator_id=i,
+            indicator=meta.loc[i, "name"],
+            unit=meta.loc[i, "unit"],
+            r=fit["r"],
+            r2=fit["r2"],
+            n=fit["n"],
+            p=fit["p"],
+            fit_text=_fit_text(fit),
+        )
         parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=["kind", "area_code", "area_name", "x", "y", "own",
-                                     "indicator_id", "indicator",
-                                     "unit", "r", "r2", "n", "p", "fit_text", "x_indicator",
-                                     "x_unit"])
+        return pd.DataFrame(
+            columns=[
+                "kind",
+                "area_code",
+                "area_name",
+                "x",
+                "y",
+                "own",
+                "indicator_id",
+                "indicator",
+                "unit",
+                "r",
+                "r2",
+                "n",
+                "p",
+                "fit_text",
+                "x_indicator",
+                "x_unit",
+            ]
+        )
     out = pd.concat(parts, ignore_index=True)
     out["x_indicator"] = meta.loc[x_id, "name"]
     out["x_unit"] = meta.loc[x_id, "unit"]
@@ -370,15 +495,21 @@ def correlation_table(scatter: pd.DataFrame) -> pd.DataFrame:
     correlation first."""
     t = scatter.drop_duplicates("indicator")[["indicator", "r", "r2", "n", "p"]]
     t = t.assign(strength=t["r"].abs()).sort_values("strength", ascending=False)
-    return t.drop(columns="strength").rename(columns={
-        "indicator": "Indicator", "r": "r", "r2": "R²", "n": "Practices", "p": "p"}
-    ).reset_index(drop=True)
+    return (
+        t.drop(columns="strength")
+        .rename(
+            columns={"indicator": "Indicator", "r": "r", "r2": "R²", "n": "Practices", "p": "p"}
+        )
+        .reset_index(drop=True)
+    )
 
 
 # --- box plots ------------------------------------------------------------------------
 
-def box_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-             code: str) -> pd.DataFrame:
+
+def box_data(
+    values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame, code: str
+) -> pd.DataFrame:
     """Distribution of each indicator across the practices of the area's comparison group
     (:func:`peer_practices`), every period: the lowest and highest value, the 25th, 50th and
     75th percentiles (:func:`nhsbook.stats.percentile`, Excel ``PERCENTILE.INC``; missing
@@ -396,24 +527,48 @@ def box_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
     out = []
     for (ind, period), sub in rows.groupby(["indicator_id", "period"], sort=False):
         q = stats.percentile(sub["value"], [0.25, 0.5, 0.75])
-        out.append({"indicator_id": ind, "period": period, "practices": len(sub),
-                    "lowest": sub["value"].min(), "q1": q.iloc[0], "median": q.iloc[1],
-                    "q3": q.iloc[2], "highest": sub["value"].max()})
-    cols = ["indicator", "unit", "period", "practices", "lowest", "q1", "median", "q3",
-            "highest", "area_name", "area_value"]
+        out.append(
+            {
+                "indicator_id": ind,
+                "period": period,
+                "practices": len(sub),
+                "lowest": sub["value"].min(),
+                "q1": q.iloc[0],
+                "median": q.iloc[1],
+                "q3": q.iloc[2],
+                "highest": sub["value"].max(),
+            }
+        )
+    cols = [
+        "indicator",
+        "unit",
+        "period",
+        "practices",
+        "lowest",
+        "q1",
+        "median",
+        "q3",
+        "highest",
+        "area_name",
+        "area_value",
+    ]
     if not out:
         return pd.DataFrame(columns=cols)
     box = pd.DataFrame(out)
     own = _published(values, [code])
-    own = own.loc[~own["suppressed"], ["indicator_id", "period", "value"]].drop_duplicates(
-        ["indicator_id", "period"]).rename(columns={"value": "area_value"})
+    own = (
+        own.loc[~own["suppressed"], ["indicator_id", "period", "value"]]
+        .drop_duplicates(["indicator_id", "period"])
+        .rename(columns={"value": "area_value"})
+    )
     box = box.merge(own, on=["indicator_id", "period"], how="left")
     box["indicator"] = box["indicator_id"].map(meta["name"])
     box["unit"] = box["indicator_id"].map(meta["unit"])
     box["area_name"] = str(_row(areas, code)["area_name"])
     order = {i: n for n, i in enumerate(metadata["indicator_id"])}
-    box = box.sort_values(["indicator_id", "period"],
-                          key=lambda s: s.map(order) if s.name == "indicator_id" else s)
+    box = box.sort_values(
+        ["indicator_id", "period"], key=lambda s: s.map(order) if s.name == "indicator_id" else s
+    )
     num = ["lowest", "q1", "median", "q3", "highest", "area_value"]
     box[num] = box[num].round(3)
     return box[cols].reset_index(drop=True)
@@ -421,8 +576,10 @@ def box_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
 
 # --- inequalities ---------------------------------------------------------------------
 
-def practice_quintiles(values: pd.DataFrame, areas: pd.DataFrame, group: Iterable[str],
-                       deprivation_id: str, n: int = 5) -> pd.DataFrame:
+
+def practice_quintiles(
+    values: pd.DataFrame, areas: pd.DataFrame, group: Iterable[str], deprivation_id: str, n: int = 5
+) -> pd.DataFrame:
     """Deprivation quintile (``n`` = 5; 10 for deciles) of each practice of ``group``:
     quantiles of the deprivation score across the group (:func:`nhsbook.stats.quantile_class`
     with the highest score ranked first, so quintile 1 is the most deprived), latest period.
@@ -431,19 +588,30 @@ def practice_quintiles(values: pd.DataFrame, areas: pd.DataFrame, group: Iterabl
     size).  Practices without a score get no quintile; fewer than ``n`` scored practices give
     none at all (as the national method).
     """
-    rows = latest(values[values["area_code"].isin(list(group)) &
-                         (values["indicator_id"] == deprivation_id)])
+    rows = latest(
+        values[values["area_code"].isin(list(group)) & (values["indicator_id"] == deprivation_id)]
+    )
     rows = rows.drop_duplicates("area_code")
     scores = pd.Series(rows["value"].to_numpy(), index=rows["area_code"].to_numpy())
     q = stats.quantile_class(scores, n=n, high_is_low_rank=True)
     sizes = areas.set_index("area_code")["list_size"]
-    return pd.DataFrame({"area_code": scores.index, "score": scores.to_numpy(),
-                         "quintile": q.to_numpy(),
-                         "population": scores.index.map(sizes).astype(float)})
+    return pd.DataFrame(
+        {
+            "area_code": scores.index,
+            "score": scores.to_numpy(),
+            "quintile": q.to_numpy(),
+            "population": scores.index.map(sizes).astype(float),
+        }
+    )
 
 
-def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.DataFrame,
-                practices: Iterable[str], suppress: bool = True) -> pd.DataFrame:
+def by_quintile(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    quintiles: pd.DataFrame,
+    practices: Iterable[str],
+    suppress: bool = True,
+) -> pd.DataFrame:
     """Every indicator for the ``practices`` grouped by deprivation quintile: counts and
     denominators summed (scores: population-weighted mean), value and 95% limits by the
     indicator's method exactly as areas are computed (:mod:`nhsbook.indicators`), then
@@ -457,18 +625,22 @@ def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.Data
     """
     q = quintiles.dropna(subset=["quintile"])
     q = q[q["area_code"].isin(list(practices))]
-    rows = latest(values[values["area_code"].isin(q["area_code"]) &
-                         (values["area_type"] == "practice")])
+    rows = latest(
+        values[values["area_code"].isin(q["area_code"]) & (values["area_type"] == "practice")]
+    )
     rows = rows[rows["category_type"].fillna("") == ""]
     rows = rows.merge(q[["area_code", "quintile", "population"]], on="area_code")
     rows["weight"] = rows["population"]
     rows["weighted_value"] = rows["value"] * rows["population"]
     g = rows.groupby(["indicator_id", "period", "sex", "age", "quintile"], as_index=False)
-    summed = g.agg(practices=("area_code", "nunique"), population=("population", "sum"),
-                   count=("count", lambda s: s.sum(min_count=len(s))),
-                   denominator=("denominator", lambda s: s.sum(min_count=len(s))),
-                   weighted_value=("weighted_value", lambda s: s.sum(min_count=len(s))),
-                   weight=("weight", "sum"))
+    summed = g.agg(
+        practices=("area_code", "nunique"),
+        population=("population", "sum"),
+        count=("count", lambda s: s.sum(min_count=len(s))),
+        denominator=("denominator", lambda s: s.sum(min_count=len(s))),
+        weighted_value=("weighted_value", lambda s: s.sum(min_count=len(s))),
+        weight=("weight", "sum"),
+    )
     summed["area_type"] = "quintile"
     summed["value"] = np.nan
     summed["value_note"] = ""
@@ -478,15 +650,29 @@ def by_quintile(values: pd.DataFrame, metadata: pd.DataFrame, quintiles: pd.Data
         calc = stats.suppress(calc)
     else:
         calc["suppressed"] = False
-    keep = ["indicator_id", "period", "sex", "age", "quintile", "practices", "population",
-            "count", "denominator", "value", "lower_95", "upper_95", "suppressed",
-            "value_note"]
+    keep = [
+        "indicator_id",
+        "period",
+        "sex",
+        "age",
+        "quintile",
+        "practices",
+        "population",
+        "count",
+        "denominator",
+        "value",
+        "lower_95",
+        "upper_95",
+        "suppressed",
+        "value_note",
+    ]
     calc["quintile"] = calc["quintile"].astype(int)
     return calc[keep].sort_values(["indicator_id", "quintile"]).reset_index(drop=True)
 
 
-def inequality(by_q: pd.DataFrame, metadata: pd.DataFrame, *, reps: int = 100_000,
-               seed: int = 1) -> pd.DataFrame:
+def inequality(
+    by_q: pd.DataFrame, metadata: pd.DataFrame, *, reps: int = 100_000, seed: int = 1
+) -> pd.DataFrame:
     """Slope and relative index of inequality of each indicator across its quintiles.
 
     Method
@@ -515,29 +701,47 @@ def inequality(by_q: pd.DataFrame, metadata: pd.DataFrame, *, reps: int = 100_00
         row: dict[str, object] = {"indicator_id": ind, **{c: np.nan for c in cols}}
         vt = SII_VALUE_TYPES.get(method)
         if vt is None:
-            row["value_note"] = f"Not calculated: {method.replace('_', ' ')} values have no " \
-                                "confidence limits"
+            row["value_note"] = (
+                f"Not calculated: {method.replace('_', ' ')} values have no confidence limits"
+            )
         elif sub["suppressed"].any() or sub["value"].isna().any():
             row["value_note"] = "Not calculated: a quintile's value is missing or suppressed"
         elif len(sub) < 2:
             row["value_note"] = "Not calculated: fewer than 2 quintiles"
         else:
             mult = float(meta.loc[ind, "multiplier"]) if vt == "proportion" else 1.0
-            data = sub.assign(v=sub["value"] / mult, lo=sub["lower_95"] / mult,
-                              up=sub["upper_95"] / mult)
-            res = stats.sii(data, value="v", lower="lo", upper="up", population="population",
-                            rank_group="quintile", value_type=vt, multiplier=mult, rii=True,
-                            reps=reps, seed=seed).iloc[0]
+            data = sub.assign(
+                v=sub["value"] / mult, lo=sub["lower_95"] / mult, up=sub["upper_95"] / mult
+            )
+            res = stats.sii(
+                data,
+                value="v",
+                lower="lo",
+                upper="up",
+                population="population",
+                rank_group="quintile",
+                value_type=vt,
+                multiplier=mult,
+                rii=True,
+                reps=reps,
+                seed=seed,
+            ).iloc[0]
             row.update({c: float(res[c]) for c in cols})
             row["value_note"] = res["value_note"]
         out.append(row)
     return pd.DataFrame(out, columns=["indicator_id", *cols, "value_note"])
 
 
-def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.DataFrame,
-                    code: str, deprivation_id: str, n: int = 5, reps: int = 100_000,
-                    quintiles: pd.DataFrame | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def inequality_data(
+    values: pd.DataFrame,
+    metadata: pd.DataFrame,
+    areas: pd.DataFrame,
+    code: str,
+    deprivation_id: str,
+    n: int = 5,
+    reps: int = 100_000,
+    quintiles: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The inequality view of an area: the area's practices in deprivation quintiles defined
     across its comparison group's practices (:func:`peer_practices`: a CCG's own; a
     locality's practices by the CCG-wide quintiles, so that quintile 1 means the same on
@@ -556,12 +760,11 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     (or when it has no rows for the area) the quintiles are computed here with the primary
     rule only.
     """
-    from . import disclosure
     by_q = None
     if quintiles is not None and n == 5 and "area_code" in quintiles.columns:
         mine = quintiles[quintiles["area_code"] == code]
         if not mine.empty:
-            by_q = disclosure.apply(mine).drop(columns=["area_code"])
+            by_q = publish(mine).drop(columns=["area_code"])
     if by_q is None:
         _, group, own = peer_practices(areas, code)
         quint = practice_quintiles(values, areas, group, deprivation_id, n=n)
@@ -574,23 +777,42 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
     bars = by_q[~by_q["suppressed"] & by_q["value"].notna() & by_q["lower_95"].notna()].copy()
     bars["area_value"] = bars["indicator_id"].map(area["value"])
     bars["significance"] = stats.compare(
-        bars["value"], bars["lower_95"], bars["upper_95"], bars["area_value"],
-        bars["indicator_id"].map(meta["polarity"]), conf=0.95).to_numpy()
+        bars["value"],
+        bars["lower_95"],
+        bars["upper_95"],
+        bars["area_value"],
+        bars["indicator_id"].map(meta["polarity"]),
+        conf=0.95,
+    ).to_numpy()
     labels = {i: n for n, i in enumerate(metadata["indicator_id"])}
     summary["period"] = summary["indicator_id"].map(area["period"])
-    summary["text"] = [_sii_text(r, meta.loc[r.indicator_id, "unit"])
-                       for r in summary.itertuples()]
+    summary["text"] = [_sii_text(r, meta.loc[r.indicator_id, "unit"]) for r in summary.itertuples()]
     bars["sii_text"] = bars["indicator_id"].map(summary.set_index("indicator_id")["text"])
     bars["indicator"] = bars["indicator_id"].map(meta["name"])
     bars["unit"] = bars["indicator_id"].map(meta["unit"])
     bars["quintile_label"] = bars["quintile"].map(
-        QUINTILE_LABELS if n == 5 else {k: str(k) for k in range(1, n + 1)})
-    bars = bars.sort_values(["indicator_id", "quintile"],
-                            key=lambda s: s.map(labels) if s.name == "indicator_id" else s)
+        QUINTILE_LABELS if n == 5 else {k: str(k) for k in range(1, n + 1)}
+    )
+    bars = bars.sort_values(
+        ["indicator_id", "quintile"], key=lambda s: s.map(labels) if s.name == "indicator_id" else s
+    )
     num = ["value", "lower_95", "upper_95", "area_value"]
     bars[num] = bars[num].round(3)
-    bars = bars[["indicator", "unit", "quintile", "quintile_label", "practices", "value",
-                 "lower_95", "upper_95", "area_value", "significance", "sii_text"]]
+    bars = bars[
+        [
+            "indicator",
+            "unit",
+            "quintile",
+            "quintile_label",
+            "practices",
+            "value",
+            "lower_95",
+            "upper_95",
+            "area_value",
+            "significance",
+            "sii_text",
+        ]
+    ]
     summary["indicator"] = summary["indicator_id"].map(meta["name"])
     summary = summary.sort_values("indicator_id", key=lambda s: s.map(labels))
     return bars.reset_index(drop=True), summary.reset_index(drop=True)
@@ -599,7 +821,6 @@ def inequality_data(values: pd.DataFrame, metadata: pd.DataFrame, areas: pd.Data
 def _sii_text(r: object, unit: str) -> str:
     if not np.isfinite(getattr(r, "sii")):
         return str(getattr(r, "value_note"))
-    from . import fmt   # SII at the indicator's precision, RII to 2 decimals
     meta = {"unit": unit}
     unit = "percentage points" if unit == "%" else unit
     sii = f"SII {fmt.sii(r.sii, meta)} {unit}"
@@ -617,21 +838,32 @@ def quintile_members(quintiles: pd.DataFrame, practices: Iterable[str]) -> pd.Da
     """How many of ``practices`` are in each quintile, their registered population and the
     range of their deprivation scores (for the page's explanation)."""
     q = quintiles[quintiles["area_code"].isin(list(practices))].dropna(subset=["quintile"])
-    t = q.groupby("quintile").agg(practices=("area_code", "size"),
-                                  population=("population", "sum"),
-                                  lowest_score=("score", "min"), highest_score=("score", "max"))
+    t = q.groupby("quintile").agg(
+        practices=("area_code", "size"),
+        population=("population", "sum"),
+        lowest_score=("score", "min"),
+        highest_score=("score", "max"),
+    )
     t.index = t.index.astype(int).map(QUINTILE_LABELS)
-    return t.reset_index().rename(columns={
-        "quintile": "Quintile", "practices": "Practices", "population": "Registered population",
-        "lowest_score": "Lowest score", "highest_score": "Highest score"})
+    return t.reset_index().rename(
+        columns={
+            "quintile": "Quintile",
+            "practices": "Practices",
+            "population": "Registered population",
+            "lowest_score": "Lowest score",
+            "highest_score": "Highest score",
+        }
+    )
 
 
 # --- by sex and age -------------------------------------------------------------------
 
+
 def _base_name(name: str) -> str:
     """An indicator's name without a trailing sex (" - Male", " (Female)")."""
-    return re.sub(r"\s*[-–(:,]\s*(male|female|persons|men|women)\)?\s*$", "", name,
-                  flags=re.I).strip()
+    return re.sub(
+        r"\s*[-–(:,]\s*(male|female|persons|men|women)\)?\s*$", "", name, flags=re.I
+    ).strip()
 
 
 def sex_age_table(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd.DataFrame:
@@ -651,18 +883,36 @@ def sex_age_table(values: pd.DataFrame, metadata: pd.DataFrame, code: str) -> pd
     ids = rows.groupby("base")["indicator_id"].transform("nunique")
     pick = rows[(per_id > 1) | ((sexes > 1) & (ids > 1))]
     if pick.empty:
-        return pd.DataFrame(columns=["Indicator", "Sex", "Age", "Period", "Value",
-                                     "Lower 95% CI", "Upper 95% CI", "Comparator",
-                                     "Significance"])
+        return pd.DataFrame(
+            columns=[
+                "Indicator",
+                "Sex",
+                "Age",
+                "Period",
+                "Value",
+                "Lower 95% CI",
+                "Upper 95% CI",
+                "Comparator",
+                "Significance",
+            ]
+        )
     pick = pick.sort_values(["base", "sex", "age"])
-    out = pd.DataFrame({
-        "Indicator": pick["base"], "Sex": pick["sex"], "Age": pick["age"],
-        "Period": pick["period"],
-        "Value": [SUPPRESSED if sup else ("" if pd.isna(v) else f"{v:,.1f}")
-                  for sup, v in zip(pick["suppressed"], pick["value"])],
-        "Lower 95% CI": pick["lower_95"].round(1), "Upper 95% CI": pick["upper_95"].round(1),
-        "Comparator": pick["comparator_value"].round(1),
-        "Significance": pick["significance"]})
+    out = pd.DataFrame(
+        {
+            "Indicator": pick["base"],
+            "Sex": pick["sex"],
+            "Age": pick["age"],
+            "Period": pick["period"],
+            "Value": [
+                SUPPRESSED if sup else ("" if pd.isna(v) else f"{v:,.1f}")
+                for sup, v in zip(pick["suppressed"], pick["value"])
+            ],
+            "Lower 95% CI": pick["lower_95"].round(1),
+            "Upper 95% CI": pick["upper_95"].round(1),
+            "Comparator": pick["comparator_value"].round(1),
+            "Significance": pick["significance"],
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -670,82 +920,110 @@ def single_sex_indicators(metadata: pd.DataFrame) -> pd.DataFrame:
     """Indicators defined for one sex only (e.g. cervical screening, births to women under
     20): name, sex and age, from the metadata."""
     m = metadata[~metadata["sex"].fillna("Persons").isin(["Persons", ""])]
-    return m[["name", "sex", "age"]].rename(columns={"name": "Indicator", "sex": "Sex",
-                                                     "age": "Age"}).reset_index(drop=True)
+    return (
+        m[["name", "sex", "age"]]
+        .rename(columns={"name": "Indicator", "sex": "Sex", "age": "Age"})
+        .reset_index(drop=True)
+    )
 
 
 # --- what the thin notebooks call (issue 21) ----------------------------------------------
+
 
 def trend_summary(trends: pd.DataFrame) -> pd.DataFrame:
     """The Trends section's table: one row per indicator of :func:`trends` (first row of
     each), with its ``Indicator``, ``Recent trend`` and ``Based on`` (the trend's basis)."""
     return trends.drop_duplicates("indicator_id")[["indicator", "trend", "trend_basis"]].rename(
-        columns={"indicator": "Indicator", "trend": "Recent trend",
-                 "trend_basis": "Based on"})
+        columns={"indicator": "Indicator", "trend": "Recent trend", "trend_basis": "Based on"}
+    )
 
 
 def rug_caption(areas: pd.DataFrame, code: str, values: pd.DataFrame | None = None) -> str:
     """The sentence above an overview (tartan rug), as MyST markdown with the names escaped:
     how many areas are coloured, their types, and the comparator(s) they are compared with
     (:func:`rug_columns`)."""
-    from .escape import markdown as esc
     coloured, comparators = rug_columns(areas, code, values)
     named = areas.set_index("area_code")
     types = ", ".join(sorted(set(named.loc[coloured, "area_type"])))
-    return (f"{len(coloured)} areas ({esc(types)}), "
-            f"compared with {esc(', '.join(named.loc[comparators, 'area_name']))}.")
+    return (
+        f"{len(coloured)} areas ({esc(types)}), "
+        f"compared with {esc(', '.join(named.loc[comparators, 'area_name']))}."
+    )
 
 
 #: The inequality summary's columns as published (CSV) and shown, in order.
-INDEX_COLUMNS = {"indicator": "Indicator", "period": "Period", "sii": "SII",
-                 "sii_lower": "SII lower 95% CI", "sii_upper": "SII upper 95% CI",
-                 "rii": "RII", "rii_lower": "RII lower 95% CI", "rii_upper": "RII upper 95% CI",
-                 "value_note": "Note"}
+INDEX_COLUMNS = {
+    "indicator": "Indicator",
+    "period": "Period",
+    "sii": "SII",
+    "sii_lower": "SII lower 95% CI",
+    "sii_upper": "SII upper 95% CI",
+    "rii": "RII",
+    "rii_lower": "RII lower 95% CI",
+    "rii_upper": "RII upper 95% CI",
+    "value_note": "Note",
+}
 
 
-def inequality_indices(summary: pd.DataFrame, metadata: pd.DataFrame
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def inequality_indices(
+    summary: pd.DataFrame, metadata: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The slope and relative indices of inequality of :func:`inequality_data`'s summary as
     (table, shown): ``table`` the numbers as published in the CSV (:data:`INDEX_COLUMNS`),
     ``shown`` the same as text, the SII and its limits at the indicator's precision
     (:func:`nhsbook.fmt.sii`) and the RII and its limits by :func:`nhsbook.fmt.rii`."""
-    from . import fmt
     table = summary[list(INDEX_COLUMNS)].rename(columns=INDEX_COLUMNS)
     meta = metadata.set_index("indicator_id")
     shown = table.copy()
     for col in ("SII", "SII lower 95% CI", "SII upper 95% CI"):  # the indicator's precision
-        shown[col] = [fmt.sii(v, meta.loc[i]) for v, i in zip(table[col],
-                                                                 summary["indicator_id"])]
+        shown[col] = [fmt.sii(v, meta.loc[i]) for v, i in zip(table[col], summary["indicator_id"])]
     for col in ("RII", "RII lower 95% CI", "RII upper 95% CI"):
         shown[col] = table[col].map(fmt.rii)
     return table, shown
 
 
-def compare_with(values: pd.DataFrame, metadata: pd.DataFrame, area_code: str,
-                 comparator_code: str) -> pd.DataFrame:
+def compare_with(
+    values: pd.DataFrame, metadata: pd.DataFrame, area_code: str, comparator_code: str
+) -> pd.DataFrame:
     """The area's indicators against a second comparator (e.g. a practice against England
     besides its CCG): value, 95% limits, the second comparator's value and the significance
     against it, by the Fingertips rule of :func:`nhsbook.stats.compare` (the comparator's
     value inside the area's 95% interval: Similar; outside: Higher/Lower or Better/Worse by
     polarity).  Counts 1-4 are suppressed first (``Not compared``)."""
-    from . import stats
     rows = values[values["area_code"] == area_code]
-    other = values.loc[values["area_code"] == comparator_code,
-                       ["indicator_id", "period", "sex", "age", "value"]].rename(
-        columns={"value": "second_value"})
+    other = values.loc[
+        values["area_code"] == comparator_code, ["indicator_id", "period", "sex", "age", "value"]
+    ].rename(columns={"value": "second_value"})
     rows = rows.merge(other, on=["indicator_id", "period", "sex", "age"], how="left")
     meta = metadata.set_index("indicator_id")
     polarity = rows["indicator_id"].map(meta["polarity"])
-    rows["second_significance"] = stats.compare(rows["value"], rows["lower_95"],
-                                                rows["upper_95"], rows["second_value"],
-                                                polarity, conf=0.95, area_code=area_code,
-                                                comparator_code=comparator_code).to_numpy()
-    from .disclosure import apply
-    rows = apply(rows)
+    rows["second_significance"] = stats.compare(
+        rows["value"],
+        rows["lower_95"],
+        rows["upper_95"],
+        rows["second_value"],
+        polarity,
+        conf=0.95,
+        area_code=area_code,
+        comparator_code=comparator_code,
+    ).to_numpy()
+    rows = publish(rows)
     rows.loc[rows["suppressed"], "second_significance"] = "Not compared"
     rows["name"] = rows["indicator_id"].map(meta["name"])
     order = {ind: i for i, ind in enumerate(metadata["indicator_id"])}
     rows = rows.sort_values("indicator_id", key=lambda s: s.map(order))
-    return rows[["indicator_id", "name", "period", "value", "lower_95", "upper_95",
-                 "comparator_value", "significance", "second_value", "second_significance",
-                 "suppressed"]].reset_index(drop=True)
+    return rows[
+        [
+            "indicator_id",
+            "name",
+            "period",
+            "value",
+            "lower_95",
+            "upper_95",
+            "comparator_value",
+            "significance",
+            "second_value",
+            "second_significance",
+            "suppressed",
+        ]
+    ].reset_index(drop=True)

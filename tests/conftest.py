@@ -33,13 +33,16 @@ def current(shared) -> Path:
 def practice_map(current):
     """NHS England's July 2026 practice map, as published (text)."""
     import pandas as pd
-    return pd.read_csv(current / "gp" / "gp-reg-pat-prac-map_jul2026.zip", dtype=str,
-                       keep_default_na=False)
+
+    return pd.read_csv(
+        current / "gp" / "gp-reg-pat-prac-map_jul2026.zip", dtype=str, keep_default_na=False
+    )
 
 
 @pytest.fixture(scope="session")
 def default_book():
     from nhsbook.config import load_book
+
     return load_book("default", root=ROOT)
 
 
@@ -47,6 +50,7 @@ def default_book():
 def computed(default_book):
     """The default book's computed tables (recomputed if the inputs changed)."""
     from nhsbook.store import load_computed
+
     return load_computed(default_book)
 
 
@@ -55,6 +59,7 @@ def site(default_book) -> Path:
     """The built default site; built here if `make book` has not built it already."""
     from nhsbook.build import build
     from nhsbook.store import is_current
+
     index = default_book.site_dir / "index.html"
     pages = default_book.book_dir / "areas"
     if not (index.is_file() and pages.is_dir() and is_current(default_book)):
@@ -74,6 +79,7 @@ def scratch_root(name: str) -> Path:
     ``book/`` (a book's paths must resolve inside its project)."""
     import shutil
     import subprocess
+
     scratch = TEST_SITES / name
     scratch.mkdir(parents=True, exist_ok=True)
     for link in ("_config.yml", "notebooks", "expectations"):
@@ -81,8 +87,9 @@ def scratch_root(name: str) -> Path:
             (scratch / link).symlink_to(ROOT / link)
     for folder in ("books", "data"):
         shutil.copytree(ROOT / folder, scratch / folder, dirs_exist_ok=True)
-    tracked = subprocess.run(["git", "ls-files", "book"], cwd=ROOT, capture_output=True,
-                             text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "book"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     for rel in tracked or [str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.md")]:
         target = scratch / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,17 +107,28 @@ def _one_area_of_each_type(path: Path) -> None:
     one area each (the book's data, hierarchy and every page type unchanged): 20 pages to
     build instead of 292."""
     import yaml
+
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     sets = []
     for ps in raw["pages"]:
         types = ps.get("area_types") or []
         if "pcn" in types:
             sets.append({**ps, "area_types": [t for t in types if t != "pcn"]})
-            sets.append({"part": ps["part"], "notebooks": ps["notebooks"],
-                         "areas": {DERBYSHIRE_PCN: "North Hardwick Bolsover PCN"}})
+            sets.append(
+                {
+                    "part": ps["part"],
+                    "notebooks": ps["notebooks"],
+                    "areas": {DERBYSHIRE_PCN: "North Hardwick Bolsover PCN"},
+                }
+            )
         elif types == ["practice"]:
-            sets.append({"part": ps["part"], "notebooks": ps["notebooks"],
-                         "areas": {DERBYSHIRE_PRACTICE: "Springs Health Centre"}})
+            sets.append(
+                {
+                    "part": ps["part"],
+                    "notebooks": ps["notebooks"],
+                    "areas": {DERBYSHIRE_PRACTICE: "Springs Health Centre"},
+                }
+            )
         else:
             sets.append(ps)
     raw["pages"] = sets
@@ -126,14 +144,22 @@ def derbyshire_site(shared) -> Path:
     import subprocess
     import sys
     import time
+
     scratch = scratch_root("derbyshire-2021")
     _one_area_of_each_type(scratch / "books" / "derbyshire-2021.yml")
-    env = {**os.environ, "NHSBOOK_ROOT": str(scratch),
-           "NHSBOOK_MIRROR": os.environ.get("NHSBOOK_MIRROR", str(shared / "data"))}
+    env = {
+        **os.environ,
+        "NHSBOOK_ROOT": str(scratch),
+        "NHSBOOK_MIRROR": os.environ.get("NHSBOOK_MIRROR", str(shared / "data")),
+    }
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "nhsbook", "build", "--book",
-                           "derbyshire-2021"], env=env, capture_output=True, text=True,
-                          timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nhsbook", "build", "--book", "derbyshire-2021"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"\nderbyshire-2021 site for the browser tests: {time.perf_counter() - t0:.0f} s")
     return scratch / "book" / "_build" / "html"

@@ -19,8 +19,10 @@ CCG_NAME = "NHS North Derbyshire CCG"
 
 @pytest.fixture(scope="module")
 def pages(default_book, computed):
-    return {code: AreaPage.from_tables(default_book, computed, code)
-            for code in (CCG, "ND-CHE", "SYN05")}
+    return {
+        code: AreaPage.from_tables(default_book, computed, code)
+        for code in (CCG, "ND-CHE", "SYN05")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,7 @@ def ccg(pages):
 
 
 # --- profile ---------------------------------------------------------------------------
+
 
 def test_profile_tables_are_the_profiles_with_values(ccg, computed):
     tables = ccg.profile_tables()
@@ -41,9 +44,15 @@ def test_profile_tables_are_the_profiles_with_values(ccg, computed):
 
 
 def _trends(ids, periods):
-    return pd.DataFrame({"indicator_id": ids, "indicator": [f"Name of {i}" for i in ids],
-                         "period": periods, "trend": ["Increasing"] * len(ids),
-                         "trend_basis": ["5 points"] * len(ids)})
+    return pd.DataFrame(
+        {
+            "indicator_id": ids,
+            "indicator": [f"Name of {i}" for i in ids],
+            "period": periods,
+            "trend": ["Increasing"] * len(ids),
+            "trend_basis": ["5 points"] * len(ids),
+        }
+    )
 
 
 def test_trend_summary_is_one_row_per_indicator(ccg):
@@ -51,7 +60,8 @@ def test_trend_summary_is_one_row_per_indicator(ccg):
     summary = ccg.trend_summary(trends)
     assert summary.to_dict("records") == [
         {"Indicator": "Name of A", "Recent trend": "Increasing", "Based on": "5 points"},
-        {"Indicator": "Name of B", "Recent trend": "Increasing", "Based on": "5 points"}]
+        {"Indicator": "Name of B", "Recent trend": "Increasing", "Based on": "5 points"},
+    ]
     pd.testing.assert_frame_equal(summary, views.trend_summary(trends))
     # the default book's indicators have one period each: no trends, an empty table
     assert ccg.trends().empty and ccg.trend_summary().empty
@@ -61,25 +71,35 @@ def test_trend_summary_is_one_row_per_indicator(ccg):
 def test_qof_bridge_note_only_for_qof_trends_across_2020_21(ccg):
     from nhsbook.io.opendata_icb import QOF_BRIDGE_NOTE
     from nhsbook.pages import esc
+
     qof = _trends(["QOF_DM", "QOF_DM"], ["2019/20", "2020/21"])
     assert ccg.qof_bridge_note(qof) == esc(QOF_BRIDGE_NOTE) != ""
     assert ccg.qof_bridge_note(_trends(["QOF_DM", "QOF_DM"], ["2021/22", "2022/23"])) == ""
     assert ccg.qof_bridge_note(_trends(["LE65", "LE65"], ["2019/20", "2020/21"])) == ""
-    assert ccg.qof_bridge_note() == ""          # the default book has no trends
+    assert ccg.qof_bridge_note() == ""  # the default book has no trends
 
 
-def test_peer_comparison_styled_formats_the_numbers_only(ccg, monkeypatch):
-    comp = pd.DataFrame({"Indicator": ["Smoking 1234.5"], "Period": ["2022/23"],
-                         "Value": [1234.56], "Similar 10": [None],
-                         "Compared with similar 10": ["Worse"]})
+def test_peer_comparison_table_formats_the_numbers_only(ccg, monkeypatch):
+    from nhsbook.tables import table
+
+    comp = pd.DataFrame(
+        {
+            "Indicator": ["Smoking 1234.5"],
+            "Period": ["2022/23"],
+            "Value": [1234.56],
+            "Similar 10": [None],
+            "Compared with similar 10": ["Worse"],
+        }
+    )
     monkeypatch.setattr(ccg, "peer_comparison", lambda: comp)
-    html = ccg.peer_comparison_styled().to_html()
+    html = table(ccg.peer_comparison()).data
     assert "1,234.6" in html and "Smoking 1234.5" in html and "Worse" in html
     assert 'class="nhsbook-profile" tabindex="0"' in html
     assert "nan" not in html and "None" not in html
 
 
 # --- practice variation ----------------------------------------------------------------
+
 
 def test_practice_outliers_and_their_summary(pages, ccg, computed):
     out = ccg.practice_outliers()
@@ -89,13 +109,14 @@ def test_practice_outliers_and_their_summary(pages, ccg, computed):
     practices = set(variation.practices_below(computed["areas"], CCG))
     assert len(practices) == 38 and set(out["Practice code"]) <= practices
     summary = ccg.outlier_summary(out)
-    assert list(summary.columns) == ["Locality", "Practice", "better", "higher", "lower",
-                                     "worse"]
+    assert list(summary.columns) == ["Locality", "Practice", "better", "higher", "lower", "worse"]
     assert len(summary) == out["Practice code"].nunique()
     assert int(summary[["better", "higher", "lower", "worse"]].to_numpy().sum()) == len(out)
     first = summary.iloc[0]
-    assert (first["Locality"], first["Practice"]) == ("Chesterfield",
-                                                      "Synthetic practice 01 (Chesterfield)")
+    assert (first["Locality"], first["Practice"]) == (
+        "Chesterfield",
+        "Synthetic practice 01 (Chesterfield)",
+    )
     assert first[["better", "higher", "lower", "worse"]].tolist() == [3, 0, 2, 3]
     # a practice's page: the practice's own outliers only
     mine = pages["SYN05"].practice_outliers()
@@ -116,13 +137,16 @@ def test_funnel_points_and_suppressed_values(pages, ccg, computed):
     assert ccg.suppressed_practice_values() == 271
     practices = variation.practices_below(computed["areas"], CCG)
     values = ccg.values
-    published = values[values["area_code"].isin(practices)
-                       & values["indicator_id"].isin(set(points["indicator_id"]))
-                       & (values["category_type"].fillna("") == "")]
+    published = values[
+        values["area_code"].isin(practices)
+        & values["indicator_id"].isin(set(points["indicator_id"]))
+        & (values["category_type"].fillna("") == "")
+    ]
     assert int(published["suppressed"].sum()) == 271
 
 
 # --- locality pack ---------------------------------------------------------------------
+
 
 def test_ccg_differences_without_england(pages):
     page = pages["ND-CHE"]
@@ -130,13 +154,21 @@ def test_ccg_differences_without_england(pages):
     assert not pack.england
     text, table = page.ccg_differences(pack)
     col = "CCG vs Cluster (JSNA 2012 comparator)"
-    assert list(table.columns) == ["Domain", "Indicator", "CCG value", col,
-                                   "Locality value", "Locality vs CCG"]
+    assert list(table.columns) == [
+        "Domain",
+        "Indicator",
+        "CCG value",
+        col,
+        "Locality value",
+        "Locality vs CCG",
+    ]
     assert len(table) == 25
     assert len(table) == int(pack.rows[col].isin(["Worse", "Worst", "Better", "Best"]).sum())
-    assert text.startswith("England values are not in this book's data, so the CCG is shown "
-                           "against its own comparator, Cluster \\(JSNA 2012 comparator\\): "
-                           f"{CCG_NAME} differs significantly on 25 indicators.")
+    assert text.startswith(
+        "England values are not in this book's data, so the CCG is shown "
+        "against its own comparator, Cluster \\(JSNA 2012 comparator\\): "
+        f"{CCG_NAME} differs significantly on 25 indicators."
+    )
     by = page.outlier_summary(pack.practice_outliers, by=("Practice",))
     assert list(by.columns[:1]) == ["Practice"]
     assert len(by) == pack.practice_outliers["Practice code"].nunique()
@@ -150,6 +182,7 @@ def test_locality_pack_is_a_locality_page_only(ccg):
 
 # --- inequalities ----------------------------------------------------------------------
 
+
 def test_inequality_and_quintile_members(ccg):
     dep, bars, summary = ccg.inequality()
     assert dep == "C20" == ccg.deprivation_indicator()
@@ -161,33 +194,54 @@ def test_inequality_and_quintile_members(ccg):
         "Practices": [9, 7, 7, 8, 7],
         "Registered population": [69884.0, 59459.0, 56549.0, 46735.0, 55373.0],
         "Lowest score": [22.58, 19.96, 18.37, 15.15, 7.1],
-        "Highest score": [31.2, 21.79, 19.22, 18.33, 14.2]}
+        "Highest score": [31.2, 21.79, 19.22, 18.33, 14.2],
+    }
     # every practice of the CCG with a deprivation score is in a quintile
     values = ccg.values
-    scored = values[(values["indicator_id"] == dep) & values["value"].notna()
-                    & values["area_code"].isin(variation.practices_below(ccg.areas, CCG))]
+    scored = values[
+        (values["indicator_id"] == dep)
+        & values["value"].notna()
+        & values["area_code"].isin(variation.practices_below(ccg.areas, CCG))
+    ]
     assert members["Practices"].sum() == len(scored) == 38
 
 
 def test_deprivation_markdown(ccg):
     text = ccg.deprivation_markdown("C20")
-    assert text.startswith("Deprivation: *Index of Multiple Deprivation \\(IMD\\) 2010* "
-                           "(2012) of each practice (registered population).")
-    assert "**synthetic** practices" in text     # the default book is synthetic
+    assert text.startswith(
+        "Deprivation: *Index of Multiple Deprivation \\(IMD\\) 2010* "
+        "(2012) of each practice (registered population)."
+    )
+    assert "**synthetic** practices" in text  # the default book is synthetic
 
 
 def test_inequality_indices(ccg):
     _, _, summary = ccg.inequality()
     table, shown = ccg.inequality_indices(summary)
-    assert list(table.columns) == ["Indicator", "Period", "SII", "SII lower 95% CI",
-                                   "SII upper 95% CI", "RII", "RII lower 95% CI",
-                                   "RII upper 95% CI", "Note"]
+    assert list(table.columns) == [
+        "Indicator",
+        "Period",
+        "SII",
+        "SII lower 95% CI",
+        "SII upper 95% CI",
+        "RII",
+        "RII lower 95% CI",
+        "RII upper 95% CI",
+        "Note",
+    ]
     assert list(shown.columns) == list(table.columns) and len(table) == len(summary) == 52
     assert table["SII"].tolist() == pytest.approx(summary["sii"].tolist(), nan_ok=True)
     alcohol = shown[shown["Indicator"] == "Alcohol related admissions to hospital"].iloc[0]
-    assert alcohol[["SII", "SII lower 95% CI", "SII upper 95% CI", "RII",
-                    "RII lower 95% CI", "RII upper 95% CI"]].tolist() == [
-        "-340.5", "-491.7", "-188.7", "0.83", "0.77", "0.90"]
+    assert alcohol[
+        [
+            "SII",
+            "SII lower 95% CI",
+            "SII upper 95% CI",
+            "RII",
+            "RII lower 95% CI",
+            "RII upper 95% CI",
+        ]
+    ].tolist() == ["-340.5", "-491.7", "-188.7", "0.83", "0.77", "0.90"]
     male = shown[shown["Indicator"] == "Life expectancy at 65 - Male"].iloc[0]
     assert male["SII"] == "–" and male["Note"].startswith("Not calculated")
 
@@ -195,26 +249,36 @@ def test_inequality_indices(ccg):
 def test_sex_age_and_single_sex(ccg):
     by_sex = ccg.sex_age_table()
     assert by_sex[["Indicator", "Sex"]].values.tolist() == [
-        ["Life expectancy at 65", "Female"], ["Life expectancy at 65", "Male"]]
+        ["Life expectancy at 65", "Female"],
+        ["Life expectancy at 65", "Male"],
+    ]
     single = ccg.single_sex_indicators()
     assert single["Indicator"].tolist() == [
-        "Life expectancy at 65 - Male", "Life expectancy at 65 - Female",
-        "Cancer screening coverage: Cervical", "Cancer screening coverage: Breast",
-        "Births to women <20 yrs"]
+        "Life expectancy at 65 - Male",
+        "Life expectancy at 65 - Female",
+        "Cancer screening coverage: Cervical",
+        "Cancer screening coverage: Breast",
+        "Births to women <20 yrs",
+    ]
 
 
 # --- overview --------------------------------------------------------------------------
 
+
 def test_rugs_and_caption(pages, ccg, computed):
     assert ccg.rug_caption() == f"5 areas (locality), compared with {CCG_NAME}."
-    assert pages["ND-CHE"].rug_caption() == \
-        f"12 areas (locality\\, practice), compared with {CCG_NAME}."
+    assert (
+        pages["ND-CHE"].rug_caption()
+        == f"12 areas (locality\\, practice), compared with {CCG_NAME}."
+    )
     rugs = ccg.rugs()
     assert list(rugs) == ccg.profiles() == ["adult", "child"]
     assert {p: r.shape for p, r in rugs.items()} == {"adult": (231, 15), "child": (140, 15)}
-    pd.testing.assert_frame_equal(rugs["adult"], views.rug_data(
-        computed["values"], computed["metadata"], computed["areas"], CCG, "adult"))
-    assert pages["SYN05"].rugs() == {}          # nothing lies below a practice
+    pd.testing.assert_frame_equal(
+        rugs["adult"],
+        views.rug_data(computed["values"], computed["metadata"], computed["areas"], CCG, "adult"),
+    )
+    assert pages["SYN05"].rugs() == {}  # nothing lies below a practice
 
 
 def test_compare_areas_scatter_and_box(ccg):
@@ -232,9 +296,9 @@ def test_the_scatter_chart_ends_its_description_with_the_supported_headline(ccg)
     """The chart takes its headline from the page (charts import nothing of the analysis):
     the correlation sentence of nhsbook.messages, with its n and p."""
     from nhsbook.messages import correlation_sentence
+
     data = ccg.scatter_data()
-    said = correlation_sentence(views.correlation_table(data),
-                                str(data["x_indicator"].iloc[0]))
+    said = correlation_sentence(views.correlation_table(data), str(data["x_indicator"].iloc[0]))
     description = ccg.scatter_chart(data).to_dict()["description"]
     assert said and description.endswith(" " + said)
     assert "practices" in said and "p" in said

@@ -13,10 +13,19 @@ from nhsbook import audit, publish, stats
 from nhsbook.audit import Group, Knowledge
 
 KEY = ("X1", "2012")
-META = pd.DataFrame({"indicator_id": ["X1"], "name": ["Admissions"], "method": ["crude_rate"],
-                     "multiplier": [1000.0], "reference_value": [np.nan],
-                     "period": ["2012"], "profile": ["adult"], "unit": ["per 1,000"],
-                     "polarity": ["low_is_good"]})
+META = pd.DataFrame(
+    {
+        "indicator_id": ["X1"],
+        "name": ["Admissions"],
+        "method": ["crude_rate"],
+        "multiplier": [1000.0],
+        "reference_value": [np.nan],
+        "period": ["2012"],
+        "profile": ["adult"],
+        "unit": ["per 1,000"],
+        "polarity": ["low_is_good"],
+    }
+)
 NOTE = stats.SUPPRESSION_NOTE
 
 
@@ -33,11 +42,16 @@ def _publish_profiles(site: Path, counts: dict[str, int | None]) -> None:
     for code, n in counts.items():
         folder = site / "data" / code
         folder.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"Indicator ID": ["X1"], "Area code": [code], "Period": ["2012"],
-                      "Count": ["Supp." if n is None else str(n)],
-                      "Value": ["Supp." if n is None else "1.0"],
-                      "Value note": [NOTE if n is None else ""]}).to_csv(
-            folder / "profile.csv", index=False)
+        pd.DataFrame(
+            {
+                "Indicator ID": ["X1"],
+                "Area code": [code],
+                "Period": ["2012"],
+                "Count": ["Supp." if n is None else str(n)],
+                "Value": ["Supp." if n is None else "1.0"],
+                "Value note": [NOTE if n is None else ""],
+            }
+        ).to_csv(folder / "profile.csv", index=False)
 
 
 def _knowledge(cells: dict[str, int | None]) -> Knowledge:
@@ -52,6 +66,7 @@ def _knowledge(cells: dict[str, int | None]) -> Knowledge:
 
 
 # --- differencing -------------------------------------------------------------------------------
+
 
 def test_one_suppressed_child_is_recovered_exactly_from_the_published_site(tmp_path):
     areas = _areas({"L1": ["P1", "P2", "P3"]})
@@ -89,8 +104,10 @@ def test_a_large_enough_total_protects_two_suppressed_siblings_without_the_rule(
     assert audit.attack(kn, [Group("L1", ("P1", "P2", "P3"), "L1")]) == []
 
 
-@pytest.mark.parametrize("total, recovered", [(6, []), (5, [("P2", 1, 4), ("P3", 1, 4)]),
-                                              (2, [("P2", 1, 1), ("P3", 1, 1)])])
+@pytest.mark.parametrize(
+    "total, recovered",
+    [(6, []), (5, [("P2", 1, 4), ("P3", 1, 4)]), (2, [("P2", 1, 1), ("P3", 1, 1)])],
+)
 def test_secondary_suppression_noted_alike_must_hide_even_smallness(total, recovered):
     """Where every suppressed cell carries the same note (primary or secondary alike), a
     suppressed cell is only known to be >= 1: P2 + P3 = 6 leaves each in 1..5 (safe), 5
@@ -108,8 +125,9 @@ def test_secondary_suppression_noted_alike_must_hide_even_smallness(total, recov
 def test_only_the_crossing_of_locality_and_quintile_reveals_a_cell():
     """P1, P2, P3 suppressed in locality L1 (P1 + P2 + P3 = 8); quintile 1 holds P2, P3 and
     P5 (P2 + P3 = 5).  Neither equation alone gives a cell, together P1 = 3."""
-    kn = _knowledge({"L1": 18, "P1": None, "P2": None, "P3": None, "P4": 10,
-                     "C1 quintile 1": 25, "P5": 20})
+    kn = _knowledge(
+        {"L1": 18, "P1": None, "P2": None, "P3": None, "P4": 10, "C1 quintile 1": 25, "P5": 20}
+    )
     locality = [Group("L1", ("P1", "P2", "P3", "P4"), "L1 = Σ its 4 practices")]
     quintile = [Group("C1 quintile 1", ("P2", "P3", "P5"), "C1 quintile 1 = Σ its 3 practices")]
     assert audit.attack(kn, locality) == []
@@ -123,13 +141,16 @@ def test_quintile_membership_is_read_as_published(tmp_path):
     """The inequalities page's quintile table (score ranges, practice counts) and the
     practices' published deprivation scores give the quintile groups."""
     areas = _areas({"L1": ["P1", "P2", "P3", "P4"]})
-    kn = Knowledge(scores={"P1": (30.2, 0.05), "P2": (28.0, 0.05), "P3": (12.5, 0.05),
-                           "P4": (11.0, 0.05)})
+    kn = Knowledge(
+        scores={"P1": (30.2, 0.05), "P2": (28.0, 0.05), "P3": (12.5, 0.05), "P4": (11.0, 0.05)}
+    )
     kn.quintiles["C1"] = {1: (2, 27.95, 30.25), 5: (2, 10.95, 12.55)}
     groups = audit.quintile_groups(kn, areas)
     assert {(g.parent, g.children) for g in groups} == {
-        ("C1 quintile 1", ("P1", "P2")), ("C1 quintile 5", ("P3", "P4")),
-        ("C1", ("C1 quintile 1", "C1 quintile 5"))}
+        ("C1 quintile 1", ("P1", "P2")),
+        ("C1 quintile 5", ("P3", "P4")),
+        ("C1", ("C1 quintile 1", "C1 quintile 5")),
+    }
     # a practice whose rounded score fits two quintiles makes both unusable
     kn.quintiles["C1"] = {1: (2, 27.95, 30.25), 2: (1, 11.95, 27.95), 5: (1, 10.95, 12.0)}
     kn.scores["P2"] = (27.95, 0.05)
@@ -140,16 +161,18 @@ def test_a_quintile_bar_left_out_is_the_area_minus_the_others():
     """An inequalities page leaves out a quintile whose count is small; the area's count
     minus the published quintiles gives it (an unpublished cell: a finding when small)."""
     kn = _knowledge({"C1": 30, "C1 quintile 1": 12, "C1 quintile 2": 15})
-    groups = [Group("C1", ("C1 quintile 1", "C1 quintile 2", "C1 quintile 3"),
-                    "C1 = Σ its 3 quintiles")]
+    groups = [
+        Group("C1", ("C1 quintile 1", "C1 quintile 2", "C1 quintile 3"), "C1 = Σ its 3 quintiles")
+    ]
     found = audit.attack(kn, groups)
     assert [(r.area, r.value) for r in found] == [("C1 quintile 3", 3)]
 
 
 # --- inversion -------------------------------------------------------------------------------------
 
+
 def _rounded(x: float, digits: int) -> tuple[float, float]:
-    return round(float(x), digits), 0.5 * 10.0 ** -digits
+    return round(float(x), digits), 0.5 * 10.0**-digits
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 9, 10, 57, 312])
@@ -162,8 +185,7 @@ def test_poisson_limits_give_the_count_back(count):
     assert audit.invert_poisson(v, dv, lo, dl, up, du) == (count, count)
 
 
-@pytest.mark.parametrize("count, denom", [(1, 40), (2, 150), (3, 150), (4, 2_000),
-                                          (37, 420)])
+@pytest.mark.parametrize("count, denom", [(1, 40), (2, 150), (3, 150), (4, 2_000), (37, 420)])
 def test_wilson_limits_give_count_and_denominator_back(count, denom):
     r = stats.proportion_ci(count, denom).iloc[0]
     v, dv = _rounded(r["value"], 3)
@@ -175,10 +197,16 @@ def test_wilson_limits_give_count_and_denominator_back(count, denom):
 def test_rounding_to_one_decimal_still_gives_a_small_count_away():
     """Value and limits at one decimal (as the profile tables show them) pin 3 of 150; a
     large count only gets bounds."""
+
     def invert(x, n):
         r = stats.proportion_ci(x, n).iloc[0]
-        return audit.invert_wilson(*_rounded(r["value"], 1), *_rounded(r["lower"], 1),
-                                   *_rounded(r["upper"], 1), multiplier=100.0)
+        return audit.invert_wilson(
+            *_rounded(r["value"], 1),
+            *_rounded(r["lower"], 1),
+            *_rounded(r["upper"], 1),
+            multiplier=100.0,
+        )
+
     assert invert(3, 150) == (3, 3)
     lo, hi = invert(300, 2_000)
     assert lo <= 300 <= hi and hi - lo > 10
@@ -187,13 +215,19 @@ def test_rounding_to_one_decimal_still_gives_a_small_count_away():
 def test_dobson_limits_give_the_total_count_back():
     bands = list(stats.ESP2013.index)
     rng = np.random.default_rng(4)
-    data = pd.DataFrame({"age_band": bands, "count": rng.integers(0, 4, len(bands)),
-                         "denominator": rng.integers(500, 3_000, len(bands))})
+    data = pd.DataFrame(
+        {
+            "age_band": bands,
+            "count": rng.integers(0, 4, len(bands)),
+            "denominator": rng.integers(500, 3_000, len(bands)),
+        }
+    )
     r = stats.dsr(data).iloc[0]
     total = int(data["count"].sum())
     assert total >= 10
-    found = audit.invert_dobson(*_rounded(r["value"], 2), *_rounded(r["lower"], 2),
-                                *_rounded(r["upper"], 2))
+    found = audit.invert_dobson(
+        *_rounded(r["value"], 2), *_rounded(r["lower"], 2), *_rounded(r["upper"], 2)
+    )
     assert found[0] <= total <= found[1] and found[1] - found[0] <= 2
     exact = audit.invert_dobson(r["value"], 1e-9, r["lower"], 1e-9, r["upper"], 1e-9)
     assert exact == (total, total)
@@ -206,9 +240,15 @@ def test_an_inverted_suppressed_cell_is_a_finding(tmp_path):
     r = stats.rate_ci(2, 1_500.0, multiplier=1000.0).iloc[0]
     folder = tmp_path / "charts" / "L1"
     folder.mkdir(parents=True)
-    pd.DataFrame({"indicator_id": ["X1"], "area_code": ["P1"], "value": [round(r["value"], 3)],
-                  "lower_95": [round(r["lower"], 3)], "upper_95": [round(r["upper"], 3)]}
-                 ).to_csv(folder / "bars.csv", index=False)
+    pd.DataFrame(
+        {
+            "indicator_id": ["X1"],
+            "area_code": ["P1"],
+            "value": [round(r["value"], 3)],
+            "lower_95": [round(r["lower"], 3)],
+            "upper_95": [round(r["upper"], 3)],
+        }
+    ).to_csv(folder / "bars.csv", index=False)
     found = publish.scan(tmp_path, META, areas=areas)
     assert any(f.value == 2 and "Byar's/exact Poisson inverted" in f.rule for f in found)
 
@@ -225,6 +265,7 @@ def test_parse_column_reads_the_rounding():
 
 # --- the default book's published site ---------------------------------------------------------------
 
+
 def test_no_suppressed_count_is_recoverable_from_the_default_site(site, computed):
     """The issue's attack over the default site: counts 1-4 worked back as parent − siblings
     (practices → locality → CCG), through the deprivation quintiles, and from published
@@ -234,16 +275,23 @@ def test_no_suppressed_count_is_recoverable_from_the_default_site(site, computed
     took = time.perf_counter() - start
     values = computed["values"]
     truth = {(r.indicator_id, r.period, r.area_code): r.count for r in values.itertuples()}
-    wrong = [r for r in found if (r.indicator_id, r.period, r.area) in truth and
-             not r.lo <= truth[(r.indicator_id, r.period, r.area)] <= r.hi]
+    wrong = [
+        r
+        for r in found
+        if (r.indicator_id, r.period, r.area) in truth
+        and not r.lo <= truth[(r.indicator_id, r.period, r.area)] <= r.hi
+    ]
     assert not wrong, f"the attack recovered wrong values: {wrong[:3]}"
-    assert not found, (f"{len(found)} suppressed counts are recoverable from the published "
-                       f"site ({took:.0f} s):\n" + "\n".join(map(str, found[:10])))
+    assert not found, (
+        f"{len(found)} suppressed counts are recoverable from the published "
+        f"site ({took:.0f} s):\n" + "\n".join(map(str, found[:10]))
+    )
 
 
 def test_the_book_and_indicator_thresholds_are_read():
     class Book:
         disclosure = "nhs_digital"
+
     assert publish.book_threshold(Book()) == 8 and publish.book_rounding(Book()) == 5
     assert publish.book_threshold(object()) == 5 and publish.book_rounding(object()) == 1
     meta = META.assign(suppress_below=[10])
@@ -265,8 +313,12 @@ def test_rounded_counts_are_bounds_not_values(tmp_path):
     assert audit.audit_site(tmp_path, META, areas, threshold=8, rounding=5) == []
     # figures computed from a rounded count invert to the rounded count only
     r = stats.rate_ci(10, 1_500.0, multiplier=1000.0).iloc[0]
-    nums = tuple(sorted((k, float(round(r[c], 3)), 5e-4) for k, c in
-                        (("value", "value"), ("lower_95", "lower"), ("upper_95", "upper"))))
+    nums = tuple(
+        sorted(
+            (k, float(round(r[c], 3)), 5e-4)
+            for k, c in (("value", "value"), ("lower_95", "lower"), ("upper_95", "upper"))
+        )
+    )
     bounds = audit._count_bounds(nums, ("crude_rate", 1000.0, np.nan), 5)
     assert [(lo, hi) for lo, hi, _ in bounds] == [(7.5, 12.5)]
 
@@ -276,8 +328,11 @@ def test_every_published_figure_bounds_the_true_count(site, computed):
     published count, value × denominator and inverted interval put on a cell hold its true
     count, and most published intervals of a small group pin the count exactly."""
     kn = audit.read_site(site, computed["metadata"], computed["areas"])
-    truth = {(r.indicator_id, r.period, r.area_code): r.count
-             for r in computed["values"].itertuples() if np.isfinite(r.count)}
+    truth = {
+        (r.indicator_id, r.period, r.area_code): r.count
+        for r in computed["values"].itertuples()
+        if np.isfinite(r.count)
+    }
     checked = exact = 0
     for key, cells in kn.cells.items():
         for area, cell in cells.items():

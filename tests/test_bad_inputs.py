@@ -46,8 +46,9 @@ def _edit(data: Path, rel: str, fn) -> int:
 
 def _failure(report, file: str, column: str | None = None):
     assert not report.ok, "the gate passed a broken input"
-    hits = [f for f in report.failures if f.file == file and
-            (column is None or column in f.columns)]
+    hits = [
+        f for f in report.failures if f.file == file and (column is None or column in f.columns)
+    ]
     assert hits, f"no failure for {file} {column}: {[f.where() for f in report.failures]}"
     f = hits[0]
     assert f.rule and f.hint, "a failure must say the rule and the fix"
@@ -61,6 +62,7 @@ def test_inf_and_nan_are_not_numbers(data):
         j = df.index[(df["indicator_id"] == "A05") & (df["area_code"] == "SYN02")][0]
         df.loc[j, "denominator"] = "NaN"
         return i
+
     line = _edit(data, PV, breaks)
     report = validate_book(data)
     f = _failure(report, PV, "count")
@@ -86,6 +88,7 @@ def test_orphaned_practice_is_refused(data):
         i = df.index[df["area_code"] == "SYN09"][0]
         df.loc[i, "parent_code"] = "ND-XXX"
         return i
+
     line = _edit(data, PRACTICES, breaks)
     f = _failure(validate_book(data), PRACTICES, "parent_code")
     assert line in f.lines
@@ -101,8 +104,9 @@ def test_practice_codes_that_lost_leading_zeros(data):
 
 def test_windows_1252_pound_sign(data):
     path = data / "areas.csv"
-    text = path.read_text(encoding="utf-8").replace("ONS GSS code for England",
-                                                    "ONS GSS code for England (£)")
+    text = path.read_text(encoding="utf-8").replace(
+        "ONS GSS code for England", "ONS GSS code for England (£)"
+    )
     path.write_bytes(text.encode("cp1252"))
     f = _failure(validate_book(data), "areas.csv")
     assert f.lines == [2] and "UTF-8" in f.rule + f.hint
@@ -111,7 +115,7 @@ def test_windows_1252_pound_sign(data):
 def test_malformed_csv_quoting(data):
     path = data / "population_structure.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
-    lines[2] = lines[2].replace(",", ',"', 1)          # an opening quote never closed
+    lines[2] = lines[2].replace(",", ',"', 1)  # an opening quote never closed
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     f = _failure(validate_book(data), "population_structure.csv")
     assert f.lines and f.lines[0] == 3
@@ -136,6 +140,7 @@ def test_a_huge_file_is_refused_before_reading(data, monkeypatch):
     """A file over the size limit (1 GiB in real life; the limit is lowered here) is refused
     by its size, without being read."""
     from nhsbook import textfile
+
     monkeypatch.setattr(textfile, "MAX_FILE_BYTES", 1000)
     f = _failure(validate_book(data), PV)
     assert "size" in f.rule and "MAX_FILE_BYTES" in f.hint or "split" in f.hint
@@ -145,7 +150,7 @@ def test_fingertips_export_with_reordered_columns(tmp_path):
     src = ROOT.parent / "shared" / "data" / "gp" / "fingertips_93553_imd2019_score_gp_england.csv"
     df = pd.read_csv(src, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=50)
     cols = list(df.columns)
-    cols[12], cols[13] = cols[13], cols[12]            # Value <-> Lower CI 95.0 limit
+    cols[12], cols[13] = cols[13], cols[12]  # Value <-> Lower CI 95.0 limit
     path = tmp_path / "reordered.csv"
     df[cols].to_csv(path, index=False)
     with pytest.raises(fingertips.FingertipsFormatError) as err:

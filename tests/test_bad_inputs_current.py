@@ -1,6 +1,6 @@
 """The bad-input corpus for the current (2024-2026) formats of the ICB book: each suite
 (the July 2026 practice map, registrations by age, QOF 2024-25 prevalence, IoD2025 by LSOA 2021,
-Fingertips 94240 practice IMD, the LSOA 2021 lookup) refuses a wrong header, text in a number,
+Fingertips 94240 practice IMD, the LSOA 2021 lookup, NHS payments to general practice 2022-23) refuses a wrong header, text in a number,
 an unknown code and a duplicated key, naming the file, the line and the column; the readers
 refuse the same files with the same coordinates.
 
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from nhsbook import sources
-from nhsbook.io import current, lsoa21_attributes, qof
+from nhsbook.io import current, gp_payments, lsoa21_attributes, qof
 from nhsbook.validate import validate_datasets
 
 ROWS = 300
@@ -26,38 +26,113 @@ ROWS = 300
 
 @dataclass(frozen=True)
 class Case:
-    dataset: str                 # suite name
-    key: str                     # registry key of the real file
-    suffix: str                  # ".csv" or ".zip"
-    number: str                  # a numeric column
-    code: str                    # a coded column
-    bad_code: str                # a code the suite does not know
-    unique: tuple[str, ...]      # the key columns
-    reader: object               # the importer
+    dataset: str  # suite name
+    key: str  # registry key of the real file
+    suffix: str  # ".csv" or ".zip"
+    number: str  # a numeric column
+    code: str  # a coded column
+    bad_code: str  # a code the suite does not know
+    unique: tuple[str, ...]  # the key columns
+    reader: object  # the importer
 
     def __str__(self) -> str:
         return self.dataset
 
 
 CASES = [
-    Case("gp_practice_map", "gp_reg_practice_map_jul2026", ".zip", "", "ONS_COMM_REGION_CODE",
-         "Y40000011", ("PRACTICE_CODE",), current.read_practice_map),
-    Case("gp_registrations_age", "gp_reg_quinary_age_jul2026", ".zip", "NUMBER_OF_PATIENTS",
-         "AGE_GROUP_5", "100_104", ("ORG_TYPE", "ORG_CODE", "SEX", "AGE_GROUP_5"),
-         current.read_registrations_by_age),
-    Case("qof_prevalence_2425", "qof2425_prevalence", ".csv", "REGISTER", "GROUP_CODE", "XYZ",
-         ("PRACTICE_CODE", "GROUP_CODE"), current.read_qof_prevalence_2425),
-    Case("imd2025_lsoa21", "imd2025_lsoa21", ".csv", "IMD_rank", "lsoa21_code", "W01000001",
-         ("lsoa21_code",), current.read_imd2025_lsoa),
-    Case("practice_imd2025", "fingertips_94240_imd2025_gp", ".csv", "IMD_SCORE",
-         "PRACTICE_CODE", "12345", ("PRACTICE_CODE",), current.read_practice_imd),
-    Case("ons_lsoa21_sicbl_icb", "lsoa21_sicbl24_icb24_england", ".csv", "", "sicbl24_code",
-         "E39000261", ("lsoa21_code",), current.read_lsoa21_lookup),
+    Case(
+        "gp_practice_map",
+        "gp_reg_practice_map_jul2026",
+        ".zip",
+        "",
+        "ONS_COMM_REGION_CODE",
+        "Y40000011",
+        ("PRACTICE_CODE",),
+        current.read_practice_map,
+    ),
+    Case(
+        "gp_registrations_age",
+        "gp_reg_quinary_age_jul2026",
+        ".zip",
+        "NUMBER_OF_PATIENTS",
+        "AGE_GROUP_5",
+        "100_104",
+        ("ORG_TYPE", "ORG_CODE", "SEX", "AGE_GROUP_5"),
+        current.read_registrations_by_age,
+    ),
+    Case(
+        "qof_prevalence_2425",
+        "qof2425_prevalence",
+        ".csv",
+        "REGISTER",
+        "GROUP_CODE",
+        "XYZ",
+        ("PRACTICE_CODE", "GROUP_CODE"),
+        current.read_qof_prevalence_2425,
+    ),
+    Case(
+        "imd2025_lsoa21",
+        "imd2025_lsoa21",
+        ".csv",
+        "IMD_rank",
+        "lsoa21_code",
+        "W01000001",
+        ("lsoa21_code",),
+        current.read_imd2025_lsoa,
+    ),
+    Case(
+        "practice_imd2025",
+        "fingertips_94240_imd2025_gp",
+        ".csv",
+        "IMD_SCORE",
+        "PRACTICE_CODE",
+        "12345",
+        ("PRACTICE_CODE",),
+        current.read_practice_imd,
+    ),
+    Case(
+        "ons_lsoa21_sicbl_icb",
+        "lsoa21_sicbl24_icb24_england",
+        ".csv",
+        "",
+        "sicbl24_code",
+        "E39000261",
+        ("lsoa21_code",),
+        current.read_lsoa21_lookup,
+    ),
     # the similar-area peers' LSOA attributes (Census TS007A, Nomis layout: tests/test_peers.py)
-    Case("ruc21_lsoa21", "ruc21_lsoa21_ew", ".csv", "", "ruc21_code", "D1",
-         ("lsoa21_code",), lsoa21_attributes.read_ruc21),
-    Case("ons_lsoa21_ltla24", "lsoa21_ward24_ltla24_ew", ".csv", "", "ltla24_code",
-         "E10000007", ("lsoa21_code",), lsoa21_attributes.read_lsoa21_ltla24),
+    Case(
+        "ruc21_lsoa21",
+        "ruc21_lsoa21_ew",
+        ".csv",
+        "",
+        "ruc21_code",
+        "D1",
+        ("lsoa21_code",),
+        lsoa21_attributes.read_ruc21,
+    ),
+    Case(
+        "ons_lsoa21_ltla24",
+        "lsoa21_ward24_ltla24_ew",
+        ".csv",
+        "",
+        "ltla24_code",
+        "E10000007",
+        ("lsoa21_code",),
+        lsoa21_attributes.read_lsoa21_ltla24,
+    ),
+    # the SPOT page's spend (nhsbook.gp_spend): the publisher's 'CCG Code' holds the sub-ICB
+    # location's ODS code, so an ONS code there is refused
+    Case(
+        "gp_payments_2223",
+        "nhs_payments_gp_2022_23",
+        ".csv",
+        "Total NHS Payments to General Practice",
+        "CCG Code",
+        "E38000261",
+        ("Practice Code",),
+        gp_payments.read_payments_2223,
+    ),
 ]
 
 
@@ -65,8 +140,13 @@ def _head(case: Case) -> pd.DataFrame:
     """The file's first rows; for the registrations, every row of its first organisations
     (a slice cut inside an organisation would not add up)."""
     big = case.dataset == "gp_registrations_age"
-    frame = pd.read_csv(sources.locate(case.key), dtype=str, keep_default_na=False,
-                        nrows=ROWS * 10 if big else ROWS, encoding="utf-8-sig")
+    frame = pd.read_csv(
+        sources.locate(case.key),
+        dtype=str,
+        keep_default_na=False,
+        nrows=ROWS * 10 if big else ROWS,
+        encoding="utf-8-sig",
+    )
     if big:
         orgs = list(dict.fromkeys(zip(frame["ORG_TYPE"], frame["ORG_CODE"])))[:4]
         keep = pd.Series(list(zip(frame["ORG_TYPE"], frame["ORG_CODE"]))).isin(orgs)
@@ -162,7 +242,7 @@ def test_qof_2024_25_register_must_be_whole(tmp_path):
     assert 6 in f.lines
     with pytest.raises(ValueError, match="'REGISTER', line\\(s\\) \\[6\\]"):
         case.reader(path)
-    with pytest.raises(ValueError, match="REGISTER"):   # the 2020-21 reading refuses floats
+    with pytest.raises(ValueError, match="REGISTER"):  # the 2020-21 reading refuses floats
         qof.read_prevalence(_write(_head(case), case, tmp_path))
 
 
@@ -187,13 +267,20 @@ def test_a_zip_of_two_files_is_refused(tmp_path):
 
 # --- Census 2021 TS007A (Nomis preamble) and the sub-ICB boundaries (GeoJSON) ---------------
 
-NOMIS_PREAMBLE = ('\n"TS007A - Age by five-year age bands"\n"ONS Crown Copyright Reserved '
-                  '[from Nomis on 14 April 2023]"\n"Date       :","2021"\n\n')
+NOMIS_PREAMBLE = (
+    '\n"TS007A - Age by five-year age bands"\n"ONS Crown Copyright Reserved '
+    '[from Nomis on 14 April 2023]"\n"Date       :","2021"\n\n'
+)
 
 
 def _census_head() -> pd.DataFrame:
-    return pd.read_csv(sources.locate("census2021_ts007a_lsoa21"), dtype=str, skiprows=5,
-                       nrows=ROWS, keep_default_na=False)
+    return pd.read_csv(
+        sources.locate("census2021_ts007a_lsoa21"),
+        dtype=str,
+        skiprows=5,
+        nrows=ROWS,
+        keep_default_na=False,
+    )
 
 
 def _write_census(frame: pd.DataFrame, folder: Path) -> Path:
@@ -206,6 +293,7 @@ def _write_census(frame: pd.DataFrame, folder: Path) -> Path:
 
 def _features(n: int = 6) -> list[dict]:
     import json
+
     with open(sources.locate("sicbl_boundaries_apr2023"), encoding="utf-8") as fh:
         return json.load(fh)["features"][:n]
 
@@ -213,9 +301,14 @@ def _features(n: int = 6) -> list[dict]:
 def _write_geojson(features: list[dict], folder: Path) -> Path:
     """One feature a line: feature i starts on line 2 + i."""
     import json
+
     path = folder / "sicbl.geojson"
-    path.write_text('{"type": "FeatureCollection", "features": [\n'
-                    + ",\n".join(json.dumps(f) for f in features) + "\n]}\n", encoding="utf-8")
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [\n'
+        + ",\n".join(json.dumps(f) for f in features)
+        + "\n]}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -238,8 +331,9 @@ def _wrong_header(dataset: str, path: Path, column: str, where: str, reader) -> 
 
 def test_census_wrong_header(tmp_path):
     path = _write_census(_census_head().rename(columns={"mnemonic": "code"}), tmp_path)
-    _wrong_header("census2021_ts007a", path, "mnemonic", r"line 6 \(header\)",
-                  current.read_census_ts007a)
+    _wrong_header(
+        "census2021_ts007a", path, "mnemonic", r"line 6 \(header\)", current.read_census_ts007a
+    )
 
 
 def test_census_preamble_is_required(tmp_path):
@@ -263,7 +357,7 @@ def test_census_text_in_numbers(tmp_path):
 
 def test_census_unknown_code(tmp_path):
     frame = _census_head()
-    frame.loc[11, "mnemonic"] = "E02000001"      # an MSOA, not an LSOA
+    frame.loc[11, "mnemonic"] = "E02000001"  # an MSOA, not an LSOA
     path = _write_census(frame, tmp_path)
     f = _failure(validate_datasets({"census2021_ts007a": path}), path, "mnemonic")
     assert 11 + 7 in f.lines and {"mnemonic": "E02000001"} in f.values
@@ -297,8 +391,13 @@ def test_sicbl_wrong_header(tmp_path):
     for f in feats:
         f["properties"]["SICB_CODE"] = f["properties"].pop("SICBL23CD")
     path = _write_geojson(feats, tmp_path)
-    _wrong_header("sicbl_boundaries", path, "SICBL23CD", r"line 1 \(header: properties\)",
-                  current.read_sicbl_boundaries)
+    _wrong_header(
+        "sicbl_boundaries",
+        path,
+        "SICBL23CD",
+        r"line 1 \(header: properties\)",
+        current.read_sicbl_boundaries,
+    )
 
 
 def test_sicbl_text_in_geometry(tmp_path):
@@ -336,6 +435,7 @@ def test_geojson_lines_in_a_pretty_printed_file(tmp_path):
     """Features are named by the line on which they start, however the file is laid out."""
     import json
     from nhsbook.validate import geojson_table
+
     text = json.dumps({"type": "FeatureCollection", "features": _features(3)}, indent=2)
     frame = geojson_table(text)
     lines = text.splitlines()

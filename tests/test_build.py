@@ -36,9 +36,14 @@ def test_the_site_publishes_no_chart_spec_report_drawing_or_source_map(site):
 def _table_rows(page: str) -> list[list[str]]:
     """The cells of every table row of a page, as text."""
     import html as h
-    return [[h.unescape(re.sub(r"<[^>]+>", "", c)).strip()
-             for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)]
+
+    return [
+        [
+            h.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)
+    ]
 
 
 def test_ccg_page_shows_every_seed_indicator_with_number_and_rate(site, root, computed):
@@ -49,8 +54,9 @@ def test_ccg_page_shows_every_seed_indicator_with_number_and_rate(site, root, co
     page = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
     rows = _table_rows(page)
     seed = pd.read_csv(root / "data" / "default" / "seed_profile.csv", dtype={"indicator_id": str})
-    names = pd.read_csv(root / "data" / "default" / "indicators.csv",
-                        dtype={"indicator_id": str}).set_index("indicator_id")["name"]
+    names = pd.read_csv(
+        root / "data" / "default" / "indicators.csv", dtype={"indicator_id": str}
+    ).set_index("indicator_id")["name"]
     values = computed["values"]
     ccg = values[values["area_code"] == "E38000115"].set_index("indicator_id")
     suppressed = 0
@@ -65,7 +71,7 @@ def test_ccg_page_shows_every_seed_indicator_with_number_and_rate(site, root, co
         assert f"{s['ccg_value']:,.1f}" in row, (ind, row)
         if not pd.isna(s["ccg_count"]):
             assert f"{s['ccg_count']:,.0f}" in row, (ind, row)
-    assert suppressed < len(seed) / 4   # the page is not a wall of "Supp."
+    assert suppressed < len(seed) / 4  # the page is not a wall of "Supp."
     assert "Synthetic data" in page
 
 
@@ -127,12 +133,20 @@ def test_a_negative_count_stops_the_build_naming_file_row_and_column(broken_book
 # --- key messages first (issue 27) ------------------------------------------------------
 
 #: Page types of the default book and an area of each.
-KEY_MESSAGE_PAGES = [("E38000115", "jsna_profile"), ("ND-CHE", "jsna_profile"),
-                     ("SYN01", "jsna_profile"), ("E38000115", "population"),
-                     ("E38000115", "practice_variation"), ("E38000115", "overview"),
-                     ("ND-CHE", "inequalities"), ("E38000115", "spot"),
-                     ("ND-CHE", "locality_pack"), ("DERBYSHIRE-CLUSTER", "finance"),
-                     ("DERBYSHIRE-CLUSTER", "performance"), ("E38000115", "maps")]
+KEY_MESSAGE_PAGES = [
+    ("E38000115", "jsna_profile"),
+    ("ND-CHE", "jsna_profile"),
+    ("SYN01", "jsna_profile"),
+    ("E38000115", "population"),
+    ("E38000115", "practice_variation"),
+    ("E38000115", "overview"),
+    ("ND-CHE", "inequalities"),
+    ("E38000115", "spot"),
+    ("ND-CHE", "locality_pack"),
+    ("DERBYSHIRE-CLUSTER", "finance"),
+    ("DERBYSHIRE-CLUSTER", "performance"),
+    ("E38000115", "maps"),
+]
 
 
 @pytest.mark.parametrize("code,page", KEY_MESSAGE_PAGES)
@@ -152,7 +166,7 @@ def page_problems(site: Path) -> list[str]:
     for page in sorted(site.glob("areas/*/*.html")):
         text = page.read_text(encoding="utf-8")
         where = page.relative_to(site)
-        body = text[text.find("<main"):]
+        body = text[text.find("<main") :]
         if re.search(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", body):
             problems.append(f"{where}: an object's name printed as text")
         if 'class="cell_input' in body:
@@ -178,9 +192,10 @@ def test_every_page_of_the_2021_book_opens_with_its_key_messages(derbyshire_site
 
 def test_profile_key_messages_name_indicators_with_their_values(site, computed):
     import html as h
+
     page = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
     start = page.index("nhsbook-key-messages")
-    box = h.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("</div>", start)]))
+    box = h.unescape(re.sub(r"<[^>]+>", " ", page[start : page.index("</div>", start)]))
     names = [n for n in computed["metadata"]["name"] if f"{n} (" in box]
     assert names, box
     # each named indicator with its value against the comparator's, as the book formats them
@@ -193,3 +208,61 @@ def test_landing_page_gives_each_area_a_headline_and_each_group_its_origin(site)
     assert "Significantly worse than Cluster (JSNA 2012 comparator) on" in text
     assert "seed document 004" in text and "Dacorum" in text
     assert "Forecast outturn £1,630.7m" in text
+
+
+# --- issue 26: the published site's size ------------------------------------------------------
+
+#: The default site's budget (MB, 10**6 bytes) and its median area page's (KB).
+SITE_MB, PAGE_KB = 30.0, 150.0
+
+
+def test_the_default_site_stays_within_its_size_and_the_removed_bytes_stay_out(site):
+    """Issue 26: the default site is at most 30 MB with a median area page at most 150 KB
+    (as benchmarks/build.py measures them), and what was cut does not come back: no theme
+    translations, Font Awesome script or TrueType fonts in ``_static``; no copy of the chart
+    machinery in a page (each page loads ``_static/nhsbook-chart.js``); chart tables packed
+    as columns; PDF reports with their objects in compressed object streams; the long
+    navigation part (the practices) only on its own pages."""
+    from nhsbook import site as website
+    from nhsbook.sphinx_ext import NAV_NEIGHBOURS
+
+    files = [p for p in site.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files) / 1e6
+    pages = sorted(p.stat().st_size for p in (site / "areas").glob("*/*.html"))
+    assert total <= SITE_MB, f"the default site is {total:.1f} MB"
+    assert pages[len(pages) // 2] / 1e3 <= PAGE_KB
+    static = site / "_static"
+    assert not [p for p in static.rglob("*") if p.suffix in (".po", ".mo", ".ttf")]
+    assert not (static / "scripts" / "fontawesome.js").exists()
+    assert (static / website.CHART_SCRIPT).read_text() == website.chart_script()
+    profile = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
+    assert f"_static/{website.CHART_SCRIPT}" in profile and "fontawesome.js" not in profile
+    assert "function layout(" not in profile and f'"{website.TABLE}"' in profile
+    for page in (site / "areas").glob("*/*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert text.count("window.nhsbookChart = (function") == 0, page
+        nav = re.search(r'<nav class="bd-links bd-docs-nav".*?</nav>', text, re.S).group(0)
+        # the practices part: its first page elsewhere, the practices near this one on a
+        # practice's pages, each time with a link to the areas index, which lists them all
+        practices = nav.count('href="../SYN')
+        near = 2 * NAV_NEIGHBOURS + 1
+        assert practices <= (near if page.parent.name.startswith("SYN") else 1), page
+        assert "more: see Areas" in nav and len(nav) <= 8_000, (page, len(nav))
+    for pdf in (site / "reports").glob("*.pdf"):
+        raw = pdf.read_bytes()
+        assert b"/Type/ObjStm" in raw and b"/Type/XRef" in raw, pdf.name
+        assert raw.count(b"/StructElem") == 0, pdf.name  # packed: only inside object streams
+
+
+def test_the_packed_reports_keep_their_tags_text_and_every_object(site):
+    """A packed report keeps its tagged structure (``/MarkInfo``, the structure tree) and the
+    same objects (pypdf reads every object through the object streams)."""
+    from pypdf import PdfReader
+
+    pdf = site / "reports" / "E38000115.pdf"
+    reader = PdfReader(pdf)
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and root.get("/Lang")
+    tree = root["/StructTreeRoot"].get_object()
+    assert tree["/K"] and len(reader.pages) >= 2
+    assert "Key messages" in "".join(p.extract_text() for p in reader.pages)

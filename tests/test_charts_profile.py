@@ -49,6 +49,7 @@ def _marks(spec) -> list[dict]:
 
 # --- spine data ---------------------------------------------------------------------------
 
+
 def test_spine_has_every_adult_indicator_and_the_localities(ccg_spine):
     area = ccg_spine[ccg_spine["role"] == "area"]
     assert len(area) == 33
@@ -61,8 +62,12 @@ def test_spine_scale_centres_the_comparator_and_puts_best_right(ccg_spine):
     # Alcohol admissions: low is good, worst practice 2803.0 on the left, best 1136.7 right
     row = area.loc["Alcohol related admissions to hospital"]
     assert row["x_worst"] < 0.5 < row["x_best"]
-    c, h = row["comparator_value"], max(abs(row["worst"] - row["comparator_value"]),
-                                        abs(row["best"] - row["comparator_value"]))
+    c, h = (
+        row["comparator_value"],
+        max(
+            abs(row["worst"] - row["comparator_value"]), abs(row["best"] - row["comparator_value"])
+        ),
+    )
     assert row["x_value"] == pytest.approx(0.5 - (row["value"] - c) / (2 * h), abs=1e-4)
     # every position on [0, 1]; the quartile band lies between worst and best
     shown = area[area["x_worst"].notna()]
@@ -74,8 +79,10 @@ def test_spine_scale_centres_the_comparator_and_puts_best_right(ccg_spine):
 
 
 def test_high_is_good_is_not_flipped(ccg_spine):
-    row = ccg_spine[(ccg_spine["role"] == "area") &
-                    (ccg_spine["indicator"] == "Flu Vaccine Uptake in 65+ years")].iloc[0]
+    row = ccg_spine[
+        (ccg_spine["role"] == "area")
+        & (ccg_spine["indicator"] == "Flu Vaccine Uptake in 65+ years")
+    ].iloc[0]
     assert row["worst"] < row["best"] and row["x_worst"] < row["x_best"]
 
 
@@ -100,9 +107,13 @@ def test_spine_suppresses_small_counts(tables):
     assert row["count_text"] == "Supp." and row["value_text"] == "Supp."
     assert pd.isna(row["value"]) and pd.isna(row["count"]) and pd.isna(row["x_value"])
     chart_rows = [r for d in _datasets(spine_chart(data)) for r in d]
-    assert all(r.get("count_text") in ("", "Supp.") or int(r["count_text"].replace(",", "")) == 0
-               or int(r["count_text"].replace(",", "")) >= 5 for r in chart_rows
-               if "count_text" in r)
+    assert all(
+        r.get("count_text") in ("", "Supp.")
+        or int(r["count_text"].replace(",", "")) == 0
+        or int(r["count_text"].replace(",", "")) >= 5
+        for r in chart_rows
+        if "count_text" in r
+    )
 
 
 def test_practice_spine_uses_the_ccg_practices_as_range(tables):
@@ -115,6 +126,7 @@ def test_practice_spine_uses_the_ccg_practices_as_range(tables):
 
 # --- spine chart spec ------------------------------------------------------------------
 
+
 def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
     chart = spine_chart(ccg_spine)
     spec = chart.to_dict()
@@ -122,13 +134,20 @@ def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
     # diamond mark of its own
     narrow = spec["usermeta"]["nhsbook"].pop("narrow")
     for compact in (_marks(narrow),):
-        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "circle"
-                   for m in compact) == 1
-        assert sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "diamond"
-                   for m in compact) == 1
+        assert (
+            sum(isinstance(m["mark"], dict) and m["mark"].get("shape") == "circle" for m in compact)
+            == 1
+        )
+        assert (
+            sum(
+                isinstance(m["mark"], dict) and m["mark"].get("shape") == "diamond" for m in compact
+            )
+            == 1
+        )
     marks = _marks(spec)
-    circles = [m for m in marks if isinstance(m["mark"], dict)
-               and m["mark"].get("shape") == "circle"]
+    circles = [
+        m for m in marks if isinstance(m["mark"], dict) and m["mark"].get("shape") == "circle"
+    ]
     assert len(circles) == 1
     colour = circles[0]["encoding"]["color"]
     assert colour["field"] == "significance"
@@ -137,11 +156,15 @@ def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
         assert mapping[label] == PALETTES["standard"][label]
     tips = {t["title"] for t in circles[0]["encoding"]["tooltip"]}
     assert {"Value", "Lower 95% CI", "Upper 95% CI", "Count", "Period"} <= tips
-    diamonds = [m for m in marks if isinstance(m["mark"], dict)
-                and m["mark"].get("shape") == "diamond"]
+    diamonds = [
+        m for m in marks if isinstance(m["mark"], dict) and m["mark"].get("shape") == "diamond"
+    ]
     assert len(diamonds) == 1
-    greys = {m["mark"].get("color") for m in marks if isinstance(m["mark"], dict)
-             and m["mark"].get("type") == "bar"}
+    greys = {
+        m["mark"].get("color")
+        for m in marks
+        if isinstance(m["mark"], dict) and m["mark"].get("type") == "bar"
+    }
     assert greys == {"#C9C9C9", "#8B8B8B"}
     rows = [r for d in _datasets(chart) for r in d]
     assert sum(r.get("role") == "area" for r in rows) == 33
@@ -158,6 +181,7 @@ def test_colourblind_palette_differs_and_covers_every_label():
 
 
 # --- population ---------------------------------------------------------------------------
+
 
 def test_cagr_reproduces_the_seed_projection_growth(default_book):
     proj = pd.read_csv(default_book.data / "population_projection.csv", dtype={"area_code": str})
@@ -196,10 +220,15 @@ def test_pyramid_data_and_chart(computed):
     assert (data.loc[data["sex"] == "Male", "signed_percent"] <= 0).all()
     spec = pyramid(data).to_dict()
     marks = _marks(spec)
-    assert {m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"]
-            for m in marks} == {"bar", "tick"}
-    bar = next(m for m in marks if (m["mark"]["type"] if isinstance(m["mark"], dict)
-                                    else m["mark"]) == "bar")
+    assert {m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"] for m in marks} == {
+        "bar",
+        "tick",
+    }
+    bar = next(
+        m
+        for m in marks
+        if (m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"]) == "bar"
+    )
     assert bar["encoding"]["x"]["field"] == "signed_percent"
     assert len(bar["encoding"]["y"]["sort"]) == 19
 
@@ -217,13 +246,15 @@ def test_projection_chart_indexes_to_the_first_year(default_book):
     long = pop.projection_long(pop.projection_table(proj, CCG))
     first = long[long["year"] == 2011]
     assert (first["index"] == 100).all()
-    assert long.loc[(long["year"] == 2025) & (long["group"] == "Aged 75+"), "index"].iloc[0] == \
-        pytest.approx(100 * 41074 / 26129, abs=0.01)
+    assert long.loc[(long["year"] == 2025) & (long["group"] == "Aged 75+"), "index"].iloc[
+        0
+    ] == pytest.approx(100 * 41074 / 26129, abs=0.01)
     spec = projection(long).to_dict()
     assert {m["encoding"]["y"]["field"] for m in _marks(spec)} == {"index"}
 
 
 # --- practice variation ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def ccg_points(tables):
@@ -248,8 +279,13 @@ def test_funnel_points_follow_stats_funnel_limits(ccg_points, tables):
         m = meta.loc[ind]
         kind = variation.FUNNEL_KINDS[m["method"]]
         mult = m["reference_value"] if kind == "ratio" else m["multiplier"]
-        lim = stats.funnel_limits(sub["denominator"].to_numpy(), sub["target"].iloc[0],
-                                  conf=(0.95, 0.998), kind=kind, multiplier=mult)
+        lim = stats.funnel_limits(
+            sub["denominator"].to_numpy(),
+            sub["target"].iloc[0],
+            conf=(0.95, 0.998),
+            kind=kind,
+            multiplier=mult,
+        )
         above = sub["value"].to_numpy() > lim["upper_998"].to_numpy() + 1e-9
         assert (sub.loc[above, "funnel"] == "High (0.001)").all(), ind
 
@@ -260,24 +296,48 @@ def test_outliers_are_outside_998_with_direction_by_polarity(ccg_points):
     pts = ccg_points[ccg_points["outlier"] != ""]
     high_good = pts["polarity"].eq("high_is_good")
     above = pts["funnel"].eq("High (0.001)")
-    expected = np.where(pts["polarity"].eq("no_judgement"), np.where(above, "higher", "lower"),
-                        np.where(above == high_good, "better", "worse"))
+    expected = np.where(
+        pts["polarity"].eq("no_judgement"),
+        np.where(above, "higher", "lower"),
+        np.where(above == high_good, "better", "worse"),
+    )
     assert (pts["direction"].to_numpy() == expected).all()
 
 
 def test_hand_computed_funnel_outlier():
     """Two practices of 1,000 patients against a CCG value of 10%: 160 cases (16%) is
     above the 99.8% limit 10 + 3.09·√(10·90/1000) ≈ 12.9; 110 (11%) is not significant."""
-    metadata = pd.DataFrame({"indicator_id": ["X1"], "name": ["Test"], "unit": ["%"],
-                             "polarity": ["low_is_good"], "method": ["proportion"],
-                             "multiplier": [100.0], "reference_value": [np.nan]})
-    areas = pd.DataFrame({"area_code": ["C", "P1", "P2"], "area_name": ["C", "P1", "P2"],
-                          "area_type": ["ccg", "practice", "practice"],
-                          "parent_code": ["", "C", "C"], "comparator_code": ["", "C", "C"]})
-    values = pd.DataFrame({"indicator_id": "X1", "area_code": ["C", "P1", "P2"],
-                           "count": [270.0, 160.0, 110.0], "denominator": [2700.0, 1000, 1000],
-                           "value": [10.0, 16.0, 11.0], "lower_95": np.nan,
-                           "upper_95": np.nan})
+    metadata = pd.DataFrame(
+        {
+            "indicator_id": ["X1"],
+            "name": ["Test"],
+            "unit": ["%"],
+            "polarity": ["low_is_good"],
+            "method": ["proportion"],
+            "multiplier": [100.0],
+            "reference_value": [np.nan],
+        }
+    )
+    areas = pd.DataFrame(
+        {
+            "area_code": ["C", "P1", "P2"],
+            "area_name": ["C", "P1", "P2"],
+            "area_type": ["ccg", "practice", "practice"],
+            "parent_code": ["", "C", "C"],
+            "comparator_code": ["", "C", "C"],
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "indicator_id": "X1",
+            "area_code": ["C", "P1", "P2"],
+            "count": [270.0, 160.0, 110.0],
+            "denominator": [2700.0, 1000, 1000],
+            "value": [10.0, 16.0, 11.0],
+            "lower_95": np.nan,
+            "upper_95": np.nan,
+        }
+    )
     pts = variation.practice_points(values, metadata, areas, ["P1", "P2"], "C")
     got = dict(zip(pts["area_code"], pts["funnel"]))
     assert got == {"P1": "High (0.001)", "P2": "Not significant"}
@@ -291,7 +351,7 @@ def test_funnel_chart_spec(ccg_points, tables):
     practices, inds = variation.funnel_labels(ccg_points)
     chart = funnel(frame, practices, inds, highlight="SYN05")
     spec = chart.to_dict()
-    assert spec["facet"]["field"] == "panel"   # the indicator with its unit
+    assert spec["facet"]["field"] == "panel"  # the indicator with its unit
     assert spec["columns"] == 2 and spec["usermeta"]["nhsbook"]["fit"] == "grid"
     marks = _marks(spec)
     ys = {m["encoding"]["y"]["field"] for m in marks}
@@ -312,17 +372,22 @@ def test_compare_bars_spec(tables):
     chart = compare_bars(data)
     spec = json.loads(chart.to_json())
     assert spec["params"][0]["bind"]["input"] == "select"
-    bar = next(m for m in _marks(spec) if m["mark"] == "bar" or
-               (isinstance(m["mark"], dict) and m["mark"].get("type") == "bar"))
+    bar = next(
+        m
+        for m in _marks(spec)
+        if m["mark"] == "bar" or (isinstance(m["mark"], dict) and m["mark"].get("type") == "bar")
+    )
     assert bar["encoding"]["color"]["field"] == "significance"
 
 
 # --- trends ---------------------------------------------------------------------------------
 
+
 def test_recent_trend_proportions_match_r_prop_trend_test():
     """R: prop.trend.test(c(83, 90, 129, 70), c(86, 93, 136, 82)) gives X-squared = 8.2249."""
-    res = stats.recent_trend([0] * 4, count=[83, 90, 129, 70], denom=[86, 93, 136, 82],
-                             points=4, polarity="high_is_good")
+    res = stats.recent_trend(
+        [0] * 4, count=[83, 90, 129, 70], denom=[86, 93, 136, 82], points=4, polarity="high_is_good"
+    )
     assert res["chi2"] == pytest.approx(8.2249, abs=5e-4)
     assert res["label"] == "No significant change"  # below 9.5495
 
@@ -337,16 +402,26 @@ def test_recent_trend_weighted_least_squares_hand_example():
     assert res["label"] == "Increasing and getting worse"
     flat = stats.recent_trend([5, 5.2, 4.9, 5.1, 5.0], lower=[4] * 5, upper=[6] * 5)
     assert flat["label"] == "No significant change"
-    assert stats.recent_trend([1, 2, 3], lower=[0] * 3, upper=[4] * 3)["label"] == \
-        "Cannot be calculated"
+    assert (
+        stats.recent_trend([1, 2, 3], lower=[0] * 3, upper=[4] * 3)["label"]
+        == "Cannot be calculated"
+    )
 
 
 def test_trend_chart_spec():
     from nhsbook.charts import trend
-    data = pd.DataFrame({"indicator": "X", "period": ["2015", "2016", "2017"],
-                         "value": [1.0, 2, 3], "lower_95": [0.5, 1.5, 2.5],
-                         "upper_95": [1.5, 2.5, 3.5], "comparator_value": 2.0,
-                         "trend": "Increasing"})
+
+    data = pd.DataFrame(
+        {
+            "indicator": "X",
+            "period": ["2015", "2016", "2017"],
+            "value": [1.0, 2, 3],
+            "lower_95": [0.5, 1.5, 2.5],
+            "upper_95": [1.5, 2.5, 3.5],
+            "comparator_value": 2.0,
+            "trend": "Increasing",
+        }
+    )
     spec = trend(data).to_dict()
     ys = {m["encoding"]["y"]["field"] for m in _marks(spec)}
     assert ys == {"lower_95", "value", "comparator_value"}

@@ -39,6 +39,7 @@ PLANNED = ["areas/5N7/finance", "areas/5N6/finance"]
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def _start(copy: Path, *args: str, pause: str | None = None, out: Path | None = None):
     env = {**os.environ, "NHSBOOK_ROOT": str(copy), "PYTHONUNBUFFERED": "1"}
     env.pop("NHSBOOK_TEST_PAUSE", None)
@@ -46,9 +47,14 @@ def _start(copy: Path, *args: str, pause: str | None = None, out: Path | None = 
         env["NHSBOOK_TEST_PAUSE"] = pause
     out = out or copy / f"run-{time.time_ns()}.log"
     fh = out.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "nhsbook.cli", "build", "--book", "tiny",
-                             "--jobs", "2", *args], cwd=copy, env=env, stdout=fh,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nhsbook.cli", "build", "--book", "tiny", "--jobs", "2", *args],
+        cwd=copy,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     proc.log = out  # type: ignore[attr-defined]
     fh.close()
     return proc
@@ -73,8 +79,10 @@ def _wait_for(path: Path, proc, timeout: float = 300) -> None:
     deadline = time.time() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            pytest.fail(f"the build ended (status {proc.returncode}) before reaching "
-                        f"{path.name}:\n{_text(proc)[-3000:]}")
+            pytest.fail(
+                f"the build ended (status {proc.returncode}) before reaching "
+                f"{path.name}:\n{_text(proc)[-3000:]}"
+            )
         if time.time() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"the build did not reach {path.name} in {timeout} s")
@@ -105,6 +113,7 @@ def toc_docs(book: Path) -> set[str]:
                 docs.add(item["file"])
             walk(item.get("chapters"))
             walk(item.get("sections"))
+
     walk(toc.get("parts"))
     return docs
 
@@ -113,7 +122,7 @@ def indexed_docs(site: Path) -> list[str]:
     """The documents Sphinx's search index covers (``docnames`` of ``searchindex.js``)."""
     text = (site / "searchindex.js").read_text(encoding="utf-8").strip()
     assert text.startswith("Search.setIndex(") and text.endswith(")"), text[:80]
-    return json.loads(text[len("Search.setIndex("):-1])["docnames"]
+    return json.loads(text[len("Search.setIndex(") : -1])["docnames"]
 
 
 def assert_complete(copy: Path) -> Path:
@@ -130,8 +139,10 @@ def assert_complete(copy: Path) -> Path:
     assert not missing, f"pages not published: {missing}"
     indexed = indexed_docs(site)
     assert len(indexed) == len(set(indexed))
-    assert set(indexed) == docs, (f"search index covers {len(indexed)} of {len(docs)} pages; "
-                                  f"missing {sorted(docs - set(indexed))}")
+    assert set(indexed) == docs, (
+        f"search index covers {len(indexed)} of {len(docs)} pages; "
+        f"missing {sorted(docs - set(indexed))}"
+    )
     return target
 
 
@@ -162,9 +173,21 @@ def _edit_notebook(copy: Path, text: str) -> None:
 def project(root, tmp_path_factory):
     """A copy of the project with the tiny book, built once (site included)."""
     copy = tmp_path_factory.mktemp("lock") / "proj"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(
-        ".venv", "build", "_build", ".git", "areas", "_extra", "*.egg-info",
-        ".pytest_cache", "__pycache__"))
+    shutil.copytree(
+        root,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            "build",
+            "_build",
+            ".git",
+            "areas",
+            "_extra",
+            "*.egg-info",
+            ".pytest_cache",
+            "__pycache__",
+        ),
+    )
     (copy / "books" / "tiny.yml").write_text(TINY, encoding="utf-8")
     _build(copy)
     assert_complete(copy)
@@ -173,12 +196,16 @@ def project(root, tmp_path_factory):
 
 # ------------------------------------------------------------------ lock (no build needed)
 
+
 def _holder_script(root: Path, reached: Path) -> list[str]:
-    return [sys.executable, "-c",
-            "import sys, time, pathlib; from nhsbook import lock\n"
-            f"with lock.hold(pathlib.Path({str(root)!r}), 'held-book'):\n"
-            f"    pathlib.Path({str(reached)!r}).write_text('x')\n"
-            "    time.sleep(600)\n"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys, time, pathlib; from nhsbook import lock\n"
+        f"with lock.hold(pathlib.Path({str(root)!r}), 'held-book'):\n"
+        f"    pathlib.Path({str(reached)!r}).write_text('x')\n"
+        "    time.sleep(600)\n",
+    ]
 
 
 def test_the_lock_names_its_holder_and_a_killed_holder_leaves_no_stale_lock(tmp_path):
@@ -203,9 +230,9 @@ def test_the_lock_names_its_holder_and_a_killed_holder_leaves_no_stale_lock(tmp_
     # SIGKILL: the kernel released the flock; nothing to clean, no stale lock
     with lock.hold(tmp_path, "mine", wait=0) as path:
         assert json.loads(path.read_text())["book"] == "mine"
-        with lock.hold(tmp_path, "mine", wait=0):   # re-entrant in one process
+        with lock.hold(tmp_path, "mine", wait=0):  # re-entrant in one process
             pass
-    assert path.read_text() == ""   # released: names nobody
+    assert path.read_text() == ""  # released: names nobody
 
 
 def test_a_waiting_build_gets_the_lock_when_the_holder_finishes(tmp_path):
@@ -226,6 +253,7 @@ def test_a_waiting_build_gets_the_lock_when_the_holder_finishes(tmp_path):
 
 
 # --------------------------------------------------------------------- swap and leftovers
+
 
 def _site(folder: Path, text: str) -> Path:
     folder.mkdir(parents=True)
@@ -292,12 +320,15 @@ def test_clean_leftovers_removes_each_kind_and_says_so_in_one_line(tmp_path):
     (build / "state" / "pages.json.77.tmp").write_text("{")
     recovery.mark_incomplete(build / "jupyter-book" / "tiny")
     line = recovery.clean_leftovers(tmp_path, published)
-    assert line == ("removed what an interrupted build left: 1 staging folder (3 MiB), "
-                    "1 unpublished site folder (0 KiB), 1 unpublished site link, "
-                    "1 temporary state file; jupyter-book did not finish for book tiny: its "
-                    "next site build starts from scratch")
-    assert not stage.parent.exists() and [p.name for p in (build / "sites").iterdir()] == \
-        [live.name]
+    assert line == (
+        "removed what an interrupted build left: 1 staging folder (3 MiB), "
+        "1 unpublished site folder (0 KiB), 1 unpublished site link, "
+        "1 temporary state file; jupyter-book did not finish for book tiny: its "
+        "next site build starts from scratch"
+    )
+    assert not stage.parent.exists() and [p.name for p in (build / "sites").iterdir()] == [
+        live.name
+    ]
     assert (published / "index.html").read_text() == "published"
     assert not list(published.parent.glob("*.new"))
     assert recovery.clean_leftovers(tmp_path, published).startswith("jupyter-book did not")
@@ -310,12 +341,15 @@ def test_clean_leftovers_drops_a_dangling_published_link(tmp_path):
     published.parent.mkdir(parents=True)
     published.symlink_to("../../build/sites/site-gone")
     line = recovery.clean_leftovers(tmp_path, published)
-    assert line == "removed what an interrupted build left: the link html to the missing " \
-                   "site site-gone"
+    assert (
+        line == "removed what an interrupted build left: the link html to the missing "
+        "site site-gone"
+    )
     assert not published.is_symlink()
 
 
 # ------------------------------------------------------------------------- real builds
+
 
 def test_the_built_site_indexes_every_page_of_the_toc(project):
     site = project / "book" / "_build" / "html"
@@ -339,27 +373,31 @@ def test_two_builds_at_once_publish_one_complete_site_and_the_other_waits(projec
     while "waiting…" not in _text(waiter):
         assert time.time() < deadline and waiter.poll() is None, _text(waiter)
         time.sleep(0.1)
-    assert (f"another nhsbook build (pid {holder.pid}, started " in _text(waiter)
-            and "book tiny) holds the project lock" in _text(waiter))
+    assert f"another nhsbook build (pid {holder.pid}, started " in _text(
+        waiter
+    ) and "book tiny) holds the project lock" in _text(waiter)
     # while it is held: --no-wait exits at once with 75, --wait gives up after a while
     rc, text = _finish(_start(project, "--no-wait"), 120)
     assert rc == lock.EXIT_BUSY == 75
-    assert (f"nhsbook build: another nhsbook build (pid {holder.pid}, started " in text
-            and "; not waiting (--no-wait)" in text)
+    assert (
+        f"nhsbook build: another nhsbook build (pid {holder.pid}, started " in text
+        and "; not waiting (--no-wait)" in text
+    )
     rc, text = _finish(_start(project, "--wait", "1"), 120)
     assert rc == 75 and "nhsbook build: gave up after 1 s: another nhsbook build" in text
-    files[first].unlink()                       # the holder carries on and publishes
-    _wait_for(files[1 - first], waiter, 600)    # the waiter got the lock...
-    assert "built the site" in _text(holder)    # ...only once the holder had published
+    files[first].unlink()  # the holder carries on and publishes
+    _wait_for(files[1 - first], waiter, 600)  # the waiter got the lock...
+    assert "built the site" in _text(holder)  # ...only once the holder had published
     assert holder.wait(60) == 0, _text(holder)
     files[1 - first].unlink()
     rc, text = _finish(waiter)
     assert rc == 0, text
     assert "got the project lock after" in text and "the site is current" in text
     assert_complete(project)
-    assert_no_leftovers(project)   # exactly one site folder, the published one
+    assert_no_leftovers(project)  # exactly one site folder, the published one
     assert "Edited while two builds ran." in (
-        project / "book" / "_build" / "html" / "methods.html").read_text(encoding="utf-8")
+        project / "book" / "_build" / "html" / "methods.html"
+    ).read_text(encoding="utf-8")
 
 
 def test_a_build_killed_while_holding_the_lock_leaves_no_stale_lock(project, tmp_path):
@@ -379,12 +417,21 @@ STEPS = {
     "notebooks": ("notebook", (), None, None, "areas/5N7/finance.html"),
     # --force builds the site from scratch; killed after Sphinx wrote every page and before
     # its search index, an incremental rebuild would index only the pages it rewrote
-    "jupyter-book": ("methods", ("--force",), f"build/jupyter-book/tiny/{recovery.INCOMPLETE}",
-                     "jupyter-book did not finish for book tiny: its next site build starts "
-                     "from scratch", "methods.html"),
+    "jupyter-book": (
+        "methods",
+        ("--force",),
+        f"build/jupyter-book/tiny/{recovery.INCOMPLETE}",
+        "jupyter-book did not finish for book tiny: its next site build starts from scratch",
+        "methods.html",
+    ),
     "staging": ("methods", (), "build/staging/*", "1 staging folder (", "methods.html"),
-    "swap": ("methods", (), "book/_build/html.*.new",
-             "1 unpublished site folder (", "methods.html"),
+    "swap": (
+        "methods",
+        (),
+        "book/_build/html.*.new",
+        "1 unpublished site folder (",
+        "methods.html",
+    ),
 }
 
 

@@ -14,10 +14,20 @@ from nhsbook import definitions, escape
 
 
 def _meta(**extra) -> pd.DataFrame:
-    row = {"indicator_id": "A01", "name": "Life expectancy at 65 - Male", "domain": "LE",
-           "profile": "adult", "unit": "years", "multiplier": 1.0, "polarity": "high_is_good",
-           "method": "life_expectancy", "period": "2012", "sex": "Male", "age": "65",
-           "source": "Seed 002 line 255"}
+    row = {
+        "indicator_id": "A01",
+        "name": "Life expectancy at 65 - Male",
+        "domain": "LE",
+        "profile": "adult",
+        "unit": "years",
+        "multiplier": 1.0,
+        "polarity": "high_is_good",
+        "method": "life_expectancy",
+        "period": "2012",
+        "sex": "Male",
+        "age": "65",
+        "source": "Seed 002 line 255",
+    }
     row.update(extra)
     return pd.DataFrame([row])
 
@@ -37,6 +47,7 @@ def test_every_indicator_of_every_book_has_every_field(book, root):
     ONS loaders' tables): no field of any entry is empty."""
     from nhsbook.config import load_book
     from nhsbook.store import load_computed
+
     cfg = load_book(book, root=root)
     meta = load_computed(cfg)["metadata"]
     table = definitions.entries(meta, cfg)
@@ -47,21 +58,31 @@ def test_every_indicator_of_every_book_has_every_field(book, root):
         assert not empty, f"{book}: {field} empty for {empty[:5]}"
     if book == "default":
         a04 = table.set_index("indicator_id").loc["A04"]
-        assert a04["Polarity"].startswith("Low is good: Fingertips 91547")   # the reason
+        assert a04["Polarity"].startswith("Low is good: Fingertips 91547")  # the reason
         assert "Wilson" in a04["Method"] and "Open Government Licence" in a04["Licence"]
         assert "synthetic" in a04["Licence"]
     if book == "derbyshire-county":
         smoking = table.set_index("indicator_id").loc["ONS_SMOKING"]
         assert "Annual Population Survey" in smoking["Definition"]
         assert "as published by ONS" in smoking["Method"]
-        assert "Wilson" not in smoking["Method"]     # nhsbook computes no limit here
+        assert "Wilson" not in smoking["Method"]  # nhsbook computes no limit here
         assert "Open Government Licence" in smoking["Licence"]
         assert "period 2023" in smoking["Period and vintage"]
 
 
 def test_the_page_escapes_names_and_holds_one_anchor_per_indicator():
-    meta = pd.concat([_meta(), _meta(indicator_id="B 2", name="**x** <script>alert(1)</script>",
-                                     method="proportion", unit="%", multiplier=100)])
+    meta = pd.concat(
+        [
+            _meta(),
+            _meta(
+                indicator_id="B 2",
+                name="**x** <script>alert(1)</script>",
+                method="proportion",
+                unit="%",
+                multiplier=100,
+            ),
+        ]
+    )
     md = definitions.page_markdown(meta)
     assert '<span id="def-A01"></span>' in md and '<span id="def-B.202"></span>' in md
     assert "<script>" not in md and "**x**" not in md
@@ -74,12 +95,17 @@ def test_tables_link_indicator_names_and_stay_escaped():
     meta = pd.concat([_meta(), _meta(indicator_id="X<1>", name="A & <b>B</b>")])
     definitions.use(meta)
     try:
-        table = pd.DataFrame({"Indicator": ["Life expectancy at 65 - Male", "A & <b>B</b>",
-                                            "Not an indicator"], "Value": [1.0, 2.0, 3.0]})
+        table = pd.DataFrame(
+            {
+                "Indicator": ["Life expectancy at 65 - Male", "A & <b>B</b>", "Not an indicator"],
+                "Value": [1.0, 2.0, 3.0],
+            }
+        )
         out = definitions.link_table(escape.html_table(table.style)).to_html()
         assert '<a href="../../definitions.html#def-A01">Life expectancy at 65 - Male</a>' in out
-        assert ('<a href="../../definitions.html#def-X.3c1.3e">A &amp; &lt;b&gt;B&lt;/b&gt;</a>'
-                in out)
+        assert (
+            '<a href="../../definitions.html#def-X.3c1.3e">A &amp; &lt;b&gt;B&lt;/b&gt;</a>' in out
+        )
         assert "<b>B</b>" not in out and ">Not an indicator<" in out
     finally:
         definitions.use(meta.iloc[0:0])
@@ -122,6 +148,6 @@ def test_every_indicator_shown_on_the_default_site_links_to_its_definition(site,
         assert not _unlinked_names(text, names), (p, _unlinked_names(text, names)[:3])
     profile = (site / "areas" / "E38000115" / "jsna_profile.html").read_text(encoding="utf-8")
     figures = re.findall(r'<figure class="nhsbook-chart".*?</figure>', profile, flags=re.S)
-    assert figures and all("nhsbook-definitions" in f for f in figures[:2])   # the spines
+    assert figures and all("nhsbook-definitions" in f for f in figures[:2])  # the spines
     shown = {a for p, a in links if p.endswith("jsna_profile.html")}
     assert {definitions.anchor(i) for i in meta["indicator_id"]} <= shown

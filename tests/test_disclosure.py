@@ -25,8 +25,9 @@ def suppressed(pb: d.KeyProblem) -> set[str]:
     return {c for c, s in zip(pb.cells, pb.suppressed) if s}
 
 
-def attacker_range(cells: list[str], count: np.ndarray, sup: np.ndarray, groups,
-                   target: str, integer: bool = False) -> tuple[float, float]:
+def attacker_range(
+    cells: list[str], count: np.ndarray, sup: np.ndarray, groups, target: str, integer: bool = False
+) -> tuple[float, float]:
     """min and max of ``target`` over every assignment consistent with the published cells
     (fixed), the suppressed ones (≥ 1) and every group whose parent is the sum of its
     children in the data: written here from scratch, not with nhsbook.disclosure.audit."""
@@ -49,16 +50,18 @@ def attacker_range(cells: list[str], count: np.ndarray, sup: np.ndarray, groups,
     c[idx[target]] = 1.0
     if not rows:
         return (1.0, np.inf) if sup[idx[target]] else (count[idx[target]],) * 2
-    if integer:   # the attacker solving for whole counts (mixed-integer programming)
+    if integer:  # the attacker solving for whole counts (mixed-integer programming)
         from scipy.optimize import Bounds, LinearConstraint, milp
+
         lb = np.array([b[0] for b in bounds], dtype=float)
         ub = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
         cons = LinearConstraint(np.array(rows), 0.0, 0.0)
         out = []
         for sign in (1.0, -1.0):
-            r = milp(sign * c, constraints=cons, bounds=Bounds(lb, ub),
-                     integrality=np.ones(len(cells)))
-            out.append(sign * r.fun if r.status == 0 else -sign * np.inf)   # unbounded
+            r = milp(
+                sign * c, constraints=cons, bounds=Bounds(lb, ub), integrality=np.ones(len(cells))
+            )
+            out.append(sign * r.fun if r.status == 0 else -sign * np.inf)  # unbounded
         return out[0], out[1]
     lo = linprog(c, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=bounds, method="highs")
     hi = linprog(-c, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=bounds, method="highs")
@@ -68,10 +71,11 @@ def attacker_range(cells: list[str], count: np.ndarray, sup: np.ndarray, groups,
 
 # --- the algorithm on hand-made hierarchies ---------------------------------------------
 
+
 def test_one_suppressed_child_gets_a_complement():
     pb = problem({"P": 20, "a": 2, "b": 7, "c": 11}, [("P", ("a", "b", "c"))])
     d.protect_problem(pb)
-    assert suppressed(pb) == {"a", "b"}        # the next-smallest sibling, not c
+    assert suppressed(pb) == {"a", "b"}  # the next-smallest sibling, not c
     assert not d.audit(pb)
     lo, hi = attacker_range(pb.cells, pb.count, pb.suppressed, pb.groups_named(), "a")
     assert lo <= 1 and hi >= 5
@@ -82,24 +86,38 @@ def test_zero_is_never_a_complement_and_no_complement_means_the_parent():
     d.protect_problem(pb)
     assert suppressed(pb) == {"a", "b"}
     # every non-zero child suppressed but too small a residual: the parent is protected
-    pb = problem({"P": 5, "a": 2, "b": 3, "G": 40, "Q": 35}, [("P", ("a", "b")),
-                                                              ("G", ("P", "Q"))])
+    pb = problem({"P": 5, "a": 2, "b": 3, "G": 40, "Q": 35}, [("P", ("a", "b")), ("G", ("P", "Q"))])
     d.protect_problem(pb)
-    assert {"a", "b", "P", "Q"} <= suppressed(pb)     # P protected, then P's complement Q
+    assert {"a", "b", "P", "Q"} <= suppressed(pb)  # P protected, then P's complement Q
     assert not d.audit(pb)
 
 
 def test_two_crossing_hierarchies():
     """Localities L1 = {p1, p2}, L2 = {p3, p4} and quintiles Q1 = {p1, p3}, Q2 = {p2, p4}:
     a complement in the locality alone would be recovered through the quintiles."""
-    counts = {"C": 49, "L1": 14, "L2": 35, "Q1": 20, "Q2": 29,
-              "p1": 2, "p2": 12, "p3": 18, "p4": 17}
-    groups = [("C", ("L1", "L2")), ("C", ("Q1", "Q2")), ("L1", ("p1", "p2")),
-              ("L2", ("p3", "p4")), ("Q1", ("p1", "p3")), ("Q2", ("p2", "p4")),
-              ("C", ("p1", "p2", "p3", "p4"))]
+    counts = {
+        "C": 49,
+        "L1": 14,
+        "L2": 35,
+        "Q1": 20,
+        "Q2": 29,
+        "p1": 2,
+        "p2": 12,
+        "p3": 18,
+        "p4": 17,
+    }
+    groups = [
+        ("C", ("L1", "L2")),
+        ("C", ("Q1", "Q2")),
+        ("L1", ("p1", "p2")),
+        ("L2", ("p3", "p4")),
+        ("Q1", ("p1", "p3")),
+        ("Q2", ("p2", "p4")),
+        ("C", ("p1", "p2", "p3", "p4")),
+    ]
     pb = problem(counts, groups)
     d.protect_problem(pb)
-    assert {"p1", "p2", "p3", "p4"} <= suppressed(pb)    # the whole 2 x 2 block
+    assert {"p1", "p2", "p3", "p4"} <= suppressed(pb)  # the whole 2 x 2 block
     assert not d.audit(pb)
     lo, hi = attacker_range(pb.cells, pb.count, pb.suppressed, groups, "p1")
     assert lo <= 1 and hi >= 5
@@ -109,8 +127,12 @@ def test_two_crossing_hierarchies():
 
 def test_small_parent_protects_its_children():
     counts = {"C": 60, "L1": 3, "L2": 57, "p1": 3, "p2": 0, "p3": 30, "p4": 27}
-    groups = [("C", ("L1", "L2")), ("L1", ("p1", "p2")), ("L2", ("p3", "p4")),
-              ("C", ("p1", "p2", "p3", "p4"))]
+    groups = [
+        ("C", ("L1", "L2")),
+        ("L1", ("p1", "p2")),
+        ("L2", ("p3", "p4")),
+        ("C", ("p1", "p2", "p3", "p4")),
+    ]
     pb = problem(counts, groups)
     d.protect_problem(pb)
     s = suppressed(pb)
@@ -141,15 +163,23 @@ def test_nothing_small_nothing_suppressed():
 
 def test_groups_that_do_not_add_up_are_not_groups():
     pb = problem({"P": 50, "a": 2, "b": 7}, [("P", ("a", "b"))])
-    assert pb.groups == []     # 2 + 7 != 50: no equation of the data
+    assert pb.groups == []  # 2 + 7 != 50: no equation of the data
 
 
 # --- rule sets and per-indicator settings --------------------------------------------------
 
+
 def _meta(**extra) -> pd.DataFrame:
-    return pd.DataFrame({"indicator_id": ["X", "M"], "method": ["proportion", "mean"],
-                         "polarity": ["low_is_good", "no_judgement"],
-                         "multiplier": [100.0, 1.0], "reference_value": np.nan, **extra})
+    return pd.DataFrame(
+        {
+            "indicator_id": ["X", "M"],
+            "method": ["proportion", "mean"],
+            "polarity": ["low_is_good", "no_judgement"],
+            "multiplier": [100.0, 1.0],
+            "reference_value": np.nan,
+            **extra,
+        }
+    )
 
 
 def test_rule_sets_and_per_indicator_settings():
@@ -166,25 +196,44 @@ def test_rule_sets_and_per_indicator_settings():
         d.indicator_rules(_meta(suppress_below=["ten", ""]))
 
 
-def _tiny_values(counts: dict[str, float], denominators: dict[str, float] | None = None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    areas = pd.DataFrame({
-        "area_code": ["E92000001", "CCG", "P1", "P2", "P3"],
-        "area_name": ["England", "CCG", "P1", "P2", "P3"],
-        "area_type": ["england", "ccg", "practice", "practice", "practice"],
-        "parent_code": ["", "E92000001", "CCG", "CCG", "CCG"],
-        "comparator_code": ["", "E92000001", "CCG", "CCG", "CCG"]})
+def _tiny_values(
+    counts: dict[str, float], denominators: dict[str, float] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    areas = pd.DataFrame(
+        {
+            "area_code": ["E92000001", "CCG", "P1", "P2", "P3"],
+            "area_name": ["England", "CCG", "P1", "P2", "P3"],
+            "area_type": ["england", "ccg", "practice", "practice", "practice"],
+            "parent_code": ["", "E92000001", "CCG", "CCG", "CCG"],
+            "comparator_code": ["", "E92000001", "CCG", "CCG", "CCG"],
+        }
+    )
     den = denominators or {k: 100.0 for k in counts}
-    values = pd.DataFrame({
-        "indicator_id": "X", "area_code": list(counts), "period": "2020", "sex": "Persons",
-        "age": "All", "category_type": "", "category": "",
-        "area_type": [areas.set_index("area_code").loc[c, "area_type"] for c in counts],
-        "count": list(counts.values()), "denominator": [den[k] for k in counts],
-        "value": [100 * counts[k] / den[k] for k in counts], "lower_95": np.nan,
-        "upper_95": np.nan, "lower_998": np.nan, "upper_998": np.nan, "value_note": "",
-        "comparator_code": [areas.set_index("area_code").loc[c, "comparator_code"]
-                            for c in counts], "comparator_value": np.nan,
-        "significance": "Similar"})
+    values = pd.DataFrame(
+        {
+            "indicator_id": "X",
+            "area_code": list(counts),
+            "period": "2020",
+            "sex": "Persons",
+            "age": "All",
+            "category_type": "",
+            "category": "",
+            "area_type": [areas.set_index("area_code").loc[c, "area_type"] for c in counts],
+            "count": list(counts.values()),
+            "denominator": [den[k] for k in counts],
+            "value": [100 * counts[k] / den[k] for k in counts],
+            "lower_95": np.nan,
+            "upper_95": np.nan,
+            "lower_998": np.nan,
+            "upper_998": np.nan,
+            "value_note": "",
+            "comparator_code": [
+                areas.set_index("area_code").loc[c, "comparator_code"] for c in counts
+            ],
+            "comparator_value": np.nan,
+            "significance": "Similar",
+        }
+    )
     return values, areas
 
 
@@ -193,11 +242,11 @@ def test_nhs_digital_suppresses_1_to_7_and_rounds_below_england():
     values, areas = _tiny_values(counts)
     out, _ = d.protect(values, _meta(), areas, book_rule="nhs_digital")
     by = out.set_index("area_code")
-    assert by.loc["P1", "suppression"] == "primary"          # 6: within 1-7
-    assert by.loc["P2", "suppression"] == "secondary"        # its complement
+    assert by.loc["P1", "suppression"] == "primary"  # 6: within 1-7
+    assert by.loc["P2", "suppression"] == "secondary"  # its complement
     assert not by.loc["P3", "suppressed"]
-    assert by.loc["P3", "count"] == 35 and by.loc["CCG", "count"] == 55   # nearest 5
-    assert by.loc["E92000001", "count"] == 1003                          # England exact
+    assert by.loc["P3", "count"] == 35 and by.loc["CCG", "count"] == 55  # nearest 5
+    assert by.loc["E92000001", "count"] == 1003  # England exact
     # proportions recomputed from the rounded numerator and denominator (100 -> 100)
     assert by.loc["P3", "value"] == pytest.approx(35.0)
     assert "1 to 7" in by.loc["P1", "value_note"]
@@ -207,8 +256,10 @@ def test_nhs_digital_suppresses_1_to_7_and_rounds_below_england():
 
 
 def test_means_are_withheld_below_8_people_under_nhs_digital():
-    values, areas = _tiny_values({"CCG": 20.0, "P1": 5.0, "P2": 7.0, "P3": 8.0},
-                                 {"CCG": 20.0, "P1": 5.0, "P2": 7.0, "P3": 8.0})
+    values, areas = _tiny_values(
+        {"CCG": 20.0, "P1": 5.0, "P2": 7.0, "P3": 8.0},
+        {"CCG": 20.0, "P1": 5.0, "P2": 7.0, "P3": 8.0},
+    )
     values["indicator_id"] = "M"
     mask = d.primary(values, _meta(), "nhs_digital")
     assert list(mask) == [False, True, True, False]
@@ -216,16 +267,16 @@ def test_means_are_withheld_below_8_people_under_nhs_digital():
 
 
 def test_apply_withholds_everything_of_a_suppressed_cell_and_its_comparisons():
-    values, areas = _tiny_values({"E92000001": 1000.0, "CCG": 40.0, "P1": 3.0, "P2": 12.0,
-                                  "P3": 25.0})
+    values, areas = _tiny_values(
+        {"E92000001": 1000.0, "CCG": 40.0, "P1": 3.0, "P2": 12.0, "P3": 25.0}
+    )
     values["lower_95"] = values["value"] - 1
     values["upper_95"] = values["value"] + 1
     out, _ = d.protect(values, _meta(), areas)
     pub = d.apply(out).set_index("area_code")
     for cell in ("P1", "P2"):
         assert pub.loc[cell, "suppressed"]
-        assert pub.loc[cell, ["count", "denominator", "value", "lower_95",
-                              "upper_95"]].isna().all()
+        assert pub.loc[cell, ["count", "denominator", "value", "lower_95", "upper_95"]].isna().all()
         assert pub.loc[cell, "significance"] == "Not compared"
         # the note never says which cells are the small ones
         assert "suppressed for disclosure control" in pub.loc[cell, "value_note"]
@@ -247,17 +298,24 @@ def test_a_suppressed_comparator_is_withdrawn():
 
 # --- the default book ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def book(computed):
     values, quint, areas = computed["values"], computed["quintiles"], computed["areas"]
-    qm = {d.quintile_cell(a, q): frozenset(m.split())
-          for a, q, m in zip(quint["area_code"], quint["quintile"], quint["members"])}
+    qm = {
+        d.quintile_cell(a, q): frozenset(m.split())
+        for a, q, m in zip(quint["area_code"], quint["quintile"], quint["members"])
+    }
     groups = d.structural_groups(areas, qm)
-    cells = pd.concat([
-        values.assign(cell=values["area_code"]),
-        quint.assign(cell=[d.quintile_cell(a, q) for a, q in zip(quint["area_code"],
-                                                                  quint["quintile"])])],
-        ignore_index=True)
+    cells = pd.concat(
+        [
+            values.assign(cell=values["area_code"]),
+            quint.assign(
+                cell=[d.quintile_cell(a, q) for a, q in zip(quint["area_code"], quint["quintile"])]
+            ),
+        ],
+        ignore_index=True,
+    )
     for k in d.KEY_DIMS:
         cells[k] = cells[k].fillna("").astype(str)
     cells["key"] = cells[list(d.KEY_DIMS)].astype(str).agg("|".join, axis=1)
@@ -267,11 +325,12 @@ def book(computed):
 def test_the_default_book_has_quintile_cells_and_secondary_suppression(computed):
     v, q = computed["values"], computed["quintiles"]
     assert {"suppressed", "suppression"} <= set(v.columns) | set(q.columns)
-    assert (v["suppression"] == "primary").sum() == 282     # the issue's 282 cells
+    assert (v["suppression"] == "primary").sum() == 282  # the issue's 282 cells
     assert (v["suppression"] == "secondary").sum() > 0
     assert (q["suppression"] == "secondary").sum() > 0
-    assert set(q["area_code"]) == set(computed["areas"].loc[
-        computed["areas"]["area_type"].isin(["ccg", "locality"]), "area_code"])
+    assert set(q["area_code"]) == set(
+        computed["areas"].loc[computed["areas"]["area_type"].isin(["ccg", "locality"]), "area_code"]
+    )
 
 
 def test_no_count_1_to_4_is_recoverable_from_the_default_book(book):
@@ -292,33 +351,45 @@ def test_no_count_1_to_4_is_recoverable_from_the_default_book(book):
         for cell in small:
             lo, hi = attacker_range(sub["cell"].tolist(), counts, sup, groups, cell)
             assert hi - lo >= 1 and hi >= 5, (sub["key"].iloc[0], cell, lo, hi)
-            lo, hi = attacker_range(sub["cell"].tolist(), counts, sup, groups, cell,
-                                    integer=True)
+            lo, hi = attacker_range(sub["cell"].tolist(), counts, sup, groups, cell, integer=True)
             assert hi - lo >= 1 and hi >= 5, ("integer", sub["key"].iloc[0], cell, lo, hi)
-    assert n_small == 386    # 282 area cells and 104 quintile cells
+    assert n_small == 386  # 282 area cells and 104 quintile cells
 
 
 def test_no_published_figure_has_a_count_1_to_4_behind_it(computed):
     from nhsbook import indicators, views
+
     values, metadata, areas = computed["values"], computed["metadata"], computed["areas"]
     pub = d.apply(values)
     small = values["count"].between(1, 4).to_numpy()
     assert pub.loc[small, list(d.WITHHELD)].isna().all().all()
     q = d.apply(computed["quintiles"])
-    assert q.loc[computed["quintiles"]["count"].between(1, 4).to_numpy(),
-                 ["count", "value", "lower_95", "upper_95"]].isna().all().all()
+    assert (
+        q.loc[
+            computed["quintiles"]["count"].between(1, 4).to_numpy(),
+            ["count", "value", "lower_95", "upper_95"],
+        ]
+        .isna()
+        .all()
+        .all()
+    )
     # the profile tables (profile CSVs, spine charts) and the quintile bars
-    for code in areas.loc[areas["area_type"].isin(["ccg", "locality", "practice"]),
-                          "area_code"]:
+    for code in areas.loc[areas["area_type"].isin(["ccg", "locality", "practice"]), "area_code"]:
         for profile in metadata["profile"].unique():
             rows = indicators.profile_table(values, metadata, code, profile)
             truth = values[(values["area_code"] == code)].set_index("indicator_id")["count"]
             hidden = rows["indicator_id"].map(truth).between(1, 4).to_numpy()
             assert rows.loc[hidden, ["value", "lower_95", "upper_95"]].isna().all().all()
             assert rows.loc[hidden, "suppressed"].all()
-    bars, _ = views.inequality_data(values, metadata, areas, "ND-DRO",
-                                    views.deprivation_indicator(metadata), reps=200,
-                                    quintiles=computed["quintiles"])
+    bars, _ = views.inequality_data(
+        values,
+        metadata,
+        areas,
+        "ND-DRO",
+        views.deprivation_indicator(metadata),
+        reps=200,
+        quintiles=computed["quintiles"],
+    )
     assert not bars.empty
     qd = computed["quintiles"]
     mine = qd[(qd["area_code"] == "ND-DRO") & qd["suppressed"]]
@@ -351,16 +422,20 @@ def test_published_profile_csvs_of_the_site_recover_nothing(site, computed):
 def test_the_book_chooses_its_rule_set(tmp_path):
     from nhsbook.config import load_book
     from nhsbook.store import compute_and_store
+
     default = load_book("default")
     assert default.disclosure == "standard"
     text = (default.root / "books" / "default.yml").read_text(encoding="utf-8")
     path = tmp_path / "strict.yml"
-    path.write_text(text.replace("name: default", "name: strict") +
-                    "\ndisclosure: nhs_digital\n", encoding="utf-8")
+    path.write_text(
+        text.replace("name: default", "name: strict") + "\ndisclosure: nhs_digital\n",
+        encoding="utf-8",
+    )
     assert load_book(str(path), root=default.root).disclosure == "nhs_digital"
     path = tmp_path / "lax.yml"
-    path.write_text(text.replace("name: default", "name: lax") + "\ndisclosure: lax\n",
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("name: default", "name: lax") + "\ndisclosure: lax\n", encoding="utf-8"
+    )
     with pytest.raises(ValueError, match=r"lax\.yml: disclosure: .*'lax' is not known"):
         compute_and_store(load_book(str(path), root=default.root))
 
@@ -391,6 +466,7 @@ def test_no_count_1_to_4_is_recoverable_from_the_real_data_book():
     import os
     from nhsbook.config import load_book
     from nhsbook.store import load_computed
+
     if not os.environ.get("NHSBOOK_MIRROR"):
         pytest.skip("needs the open-data mirror (NHSBOOK_MIRROR)")
     c = load_computed(load_book("derbyshire-2021"))
@@ -405,6 +481,7 @@ def test_no_count_1_to_4_is_recoverable_from_the_real_data_book():
         sup = sub["suppressed"].astype(bool).to_numpy()
         assert not d.recoverable(sub.assign(count=sub["count"].where(~sup)), groups, small)
         for cell in small:
-            lo, hi = attacker_range(sub["cell"].tolist(), sub["count"].to_numpy(float), sup,
-                                    groups, cell)
+            lo, hi = attacker_range(
+                sub["cell"].tolist(), sub["count"].to_numpy(float), sup, groups, cell
+            )
             assert hi - lo >= 1 and hi >= 5, (cell, lo, hi)

@@ -21,8 +21,11 @@ def _notebook(path: Path, *cells: str) -> Path:
     params = nbformat.v4.new_code_cell("area_code = ''")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -32,9 +35,15 @@ def _run(src: Path, out: Path, area: str, cwd: Path, **env: str):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        pm.execute_notebook(str(src), str(out), parameters={"area_code": area},
-                            kernel_name="python3", cwd=str(cwd), progress_bar=False,
-                            engine_name=engine.ENGINE)
+        pm.execute_notebook(
+            str(src),
+            str(out),
+            parameters={"area_code": area},
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=False,
+            engine_name=engine.ENGINE,
+        )
     finally:
         for k, v in old.items():
             if v is None:
@@ -45,8 +54,13 @@ def _run(src: Path, out: Path, area: str, cwd: Path, **env: str):
 
 
 def _streams(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
 
 
 @pytest.fixture
@@ -57,17 +71,22 @@ def fresh_engine():
 
 
 def test_state_does_not_leak_between_pages(tmp_path, fresh_engine):
-    a = _notebook(tmp_path / "a.ipynb",
-                  "leaked = area_code * 2\nimport os\nprint(os.environ['NHSBOOK_PAGE'])",
-                  "from nhsbook import site\nnext(site._counter); next(site._counter)")
-    b = _notebook(tmp_path / "b.ipynb",
-                  "import os\nprint('leaked' in globals(), os.environ['NHSBOOK_PAGE'], "
-                  "os.environ.get('NHSBOOK_ONLY_A'), os.path.basename(os.getcwd()))",
-                  "from nhsbook import site\nprint('chart', next(site._counter))")
+    a = _notebook(
+        tmp_path / "a.ipynb",
+        "leaked = area_code * 2\nimport os\nprint(os.environ['NHSBOOK_PAGE'])",
+        "from nhsbook import site\nnext(site._counter); next(site._counter)",
+    )
+    b = _notebook(
+        tmp_path / "b.ipynb",
+        "import os\nprint('leaked' in globals(), os.environ['NHSBOOK_PAGE'], "
+        "os.environ.get('NHSBOOK_ONLY_A'), os.path.basename(os.getcwd()))",
+        "from nhsbook import site\nprint('chart', next(site._counter))",
+    )
     (tmp_path / "pa").mkdir()
     (tmp_path / "pb").mkdir()
-    first = _run(a, tmp_path / "a.out.ipynb", "A", tmp_path / "pa", NHSBOOK_PAGE="A/a",
-                 NHSBOOK_ONLY_A="1")
+    first = _run(
+        a, tmp_path / "a.out.ipynb", "A", tmp_path / "pa", NHSBOOK_PAGE="A/a", NHSBOOK_ONLY_A="1"
+    )
     pid = engine._warm.km.provisioner.process.pid
     second = _run(b, tmp_path / "b.out.ipynb", "B", tmp_path / "pb", NHSBOOK_PAGE="B/b")
     assert engine._warm.km.provisioner.process.pid == pid  # the same kernel ran both
@@ -84,8 +103,9 @@ def test_errors_are_reported_and_the_next_page_runs(tmp_path, fresh_engine):
     good = _notebook(tmp_path / "good.ipynb", "print('ok', area_code)")
     with pytest.raises(PapermillExecutionError, match="broken page X"):
         _run(bad, tmp_path / "bad.out.ipynb", "X", tmp_path, NHSBOOK_PAGE="X/bad")
-    assert "ok Y" in _streams(_run(good, tmp_path / "g1.ipynb", "Y", tmp_path,
-                                   NHSBOOK_PAGE="Y/good"))
+    assert "ok Y" in _streams(
+        _run(good, tmp_path / "g1.ipynb", "Y", tmp_path, NHSBOOK_PAGE="Y/good")
+    )
     pid = engine._warm.km.provisioner.process.pid
     with pytest.raises(Exception):
         _run(dies, tmp_path / "dies.out.ipynb", "Z", tmp_path, NHSBOOK_PAGE="Z/dies")
@@ -109,8 +129,7 @@ def _text_outputs(nb) -> list[str]:
     return out
 
 
-def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_engine,
-                                                monkeypatch):
+def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_engine, monkeypatch):
     """jsna_profile for a locality of the default book, run in a new kernel and then in a
     warm kernel that has already run another page, gives the same outputs."""
     monkeypatch.setenv("NHSBOOK_ROOT", str(root))
@@ -124,14 +143,29 @@ def test_a_real_page_is_the_same_warm_and_fresh(tmp_path, root, shared, fresh_en
             monkeypatch.setenv(engine.FRESH_ENV, "1")
         else:
             monkeypatch.delenv(engine.FRESH_ENV)
-            _run(src, extra / "before.ipynb", before, extra / "page",
-                 NHSBOOK_PAGE=f"{before}/jsna_profile", NHSBOOK_EXTRA=str(extra))
-        nb = _run(src, extra / "out.ipynb", "ND-DRO", extra / "page",
-                  NHSBOOK_PAGE="ND-DRO/jsna_profile", NHSBOOK_EXTRA=str(extra))
+            _run(
+                src,
+                extra / "before.ipynb",
+                before,
+                extra / "page",
+                NHSBOOK_PAGE=f"{before}/jsna_profile",
+                NHSBOOK_EXTRA=str(extra),
+            )
+        nb = _run(
+            src,
+            extra / "out.ipynb",
+            "ND-DRO",
+            extra / "page",
+            NHSBOOK_PAGE="ND-DRO/jsna_profile",
+            NHSBOOK_EXTRA=str(extra),
+        )
         outputs.append(_text_outputs(nb))
         assert sorted(p.name for p in (extra / "charts" / "ND-DRO").iterdir()) == [
-            "jsna_profile-1.csv", "jsna_profile-1.vl.json", "jsna_profile-2.csv",
-            "jsna_profile-2.vl.json"]
+            "jsna_profile-1.csv",
+            "jsna_profile-1.vl.json",
+            "jsna_profile-2.csv",
+            "jsna_profile-2.vl.json",
+        ]
     assert outputs[0] == outputs[1] and len(outputs[0]) > 5
 
 
@@ -139,10 +173,12 @@ def test_an_output_that_shows_nothing_is_not_kept(tmp_path, fresh_engine):
     """``display(Markdown(""))`` (a page's optional line with nothing to say) would publish
     "<IPython.core.display.Markdown object>" as page text: the engine drops such outputs,
     warm and fresh, and keeps every output that shows something."""
-    src = _notebook(tmp_path / "e.ipynb",
-                    "from IPython.display import HTML, Markdown, display\n"
-                    "display(Markdown(''))\ndisplay(HTML('  \\n'))\nMarkdown('')",
-                    "display(Markdown('**kept**'))\nprint('text')\n{'a': 1}")
+    src = _notebook(
+        tmp_path / "e.ipynb",
+        "from IPython.display import HTML, Markdown, display\n"
+        "display(Markdown(''))\ndisplay(HTML('  \\n'))\nMarkdown('')",
+        "display(Markdown('**kept**'))\nprint('text')\n{'a': 1}",
+    )
     for fresh in ("", "1"):
         env = {engine.FRESH_ENV: fresh} if fresh else {}
         nb = _run(src, tmp_path / f"e{fresh}.out.ipynb", "A", tmp_path, **env)
@@ -150,17 +186,29 @@ def test_an_output_that_shows_nothing_is_not_kept(tmp_path, fresh_engine):
         assert empty == [], empty
         assert [o.output_type for o in kept] == ["display_data", "stream", "execute_result"]
         assert kept[0].data["text/markdown"] == "**kept**"
-        assert kept[2].data["text/plain"] == "{'a': 1}"   # plain text alone is kept
+        assert kept[2].data["text/plain"] == "{'a': 1}"  # plain text alone is kept
 
 
 def test_drop_empty_outputs_counts_what_it_removes():
-    nb = {"cells": [{"cell_type": "markdown", "source": ""},
-                    {"cell_type": "code", "outputs": [
-                        {"output_type": "display_data",
-                         "data": {"text/markdown": [], "text/plain": ["<M object>"]}},
-                        {"output_type": "display_data",
-                         "data": {"text/html": ["<b>x</b>"], "text/plain": ["<H>"]}},
-                        {"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]}]}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ""},
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "data": {"text/markdown": [], "text/plain": ["<M object>"]},
+                    },
+                    {
+                        "output_type": "display_data",
+                        "data": {"text/html": ["<b>x</b>"], "text/plain": ["<H>"]},
+                    },
+                    {"output_type": "error", "ename": "E", "evalue": "", "traceback": []},
+                ],
+            },
+        ]
+    }
     assert engine.drop_empty_outputs(nb) == 1
     assert [o["output_type"] for o in nb["cells"][1]["outputs"]] == ["display_data", "error"]
 
@@ -171,6 +219,7 @@ def test_papermill_finds_the_engine_by_its_entry_point():
     from importlib.metadata import entry_points
 
     from papermill.engines import papermill_engines
+
     (point,) = [e for e in entry_points(group="papermill.engine") if e.name == engine.ENGINE]
     assert point.value == "nhsbook.papermill_entry:WarmEngine"
     registered = papermill_engines.get_engine(engine.ENGINE)

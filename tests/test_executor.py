@@ -28,8 +28,13 @@ pages:
 @pytest.fixture(scope="module")
 def project(root, tmp_path_factory):
     copy = tmp_path_factory.mktemp("dask") / "proj"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(
-        ".venv", "build", "_build", ".git", "areas", "_extra", "*.egg-info", "__pycache__"))
+    shutil.copytree(
+        root,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv", "build", "_build", ".git", "areas", "_extra", "*.egg-info", "__pycache__"
+        ),
+    )
     (copy / "books" / "dask.yml").write_text(BOOK, encoding="utf-8")
     mp = pytest.MonkeyPatch()
     mp.setenv("NHSBOOK_ROOT", str(copy))
@@ -40,8 +45,9 @@ def project(root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(project):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1,
-                                  processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(
+        host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as c:
         yield c
 
 
@@ -60,9 +66,8 @@ def test_a_build_through_dask_reports_the_failing_area_and_builds_the_others(pro
 def test_without_the_failing_page_the_dask_build_completes_and_reuses_pages(project, cluster):
     book = project / "books" / "dask.yml"
     book.write_text(BOOK.split("  - part: Nowhere")[0], encoding="utf-8")
-    result = build("dask", scheduler=cluster.scheduler_address, site=False,
-                   log=lambda *_: None)
-    assert result.ran == []        # the six pages built through Dask were recorded
+    result = build("dask", scheduler=cluster.scheduler_address, site=False, log=lambda *_: None)
+    assert result.ran == []  # the six pages built through Dask were recorded
     assert len(list((project / "book" / "areas").glob("*/jsna_profile.ipynb"))) == 6
 
 

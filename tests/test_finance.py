@@ -56,6 +56,7 @@ def _failures(report, file_end: str):
 
 # --- the seed tables, transcribed ----------------------------------------------------------
 
+
 def _seed_numbers(shared: Path, seed: str, line: int) -> list[float]:
     text = (shared / "seeds" / seed).read_text(encoding="utf-8").split("\n")[line - 1]
     out = []
@@ -76,8 +77,16 @@ def test_financial_position_equals_the_seed_after_the_documented_correction(fin,
     pos = fin["finance_position"]
     for _, r in pos.iterrows():
         printed = _seed_numbers(shared, r["seed_file"], int(r["seed_line"]))
-        stored = [r[c] for c in ("annual_budget", "budget_to_date", "expenditure_to_date",
-                                 "variance_to_date", "forecast_variance")]
+        stored = [
+            r[c]
+            for c in (
+                "annual_budget",
+                "budget_to_date",
+                "expenditure_to_date",
+                "variance_to_date",
+                "forecast_variance",
+            )
+        ]
         if r["correction"]:
             # the one correction: Table 11 prints Budget to Date as "1,088,97"
             assert r["seed_line"] == 1222 and printed[1] == 108897 and stored[1] == 1088097
@@ -87,10 +96,13 @@ def test_financial_position_equals_the_seed_after_the_documented_correction(fin,
     assert (pos["correction"] != "").sum() == 1
 
 
-@pytest.mark.parametrize("name,cols", [
-    ("finance_uplift", ["city", "county", "total", "increase_pct"]),
-    ("finance_plan", ["city", "county", "total"]),
-])
+@pytest.mark.parametrize(
+    "name,cols",
+    [
+        ("finance_uplift", ["city", "county", "total", "increase_pct"]),
+        ("finance_plan", ["city", "county", "total"]),
+    ],
+)
 def test_pct_tables_equal_the_seed(fin, shared, name, cols):
     for _, r in fin[name].iterrows():
         printed = _seed_numbers(shared, r["seed_file"], int(r["seed_line"]))
@@ -111,29 +123,43 @@ def test_ccg_baselines_and_qipp_equal_the_seed(fin, shared):
 
 # --- the validation gate --------------------------------------------------------------------
 
+
 def test_the_default_tables_pass_the_gate(root):
     report = validate_book(root / "data" / "default")
     assert report.ok, report.to_text()
     names = {d.name for d in report.datasets}
-    assert {"finance_reconcile_position", "finance_reconcile_plan", "finance_reconcile_qipp",
-            "finance_reconcile_practices", "performance_reconcile_ratings"} <= names
+    assert {
+        "finance_reconcile_position",
+        "finance_reconcile_plan",
+        "finance_reconcile_qipp",
+        "finance_reconcile_practices",
+        "performance_reconcile_ratings",
+    } <= names
 
 
 def test_gate_catches_table_11_as_printed(data_copy):
     path = data_copy / "finance" / "financial_position.csv"
-    line = _edit(path, "total_revenue", "budget_to_date", "1,088,97",
-                 org_code="DERBYSHIRE-CLUSTER")
+    line = _edit(path, "total_revenue", "budget_to_date", "1,088,97", org_code="DERBYSHIRE-CLUSTER")
     report = validate_book(data_copy, root=data_copy.parent)
     assert not report.ok
     fails = _failures(report, "finance/financial_position.csv")
-    recon = [f for f in fails if f.dataset == "finance_reconcile_position"
-             and f.columns == ("budget_to_date",) and line in f.lines]
+    recon = [
+        f
+        for f in fails
+        if f.dataset == "finance_reconcile_position"
+        and f.columns == ("budget_to_date",)
+        and line in f.lines
+    ]
     assert recon, report.to_text()
     assert "sum of budget_to_date over its lines" in recon[0].rule
     assert recon[0].values[0]["budget_to_date_expected"] == 1088097
     # the format rule names it too, and the variance identity breaks on the same line
-    assert any(f.columns == ("budget_to_date",) and f.lines == [line] and
-               f.expectation == "expect_column_values_to_match_regex" for f in fails)
+    assert any(
+        f.columns == ("budget_to_date",)
+        and f.lines == [line]
+        and f.expectation == "expect_column_values_to_match_regex"
+        for f in fails
+    )
     assert any(f.columns == ("variance_to_date",) and line in f.lines for f in fails)
     assert f"financial_position.csv, line {line}" in report.to_text()
 
@@ -142,23 +168,26 @@ def test_a_line_that_no_longer_adds_up_is_named(data_copy):
     path = data_copy / "finance" / "financial_position.csv"
     line = _edit(path, "prescribing", "annual_budget", "143430", org_code="5N6")
     report = validate_book(data_copy, root=data_copy.parent)
-    fails = [f for f in _failures(report, "financial_position.csv")
-             if f.columns == ("annual_budget",)]
+    fails = [
+        f for f in _failures(report, "financial_position.csv") if f.columns == ("annual_budget",)
+    ]
     assert fails and not report.ok
-    total_line = line + 3          # the County's Total Revenue Expenditure row
+    total_line = line + 3  # the County's Total Revenue Expenditure row
     assert total_line in fails[0].lines
     assert fails[0].values[0]["row_id"] == "total_revenue"
 
 
 def test_undocumented_seed_difference_fails(data_copy):
     disc = data_copy / "finance" / "seed_discrepancies.csv"
-    rows = [r for r in csv.reader(open(disc, encoding="utf-8"))
-            if r[0] != "finance_position"]
+    rows = [r for r in csv.reader(open(disc, encoding="utf-8")) if r[0] != "finance_position"]
     with open(disc, "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
     report = validate_book(data_copy, root=data_copy.parent)
-    fails = [f for f in _failures(report, "financial_position.csv")
-             if f.columns == ("forecast_variance",)]
+    fails = [
+        f
+        for f in _failures(report, "financial_position.csv")
+        if f.columns == ("forecast_variance",)
+    ]
     assert fails, report.to_text()
     assert fails[0].values[0]["forecast_variance"] == 0
     assert fails[0].values[0]["forecast_variance_expected"] == -30
@@ -168,13 +197,12 @@ def test_plan_and_qipp_reconciliations(data_copy):
     plan = data_copy / "finance" / "financial_plan.csv"
     line = _edit(plan, "qipp_requirement", "total", "65173")
     qipp = data_copy / "finance" / "qipp_schemes.csv"
-    ok_line = _edit(qipp, "transacted_nuh", "erewash", "711")        # within rounding
-    bad_line = _edit(qipp, "transacted_ooh", "hardwick", "78")       # 10 out: fails
+    ok_line = _edit(qipp, "transacted_nuh", "erewash", "711")  # within rounding
+    bad_line = _edit(qipp, "transacted_ooh", "hardwick", "78")  # 10 out: fails
     report = validate_book(data_copy, root=data_copy.parent)
     plan_fails = _failures(report, "financial_plan.csv")
     assert any(f.columns == ("total",) and line in f.lines for f in plan_fails)
-    assert any(f.columns == ("total",) and f.values[0]["row_id"] == "balance"
-               for f in plan_fails)
+    assert any(f.columns == ("total",) and f.values[0]["row_id"] == "balance" for f in plan_fails)
     qfails = _failures(report, "qipp_schemes.csv")
     assert any(bad_line in f.lines for f in qfails)
     assert not any(ok_line in f.lines for f in qfails)
@@ -194,6 +222,7 @@ def test_synthetic_practices_must_reproduce_published_totals(data_copy):
 
 
 # --- methods ---------------------------------------------------------------------------------
+
 
 def test_money_formatter():
     assert finance.money(1042468) == "1,042,468"
@@ -238,8 +267,9 @@ def test_position_and_budget_to_forecast_waterfall(fin):
 
 
 def test_waterfall_refuses_a_bridge_that_does_not_add_up():
-    steps = pd.DataFrame({"step": ["a", "b", "c"], "amount": [10.0, -3.0, 8.0],
-                          "kind": ["start", "delta", "total"]})
+    steps = pd.DataFrame(
+        {"step": ["a", "b", "c"], "amount": [10.0, -3.0, 8.0], "kind": ["start", "delta", "total"]}
+    )
     with pytest.raises(ValueError, match="does not equal the running total"):
         finance.waterfall_frame(steps)
 
@@ -286,7 +316,7 @@ def test_qipp_tracking(fin):
     assert track.set_index("scheme").loc["NUH", "rag"] == "Green"
     assert track.set_index("scheme").loc["CRH FT", "rag"] == "Amber"
     hp = finance.qipp_tracking(q, "high_peak").set_index("scheme")
-    assert hp.loc["Burton FT", "rag"] == "Grey"           # nothing planned for High Peak
+    assert hp.loc["Burton FT", "rag"] == "Grey"  # nothing planned for High Peak
     assert finance.rag(float("nan")) == "Grey" and finance.rag(0.49) == "Red"
 
 
@@ -357,30 +387,46 @@ def test_finance_notebooks_run(root, tmp_path):
     work.mkdir()
     for name in ("_config.yml", "notebooks", "expectations", "nhsbook"):
         os.symlink(root / name, work / name)
-    for name in ("books", "data"):   # copied: a book's paths must resolve inside its project
+    for name in ("books", "data"):  # copied: a book's paths must resolve inside its project
         shutil.copytree(root / name, work / name)
     (work / "book").mkdir()
     env = dict(os.environ)
     os.environ["NHSBOOK_ROOT"] = str(work)
     try:
-        for nb, code in (("finance", "DERBYSHIRE-CLUSTER"), ("finance", "DACCOM"),
-                         ("performance", "5N6"), ("finance", "HIGH-PEAK")):
+        for nb, code in (
+            ("finance", "DERBYSHIRE-CLUSTER"),
+            ("finance", "DACCOM"),
+            ("performance", "5N6"),
+            ("finance", "HIGH-PEAK"),
+        ):
             out = tmp_path / f"{nb}_{code}.ipynb"
-            papermill.execute_notebook(str(root / "notebooks" / f"{nb}.ipynb"), str(out),
-                                       parameters={"area_code": code, "book": "default"},
-                                       kernel_name="python3", cwd=str(tmp_path),
-                                       progress_bar=False)
+            papermill.execute_notebook(
+                str(root / "notebooks" / f"{nb}.ipynb"),
+                str(out),
+                parameters={"area_code": code, "book": "default"},
+                kernel_name="python3",
+                cwd=str(tmp_path),
+                progress_bar=False,
+            )
             text = out.read_text(encoding="utf-8")
             if code == "DERBYSHIRE-CLUSTER":
                 assert "65,137" in text and "1,088,097" in text
                 # the key messages open the page: position and forecast in £m, before the
                 # first chart; no module names or seed lines in the reader's text
                 cells = json.loads(text)["cells"]
-                box = [i for i, c in enumerate(cells)
-                       if "nhsbook-key-messages" in json.dumps(c.get("outputs", []))]
-                drawn = [i for i, c in enumerate(cells) if any(   # a chart among its outputs
-                    "".join(o.get("data", {}).get("text/plain", "")).startswith("alt.")
-                    for o in c.get("outputs", []))]
+                box = [
+                    i
+                    for i, c in enumerate(cells)
+                    if "nhsbook-key-messages" in json.dumps(c.get("outputs", []))
+                ]
+                drawn = [
+                    i
+                    for i, c in enumerate(cells)
+                    if any(  # a chart among its outputs
+                        "".join(o.get("data", {}).get("text/plain", "")).startswith("alt.")
+                        for o in c.get("outputs", [])
+                    )
+                ]
                 assert box and drawn and box[0] < drawn[0]
                 assert "Forecast outturn £1,630.7m" in text
                 assert "nhsbook.finance." not in text and "seed 004 line" not in text

@@ -13,8 +13,16 @@ from nhsbook import finance, finance_page, performance, performance_page
 from nhsbook.finance_page import FinancePage, Section
 from nhsbook.performance_page import PerformancePage
 
-FINANCE_SECTIONS = ("position", "position_charts", "forecast", "allocation", "ccg_baselines",
-                    "plan", "qipp", "practices")
+FINANCE_SECTIONS = (
+    "position",
+    "position_charts",
+    "forecast",
+    "allocation",
+    "ccg_baselines",
+    "plan",
+    "qipp",
+    "practices",
+)
 
 
 @pytest.fixture()
@@ -43,12 +51,22 @@ def _shown(page: FinancePage) -> dict[str, Section]:
 def test_the_cluster_gets_position_allocation_and_plan(published):
     page = FinancePage("DERBYSHIRE-CLUSTER", "default")
     shown = _shown(page)
-    assert [n for n, s in shown.items() if s] == ["position", "position_charts", "forecast",
-                                                  "allocation", "ccg_baselines", "plan"]
+    assert [n for n, s in shown.items() if s] == [
+        "position",
+        "position_charts",
+        "forecast",
+        "allocation",
+        "ccg_baselines",
+        "plan",
+    ]
     assert page.missing == ["QIPP scheme table", "practice budget"]
     assert [name for _, name, _ in published] == [
-        "financial_position", "forecasts", "baseline_uplift", "ccg_baselines",
-        "financial_plan"]
+        "financial_position",
+        "forecasts",
+        "baseline_uplift",
+        "ccg_baselines",
+        "financial_plan",
+    ]
     assert all(code == "DERBYSHIRE-CLUSTER" for code, _, _ in published)
     assert _texts(shown["position"])[0].startswith("## Financial position and forecast")
     assert _texts(shown["allocation"])[0].startswith("## Allocation and growth 2012-13")
@@ -58,21 +76,27 @@ def test_the_cluster_gets_position_allocation_and_plan(published):
     note = page.missing_note()
     assert len(note) == 1 and note[0].data == (
         "The seed documents publish no QIPP scheme table, practice budget for NHS Derbyshire "
-        "cluster, so this page has no section for them.")
+        "cluster, so this page has no section for them."
+    )
 
 
 def test_forecast_methods_of_the_cluster():
     page = FinancePage("DERBYSHIRE-CLUSTER")
     methods = page.forecast_methods().set_index("Method")
-    assert list(methods.index) == ["run rate", "profile", "budget rest",
-                                   "reported by the organisation"]
+    assert list(methods.index) == [
+        "run rate",
+        "profile",
+        "budget rest",
+        "reported by the organisation",
+    ]
     total = page.pos[page.pos["row_id"] == "total_revenue"].iloc[0]
     reported = methods.loc["reported by the organisation"]
     assert reported["Forecast outturn"] == total["annual_budget"] - total["forecast_variance"]
-    assert round(reported["Forecast outturn"] / 1000, 1) == 1630.7   # £1,630.7m
+    assert round(reported["Forecast outturn"] / 1000, 1) == 1630.7  # £1,630.7m
     # run rate: spend to date × 12 / month
     assert methods.loc["run rate", "Forecast outturn"] == pytest.approx(
-        total["expenditure_to_date"] * 12 / page.month)
+        total["expenditure_to_date"] * 12 / page.month
+    )
 
 
 def test_a_ccg_gets_its_baseline_and_qipp_and_the_rest_is_left_out(published):
@@ -82,8 +106,12 @@ def test_a_ccg_gets_its_baseline_and_qipp_and_the_rest_is_left_out(published):
     assert [n for n, s in shown.items() if s] == ["allocation", "ccg_baselines", "qipp"]
     # the section heading is shown (the CCG has Table 13) but not Table 12
     assert len(shown["allocation"]) == 1
-    assert page.missing == ["financial position", "PCT baseline uplift (Table 12)",
-                            "draft financial plan (Table 14)", "practice budget"]
+    assert page.missing == [
+        "financial position",
+        "PCT baseline uplift (Table 12)",
+        "draft financial plan (Table 14)",
+        "practice budget",
+    ]
     assert [name for _, name, _ in published] == ["ccg_baselines", "qipp_tracking"]
     assert "publish no financial position" in page.missing_note()[0].data
 
@@ -108,11 +136,17 @@ def test_daccom_gets_its_practices_only(published):
     page = FinancePage("DACCOM")
     shown = _shown(page)
     assert [n for n, s in shown.items() if s] == ["practices"]
-    assert [name for _, name, _ in published] == ["practice_budgets",
-                                                  "practice_budgets_by_category"]
+    assert [name for _, name, _ in published] == [
+        "practice_budgets",
+        "practice_budgets_by_category",
+    ]
     cats = page.practice_categories(finance.practice_position(page.fin, "DACCOM"))
-    assert list(cats["Category"]) == ["Acute commissioning", "Prescribing",
-                                      "Provider services", "Other"]
+    assert list(cats["Category"]) == [
+        "Acute commissioning",
+        "Prescribing",
+        "Provider services",
+        "Other",
+    ]
     assert cats["Published variance to date"].tolist()[:3] == [-2400.0, 952.0, 898.0]
     assert "Synthetic data" in finance.header_markdown(page.fin, "DACCOM")
 
@@ -126,6 +160,7 @@ def test_a_section_displays_its_items_in_order(monkeypatch):
 
 
 # --- performance ---------------------------------------------------------------------------
+
 
 def test_the_cluster_shows_its_pcts_from_the_data():
     page = PerformancePage("DERBYSHIRE-CLUSTER", "default")
@@ -151,24 +186,33 @@ def test_performance_sections_of_the_cluster(monkeypatch, published):
     monkeypatch.setattr(performance_page, "key_messages_box", lambda *a, **k: "<box>")
     page = PerformancePage("DERBYSHIRE-CLUSTER")
     header = page.header()
-    assert len(header) == 2   # covered: no "publish no performance results" sentence
+    assert len(header) == 2  # covered: no "publish no performance results" sentence
     assert header[0].data.startswith("**Organisation:** NHS Derbyshire cluster")
     for name in ("health_check", "ratings", "change", "targets"):
         assert getattr(page, name)(), name
     assert [name for _, name, _ in published] == [
-        "health_check", "ratings_existing_commitments", "ratings_national_priorities",
-        "vital_signs", "ratings_change", "sop_targets"]
+        "health_check",
+        "ratings_existing_commitments",
+        "ratings_national_priorities",
+        "vital_signs",
+        "ratings_change",
+        "sop_targets",
+    ]
     ratings_csv = dict((n, t) for _, n, t in published)["ratings_national_priorities"]
     assert set(ratings_csv["org_code"]) == {"5N6", "5N7"} and "rag" in ratings_csv.columns
     wide = page.ratings_wide("national_priorities")
-    assert list(wide.columns) == ["indicator", "2007/08 NHS Derbyshire County PCT",
-                                  "2007/08 NHS Derby City PCT",
-                                  "2008/09 NHS Derbyshire County PCT",
-                                  "2008/09 NHS Derby City PCT"]
+    assert list(wide.columns) == [
+        "indicator",
+        "2007/08 NHS Derbyshire County PCT",
+        "2007/08 NHS Derby City PCT",
+        "2008/09 NHS Derbyshire County PCT",
+        "2008/09 NHS Derby City PCT",
+    ]
     sop = page.sop()
     assert len(sop) == 88 and list(dict.fromkeys(sop["org_code"])) == ["5N6", "5N7"]
-    assert page.targets()[0].data == ("No 2011/12 results are published for these 88 "
-                                      "targets; their targets are in the download.")
+    assert page.targets()[0].data == (
+        "No 2011/12 results are published for these 88 targets; their targets are in the download."
+    )
     counts = page.rating_counts()
     assert set(counts["PCT"]) == {"NHS Derbyshire County PCT", "NHS Derby City PCT"}
 

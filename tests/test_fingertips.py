@@ -45,8 +45,7 @@ def test_reordered_columns_are_refused(imd_path, tmp_path):
     cols = list(raw.columns)
     shuffled = tmp_path / "reordered.csv"
     raw[cols[::-1]].to_csv(shuffled, index=False)
-    with pytest.raises(fingertips.FingertipsFormatError, match="column 1: expected "
-                                                               "'Indicator ID'"):
+    with pytest.raises(fingertips.FingertipsFormatError, match="column 1: expected 'Indicator ID'"):
         fingertips.read(shuffled)
 
 
@@ -83,6 +82,7 @@ def test_empty_and_non_utf8_files_are_refused(tmp_path):
 
 # --- blank keys, locale numbers, what is kept (issue 24) --------------------------------------
 
+
 @pytest.fixture(scope="module")
 def smoking_raw(shared):
     path = shared / "data" / "gp" / "fingertips_91547_smoking_qof_prevalence_all_area_types.csv.gz"
@@ -102,8 +102,11 @@ def test_91547_blank_ids_sex_and_age_are_filled_by_fingertips_rules(smoking_raw)
     assert latest[["sex", "age"]].drop_duplicates().values.tolist() == [["Persons", "15+ yrs"]]
     assert len(export.metadata) == 1
     filled = export.filled
-    assert filled.groupby("column").size().to_dict() == {"Age": 6267, "Indicator ID": 6267,
-                                                         "Sex": 6267}
+    assert filled.groupby("column").size().to_dict() == {
+        "Age": 6267,
+        "Indicator ID": 6267,
+        "Sex": 6267,
+    }
     blank_lines = set(raw.index[raw["Indicator ID"] == ""] + 2)
     assert set(filled["line"]) == blank_lines
 
@@ -111,8 +114,7 @@ def test_91547_blank_ids_sex_and_age_are_filled_by_fingertips_rules(smoking_raw)
 def test_time_period_range_and_category_rows_are_kept(smoking_raw):
     path, _ = smoking_raw
     export = fingertips.read(path)
-    assert export.details["time_period_range"].value_counts().to_dict() == {"1y": 11360,
-                                                                            "": 6267}
+    assert export.details["time_period_range"].value_counts().to_dict() == {"1y": 11360, "": 6267}
     cats = export.values[export.values["category_type"] != ""]
     assert len(cats) == 100 and cats["category"].str.contains("decile").all()
     assert export.details["line"].iloc[0] == 2
@@ -123,8 +125,7 @@ def _write(raw: pd.DataFrame, path):
     return path
 
 
-def test_a_blank_id_with_an_unknown_name_is_refused_naming_line_and_column(smoking_raw,
-                                                                           tmp_path):
+def test_a_blank_id_with_an_unknown_name_is_refused_naming_line_and_column(smoking_raw, tmp_path):
     _, raw = smoking_raw
     raw = raw.copy()
     i = raw.index[raw["Indicator ID"] == ""][0]
@@ -140,7 +141,7 @@ def test_a_blank_id_with_an_unknown_name_is_refused_naming_line_and_column(smoki
 def test_a_blank_sex_with_two_possible_values_is_refused(imd_path, tmp_path):
     raw = pd.read_csv(imd_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     gps = raw.index[raw["Area Type"] == raw.loc[5, "Area Type"]]
-    raw.loc[gps[-1], "Sex"] = "Male"     # now GP rows of 93553 have two (Sex, Age) pairs
+    raw.loc[gps[-1], "Sex"] = "Male"  # now GP rows of 93553 have two (Sex, Age) pairs
     raw.loc[5, "Sex"] = ""
     assert 5 in gps
     path = _write(raw, tmp_path / "two_sexes.csv")
@@ -155,8 +156,9 @@ def test_a_blank_area_or_period_is_refused(imd_path, tmp_path, column):
     path = _write(raw, tmp_path / "blank.csv")
     with pytest.raises(fingertips.FingertipsFormatError) as err:
         fingertips.read(path)
-    assert str(path) in str(err.value) and "[11]" in str(err.value) and repr(column) in \
-        str(err.value)
+    assert (
+        str(path) in str(err.value) and "[11]" in str(err.value) and repr(column) in str(err.value)
+    )
 
 
 @pytest.mark.parametrize("text", ["0,5", "1.234,5", "1 234,5", "1'234.5", "21,7", "0,500"])

@@ -31,9 +31,15 @@ MERGED_NOTE = "Aggregated from values for merged local authorities"
 #: the combined authorities of 2 November 2018 (the North East combined authority split into
 #: CA-North East and CA-North of Tyne).  For the periods before they existed (2013/14-2017/18)
 #: Fingertips publishes their rows by summing the predecessors' rows (``predecessor_sums``).
-CREATED = {"E06000058": "2019-04-01", "E06000059": "2019-04-01", "E07000244": "2019-04-01",
-           "E07000245": "2019-04-01", "E07000246": "2019-04-01", "E47000010": "2018-11-02",
-           "E47000011": "2018-11-02"}
+CREATED = {
+    "E06000058": "2019-04-01",
+    "E06000059": "2019-04-01",
+    "E07000244": "2019-04-01",
+    "E07000245": "2019-04-01",
+    "E07000246": "2019-04-01",
+    "E47000010": "2018-11-02",
+    "E47000011": "2018-11-02",
+}
 PREDECESSORS = {
     "E06000058": ("E06000028", "E06000029", "E07000048"),  # Bournemouth, Christchurch, Poole
     "E06000059": ("E07000049", "E07000050", "E07000051", "E07000052", "E07000053"),  # Dorset
@@ -47,8 +53,10 @@ PREDECESSORS = {
 #: Coventry and Solihull 2016/17: value and limits are those of one practice (1,009 smokers
 #: of 4,046 patients aged 15+) counted in Coventry; the Count and Denominator columns count it
 #: in Solihull.  (area, period) -> the count and denominator the value was computed from.
-VALUE_FROM_OTHER_COUNT = {("E08000026", "2016/17"): (60406, 325540),
-                          ("E08000029", "2016/17"): (28567, 186368)}
+VALUE_FROM_OTHER_COUNT = {
+    ("E08000026", "2016/17"): (60406, 325540),
+    ("E08000029", "2016/17"): (28567, 186368),
+}
 
 
 def _close(a: pd.Series, b: pd.Series, rtol: float = 1e-6) -> pd.Series:
@@ -75,25 +83,35 @@ def rows(shared) -> pd.DataFrame:
     assert len(v) == 17627
     p95 = stats.proportion_ci(v["count"], v["denominator"], 0.95)
     p998 = stats.proportion_ci(v["count"], v["denominator"], 0.998)
-    v["our_value"], v["our_lower_95"], v["our_upper_95"] = p95["value"], p95["lower"], \
-        p95["upper"]
+    v["our_value"], v["our_lower_95"], v["our_upper_95"] = p95["value"], p95["lower"], p95["upper"]
     v["our_lower_998"], v["our_upper_998"] = p998["lower"], p998["upper"]
     plain = v["category_type"].eq("")
-    england = v[plain & v["area_code"].eq(ENGLAND)].drop_duplicates("period") \
-        .set_index("period")["value"]
-    label = stats.compare(v["our_value"], v["our_lower_95"], v["our_upper_95"],
-                          v["period"].map(england), "low_is_good")
+    england = (
+        v[plain & v["area_code"].eq(ENGLAND)].drop_duplicates("period").set_index("period")["value"]
+    )
+    label = stats.compare(
+        v["our_value"],
+        v["our_lower_95"],
+        v["our_upper_95"],
+        v["period"].map(england),
+        "low_is_good",
+    )
     # Fingertips does not compare the comparator with itself
     v["our_comparison"] = label.where(~(plain & v["area_code"].eq(ENGLAND)), "Not compared")
     # recent trend: the last five points of the area's series (no category) to each period
     trend, reason = {}, {}
-    series = v[plain].assign(_na=v["age"].eq("Not applicable")) \
-        .sort_values(["area_code", "period", "_na"]).drop_duplicates(["area_code", "period"])
+    series = (
+        v[plain]
+        .assign(_na=v["age"].eq("Not applicable"))
+        .sort_values(["area_code", "period", "_na"])
+        .drop_duplicates(["area_code", "period"])
+    )
     for _, g in series.groupby("area_code"):
         for k in np.flatnonzero(g["recent_trend"].ne("").to_numpy()):
-            sub = g.iloc[max(0, k - 4):k + 1]
-            res = stats.recent_trend(sub["value"], count=sub["count"],
-                                     denom=sub["denominator"], polarity="low_is_good")
+            sub = g.iloc[max(0, k - 4) : k + 1]
+            res = stats.recent_trend(
+                sub["value"], count=sub["count"], denom=sub["denominator"], polarity="low_is_good"
+            )
             trend[g.index[k]], reason[g.index[k]] = res["label"], res["reason"]
     v["our_trend"] = pd.Series(trend, dtype=object).reindex(v.index).fillna("")
     v["our_trend_reason"] = pd.Series(reason, dtype=object).reindex(v.index).fillna("")
@@ -161,8 +179,9 @@ def test_95_limits_agree_where_fingertips_computed_them_from_the_row(rows, prede
     own count and denominator (all but the 35); agreement is asserted on it and reported for
     all rows as well."""
     published = rows["lower_95"].notna() & rows["upper_95"].notna()
-    agree = _close(rows["our_lower_95"], rows["lower_95"]) & \
-        _close(rows["our_upper_95"], rows["upper_95"])
+    agree = _close(rows["our_lower_95"], rows["lower_95"]) & _close(
+        rows["our_upper_95"], rows["upper_95"]
+    )
     all_rows = _agreement("95% limits, every row", agree, published)
     assert published.sum() == 11354 and (published & ~agree).sum() == 37
     assert round(all_rows, 4) == 0.9967
@@ -177,11 +196,13 @@ def test_95_limits_agree_where_fingertips_computed_them_from_the_row(rows, prede
     # the reason, reproduced exactly: Wilson with (1 - p/100) in place of (1 - p)
     x, n = aggregated["count"], aggregated["denominator"]
     z = stats.z_value(0.95)
-    root = z * np.sqrt(z ** 2 + 4 * x * (1 - x / n / 100))
-    assert _close((2 * x + z ** 2 - root) / (2 * (n + z ** 2)) * 100,
-                  aggregated["lower_95"], rtol=1e-8).all()
-    assert _close((2 * x + z ** 2 + root) / (2 * (n + z ** 2)) * 100,
-                  aggregated["upper_95"], rtol=1e-8).all()
+    root = z * np.sqrt(z**2 + 4 * x * (1 - x / n / 100))
+    assert _close(
+        (2 * x + z**2 - root) / (2 * (n + z**2)) * 100, aggregated["lower_95"], rtol=1e-8
+    ).all()
+    assert _close(
+        (2 * x + z**2 + root) / (2 * (n + z**2)) * 100, aggregated["upper_95"], rtol=1e-8
+    ).all()
     # ... and Fingertips' own noted rows for the same areas, count and denominator agree
     assert agree[noted.index].all()
     assert _keys(noted) <= _keys(aggregated)
@@ -195,14 +216,14 @@ def test_95_limits_agree_where_fingertips_computed_them_from_the_row(rows, prede
 
     population = published & ~rows.index.isin(aggregated.index)
     assert population.sum() == 11319
-    assert _agreement("95% limits, limits from the row's own count", agree, population) \
-        >= 0.999
+    assert _agreement("95% limits, limits from the row's own count", agree, population) >= 0.999
 
 
 def test_998_limits_agree_in_every_row(rows):
     published = rows["lower_998"].notna() & rows["upper_998"].notna()
-    agree = _close(rows["our_lower_998"], rows["lower_998"]) & \
-        _close(rows["our_upper_998"], rows["upper_998"])
+    agree = _close(rows["our_lower_998"], rows["lower_998"]) & _close(
+        rows["our_upper_998"], rows["upper_998"]
+    )
     assert published.sum() == 6856
     assert _agreement("99.8% limits", agree, published) == 1.0
 
@@ -233,9 +254,14 @@ def test_outlier_rule_decides_the_three_flagged_districts(rows):
     assert found["period"].eq("2022/23").all()
     assert found["recent_trend"].eq("No significant change").all()
     for code in found["area_code"]:
-        g = rows[(rows["area_code"] == code) & rows["category_type"].eq("")] \
-            .drop_duplicates("period").sort_values("period").tail(5)
+        g = (
+            rows[(rows["area_code"] == code) & rows["category_type"].eq("")]
+            .drop_duplicates("period")
+            .sort_values("period")
+            .tail(5)
+        )
         assert g["value_note"].str.contains(FLAG).tolist() == [True] + [False] * 4
-        res = stats.recent_trend(g["value"], count=g["count"], denom=g["denominator"],
-                                 polarity="low_is_good")
+        res = stats.recent_trend(
+            g["value"], count=g["count"], denom=g["denominator"], polarity="low_is_good"
+        )
         assert res["chi2"] > stats.TREND_THRESHOLD and res["reason"] == "Outlier found"

@@ -29,8 +29,11 @@ def _seed(df, ind: str, col: str, value: str) -> int:
 def _only(report, file: str, column: str, rule_words: str):
     """The failure for ``file`` and ``column`` whose rule mentions ``rule_words``."""
     _failure(report, file, column)
-    hits = [f for f in report.failures if f.file == file and column in f.columns
-            and rule_words in f.rule]
+    hits = [
+        f
+        for f in report.failures
+        if f.file == file and column in f.columns and rule_words in f.rule
+    ]
     assert hits, [f"{f.where()}: {f.rule}" for f in report.failures]
     assert hits[0].hint
     return hits[0]
@@ -38,29 +41,44 @@ def _only(report, file: str, column: str, rule_words: str):
 
 # --- the rules, unit by unit ------------------------------------------------------------------
 
-@pytest.mark.parametrize("unit, method, age, name, expected", [
-    ("%", "proportion", "15+ yrs", "", (0, 100)),
-    ("%", "crude_rate", "40-74 yrs", "NHS Health Check take-up", (0, math.inf)),
-    ("per 1,000", "proportion", "", "", (0, 1000)),
-    ("per 100,000", "isr", "", "", (0, math.inf)),
-    ("ratio (%)", "ratio", "", "Excess winter deaths", (-100, math.inf)),
-    ("years", "life_expectancy", "65", "Life expectancy at 65", (0, 60)),
-    ("years", "life_expectancy", "All ages", "Life expectancy at birth", (0, 125)),
-    ("score", "score", "", "Index of Multiple Deprivation (IMD) 2010", (0, 100)),
-])
+
+@pytest.mark.parametrize(
+    "unit, method, age, name, expected",
+    [
+        ("%", "proportion", "15+ yrs", "", (0, 100)),
+        ("%", "crude_rate", "40-74 yrs", "NHS Health Check take-up", (0, math.inf)),
+        ("per 1,000", "proportion", "", "", (0, 1000)),
+        ("per 100,000", "isr", "", "", (0, math.inf)),
+        ("ratio (%)", "ratio", "", "Excess winter deaths", (-100, math.inf)),
+        ("years", "life_expectancy", "65", "Life expectancy at 65", (0, 60)),
+        ("years", "life_expectancy", "All ages", "Life expectancy at birth", (0, 125)),
+        ("score", "score", "", "Index of Multiple Deprivation (IMD) 2010", (0, 100)),
+    ],
+)
 def test_allowed_range_by_unit_and_method(unit, method, age, name, expected):
     assert meaning.allowed_range(unit, method, age=age, name=name) == expected
 
 
-@pytest.mark.parametrize("unit, mult", [("%", 100), ("ratio (%)", 100), ("per 100", 100),
-                                        ("per 1,000", 1000), ("per 10,000", 10000),
-                                        ("per 100,000", 100000), ("years", 1), ("score", 1),
-                                        ("furlongs", None)])
+@pytest.mark.parametrize(
+    "unit, mult",
+    [
+        ("%", 100),
+        ("ratio (%)", 100),
+        ("per 100", 100),
+        ("per 1,000", 1000),
+        ("per 10,000", 10000),
+        ("per 100,000", 100000),
+        ("years", 1),
+        ("score", 1),
+        ("furlongs", None),
+    ],
+)
 def test_unit_multiplier(unit, mult):
     assert meaning.unit_multiplier(unit) == mult
 
 
 # --- careless edits the gate refuses ----------------------------------------------------------
+
 
 def test_a_percentage_comparator_with_a_decimal_slip_is_refused(data):
     """Cluster smoking in LTC patients 1.62 for 16.2: every CCG significance against it flips."""

@@ -38,13 +38,22 @@ def ccg_lsoa_boundaries(ccg):
 
 # --------------------------------------------------------------------------- registry, reading
 
+
 def test_registry_covers_every_dataset_the_maps_read():
     reg = sources.load_registry()
     used = {lay.key for layers in geo.LAYERS.values() for lay in layers}
-    used |= {"imd2019_file1", "imd2019_file6", "imd2015_lsoa11", "imd2010_lsoa01",
-             "iod2010_denominators_england", "lsoa11_ccg20_lad20_england",
-             "lsoa11_msoa11_lad17_rgn11_england", "lsoa11_ccg16_lad16_derbyshire",
-             "lsoa11_ward19_lad19_derbyshire", "lsoa01_lsoa11_lad11_derbyshire"}
+    used |= {
+        "imd2019_file1",
+        "imd2019_file6",
+        "imd2015_lsoa11",
+        "imd2010_lsoa01",
+        "iod2010_denominators_england",
+        "lsoa11_ccg20_lad20_england",
+        "lsoa11_msoa11_lad17_rgn11_england",
+        "lsoa11_ccg16_lad16_derbyshire",
+        "lsoa11_ward19_lad19_derbyshire",
+        "lsoa01_lsoa11_lad11_derbyshire",
+    }
     assert used <= set(reg)
     for key in used:
         assert sources.locate(key).is_file()
@@ -61,8 +70,9 @@ def test_missing_dataset_error_names_it_and_both_remedies(tmp_path, monkeypatch)
 
 
 def test_topojson_is_read_repaired_and_matches_the_geojson():
-    topo = geo.read_boundaries(sources.locate("lad2013_topojson_england"), "LAD13CD", "LAD13NM",
-                               layer="lad")
+    topo = geo.read_boundaries(
+        sources.locate("lad2013_topojson_england"), "LAD13CD", "LAD13NM", layer="lad"
+    )
     gj = geo.boundaries("lad13")
     assert len(topo) == 326 and set(topo["code"]) == set(gj["code"])
     assert topo.crs.to_epsg() == 4326
@@ -75,6 +85,7 @@ def test_topojson_is_read_repaired_and_matches_the_geojson():
 
 def test_repair_fixes_a_self_intersecting_ring():
     import geopandas as gpd
+
     bow = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
     fixed = geo.repair(gpd.GeoDataFrame({"code": ["x"]}, geometry=[bow], crs=geo.WGS84))
     assert not bow.is_valid and fixed.is_valid.all()
@@ -98,8 +109,10 @@ def test_web_shapes_are_small_valid_rounded_and_clockwise(ccg_lsoa_boundaries):
     raw = ccg_lsoa_boundaries
     web = geo.web_shapes(raw)
     assert web.is_valid.all() and len(web) == len(raw)
-    assert shapely.get_num_coordinates(web.geometry.values).sum() < \
-        0.75 * shapely.get_num_coordinates(raw.geometry.values).sum()
+    assert (
+        shapely.get_num_coordinates(web.geometry.values).sum()
+        < 0.75 * shapely.get_num_coordinates(raw.geometry.values).sum()
+    )
     coords = shapely.get_coordinates(web.geometry.values)
     assert np.allclose(coords, np.round(coords, 4), atol=1e-12)
     for poly in shapely.get_parts(web.geometry.values):
@@ -111,6 +124,7 @@ def test_web_shapes_are_small_valid_rounded_and_clockwise(ccg_lsoa_boundaries):
 
 
 # --------------------------------------------------------------------------- hierarchy
+
 
 def test_localities_partition_the_ccg_lsoas(default_book):
     ccg_lsoas = set(geo.ccg_lsoas(CCG)["lsoa11_code"])
@@ -126,12 +140,13 @@ def test_localities_partition_the_ccg_lsoas(default_book):
 def test_locality_rules_are_checked(default_book, tmp_path):
     import dataclasses
     import shutil
+
     folder = tmp_path / "data"
     shutil.copytree(default_book.data, folder)
-    rules = pd.read_csv(folder / "geography" / "localities.csv", dtype=str,
-                        keep_default_na=False)
-    rules[rules["ward19_name"] != "Unstone"].to_csv(folder / "geography" / "localities.csv",
-                                                    index=False)
+    rules = pd.read_csv(folder / "geography" / "localities.csv", dtype=str, keep_default_na=False)
+    rules[rules["ward19_name"] != "Unstone"].to_csv(
+        folder / "geography" / "localities.csv", index=False
+    )
     cfg = dataclasses.replace(default_book, data=folder)
     with pytest.raises(ValueError, match="match no rule"):
         geo.localities(cfg, CCG)
@@ -142,18 +157,22 @@ def test_dissolve_conserves_area_and_population(ccg, ccg_lsoa_boundaries):
     member = ccg.membership("locality")
     loc = geo.dissolve(lsoa, member, group="group_code", name="group_name")
     assert loc.is_valid.all() and set(loc["code"]) == LOCALITIES
-    lsoa_area = geo.area_km2(lsoa).groupby(lsoa["code"].map(
-        member.set_index("lsoa11_code")["group_code"])).sum()
+    lsoa_area = (
+        geo.area_km2(lsoa)
+        .groupby(lsoa["code"].map(member.set_index("lsoa11_code")["group_code"]))
+        .sum()
+    )
     loc_area = geo.area_km2(loc).set_axis(loc["code"])
-    pd.testing.assert_series_equal(loc_area.sort_index(), lsoa_area.sort_index(),
-                                   check_names=False, rtol=1e-9)
-    whole = geo.dissolve(lsoa, member.assign(group_code=CCG, group_name="CCG"),
-                         group="group_code", name="group_name")
+    pd.testing.assert_series_equal(
+        loc_area.sort_index(), lsoa_area.sort_index(), check_names=False, rtol=1e-9
+    )
+    whole = geo.dissolve(
+        lsoa, member.assign(group_code=CCG, group_name="CCG"), group="group_code", name="group_name"
+    )
     assert geo.area_km2(whole).sum() == pytest.approx(loc_area.sum(), rel=1e-9)
     # the same on the simplified web shapes the maps draw
     web = ccg.part_shapes("locality")
-    assert geo.area_km2(web).sum() == pytest.approx(geo.area_km2(ccg.lsoa_shapes()).sum(),
-                                                    rel=1e-6)
+    assert geo.area_km2(web).sum() == pytest.approx(geo.area_km2(ccg.lsoa_shapes()).sum(), rel=1e-6)
     # population: the localities' sums are the CCG's
     table, _ = geo.part_map_table(ccg, "locality")
     pop = dep.imd2019().set_index("lsoa11_code")["population"]
@@ -190,7 +209,7 @@ def test_resolve_areas(default_book):
     loc = geo.resolve("ND-HPK", default_book)
     assert loc.kind == "locality" and len(loc.lsoas) == 38 and "practice" in loc.parts
     assert loc.synthetic_parts == ("practice",)
-    for code in ("E07000096", ):  # Dacorum: 2013 = 2019 = 2020 code
+    for code in ("E07000096",):  # Dacorum: 2013 = 2019 = 2020 code
         d = geo.resolve(code, default_book)
         assert d.kind == "district" and d.name == "Dacorum" and len(d.lsoas) == 94
         assert d.has_lsoa_boundaries and list(d.parts) == ["ward"] and not d.in_book
@@ -203,6 +222,7 @@ def test_resolve_areas(default_book):
 
 
 # --------------------------------------------------------------------------- deprivation
+
 
 def test_national_deciles_reproduce_the_published_deciles():
     imd = dep.imd2019()
@@ -219,8 +239,7 @@ def test_national_deciles_reproduce_the_published_deciles():
 
 
 def test_weighted_mean_and_share():
-    t = pd.DataFrame({"g": ["a", "a", "b"], "x": [10.0, 30.0, 5.0], "w": [1, 3, 2],
-                      "d": [1, 5, 2]})
+    t = pd.DataFrame({"g": ["a", "a", "b"], "x": [10.0, 30.0, 5.0], "w": [1, 3, 2], "d": [1, 5, 2]})
     assert dep.weighted_mean(t, "x", "w", "g").to_dict() == {"a": 25.0, "b": 5.0}
     assert dep.share_in_deciles(t, "d", "w", "g").to_dict() == {"a": 25.0, "b": 100.0}
 

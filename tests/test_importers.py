@@ -25,8 +25,9 @@ def prevalence(data):
 
 @pytest.fixture(scope="module")
 def geographies(data):
-    return qof.read_geographies(data / "qof" /
-                                "qof_2020-21_MAPPING_NHS_GEOGRAPHIES_2021_england.csv")
+    return qof.read_geographies(
+        data / "qof" / "qof_2020-21_MAPPING_NHS_GEOGRAPHIES_2021_england.csv"
+    )
 
 
 def _rewrite(src, dst, edit):
@@ -40,9 +41,16 @@ def _rewrite(src, dst, edit):
 
 # --- QOF ------------------------------------------------------------------------------------
 
+
 def test_qof_prevalence_as_published(prevalence):
-    assert list(prevalence.columns) == ["practice_code", "group_code", "register", "list_type",
-                                        "list_size", "exceeds_list"]
+    assert list(prevalence.columns) == [
+        "practice_code",
+        "group_code",
+        "register",
+        "list_type",
+        "list_size",
+        "exceeds_list",
+    ]
     assert len(prevalence) == 137_991
     assert prevalence["practice_code"].nunique() == 6_571
     assert prevalence["group_code"].nunique() == 21
@@ -50,20 +58,25 @@ def test_qof_prevalence_as_published(prevalence):
     assert set(prevalence.loc[prevalence["group_code"] == "DM", "list_type"]) == {"17OV"}
     # the one published register larger than its list: a specialist LD practice
     over = prevalence[prevalence["exceeds_list"]]
-    assert over[["practice_code", "group_code", "register", "list_size"]].values.tolist() == \
-        [["Y05750", "LD", 137, 132]]
-    assert over.index.tolist() == [137_711]          # file line, header = line 1
+    assert over[["practice_code", "group_code", "register", "list_size"]].values.tolist() == [
+        ["Y05750", "LD", 137, 132]
+    ]
+    assert over.index.tolist() == [137_711]  # file line, header = line 1
 
 
 def test_qof_prevalence_refuses_broken_copies(data, tmp_path):
     src = data / "qof" / "qof_2020-21_PREVALENCE_2021_v2_england.csv.gz"
-    head = lambda lines: lines[:50]                                  # noqa: E731
-    no_column = _rewrite(src, tmp_path / "a.csv", lambda ls: [
-        ls[0].replace(",REGISTER,", ",REG,")] + head(ls)[1:])
+    head = lambda lines: lines[:50]  # noqa: E731
+    no_column = _rewrite(
+        src, tmp_path / "a.csv", lambda ls: [ls[0].replace(",REGISTER,", ",REG,")] + head(ls)[1:]
+    )
     with pytest.raises(qof.QofFormatError, match=r"missing column\(s\) \['REGISTER'\]"):
         qof.read_prevalence(no_column)
-    text = _rewrite(src, tmp_path / "b.csv", lambda ls: head(ls)[:5] + [
-        "A81001,ZZ,twelve,TOTAL,4098"] + head(ls)[5:])
+    text = _rewrite(
+        src,
+        tmp_path / "b.csv",
+        lambda ls: head(ls)[:5] + ["A81001,ZZ,twelve,TOTAL,4098"] + head(ls)[5:],
+    )
     with pytest.raises(qof.QofFormatError, match=r"'REGISTER', line\(s\) \[6\].*twelve"):
         qof.read_prevalence(text)
     dup = _rewrite(src, tmp_path / "c.csv", lambda ls: head(ls) + [ls[1]])
@@ -91,6 +104,7 @@ def test_register_totals_are_sums_never_averages(prevalence):
 
 # --- ONS / IMD ------------------------------------------------------------------------------
 
+
 def test_lsoa_lookup_puts_glossop_in_tameside_and_glossop(data):
     lk = ons.read_lsoa_ccg_lookup(data / "lookups" / "lsoa11_ccg20_lad20_england.csv.gz")
     assert len(lk) == 32_844 and lk["lsoa_code"].is_unique
@@ -109,11 +123,15 @@ def test_sape_single_year_in_five_year_bands(data, tmp_path):
     assert long["population"].sum() == raw["all_ages"].sum()
     first = raw.iloc[0]
     under5 = first[[f"age_{a}" for a in range(5)]].sum()
-    got = long[(long["lsoa_code"] == first["lsoa_code"]) & (long["sex"] == "Female")
-               & (long["age_band"] == "0-4")]["population"]
+    got = long[
+        (long["lsoa_code"] == first["lsoa_code"])
+        & (long["sex"] == "Female")
+        & (long["age_band"] == "0-4")
+    ]["population"]
     assert got.tolist() == [under5]
-    broken = _rewrite(path, tmp_path / "s.csv", lambda ls: [ls[0], ls[1].replace(",f,1112,",
-                                                                                 ",f,1113,")])
+    broken = _rewrite(
+        path, tmp_path / "s.csv", lambda ls: [ls[0], ls[1].replace(",f,1112,", ",f,1113,")]
+    )
     with pytest.raises(ons.OnsFormatError, match=r"line\(s\) \[2\], column 'all_ages'"):
         ons.read_sape_single_year(broken)
 
@@ -125,33 +143,40 @@ def test_sape_5yr_and_imd_file1_with_bom_and_thousands(data, tmp_path):
     assert shares["pct_65_plus"].between(0, 100).all()
     path = data / "imd" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
     with gzip.open(path, "rb") as fh:
-        assert fh.read(3) == b"\xef\xbb\xbf"                      # the published BOM
+        assert fh.read(3) == b"\xef\xbb\xbf"  # the published BOM
     imd = ons.read_imd2019_ranks(path).set_index("lsoa_code")
-    assert imd.loc["E01000001", "imd_rank"] == 29_199            # written "29,199"
+    assert imd.loc["E01000001", "imd_rank"] == 29_199  # written "29,199"
     # ranks 1-32,844 with the published ties (26 ranks shared by two LSOAs)
     assert imd["imd_rank"].between(1, 32_844).all() and imd["imd_rank"].nunique() == 32_818
     assert imd.loc["E01000186", "imd_rank"] == imd.loc["E01000827", "imd_rank"] == 30_326
     assert imd["imd_decile"].between(1, 10).all()
-    broken = _rewrite(path, tmp_path / "i.csv", lambda ls: ls[:3] + [
-        ls[3].rsplit(",", 1)[0] + ",11"])
+    broken = _rewrite(
+        path, tmp_path / "i.csv", lambda ls: ls[:3] + [ls[3].rsplit(",", 1)[0] + ",11"]
+    )
     with pytest.raises(ons.OnsFormatError, match=r"line\(s\) \[4\].*decile 1-10"):
         ons.read_imd2019_ranks(broken)
 
 
 # --- ODS ------------------------------------------------------------------------------------
 
+
 def test_epraccur_without_header(data, tmp_path):
     path = data / "gp" / "epraccur_nov2021_england_wales.csv.gz"
     e = ods.read_epraccur(path)
     assert len(e) == 14_963
     # GP practices (prescribing setting 4) of the CCG that are open: QOF's 112
-    mine = e[(e["commissioner"] == "15M") & (e["prescribing_setting"] == "4")
-             & (e["status"] == "Active")]
+    mine = e[
+        (e["commissioner"] == "15M") & (e["prescribing_setting"] == "4") & (e["status"] == "Active")
+    ]
     assert len(mine) == 112
-    assert e.loc[e["organisation_code"] == "A81003", "close_date"].iloc[0] == \
-        pd.Timestamp("2017-10-31")
-    header = _rewrite(path, tmp_path / "e.csv", lambda ls: [
-        ",".join(f'"{c}"' for c in ["Organisation Code"] + ["x"] * 26)] + ls[:3])
+    assert e.loc[e["organisation_code"] == "A81003", "close_date"].iloc[0] == pd.Timestamp(
+        "2017-10-31"
+    )
+    header = _rewrite(
+        path,
+        tmp_path / "e.csv",
+        lambda ls: [",".join(f'"{c}"' for c in ["Organisation Code"] + ["x"] * 26)] + ls[:3],
+    )
     with pytest.raises(ods.OdsFormatError, match="line 1 is a header"):
         ods.read_epraccur(header)
 
@@ -165,9 +190,11 @@ def test_registered_patients_totals(data):
 
 # --- the gate -------------------------------------------------------------------------------
 
+
 def test_gate_passes_every_input_of_the_real_data_book():
     from nhsbook.build import validate_inputs
     from nhsbook.config import load_book
+
     cfg = load_book("derbyshire-2021")
     report = validate_inputs(cfg)
     assert report.ok, report.to_text()
@@ -178,12 +205,18 @@ def test_gate_passes_every_input_of_the_real_data_book():
 
 def test_gate_names_line_and_column_of_a_broken_qof_file(data, tmp_path):
     src = data / "qof" / "qof_2020-21_PREVALENCE_2021_v2_england.csv.gz"
-    bad = _rewrite(src, tmp_path / "p.csv", lambda ls: ls[:2000] + [
-        "C81001,AF,1.5e2,TOTAL,4098", "C81001,AF,12,TOTAL,4098"])
+    bad = _rewrite(
+        src,
+        tmp_path / "p.csv",
+        lambda ls: ls[:2000] + ["C81001,AF,1.5e2,TOTAL,4098", "C81001,AF,12,TOTAL,4098"],
+    )
     report = validate.validate_datasets({"qof_prevalence": bad})
     assert not report.ok
-    regex = [f for f in report.failures if f.columns == ("REGISTER",)
-             and f.expectation == "expect_column_values_to_match_regex"]
+    regex = [
+        f
+        for f in report.failures
+        if f.columns == ("REGISTER",) and f.expectation == "expect_column_values_to_match_regex"
+    ]
     assert regex and regex[0].lines == [2001]
     dup = [f for f in report.failures if f.expectation == "expect_compound_columns_to_be_unique"]
     assert dup and set(dup[0].lines) >= {2001, 2002}

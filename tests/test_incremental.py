@@ -28,8 +28,17 @@ pages:
 
 
 def _copy_project(root: Path, dest: Path) -> Path:
-    ignore = shutil.ignore_patterns(".venv", "build", "_build", ".git", "areas", "_extra",
-                                    "*.egg-info", ".pytest_cache", "__pycache__")
+    ignore = shutil.ignore_patterns(
+        ".venv",
+        "build",
+        "_build",
+        ".git",
+        "areas",
+        "_extra",
+        "*.egg-info",
+        ".pytest_cache",
+        "__pycache__",
+    )
     shutil.copytree(root, dest, ignore=ignore)
     return dest
 
@@ -91,7 +100,8 @@ def test_changing_one_finance_input_reruns_only_the_finance_pages(project):
     assert _ran(result) == {"5N7/finance", "5N6/finance"}
     assert result.site_built
     page = (copy / "book" / "_build" / "html" / "areas" / "5N7" / "finance.html").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     assert "Reablement monies" in page
 
 
@@ -124,10 +134,10 @@ def test_a_changed_input_failing_the_gate_still_stops(project):
 def test_switching_books_rebuilds_and_removes_the_other_books_pages(project):
     copy, _ = project
     (copy / "books" / "other.yml").write_text(
-        SMALL.replace("name: small", "name: other").split("  - part: Finance")[0],
-        encoding="utf-8")
+        SMALL.replace("name: small", "name: other").split("  - part: Finance")[0], encoding="utf-8"
+    )
     other = build("other", jobs=2, site=False, log=lambda *_: None)
-    assert _ran(other) == {"E38000115/jsna_profile"}       # its book parameter differs
+    assert _ran(other) == {"E38000115/jsna_profile"}  # its book parameter differs
     assert not (copy / "book" / "areas" / "5N7").exists()
     nb = (copy / "book" / "areas" / "E38000115" / "jsna_profile.ipynb").read_text()
     assert 'book = \\"other\\"' in nb or "book = \\\"other\\\"" in nb or '"other"' in nb
@@ -160,16 +170,16 @@ def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_pa
     import sys
 
     from nhsbook import deps
+
     (tmp_path / "data").mkdir()
     for name in ("a.csv", "b.csv"):
         (tmp_path / "data" / name).write_text("x")
     subprocess.run([sys.executable, "-c", DEPS_SCRIPT, str(tmp_path)], check=True)
     data = tmp_path / "data"
-    assert deps.read(tmp_path / "page1.jsonl") == ({str(data / "a.csv")},
-                                                    {str(data / "out.csv")})
+    assert deps.read(tmp_path / "page1.jsonl") == ({str(data / "a.csv")}, {str(data / "out.csv")})
     assert deps.read(tmp_path / "page2.jsonl") == ({str(data / "b.csv")}, set())
     lines = (tmp_path / "page1.jsonl").read_text().splitlines()
-    assert len(lines) == 2                                   # each file once
+    assert len(lines) == 2  # each file once
 
 
 REMEMBER_SCRIPT = """
@@ -198,9 +208,9 @@ def test_a_cached_loader_records_its_files_for_every_page_that_uses_it(tmp_path)
     import sys
 
     from nhsbook import deps
+
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.csv").write_text("x")
     subprocess.run([sys.executable, "-c", REMEMBER_SCRIPT, str(tmp_path)], check=True)
     for page in ("page1", "page2"):
-        assert deps.read(tmp_path / f"{page}.jsonl") == ({str(tmp_path / "data" / "a.csv")},
-                                                         set())
+        assert deps.read(tmp_path / f"{page}.jsonl") == ({str(tmp_path / "data" / "a.csv")}, set())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from nhsbook.build import BuildFailed, Page, area_tree, plan_pages
 from nhsbook.io import fingertips
-from nhsbook.pages import AreaPage, style_profile
+from nhsbook.pages import AreaPage
 
 EVIL = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2)) `code` | "q"'
 
@@ -26,8 +26,15 @@ def evil_page(computed, default_book):
     meta = computed["metadata"].copy()
     meta.loc[meta["indicator_id"] == "A04", "name"] = EVIL
     row = areas[areas["area_code"] == "ND-DRO"].iloc[0]
-    return AreaPage(default_book, row, computed["values"], meta, areas,
-                    computed["population"], computed["population_reference"])
+    return AreaPage(
+        default_book,
+        row,
+        computed["values"],
+        meta,
+        areas,
+        computed["population"],
+        computed["population_reference"],
+    )
 
 
 def test_header_escapes_area_names(evil_page):
@@ -37,13 +44,14 @@ def test_header_escapes_area_names(evil_page):
 
 
 def test_profile_table_escapes_indicator_names(evil_page):
-    html = style_profile(evil_page.profile("adult")).to_html()
+    html = evil_page.profile_html(evil_page.profile("adult")).data
     assert "<img" not in html and "&lt;img" in html
 
 
 def test_charts_carry_names_as_data_not_markup(evil_page):
     import json
     from nhsbook.site import render
+
     spec = evil_page.spine_chart("adult").to_dict()
     out = render(spec)["text/html"]
     payload = out.split("var spec = ", 1)[1].split("; var opts", 1)[0]
@@ -58,10 +66,13 @@ def test_generated_index_escapes_names():
     assert "<img" not in text and "&lt;img" in text
 
 
-@pytest.mark.parametrize("code", ['x"; import os; os.system("touch /tmp/pwned") #',
-                                  "'''\nimport os\n'''", "\\\"\nprint(1)"])
+@pytest.mark.parametrize(
+    "code",
+    ['x"; import os; os.system("touch /tmp/pwned") #', "'''\nimport os\n'''", "\\\"\nprint(1)"],
+)
 def test_papermill_parameters_are_literals(code):
     from papermill.translators import PythonTranslator
+
     source = PythonTranslator.codify({"area_code": code, "book": "default"})
     tree = ast.parse(source)
     assigns = [n for n in tree.body if isinstance(n, ast.Assign)]
@@ -77,15 +88,25 @@ def test_unsafe_area_codes_are_refused_by_the_build(computed, default_book, code
         plan_pages(default_book, areas)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                 st.text(alphabet="0123456789.,-eE+ infINFnaN*", max_size=8)))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.text(alphabet="0123456789.,-eE+ infINFnaN*", max_size=8),
+    )
+)
 def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
     """Property: a Value cell either reads as the finite number it spells or the import fails
     naming the column and line; it never becomes a silently different number."""
-    src = Path(__file__).resolve().parents[2] / "shared" / "data" / "gp" / \
-        "fingertips_93553_imd2019_score_gp_england.csv"
+    src = (
+        Path(__file__).resolve().parents[2]
+        / "shared"
+        / "data"
+        / "gp"
+        / "fingertips_93553_imd2019_score_gp_england.csv"
+    )
     raw = pd.read_csv(src, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=3)
     raw.loc[1, "Value"] = cell
     path = tmp_path / "export.csv"
@@ -93,8 +114,9 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
     # commas only as English thousands separators (1,234.5); a decimal comma (0,5) or a
     # leading "+" is not how Fingertips writes numbers and must fail, never read as 5
     text = cell.strip()
-    thousands = re.fullmatch(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?",
-                             text)
+    thousands = re.fullmatch(
+        r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?", text
+    )
     if ("," in text and not thousands) or text.startswith("+"):
         text = "not a number"
     text = text.replace(",", "")
@@ -102,8 +124,11 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
         expected = float(text) if text else None
     except ValueError:
         expected = "error"
-    if expected is not None and expected != "error" and (expected != expected or
-                                                         abs(expected) == float("inf")):
+    if (
+        expected is not None
+        and expected != "error"
+        and (expected != expected or abs(expected) == float("inf"))
+    ):
         expected = "error"
     try:
         got = fingertips.read(path).values["value"].iloc[1]
@@ -121,16 +146,28 @@ def test_fingertips_values_parse_exactly_or_fail_with_the_line(tmp_path, cell):
 # --- issue 20: every name field, every attack ------------------------------------------------
 
 DIRECTIVE = "Dronfield\n\n:::{literalinclude} /etc/passwd\n:::\n"
-ATTACKS = [DIRECTIVE, "{download}`/etc/passwd`", "<script>alert(1)</script>",
-           "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "```", "a\nb"]
+ATTACKS = [
+    DIRECTIVE,
+    "{download}`/etc/passwd`",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "```",
+    "a\nb",
+]
 
 
 def _myst():
     from markdown_it.renderer import RendererHTML
     from myst_parser.config.main import MdParserConfig
     from myst_parser.parsers.mdit import create_md_parser
-    return create_md_parser(MdParserConfig(enable_extensions={
-        "colon_fence", "dollarmath", "linkify", "substitution", "tasklist"}), RendererHTML)
+
+    return create_md_parser(
+        MdParserConfig(
+            enable_extensions={"colon_fence", "dollarmath", "linkify", "substitution", "tasklist"}
+        ),
+        RendererHTML,
+    )
 
 
 def _assert_inert(html_out: str) -> None:
@@ -142,25 +179,41 @@ def _assert_inert(html_out: str) -> None:
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_header_of_every_page_kind_keeps_the_name_literal(computed, default_book, attack):
     from nhsbook import escape
+
     areas = computed["areas"].copy()
     areas.loc[areas["area_code"] == "ND-DRO", "area_name"] = attack
     row = areas[areas["area_code"] == "ND-DRO"].iloc[0]
-    page = AreaPage(default_book, row, computed["values"], computed["metadata"], areas,
-                    computed["population"], computed["population_reference"])
+    page = AreaPage(
+        default_book,
+        row,
+        computed["values"],
+        computed["metadata"],
+        areas,
+        computed["population"],
+        computed["population_reference"],
+    )
     text = page.header_markdown()
     first = text.split("\n\n")[0]
-    assert "\n" not in first.strip()                  # the name never breaks the line
+    assert "\n" not in first.strip()  # the name never breaks the line
     out = _myst().render(text)
     _assert_inert(out)
-    assert "<code>ND-DRO</code>" in out               # the code span shows the code as is
-    assert escape.plain(attack).split()[0].replace("<", "&lt;").replace(">", "&gt;") \
-        .replace('"', "&quot;") in out
+    assert "<code>ND-DRO</code>" in out  # the code span shows the code as is
+    assert (
+        escape.plain(attack)
+        .split()[0]
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        in out
+    )
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_area_tree_keeps_every_area_on_its_own_line(attack):
-    pages = [Page("Areas", "jsna_profile", "E38000115", attack, "ccg", ""),
-             Page("Areas", "jsna_profile", "ND-DRO", attack, "locality", "E38000115")]
+    pages = [
+        Page("Areas", "jsna_profile", "E38000115", attack, "ccg", ""),
+        Page("Areas", "jsna_profile", "ND-DRO", attack, "locality", "E38000115"),
+    ]
     lines = area_tree(pages, "areas/")
     assert len(lines) == 2 and lines[0].startswith("- **") and lines[1].startswith("  - **")
     out = _myst().render("\n".join(lines))
@@ -170,34 +223,53 @@ def test_area_tree_keeps_every_area_on_its_own_line(attack):
 
 def test_validation_report_page_keeps_offending_values_literal():
     from nhsbook.validate import Failure, ValidationReport
-    failure = Failure(file="areas.csv", columns=("area_name",), rule="area_name | rule",
-                      lines=[6], values=[{"area_name": DIRECTIVE + "<script>alert(1)</script>"}],
-                      count=1, hint="fix `it`", dataset="areas",
-                      expectation="expect_column_values_to_match_regex",
-                      context=[{"area_code": "ND|DRO"}])
+
+    failure = Failure(
+        file="areas.csv",
+        columns=("area_name",),
+        rule="area_name | rule",
+        lines=[6],
+        values=[{"area_name": DIRECTIVE + "<script>alert(1)</script>"}],
+        count=1,
+        hint="fix `it`",
+        dataset="areas",
+        expectation="expect_column_values_to_match_regex",
+        context=[{"area_code": "ND|DRO"}],
+    )
     report = ValidationReport(ok=False, failures=[failure], datasets=[])
     out = _myst().render(report.to_markdown())
     _assert_inert(out)
-    assert "<pre" not in out                          # no directive or fence was opened
-    assert out.count("<table>") == 2                  # the summary and the offending rows
+    assert "<pre" not in out  # no directive or fence was opened
+    assert out.count("<table>") == 2  # the summary and the offending rows
     assert "ND|DRO" in out and ":::{literalinclude} /etc/passwd :::" in out
 
 
 def test_styled_tables_of_every_module_escape_text(computed):
-    from nhsbook import escape, finance, performance, spot
+    from nhsbook import escape
+    from nhsbook.finance_page import money_table
+    from nhsbook.performance_page import rag_table
+    from nhsbook.tables import table
+
     frame = pd.DataFrame({"Indicator": ["<img src=x onerror=alert(1)>"], "Value": [-1.0]})
-    for styler in (finance.money_style(frame), performance.style_rag(frame, []),
-                   spot.styled(frame), escape.html_table(frame)):
-        out = styler.to_html()
+    for out in (
+        money_table(frame).data,
+        rag_table(frame, []).data,
+        table(frame).data,
+        escape.html_table(frame).to_html(),
+    ):
         assert "<img" not in out and "&lt;img src=x onerror=alert(1)&gt;" in out
-        assert "&amp;lt;" not in out                  # escaped exactly once
+        assert "&amp;lt;" not in out  # escaped exactly once
 
 
 def test_chart_payload_cannot_close_or_comment_its_script():
     from nhsbook.site import render
-    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": "</script><!--<script>", "mark": "point",
-            "data": {"values": [{"name": "<!--</script>"}]}}
+
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": "</script><!--<script>",
+        "mark": "point",
+        "data": {"values": [{"name": "<!--</script>"}]},
+    }
     out = render(spec)["text/html"]
     payload = out.split("var spec = ", 1)[1].split("; var opts", 1)[0]
     assert "<" not in payload
@@ -210,16 +282,23 @@ def test_published_tables_are_compact_and_keep_text_and_styled_cells():
     import html.parser
 
     from nhsbook import escape
+
     frame = pd.DataFrame({"Indicator": ["<b>x</b> > y", "plain"], "Value": [1.25, 2.0]})
-    styler = frame.style.hide(axis="index").format({"Value": "{:.1f}"}).map(
-        lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])
-    full = escape.html_table(frame.style.hide(axis="index").format({"Value": "{:.1f}"}).map(
-        lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])).to_html()
+    styler = (
+        frame.style.hide(axis="index")
+        .format({"Value": "{:.1f}"})
+        .map(lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])
+    )
+    full = escape.html_table(
+        frame.style.hide(axis="index")
+        .format({"Value": "{:.1f}"})
+        .map(lambda v: "background-color: #C00000" if v == 2.0 else "", subset=["Value"])
+    ).to_html()
     out = escape.table_html(styler)
     assert len(out) < 0.7 * len(full)
     assert "row0_col0" not in out and "class=\"data" not in out and "\n    <" not in out
     styled = re.search(r"#(T_\w+_row1_col1)", out).group(1)
-    assert f'<td id="{styled}">2.0</td>' in out                    # the styled cell keeps it
+    assert f'<td id="{styled}">2.0</td>' in out  # the styled cell keeps it
 
     class Cells(html.parser.HTMLParser):
         def __init__(self):

@@ -29,15 +29,22 @@ def test_the_copy_carries_the_parameters_under_work(root, computed):
     # an analyst's edits are kept unless --force
     path.write_text(path.read_text().replace("Health profile", "My profile"))
     assert "My profile" in lab.parameterised_copy("jsna_profile", "E38000115").read_text()
-    assert "My profile" not in lab.parameterised_copy("jsna_profile", "E38000115",
-                                                      force=True).read_text()
+    assert (
+        "My profile"
+        not in lab.parameterised_copy("jsna_profile", "E38000115", force=True).read_text()
+    )
     assert "/work/" in (root / ".gitignore").read_text()
 
 
-@pytest.mark.parametrize("notebook,area,error", [
-    ("nope", "E38000115", lab.OpenError), ("jsna_profile", "NOWHERE", lab.OpenError),
-    ("../notebooks/jsna_profile", "E38000115", safepath.UnsafePath),
-    ("jsna_profile", "../../etc", safepath.UnsafePath)])
+@pytest.mark.parametrize(
+    "notebook,area,error",
+    [
+        ("nope", "E38000115", lab.OpenError),
+        ("jsna_profile", "NOWHERE", lab.OpenError),
+        ("../notebooks/jsna_profile", "E38000115", safepath.UnsafePath),
+        ("jsna_profile", "../../etc", safepath.UnsafePath),
+    ],
+)
 def test_unknown_or_unsafe_names_are_refused(notebook, area, error, computed):
     with pytest.raises(error):
         lab.parameterised_copy(notebook, area)
@@ -45,14 +52,32 @@ def test_unknown_or_unsafe_names_are_refused(notebook, area, error, computed):
 
 def test_the_command_writes_the_copy_and_says_how_to_open_it(root, computed):
     env = {**os.environ, "NHSBOOK_ROOT": str(root)}
-    done = subprocess.run([sys.executable, "-m", "nhsbook", "open", "population", "--area",
-                           "ND-CHE", "--no-lab", "--force"], env=env, capture_output=True,
-                          text=True, cwd=root)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nhsbook",
+            "open",
+            "population",
+            "--area",
+            "ND-CHE",
+            "--no-lab",
+            "--force",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"wrote {root / 'work/default/ND-CHE/population.ipynb'}"
-    bad = subprocess.run([sys.executable, "-m", "nhsbook", "open", "population", "--area",
-                          "NOWHERE", "--no-lab"], env=env, capture_output=True, text=True,
-                         cwd=root)
+    bad = subprocess.run(
+        [sys.executable, "-m", "nhsbook", "open", "population", "--area", "NOWHERE", "--no-lab"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
     assert bad.returncode == 2 and "is not in book 'default'" in bad.stderr
 
 
@@ -61,20 +86,26 @@ def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path):
     tables itself and draws its page with Altair's own display."""
     import papermill as pm
     from conftest import scratch_root
+
     project = scratch_root("lab")
     subprocess.run(["rm", "-rf", str(project / "build"), str(project / "work")], check=True)
     old = os.environ.get("NHSBOOK_ROOT")
     os.environ["NHSBOOK_ROOT"] = str(project)
     try:
         path = lab.parameterised_copy("jsna_profile", "ND-CHE", "default", root=project)
-        out = pm.execute_notebook(str(path), str(tmp_path / "run.ipynb"), kernel_name="python3",
-                                  cwd=str(path.parent), progress_bar=False)
+        out = pm.execute_notebook(
+            str(path),
+            str(tmp_path / "run.ipynb"),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+        )
     finally:
         if old is None:
             os.environ.pop("NHSBOOK_ROOT")
         else:
             os.environ["NHSBOOK_ROOT"] = old
-    assert (project / "build" / "default" / "values.parquet").is_file()   # computed
+    assert (project / "build" / "default" / "values.parquet").is_file()  # computed
     outputs = [o for c in out.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     charts = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("alt.")]
@@ -86,8 +117,7 @@ def test_a_book_given_by_its_file_is_the_book_the_copy_loads(root, computed, tmp
     """``--book path/to/book.yml``: the notebook gets the path (its own book), not the name
     the file declares, which could be another book's."""
     book = tmp_path / "mine.yml"
-    book.write_text((root / "books" / "default.yml").read_text(encoding="utf-8"),
-                    encoding="utf-8")
+    book.write_text((root / "books" / "default.yml").read_text(encoding="utf-8"), encoding="utf-8")
     path = lab.parameterised_copy("population", "ND-CHE", str(book), force=True)
     injected = [c for c in _sources(path) if c.startswith("# Parameters")]
     assert injected == [f'# Parameters\narea_code = "ND-CHE"\nbook = "{book}"\n']

@@ -52,41 +52,62 @@ def _features(spec: dict) -> list[dict]:
         elif isinstance(node, list):
             for v in node:
                 walk(v)
+
     walk(spec)
     return out
 
 
 def test_lsoa_decile_map_spec(ccg):
     table, classes = geo.lsoa_map_table(ccg)
-    chart = choropleth(table, ccg.lsoa_shapes(), classes=classes,
-                       outline=ccg.part_shapes("locality"), legend_title="decile",
-                       tooltip=[("area_name", "LSOA", ""), ("area_code", "Code", ""),
-                                ("imd2019_decile", "Decile", ""), ("imd2019_rank", "Rank", ",")])
+    chart = choropleth(
+        table,
+        ccg.lsoa_shapes(),
+        classes=classes,
+        outline=ccg.part_shapes("locality"),
+        legend_title="decile",
+        tooltip=[
+            ("area_name", "LSOA", ""),
+            ("area_code", "Code", ""),
+            ("imd2019_decile", "Decile", ""),
+            ("imd2019_rank", "Rank", ","),
+        ],
+    )
     spec = chart.to_dict()
     fill, line, halo, names = spec["layer"]
     assert fill["mark"]["type"] == "geoshape" and line["mark"]["filled"] is False
     # the localities are named on the map (a halo under dark text)
     assert halo["mark"]["type"] == names["mark"]["type"] == "text"
     named = names["data"].get("values") or spec["datasets"][names["data"]["name"]]
-    assert sorted(v["name"] for v in named) == sorted(
-        ccg.part_shapes("locality")["name"])
+    assert sorted(v["name"] for v in named) == sorted(ccg.part_shapes("locality")["name"])
     assert fill["transform"][0]["lookup"] == "area_code"
     colour = fill["encoding"]["color"]
     assert colour["scale"]["domain"] == list(classes.labels)  # legend lists the class limits
     assert colour["scale"]["range"] == list(dep.DECILE_COLOURS)
     assert [t["field"] for t in fill["encoding"]["tooltip"]] == [
-        "area_name", "area_code", "imd2019_decile", "imd2019_rank"]
+        "area_name",
+        "area_code",
+        "imd2019_decile",
+        "imd2019_rank",
+    ]
     rows = fill["data"]["values"]
     assert len(rows) == 175
-    assert set(rows[0]) == {"area_code", "map_class", "area_name", "imd2019_decile",
-                            "imd2019_rank"}  # nothing else embedded
+    assert set(rows[0]) == {
+        "area_code",
+        "map_class",
+        "area_name",
+        "imd2019_decile",
+        "imd2019_rank",
+    }  # nothing else embedded
     for r in rows:  # every LSOA's class is its published national decile
         assert r["map_class"].startswith(f"{int(r['imd2019_decile'])} ")
     feats = _features(spec)
     assert len(feats) == 175 + 5
     for f in feats:  # clockwise exteriors: negative signed area in lon/lat
-        polys = (f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon"
-                 else [f["geometry"]["coordinates"]])
+        polys = (
+            f["geometry"]["coordinates"]
+            if f["geometry"]["type"] == "MultiPolygon"
+            else [f["geometry"]["coordinates"]]
+        )
         for poly in polys:
             assert _signed_area(poly[0]) < 0
     size = len(json.dumps(spec, separators=(",", ":")))
@@ -117,10 +138,20 @@ def test_indicator_maps_share_geometry_and_never_show_small_counts(ccg, computed
     for _, t, _ in maps:
         assert not any("count" in c or "denominator" in c for c in t.columns)
     shapes = SharedShapes("practices", ccg.part_shapes("practice"))
-    charts = [choropleth(t.drop(columns="area_name"), shapes, classes=c,
-                         tooltip=[("geo.name", "Practice", ""), ("area_code", "Code", ""),
-                                  ("value", "Value", ",.1f"), ("rank", "Rank", "")])
-              for _, t, c in maps[:6]]
+    charts = [
+        choropleth(
+            t.drop(columns="area_name"),
+            shapes,
+            classes=c,
+            tooltip=[
+                ("geo.name", "Practice", ""),
+                ("area_code", "Code", ""),
+                ("value", "Value", ",.1f"),
+                ("rank", "Rank", ""),
+            ],
+        )
+        for _, t, c in maps[:6]
+    ]
     spec = map_grid(charts, [shapes]).to_dict()
     assert list(spec["datasets"]) == ["practices"]
     assert len(_features(spec)) == 38  # the catchments are embedded once for all maps
@@ -134,14 +165,33 @@ def _run_notebook(tmp_path: Path, area_code: str, root: Path, shared: Path) -> d
     (scratch / "book").mkdir(parents=True)
     for name in ("_config.yml", "notebooks", "build", "nhsbook"):
         (scratch / name).symlink_to(root / name)
-    for name in ("books", "data"):   # copied: a book's paths must resolve inside its project
+    for name in ("books", "data"):  # copied: a book's paths must resolve inside its project
         shutil.copytree(root / name, scratch / name)
     out = tmp_path / f"{area_code}.ipynb"
     env = {**os.environ, "NHSBOOK_ROOT": str(scratch), "NHSBOOK_MIRROR": str(shared / "data")}
     proc = subprocess.run(
-        [sys.executable, "-m", "papermill", str(root / "notebooks" / "maps.ipynb"), str(out),
-         "-p", "area_code", area_code, "-p", "book", "default", "-k", "python3",
-         "--cwd", str(tmp_path)], env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(root / "notebooks" / "maps.ipynb"),
+            str(out),
+            "-p",
+            "area_code",
+            area_code,
+            "-p",
+            "book",
+            "default",
+            "-k",
+            "python3",
+            "--cwd",
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     nb = json.loads(out.read_text(encoding="utf-8"))
     nb["_csv"] = scratch / "book" / "_extra" / "data" / area_code / "deprivation_lsoa.csv"
@@ -149,16 +199,22 @@ def _run_notebook(tmp_path: Path, area_code: str, root: Path, shared: Path) -> d
 
 
 def _html_outputs(nb: dict) -> list[str]:
-    return ["".join(o["data"]["text/html"]) for c in nb["cells"] for o in c.get("outputs", [])
-            if "text/html" in o.get("data", {})]
+    return [
+        "".join(o["data"]["text/html"])
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
 
 
-@pytest.mark.parametrize("area_code, lsoas, maps, limit", [
-    ("ND-DRO", 16, 5, 450_000),          # a locality of the book
-    ("E07000096", 94, 4, 700_000),       # Dacorum: a district outside Derbyshire, by code only
-])
-def test_maps_notebook_builds_a_small_page(tmp_path, root, shared, area_code, lsoas, maps,
-                                           limit):
+@pytest.mark.parametrize(
+    "area_code, lsoas, maps, limit",
+    [
+        ("ND-DRO", 16, 5, 450_000),  # a locality of the book
+        ("E07000096", 94, 4, 700_000),  # Dacorum: a district outside Derbyshire, by code only
+    ],
+)
+def test_maps_notebook_builds_a_small_page(tmp_path, root, shared, area_code, lsoas, maps, limit):
     nb = _run_notebook(tmp_path, area_code, root, shared)
     html = _html_outputs(nb)
     charts = [h for h in html if "vega-lite" in h]

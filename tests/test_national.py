@@ -35,6 +35,7 @@ def practice_map():
 @pytest.fixture(scope="module")
 def page():
     from nhsbook.pages import AreaPage
+
     return AreaPage.load(SUB, BOOK)
 
 
@@ -63,8 +64,11 @@ def test_every_sub_icb_location_and_icb_of_the_map(nat, practice_map):
 def _raw_qof(practice_map: pd.DataFrame) -> pd.DataFrame:
     raw = pd.read_csv(sources.locate("qof2425_prevalence"), dtype={"PRACTICE_CODE": str})
     raw = raw[raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"]]
-    return raw.merge(practice_map[["PRACTICE_CODE", "ONS_SUB_ICB_LOCATION_CODE",
-                                   "ONS_ICB_CODE"]], on="PRACTICE_CODE", how="left")
+    return raw.merge(
+        practice_map[["PRACTICE_CODE", "ONS_SUB_ICB_LOCATION_CODE", "ONS_ICB_CODE"]],
+        on="PRACTICE_CODE",
+        how="left",
+    )
 
 
 @pytest.mark.parametrize("register", ["DM", "HYP", "DEP"])
@@ -72,22 +76,29 @@ def test_rank_and_value_match_the_raw_qof_file(nat, practice_map, register):
     raw = _raw_qof(practice_map)
     reg = raw[raw["GROUP_CODE"] == register]
     eng = reg["REGISTER"].sum() / reg["PRACTICE_LIST_SIZE"].sum() * 100
-    for level, column, code, n in (("sub_icb", "ONS_SUB_ICB_LOCATION_CODE", SUB, 106),
-                                   ("icb", "ONS_ICB_CODE", ICB, 36)):
+    for level, column, code, n in (
+        ("sub_icb", "ONS_SUB_ICB_LOCATION_CODE", SUB, 106),
+        ("icb", "ONS_ICB_CODE", ICB, 36),
+    ):
         g = reg.dropna(subset=[column]).groupby(column)[["REGISTER", "PRACTICE_LIST_SIZE"]].sum()
         prev = (100 * g["REGISTER"] / g["PRACTICE_LIST_SIZE"]).sort_values(ascending=False)
         assert len(prev) == n
         want_rank = list(prev.index).index(code) + 1
-        row = nat[(nat["indicator_id"] == f"QOF_{register}") & (nat["level"] == level)
-                  & (nat["area_code"] == code)].iloc[0]
+        row = nat[
+            (nat["indicator_id"] == f"QOF_{register}")
+            & (nat["level"] == level)
+            & (nat["area_code"] == code)
+        ].iloc[0]
         assert row["value"] == pytest.approx(prev[code], rel=1e-12)
         assert int(row["rank"]) == want_rank and int(row["n_ranked"]) == n
         assert row["england"] == pytest.approx(eng, rel=1e-12)
         # Wilson 95% limits (z = 1.959964) and the no-judgement comparison with England
         x, m, z = g.loc[code, "REGISTER"], g.loc[code, "PRACTICE_LIST_SIZE"], 1.959963984540054
         root = z * math.sqrt(z * z + 4 * x * (1 - x / m))
-        lo, up = ((2 * x + z * z - root) / (2 * (m + z * z)) * 100,
-                  (2 * x + z * z + root) / (2 * (m + z * z)) * 100)
+        lo, up = (
+            (2 * x + z * z - root) / (2 * (m + z * z)) * 100,
+            (2 * x + z * z + root) / (2 * (m + z * z)) * 100,
+        )
         assert (row["lower"], row["upper"]) == (pytest.approx(lo), pytest.approx(up))
         want = "Higher" if lo > eng else "Lower" if up < eng else "Similar"
         assert row["significance"] == want
@@ -97,9 +108,13 @@ def test_population_weighted_imd_from_the_raw_files(nat):
     imd = pd.read_csv(sources.locate("imd2025_lsoa21"))
     look = pd.read_csv(sources.locate("lsoa21_sicbl24_icb24_england"))
     census = pd.read_csv(sources.locate("census2021_ts007a_lsoa21"), skiprows=5).dropna(
-        subset=["mnemonic"])
-    t = look[look["sicbl24_code"] == SUB].merge(imd, on="lsoa21_code").merge(
-        census, left_on="lsoa21_code", right_on="mnemonic")
+        subset=["mnemonic"]
+    )
+    t = (
+        look[look["sicbl24_code"] == SUB]
+        .merge(imd, on="lsoa21_code")
+        .merge(census, left_on="lsoa21_code", right_on="mnemonic")
+    )
     assert len(t) == 651
     score = (t["IMD_score"] * t["Total"]).sum() / t["Total"].sum()
     d1 = 100 * t.loc[t["IMD_decile"] == 1, "Total"].sum() / t["Total"].sum()
@@ -126,7 +141,7 @@ def test_map_table_classes_every_drawn_area(cfg, nat):
     geo = national.shapes(cfg, "sub_icb")
     draw, classes, undrawn = national.map_table(nat, "QOF_DM", "sub_icb", set(geo["code"]))
     assert len(draw) == 106 and set(draw["area_code"]) == set(geo["code"])
-    assert undrawn["area_code"].tolist() == ["E38000268"]      # a value, no boundary
+    assert undrawn["area_code"].tolist() == ["E38000268"]  # a value, no boundary
     assert len(classes.labels) == 5 and classes.method == "5 quantiles"
     grey = draw[draw["map_class"] == "No July 2026 value"]
     assert grey["area_code"].tolist() == ["E38000252"]
@@ -134,16 +149,25 @@ def test_map_table_classes_every_drawn_area(cfg, nat):
 
 def test_national_map_spec_outlines_the_area_and_states_polarity(cfg, nat):
     from nhsbook.charts import national_map
+
     geo = national.shapes(cfg, "sub_icb")
     draw, classes, _ = national.map_table(nat, "QOF_HYP", "sub_icb", set(geo["code"]))
-    chart = national_map(draw, geo, classes=classes, outline=geo[geo["code"] == SUB],
-                         title="Hypertension", legend_title=["%: quintiles of 106",
-                                                             "no judgement"])
+    chart = national_map(
+        draw,
+        geo,
+        classes=classes,
+        outline=geo[geo["code"] == SUB],
+        title="Hypertension",
+        legend_title=["%: quintiles of 106", "no judgement"],
+    )
     spec = chart.to_dict()
     fill, outline = spec["layer"]
     assert outline["mark"]["filled"] is False and outline["mark"]["stroke"] == "#000000"
-    feats = outline["data"]["values"] if "values" in outline["data"] else \
-        spec["datasets"][outline["data"]["name"]]
+    feats = (
+        outline["data"]["values"]
+        if "values" in outline["data"]
+        else spec["datasets"][outline["data"]["name"]]
+    )
     assert [f["code"] for f in feats] == [SUB]
     legend = fill["encoding"]["color"]["legend"]["title"]
     assert "no judgement" in " ".join(legend)
@@ -153,7 +177,9 @@ def test_national_map_spec_outlines_the_area_and_states_polarity(cfg, nat):
 
 
 def test_the_page_sections(page):
-    maps = national.sections(page)
+    from nhsbook.map_page import national_sections
+
+    maps = national_sections(page)
     rows = maps["rows"]
     assert len(rows) == 25 and maps["level"] == "sub_icb"
     dm = rows.set_index("indicator_id").loc["QOF_DM"]
@@ -169,3 +195,23 @@ def test_the_page_sections(page):
     assert any("E38000268" in n for n in maps["notes"])
     assert any("E38000252" in n for n in maps["notes"])
     assert all("ranked **" in s for s in maps["sentences"] if "no value" not in s)
+
+
+def test_the_page_opens_with_key_messages(page):
+    """The national maps page's key messages count the comparisons with England of the
+    summary table and name the indicators in England's highest and lowest fifths."""
+    from nhsbook import national
+
+    rows, _, _, plural = national.summary(page)
+    messages = page.key_messages("national")
+    sig = rows["Compared with England"]
+    assert messages[0].startswith("Compared with England (95% limits)")
+    assert f"higher on {int((sig == 'Higher').sum())}" in messages[0]
+    nat = national.table(page.book)
+    own = nat[nat["area_code"] == page.code].set_index("indicator_id")
+    n = int(own["n_ranked"].max())
+    top = own[own["rank"] <= n / 5]
+    if len(top):
+        assert any(
+            m.startswith(f"Among the highest fifth of England's {n} {plural}") for m in messages
+        )

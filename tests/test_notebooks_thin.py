@@ -43,11 +43,23 @@ def test_notebook_is_thin(path):
 
 
 def test_the_rule_finds_what_it_forbids(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "source": ["x = df.groupby('a').sum()\n",
-                                                     "# pd.merge in a comment is fine\n",
-                                                     "y = pd.DataFrame()\n", "z = t.loc[0]"]},
-                    {"cell_type": "markdown", "source": ["pd.merge in narrative is fine"]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": [
+                    "x = df.groupby('a').sum()\n",
+                    "# pd.merge in a comment is fine\n",
+                    "y = pd.DataFrame()\n",
+                    "z = t.loc[0]",
+                ],
+            },
+            {"cell_type": "markdown", "source": ["pd.merge in narrative is fine"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     lines = code_lines(path)
@@ -60,9 +72,16 @@ def test_readers_see_no_code(path):
     """Every code cell is hidden from the published page: ``remove-input`` (its outputs
     shown) or ``remove-cell`` (parameters and the nbval check cells)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    shown = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
-             and not {"remove-input", "remove-cell"} & set(c["metadata"].get("tags", []))]
+    shown = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code"
+        and not {"remove-input", "remove-cell"} & set(c["metadata"].get("tags", []))
+    ]
     assert shown == [], f"{path.name}: code cells {shown} would be shown to readers"
-    checks = [c for c in nb["cells"] if c["cell_type"] == "code"
-              and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
+    checks = [
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")
+    ]
     assert all("remove-cell" in c["metadata"].get("tags", []) for c in checks)

@@ -17,8 +17,9 @@ CCG = "E38000115"
 
 @pytest.fixture(scope="module")
 def seed(root):
-    return pd.read_csv(root / "data" / "default" / "seed_profile.csv",
-                       dtype={"indicator_id": str}).set_index("indicator_id")
+    return pd.read_csv(
+        root / "data" / "default" / "seed_profile.csv", dtype={"indicator_id": str}
+    ).set_index("indicator_id")
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +85,9 @@ def test_comparators_and_significance(values, seed):
 
 
 def metadata_polarity() -> pd.Series:
-    meta = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "default" /
-                       "indicators.csv", dtype=str)
+    meta = pd.read_csv(
+        Path(__file__).resolve().parents[1] / "data" / "default" / "indicators.csv", dtype=str
+    )
     return meta.set_index("indicator_id")["polarity"]
 
 
@@ -115,9 +117,9 @@ def test_practice_spread_reproduces_the_seed_worst_and_best(values, seed):
         lo, hi = sorted((ccg.loc[ind, "worst"], ccg.loc[ind, "best"]))
         if ccg.loc[ind, "n_practices"] > 3:
             assert lo <= ccg.loc[ind, "p25"] <= ccg.loc[ind, "p75"] <= hi, ind
-        else:   # Fingertips needs more than 3 values for percentiles
+        else:  # Fingertips needs more than 3 values for percentiles
             assert np.isnan(ccg.loc[ind, "p25"]), ind
-    assert replaced <= 8   # the seed's extremes mostly survive (complements avoid them)
+    assert replaced <= 8  # the seed's extremes mostly survive (complements avoid them)
 
 
 def test_life_expectancy_is_not_invented_for_localities(values):

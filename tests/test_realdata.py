@@ -35,8 +35,9 @@ def tables(book):
 @pytest.fixture(scope="module")
 def qof_raw(shared):
     prev = pd.read_csv(shared / "data" / "qof" / "qof_2020-21_PREVALENCE_2021_v2_england.csv.gz")
-    geo = pd.read_csv(shared / "data" / "qof" /
-                      "qof_2020-21_MAPPING_NHS_GEOGRAPHIES_2021_england.csv", dtype=str)
+    geo = pd.read_csv(
+        shared / "data" / "qof" / "qof_2020-21_MAPPING_NHS_GEOGRAPHIES_2021_england.csv", dtype=str
+    )
     return prev, geo
 
 
@@ -51,8 +52,10 @@ def test_areas_are_the_ccg_its_pcns_and_practices(tables, qof_raw):
     assert sorted(practice.index) == sorted(mine["PRACTICE_CODE"]) and len(practice) == 112
     names = mine.set_index("PRACTICE_CODE")["PRACTICE_NAME"]
     assert (practice["area_name"] == names.reindex(practice.index)).all()
-    assert (practice["parent_code"] == mine.set_index("PRACTICE_CODE")["PCN_ODS_CODE"]
-            .reindex(practice.index)).all()
+    assert (
+        practice["parent_code"]
+        == mine.set_index("PRACTICE_CODE")["PCN_ODS_CODE"].reindex(practice.index)
+    ).all()
     # comparators: practice and PCN -> CCG -> England; the STP above the CCG
     assert practice["comparator_code"].eq(CCG).all() and pcn["comparator_code"].eq(CCG).all()
     assert areas.loc[CCG, "comparator_code"] == "E92000001"
@@ -64,8 +67,7 @@ def test_areas_are_the_ccg_its_pcns_and_practices(tables, qof_raw):
 def test_ccg_prevalence_is_sum_of_registers_over_sum_of_lists(tables, qof_raw):
     prev, geo = qof_raw
     v = tables["values"]
-    mine = prev[prev["PRACTICE_CODE"].isin(geo.loc[geo["CCG_ODS_CODE"] == "15M",
-                                                   "PRACTICE_CODE"])]
+    mine = prev[prev["PRACTICE_CODE"].isin(geo.loc[geo["CCG_ODS_CODE"] == "15M", "PRACTICE_CODE"])]
     sums = mine.groupby("GROUP_CODE")[["REGISTER", "PRACTICE_LIST_SIZE"]].sum()
     ccg = v[(v["area_code"] == CCG) & v["indicator_id"].str.startswith("QOF_")]
     ccg = ccg.set_index(ccg["indicator_id"].str[4:])
@@ -75,8 +77,9 @@ def test_ccg_prevalence_is_sum_of_registers_over_sum_of_lists(tables, qof_raw):
     expected = 100 * sums["REGISTER"] / sums["PRACTICE_LIST_SIZE"]
     assert np.allclose(ccg["value"], expected.reindex(ccg.index), rtol=0, atol=1e-9)
     wilson = stats.proportion_ci(ccg["count"], ccg["denominator"], multiplier=100)
-    assert np.allclose(ccg["lower_95"], wilson["lower"]) and \
-        np.allclose(ccg["upper_95"], wilson["upper"])
+    assert np.allclose(ccg["lower_95"], wilson["lower"]) and np.allclose(
+        ccg["upper_95"], wilson["upper"]
+    )
     # every PCN: the sum over its practices; England: over every practice in the file
     pcn = v[(v["area_type"] == "pcn") & (v["indicator_id"] == "QOF_DM")]
     areas = tables["areas"]
@@ -87,12 +90,15 @@ def test_ccg_prevalence_is_sum_of_registers_over_sum_of_lists(tables, qof_raw):
         assert row["denominator"] == dm["PRACTICE_LIST_SIZE"].sum()
     eng = v[(v["area_code"] == "E92000001") & (v["indicator_id"] == "QOF_HYP")].iloc[0]
     hyp = prev[prev["GROUP_CODE"] == "HYP"]
-    assert eng["count"] == hyp["REGISTER"].sum() and \
-        eng["denominator"] == hyp["PRACTICE_LIST_SIZE"].sum()
+    assert (
+        eng["count"] == hyp["REGISTER"].sum()
+        and eng["denominator"] == hyp["PRACTICE_LIST_SIZE"].sum()
+    )
 
 
 def test_significance_against_ccg_and_england(tables):
     from nhsbook.pages import AreaPage
+
     v = tables["values"]
     practice = v[(v["area_type"] == "practice") & (v["indicator_id"] == "QOF_HYP")]
     assert practice["comparator_code"].eq(CCG).all()
@@ -106,11 +112,17 @@ def test_significance_against_ccg_and_england(tables):
     both = page.second_comparison()
     assert list(both.columns[-2:]) == ["England", "Compared with England"]
     af = both[both["Indicator"].str.startswith("Atrial fibrillation")].iloc[0]
-    eng_af = v.loc[(v["area_code"] == "E92000001") & (v["indicator_id"] == "QOF_AF"),
-                   "value"].iloc[0]
+    eng_af = v.loc[(v["area_code"] == "E92000001") & (v["indicator_id"] == "QOF_AF"), "value"].iloc[
+        0
+    ]
     assert af["England"] == eng_af
-    expected = "Higher" if af["Lower 95% CI"] > eng_af else \
-        "Lower" if af["Upper 95% CI"] < eng_af else "Similar"
+    expected = (
+        "Higher"
+        if af["Lower 95% CI"] > eng_af
+        else "Lower"
+        if af["Upper 95% CI"] < eng_af
+        else "Similar"
+    )
     assert af["Compared with England"] == expected
 
 
@@ -121,8 +133,9 @@ def test_practice_spread_and_imd_score(tables):
     practices = dm[dm["area_type"] == "practice"]
     ccg = dm[dm["area_code"] == CCG].iloc[0]
     # suppressed practices (counts 1-4 and their complements, nhsbook.disclosure) left out
-    hidden = practices["suppressed"] if "suppressed" in practices else \
-        practices["count"].between(1, 4)
+    hidden = (
+        practices["suppressed"] if "suppressed" in practices else practices["count"].between(1, 4)
+    )
     assert ccg["n_practices"] == 112 - hidden.sum()
     assert ccg["p25"] == pytest.approx(np.percentile(practices.loc[~hidden, "value"], 25))
     imd = v[v["indicator_id"] == "93553"]
@@ -135,15 +148,17 @@ def test_practice_spread_and_imd_score(tables):
 def test_population_by_lookup_not_by_district(tables, shared):
     pop = tables["population"]
     lk = pd.read_csv(shared / "data" / "lookups" / "lsoa11_ccg20_lad20_england.csv.gz")
-    sape = pd.read_csv(shared / "data" / "population" /
-                       "sape_mid2019_lsoa11_single_year_by_sex_derbyshire.csv")
+    sape = pd.read_csv(
+        shared / "data" / "population" / "sape_mid2019_lsoa11_single_year_by_sex_derbyshire.csv"
+    )
     lsoas = set(lk.loc[lk["CCG20CD"] == CCG, "LSOA11CD"])
     assert len(lsoas) == 621
     total = sape.loc[sape["lsoa_code"].isin(lsoas), "all_ages"].sum()
     assert pop.loc[pop["area_code"] == CCG, "population"].sum() == total
     nine_districts = sape["all_ages"].sum()
-    glossop = sape.loc[sape["lsoa_code"].isin(set(lk.loc[lk["CCG20CD"] == "E38000182",
-                                                         "LSOA11CD"])), "all_ages"].sum()
+    glossop = sape.loc[
+        sape["lsoa_code"].isin(set(lk.loc[lk["CCG20CD"] == "E38000182", "LSOA11CD"])), "all_ages"
+    ].sum()
     assert total == nine_districts - glossop and glossop > 30_000
     areas = tables["areas"].set_index("area_code")
     assert areas.loc["E07000037", "area_name"] == "High Peak (part: 38 of 59 LSOAs)"
@@ -155,6 +170,7 @@ def test_population_by_lookup_not_by_district(tables, shared):
 
 def test_every_pcn_and_practice_has_pages(book, tables):
     from nhsbook.build import plan_pages
+
     pages = plan_pages(book, tables["areas"])
     by_type: dict[str, set[str]] = {}
     for p in pages:
@@ -163,8 +179,12 @@ def test_every_pcn_and_practice_has_pages(book, tables):
     for kind in ("ccg", "pcn", "practice", "district"):
         assert by_type[kind] == set(areas.loc[areas["area_type"] == kind, "area_code"])
     nbs = {(p.area_type, p.notebook) for p in pages}
-    assert {("practice", "jsna_profile"), ("pcn", "practice_variation"),
-            ("ccg", "population"), ("district", "population")} <= nbs
+    assert {
+        ("practice", "jsna_profile"),
+        ("pcn", "practice_variation"),
+        ("ccg", "population"),
+        ("district", "population"),
+    } <= nbs
 
 
 def _second_book(tmp_path: Path, code: str, name: str) -> Path:
@@ -198,16 +218,40 @@ def test_second_ccg_chosen_by_code_builds(tmp_path, root):
         out = tmp_path / "nb"
         out.mkdir()
         env = {**os.environ, "NHSBOOK_ROOT": str(root)}
-        subprocess.run([sys.executable, "-m", "papermill", str(root / "notebooks" /
-                        "jsna_profile.ipynb"), str(out / "p.ipynb"), "-p", "area_code",
-                        "E38000079", "-p", "book", str(path), "-k", "python3", "--cwd",
-                        str(out)], check=True, env=env, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "papermill",
+                str(root / "notebooks" / "jsna_profile.ipynb"),
+                str(out / "p.ipynb"),
+                "-p",
+                "area_code",
+                "E38000079",
+                "-p",
+                "book",
+                str(path),
+                "-k",
+                "python3",
+                "--cwd",
+                str(out),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         nb = nbformat.read(out / "p.ipynb", as_version=4)
-        streams = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+        streams = [
+            o.get("text", "")
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "stream"
+        ]
         assert any("21 qof indicators; 1 deprivation indicators" in s for s in streams)
-        errors = [o for c in nb.cells for o in c.get("outputs", [])
-                  if o.get("output_type") == "error"]
+        errors = [
+            o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+        ]
         assert not errors
         # changing the code alone invalidates the stored tables
         path.write_text(path.read_text().replace("ccg_code: 06N", "ccg_code: 15M"))
@@ -218,6 +262,7 @@ def test_second_ccg_chosen_by_code_builds(tmp_path, root):
 
 def test_unknown_ccg_code_is_refused(tmp_path):
     from nhsbook.io.opendata import OpenDataError
+
     cfg = load_book(str(_second_book(tmp_path, "ZZZ", "test-realdata-zzz")))
     try:
         with pytest.raises(OpenDataError, match="ccg_code 'ZZZ' is not a CCG"):
@@ -231,6 +276,7 @@ def test_map_footprint_is_the_lookup_not_the_districts(tables):
     Peak are Tameside and Glossop's), with residents by age from the England-wide ONS file
     adding up to the CCG population built from the single-year files."""
     from nhsbook import geo
+
     area = geo.resolve(CCG, "derbyshire-2021")
     assert len(area.lsoas) == 621 and area.has_lsoa_boundaries
     assert list(area.parts) == ["district"]
@@ -239,8 +285,7 @@ def test_map_footprint_is_the_lookup_not_the_districts(tables):
     whole, _ = geo.district_lsoas("E07000037")
     glossop = set(whole["lsoa11_code"]) - set(high_peak.lsoas["lsoa11_code"])
     assert len(glossop) == 21 and not glossop & set(area.lsoas["lsoa11_code"])
-    assert (whole.set_index("lsoa11_code").loc[sorted(glossop), "ccg20_code"]
-            == "E38000182").all()
+    assert (whole.set_index("lsoa11_code").loc[sorted(glossop), "ccg20_code"] == "E38000182").all()
     ages, classes = geo.lsoa_age_table(area)
     pop = tables["population"]
     assert ages["population"].sum() == pop.loc[pop["area_code"] == CCG, "population"].sum()
@@ -255,10 +300,11 @@ def _scratch_root(tmp_path: Path, root: Path) -> Path:
     scratch.mkdir()
     for name in ("_config.yml", "notebooks", "expectations"):
         (scratch / name).symlink_to(root / name)
-    for name in ("books", "data"):   # copied: a book's paths must resolve inside its project
+    for name in ("books", "data"):  # copied: a book's paths must resolve inside its project
         shutil.copytree(root / name, scratch / name)
-    shutil.copytree(root / "book", scratch / "book",
-                    ignore=shutil.ignore_patterns("_build", "areas", "_extra"))
+    shutil.copytree(
+        root / "book", scratch / "book", ignore=shutil.ignore_patterns("_build", "areas", "_extra")
+    )
     return scratch
 
 
@@ -268,7 +314,8 @@ def test_a_second_ccg_builds_a_whole_book_by_code(tmp_path, root, shared):
     boundaries are not in the mirror while the rest of the book builds."""
     scratch = _scratch_root(tmp_path, root)
     path = tmp_path / "bassetlaw.yml"
-    path.write_text(f"""name: test-realdata-02q
+    path.write_text(
+        f"""name: test-realdata-02q
 title: NHS Bassetlaw CCG
 loader: opendata
 data: {path}
@@ -285,11 +332,17 @@ pages:
   - part: Population and maps
     area_types: [ccg]
     notebooks: [population, maps]
-""", encoding="utf-8")
-    env = {**os.environ, "NHSBOOK_ROOT": str(scratch),
-           "NHSBOOK_MIRROR": str(shared / "data")}
-    proc = subprocess.run([sys.executable, "-m", "nhsbook", "build", "--book", str(path)],
-                          env=env, capture_output=True, text=True, timeout=1500)
+""",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "NHSBOOK_ROOT": str(scratch), "NHSBOOK_MIRROR": str(shared / "data")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nhsbook", "build", "--book", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     areas = scratch / "book" / "areas"
     built = {p.parent.name for p in areas.glob("*/jsna_profile.ipynb")}
@@ -297,10 +350,15 @@ pages:
     site = scratch / "book" / "_build" / "html"
     assert (site / "areas" / "E38000008" / "jsna_profile.html").is_file()
     maps = nbformat.read(areas / "E38000008" / "maps.ipynb", as_version=4)
-    text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for c in maps.cells
-                    for o in c.get("outputs", []))
+    text = " ".join(
+        str(o.get("data", {}).get("text/markdown", ""))
+        for c in maps.cells
+        for o in c.get("outputs", [])
+    )
     assert "LSOA boundaries for NHS Bassetlaw CCG are not in the data" in text
     population = nbformat.read(areas / "E38000008" / "population.ipynb", as_version=4)
     assert "No population for this area" in " ".join(
-        str(o.get("data", {}).get("text/markdown", "")) for c in population.cells
-        for o in c.get("outputs", []))
+        str(o.get("data", {}).get("text/markdown", ""))
+        for c in population.cells
+        for o in c.get("outputs", [])
+    )

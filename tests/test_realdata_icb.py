@@ -39,7 +39,7 @@ def tables(book):
 def test_areas_are_the_icb_its_sub_icb_pcns_and_practices(tables, practice_map):
     areas = tables["areas"].set_index("area_code")
     mine = practice_map[practice_map["SUB_ICB_LOCATION_CODE"] == "15M"]
-    assert len(mine) == 108 and mine["PCN_CODE"].nunique() == 18      # 17 PCNs + U
+    assert len(mine) == 108 and mine["PCN_CODE"].nunique() == 18  # 17 PCNs + U
     assert areas.loc[ICB, "area_type"] == "stp" and areas.loc[ICB, "parent_code"] == "E40000011"
     assert areas.loc["E40000011", "area_type"] == "region"
     assert areas.loc[SUB_ICB, "area_type"] == "ccg" and areas.loc[SUB_ICB, "parent_code"] == ICB
@@ -58,27 +58,35 @@ def test_areas_are_the_icb_its_sub_icb_pcns_and_practices(tables, practice_map):
 
 
 @pytest.mark.parametrize("register", ["DM", "HYP", "DEP"])
-def test_icb_prevalence_recomputed_from_the_raw_qof_file(tables, current, practice_map,
-                                                         register):
+def test_icb_prevalence_recomputed_from_the_raw_qof_file(tables, current, practice_map, register):
     """Three registers: Σ register / Σ list over the ICB's practices of the July 2026 map,
     straight from the published CSV (REGISTER written as a float), with Wilson limits."""
     raw = pd.read_csv(current / "qof" / "qof_2024-25_PREVALENCE_2425_england.csv.gz")
     codes = practice_map.loc[practice_map["ICB_CODE"] == "QJ2", "PRACTICE_CODE"]
-    rows = raw[raw["PRACTICE_CODE"].isin(codes) & (raw["GROUP_CODE"] == register)
-               & (raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"])]
+    rows = raw[
+        raw["PRACTICE_CODE"].isin(codes)
+        & (raw["GROUP_CODE"] == register)
+        & (raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"])
+    ]
     count, denom = rows["REGISTER"].sum(), rows["PRACTICE_LIST_SIZE"].sum()
     v = tables["values"]
-    for code in (ICB, SUB_ICB):   # the ICB's sums and the sub-ICB's roll-up agree (one sub-ICB)
-        row = v[(v["area_code"] == code) & (v["indicator_id"] == f"QOF_{register}")
-                & (v["period"] == "2024/25")].iloc[0]
+    for code in (ICB, SUB_ICB):  # the ICB's sums and the sub-ICB's roll-up agree (one sub-ICB)
+        row = v[
+            (v["area_code"] == code)
+            & (v["indicator_id"] == f"QOF_{register}")
+            & (v["period"] == "2024/25")
+        ].iloc[0]
         assert row["count"] == count and row["denominator"] == denom
         assert row["value"] == pytest.approx(100 * count / denom, abs=1e-12)
         ci = stats.proportion_ci(pd.Series([count]), pd.Series([denom]), multiplier=100)
         assert row["lower_95"] == pytest.approx(ci["lower"].iloc[0])
         assert row["upper_95"] == pytest.approx(ci["upper"].iloc[0])
         assert row["comparator_code"] == ENGLAND
-    eng = v[(v["area_code"] == ENGLAND) & (v["indicator_id"] == f"QOF_{register}")
-            & (v["period"] == "2024/25")].iloc[0]
+    eng = v[
+        (v["area_code"] == ENGLAND)
+        & (v["indicator_id"] == f"QOF_{register}")
+        & (v["period"] == "2024/25")
+    ].iloc[0]
     every = raw[(raw["GROUP_CODE"] == register) & (raw["REGISTER"] <= raw["PRACTICE_LIST_SIZE"])]
     assert eng["count"] == every["REGISTER"].sum()
 
@@ -90,8 +98,7 @@ def test_recorded_prevalence_is_compared_without_judgement(tables):
     assert qof["indicator_id"].nunique() == 21
     assert (meta.loc[qof["indicator_id"].unique(), "polarity"] == "no_judgement").all()
     assert (meta.loc[qof["indicator_id"].unique(), "period"] == "2024/25").all()
-    labels = set(qof.loc[qof["area_type"].isin(["practice", "pcn", "ccg", "stp"]),
-                         "significance"])
+    labels = set(qof.loc[qof["area_type"].isin(["practice", "pcn", "ccg", "stp"]), "significance"])
     assert labels <= {"Higher", "Similar", "Lower", "Not compared"} and "Higher" in labels
     practice = qof[qof["area_type"] == "practice"]
     assert practice["comparator_code"].eq(SUB_ICB).all()
@@ -99,15 +106,18 @@ def test_recorded_prevalence_is_compared_without_judgement(tables):
 
 def test_pyramids_are_registrations_against_england(tables, current):
     from nhsbook.pages import AreaPage
-    reg = pd.read_csv(current / "population" / "gp-reg-pat-prac-quin-age_jul2026.zip",
-                      dtype={"ONS_CODE": str})
+
+    reg = pd.read_csv(
+        current / "population" / "gp-reg-pat-prac-quin-age_jul2026.zip", dtype={"ONS_CODE": str}
+    )
     totals = reg[(reg["SEX"] == "ALL") & (reg["AGE_GROUP_5"] == "ALL")]
     pop = tables["population"]
     got = pop.groupby("area_code")["population"].sum()
     assert got[ENGLAND] == 63_436_508
     assert got[SUB_ICB] == 1_143_043 and got[ICB] == 1_143_043
-    c81001 = totals.loc[(totals["ORG_TYPE"] == "GP") & (totals["ORG_CODE"] == "C81001"),
-                        "NUMBER_OF_PATIENTS"].iloc[0]
+    c81001 = totals.loc[
+        (totals["ORG_TYPE"] == "GP") & (totals["ORG_CODE"] == "C81001"), "NUMBER_OF_PATIENTS"
+    ].iloc[0]
     assert got["C81001"] == c81001
     assert set(pop["age_band"]) >= {"90+"} and len(pop[pop["area_code"] == ENGLAND]) == 38
     # Parkfields Surgery has 1 registered patient in July 2026 (6,643 on QOF 2024-25): no
@@ -137,15 +147,17 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
     """91547 at practice, PCN, sub-ICB and ICB level for 2022/23 and 2023/24, the 2023/24 GP
     rows (published with an empty Indicator ID) included."""
     from nhsbook.pages import AreaPage
+
     v = tables["values"]
     s = v[v["indicator_id"] == "91547"]
     for kind in ("practice", "pcn", "ccg", "stp", "england"):
         assert set(s.loc[s["area_type"] == kind, "period"]) == {"2022/23", "2023/24"}, kind
-    raw = pd.read_csv(shared / "data" / "gp" /
-                      "fingertips_91547_smoking_qof_prevalence_all_area_types.csv.gz",
-                      dtype={"Indicator ID": str}, keep_default_na=False)
-    gp = raw[(raw["Area Type"] == "GPs") & (raw["Area Code"] == "C81001")].set_index(
-        "Time period")
+    raw = pd.read_csv(
+        shared / "data" / "gp" / "fingertips_91547_smoking_qof_prevalence_all_area_types.csv.gz",
+        dtype={"Indicator ID": str},
+        keep_default_na=False,
+    )
+    gp = raw[(raw["Area Type"] == "GPs") & (raw["Area Code"] == "C81001")].set_index("Time period")
     mine = s[s["area_code"] == "C81001"].set_index("period")
     assert mine.loc["2023/24", "count"] == float(gp.loc["2023/24", "Count"])
     assert gp.loc["2023/24", "Indicator ID"] == ""
@@ -156,9 +168,32 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
     page = AreaPage.load(SUB_ICB, BOOK)
     trends = page.trends()
     # smoking, and the 21 QOF registers bridged from 2020/21 (tests/test_peers.py)
-    assert set(trends["indicator_id"]) == {"91547"} | {f"QOF_{g}" for g in (
-        "AF", "AST", "CAN", "CHD", "CKD", "COPD", "DEM", "DEP", "DM", "EP", "HF", "HYP", "LD",
-        "MH", "NDH", "OB", "OST", "PAD", "PC", "RA", "STIA")}
+    assert set(trends["indicator_id"]) == {"91547"} | {
+        f"QOF_{g}"
+        for g in (
+            "AF",
+            "AST",
+            "CAN",
+            "CHD",
+            "CKD",
+            "COPD",
+            "DEM",
+            "DEP",
+            "DM",
+            "EP",
+            "HF",
+            "HYP",
+            "LD",
+            "MH",
+            "NDH",
+            "OB",
+            "OST",
+            "PAD",
+            "PC",
+            "RA",
+            "STIA",
+        )
+    }
     assert (trends["indicator_id"] == "91547").sum() == 2
     # the profile and the spine show the latest period only, once
     profile = page.profile("behaviours")
@@ -178,6 +213,7 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
 def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
     from nhsbook.build import plan_pages
     from nhsbook.pages import AreaPage
+
     pages = plan_pages(book, tables["areas"])
     by_type: dict[str, set[str]] = {}
     for p in pages:
@@ -186,8 +222,12 @@ def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
     for kind in ("stp", "ccg", "pcn", "practice"):
         assert by_type[kind] == set(areas.loc[areas["area_type"] == kind, "area_code"])
     nbs = {(p.area_type, p.notebook) for p in pages}
-    assert {("practice", "population"), ("stp", "deprivation_2025"),
-            ("ccg", "deprivation_2025"), ("pcn", "practice_variation")} <= nbs
+    assert {
+        ("practice", "population"),
+        ("stp", "deprivation_2025"),
+        ("ccg", "deprivation_2025"),
+        ("pcn", "practice_variation"),
+    } <= nbs
     # the header is markdown with every punctuation character of data escaped (nhsbook.escape)
     header = AreaPage.load("C81001", BOOK).header_markdown()
     header = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", header)
@@ -197,12 +237,14 @@ def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
 
 def test_lsoa21_deprivation_of_the_sub_icb(book, tables, current):
     from nhsbook import lsoa21
+
     lsoas = lsoa21.area_lsoas(SUB_ICB, book, tables["areas"])
-    assert len(lsoas) == 651           # Glossop's LSOAs included since July 2022
+    assert len(lsoas) == 651  # Glossop's LSOAs included since July 2022
     table, classes = lsoa21.imd_table(lsoas, book)
     raw = pd.read_csv(current / "imd" / "imd2025_england_lsoa21.csv.gz").set_index("lsoa21_code")
-    assert (table.set_index("lsoa21_code")["imd_decile"]
-            == raw.loc[table["lsoa21_code"], "IMD_decile"]).all()
+    assert (
+        table.set_index("lsoa21_code")["imd_decile"] == raw.loc[table["lsoa21_code"], "IMD_decile"]
+    ).all()
     assert lsoa21.has_boundaries(table)
     assert classes.labels[0] == "1 most deprived (ranks 1–3,375)"
     profile = lsoa21.decile_profile(table)
@@ -211,8 +253,7 @@ def test_lsoa21_deprivation_of_the_sub_icb(book, tables, current):
     assert profile["Residents (Census 2021)"].sum() == 1_056_118
     assert profile["% of residents"].sum() == pytest.approx(100)
     w = lsoa21.weighted_summary(table)
-    assert w["score"] == pytest.approx((table["imd_score"] * table["population"]).sum()
-                                       / 1_056_118)
+    assert w["score"] == pytest.approx((table["imd_score"] * table["population"]).sum() / 1_056_118)
     assert 0 < w["pct_d1"] < w["pct_d12"] < 100
     glossop = table[table["area_name"].str.startswith("High Peak")]
     assert len(glossop) == 59
@@ -227,7 +268,7 @@ def _second_book(tmp_path: Path, code: str, name: str, pages: str | None = None)
     text = text.replace(f"data: books/{BOOK}.yml", f"data: {path}")
     text = text.replace("icb_code: QJ2", f"icb_code: {code}")
     if pages is not None:
-        text = text[:text.index("\npages:")] + "\n" + pages
+        text = text[: text.index("\npages:")] + "\n" + pages
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -237,12 +278,18 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
     tables are computed and its profile and deprivation pages run (no 2021 LSOA boundaries
     for Shropshire in the mirror: the page says so and gives the tables)."""
     from nhsbook.build import validate_inputs
+
     name = "test-realdata-icb-qoc"
-    path = _second_book(tmp_path, "QOC", name, pages="""pages:
+    path = _second_book(
+        tmp_path,
+        "QOC",
+        name,
+        pages="""pages:
   - part: ICB
     area_types: [stp]
     notebooks: [jsna_profile, deprivation_2025, national_maps]
-""")
+""",
+    )
     cfg = load_book(str(path))
     try:
         report = validate_inputs(cfg)
@@ -260,15 +307,37 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
         env = {**os.environ, "NHSBOOK_ROOT": str(root)}
         texts = []
         for nb_name in ("jsna_profile", "deprivation_2025", "national_maps"):
-            subprocess.run([sys.executable, "-m", "papermill", str(root / "notebooks" /
-                            f"{nb_name}.ipynb"), str(out / f"{nb_name}.ipynb"), "-p",
-                            "area_code", icb, "-p", "book", str(path), "-k", "python3",
-                            "--cwd", str(out)], check=True, env=env, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "papermill",
+                    str(root / "notebooks" / f"{nb_name}.ipynb"),
+                    str(out / f"{nb_name}.ipynb"),
+                    "-p",
+                    "area_code",
+                    icb,
+                    "-p",
+                    "book",
+                    str(path),
+                    "-k",
+                    "python3",
+                    "--cwd",
+                    str(out),
+                ],
+                check=True,
+                env=env,
+                capture_output=True,
+            )
             nb = nbformat.read(out / f"{nb_name}.ipynb", as_version=4)
-            assert not [o for c in nb.cells for o in c.get("outputs", [])
-                        if o.get("output_type") == "error"]
-            texts += [str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", ""))
-                      for c in nb.cells for o in c.get("outputs", [])]
+            assert not [
+                o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+            ]
+            texts += [
+                str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", ""))
+                for c in nb.cells
+                for o in c.get("outputs", [])
+            ]
         text = " ".join(texts)
         assert "21 qof indicators; 1 deprivation indicators; 1 behaviours indicators" in text
         assert "boundaries for NHS Shropshire" in text and "not in the data" in text
@@ -283,6 +352,7 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
 def test_a_sub_icb_location_alone_and_unknown_codes(tmp_path):
     from nhsbook.io import current, opendata_icb
     from nhsbook import sources
+
     m = current.read_practice_map(sources.locate("gp_reg_practice_map_jul2026"))
     mine, icb = opendata_icb.select(m, {"sub_icb_code": "E38000261"})
     assert len(mine) == 108 and icb["ICB_CODE"] == "QJ2"

@@ -22,8 +22,10 @@ from nhsbook.config import load_book
 
 CCG = "E38000115"
 #: Markup of typst, markdown and HTML, in an area and an indicator name.
-EVIL = ('#set page(fill: red) = Head *bold* _it_ $x^2$ <lbl> @ref // c /* d */ '
-        '\\ https://evil.example [link] `raw` ~ -- ... #{1 + 1} "q" \'s <script>')
+EVIL = (
+    '#set page(fill: red) = Head *bold* _it_ $x^2$ <lbl> @ref // c /* d */ '
+    '\\ https://evil.example [link] `raw` ~ -- ... #{1 + 1} "q" \'s <script>'
+)
 
 
 def _norm(text: str) -> str:
@@ -47,8 +49,7 @@ def tables(default_book, computed):
     return messages.load_tables(default_book, computed)
 
 
-def test_every_area_with_pages_has_a_report_within_the_page_limit(reports, computed,
-                                                                   default_book):
+def test_every_area_with_pages_has_a_report_within_the_page_limit(reports, computed, default_book):
     areas = computed["areas"]
     expected = areas.loc[areas["area_type"].isin(["ccg", "locality", "practice"]), "area_code"]
     assert set(reports) == set(expected) and len(reports) == 44
@@ -59,17 +60,22 @@ def test_every_area_with_pages_has_a_report_within_the_page_limit(reports, compu
         assert 2 <= pages <= default_book.report_max_pages, (code, pages)
 
 
-def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(reports, tables,
-                                                                        root, computed):
+def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(
+    reports, tables, root, computed
+):
     pages = _text(reports[CCG])
     text = _norm(" ".join(pages))
     assert "NHS North Derbyshire CCG" in pages[0]
     from nhsbook.pages import AreaPage
-    area = AreaPage.from_tables(tables["book"], tables, CCG)   # the population's page
+
+    area = AreaPage.from_tables(tables["book"], tables, CCG)  # the population's page
     said = [messages.headline(tables, CCG)] + [
-        s for page in ("profile", "population", "variation", "spot")
-        for s in messages.key_messages(tables, CCG, page,
-                                       **({"area_page": area} if page == "population" else {}))]
+        s
+        for page in ("profile", "population", "variation", "spot")
+        for s in messages.key_messages(
+            tables, CCG, page, **({"area_page": area} if page == "population" else {})
+        )
+    ]
     assert len(said) >= 5
     for sentence in said:
         assert _norm(sentence) in text, sentence
@@ -79,10 +85,15 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(reports
     # them; a figure the pipeline suppressed (secondary suppression: A31, C17 and C19, whose
     # counts could otherwise be worked out from the localities') shows as Supp., as on the page
     from nhsbook import indicators
+
     seed = pd.read_csv(root / "data" / "default" / "seed_profile.csv")
     assert len(seed) == 53
-    rows = pd.concat([indicators.profile_table(computed["values"], computed["metadata"], CCG, p)
-                      for p in ("adult", "child")])
+    rows = pd.concat(
+        [
+            indicators.profile_table(computed["values"], computed["metadata"], CCG, p)
+            for p in ("adult", "child")
+        ]
+    )
     withheld = set(rows.loc[rows["suppressed"], "indicator_id"])
     assert withheld == {"A31", "C17", "C19"}
     assert text.count("Supp.") >= 2 * len(withheld)
@@ -90,14 +101,31 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(reports
         assert fmt.number(r["ccg_value"], 1) in text, (r["indicator_id"], r["ccg_value"])
         if pd.notna(r["ccg_count"]):
             assert fmt.count(r["ccg_count"]) in text, (r["indicator_id"], r["ccg_count"])
-    for section in ("Key messages", "Where the evidence points", "Adult profile",
-                    "Child profile", "Population", "Practice variation",
-                    "Spend and outcome (SPOT)", "Finance", "Definitions and sources"):
+    for section in (
+        "Key messages",
+        "Where the evidence points",
+        "Adult profile",
+        "Child profile",
+        "Population",
+        "Practice variation",
+        "Spend and outcome (SPOT)",
+        "Finance",
+        "Definitions and sources",
+    ):
         assert _norm(section) in text, section
     # in the issue's order
-    order = [text.index(_norm(s)) for s in (
-        "Key messages", "Where the evidence points", "Adult profile", "Population",
-        "Practice variation", "Spend and outcome (SPOT)", "Definitions and sources")]
+    order = [
+        text.index(_norm(s))
+        for s in (
+            "Key messages",
+            "Where the evidence points",
+            "Adult profile",
+            "Population",
+            "Practice variation",
+            "Spend and outcome (SPOT)",
+            "Definitions and sources",
+        )
+    ]
     assert order == sorted(order)
     assert _norm("Open Government Licence") in text
 
@@ -121,14 +149,15 @@ def test_fonts_are_embedded(reports):
                 font = ref.get_object()
                 for desc in font.get("/DescendantFonts", [font]):
                     fd = desc.get_object()["/FontDescriptor"].get_object()
-                    assert any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3")), \
-                        (code, font["/BaseFont"])
+                    assert any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3")), (
+                        code,
+                        font["/BaseFont"],
+                    )
                     seen += 1
         assert seen
 
 
-def test_reports_show_no_count_from_1_to_4_and_the_scan_reads_them(reports, tmp_path,
-                                                                   computed):
+def test_reports_show_no_count_from_1_to_4_and_the_scan_reads_them(reports, tmp_path, computed):
     folder = tmp_path / "site" / "reports"
     folder.mkdir(parents=True)
     for path in reports.values():
@@ -145,9 +174,16 @@ def _context(cfg, computed, tables, code, **changes) -> report.Context:
     areas = computed["areas"].copy()
     for col, value in changes.items():
         areas.loc[areas["area_code"] == code, col] = value
-    return report.Context(cfg, areas.set_index("area_code", drop=False).loc[code], areas,
-                          computed["metadata"], computed["priorities"], tables,
-                          cfg.book_dir / "_extra", report.published_date(cfg))
+    return report.Context(
+        cfg,
+        areas.set_index("area_code", drop=False).loc[code],
+        areas,
+        computed["metadata"],
+        computed["priorities"],
+        tables,
+        cfg.book_dir / "_extra",
+        report.published_date(cfg),
+    )
 
 
 def test_markup_in_names_renders_literally(tmp_path, default_book, computed, tables):
@@ -155,44 +191,50 @@ def test_markup_in_names_renders_literally(tmp_path, default_book, computed, tab
     meta.loc[meta["indicator_id"] == "A04", "name"] = EVIL
     prio = computed["priorities"].copy()
     prio.loc[prio["area_code"] == "ND-DRO", "title"] = EVIL
-    ctx = _context(default_book, {**computed, "metadata": meta}, tables, "ND-DRO",
-                   area_name=EVIL)
+    ctx = _context(default_book, {**computed, "metadata": meta}, tables, "ND-DRO", area_name=EVIL)
     ctx.priorities = prio
     pdf = report._compile(report.source(ctx), ctx.extra)
     path = tmp_path / "evil-report.pdf"
     path.write_bytes(pdf)
     pages = _text(path)
     text = _norm(" ".join(pages))
-    assert text.count(_norm(EVIL)) >= 3       # title, footer and the evidence item
-    assert all(_norm(EVIL) in _norm(p) for p in pages)   # the running footer on every page
+    assert text.count(_norm(EVIL)) >= 3  # title, footer and the evidence item
+    assert all(_norm(EVIL) in _norm(p) for p in pages)  # the running footer on every page
     assert len(pages) >= 2
 
 
 def test_a_report_is_rebuilt_only_when_its_inputs_change(site, default_book, computed):
     from nhsbook import incremental
+
     digests = incremental.Digests(default_book.root)
     quiet = []
     assert report.build_reports(default_book, computed, digests, quiet.append) == {}
-    before = {c: p.stat().st_mtime_ns
-              for c, p in ((c, default_book.book_dir / "_extra" / "reports" / f"{c}.pdf")
-                           for c in (CCG, "ND-DRO"))}
+    before = {
+        c: p.stat().st_mtime_ns
+        for c, p in (
+            (c, default_book.book_dir / "_extra" / "reports" / f"{c}.pdf") for c in (CCG, "ND-DRO")
+        )
+    }
     prio = computed["priorities"].copy()
     first = prio.index[prio["area_code"] == "ND-DRO"][0]
     prio.loc[first, "evidence"] += " (changed)"
     try:
-        made = report.build_reports(default_book, {**computed, "priorities": prio}, digests,
-                                    quiet.append)
+        made = report.build_reports(
+            default_book, {**computed, "priorities": prio}, digests, quiet.append
+        )
         assert set(made) == {"ND-DRO"} and made["ND-DRO"] < 2
         after = default_book.book_dir / "_extra" / "reports"
         assert (after / f"{CCG}.pdf").stat().st_mtime_ns == before[CCG]
         assert "(changed)" in _norm(" ".join(_text(after / "ND-DRO.pdf")))
-    finally:   # back to the published state
-        assert set(report.build_reports(default_book, computed, digests,
-                                        quiet.append)) == {"ND-DRO"}
+    finally:  # back to the published state
+        assert set(report.build_reports(default_book, computed, digests, quiet.append)) == {
+            "ND-DRO"
+        }
 
 
-def test_book_schema_switches_reports_off_and_picks_sections(tmp_path, root, computed,
-                                                             default_book, tables):
+def test_book_schema_switches_reports_off_and_picks_sections(
+    tmp_path, root, computed, default_book, tables
+):
     text = (root / "books" / "default.yml").read_text(encoding="utf-8")
     data = (root / "data" / "default").resolve()
     text = text.replace("data: data/default", f"data: {data}")
@@ -201,8 +243,9 @@ def test_book_schema_switches_reports_off_and_picks_sections(tmp_path, root, com
     cfg = load_book(str(off), root=root)
     assert not cfg.reports and report.report_codes(cfg, computed["areas"]) == []
     picked = tmp_path / "picked.yml"
-    picked.write_text(text + "\nreports:\n  sections: [sources, spine]\n  max_pages: 6\n",
-                      encoding="utf-8")
+    picked.write_text(
+        text + "\nreports:\n  sections: [sources, spine]\n  max_pages: 6\n", encoding="utf-8"
+    )
     cfg = load_book(str(picked), root=root)
     assert cfg.report_sections == ("spine", "sources") and cfg.report_max_pages == 6
     src = report.source(_context(cfg, computed, tables, CCG))
@@ -217,24 +260,41 @@ def test_book_schema_switches_reports_off_and_picks_sections(tmp_path, root, com
 
 # --- where the evidence points --------------------------------------------------------
 
+
 def _cand(kind: str, weight: float, title: str = "") -> dict:
-    return {"kind": kind, "weight": weight, "title": title or f"{kind} {weight}",
-            "evidence": "", "page": ""}
+    return {
+        "kind": kind,
+        "weight": weight,
+        "title": title or f"{kind} {weight}",
+        "evidence": "",
+        "page": "",
+    }
 
 
 def test_ranking_rule():
-    ranked = priorities.rank([
-        _cand("worse", 900.0), _cand("variation", 5.0), _cand("worse", np.nan),
-        _cand("spot", 2.5), _cand("overspend", 100.0), _cand("worse_worsening", 10.0),
-        _cand("worse_worsening", 50.0), _cand("variation", 9.0)])
+    ranked = priorities.rank(
+        [
+            _cand("worse", 900.0),
+            _cand("variation", 5.0),
+            _cand("worse", np.nan),
+            _cand("spot", 2.5),
+            _cand("overspend", 100.0),
+            _cand("worse_worsening", 10.0),
+            _cand("worse_worsening", 50.0),
+            _cand("variation", 9.0),
+        ]
+    )
     assert [c["title"] for c in ranked] == [
-        "worse_worsening 50.0", "worse_worsening 10.0", "spot 2.5",   # three priorities
-        "variation 9.0", "overspend 100.0"]                          # one quick win of each
+        "worse_worsening 50.0",
+        "worse_worsening 10.0",
+        "spot 2.5",  # three priorities
+        "variation 9.0",
+        "overspend 100.0",
+    ]  # one quick win of each
     assert [c["group"] for c in ranked] == ["priority"] * 3 + ["quick win"] * 2
     assert [c["rank"] for c in ranked] == [1, 2, 3, 4, 5]
     # without better evidence, worse indicators by people affected, unknown counts last
-    ranked = priorities.rank([_cand("worse", np.nan), _cand("worse", 5.0),
-                              _cand("worse", 70.0)])
+    ranked = priorities.rank([_cand("worse", np.nan), _cand("worse", 5.0), _cand("worse", 70.0)])
     assert [c["weight"] for c in ranked][:2] == [70.0, 5.0] and np.isnan(ranked[2]["weight"])
     assert priorities.rank([]) == []
 
@@ -266,8 +326,16 @@ def test_web_chapter_opens_with_the_list_and_pages_link_the_report(site):
     page = (site / "areas" / CCG / "jsna_profile.html").read_text(encoding="utf-8")
     assert "Where the evidence points" in page
     assert page.index("Where the evidence points") < page.index("Adult profile")
-    for nb in ("jsna_profile", "population", "practice_variation", "spot", "maps",
-               "overview", "inequalities", "finance"):
+    for nb in (
+        "jsna_profile",
+        "population",
+        "practice_variation",
+        "spot",
+        "maps",
+        "overview",
+        "inequalities",
+        "finance",
+    ):
         html = (site / "areas" / CCG / f"{nb}.html").read_text(encoding="utf-8")
         assert f'href="../../reports/{CCG}.pdf"' in html, nb
     landing = (site / "index.html").read_text(encoding="utf-8")

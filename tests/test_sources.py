@@ -21,15 +21,16 @@ import pytest
 from nhsbook import sources
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NHSBOOK_SHARED",
-                            Path(__file__).resolve().parents[1].parent / "shared"))
+SHARED = Path(
+    os.environ.get("NHSBOOK_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
+)
 SHARED = (SHARED if SHARED.is_absolute() else ROOT / SHARED).resolve()
 MIRROR = SHARED / "data"
 
-SMALL = "qof2021_mapping_indicators"        # 3.7 kB, has a download_url
-SMALL_2 = "ccg20_stp20_england"             # 12 kB, has a download_url
-NO_URL = "lsoa11_ward19_lad19_holdout"      # 17 kB, filtered copy: no download_url
-GZIPPED = "epraccur_nov2021"                # fetched by re-gzipping the downloaded CSV
+SMALL = "qof2021_mapping_indicators"  # 3.7 kB, has a download_url
+SMALL_2 = "ccg20_stp20_england"  # 12 kB, has a download_url
+NO_URL = "lsoa11_ward19_lad19_holdout"  # 17 kB, filtered copy: no download_url
+GZIPPED = "epraccur_nov2021"  # fetched by re-gzipping the downloaded CSV
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,16 @@ def licences():
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """Every test gets its own cache; the mirror comes from _config.yml unless a test sets it."""
-    for var in ("NHSBOOK_MIRROR", "NHSBOOK_ROOT", "http_proxy", "HTTP_PROXY", "https_proxy",
-                "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for var in (
+        "NHSBOOK_MIRROR",
+        "NHSBOOK_ROOT",
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -76,20 +85,24 @@ def _leftovers(folder: Path) -> list[Path]:
 
 # ------------------------------------------------------------------------- the registry
 
+
 def test_registry_covers_every_file_in_the_mirror(mirror, registry):
     """Every file of the mirror is registered, except the current/ folder (2024-2026 data),
-    whose files are registered as books use them (24: the ICB book's, with the Census 2021
-    TS007A populations, the sub-ICB boundaries of the national maps and the peers' rurality
-    and district lookups; the county book's ONS series and boundaries; the Fingertips book's
-    exports)."""
-    on_disk = sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*")
-                     if p.is_file() and not p.name.startswith("PROVENANCE"))
+    whose files are registered as books use them (25: the ICB book's, with the Census 2021
+    TS007A populations, the sub-ICB boundaries of the national maps, the peers' rurality
+    and district lookups and the SPOT page's payments to general practice 2022-23; the county
+    book's ONS series and boundaries; the Fingertips book's exports)."""
+    on_disk = sorted(
+        p.relative_to(mirror).as_posix()
+        for p in mirror.rglob("*")
+        if p.is_file() and not p.name.startswith("PROVENANCE")
+    )
     registered = sorted(s.path for s in registry.values())
     older = [p for p in registered if not p.startswith("current/")]
     assert older == [p for p in on_disk if not p.startswith("current/")]
     assert len(older) == 47
     current = [p for p in registered if p.startswith("current/")]
-    assert set(current) <= set(on_disk) and len(current) == 24
+    assert set(current) <= set(on_disk) and len(current) == 25
     assert any(p.startswith("other_areas/") for p in registered)
 
 
@@ -128,33 +141,54 @@ def test_registry_checksums_and_sizes_match_the_mirror(mirror, registry):
 
 def test_bad_registry_entries_are_rejected(tmp_path, registry):
     good = registry[SMALL]
-    entry = {f.name: getattr(good, f.name) for f in dataclasses.fields(good)
-             if f.name in ("title", "publisher", "publisher_url", "licence", "attribution", "path",
-                           "sha256", "bytes")}
+    entry = {
+        f.name: getattr(good, f.name)
+        for f in dataclasses.fields(good)
+        if f.name
+        in (
+            "title",
+            "publisher",
+            "publisher_url",
+            "licence",
+            "attribution",
+            "path",
+            "sha256",
+            "bytes",
+        )
+    }
     import yaml
 
     def write(**changes):
-        doc = {"sources": {"x": {**entry, **changes}}, "licences": {
-            good.licence: {"name": "n", "attribution": ["a"]}}}
+        doc = {
+            "sources": {"x": {**entry, **changes}},
+            "licences": {good.licence: {"name": "n", "attribution": ["a"]}},
+        }
         path = tmp_path / "sources.yml"
         path.write_text(yaml.safe_dump(doc), encoding="utf-8")
         return path
 
     assert sources.load_registry(write())["x"].sha256 == good.sha256
-    for bad in ({"path": "../escape.csv"}, {"sha256": "abc"}, {"attribution": ""},
-                {"licence": "WTFPL"}, {"colour": "blue"}, {"download_url": "ftp://x/y"}):
+    for bad in (
+        {"path": "../escape.csv"},
+        {"sha256": "abc"},
+        {"attribution": ""},
+        {"licence": "WTFPL"},
+        {"colour": "blue"},
+        {"download_url": "ftp://x/y"},
+    ):
         with pytest.raises(sources.RegistryError):
             sources.load_registry(write(**bad))
 
 
 # ------------------------------------------------------------------------- settings and locate
 
+
 def test_settings_come_from_env_then_config(monkeypatch, tmp_path, mirror):
     assert sources.repo_root() == ROOT
-    assert sources.mirror_dir() == (ROOT / "../shared/data").resolve()     # _config.yml
+    assert sources.mirror_dir() == (ROOT / "../shared/data").resolve()  # _config.yml
     monkeypatch.setenv("NHSBOOK_MIRROR", str(tmp_path))
     assert sources.mirror_dir() == tmp_path.resolve()
-    monkeypatch.setenv("NHSBOOK_MIRROR", "")                                 # set but empty: none
+    monkeypatch.setenv("NHSBOOK_MIRROR", "")  # set but empty: none
     assert sources.mirror_dir() is None
     monkeypatch.delenv("NHSBOOK_CACHE")
     assert sources.cache_dir() == ROOT / "build" / "cache" / "sources"
@@ -179,9 +213,11 @@ def test_locate_reads_every_dataset_from_the_mirror_env(monkeypatch, mirror, reg
     for s in registry.values():
         path = sources.locate(s.key)
         assert path == s.under(mirror.resolve()) and path.is_file()
+
     # the verification is remembered per (path, mtime, size): no file is hashed again
     def no_hashing(*args, **kwargs):
         raise AssertionError("hashed again")
+
     monkeypatch.setattr(sources.hashlib, "file_digest", no_hashing)
     path = sources.locate("imd2019_file1")
     assert path.name == "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
@@ -233,6 +269,7 @@ def test_corrupt_copy_in_a_mirror_raises_checksum_mismatch(monkeypatch, tmp_path
 
 # ------------------------------------------------------------------------- fetch from a mirror
 
+
 def test_fetch_copies_from_a_mirror_into_the_cache_once(monkeypatch, tmp_path, registry):
     keys = [SMALL, SMALL_2, NO_URL]
     folder = _small_mirror(tmp_path, registry, keys)
@@ -243,7 +280,7 @@ def test_fetch_copies_from_a_mirror_into_the_cache_once(monkeypatch, tmp_path, r
         assert path.read_bytes() == registry[key].under(folder).read_bytes()
     before = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in paths]
 
-    shutil.rmtree(folder)                       # a second call needs nothing from the mirror
+    shutil.rmtree(folder)  # a second call needs nothing from the mirror
     again = sources.fetch(keys, mirror=folder, cache=cache, progress=False)
     assert again == paths
     assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in paths] == before
@@ -259,7 +296,7 @@ def test_fetch_replaces_a_corrupt_cached_copy_but_never_copies_a_corrupt_mirror(
     folder = _small_mirror(tmp_path, registry, [SMALL])
     cache = tmp_path / "fetched"
     (path,) = sources.fetch([SMALL], mirror=folder, cache=cache, progress=False)
-    path.write_bytes(path.read_bytes()[:100])   # truncated in the cache
+    path.write_bytes(path.read_bytes()[:100])  # truncated in the cache
     with pytest.raises(sources.ChecksumMismatch, match="nhsbook fetch"):
         sources.locate(SMALL, mirror=tmp_path / "nowhere", cache=cache)
     assert sources.fetch(SMALL, mirror=folder, cache=cache, progress=False) == [path]
@@ -280,12 +317,13 @@ def test_fetch_without_mirror_or_download_url_says_to_use_a_mirror(tmp_path, mon
         sources.fetch([NO_URL], cache=tmp_path / "c", progress=False)
     assert "no direct download URL" in str(info.value) and "--mirror" in str(info.value)
     assert "NHSBOOK_MIRROR" in str(info.value)
-    with pytest.raises(sources.FetchError) as info:     # several failures are reported together
+    with pytest.raises(sources.FetchError) as info:  # several failures are reported together
         sources.fetch([NO_URL, "lsoa2011_boundaries_holdout"], cache=tmp_path / "c", progress=False)
     assert [k for k, _ in info.value.errors] == [NO_URL, "lsoa2011_boundaries_holdout"]
 
 
 # ------------------------------------------------------------------------- fetch by download
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -298,9 +336,11 @@ def http_root(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="test-http", daemon=True)
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-http", daemon=True
+    )
     thread.start()
     try:
         yield root, f"http://127.0.0.1:{server.server_address[1]}"
@@ -320,7 +360,7 @@ def patched_registry(monkeypatch, registry):
         return patched[key]
 
     monkeypatch.setattr(sources, "load_registry", lambda path=None: patched)
-    monkeypatch.setenv("NHSBOOK_MIRROR", "")            # no mirror: fetch must download
+    monkeypatch.setenv("NHSBOOK_MIRROR", "")  # no mirror: fetch must download
     return point
 
 
@@ -334,14 +374,15 @@ def test_fetch_downloads_from_a_loopback_server(tmp_path, http_root, patched_reg
     assert path == src.under(cache.resolve())
     assert path.read_bytes() == src.under(MIRROR).read_bytes()
     stamp = (path.stat().st_ino, path.stat().st_mtime_ns)
-    (www / "indicators.csv").unlink()                   # already there: no second download
+    (www / "indicators.csv").unlink()  # already there: no second download
     assert sources.fetch([SMALL], cache=cache, progress=False, timeout=10) == [path]
     assert (path.stat().st_ino, path.stat().st_mtime_ns) == stamp
     assert sources.locate(SMALL, cache=cache) == path
 
 
-def test_fetch_gzips_a_download_into_the_registered_bytes(tmp_path, http_root, patched_registry,
-                                                          registry):
+def test_fetch_gzips_a_download_into_the_registered_bytes(
+    tmp_path, http_root, patched_registry, registry
+):
     www, base = http_root
     src = registry[GZIPPED]
     (www / "epraccur.csv").write_bytes(gzip.decompress(src.under(MIRROR).read_bytes()))
@@ -350,8 +391,9 @@ def test_fetch_gzips_a_download_into_the_registered_bytes(tmp_path, http_root, p
     assert sources.file_sha256(path) == src.sha256
 
 
-def test_a_wrong_or_missing_download_is_an_error_and_leaves_nothing(tmp_path, http_root,
-                                                                    patched_registry):
+def test_a_wrong_or_missing_download_is_an_error_and_leaves_nothing(
+    tmp_path, http_root, patched_registry
+):
     www, base = http_root
     (www / "wrong.csv").write_text("INDICATOR_CODE\nAF001\n", encoding="utf-8")
     patched_registry(SMALL, f"{base}/wrong.csv")
@@ -368,6 +410,7 @@ def test_a_wrong_or_missing_download_is_an_error_and_leaves_nothing(tmp_path, ht
 
 # ------------------------------------------------------------------------- the CLI
 
+
 def test_cli_list_and_fetch(monkeypatch, capsys, tmp_path, mirror, registry):
     monkeypatch.setenv("NHSBOOK_MIRROR", str(mirror))
     assert sources.main(["--list"]) == 0
@@ -375,7 +418,7 @@ def test_cli_list_and_fetch(monkeypatch, capsys, tmp_path, mirror, registry):
     for s in registry.values():
         line = next(row for row in out.splitlines() if row.split()[:1] == [s.key])
         assert s.licence in line and s.path in line and line.rstrip().endswith("mirror")
-    assert "71 datasets: 71 mirror" in out   # 47 + 24 current/ files (test above)
+    assert "72 datasets: 72 mirror" in out  # 47 + 25 current/ files (test above)
 
     folder = _small_mirror(tmp_path, registry, [SMALL])
     cache = tmp_path / "cli-cache"
@@ -395,11 +438,12 @@ def test_cli_list_and_fetch(monkeypatch, capsys, tmp_path, mirror, registry):
 
 # ------------------------------------------------------------------------- the Data sources page
 
+
 def _table_rows(md: str, header: str) -> list[str]:
     lines = md.splitlines()
     start = lines.index(header)
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
@@ -416,7 +460,7 @@ def test_data_sources_markdown_lists_every_dataset_and_licence(registry, licence
     assert "Open Government Licence v3.0" in md
     assert "Creative Commons Attribution 4.0" in md
     assert "Open Parliament Licence v3.0" in md
-    for li in licences.values():                        # attribution texts, verbatim
+    for li in licences.values():  # attribution texts, verbatim
         for text in li.attribution + li.additional_attribution:
             assert text in md, text
     rows = _table_rows(md, "| Dataset | Publisher | Licence | Vintage and notes |")
@@ -430,8 +474,12 @@ def test_data_sources_markdown_lists_every_dataset_and_licence(registry, licence
 
 def test_data_sources_markdown_escapes_table_breaking_text(registry, licences):
     tricky = dataclasses.replace(
-        registry[SMALL], title="A | B * C_d [x](y) <b>", publisher="P|Q",
-        vintage="2020|21", notes="line one\nline two | with `a|b` code and a \\ backslash")
+        registry[SMALL],
+        title="A | B * C_d [x](y) <b>",
+        publisher="P|Q",
+        vintage="2020|21",
+        notes="line one\nline two | with `a|b` code and a \\ backslash",
+    )
     md = sources.data_sources_markdown({SMALL: tricky}, licences)
     (row,) = _table_rows(md, "| Dataset | Publisher | Licence | Vintage and notes |")
     assert _cells(row) == 4

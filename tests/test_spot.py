@@ -23,27 +23,67 @@ SPOT_DIR = Path(__file__).resolve().parents[1] / "data" / "default" / "spot"
 
 # --- a hand-computed example -----------------------------------------------------------------
 
+
 def _tiny(spend_a: float = 10.0, outcome_a: float = 5.0) -> spot.SpotData:
     """Area A and peers B, C, D; one programme ("10") with spend per head A, 12, 14, 16 and a
     low-is-good outcome A, 7, 9, 11; a second programme ("2") with no outcome."""
-    programmes = pd.DataFrame({"programme_code": ["2", "10"],
-                               "programme_name": ["Cancers and tumours", "Problems of circulation"],
-                               "short_name": ["Cancers", "Circulation"], "parent_code": "",
-                               "source": ""})
-    peers = pd.DataFrame({"area_code": list("ABCD"), "area_name": list("ABCD"),
-                          "peer_group": "G", "synthetic": False, "source": ""})
+    programmes = pd.DataFrame(
+        {
+            "programme_code": ["2", "10"],
+            "programme_name": ["Cancers and tumours", "Problems of circulation"],
+            "short_name": ["Cancers", "Circulation"],
+            "parent_code": "",
+            "source": "",
+        }
+    )
+    peers = pd.DataFrame(
+        {
+            "area_code": list("ABCD"),
+            "area_name": list("ABCD"),
+            "peer_group": "G",
+            "synthetic": False,
+            "source": "",
+        }
+    )
     per_head = {"10": [spend_a, 12, 14, 16], "2": [20, 20, 26, 30]}
-    rows = [{"area_code": a, "year": "2010/11", "programme_code": p,
-             "spend_gbp": v * 1000, "weighted_population": 1000.0, "spend_per_head": v,
-             "synthetic": False, "source": ""}
-            for p, vs in per_head.items() for a, v in zip("ABCD", vs)]
+    rows = [
+        {
+            "area_code": a,
+            "year": "2010/11",
+            "programme_code": p,
+            "spend_gbp": v * 1000,
+            "weighted_population": 1000.0,
+            "spend_per_head": v,
+            "synthetic": False,
+            "source": "",
+        }
+        for p, vs in per_head.items()
+        for a, v in zip("ABCD", vs)
+    ]
     spend = pd.DataFrame(rows)
-    inds = pd.DataFrame({"indicator_id": ["X1"], "indicator_name": ["Mortality"],
-                         "programme_code": ["10"], "polarity": ["low_is_good"], "unit": [""],
-                         "period": ["2012"], "headline": [True], "profile_indicator_id": [""],
-                         "source": [""]})
-    outcomes = pd.DataFrame({"area_code": list("ABCD"), "indicator_id": "X1", "period": "2012",
-                             "value": [outcome_a, 7, 9, 11], "synthetic": False, "source": ""})
+    inds = pd.DataFrame(
+        {
+            "indicator_id": ["X1"],
+            "indicator_name": ["Mortality"],
+            "programme_code": ["10"],
+            "polarity": ["low_is_good"],
+            "unit": [""],
+            "period": ["2012"],
+            "headline": [True],
+            "profile_indicator_id": [""],
+            "source": [""],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "area_code": list("ABCD"),
+            "indicator_id": "X1",
+            "period": "2012",
+            "value": [outcome_a, 7, 9, 11],
+            "synthetic": False,
+            "source": "",
+        }
+    )
     return spot.SpotData(programmes, peers, spend, inds, outcomes)
 
 
@@ -66,8 +106,8 @@ def test_zscores_with_the_area_left_out_of_the_peers():
     table = spot.spot_table(_tiny(), "A", include_area=False).set_index("programme_code")
     assert table.at["10", "spend_z"] == pytest.approx(-2.0)
     assert table.at["10", "n_peers"] == 3
-    assert table.at["10", "outcome_z"] == pytest.approx(2.0)       # (5 - 9) / 2, turned
-    assert bool(table.at["10", "investigate"])                        # |z| >= 2
+    assert table.at["10", "outcome_z"] == pytest.approx(2.0)  # (5 - 9) / 2, turned
+    assert bool(table.at["10", "investigate"])  # |z| >= 2
     assert table.at["10", "spend_band"] == "beyond ±2"
 
 
@@ -79,24 +119,35 @@ def test_high_is_good_outcomes_keep_their_sign():
 
 
 def test_quadrant_assignment_including_the_boundaries_and_missing_values():
-    got = spot.classify(pd.Series([1.2, -0.4, 0.3, -2.5, 0.0, np.nan, 1.0]),
-                        pd.Series([-0.7, -1.1, 2.2, 0.1, 0.0, 1.0, np.nan]))
-    assert got.tolist() == [spot.HIGHER_WORSE, spot.LOWER_WORSE, spot.HIGHER_BETTER,
-                            spot.LOWER_BETTER, spot.HIGHER_BETTER, spot.NOT_CLASSIFIED,
-                            spot.NOT_CLASSIFIED]
+    got = spot.classify(
+        pd.Series([1.2, -0.4, 0.3, -2.5, 0.0, np.nan, 1.0]),
+        pd.Series([-0.7, -1.1, 2.2, 0.1, 0.0, 1.0, np.nan]),
+    )
+    assert got.tolist() == [
+        spot.HIGHER_WORSE,
+        spot.LOWER_WORSE,
+        spot.HIGHER_BETTER,
+        spot.LOWER_BETTER,
+        spot.HIGHER_BETTER,
+        spot.NOT_CLASSIFIED,
+        spot.NOT_CLASSIFIED,
+    ]
 
 
 def test_bands_use_the_seed_threshold_of_two():
     assert spot.INVESTIGATE_Z == 2.0 and spot.EXPLORE_Z == 1.0
     got = spot.band(pd.Series([2.0, -2.01, 1.99, -1.0, 0.99, np.nan]))
-    assert got.tolist() == ["beyond ±2", "beyond ±2", "±1 to ±2", "±1 to ±2", "within ±1",
-                            ""]
+    assert got.tolist() == ["beyond ±2", "beyond ±2", "±1 to ±2", "±1 to ±2", "within ±1", ""]
 
 
 def test_ranking_puts_high_spend_poor_outcome_first_and_unmeasured_programmes_last():
-    table = pd.DataFrame({"programme_code": list("abcde"),
-                          "spend_z": [-1.0, 1.5, 0.5, 2.5, -0.5],
-                          "outcome_z": [1.0, -1.0, 0.5, np.nan, -2.0]})
+    table = pd.DataFrame(
+        {
+            "programme_code": list("abcde"),
+            "spend_z": [-1.0, 1.5, 0.5, 2.5, -0.5],
+            "outcome_z": [1.0, -1.0, 0.5, np.nan, -2.0],
+        }
+    )
     table["opportunity"] = table["spend_z"] - table["outcome_z"]
     ranked = spot.rank_opportunities(table)
     # b: 2.5, e: 1.5, c: 0.0, a: -2.0, then d (no outcome)
@@ -117,6 +168,7 @@ def test_an_area_outside_every_peer_group_is_refused():
 
 
 # --- the default peer group reproduces the seed ---------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def data() -> spot.SpotData:
@@ -140,27 +192,29 @@ def test_default_has_the_23_programme_budgeting_categories(data):
 
 def test_peer_group_is_manufacturing_towns_with_labelled_synthetic_peers(data):
     peers = data.peer_group
-    assert set(peers["peer_group"]) == {"Manufacturing Towns"}          # seed 002 line 363
+    assert set(peers["peer_group"]) == {"Manufacturing Towns"}  # seed 002 line 363
     ccg = peers[peers["area_code"] == CCG].iloc[0]
     assert ccg["area_name"] == "NHS North Derbyshire CCG" and not ccg["synthetic"]
     synth = peers[peers["synthetic"]]
     assert len(synth) == 15 and synth["area_code"].str.fullmatch(r"SYNCCG\d\d").all()
     assert synth["area_name"].str.startswith("Synthetic peer CCG").all()
-    assert data.spend["synthetic"].all()                      # no spend is published
+    assert data.spend["synthetic"].all()  # no spend is published
     assert not data.outcomes.loc[data.outcomes["area_code"] == CCG, "synthetic"].any()
     assert data.outcomes.loc[data.outcomes["area_code"] != CCG, "synthetic"].all()
 
 
 def test_outcomes_are_calibrated_to_the_published_ccg_and_cluster_values(root, data):
-    seed = pd.read_csv(root / "data" / "default" / "seed_profile.csv",
-                       dtype={"indicator_id": str}).set_index("indicator_id")
+    seed = pd.read_csv(
+        root / "data" / "default" / "seed_profile.csv", dtype={"indicator_id": str}
+    ).set_index("indicator_id")
     z = spot.outcome_zscores(data, CCG).set_index("indicator_id")
     for ind, row in data.outcome_indicators.set_index("indicator_id").iterrows():
         pub = seed.loc[row["profile_indicator_id"]]
-        assert z.at[ind, "value"] == pytest.approx(pub["ccg_value"])       # published
+        assert z.at[ind, "value"] == pytest.approx(pub["ccg_value"])  # published
         assert z.at[ind, "peer_mean"] == pytest.approx(pub["cluster_value"], abs=1e-9)
         expected = (pub["ccg_value"] - pub["cluster_value"]) / (
-            synth_spot.OUTCOME_CV[ind] * pub["cluster_value"])
+            synth_spot.OUTCOME_CV[ind] * pub["cluster_value"]
+        )
         if row["polarity"] == "low_is_good":
             expected = -expected
         assert z.at[ind, "outcome_z"] == pytest.approx(expected, abs=0.03)
@@ -175,7 +229,7 @@ def test_ccg_position_reproduces_seed_line_355(table):
     spend = table.set_index("programme_code")["spend_z"]
     for code, target in synth_spot.CCG_SPEND_Z.items():
         assert spend[code] == pytest.approx(target, abs=0.01)
-    assert table.iloc[0]["quadrant"] == spot.HIGHER_WORSE               # ranked first
+    assert table.iloc[0]["quadrant"] == spot.HIGHER_WORSE  # ranked first
     assert table.iloc[0]["short_name"] == "Endocrine"
 
 
@@ -205,6 +259,7 @@ def test_place_peers_hits_the_target_mean_and_sd_exactly():
 
 # --- charts ----------------------------------------------------------------------------------
 
+
 def _layers(spec: dict) -> list[dict]:
     return spec["layer"]
 
@@ -214,10 +269,11 @@ def _data(spec: dict, layer: dict) -> list[dict]:
 
 
 def test_quadrant_chart_spec(table):
-    chart = spot_quadrant(spot.quadrant_data(table), area_name="North Derbyshire",
-                          peer_group="Manufacturing Towns")
+    chart = spot_quadrant(
+        spot.quadrant_data(table), area_name="North Derbyshire", peer_group="Manufacturing Towns"
+    )
     spec = chart.to_dict()
-    plot, key = spec["vconcat"]   # the quadrant, then the key of its numbered points
+    plot, key = spec["vconcat"]  # the quadrant, then the key of its numbered points
     layers = plot["layer"]
     marks = [(l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"]) for l in layers]
     assert marks.count("rect") == 3 and "circle" in marks and marks.count("text") == 3
@@ -225,8 +281,13 @@ def test_quadrant_chart_spec(table):
     shade = next(l for l in layers if l["mark"]["type"] == "rect" and "color" in l["encoding"])
     assert {r["quadrant"] for r in _data(spec, shade)} == set(spot.QUADRANTS)
     # the ±2 box solid, the ±1 box dotted
-    boxes = [l for l in layers if l["mark"]["type"] == "rect" and l["mark"].get("fill") is None
-             and "color" not in l["encoding"]]
+    boxes = [
+        l
+        for l in layers
+        if l["mark"]["type"] == "rect"
+        and l["mark"].get("fill") is None
+        and "color" not in l["encoding"]
+    ]
     spans = {(_data(spec, b)[0]["lo"], _data(spec, b)[0]["hi"]): b["mark"] for b in boxes}
     assert "strokeDash" not in spans[(-2.0, 2.0)] and spans[(-1.0, 1.0)]["strokeDash"]
     # points: labelled programmes at (spend z, outcome z), sized by spend, on a symmetric scale
@@ -236,8 +297,11 @@ def test_quadrant_chart_spec(table):
     assert pts["encoding"]["size"]["field"] == "spend_m"
     dom = pts["encoding"]["x"]["scale"]["domain"]
     assert dom[0] == -dom[1] and dom[1] >= 3
-    labels = [l for l in layers if l["mark"]["type"] == "text"
-              and l["encoding"]["text"]["field"] == "point"]
+    labels = [
+        l
+        for l in layers
+        if l["mark"]["type"] == "text" and l["encoding"]["text"]["field"] == "point"
+    ]
     assert len(labels) == 1
     keyed = {r["key"] for r in _data(spec, key)}
     assert {f"{r['point']}  {r['programme_name']}" for r in _data(spec, labels[0])} == keyed
@@ -261,7 +325,8 @@ def test_zscore_bar_chart_spec(data):
     assert rules[(-1.0, 1.0)]["strokeDash"] and "strokeDash" not in rules[(-2.0, 2.0)]
     assert (0.0,) in rules
     retinopathy = bars.set_index("label").loc[
-        "Access to non-cancer screening programmes: Diabetic retinopathy"]
+        "Access to non-cancer screening programmes: Diabetic retinopathy"
+    ]
     assert retinopathy["z"] < 0 and retinopathy["direction"] == "worse"
     spend = spot.zscore_bar_data(data, CCG, "spend")
     assert len(spend) == 23 and set(spend["direction"]) == {"higher", "lower"}
@@ -280,6 +345,7 @@ def test_charts_refuse_data_of_the_wrong_shape():
 
 # --- importer --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def programmes() -> pd.DataFrame:
     return pb.read_programmes(SPOT_DIR / "programmes.csv")
@@ -290,41 +356,54 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_wide_programme_budgeting_layout_in_thousands_equals_the_long_layout(tmp_path,
-                                                                              programmes):
-    wide = _write(tmp_path / "wide.csv",
-                  "Org Code,Org Name,Weighted Population,Programme 02 Cancers & Tumours (£000s),"
-                  "10 Problems of circulation (£000s),17b Renal (£000s)\n"
-                  "Q1,One,\"200,000\",\"21,000\",27000.5,4000\n"
-                  "Q2,Two,100000,9000,14000,1500\n")
-    long = _write(tmp_path / "long.csv",
-                  "area_code,year,programme_code,spend_gbp,weighted_population\n"
-                  "Q1,2010/11,02,21000000,200000\nQ1,2010/11,10,27000500,200000\n"
-                  "Q1,2010/11,17b,4000000,200000\nQ2,2010/11,2,9000000,100000\n"
-                  "Q2,2010/11,10,14000000,100000\nQ2,2010/11,17B,1500000,100000\n")
+def test_wide_programme_budgeting_layout_in_thousands_equals_the_long_layout(tmp_path, programmes):
+    wide = _write(
+        tmp_path / "wide.csv",
+        "Org Code,Org Name,Weighted Population,Programme 02 Cancers & Tumours (£000s),"
+        "10 Problems of circulation (£000s),17b Renal (£000s)\n"
+        "Q1,One,\"200,000\",\"21,000\",27000.5,4000\n"
+        "Q2,Two,100000,9000,14000,1500\n",
+    )
+    long = _write(
+        tmp_path / "long.csv",
+        "area_code,year,programme_code,spend_gbp,weighted_population\n"
+        "Q1,2010/11,02,21000000,200000\nQ1,2010/11,10,27000500,200000\n"
+        "Q1,2010/11,17b,4000000,200000\nQ2,2010/11,2,9000000,100000\n"
+        "Q2,2010/11,10,14000000,100000\nQ2,2010/11,17B,1500000,100000\n",
+    )
     a = pb.read_spend(wide, programmes, year="2010/11")
     b = pb.read_spend(long, programmes)
     key = ["area_code", "programme_code"]
     a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
-    pd.testing.assert_frame_equal(a[key + ["year", "spend_gbp", "spend_per_head"]],
-                                  b[key + ["year", "spend_gbp", "spend_per_head"]])
+    pd.testing.assert_frame_equal(
+        a[key + ["year", "spend_gbp", "spend_per_head"]],
+        b[key + ["year", "spend_gbp", "spend_per_head"]],
+    )
     assert a.set_index(key).loc[("Q1", "2"), "spend_per_head"] == pytest.approx(105.0)
 
 
-@pytest.mark.parametrize("body, where, what", [
-    ("Q1,2010/11,2,12x,1000\n", "line 2, column spend_gbp", "expected a number, found '12x'"),
-    ("Q1,2010/11,2,*,1000\n", "line 2, column spend_gbp", "found '*'"),
-    ("Q1,2010/11,2,inf,1000\n", "line 2, column spend_gbp", "expected a number"),
-    ("Q1,2010/11,2,-5,1000\n", "line 2, column spend_gbp", "expected a number >= 0"),
-    ("Q1,2010/11,99,5,1000\n", "line 2, column programme_code", "found '99'"),
-    ("Q1,2010/11,2,5,0\n", "line 2, column weighted_population", "above 0"),
-    ("Q1,2010/11,2,5,1000\n\nQ1,2010/11,2,6,1000\n", "line 4, column area_code, year, "
-     "programme_code", "first on line 2"),
-    ("Q1,2010/11,2,5\n", "line 2", "expected 5 fields"),
-])
+@pytest.mark.parametrize(
+    "body, where, what",
+    [
+        ("Q1,2010/11,2,12x,1000\n", "line 2, column spend_gbp", "expected a number, found '12x'"),
+        ("Q1,2010/11,2,*,1000\n", "line 2, column spend_gbp", "found '*'"),
+        ("Q1,2010/11,2,inf,1000\n", "line 2, column spend_gbp", "expected a number"),
+        ("Q1,2010/11,2,-5,1000\n", "line 2, column spend_gbp", "expected a number >= 0"),
+        ("Q1,2010/11,99,5,1000\n", "line 2, column programme_code", "found '99'"),
+        ("Q1,2010/11,2,5,0\n", "line 2, column weighted_population", "above 0"),
+        (
+            "Q1,2010/11,2,5,1000\n\nQ1,2010/11,2,6,1000\n",
+            "line 4, column area_code, year, programme_code",
+            "first on line 2",
+        ),
+        ("Q1,2010/11,2,5\n", "line 2", "expected 5 fields"),
+    ],
+)
 def test_spend_import_errors_name_the_line_and_column(tmp_path, programmes, body, where, what):
-    path = _write(tmp_path / "spend.csv",
-                  "area_code,year,programme_code,spend_gbp,weighted_population\n" + body)
+    path = _write(
+        tmp_path / "spend.csv",
+        "area_code,year,programme_code,spend_gbp,weighted_population\n" + body,
+    )
     with pytest.raises(pb.ProgrammeBudgetError) as err:
         pb.read_spend(path, programmes)
     assert str(err.value).startswith(f"spend.csv, {where}: ")
@@ -332,42 +411,63 @@ def test_spend_import_errors_name_the_line_and_column(tmp_path, programmes, body
 
 
 def test_spend_per_head_must_agree_with_spend_and_population(tmp_path, programmes):
-    path = _write(tmp_path / "spend.csv",
-                  "area_code,year,programme_code,spend_gbp,weighted_population,spend_per_head\n"
-                  "Q1,2010/11,2,100000,1000,100.00\nQ1,2010/11,10,100000,1000,101.00\n")
-    with pytest.raises(pb.ProgrammeBudgetError, match=r"line 3, column spend_per_head: "
-                                                      r"expected .* = 100.00, found 101.00"):
+    path = _write(
+        tmp_path / "spend.csv",
+        "area_code,year,programme_code,spend_gbp,weighted_population,spend_per_head\n"
+        "Q1,2010/11,2,100000,1000,100.00\nQ1,2010/11,10,100000,1000,101.00\n",
+    )
+    with pytest.raises(
+        pb.ProgrammeBudgetError,
+        match=r"line 3, column spend_per_head: "
+        r"expected .* = 100.00, found 101.00",
+    ):
         pb.read_spend(path, programmes)
 
 
 def test_missing_columns_and_unknown_programme_headers_are_refused(tmp_path, programmes):
     path = _write(tmp_path / "s.csv", "area_code,programme_code,spend_gbp\nQ1,2,5\n")
-    with pytest.raises(pb.ProgrammeBudgetError, match="line 1, column weighted_population, "
-                                                      "year: expected the column"):
+    with pytest.raises(
+        pb.ProgrammeBudgetError,
+        match="line 1, column weighted_population, year: expected the column",
+    ):
         pb.read_spend(path, programmes)
-    path = _write(tmp_path / "w.csv", "Area Code,Year,Weighted Population,24 Unknown\n"
-                                      "Q1,2010/11,1000,5\n")
+    path = _write(
+        tmp_path / "w.csv", "Area Code,Year,Weighted Population,24 Unknown\nQ1,2010/11,1000,5\n"
+    )
     with pytest.raises(pb.ProgrammeBudgetError, match="line 1, column 24 Unknown"):
         pb.read_spend(path, programmes)
 
 
 def test_outcome_and_indicator_import(tmp_path, programmes):
-    inds = _write(tmp_path / "i.csv", "indicator_id,indicator_name,programme_code,polarity,"
-                  "headline\nM1,Mortality,10,low_is_good,true\nM2,Other,10,no_judgement,false\n")
-    with pytest.raises(pb.ProgrammeBudgetError, match="i.csv, line 3, column polarity: "
-                                                      "expected one of high_is_good"):
+    inds = _write(
+        tmp_path / "i.csv",
+        "indicator_id,indicator_name,programme_code,polarity,"
+        "headline\nM1,Mortality,10,low_is_good,true\nM2,Other,10,no_judgement,false\n",
+    )
+    with pytest.raises(
+        pb.ProgrammeBudgetError,
+        match="i.csv, line 3, column polarity: expected one of high_is_good",
+    ):
         pb.read_outcome_indicators(inds, programmes)
-    inds = _write(tmp_path / "i.csv", "indicator_id,indicator_name,programme_code,polarity,"
-                  "headline\nM1,Mortality,10,low_is_good,true\nM2,Other,10,low_is_good,yes\n")
-    with pytest.raises(pb.ProgrammeBudgetError, match="line 3, column headline: expected at "
-                                                      "most one headline"):
+    inds = _write(
+        tmp_path / "i.csv",
+        "indicator_id,indicator_name,programme_code,polarity,"
+        "headline\nM1,Mortality,10,low_is_good,true\nM2,Other,10,low_is_good,yes\n",
+    )
+    with pytest.raises(
+        pb.ProgrammeBudgetError, match="line 3, column headline: expected at most one headline"
+    ):
         pb.read_outcome_indicators(inds, programmes)
-    inds = _write(tmp_path / "i.csv", "indicator_id,indicator_name,programme_code,polarity\n"
-                                      "M1,Mortality,10,low_is_good\n")
+    inds = _write(
+        tmp_path / "i.csv",
+        "indicator_id,indicator_name,programme_code,polarity\nM1,Mortality,10,low_is_good\n",
+    )
     meta = pb.read_outcome_indicators(inds, programmes)
     # a Fingertips-style export: Area Code, Indicator ID, Time period, Value
-    out = _write(tmp_path / "o.csv", "\ufeffIndicator ID,Area Code,Time period,Value\n"
-                                     "M1,Q1,2012,\"1,057.5\"\nM1,Q2,2012,900\n")
+    out = _write(
+        tmp_path / "o.csv",
+        "\ufeffIndicator ID,Area Code,Time period,Value\nM1,Q1,2012,\"1,057.5\"\nM1,Q2,2012,900\n",
+    )
     got = pb.read_outcomes(out, meta)
     assert got["value"].tolist() == [1057.5, 900.0] and got["area_code"].tolist() == ["Q1", "Q2"]
     bad = _write(tmp_path / "o.csv", "Indicator ID,Area Code,Time period,Value\nM9,Q1,2012,1\n")
@@ -377,17 +477,21 @@ def test_outcome_and_indicator_import(tmp_path, programmes):
 
 def test_non_utf8_file_is_refused(tmp_path, programmes):
     path = tmp_path / "s.csv"
-    path.write_bytes("area_code,year,programme_code,spend_gbp,weighted_population\n"
-                     "Q1,2010/11,2,£5,1000\n".encode("cp1252"))
+    path.write_bytes(
+        "area_code,year,programme_code,spend_gbp,weighted_population\n"
+        "Q1,2010/11,2,£5,1000\n".encode("cp1252")
+    )
     with pytest.raises(pb.ProgrammeBudgetError, match="expected UTF-8"):
         pb.read_spend(path, programmes)
 
 
 # --- validation gate -------------------------------------------------------------------------
 
+
 def test_spot_suites_are_registered_and_pass_on_the_default(root):
     from nhsbook import validate
     from nhsbook.io.embedded import DATASETS
+
     for name in spot.FILES:
         assert DATASETS[name] == f"spot/{spot.FILES[name]}"
         assert (root / "expectations" / f"{name}.json").is_file()
@@ -399,11 +503,12 @@ def test_spot_suites_are_registered_and_pass_on_the_default(root):
 
 def test_gate_names_the_broken_spot_rows(root, tmp_path):
     from nhsbook.validate import validate_book
+
     data = tmp_path / "default"
     shutil.copytree(root / "data" / "default", data)
     spend = (data / "spot" / "spend.csv").read_text().splitlines()
     cells = spend[2].split(",")
-    cells[5] = f"{float(cells[5]) + 2:.2f}"                # spend_per_head no longer agrees
+    cells[5] = f"{float(cells[5]) + 2:.2f}"  # spend_per_head no longer agrees
     spend[2] = ",".join(cells)
     spend[3] = spend[3].replace("SYNCCG02", "SYNCCG99", 1)  # an area outside the peer group
     (data / "spot" / "spend.csv").write_text("\n".join(spend) + "\n")
@@ -430,21 +535,25 @@ def test_locality_pack_lists_significant_differences_from_the_ccg(computed, code
     assert pack.ccg == CCG and not pack.england
     mine = values[values["area_code"] == code].set_index("indicator_id")
     worse = set(pack.worse()["indicator_id"])
-    expected = {i for i, r in mine.iterrows() if r["significance"] in ("Worse", "Worst")
-                and not (1 <= r["count"] <= 4)}
+    expected = {
+        i
+        for i, r in mine.iterrows()
+        if r["significance"] in ("Worse", "Worst") and not (1 <= r["count"] <= 4)
+    }
     assert worse == expected and worse
     better = pack.better()
     assert (better["Locality vs CCG"].isin(spot.BETTER)).all()
     # practice outliers are exactly the funnel outliers of the locality's practices
-    pts = variation.practice_points(values, meta, areas, variation.practices_below(areas, code),
-                                    CCG)
+    pts = variation.practice_points(
+        values, meta, areas, variation.practices_below(areas, code), CCG
+    )
     pd.testing.assert_frame_equal(pack.practice_outliers, variation.outliers(pts))
     assert set(pack.practice_outliers["Practice code"]) <= set(
-        areas.loc[areas["parent_code"] == code, "area_code"])
+        areas.loc[areas["parent_code"] == code, "area_code"]
+    )
     # nothing published from the pack carries a count
     assert not disclosive_cells(spot.pack_table(pack.rows))
-    assert not any(w in c.lower() for c in spot.relative_data(pack).columns
-                   for w in COUNT_COLUMNS)
+    assert not any(w in c.lower() for c in spot.relative_data(pack).columns for w in COUNT_COLUMNS)
 
 
 def test_locality_pack_compares_with_england_when_england_values_exist(computed):
@@ -452,14 +561,16 @@ def test_locality_pack_compares_with_england_when_england_values_exist(computed)
     ccg = values[values["area_code"] == CCG].copy()
     england = ccg.assign(area_code="E92000001", area_type="england")
     # England just above the CCG's upper limit on A26 (low is good: the CCG is better)
-    england.loc[england["indicator_id"] == "A26", "value"] = \
+    england.loc[england["indicator_id"] == "A26", "value"] = (
         ccg.loc[ccg["indicator_id"] == "A26", "upper_95"].to_numpy() + 1
+    )
     pack = spot.locality_pack(pd.concat([values, england]), meta, areas, "ND-CHE")
     assert pack.england
     row = pack.rows.set_index("indicator_id").loc["A26"]
     assert row["CCG vs England"] == "Better"
     assert row["England value"] == pytest.approx(
-        float(ccg.loc[ccg["indicator_id"] == "A26", "upper_95"].iloc[0]) + 1)
+        float(ccg.loc[ccg["indicator_id"] == "A26", "upper_95"].iloc[0]) + 1
+    )
 
 
 def test_locality_pack_refuses_an_area_that_is_not_a_locality(computed):
@@ -468,12 +579,12 @@ def test_locality_pack_refuses_an_area_that_is_not_a_locality(computed):
 
 
 def test_relative_chart_spec(computed):
-    pack = spot.locality_pack(computed["values"], computed["metadata"], computed["areas"],
-                              "ND-NDA")
+    pack = spot.locality_pack(computed["values"], computed["metadata"], computed["areas"], "ND-NDA")
     rel = spot.relative_data(pack)
     row = pack.rows.set_index("Indicator").loc[rel["indicator"].iloc[0]]
     assert rel["relative"].iloc[0] == pytest.approx(
-        round(100 * row["Locality value"] / row["CCG value"], 1))
+        round(100 * row["Locality value"] / row["CCG value"], 1)
+    )
     spec = relative_to_ccg(rel, locality="North Dales").to_dict()
     kinds = [l["mark"]["type"] for l in spec["layer"]]
     assert kinds == ["rule", "rule", "circle"]
@@ -482,6 +593,7 @@ def test_relative_chart_spec(computed):
 
 
 # --- notebooks -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name, area", [("spot", CCG), ("locality_pack", "ND-CHE")])
 def test_notebooks_are_parameterised_pages(root, name, area):
@@ -495,8 +607,19 @@ def test_notebooks_are_parameterised_pages(root, name, area):
 
 
 def test_page_tables_escape_names_and_keep_numbers_readable():
-    html = spot.styled(pd.DataFrame({"Indicator": ["<b>x</b> & y"], "Value": [1234.5678],
-                                     "Rank": [3], "Spend per head (£)": [54.34]})).to_html()
+    from nhsbook.tables import table  # what notebooks/spot.ipynb shows the table with
+
+    html = table(
+        pd.DataFrame(
+            {
+                "Indicator": ["<b>x</b> & y"],
+                "Value": [1234.5678],
+                "Rank": [3],
+                "Spend per head (£)": [54.34],
+            }
+        ),
+        formats={"Spend per head (£)": 0},
+    ).data
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in html and "<b>x" not in html
     # the book's number format (nhsbook.fmt): 1 decimal, whole pounds per head
     assert "1,234.6" in html and ">3<" in html and ">54<" in html and "54.34" not in html

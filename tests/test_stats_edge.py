@@ -12,12 +12,15 @@ from nhsbook.model import AGE_BANDS
 
 def long_table(groups: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
     """Age-specific counts/denominators for groups, bands = the 19 ESP bands."""
-    frames = [pd.DataFrame({"area_code": g, "age_band": AGE_BANDS, "count": c, "denominator": d})
-              for g, (c, d) in groups.items()]
+    frames = [
+        pd.DataFrame({"area_code": g, "age_band": AGE_BANDS, "count": c, "denominator": d})
+        for g, (c, d) in groups.items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 # --- basics ------------------------------------------------------------------------------------
+
 
 def test_esp2013_and_z():
     assert list(stats.ESP2013.index) == list(AGE_BANDS)
@@ -58,11 +61,12 @@ def test_mismatched_inputs_raise():
 
 # --- proportions and rates ---------------------------------------------------------------------
 
+
 def test_proportion_edges():
     r = stats.proportion_ci([0, 10, 10, 11, -1, np.nan, 3], [10, 10, 0, 10, 10, 10, np.nan])
     assert r.loc[0, "lower"] == 0 and r.loc[0, "value"] == 0 and r.loc[0, "upper"] > 0
     assert r.loc[1, "upper"] == 100 and r.loc[1, "value"] == 100 and r.loc[1, "lower"] < 100
-    assert r.loc[2:].isna().all(axis=None)   # denom 0, count > denom, negative, NaNs
+    assert r.loc[2:].isna().all(axis=None)  # denom 0, count > denom, negative, NaNs
     tiny = stats.proportion_ci(1, 1, multiplier=1)
     assert tiny["upper"].iloc[0] == 1 and 0 < tiny["lower"].iloc[0] < 1
 
@@ -73,10 +77,11 @@ def test_proportion_vector_multiplier():
 
 
 def test_rate_edges():
-    r = stats.rate_ci([0, 9, 10, 5, -1, 3, np.nan], [1000, 1000, 1000, 0, 1000, -5, 1000],
-                      multiplier=1000)
+    r = stats.rate_ci(
+        [0, 9, 10, 5, -1, 3, np.nan], [1000, 1000, 1000, 0, 1000, -5, 1000], multiplier=1000
+    )
     assert r.loc[0, "value"] == 0 and r.loc[0, "lower"] == 0
-    assert r.loc[0, "upper"] == pytest.approx(3.688879, rel=1e-6)   # exact 95% upper of 0
+    assert r.loc[0, "upper"] == pytest.approx(3.688879, rel=1e-6)  # exact 95% upper of 0
     # 9 exact, 10 Byar's: both sensible and ordered
     assert r.loc[1, "lower"] < 9 < r.loc[1, "upper"]
     assert r.loc[2, "lower"] < 10 < r.loc[2, "upper"]
@@ -105,10 +110,12 @@ def test_isr_isratio_edges():
 
 # --- DSR ---------------------------------------------------------------------------------------
 
+
 def test_dsr_structure_errors():
     good = long_table({"A": ([10.0] * 19, [1000.0] * 19), "B": ([5.0] * 19, [800.0] * 19)})
-    missing = good.drop(index=good.index[(good["area_code"] == "B") & good["age_band"].isin(
-        ["90+", "0-4"])])
+    missing = good.drop(
+        index=good.index[(good["area_code"] == "B") & good["age_band"].isin(["90+", "0-4"])]
+    )
     with pytest.raises(ValueError, match=r"area_code='B'.*missing age band.*'0-4', '90\+'"):
         stats.dsr(missing, groupby=["area_code"])
     unknown = good.replace({"90+": "90-94"})
@@ -126,10 +133,15 @@ def test_dsr_structure_errors():
 def test_dsr_zero_bands_small_totals_and_bad_rows():
     c = [0.0] * 19
     c[-1] = 12.0
-    t = long_table({"ok": (c, [1000.0] * 19), "small": ([0.0] * 18 + [9.0], [1000.0] * 19),
-                    "neg": ([-1.0] + [5.0] * 18, [1000.0] * 19),
-                    "zero_pop": ([5.0] * 19, [0.0] + [1000.0] * 18),
-                    "nan": ([np.nan] + [5.0] * 18, [1000.0] * 19)})
+    t = long_table(
+        {
+            "ok": (c, [1000.0] * 19),
+            "small": ([0.0] * 18 + [9.0], [1000.0] * 19),
+            "neg": ([-1.0] + [5.0] * 18, [1000.0] * 19),
+            "zero_pop": ([5.0] * 19, [0.0] + [1000.0] * 18),
+            "nan": ([np.nan] + [5.0] * 18, [1000.0] * 19),
+        }
+    )
     r = stats.dsr(t, groupby=["area_code"]).set_index("area_code")
     assert r.loc["ok", "value"] == pytest.approx(12 * 1000 / 1000 / 100_000 * 100_000)
     assert r.loc["ok", "lower"] < r.loc["ok", "value"] < r.loc["ok", "upper"]
@@ -150,7 +162,7 @@ def test_dsr_subset_of_bands_and_no_groupby():
     sub = t[t["age_band"].isin(AGE_BANDS[:5])]
     r = stats.dsr(sub)
     assert list(r.columns) == ["count", "denominator", "value", "lower", "upper", "value_note"]
-    assert r["value"].iloc[0] == pytest.approx(1000.0)   # 1% in every band present
+    assert r["value"].iloc[0] == pytest.approx(1000.0)  # 1% in every band present
     assert r["count"].iloc[0] == 50
 
 
@@ -172,10 +184,29 @@ def test_expected_counts_errors():
 
 # --- life expectancy ---------------------------------------------------------------------------
 
-POPS = [7060, 35059, 46974, 48489, 43219, 38561, 46009, 57208, 61435, 55601, 50209, 56416, 46411,
-        39820, 37978, 37039, 33288, 23306, 11936, 11936]
-DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936,
-          1937]
+POPS = [
+    7060,
+    35059,
+    46974,
+    48489,
+    43219,
+    38561,
+    46009,
+    57208,
+    61435,
+    55601,
+    50209,
+    56416,
+    46411,
+    39820,
+    37978,
+    37039,
+    33288,
+    23306,
+    11936,
+    11936,
+]
+DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936, 1937]
 
 
 def le_df(pops=POPS, deaths=DEATHS, bands=stats.LE_AGE_BANDS):
@@ -188,7 +219,7 @@ def test_le_invalid_bands_and_values():
     assert r["value_note"].iloc[0].startswith("Not calculated")
     r = stats.life_expectancy(le_df(pops=POPS[:5] + [0] + POPS[6:]))
     assert r["value"].isna().all()
-    r = stats.life_expectancy(le_df(pops=POPS[:18] + [119] + POPS[19:]))   # deaths > pops
+    r = stats.life_expectancy(le_df(pops=POPS[:18] + [119] + POPS[19:]))  # deaths > pops
     assert r["value"].isna().all()
     # issue 24: a group missing a band gets NA with the reason (it used to raise)
     r = stats.life_expectancy(le_df().iloc[:19])
@@ -220,13 +251,15 @@ def test_le_custom_labels_and_5000_over_all_ages():
     # issue 24: only 4,000 person-years at 85+, but the 5,000 minimum is on the total
     # population (all ages), so LE at 85 is published (it used to be blanked)
     small_old = POPS[:18] + [2000, 2000]
-    r = stats.life_expectancy(le_df(pops=small_old, deaths=DEATHS[:18] + [500, 500]),
-                              start_age=[0, 85])
+    r = stats.life_expectancy(
+        le_df(pops=small_old, deaths=DEATHS[:18] + [500, 500]), start_age=[0, 85]
+    )
     assert np.isfinite(r.loc[r["start_age"] == 0, "value"]).all()
     assert np.isfinite(r.loc[r["start_age"] == 85, "value"]).all()
 
 
 # --- mean ----------------------------------------------------------------------------------------
+
 
 def test_mean_edges():
     r = stats.mean_ci([5.0])
@@ -243,17 +276,30 @@ def test_mean_edges():
 
 # --- compare -------------------------------------------------------------------------------------
 
+
 def test_compare_labels():
     v = [10, 10, 10, 10, np.nan, 10]
     lo = [8, 11, 2, 8, 8, 8]
     up = [12, 13, 9, 12, 12, 12]
     comp = [10, 10, 10, np.nan, 10, 10]
-    assert stats.compare(v, lo, up, comp, "high_is_good").tolist() == \
-        ["Similar", "Better", "Worse", "Not compared", "Not compared", "Similar"]
-    assert stats.compare(v, lo, up, comp, "low_is_good").tolist()[:3] == \
-        ["Similar", "Worse", "Better"]
-    assert stats.compare(v, lo, up, comp, "no_judgement").tolist()[:3] == \
-        ["Similar", "Higher", "Lower"]
+    assert stats.compare(v, lo, up, comp, "high_is_good").tolist() == [
+        "Similar",
+        "Better",
+        "Worse",
+        "Not compared",
+        "Not compared",
+        "Similar",
+    ]
+    assert stats.compare(v, lo, up, comp, "low_is_good").tolist()[:3] == [
+        "Similar",
+        "Worse",
+        "Better",
+    ]
+    assert stats.compare(v, lo, up, comp, "no_judgement").tolist()[:3] == [
+        "Similar",
+        "Higher",
+        "Lower",
+    ]
     # boundary: comparator equal to a limit is inside
     assert stats.compare(10, 10, 12, 10, "high_is_good").iloc[0] == "Similar"
 
@@ -268,8 +314,9 @@ def test_compare_two_levels_and_vector_polarity():
     pol = pd.Series(["high_is_good", "high_is_good", "low_is_good", "no_judgement"], index=idx)
     out = stats.compare(v, lo95, up95, 10, pol, lower_998=lo998, upper_998=up998)
     assert out.tolist() == ["Better", "Best", "Best", "Not compared"]
-    out = stats.compare(v, lo95, up95, 10, ["no_judgement"] * 4, lower_998=lo998,
-                        upper_998=up998.fillna(0))
+    out = stats.compare(
+        v, lo95, up95, 10, ["no_judgement"] * 4, lower_998=lo998, upper_998=up998.fillna(0)
+    )
     assert out[["a", "b", "c"]].tolist() == ["Higher", "Higher", "Lower"]
     assert list(out.index) == list(idx)
 
@@ -289,6 +336,7 @@ def test_compare_polarity_errors():
 
 # --- zscore, percentile, quantiles -----------------------------------------------------------
 
+
 def test_zscore():
     z = stats.zscore(pd.Series([1.0, 2.0, 3.0], index=["x", "y", "z"]))
     assert z.tolist() == [-1.0, 0.0, 1.0] and list(z.index) == ["x", "y", "z"]
@@ -303,7 +351,7 @@ def test_percentile_excel_inc():
     assert stats.percentile([1, 2, 3, 4], 0.25) == 1.75
     assert stats.percentile([50, 15, 40, 20, 35], 0.4) == 29
     assert np.isnan(stats.percentile([1, 2, 3], 0.5))
-    assert np.isnan(stats.percentile([1, 2, 3, np.nan], 0.5))   # only 3 values
+    assert np.isnan(stats.percentile([1, 2, 3, np.nan], 0.5))  # only 3 values
     r = stats.percentile([1, 2, 3, 4, 5], [0.25, 0.75])
     assert r.tolist() == [2.0, 4.0]
     with pytest.raises(ValueError):
@@ -314,22 +362,29 @@ def test_quantile_small_cases():
     q = stats.quantile_class([5, 1, 3, np.nan, 2], n=2)
     assert q.tolist()[:3] == [2, 1, 2] and q.isna().tolist()[3]
     assert q.dtype == "Int64"
-    assert stats.quantile_class([1, 2, 3], n=5).isna().all()   # fewer values than quantiles
+    assert stats.quantile_class([1, 2, 3], n=5).isna().all()  # fewer values than quantiles
     inv = stats.quantile_class([1, 2, 3, 4], n=4, high_is_low_rank=True)
     assert inv.tolist() == [4, 3, 2, 1]
 
 
 # --- SII -----------------------------------------------------------------------------------------
 
+
 def test_sii_structure():
-    d = pd.DataFrame({"decile": range(1, 11), "value": np.linspace(70, 80, 10),
-                      "lower": np.linspace(69, 79, 10), "upper": np.linspace(71, 81, 10),
-                      "population": [1000] * 10})
+    d = pd.DataFrame(
+        {
+            "decile": range(1, 11),
+            "value": np.linspace(70, 80, 10),
+            "lower": np.linspace(69, 79, 10),
+            "upper": np.linspace(71, 81, 10),
+            "population": [1000] * 10,
+        }
+    )
     r = stats.sii(d, reps=2000)
-    assert r["sii"].iloc[0] == pytest.approx(10 * 10 / 9)   # slope over relative rank 0.05..0.95
+    assert r["sii"].iloc[0] == pytest.approx(10 * 10 / 9)  # slope over relative rank 0.05..0.95
     assert r["sii_lower"].iloc[0] < r["sii"].iloc[0] < r["sii_upper"].iloc[0]
     again = stats.sii(d, reps=2000)
-    assert again.equals(r)                                     # seeded
+    assert again.equals(r)  # seeded
     with pytest.raises(ValueError, match="more than once"):
         stats.sii(pd.concat([d, d.iloc[[0]]]), reps=1000)
     with pytest.raises(ValueError, match="value_type"):
@@ -342,10 +397,17 @@ def test_sii_structure():
 
 # --- aggregate -------------------------------------------------------------------------------
 
+
 def test_aggregate_sums_and_nan_propagation():
-    df = pd.DataFrame({"area_code": ["p1", "p2", "p3", "p4"], "period": ["2020"] * 4,
-                       "count": [1.0, 2.0, np.nan, 4.0], "denominator": [10.0, 20.0, 30.0, 40.0],
-                       "value": [10.0, 10.0, 10.0, 10.0]})
+    df = pd.DataFrame(
+        {
+            "area_code": ["p1", "p2", "p3", "p4"],
+            "period": ["2020"] * 4,
+            "count": [1.0, 2.0, np.nan, 4.0],
+            "denominator": [10.0, 20.0, 30.0, 40.0],
+            "value": [10.0, 10.0, 10.0, 10.0],
+        }
+    )
     out = stats.aggregate(df, {"p1": "A", "p2": "A", "p3": "B", "p4": "B"}, by=["period"])
     assert list(out.columns) == ["area_code", "period", "count", "denominator"]
     a = out.set_index("area_code")
@@ -354,8 +416,9 @@ def test_aggregate_sums_and_nan_propagation():
 
 
 def test_aggregate_errors():
-    df = pd.DataFrame({"area_code": ["p1", "p2", "p9"], "count": [1, 2, 3],
-                       "denominator": [1, 2, 3]})
+    df = pd.DataFrame(
+        {"area_code": ["p1", "p2", "p9"], "count": [1, 2, 3], "denominator": [1, 2, 3]}
+    )
     with pytest.raises(ValueError, match=r"no parent.*'p9'"):
         stats.aggregate(df, {"p1": "A", "p2": "A"})
     with pytest.raises(ValueError, match="no parent"):
@@ -374,12 +437,18 @@ def test_aggregate_age_specific_columns():
 
 # --- suppress ------------------------------------------------------------------------------------
 
+
 def test_suppress():
-    df = pd.DataFrame({"count": [0, 1, 4, 5, np.nan, 3],
-                       "value": [0.0, 1.0, 4.0, 5.0, np.nan, 3.0],
-                       "lower_95": [0.0] * 6, "upper_95": [1.0] * 6,
-                       "denominator": [100.0] * 6,
-                       "value_note": ["", "", "old note", "", "", None]})
+    df = pd.DataFrame(
+        {
+            "count": [0, 1, 4, 5, np.nan, 3],
+            "value": [0.0, 1.0, 4.0, 5.0, np.nan, 3.0],
+            "lower_95": [0.0] * 6,
+            "upper_95": [1.0] * 6,
+            "denominator": [100.0] * 6,
+            "value_note": ["", "", "old note", "", "", None],
+        }
+    )
     out = stats.suppress(df)
     assert out["suppressed"].tolist() == [False, True, True, False, False, True]
     assert out.loc[[1, 2, 5], ["count", "value", "lower_95", "upper_95"]].isna().all(axis=None)
@@ -389,7 +458,7 @@ def test_suppress():
     assert out.loc[2, "value_note"] == "old note; " + stats.SUPPRESSION_NOTE
     assert out.loc[5, "value_note"] == stats.SUPPRESSION_NOTE
     assert out.loc[0, "value_note"] == ""
-    assert df.loc[1, "count"] == 1            # the input is untouched
+    assert df.loc[1, "count"] == 1  # the input is untouched
     assert stats.SUPPRESSION_NOTE == "Supp.: count between 1 and 4 suppressed (disclosure control)"
     no_note = stats.suppress(pd.DataFrame({"count": [2, 7]}))
     assert no_note["value_note"].tolist() == [stats.SUPPRESSION_NOTE, ""]
@@ -398,6 +467,7 @@ def test_suppress():
 
 
 # --- funnels -------------------------------------------------------------------------------------
+
 
 def test_funnel_edges():
     f = stats.funnel_limits([0, -1, np.nan, 100], 50.0, kind="proportion")
@@ -410,7 +480,7 @@ def test_funnel_edges():
     with pytest.raises(ValueError, match="above the multiplier"):
         stats.funnel_limits([10], 150, kind="proportion")
     r = stats.funnel_limits([1.0, 1e6], 100.0, kind="rate")
-    assert r.loc[0, "lower"] == 0                    # expected 0.001 events: no lower limit
+    assert r.loc[0, "lower"] == 0  # expected 0.001 events: no lower limit
     assert r.loc[1, "lower"] < 100 < r.loc[1, "upper"]
 
 

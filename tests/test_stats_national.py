@@ -20,15 +20,35 @@ from nhsbook import stats
 
 BANDS = list(stats.LE_AGE_BANDS)
 # phe_life_expectancy help-page example (tests/testthat/testLifeExpectancy.R, df1)
-POPS = [7060, 35059, 46974, 48489, 43219, 38561, 46009, 57208, 61435, 55601, 50209, 56416, 46411,
-        39820, 37978, 37039, 33288, 23306, 11936, 11936]
-DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936,
-          1937]
+POPS = [
+    7060,
+    35059,
+    46974,
+    48489,
+    43219,
+    38561,
+    46009,
+    57208,
+    61435,
+    55601,
+    50209,
+    56416,
+    46411,
+    39820,
+    37978,
+    37039,
+    33288,
+    23306,
+    11936,
+    11936,
+]
+DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936, 1937]
 
 
 def le(pops, deaths, **kw):
-    return stats.life_expectancy(pd.DataFrame({"age_band": BANDS, "population": pops,
-                                               "deaths": deaths}), **kw)
+    return stats.life_expectancy(
+        pd.DataFrame({"age_band": BANDS, "population": pops, "deaths": deaths}), **kw
+    )
 
 
 def ref_life_table(pops, deaths, z=1.959963984540054):
@@ -65,14 +85,16 @@ def ref_life_table(pops, deaths, z=1.959963984540054):
 
 # --- life expectancy (R/LifeExpectancy.R, phe_life_expectancy) --------------------------------
 
+
 def test_le_total_population_exactly_5000_is_not_calculated():
     """phe_life_expectancy: ``filter(total_pop <= 5000)`` -> NA, so at exactly 5,000 (all ages)
     it is suppressed and at 5,001 computed."""
     deaths = [1, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 4, 6, 8, 12, 18, 25, 30, 40]
     r = le([250] * 20, deaths, start_age=[0, 65])
     assert r[["value", "lower", "upper"]].isna().all(axis=None)
-    assert (r["value_note"] == "Not calculated: total population (all ages) of 5,000 or "
-                               "fewer").all()
+    assert (
+        r["value_note"] == "Not calculated: total population (all ages) of 5,000 or fewer"
+    ).all()
     r = le([250] * 19 + [251], deaths, start_age=[0, 65])
     assert np.isfinite(r[["lower", "upper"]]).all(axis=None)
     assert not r["value_note"].str.startswith("Not calculated").any()
@@ -89,25 +111,91 @@ def test_le_at_85_and_90_published_for_an_ordinary_local_authority():
     ref = ref_life_table(pops, deaths)
     for age, i in ((85, 18), (90, 19)):
         assert r.loc[age, "value_note"] == ""
-        np.testing.assert_allclose(r.loc[age, ["value", "lower", "upper"]].to_numpy(float),
-                                   ref[i], rtol=1e-10)
+        np.testing.assert_allclose(
+            r.loc[age, ["value", "lower", "upper"]].to_numpy(float), ref[i], rtol=1e-10
+        )
     assert r.loc[85, "value"] == pytest.approx(6.1724, abs=5e-5)
 
 
 # tests/testthat/testLifeExpectancy.R: df_widecis_plus and answer_widecis (4 dp)
-WIDE_POPS = [270, 235, 246, 248, 243, 238, 246, 257, 261, 355, 350, 356, 346, 339, 337, 337, 333,
-             323, 311, 311]
+WIDE_POPS = [
+    270,
+    235,
+    246,
+    248,
+    243,
+    238,
+    246,
+    257,
+    261,
+    355,
+    350,
+    356,
+    346,
+    339,
+    337,
+    337,
+    333,
+    323,
+    311,
+    311,
+]
 WIDE_DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 51, 10, 16, 26, 30, 36, 22, 13, 5, 6, 1]
-WIDE_VALUE = [19.22914685, 19.44120610, 18.33467808, 14.67659995, 11.81284556, 11.63815414,
-              10.05641628, 9.93152356, 11.95846561] + [np.nan] * 11
-WIDE_LOWER = [16.43900644, 16.53437505, 15.62922550, 12.08108630, 9.21823373, 8.68414661,
-              6.54020385, 4.71570153, 2.37762283, -1.60695210, -10.33328815, -17.16409724,
-              -26.91715103, -45.04820928, -76.27067271, -137.12203187, -195.39453664,
-              -242.37480291, -266.74198466, -298.54880400]
-WIDE_UPPER = [22.01928726, 22.34803716, 21.04013066, 17.27211361, 14.40745738, 14.59216167,
-              13.57262872, 15.14734559, 21.53930839, 50.29765396, 97.99598549, 107.54413263,
-              128.91238524, 181.91668353, 278.06441642, 472.32822039, 649.40455756,
-              783.50845564, 841.04259816, 920.54880400]
+WIDE_VALUE = [
+    19.22914685,
+    19.44120610,
+    18.33467808,
+    14.67659995,
+    11.81284556,
+    11.63815414,
+    10.05641628,
+    9.93152356,
+    11.95846561,
+] + [np.nan] * 11
+WIDE_LOWER = [
+    16.43900644,
+    16.53437505,
+    15.62922550,
+    12.08108630,
+    9.21823373,
+    8.68414661,
+    6.54020385,
+    4.71570153,
+    2.37762283,
+    -1.60695210,
+    -10.33328815,
+    -17.16409724,
+    -26.91715103,
+    -45.04820928,
+    -76.27067271,
+    -137.12203187,
+    -195.39453664,
+    -242.37480291,
+    -266.74198466,
+    -298.54880400,
+]
+WIDE_UPPER = [
+    22.01928726,
+    22.34803716,
+    21.04013066,
+    17.27211361,
+    14.40745738,
+    14.59216167,
+    13.57262872,
+    15.14734559,
+    21.53930839,
+    50.29765396,
+    97.99598549,
+    107.54413263,
+    128.91238524,
+    181.91668353,
+    278.06441642,
+    472.32822039,
+    649.40455756,
+    783.50845564,
+    841.04259816,
+    920.54880400,
+]
 
 
 def test_le_wide_ci_blanks_the_value_but_keeps_its_limits():
@@ -115,16 +203,22 @@ def test_le_wide_ci_blanks_the_value_but_keeps_its_limits():
     age -- the old person-years-above-start-age rule blanked most -- its values blanked from
     age 40 where 1.96 × SE > 10, with the (unclipped, even negative) limits still given; Area 1
     has 312 deaths at 90+ in 311 people (deaths > population) and is NA throughout."""
-    d = pd.DataFrame({"area": ["Area 1"] * 20 + ["Area 2"] * 20, "age_band": BANDS * 2,
-                      "population": WIDE_POPS * 2,
-                      "deaths": WIDE_DEATHS[:19] + [312] + WIDE_DEATHS})
+    d = pd.DataFrame(
+        {
+            "area": ["Area 1"] * 20 + ["Area 2"] * 20,
+            "age_band": BANDS * 2,
+            "population": WIDE_POPS * 2,
+            "deaths": WIDE_DEATHS[:19] + [312] + WIDE_DEATHS,
+        }
+    )
     r = stats.life_expectancy(d, groupby=["area"], start_age=list(stats.LE_START_AGES))
     a2 = r[r["area"] == "Area 2"]
     np.testing.assert_allclose(a2["value"], WIDE_VALUE, atol=5e-5)
     np.testing.assert_allclose(a2["lower"], WIDE_LOWER, atol=5e-5)
     np.testing.assert_allclose(a2["upper"], WIDE_UPPER, atol=5e-5)
-    assert (a2["value_note"].iloc[9:] == "Value suppressed: 95% confidence interval wider "
-                                         "than 20 years").all()
+    assert (
+        a2["value_note"].iloc[9:] == "Value suppressed: 95% confidence interval wider than 20 years"
+    ).all()
     assert (a2["value_note"].iloc[:9] == "").all()
     a1 = r[r["area"] == "Area 1"]
     assert a1[["value", "lower", "upper"]].isna().all(axis=None)
@@ -144,18 +238,30 @@ def test_le_grouped_problems_each_give_their_own_group_na():
         "Deaths more than pops": (good_p, DEATHS[:5] + [50000] + DEATHS[6:]),
         "Low pops": ([100] * 20, DEATHS[:10] + [80] * 10),
     }
-    frames = [pd.DataFrame({"area": k, "age_band": BANDS, "population": p, "deaths": d})
-              for k, (p, d) in groups.items()]
-    frames.append(pd.DataFrame({"area": "Missing age band", "age_band": BANDS[:19],
-                                "population": good_p[:19], "deaths": DEATHS[:19]}))
+    frames = [
+        pd.DataFrame({"area": k, "age_band": BANDS, "population": p, "deaths": d})
+        for k, (p, d) in groups.items()
+    ]
+    frames.append(
+        pd.DataFrame(
+            {
+                "area": "Missing age band",
+                "age_band": BANDS[:19],
+                "population": good_p[:19],
+                "deaths": DEATHS[:19],
+            }
+        )
+    )
     r = stats.life_expectancy(pd.concat(frames), groupby=["area"], start_age=[0, 65])
     r = r.set_index(["area", "start_age"])
     assert np.isfinite(r.loc["Good data", ["value", "lower", "upper"]]).all(axis=None)
-    reasons = {"Negative deaths": "deaths or population missing or negative",
-               "Negative pops": "deaths or population missing or negative",
-               "Deaths more than pops": "deaths above population",
-               "Low pops": "5,000 or fewer",
-               "Missing age band": "missing age band(s) ['90+']"}
+    reasons = {
+        "Negative deaths": "deaths or population missing or negative",
+        "Negative pops": "deaths or population missing or negative",
+        "Deaths more than pops": "deaths above population",
+        "Low pops": "5,000 or fewer",
+        "Missing age band": "missing age band(s) ['90+']",
+    }
     for area, why in reasons.items():
         assert r.loc[area, ["value", "lower", "upper"]].isna().all(axis=None), area
         assert r.loc[area, "value_note"].str.contains(why, regex=False).all(), area
@@ -169,8 +275,9 @@ def test_le_death_rate_of_04_or_more_sets_q_to_one():
     deaths = DEATHS[:10] + [30_000] + DEATHS[11:]
     r = le(POPS, deaths, start_age=[0, 45, 50]).set_index("start_age")
     ref = ref_life_table(POPS, deaths)
-    np.testing.assert_allclose(r.loc[0, ["value", "lower", "upper"]].to_numpy(float), ref[0],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        r.loc[0, ["value", "lower", "upper"]].to_numpy(float), ref[0], rtol=1e-10
+    )
     assert r.loc[45, "value"] == pytest.approx(2.5)
     assert r.loc[50, "value"] == 0 and np.isnan(r.loc[50, "lower"])
     assert r.loc[50, "value_note"].startswith("Limits not calculated: no survivors")
@@ -183,18 +290,48 @@ def test_le_death_rate_of_04_or_more_sets_q_to_one():
 def test_le_matches_the_reference_life_table(start):
     i = stats.LE_START_AGES.index(start)
     r = le(POPS, DEATHS, start_age=start)
-    np.testing.assert_allclose(r[["value", "lower", "upper"]].iloc[0].to_numpy(float),
-                               ref_life_table(POPS, DEATHS)[i], rtol=1e-10)
+    np.testing.assert_allclose(
+        r[["value", "lower", "upper"]].iloc[0].to_numpy(float),
+        ref_life_table(POPS, DEATHS)[i],
+        rtol=1e-10,
+    )
 
 
 # --- DSR (R/DSR.R, dsr_inner / calculate_dsr) -------------------------------------------------
 
+
 def _areas(order_b):
-    counts = dict(zip(stats.ESP2013.index, [3, 1, 0, 2, 5, 4, 6, 8, 9, 11, 14, 20, 26, 35, 48, 60,
-                                            70, 66, 50]))
-    pops = dict(zip(stats.ESP2013.index, [5200, 5800, 6100, 6000, 6500, 7100, 7600, 7400, 7300,
-                                          7200, 7000, 6600, 6200, 5400, 4700, 3600, 2300, 1400,
-                                          700]))
+    counts = dict(
+        zip(
+            stats.ESP2013.index, [3, 1, 0, 2, 5, 4, 6, 8, 9, 11, 14, 20, 26, 35, 48, 60, 70, 66, 50]
+        )
+    )
+    pops = dict(
+        zip(
+            stats.ESP2013.index,
+            [
+                5200,
+                5800,
+                6100,
+                6000,
+                6500,
+                7100,
+                7600,
+                7400,
+                7300,
+                7200,
+                7000,
+                6600,
+                6200,
+                5400,
+                4700,
+                3600,
+                2300,
+                1400,
+                700,
+            ],
+        )
+    )
     a = pd.DataFrame({"area": "A", "age_band": list(stats.ESP2013.index)})
     b = pd.DataFrame({"area": "B", "age_band": order_b})
     d = pd.concat([a, b], ignore_index=True)
@@ -211,8 +348,9 @@ def test_dsr_array_standard_is_matched_by_band_not_row_position():
     by_series = stats.dsr(d, groupby=["area"]).set_index("area")
     by_array = stats.dsr(d, groupby=["area"], standard=stats.ESP2013.to_numpy()).set_index("area")
     assert by_array.loc["A", "value"] == pytest.approx(by_array.loc["B", "value"], rel=1e-13)
-    np.testing.assert_allclose(by_array[["value", "lower", "upper"]],
-                               by_series[["value", "lower", "upper"]], rtol=1e-13)
+    np.testing.assert_allclose(
+        by_array[["value", "lower", "upper"]], by_series[["value", "lower", "upper"]], rtol=1e-13
+    )
     # shuffled rows, shuffled groups: the same
     shuffled = d.sample(frac=1, random_state=7)
     again = stats.dsr(shuffled, groupby=["area"], standard=stats.ESP2013.to_numpy())
@@ -233,19 +371,23 @@ def test_dsr_missing_band_count_counts_as_zero():
     zero.loc[(zero["area"] == "B") & (zero["age_band"] == "40-44"), "count"] = 0
     rz = stats.dsr(zero, groupby=["area"]).set_index("area")
     rm = stats.dsr(miss, groupby=["area"]).set_index("area")
-    np.testing.assert_allclose(rm[["count", "denominator", "value", "lower", "upper"]],
-                               rz[["count", "denominator", "value", "lower", "upper"]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        rm[["count", "denominator", "value", "lower", "upper"]],
+        rz[["count", "denominator", "value", "lower", "upper"]],
+        rtol=1e-14,
+    )
     assert rm.loc["B", "value_note"] == "2 missing age-band counts counted as 0 (national method)"
     assert rm.loc["A", "value_note"] == ""
 
 
 # --- funnels (R/Funnels.R, R/utils.R) --------------------------------------------------------
 
+
 def ref_funnel_ratio_label(obs: float, expected: float) -> str:
     """assign_funnel_significance for ratios, with funnel_ratio_significance of R/utils.R:
     the lower limit of obs (0 for obs 0; exact χ² below 10; Byar's from 10) over expected
     above 1 -> High, the upper limit over expected below 1 -> Low; 99.8% before 95%."""
+
     def limit(p, side):
         if obs == 0 and side == "low":
             return 0.0
@@ -284,8 +426,9 @@ def test_funnel_labels_match_assign_funnel_significance_on_a_grid():
     obs, expected = _grid()
     want = [ref_funnel_ratio_label(o, e) for o, e in zip(obs, expected)]
     for method in ("national", "byar"):
-        got = stats.funnel_significance(obs, expected, None, kind="ratio", multiplier=100,
-                                        method=method)
+        got = stats.funnel_significance(
+            obs, expected, None, kind="ratio", multiplier=100, method=method
+        )
         assert got.tolist() == want, method
     # rates: the same test with E = person-years × rate (here 250 per 100,000)
     py = expected / 250 * 1e5
@@ -295,8 +438,10 @@ def test_funnel_labels_match_assign_funnel_significance_on_a_grid():
     # of 10 is 2.916 (below 2.94), the exact one 2.961 (above)
     assert ref_funnel_ratio_label(10, 2.94) == "High (0.025)"
     assert stats.funnel_significance([10], [2.94], None, kind="ratio").iloc[0] == "High (0.025)"
-    assert stats.funnel_significance([10], [2.94], None, kind="ratio",
-                                     method="exact").iloc[0] == "High (0.001)"
+    assert (
+        stats.funnel_significance([10], [2.94], None, kind="ratio", method="exact").iloc[0]
+        == "High (0.001)"
+    )
 
 
 @pytest.mark.parametrize("method", ["exact", "byar"])
@@ -304,15 +449,18 @@ def test_funnel_one_switch_labels_agree_with_curves(method):
     """With the same ``method`` in both functions the labels of integer counts are exactly
     their side of the drawn limits (ratio and rate funnels)."""
     obs, expected = _grid()
-    lab = stats.funnel_significance(obs, expected, None, kind="ratio", multiplier=100,
-                                    method=method).to_numpy()
-    lim = stats.funnel_limits(expected, None, conf=(0.95, 0.998), kind="ratio", multiplier=100,
-                              method=method)
+    lab = stats.funnel_significance(
+        obs, expected, None, kind="ratio", multiplier=100, method=method
+    ).to_numpy()
+    lim = stats.funnel_limits(
+        expected, None, conf=(0.95, 0.998), kind="ratio", multiplier=100, method=method
+    )
     v = obs / expected * 100
-    pos = np.select([v > lim["upper_998"], v > lim["upper_95"], v < lim["lower_998"],
-                     v < lim["lower_95"]],
-                    ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"],
-                    "Not significant")
+    pos = np.select(
+        [v > lim["upper_998"], v > lim["upper_95"], v < lim["lower_998"], v < lim["lower_95"]],
+        ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"],
+        "Not significant",
+    )
     assert (lab == pos).all(), list(zip(obs[lab != pos], expected[lab != pos]))
 
 
@@ -322,13 +470,17 @@ def test_funnel_defaults_are_the_national_jobs():
     e = np.geomspace(1, 500, 50)
     np.testing.assert_array_equal(
         stats.funnel_limits(e, None, conf=(0.95, 0.998), kind="ratio").to_numpy(),
-        stats.funnel_limits(e, None, conf=(0.95, 0.998), kind="ratio", method="exact").to_numpy())
+        stats.funnel_limits(e, None, conf=(0.95, 0.998), kind="ratio", method="exact").to_numpy(),
+    )
     obs, expected = _grid()
     assert stats.funnel_significance(obs, expected, None, kind="ratio").equals(
-        stats.funnel_significance(obs, expected, None, kind="ratio", method="byar"))
+        stats.funnel_significance(obs, expected, None, kind="ratio", method="byar")
+    )
     assert stats.FUNNEL_METHODS == ("national", "exact", "byar")
-    for fn in (lambda: stats.funnel_limits([10], None, kind="ratio", method="wilson"),
-               lambda: stats.funnel_significance([1], [10], None, kind="ratio", method="x")):
+    for fn in (
+        lambda: stats.funnel_limits([10], None, kind="ratio", method="wilson"),
+        lambda: stats.funnel_significance([1], [10], None, kind="ratio", method="x"),
+    ):
         with pytest.raises(ValueError, match="method must be one of"):
             fn()
 
@@ -338,8 +490,9 @@ def test_byar_funnel_is_monotone_near_the_switch_at_10_events(conf):
     """The 99.8% lower Byar's curve used to step backwards at expected 24.134 (the exact upper
     limit of 10 events; Byar's upper limit of 10 is 24.194).  Lower limits must not fall and
     upper limits not rise with the expected count, at every expected count."""
-    e = np.concatenate([np.linspace(20, 30, 20001), np.linspace(1, 8, 20001),
-                        np.geomspace(0.5, 5000, 5001)])
+    e = np.concatenate(
+        [np.linspace(20, 30, 20001), np.linspace(1, 8, 20001), np.geomspace(0.5, 5000, 5001)]
+    )
     e.sort()
     f = stats.funnel_limits(e, None, conf=conf, kind="ratio", multiplier=1, method="byar")
     lo, up = f["lower"].to_numpy(), f["upper"].to_numpy()
@@ -376,12 +529,18 @@ def test_dsr_funnel_labels_fewer_than_10_events_not_applicable():
 
 # --- SII (R/SII_function.R, SimulationFunc in R/utils.R) -------------------------------------
 
+
 def _sii_area(code, shift):
-    return pd.DataFrame({"area": code, "decile": range(1, 11),
-                         "value": np.linspace(70, 80, 10) + shift,
-                         "lower": np.linspace(69, 79, 10) + shift,
-                         "upper": np.linspace(71, 81, 10) + shift,
-                         "population": [1000 + 10 * i for i in range(10)]})
+    return pd.DataFrame(
+        {
+            "area": code,
+            "decile": range(1, 11),
+            "value": np.linspace(70, 80, 10) + shift,
+            "lower": np.linspace(69, 79, 10) + shift,
+            "upper": np.linspace(71, 81, 10) + shift,
+            "population": [1000 + 10 * i for i in range(10)],
+        }
+    )
 
 
 def test_sii_limits_of_an_area_do_not_change_with_the_other_areas():
@@ -401,10 +560,18 @@ def test_sii_limits_of_an_area_do_not_change_with_the_other_areas():
 
 # --- compare, recent_trend, mean_ci, quantiles ----------------------------------------------
 
+
 def test_comparator_compared_with_itself_is_not_compared():
     """Fingertips shows the benchmark's own row as "Not compared", never "Similar"."""
-    r = stats.compare([16.2, 14.9], [15.9, 13.1], [16.5, 16.7], 16.2, "high_is_good",
-                      area_code=["E92000001", "E38000115"], comparator_code="E92000001")
+    r = stats.compare(
+        [16.2, 14.9],
+        [15.9, 13.1],
+        [16.5, 16.7],
+        16.2,
+        "high_is_good",
+        area_code=["E92000001", "E38000115"],
+        comparator_code="E92000001",
+    )
     assert r.tolist() == ["Not compared", "Similar"]
     assert stats.compare(16.2, 15.9, 16.5, 16.2, "no_judgement").iloc[0] == "Similar"
     with pytest.raises(ValueError, match="both area_code and comparator_code"):
@@ -430,8 +597,9 @@ def test_recent_trend_rejects_negative_counts_and_mismatched_lengths():
 
 def _logodds_slope(x, n, t):
     """Ordinary least-squares slope of ln(x / (n - x)) on t (Fingertips' direction)."""
-    return np.polyfit(t, np.log(np.asarray(x, float) / (np.asarray(n, float) -
-                                                         np.asarray(x, float))), 1)[0]
+    return np.polyfit(
+        t, np.log(np.asarray(x, float) / (np.asarray(n, float) - np.asarray(x, float))), 1
+    )[0]
 
 
 def test_recent_trend_outlier_rule_proportions():
@@ -450,11 +618,14 @@ def test_recent_trend_outlier_rule_proportions():
     assert (res["label"], res["reason"]) == ("No significant change", "Outlier found")
     # a steady fall: every leave-one-out slope is downward, the trend stands
     steady = [23250, 22650, 22050, 21000, 20400]
-    assert all(_logodds_slope(np.delete(steady, j), np.delete(n, j), np.delete(t, j)) < 0
-               for j in range(5))
+    assert all(
+        _logodds_slope(np.delete(steady, j), np.delete(n, j), np.delete(t, j)) < 0 for j in range(5)
+    )
     res = stats.recent_trend([0] * 5, count=steady, denom=n, polarity="low_is_good")
-    assert (res["label"], res["reason"]) == ("Decreasing and getting better",
-                                             "No outliers and significant trend")
+    assert (res["label"], res["reason"]) == (
+        "Decreasing and getting better",
+        "No outliers and significant trend",
+    )
     # not significant: no outlier check, the reason says so
     flat = stats.recent_trend([0] * 5, count=[100, 101, 99, 100, 102], denom=[1000] * 5)
     assert (flat["label"], flat["reason"]) == ("No significant change", "No significant trend")
@@ -463,10 +634,13 @@ def test_recent_trend_outlier_rule_proportions():
 def test_recent_trend_outlier_rule_with_a_zero_count_uses_the_proportions():
     """A count of 0 makes its log odds infinite; the direction is then the n-weighted slope of
     the proportions (the χ² test's own β), so a clean rise from 0 is still "Increasing"."""
-    res = stats.recent_trend([0] * 5, count=[0, 50, 100, 150, 200], denom=[1000] * 5,
-                             polarity="high_is_good")
-    assert (res["label"], res["reason"]) == ("Increasing and getting better",
-                                             "No outliers and significant trend")
+    res = stats.recent_trend(
+        [0] * 5, count=[0, 50, 100, 150, 200], denom=[1000] * 5, polarity="high_is_good"
+    )
+    assert (res["label"], res["reason"]) == (
+        "Increasing and getting better",
+        "No outliers and significant trend",
+    )
     # 0 then 20% falling to 14%: upward over five points only because of the 0 -> outlier
     res = stats.recent_trend([0] * 5, count=[0, 200, 180, 160, 140], denom=[1000] * 5)
     assert res["slope"] > 0
@@ -495,6 +669,7 @@ def test_mean_ci_leaves_missing_values_out_of_n(tmp_path):
     """phe_mean's Student's t on the values present: Area1 of testdata_Mean with missing
     values added gives the published Area1 results and n = the published value_count."""
     from test_stats_reference import REF, require_reference
+
     require_reference()
     data = pd.read_excel(REF / "testdata_Mean.xlsx", sheet_name="testdata_Mean")
     res = pd.read_excel(REF / "testdata_Mean.xlsx", sheet_name="testdata_Mean_results")
@@ -503,9 +678,11 @@ def test_mean_ci_leaves_missing_values_out_of_n(tmp_path):
     with_nan = pd.concat([a1, pd.DataFrame({"area": ["Area1"] * 3, "values": [np.nan] * 3})])
     r = stats.mean_ci(with_nan, 0.95, x="values", groupby=["area"]).iloc[0]
     assert r["n"] == res.loc["Area1", "value_count"] and r["missing"] == 3
-    np.testing.assert_allclose([r["value"], r["lower"], r["upper"]],
-                               res.loc["Area1", ["value", "lower95_0cl", "upper95_0cl"]].to_numpy(
-                                   float), rtol=1e-9)
+    np.testing.assert_allclose(
+        [r["value"], r["lower"], r["upper"]],
+        res.loc["Area1", ["value", "lower95_0cl", "upper95_0cl"]].to_numpy(float),
+        rtol=1e-9,
+    )
     assert r["value_note"] == "3 missing values excluded"
 
 
@@ -531,6 +708,10 @@ def test_quantiles_match_the_national_floating_point_formula_for_every_n(nq):
 def test_vigintiles_differ_from_the_reordered_formula():
     """The reordered ((N + 1) - rank) × nq / N (nhsbook's old formula) differs from the
     national one for some N: the test above would catch a return to it."""
-    diffs = [(n, r) for n in range(20, 201) for r in range(1, n + 1)
-             if math.floor(21 - math.ceil(((n + 1) - r) * 20 / n)) != ref_quantile(n, r, 20)]
+    diffs = [
+        (n, r)
+        for n in range(20, 201)
+        for r in range(1, n + 1)
+        if math.floor(21 - math.ceil(((n + 1) - r) * 20 / n)) != ref_quantile(n, r, 20)
+    ]
     assert diffs

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from nhsbook import stats
 from nhsbook.model import AGE_BANDS
 
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFS = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])
 
 
@@ -49,8 +48,11 @@ def test_rate_limits_bracket(x, n, conf):
 
 
 @SETTINGS
-@given(st.integers(min_value=0, max_value=10**4), st.floats(min_value=10, max_value=1e7),
-       st.integers(min_value=2, max_value=20))
+@given(
+    st.integers(min_value=0, max_value=10**4),
+    st.floats(min_value=10, max_value=1e7),
+    st.integers(min_value=2, max_value=20),
+)
 def test_rate_narrows_with_denominator(x, n, k):
     """Same rate from k times the events and person-years: a narrower interval."""
     small = stats.rate_ci(x, n).iloc[0]
@@ -59,9 +61,11 @@ def test_rate_narrows_with_denominator(x, n, k):
 
 
 @SETTINGS
-@given(st.lists(st.integers(min_value=0, max_value=5000), min_size=19, max_size=19),
-       st.lists(st.integers(min_value=1, max_value=10**6), min_size=19, max_size=19),
-       st.integers(min_value=2, max_value=10))
+@given(
+    st.lists(st.integers(min_value=0, max_value=5000), min_size=19, max_size=19),
+    st.lists(st.integers(min_value=1, max_value=10**6), min_size=19, max_size=19),
+    st.integers(min_value=2, max_value=10),
+)
 def test_dsr_brackets_and_narrows(counts, pops, k):
     pops = [max(p, c) for p, c in zip(pops, counts)]
     df = pd.DataFrame({"age_band": AGE_BANDS, "count": counts, "denominator": pops})
@@ -83,8 +87,10 @@ def test_isratio_brackets(o, e, conf):
 
 
 @SETTINGS
-@given(st.lists(st.integers(min_value=5_000, max_value=80_000), min_size=20, max_size=20),
-       st.lists(st.floats(min_value=0.0001, max_value=0.3), min_size=20, max_size=20))
+@given(
+    st.lists(st.integers(min_value=5_000, max_value=80_000), min_size=20, max_size=20),
+    st.lists(st.floats(min_value=0.0001, max_value=0.3), min_size=20, max_size=20),
+)
 def test_life_expectancy_brackets(pops, rates):
     deaths = [max(1, round(p * r)) for p, r in zip(pops, rates)]
     df = pd.DataFrame({"age_band": stats.LE_AGE_BANDS, "population": pops, "deaths": deaths})
@@ -95,10 +101,16 @@ def test_life_expectancy_brackets(pops, rates):
     assert (r.loc[ok, "value"] > 0).all()
 
 
-areas = st.lists(st.tuples(st.sampled_from(["c1", "c2", "c3", "c4", "c5"]),
-                           st.sampled_from(["2019", "2020"]),
-                           st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
-                           st.integers(min_value=1, max_value=10**5)), min_size=1, max_size=30)
+areas = st.lists(
+    st.tuples(
+        st.sampled_from(["c1", "c2", "c3", "c4", "c5"]),
+        st.sampled_from(["2019", "2020"]),
+        st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
+        st.integers(min_value=1, max_value=10**5),
+    ),
+    min_size=1,
+    max_size=30,
+)
 MAPPING = {"c1": "P", "c2": "P", "c3": "Q", "c4": "Q", "c5": "R"}
 
 
@@ -113,8 +125,9 @@ def test_aggregate_order_independent_and_exact(rows, rnd):
     pd.testing.assert_frame_equal(a, b)
     # sums are exact and a parent with any missing child count is missing
     for _, row in a.iterrows():
-        kids = df[(df["area_code"].map(MAPPING) == row["area_code"])
-                  & (df["period"] == row["period"])]
+        kids = df[
+            (df["area_code"].map(MAPPING) == row["area_code"]) & (df["period"] == row["period"])
+        ]
         if kids["count"].isna().any():
             assert np.isnan(row["count"])
         else:
@@ -123,8 +136,15 @@ def test_aggregate_order_independent_and_exact(rows, rnd):
 
 
 @SETTINGS
-@given(st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=50),
-                          st.floats(min_value=0, max_value=50)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(), st.integers(min_value=0, max_value=50), st.floats(min_value=0, max_value=50)
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_suppress_never_leaves_small_counts(counts):
     df = pd.DataFrame({"count": pd.Series(counts, dtype="float64")})
     df["value"] = df["count"] * 2
@@ -140,8 +160,11 @@ def test_suppress_never_leaves_small_counts(counts):
 
 
 @SETTINGS
-@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=60),
-       st.integers(min_value=1, max_value=12), st.booleans())
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=60),
+    st.integers(min_value=1, max_value=12),
+    st.booleans(),
+)
 def test_quantiles_in_range_and_monotone(values, n, invert):
     q = stats.quantile_class(values, n, invert)
     if len(values) < n:
@@ -155,8 +178,12 @@ def test_quantiles_in_range_and_monotone(values, n, invert):
 
 
 @SETTINGS
-@given(st.floats(min_value=1, max_value=1e7), st.floats(min_value=0.01, max_value=0.99),
-       st.integers(min_value=2, max_value=100), st.sampled_from(["proportion", "rate", "ratio"]))
+@given(
+    st.floats(min_value=1, max_value=1e7),
+    st.floats(min_value=0.01, max_value=0.99),
+    st.integers(min_value=2, max_value=100),
+    st.sampled_from(["proportion", "rate", "ratio"]),
+)
 def test_funnels_bracket_target_and_narrow(n, p, k, kind):
     target = {"proportion": p * 100, "rate": p * 1000, "ratio": 100.0}[kind]
     f = stats.funnel_limits([n, n * k], target, conf=(0.95, 0.998), kind=kind)
@@ -168,8 +195,12 @@ def test_funnels_bracket_target_and_narrow(n, p, k, kind):
 
 
 @SETTINGS
-@given(st.floats(min_value=-100, max_value=100), st.floats(min_value=0, max_value=10),
-       st.floats(min_value=0, max_value=10), st.floats(min_value=-100, max_value=100))
+@given(
+    st.floats(min_value=-100, max_value=100),
+    st.floats(min_value=0, max_value=10),
+    st.floats(min_value=0, max_value=10),
+    st.floats(min_value=-100, max_value=100),
+)
 def test_compare_polarity_symmetry(v, dlo, dup, comp):
     hi = stats.compare(v, v - dlo, v + dup, comp, "high_is_good").iloc[0]
     lo = stats.compare(v, v - dlo, v + dup, comp, "low_is_good").iloc[0]

@@ -17,14 +17,18 @@ import pytest
 
 from nhsbook import stats
 
-REF = (Path(os.environ.get("NHSBOOK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-       / "reference" / "PHEindicatormethods-testdata")
+REF = (
+    Path(os.environ.get("NHSBOOK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+    / "reference"
+    / "PHEindicatormethods-testdata"
+)
 
 #: CI sets this (``.ci/run``): a missing reference folder then fails every test here instead
 #: of skipping it, so the reference comparisons can never silently stop running.
 REQUIRE_ENV = "CI_REQUIRE_REFERENCE"
-pytestmark = pytest.mark.skipif(not REF.is_dir() and not os.environ.get(REQUIRE_ENV),
-                                reason=f"reference folder {REF} missing")
+pytestmark = pytest.mark.skipif(
+    not REF.is_dir() and not os.environ.get(REQUIRE_ENV), reason=f"reference folder {REF} missing"
+)
 
 
 def require_reference() -> None:
@@ -49,6 +53,7 @@ def xlsx():
         if (name, sheet) not in cache:
             cache[(name, sheet)] = pd.read_excel(REF / name, sheet_name=sheet)
         return cache[(name, sheet)]
+
     return read
 
 
@@ -57,11 +62,17 @@ def csv(name: str) -> pd.DataFrame:
 
 
 def close(actual, expected, rtol=1e-9, atol=0.0):
-    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=rtol, atol=atol, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float),
+        np.asarray(expected, dtype=float),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
+    )
 
 
 # --- Byar's and Wilson (testdata_Byars_Wilson.xlsx, sheet testdata_B_W) -------------------------
+
 
 def test_byars_pure_method_matches_B_W_sheet(xlsx):
     """testdata_Byars_Wilson.xlsx / testdata_B_W, Byars rows: Byar's formula at every count."""
@@ -71,7 +82,7 @@ def test_byars_pure_method_matches_B_W_sheet(xlsx):
     for _, r in rows.iterrows():
         conf = 0.95 if r["confidence"] == "95%" else 0.998
         lo, up = stats.byars_limits(r["x"], conf, exact_below=0)
-        close([lo, up], [r["lowercl"], r["uppercl"]])   # x=1 at 99.8%: lower NaN in both
+        close([lo, up], [r["lowercl"], r["uppercl"]])  # x=1 at 99.8%: lower NaN in both
 
 
 def test_wilson_matches_B_W_sheet(xlsx):
@@ -89,13 +100,13 @@ def test_wilson_matches_B_W_sheet(xlsx):
 
 # --- proportions (testdata_Proportion.xlsx) --------------------------------------------------
 
+
 def test_proportion_ci_matches_testdata_Prop(xlsx):
     """testdata_Proportion.xlsx / testdata_Prop: 8 areas x {proportion of 1, percentage}, 95% and
     99.8%, plus three rows with a missing numerator/denominator that must be NaN."""
     p = xlsx("testdata_Proportion.xlsx", "testdata_Prop")
     r95 = stats.proportion_ci(p["Numerator"], p["Denominator"], 0.95, multiplier=p["multiplier"])
-    r998 = stats.proportion_ci(p["Numerator"], p["Denominator"], 0.998,
-                               multiplier=p["multiplier"])
+    r998 = stats.proportion_ci(p["Numerator"], p["Denominator"], 0.998, multiplier=p["multiplier"])
     close(r95["value"], p["value"])
     close(r95["lower"], p["lower95_0cl"])
     close(r95["upper"], p["upper95_0cl"])
@@ -113,6 +124,7 @@ def test_proportion_ci_matches_testdata_Prop_g(xlsx):
 
 
 # --- crude rates (testdata_Rate.xlsx) ------------------------------------------------------------
+
 
 def test_rate_ci_matches_testdata_Rate(xlsx):
     """testdata_Rate.xlsx / testdata_Rate: exact below 10, Byar's from 10; per 100 and per
@@ -137,24 +149,28 @@ def test_rate_ci_matches_testdata_Rate_g(xlsx):
 
 # --- means (testdata_Mean.xlsx) -------------------------------------------------------------------
 
+
 def test_mean_ci_matches_testdata_Mean(xlsx):
     """testdata_Mean.xlsx / testdata_Mean + testdata_Mean_results: Area1, Area2 and no grouping,
     95% and 99.8% Student's t limits."""
     data = xlsx("testdata_Mean.xlsx", "testdata_Mean")
     res = xlsx("testdata_Mean.xlsx", "testdata_Mean_results").set_index("area")
-    for conf, lo, hi in ((0.95, "lower95_0cl", "upper95_0cl"), (0.998, "lower99_8cl", "upper99_8cl")):
+    for conf, lo, hi in (
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ):
         g = stats.mean_ci(data, conf, x="values", groupby=["area"]).set_index("area")
         close(g["value"], res.loc[["Area1", "Area2"], "value"])
         close(g["sd"], res.loc[["Area1", "Area2"], "stdev"])
         close(g["lower"], res.loc[["Area1", "Area2"], lo])
         close(g["upper"], res.loc[["Area1", "Area2"], hi])
         whole = stats.mean_ci(data["values"], conf)
-        close(whole[["value", "lower", "upper"]].iloc[0],
-              res.loc["No grouping", ["value", lo, hi]])
+        close(whole[["value", "lower", "upper"]].iloc[0], res.loc["No grouping", ["value", lo, hi]])
         assert whole["n"].iloc[0] == res.loc["No grouping", "value_count"]
 
 
 # --- DSR (testdata_DSR_ISR.xlsx) ------------------------------------------------------------------
+
 
 def _multiarea(xlsx, sheet="testdata_multiarea"):
     d = xlsx("testdata_DSR_ISR.xlsx", sheet).copy()
@@ -170,12 +186,22 @@ def test_dsr_matches_testresults_DSR(xlsx):
     data = _multiarea(xlsx)
     expected = xlsx("testdata_DSR_ISR.xlsx", "testresults_DSR")
     for mult, label in ((10_000, "dsr per 10000"), (100_000, "dsr per 100000")):
-        exp = expected[(expected["statistic"] == label)
-                       & expected["area"].isin(["testdata_big", "testdata_small"])].set_index("area")
-        r95 = stats.dsr(data, count="count", pop="pop", age="ageband", groupby=["area"],
-                        multiplier=mult).set_index("area")
-        r998 = stats.dsr(data, count="count", pop="pop", age="ageband", groupby=["area"],
-                         multiplier=mult, conf=0.998).set_index("area")
+        exp = expected[
+            (expected["statistic"] == label)
+            & expected["area"].isin(["testdata_big", "testdata_small"])
+        ].set_index("area")
+        r95 = stats.dsr(
+            data, count="count", pop="pop", age="ageband", groupby=["area"], multiplier=mult
+        ).set_index("area")
+        r998 = stats.dsr(
+            data,
+            count="count",
+            pop="pop",
+            age="ageband",
+            groupby=["area"],
+            multiplier=mult,
+            conf=0.998,
+        ).set_index("area")
         areas = ["testdata_big", "testdata_small"]
         close(r95.loc[areas, "count"], exp.loc[areas, "total_count"])
         close(r95.loc[areas, "denominator"], exp.loc[areas, "total_pop"])
@@ -208,13 +234,16 @@ def test_dsr_with_other_standard_matches_testdata_1976(xlsx):
     std = pd.Series(d["esp1976"].to_numpy(), index=d["Age Band"])
     r = stats.dsr(d, pop="pop", age="Age Band", standard=std, multiplier=10_000)
     row = exp.loc[("testdata_1976", "dsr per 10000")]
-    close(r[["count", "denominator", "value", "lower", "upper"]].iloc[0],
-          row[["total_count", "total_pop", "value", "lower95_0cl", "upper95_0cl"]])
+    close(
+        r[["count", "denominator", "value", "lower", "upper"]].iloc[0],
+        row[["total_count", "total_pop", "value", "lower95_0cl", "upper95_0cl"]],
+    )
     r998 = stats.dsr(d, pop="pop", age="Age Band", standard=std, multiplier=100_000, conf=0.998)
     close(r998[["lower", "upper"]].iloc[0], row[["lower99_8cl", "upper99_8cl"]])
     # and the array form of `standard` (one weight per band, in ascending age order) the same
-    r_arr = stats.dsr(d, pop="pop", age="Age Band", standard=d["esp1976"].to_numpy(),
-                      multiplier=10_000)
+    r_arr = stats.dsr(
+        d, pop="pop", age="Age Band", standard=d["esp1976"].to_numpy(), multiplier=10_000
+    )
     close(r_arr["value"], r["value"])
 
 
@@ -233,11 +262,16 @@ def test_dsr_error_sheets(xlsx):
     assert np.isnan(r.loc["Area1", "value"]) and np.isfinite(r.loc["Area2", "value"])
     e4 = xlsx("testdata_DSR_ISR.xlsx", "testdata_err4").replace({"55-69": "55-59"})
     with pytest.raises(ValueError, match="standard"):
-        stats.dsr(e4, pop="pop", age="Age Band",
-                  standard=pd.Series(e4["stdpop"].to_numpy(), index=e4["Age Band"]))
+        stats.dsr(
+            e4,
+            pop="pop",
+            age="Age Band",
+            standard=pd.Series(e4["stdpop"].to_numpy(), index=e4["Age Band"]),
+        )
 
 
 # --- ISR / ISRatio (testdata_DSR_ISR.xlsx) -------------------------------------------------------
+
 
 def test_expected_counts_match_testresults_ISR(xlsx):
     """testdata_DSR_ISR.xlsx / testdata_multiarea_isr: expected counts from the reference
@@ -245,8 +279,9 @@ def test_expected_counts_match_testresults_ISR(xlsx):
     the reference crude rate 9349.883092 per 100,000 (testresults_ISR)."""
     d = _multiarea(xlsx, "testdata_multiarea_isr")
     ref = d[d["area"] == "testdata_big"].set_index("ageband")
-    e = stats.expected_counts(d, ref["refcount"] / ref["refpop"], pop="pop", age="ageband",
-                              groupby=["area"]).set_index("area")
+    e = stats.expected_counts(
+        d, ref["refcount"] / ref["refpop"], pop="pop", age="ageband", groupby=["area"]
+    ).set_index("area")
     res = xlsx("testdata_DSR_ISR.xlsx", "testresults_ISR")
     close(e.loc[["testdata_big", "testdata_small"], "expected"], [835.883561] * 2, rtol=1e-9)
     close(e.loc[["testdata_big", "testdata_small"], "observed"], [895, 91])
@@ -261,14 +296,21 @@ def test_isr_and_isratio_match_testresults_ISR(xlsx):
     x100, 95% and 99.8%, exact (observed 9) and Byar's; Area1/Area2 rows with other expected."""
     res = xlsx("testdata_DSR_ISR.xlsx", "testresults_ISR")
     ref_rate = 9349.883092 / 1e5
-    for stat, fn in (("indirectly standardised rate per 100000",
-                      lambda o, e, c: stats.isr(o, e, ref_rate, 100_000, c)),
-                     ("indirectly standardised rate per 1000",
-                      lambda o, e, c: stats.isr(o, e, ref_rate, 1_000, c)),
-                     ("indirectly standardised ratio x 1",
-                      lambda o, e, c: stats.isratio(o, e, c, multiplier=1)),
-                     ("indirectly standardised ratio x 100",
-                      lambda o, e, c: stats.isratio(o, e, c, multiplier=100))):
+    for stat, fn in (
+        (
+            "indirectly standardised rate per 100000",
+            lambda o, e, c: stats.isr(o, e, ref_rate, 100_000, c),
+        ),
+        (
+            "indirectly standardised rate per 1000",
+            lambda o, e, c: stats.isr(o, e, ref_rate, 1_000, c),
+        ),
+        ("indirectly standardised ratio x 1", lambda o, e, c: stats.isratio(o, e, c, multiplier=1)),
+        (
+            "indirectly standardised ratio x 100",
+            lambda o, e, c: stats.isratio(o, e, c, multiplier=100),
+        ),
+    ):
         rows = res[res["statistic"] == stat]
         a = fn(rows["observed"], rows["expected"], 0.95)
         # the reference rate is published to 7 significant figures in the sheet (9349.883092)
@@ -287,29 +329,128 @@ def test_isr_and_isratio_match_testresults_ISR(xlsx):
 # of PHEindicatormethods::phe_life_expectancy (its help page) with the expected values of that
 # package's test suite (tests/testthat/testLifeExpectancy.R, `answer1`, 4 decimal places).
 
-LE_POPS = [7060, 35059, 46974, 48489, 43219, 38561, 46009, 57208, 61435, 55601, 50209, 56416,
-           46411, 39820, 37978, 37039, 33288, 23306, 11936, 11936]
-LE_DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936,
-             1937]
-LE_EXPECTED = pd.DataFrame({
-    "value": [80.16960813, 79.36245674, 75.44193645, 70.47299936, 65.52909542, 60.67510088,
-              55.78835987, 50.92752727, 46.06740425, 41.24505636, 36.49322717, 31.83343842,
-              27.26027992, 22.9719144, 18.76856852, 14.95858336, 11.51684445, 8.618849241,
-              6.163942934, 6.16210635],
-    "lower": [79.88268548, 79.0898816, 75.17407307, 70.20675732, 65.26548673, 60.41876577,
-              55.53801579, 50.68279939, 45.82666794, 41.00842831, 36.26223216, 31.60996318,
-              27.04337271, 22.76653134, 18.57570352, 14.77985004, 11.34831778, 8.451134045,
-              5.978358351, 5.887683386],
-    "upper": [80.45653078, 79.63503188, 75.70979983, 70.7392414, 65.79270412, 60.931436,
-              56.03870395, 51.17225516, 46.30814055, 41.48168441, 36.72422219, 32.05691365,
-              27.47718713, 23.17729746, 18.96143352, 15.13731667, 11.68537112, 8.786564437,
-              6.349527517, 6.436529314]}, index=list(stats.LE_START_AGES))
+LE_POPS = [
+    7060,
+    35059,
+    46974,
+    48489,
+    43219,
+    38561,
+    46009,
+    57208,
+    61435,
+    55601,
+    50209,
+    56416,
+    46411,
+    39820,
+    37978,
+    37039,
+    33288,
+    23306,
+    11936,
+    11936,
+]
+LE_DEATHS = [
+    17,
+    9,
+    4,
+    8,
+    20,
+    15,
+    24,
+    33,
+    50,
+    71,
+    100,
+    163,
+    263,
+    304,
+    536,
+    872,
+    1390,
+    1605,
+    1936,
+    1937,
+]
+LE_EXPECTED = pd.DataFrame(
+    {
+        "value": [
+            80.16960813,
+            79.36245674,
+            75.44193645,
+            70.47299936,
+            65.52909542,
+            60.67510088,
+            55.78835987,
+            50.92752727,
+            46.06740425,
+            41.24505636,
+            36.49322717,
+            31.83343842,
+            27.26027992,
+            22.9719144,
+            18.76856852,
+            14.95858336,
+            11.51684445,
+            8.618849241,
+            6.163942934,
+            6.16210635,
+        ],
+        "lower": [
+            79.88268548,
+            79.0898816,
+            75.17407307,
+            70.20675732,
+            65.26548673,
+            60.41876577,
+            55.53801579,
+            50.68279939,
+            45.82666794,
+            41.00842831,
+            36.26223216,
+            31.60996318,
+            27.04337271,
+            22.76653134,
+            18.57570352,
+            14.77985004,
+            11.34831778,
+            8.451134045,
+            5.978358351,
+            5.887683386,
+        ],
+        "upper": [
+            80.45653078,
+            79.63503188,
+            75.70979983,
+            70.7392414,
+            65.79270412,
+            60.931436,
+            56.03870395,
+            51.17225516,
+            46.30814055,
+            41.48168441,
+            36.72422219,
+            32.05691365,
+            27.47718713,
+            23.17729746,
+            18.96143352,
+            15.13731667,
+            11.68537112,
+            8.786564437,
+            6.349527517,
+            6.436529314,
+        ],
+    },
+    index=list(stats.LE_START_AGES),
+)
 
 
 @pytest.fixture
 def le_table():
-    return pd.DataFrame({"age_band": stats.LE_AGE_BANDS, "population": LE_POPS,
-                         "deaths": LE_DEATHS})
+    return pd.DataFrame(
+        {"age_band": stats.LE_AGE_BANDS, "population": LE_POPS, "deaths": LE_DEATHS}
+    )
 
 
 @pytest.mark.parametrize("start", [0, 5, 25, 65, 85, 90])
@@ -323,7 +464,8 @@ def test_life_expectancy_matches_phe_example(le_table, start):
 def test_life_expectancy_all_ages_grouped_and_unordered(le_table):
     """Same example: every start age at once, two groups, rows shuffled, numeric start ages."""
     two = pd.concat([le_table.assign(area="A"), le_table.assign(area="B")]).sample(
-        frac=1, random_state=3)
+        frac=1, random_state=3
+    )
     r = stats.life_expectancy(two, groupby=["area"], start_age=list(stats.LE_START_AGES))
     for area in ("A", "B"):
         sub = r[r["area"] == area].set_index("start_age")
@@ -334,14 +476,17 @@ def test_life_expectancy_all_ages_grouped_and_unordered(le_table):
 
 # --- quantiles (testdata_Quantiles.xlsx) --------------------------------------------------------
 
+
 def _polarity_invert(p: pd.Series) -> np.ndarray:
-    return p.map({"RAG - Low is good": True, "RAG - High is good": False, True: True,
-                  False: False}).to_numpy(dtype=bool)
+    return p.map(
+        {"RAG - Low is good": True, "RAG - High is good": False, True: True, False: False}
+    ).to_numpy(dtype=bool)
 
 
 def _same(result: pd.Series, expected: pd.Series) -> None:
-    np.testing.assert_array_equal(result.astype("float64").to_numpy(na_value=np.nan),
-                                  expected.to_numpy(dtype=float))
+    np.testing.assert_array_equal(
+        result.astype("float64").to_numpy(na_value=np.nan), expected.to_numpy(dtype=float)
+    )
 
 
 def test_deciles_by_indicator_and_region(xlsx):
@@ -350,8 +495,9 @@ def test_deciles_by_indicator_and_region(xlsx):
     missing values, and a 9-area region that gets no deciles."""
     q = xlsx("testdata_Quantiles.xlsx")
     d = q[(q["QuantileNm"] == "Decile")]
-    r = stats.quantile_class(d["Value"], 10, _polarity_invert(d["Polarity"]),
-                             groups=d[["IndicatorID", "ParentCode"]])
+    r = stats.quantile_class(
+        d["Value"], 10, _polarity_invert(d["Polarity"]), groups=d[["IndicatorID", "ParentCode"]]
+    )
     _same(r, d["QuantileInGrp"])
     assert r.index.equals(d.index)
 
@@ -360,8 +506,7 @@ def test_septiles_by_indicator(xlsx):
     """testdata_Quantiles.xlsx, Septile / IndSex, Test Gooddata (high is good, not inverted)."""
     q = xlsx("testdata_Quantiles.xlsx")
     s = q[(q["QuantileNm"] == "Septile") & (q["Test"] == "Gooddata")]
-    _same(stats.quantile_class(s["Value"], 7, False, groups=s["IndicatorID"]),
-          s["QuantileInGrp"])
+    _same(stats.quantile_class(s["Value"], 7, False, groups=s["IndicatorID"]), s["QuantileInGrp"])
 
 
 def test_quartiles_ungrouped_inverted(xlsx):
@@ -377,8 +522,9 @@ def test_bad_polarity_raises_but_constant_inversion_reproduces(xlsx):
     q = xlsx("testdata_Quantiles.xlsx")
     b = q[q["Test"] == "BadPolarity"]
     with pytest.raises(ValueError, match="high_is_low_rank"):
-        stats.quantile_class(b["Value"], 7, _polarity_invert(b["Polarity"]),
-                             groups=b["IndicatorID"])
+        stats.quantile_class(
+            b["Value"], 7, _polarity_invert(b["Polarity"]), groups=b["IndicatorID"]
+        )
     _same(stats.quantile_class(b["Value"], 7, True, groups=b["IndicatorID"]), b["QuantileInGrp"])
 
 
@@ -401,16 +547,31 @@ SII_CASES = [
     ("proportion - testing multiplier (x 100)", dict(value_type=2, multiplier=100), 0.02),
     ("proportion - testing multiplier (x -100)", dict(value_type=2, multiplier=-100), 0.02),
     ("default (e.g. life expectancy) - intercept", dict(value_type=0, intercept=True), 0.02),
-    ("proportion (e.g. child obesity) - logit transform with intercept",
-     dict(value_type=2, transform=True, intercept=True), 0.02),
-    ("proportion (e.g. child obesity) - logit transform with negative multiplier",
-     dict(value_type=2, transform=True, intercept=True, multiplier=-1), 0.02),
-    ("proportion (e.g. child obesity) - logit transform with 98% cis",
-     dict(value_type=2, transform=True, conf=0.98), 0.02),
-    ("rate (e.g. infant mortality) - log transform with intercept",
-     dict(value_type=1, transform=True, intercept=True), 0.05),
-    ("rate (e.g. infant mortality) - log transform with negative multiplier",
-     dict(value_type=1, transform=True, multiplier=-1), 0.05),
+    (
+        "proportion (e.g. child obesity) - logit transform with intercept",
+        dict(value_type=2, transform=True, intercept=True),
+        0.02,
+    ),
+    (
+        "proportion (e.g. child obesity) - logit transform with negative multiplier",
+        dict(value_type=2, transform=True, intercept=True, multiplier=-1),
+        0.02,
+    ),
+    (
+        "proportion (e.g. child obesity) - logit transform with 98% cis",
+        dict(value_type=2, transform=True, conf=0.98),
+        0.02,
+    ),
+    (
+        "rate (e.g. infant mortality) - log transform with intercept",
+        dict(value_type=1, transform=True, intercept=True),
+        0.05,
+    ),
+    (
+        "rate (e.g. infant mortality) - log transform with negative multiplier",
+        dict(value_type=1, transform=True, multiplier=-1),
+        0.05,
+    ),
 ]
 
 
@@ -423,9 +584,19 @@ def sii_data(xlsx):
 def test_sii_matches_testdata_SII(sii_data, desc, kwargs, width_tol):
     """testdata_SII.xlsx, one TestDescription per case (areas area1 and area2)."""
     sub = sii_data[sii_data["TestDescription"] == desc]
-    r = stats.sii(sub, value="Value", lower="LowerCL", upper="UpperCL", population="Population",
-                  rank_group="Quantile", groupby=["Area"], rii=True, reps=SII_REPS, seed=20240607,
-                  **kwargs).set_index("Area")
+    r = stats.sii(
+        sub,
+        value="Value",
+        lower="LowerCL",
+        upper="UpperCL",
+        population="Population",
+        rank_group="Quantile",
+        groupby=["Area"],
+        rii=True,
+        reps=SII_REPS,
+        seed=20240607,
+        **kwargs,
+    ).set_index("Area")
     exp = sub[sub["Quantile"] == 1].set_index("Area")
     close(r["sii"], exp["sii"])
     close(r["rii"], exp["rii"])
@@ -443,14 +614,31 @@ def test_sii_two_confidence_levels(sii_data):
     """testdata_SII.xlsx, "rate ... log transform with multiple Cis (95 and 98)" and
     "default ... multiple CIs" (95 and 99): second level in the *_2 columns."""
     for desc, levels, vt, tr, tol in (
-            ("rate (e.g. infant mortality) - log transform with multiple Cis (95 and 98)",
-             (0.95, 0.98), 1, True, 0.05),
-            ("default (e.g. life expectancy) - multiple CIs", (0.95, 0.99), 0, False, 0.02)):
+        (
+            "rate (e.g. infant mortality) - log transform with multiple Cis (95 and 98)",
+            (0.95, 0.98),
+            1,
+            True,
+            0.05,
+        ),
+        ("default (e.g. life expectancy) - multiple CIs", (0.95, 0.99), 0, False, 0.02),
+    ):
         sub = sii_data[sii_data["TestDescription"] == desc]
-        r = stats.sii(sub, value="Value", lower="LowerCL", upper="UpperCL",
-                      population="Population", rank_group="Quantile", groupby=["Area"],
-                      value_type=vt, transform=tr, conf=levels, rii=True, reps=SII_REPS,
-                      seed=7).set_index("Area")
+        r = stats.sii(
+            sub,
+            value="Value",
+            lower="LowerCL",
+            upper="UpperCL",
+            population="Population",
+            rank_group="Quantile",
+            groupby=["Area"],
+            value_type=vt,
+            transform=tr,
+            conf=levels,
+            rii=True,
+            reps=SII_REPS,
+            seed=7,
+        ).set_index("Area")
         exp = sub[sub["Quantile"] == 1].set_index("Area")
         lab = [stats.conf_label(c) for c in levels]
         for k, sfx in enumerate(lab, start=1):
@@ -464,52 +652,98 @@ def test_sii_point_estimates_quintiles_and_se_input(sii_data):
     """testdata_SII.xlsx, "default - testing quintiles" (5 quantiles) and the default case run
     from the StandardError column instead of the limits."""
     sub = sii_data[sii_data["TestDescription"] == "default - testing quintiles"]
-    r = stats.sii(sub, value="Value", lower="LowerCL", upper="UpperCL", population="Population",
-                  rank_group="Quantile", groupby=["Area"], rii=True, reps=1000).set_index("Area")
+    r = stats.sii(
+        sub,
+        value="Value",
+        lower="LowerCL",
+        upper="UpperCL",
+        population="Population",
+        rank_group="Quantile",
+        groupby=["Area"],
+        rii=True,
+        reps=1000,
+    ).set_index("Area")
     exp = sub[sub["Quantile"] == 1].set_index("Area")
     close(r["sii"], exp["sii"])
     close(r["rii"], exp["rii"])
-    sub = sii_data[sii_data["TestDescription"]
-                   == "default (e.g. life expectancy) - default parameters"]
-    r_se = stats.sii(sub, value="Value", se="StandardError", population="Population",
-                     rank_group="Quantile", groupby=["Area"], reps=SII_REPS, seed=1)
-    r_cl = stats.sii(sub, value="Value", population="Population", lower="LowerCL",
-                     upper="UpperCL", rank_group="Quantile", groupby=["Area"], reps=SII_REPS,
-                     seed=1)
+    sub = sii_data[
+        sii_data["TestDescription"] == "default (e.g. life expectancy) - default parameters"
+    ]
+    r_se = stats.sii(
+        sub,
+        value="Value",
+        se="StandardError",
+        population="Population",
+        rank_group="Quantile",
+        groupby=["Area"],
+        reps=SII_REPS,
+        seed=1,
+    )
+    r_cl = stats.sii(
+        sub,
+        value="Value",
+        population="Population",
+        lower="LowerCL",
+        upper="UpperCL",
+        rank_group="Quantile",
+        groupby=["Area"],
+        reps=SII_REPS,
+        seed=1,
+    )
     # the StandardError column is (upper - lower) / 3.92: same draws, limits equal to ~1e-5
     close(r_se["sii_lower"], r_cl["sii_lower"], rtol=1e-4)
 
 
-@pytest.mark.parametrize("desc", [
-    "error handling - negative populations",
-    "error handling - negative counts/standard error",
-    "error handling - invalid proportion in CLs",
-    "error handling - missing value field",
-    "error handling - missing confidence limits and se",
-    "warning handling - missing populations, counts or values",
-])
+@pytest.mark.parametrize(
+    "desc",
+    [
+        "error handling - negative populations",
+        "error handling - negative counts/standard error",
+        "error handling - invalid proportion in CLs",
+        "error handling - missing value field",
+        "error handling - missing confidence limits and se",
+        "warning handling - missing populations, counts or values",
+    ],
+)
 def test_sii_invalid_groups_are_nan_with_note(sii_data, desc):
     """testdata_SII.xlsx error/warning cases: no SII, a value note instead."""
     sub = sii_data[sii_data["TestDescription"] == desc]
     kw = dict(value_type=2) if "proportion" in desc else {}
     if "standard error" in desc:
         kw["se"] = "StandardError"
-    r = stats.sii(sub, value="Value", lower="LowerCL", upper="UpperCL", population="Population",
-                  rank_group="Quantile", groupby=["Area"], reps=1000, **kw)
+    r = stats.sii(
+        sub,
+        value="Value",
+        lower="LowerCL",
+        upper="UpperCL",
+        population="Population",
+        rank_group="Quantile",
+        groupby=["Area"],
+        reps=1000,
+        **kw,
+    )
     assert r["sii"].isna().all() and r["sii_lower"].isna().all()
     assert r["value_note"].str.startswith("Not calculated").all()
 
 
 # --- funnels (testdata_funnel_*.csv) ------------------------------------------------------------
 
+
 def test_proportion_funnel_matches_outputs():
     """testdata_funnel_prop_outputs.csv (baseline 80.64%, n = 1 ... 110,000; limits clipped at 0
     and 100) and testdata_funnel_prop_outputs_with_axis_variation.csv (n = 10,000 ... 33,000)."""
-    for name, atol in (("testdata_funnel_prop_outputs.csv", 1e-6),
-                       ("testdata_funnel_prop_outputs_with_axis_variation.csv", 1e-8)):
+    for name, atol in (
+        ("testdata_funnel_prop_outputs.csv", 1e-6),
+        ("testdata_funnel_prop_outputs_with_axis_variation.csv", 1e-8),
+    ):
         o = csv(name)
-        f = stats.funnel_limits(o["Population"], o["Baseline"].iloc[0], conf=(0.95, 0.998),
-                                kind="proportion", multiplier=100)
+        f = stats.funnel_limits(
+            o["Population"],
+            o["Baseline"].iloc[0],
+            conf=(0.95, 0.998),
+            kind="proportion",
+            multiplier=100,
+        )
         close(f["lower_95"], o["Lower2s0025limit"], rtol=0, atol=atol)
         close(f["upper_95"], o["Upper2s0025limit"], rtol=0, atol=atol)
         close(f["lower_998"], o["Lower3s0001limit"], rtol=0, atol=atol)
@@ -526,8 +760,11 @@ def test_proportion_funnel_baseline_and_significance():
     assert (sig == i["significance"]).all()
 
 
-RATE_FUNNEL_FILES = ["testdata_funnel_rate_outputs.csv", "testdata_funnel_rate_outputs_2.csv",
-                     "testdata_funnel_rate_outputs_3.csv"]
+RATE_FUNNEL_FILES = [
+    "testdata_funnel_rate_outputs.csv",
+    "testdata_funnel_rate_outputs_2.csv",
+    "testdata_funnel_rate_outputs_3.csv",
+]
 
 
 @pytest.mark.parametrize("name", RATE_FUNNEL_FILES)
@@ -550,7 +787,7 @@ def test_rate_funnel_matches_outputs(name):
             close(default[side], o[f"{side}_{lab}_limit"], rtol=2e-5)
             byar = stats.funnel_limits(n, base, conf=conf, kind="rate", method="byar")
             close(byar[side], o[f"{side}_{lab}_limit"], rtol=1e-2)
-            small = o["Events"] < 10   # exact below 10 in both methods
+            small = o["Events"] < 10  # exact below 10 in both methods
             close(byar.loc[small, side], exact.loc[small, side], rtol=1e-12)
 
 
@@ -576,19 +813,25 @@ def test_ratio_funnel_matches_outputs_and_significance():
     o.columns = ["observed"] + list(o.columns[1:])
     for lab, conf in (("2s", 0.95), ("3s", 0.998)):
         for side in ("lower", "upper"):
-            f = stats.funnel_limits(o[f"{side}_{lab}_exp_events"], None, conf=conf, kind="ratio",
-                                    multiplier=100, method="exact")
+            f = stats.funnel_limits(
+                o[f"{side}_{lab}_exp_events"],
+                None,
+                conf=conf,
+                kind="ratio",
+                multiplier=100,
+                method="exact",
+            )
             # expected events published to 10 significant figures (7 for the tiniest)
             close(f[side], o[f"{side}_{lab}_isr"], rtol=1e-5)
             close(f[side] / 100 - 1, o[f"{side}_{lab}_count"], rtol=1e-4, atol=1e-9)
     i = csv("testdata_funnel_ratio_inputs.csv")
     for method in ("national", "exact", "byar"):
-        sig = stats.funnel_significance(i["obs"], i["expected"], None, kind="ratio",
-                                        method=method)
+        sig = stats.funnel_significance(i["obs"], i["expected"], None, kind="ratio", method=method)
         assert (sig == i["significance"]).all()
 
 
 # --- comparisons and aggregation using reference figures ---------------------------------------
+
 
 def test_compare_on_reference_proportions(xlsx):
     """testdata_Proportion.xlsx / testdata_Prop (percentages): against a comparator of 20%,
@@ -598,12 +841,16 @@ def test_compare_on_reference_proportions(xlsx):
     p = xlsx("testdata_Proportion.xlsx", "testdata_Prop")
     p = p[p["multiplier"] == 100].set_index("Area")
     args = (p["value"], p["lower95_0cl"], p["upper95_0cl"], 20.0)
-    assert stats.compare(*args, "no_judgement")[["Area3", "Area4", "Area1"]].tolist() == \
-        ["Similar", "Higher", "Lower"]
+    assert stats.compare(*args, "no_judgement")[["Area3", "Area4", "Area1"]].tolist() == [
+        "Similar",
+        "Higher",
+        "Lower",
+    ]
     assert stats.compare(*args, "high_is_good")["Area4"] == "Better"
     assert stats.compare(*args, "low_is_good")["Area4"] == "Worse"
-    two = stats.compare(*args, "high_is_good", lower_998=p["lower99_8cl"],
-                        upper_998=p["upper99_8cl"])
+    two = stats.compare(
+        *args, "high_is_good", lower_998=p["lower99_8cl"], upper_998=p["upper99_8cl"]
+    )
     assert two[["Area7", "Area8", "Area3"]].tolist() == ["Worst", "Best", "Similar"]
 
 
@@ -612,8 +859,9 @@ def test_aggregate_then_dsr_on_reference_areas(xlsx):
     into one parent by age band sums counts (895 + 91) and populations, and the parent's DSR is
     computed from the sums (never an average of the two DSRs)."""
     d = _multiarea(xlsx)
-    d = d[d["area"] != "testdata_tiny"].rename(columns={"area": "area_code", "pop": "denominator",
-                                                        "ageband": "age_band"})
+    d = d[d["area"] != "testdata_tiny"].rename(
+        columns={"area": "area_code", "pop": "denominator", "ageband": "age_band"}
+    )
     agg = stats.aggregate(d, {"testdata_big": "P", "testdata_small": "P"}, by=["age_band"])
     assert set(agg["area_code"]) == {"P"} and len(agg) == 19
     r = stats.dsr(agg)

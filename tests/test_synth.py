@@ -19,14 +19,16 @@ def tables(root):
 
 @pytest.fixture(scope="module")
 def seed(root):
-    return pd.read_csv(root / "data" / "default" / "seed_profile.csv",
-                       dtype={"indicator_id": str}).set_index("indicator_id")
+    return pd.read_csv(
+        root / "data" / "default" / "seed_profile.csv", dtype={"indicator_id": str}
+    ).set_index("indicator_id")
 
 
 @pytest.fixture(scope="module")
 def meta(root):
-    return pd.read_csv(root / "data" / "default" / "indicators.csv",
-                       dtype={"indicator_id": str}).set_index("indicator_id")
+    return pd.read_csv(
+        root / "data" / "default" / "indicators.csv", dtype={"indicator_id": str}
+    ).set_index("indicator_id")
 
 
 def test_same_seed_writes_the_committed_files_byte_for_byte(root, tmp_path):

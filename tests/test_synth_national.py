@@ -44,13 +44,15 @@ def small_book(tmp_path_factory, root):
         f"opendata:\n  ccg_code: all\n  directory: {folder / 'data'}\n"
         "  synth: {practices: 300, ccgs: 10, lsoas: 1500, seed: 11}\n"
         "pages:\n  - part: CCGs\n    area_types: [ccg]\n    notebooks: [jsna_profile]\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     cfg = load_book(str(path), root=root)
     yield cfg
     shutil.rmtree(cfg.cache_dir, ignore_errors=True)
 
 
 # --- the generator -------------------------------------------------------------------------
+
 
 def test_same_seed_same_files_byte_for_byte_and_another_seed_differs(tmp_path, small_dir):
     again = sn.write(tmp_path / "again", **SMALL)
@@ -71,8 +73,9 @@ def test_national_counts_of_areas_at_each_level(national):
     # every STP in one region, every CCG in one STP, every PCN in one CCG
     assert (geo.groupby("STP_ONS_CODE")["REGION_ONS_CODE"].nunique() == 1).all()
     assert (geo.groupby("CCG_ONS_CODE")["STP_ONS_CODE"].nunique() == 1).all()
-    assert (geo[geo["PCN_ODS_CODE"] != "U"].groupby("PCN_ODS_CODE")["CCG_ONS_CODE"]
-            .nunique() == 1).all()
+    assert (
+        geo[geo["PCN_ODS_CODE"] != "U"].groupby("PCN_ODS_CODE")["CCG_ONS_CODE"].nunique() == 1
+    ).all()
     lookup = national.lookup
     assert lookup["LSOA11CD"].nunique() == len(lookup) == 32844
     assert set(lookup["CCG20CD"]) == set(geo["CCG_ONS_CODE"])
@@ -84,7 +87,8 @@ def test_national_counts_of_areas_at_each_level(national):
 def test_national_list_sizes_are_realistic(national):
     prev = national.prevalence
     lists = prev.loc[prev["PATIENT_LIST_TYPE"] == "TOTAL"].drop_duplicates("PRACTICE_CODE")[
-        "PRACTICE_LIST_SIZE"]
+        "PRACTICE_LIST_SIZE"
+    ]
     assert lists.min() >= 1000
     assert 7500 <= lists.median() <= 8500
     assert 5 <= (lists > 40000).sum() <= 60
@@ -115,6 +119,7 @@ def test_prevalence_varies_with_deprivation_as_modelled(national):
 
 def test_files_read_through_the_importers_and_pass_the_gate(small_dir):
     from nhsbook import validate
+
     paths = {name: small_dir / f for name, f in sn.FILES.items()}
     back = sn.read_back(paths)
     assert len(back["geographies"]) == SMALL["practices"]
@@ -130,8 +135,24 @@ def test_too_few_practices_per_ccg_is_refused():
 
 
 def test_cli_writes_the_national_files(tmp_path, capsys):
-    assert main(["synth", "--practices", "300", "--ccgs", "10", "--lsoas", "1500", "--seed",
-                 "11", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--practices",
+                "300",
+                "--ccgs",
+                "10",
+                "--lsoas",
+                "1500",
+                "--seed",
+                "11",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in tmp_path.glob("*.csv")) == sorted(sn.FILES.values())
     assert "wrote" in capsys.readouterr().out
     assert main(["synth", "--practices", "5", "--ccgs", "10", "--out", str(tmp_path)]) == 2
@@ -139,8 +160,10 @@ def test_cli_writes_the_national_files(tmp_path, capsys):
 
 # --- the opendata loader in national mode ------------------------------------------------
 
+
 def test_national_mode_generates_its_inputs_and_the_gate_passes_them(small_book):
     from nhsbook.build import validate_inputs
+
     paths = opendata.dataset_paths(small_book)
     assert set(paths) == set(sn.FILES) | {opendata.SELECTION}
     assert sn.is_current(paths["qof_prevalence"].parent, **SMALL)
@@ -153,7 +176,7 @@ def test_national_mode_areas_and_comparators(small_book):
     areas = tables.areas.set_index("area_code")
     counts = areas["area_type"].value_counts()
     assert counts["england"] == 1 and counts["ccg"] == 10 and counts["practice"] == 300
-    assert counts["stp"] == 10            # at most 42 STPs, one CCG at least in each
+    assert counts["stp"] == 10  # at most 42 STPs, one CCG at least in each
     ccgs = areas[areas["area_type"] == "ccg"]
     assert (ccgs["comparator_code"] == "E92000001").all()
     assert ccgs["parent_code"].map(areas["area_type"]).eq("stp").all()
@@ -171,8 +194,9 @@ def test_national_mode_ccg_and_england_values_sum_their_practices(small_book):
     paths = opendata.dataset_paths(small_book)
     prev = qof.read_prevalence(paths["qof_prevalence"])
     geo = qof.read_geographies(paths["qof_geographies"])
-    af = prev[prev["group_code"] == "AF"].merge(geo, left_on="practice_code",
-                                                right_on="PRACTICE_CODE")
+    af = prev[prev["group_code"] == "AF"].merge(
+        geo, left_on="practice_code", right_on="PRACTICE_CODE"
+    )
     ccg = af.groupby("CCG_ONS_CODE")[["register", "list_size"]].sum()
     got = values[values["indicator_id"] == "QOF_AF"].set_index("area_code")
     for code, row in ccg.iterrows():
@@ -180,28 +204,43 @@ def test_national_mode_ccg_and_england_values_sum_their_practices(small_book):
         assert got.loc[code, "comparator_code"] == "E92000001"
     england = 100 * af["register"].sum() / af["list_size"].sum()
     assert got.loc["E92000001", "value"] == pytest.approx(england)
-    assert got.loc[ccg.index, "significance"].isin(
-        ["Higher", "Lower", "Similar"]).all()
+    assert got.loc[ccg.index, "significance"].isin(["Higher", "Lower", "Similar"]).all()
 
 
 def test_a_ccg_profile_page_runs_and_says_the_data_are_synthetic(small_book, root, tmp_path):
     from nhsbook.store import compute_and_store
+
     computed = compute_and_store(small_book)
     ccg = computed["areas"].loc[computed["areas"]["area_type"] == "ccg", "area_code"].iloc[0]
     env = {**os.environ, "NHSBOOK_ROOT": str(root)}
-    subprocess.run([sys.executable, "-m", "papermill", str(root / "notebooks" /
-                    "jsna_profile.ipynb"), str(tmp_path / "p.ipynb"), "-p", "area_code", ccg,
-                    "-p", "book", str(small_book.path), "-k", "python3", "--cwd",
-                    str(tmp_path)], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(root / "notebooks" / "jsna_profile.ipynb"),
+            str(tmp_path / "p.ipynb"),
+            "-p",
+            "area_code",
+            ccg,
+            "-p",
+            "book",
+            str(small_book.path),
+            "-k",
+            "python3",
+            "--cwd",
+            str(tmp_path),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     nb = nbformat.read(tmp_path / "p.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    markdown = [o["data"]["text/markdown"] for o in outputs
-                if "text/markdown" in o.get("data", {})]
-    assert any("**Synthetic data.**" in m and "Compared with:** England" in m
-               for m in markdown)
-    assert any("21 qof indicators; 1 deprivation indicators" in o.get("text", "")
-               for o in outputs)
+    markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    assert any("**Synthetic data.**" in m and "Compared with:** England" in m for m in markdown)
+    assert any("21 qof indicators; 1 deprivation indicators" in o.get("text", "") for o in outputs)
 
 
 def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
@@ -213,7 +252,9 @@ def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
     path.write_text(
         f"name: test-national-files\ntitle: t\nloader: opendata\ndata: {path}\n"
         f"opendata:\n  ccg_code: ALL\n  directory: {small_dir}\n"
-        f"  files: {{qof_prevalence: {other}}}\n", encoding="utf-8")
+        f"  files: {{qof_prevalence: {other}}}\n",
+        encoding="utf-8",
+    )
     cfg = load_book(str(path), root=root)
     try:
         paths = opendata.dataset_paths(cfg)
@@ -221,9 +262,12 @@ def test_files_option_overrides_one_dataset(tmp_path, small_dir, root):
         assert paths["qof_geographies"] == small_dir / sn.FILES["qof_geographies"]
         assert opendata.is_national(cfg)
         bad = tmp_path / "bad.yml"
-        bad.write_text(path.read_text().replace("qof_prevalence:", "qof_prevalance:")
-                       .replace(f"data: {path}", f"data: {bad}")
-                       .replace("test-national-files", "test-national-bad"))
+        bad.write_text(
+            path.read_text()
+            .replace("qof_prevalence:", "qof_prevalance:")
+            .replace(f"data: {path}", f"data: {bad}")
+            .replace("test-national-files", "test-national-bad")
+        )
         with pytest.raises(opendata.OpenDataError, match="files"):
             opendata.dataset_paths(load_book(str(bad), root=root))
     finally:
@@ -237,8 +281,13 @@ def test_national_synth_book_file_is_synthetic_and_says_so(root):
     assert "synthetic" in cfg.notice.lower()
     opts = opendata.options(cfg)
     assert opts["ccg_code"] == "all"
-    assert opts["synth"] == {"practices": 6500, "ccgs": 106, "lsoas": 32844,
-                             "seed": sn.DEFAULT_SEED}
+    assert opts["synth"] == {
+        "practices": 6500,
+        "ccgs": 106,
+        "lsoas": 32844,
+        "seed": sn.DEFAULT_SEED,
+    }
     assert [ps.area_types for ps in cfg.page_sets] == [("ccg",)]
-    pd.testing.assert_index_equal(pd.Index(sorted(opts)), pd.Index(sorted(
-        ["ccg_code", "directory", "files", "synth"])))
+    pd.testing.assert_index_equal(
+        pd.Index(sorted(opts)), pd.Index(sorted(["ccg_code", "directory", "files", "synth"]))
+    )

@@ -30,6 +30,7 @@ DATASET_SUITES = tuple(validate.BOOK_DATASETS)
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
@@ -43,21 +44,34 @@ def line_of(df: pd.DataFrame, **key: str) -> int:
     return int(df.index[mask][0]) + 2
 
 
-def failures_for(report: ValidationReport, file_end: str, column: str | None = None,
-                 expectation: str | None = None) -> list[Failure]:
-    return [f for f in report.failures if f.file.endswith(file_end)
-            and (column is None or column in f.columns)
-            and (expectation is None or f.expectation == expectation)]
+def failures_for(
+    report: ValidationReport,
+    file_end: str,
+    column: str | None = None,
+    expectation: str | None = None,
+) -> list[Failure]:
+    return [
+        f
+        for f in report.failures
+        if f.file.endswith(file_end)
+        and (column is None or column in f.columns)
+        and (expectation is None or f.expectation == expectation)
+    ]
 
 
-def only(report: ValidationReport, file_end: str, column: str | None = None,
-         expectation: str | None = None) -> Failure:
+def only(
+    report: ValidationReport,
+    file_end: str,
+    column: str | None = None,
+    expectation: str | None = None,
+) -> Failure:
     found = failures_for(report, file_end, column, expectation)
     assert len(found) == 1, (file_end, column, expectation, report.to_text())
     return found[0]
 
 
 # --- the untouched default book passes -------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def default_report() -> ValidationReport:
@@ -68,8 +82,8 @@ def test_the_default_book_passes(default_report):
     assert default_report.ok, default_report.to_text()
     assert default_report.failures == []
     names = [d.name for d in default_report.datasets]
-    assert names[:len(DATASET_SUITES)] == list(DATASET_SUITES)
-    assert names[len(DATASET_SUITES):] == list(validate.RECONCILIATIONS)
+    assert names[: len(DATASET_SUITES)] == list(DATASET_SUITES)
+    assert names[len(DATASET_SUITES) :] == list(validate.RECONCILIATIONS)
     for d in default_report.datasets:
         assert d.ok and d.rows and d.expectations == d.passed == len(d.outcomes) > 0, d
     assert default_report.expectations > 150
@@ -94,6 +108,7 @@ def test_markdown_page_lists_every_dataset_and_expectation(default_report):
 
 
 # --- one copy, several independent breakages -------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
@@ -127,8 +142,9 @@ def broken(tmp_path_factory):
     pr.loc[lines["unknown"] - 2, "comparator_code"] = "E99999999"
     # a list size that no longer reconciles
     lines["list_size"] = line_of(pr, area_code="SYN10")
-    pr.loc[lines["list_size"] - 2, "list_size"] = str(int(pr.loc[lines["list_size"] - 2,
-                                                                  "list_size"]) + 100)
+    pr.loc[lines["list_size"] - 2, "list_size"] = str(
+        int(pr.loc[lines["list_size"] - 2, "list_size"]) + 100
+    )
     pr.to_csv(pr_path, index=False)
 
     # duplicate key: the first row of population_structure.csv repeated at the end
@@ -152,9 +168,8 @@ def broken(tmp_path_factory):
 def test_negative_count_names_file_line_and_column(broken):
     report, lines = broken
     assert not report.ok
-    f = only(report, "synthetic/practice_values.csv", "count",
-             "expect_column_values_to_be_between")
-    assert f.file == "synthetic/practice_values.csv"          # relative to the data folder
+    f = only(report, "synthetic/practice_values.csv", "count", "expect_column_values_to_be_between")
+    assert f.file == "synthetic/practice_values.csv"  # relative to the data folder
     assert f.lines == [lines["negative"]] and f.count == 1
     assert f.values == [{"count": "-12"}]
     assert f.context == [{"indicator_id": "A04", "area_code": "SYN07"}]
@@ -166,8 +181,12 @@ def test_negative_count_names_file_line_and_column(broken):
 
 def test_count_above_denominator_for_a_proportion(broken):
     report, lines = broken
-    f = only(report, "practice_values.csv", "denominator", expectation=
-             "expect_column_pair_values_a_to_be_greater_than_b")
+    f = only(
+        report,
+        "practice_values.csv",
+        "denominator",
+        expectation="expect_column_pair_values_a_to_be_greater_than_b",
+    )
     assert f.columns == ("count", "denominator")
     assert f.lines == [lines["over"]]
     assert f.rule.startswith("count must be <= denominator")
@@ -193,16 +212,16 @@ def test_unknown_area_code(broken):
 
 def test_duplicate_key(broken):
     report, lines = broken
-    f = only(report, "population_structure.csv", expectation=
-             "expect_compound_columns_to_be_unique")
+    f = only(report, "population_structure.csv", expectation="expect_compound_columns_to_be_unique")
     assert f.columns == ("area_code", "measure")
     assert f.lines == [2, lines["duplicate"]] and f.count == 2
 
 
 def test_list_size_that_no_longer_reconciles(broken):
     report, lines = broken
-    practice = only(report, "synthetic/practices.csv", "list_size",
-                    "expect_column_pair_values_to_be_equal")
+    practice = only(
+        report, "synthetic/practices.csv", "list_size", "expect_column_pair_values_to_be_equal"
+    )
     assert practice.dataset == "reconcile_practice_population"
     assert practice.lines == [lines["list_size"]]
     assert practice.values[0]["area_code"] == "SYN10"
@@ -222,8 +241,12 @@ def test_counts_that_no_longer_add_up_to_the_ccg(broken):
 
 def test_missing_practice_indicator_row(broken):
     report, lines = broken
-    f = only(report, "synthetic/practice_values.csv", expectation=
-             "expect_column_values_to_be_between", column="area_code")
+    f = only(
+        report,
+        "synthetic/practice_values.csv",
+        expectation="expect_column_values_to_be_between",
+        column="area_code",
+    )
     assert f.dataset == "reconcile_practice_coverage"
     assert f.lines == [] and f.count == 1
     indicator, practice = lines["missing_pair"]
@@ -241,17 +264,20 @@ def test_every_breakage_and_nothing_else_is_reported(broken):
     assert sorted((f.dataset, tuple(f.lines)) for f in meaning) == [
         ("meaning_practice_values", (lines["negative"],)),
         ("meaning_practice_values", (lines["over"],)),
-        ("meaning_seed_profile", (5, 7)), ("meaning_seed_profile", (5, 7))], report.to_text()
+        ("meaning_seed_profile", (5, 7)),
+        ("meaning_seed_profile", (5, 7)),
+    ], report.to_text()
     assert len(report.failures) == 14, report.to_text()
     md = report.to_markdown()
     assert "**failed** (14 failures)" in md and "**FAIL**" in md
     text = report.to_text()
     assert text.startswith("Validation FAILED: 14 failures")
     assert "Nothing was computed or published" in text
-    json.dumps(dataclasses.asdict(report))          # plain values throughout
+    json.dumps(dataclasses.asdict(report))  # plain values throughout
 
 
 # --- unreadable input -------------------------------------------------------------------------
+
 
 def _one(tmp_path: Path, name: str, content: bytes | None) -> ValidationReport:
     path = tmp_path / f"{name}.csv"
@@ -281,8 +307,11 @@ def test_empty_file(tmp_path):
 
 
 def test_header_only_file(tmp_path):
-    report = _one(tmp_path, "areas", b"area_code,area_name,area_type,parent_code,"
-                                     b"comparator_code,list_size,source\n")
+    report = _one(
+        tmp_path,
+        "areas",
+        b"area_code,area_name,area_type,parent_code,comparator_code,list_size,source\n",
+    )
     f = only(report, "areas.csv", expectation="expect_table_row_count_to_be_between")
     assert "at least 1 data row" in f.rule
 
@@ -309,15 +338,23 @@ def test_row_with_extra_field_and_bad_encoding(tmp_path):
 def test_unparsable_numbers_and_bom(tmp_path):
     df = read(DEFAULT / "population_projection.csv")
     df.loc[1, "population"] = "292 740"
-    df.loc[2, "population_75plus"] = "40000000"          # more than the population
+    df.loc[2, "population_75plus"] = "40000000"  # more than the population
     body = "\ufeff" + df.to_csv(index=False)
-    report = validate_datasets({"population_projection": _write(tmp_path, body)},
-                               params={"area_codes": ["E38000115"]}, root=tmp_path)
-    fmt = only(report, "population_projection.csv", "population",
-               "expect_column_values_to_match_regex")
+    report = validate_datasets(
+        {"population_projection": _write(tmp_path, body)},
+        params={"area_codes": ["E38000115"]},
+        root=tmp_path,
+    )
+    fmt = only(
+        report, "population_projection.csv", "population", "expect_column_values_to_match_regex"
+    )
     assert fmt.lines == [3] and fmt.values == [{"population": "292 740"}]
-    pair = only(report, "population_projection.csv", "population_75plus",
-                "expect_column_pair_values_a_to_be_greater_than_b")
+    pair = only(
+        report,
+        "population_projection.csv",
+        "population_75plus",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+    )
     assert pair.lines == [4]
     assert len(report.failures) == 2, report.to_text()
 
@@ -331,8 +368,9 @@ def _write(tmp_path: Path, text: str, name: str = "population_projection.csv") -
 def test_rules_that_cannot_run_fail_the_gate(tmp_path):
     """A dataset validated alone, without the parameters its suite needs, does not pass."""
     df = read(DEFAULT / "population_projection.csv")
-    report = validate_datasets({"population_projection": _write(tmp_path, df.to_csv(
-        index=False))}, root=tmp_path)
+    report = validate_datasets(
+        {"population_projection": _write(tmp_path, df.to_csv(index=False))}, root=tmp_path
+    )
     assert not report.ok
     f = only(report, "population_projection.csv", "area_code")
     assert "area_codes" in f.hint and "areas" in f.hint
@@ -340,18 +378,31 @@ def test_rules_that_cannot_run_fail_the_gate(tmp_path):
 
 # --- Fingertips exports -----------------------------------------------------------------------
 
+
 def _fingertips_frame() -> pd.DataFrame:
     from nhsbook.io.fingertips import REQUIRED
+
     rows = []
-    for i, (value, lo, hi) in enumerate([("10.5", "9.1", "12.0"), ("20", "18", "22"),
-                                          ("", "", "")]):
+    for i, (value, lo, hi) in enumerate(
+        [("10.5", "9.1", "12.0"), ("20", "18", "22"), ("", "", "")]
+    ):
         row = {c: "" for c in REQUIRED}
-        row.update({"Indicator ID": "91547", "Area Code": f"A8100{i}", "Time period": "2019/20",
-                    "Value": value, "Lower CI 95.0 limit": lo, "Upper CI 95.0 limit": hi,
-                    "Lower CI 99.8 limit": lo and str(float(lo) - 1),
-                    "Upper CI 99.8 limit": hi and str(float(hi) + 1),
-                    "Count": "1,234" if value else "", "Denominator": "11750" if value else "",
-                    "Time period Sortable": "20190000", "Compared to goal": ""})
+        row.update(
+            {
+                "Indicator ID": "91547",
+                "Area Code": f"A8100{i}",
+                "Time period": "2019/20",
+                "Value": value,
+                "Lower CI 95.0 limit": lo,
+                "Upper CI 95.0 limit": hi,
+                "Lower CI 99.8 limit": lo and str(float(lo) - 1),
+                "Upper CI 99.8 limit": hi and str(float(hi) + 1),
+                "Count": "1,234" if value else "",
+                "Denominator": "11750" if value else "",
+                "Time period Sortable": "20190000",
+                "Compared to goal": "",
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -361,22 +412,27 @@ def test_fingertips_export_passes_and_limits_must_bracket_the_value(tmp_path):
     path = _write(tmp_path, good.to_csv(index=False), "export.csv")
     assert validate_datasets({"fingertips": path}).ok
     bad = good.copy()
-    bad.loc[1, "Value"] = "25"                      # above its upper 95% limit (22)
+    bad.loc[1, "Value"] = "25"  # above its upper 95% limit (22)
     bad.loc[0, "Count"] = "12 (est.)"
-    bad.loc[2, "Denominator"] = "5"                 # Count > Denominator is allowed
-    report = validate_datasets({"fingertips": _write(tmp_path, bad.to_csv(index=False),
-                                                      "export.csv")})
+    bad.loc[2, "Denominator"] = "5"  # Count > Denominator is allowed
+    report = validate_datasets(
+        {"fingertips": _write(tmp_path, bad.to_csv(index=False), "export.csv")}
+    )
     count = only(report, "export.csv", "Count")
     assert count.lines == [2] and count.values == [{"Count": "12 (est.)"}]
     upper = only(report, "export.csv", "Upper CI 95.0 limit")
     assert upper.lines == [3] and upper.rule == "Value must be <= Upper CI 95.0 limit"
     assert {f.columns for f in report.failures} == {
-        ("Count",), ("Value", "Upper CI 95.0 limit"), ("Value", "Upper CI 99.8 limit")}
+        ("Count",),
+        ("Value", "Upper CI 95.0 limit"),
+        ("Value", "Upper CI 99.8 limit"),
+    }
 
 
 def test_a_real_fingertips_export_passes():
-    shared = (ROOT.parent / "shared" / "data" / "gp" /
-              "fingertips_93553_imd2019_score_gp_england.csv")
+    shared = (
+        ROOT.parent / "shared" / "data" / "gp" / "fingertips_93553_imd2019_score_gp_england.csv"
+    )
     if not shared.is_file():
         pytest.skip("the shared data mirror is not available")
     report = validate_datasets({"fingertips": shared})
@@ -386,41 +442,55 @@ def test_a_real_fingertips_export_passes():
 
 # --- the suites themselves -------------------------------------------------------------------
 
+
 def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     import great_expectations as gx
     from great_expectations.expectations.registry import get_expectation_impl
 
     names = sorted(p.stem for p in SUITES.glob("*.json"))
     from nhsbook.io import opendata, opendata_icb
+
     icb = {validate.suite_for(n) for n in opendata_icb.DATASETS} | {opendata_icb.SELECTION}
     from nhsbook.io import ons_local
-    icb |= {validate.suite_for(n) for n in ons_local.DATASETS}   # the ONS local layouts
+
+    icb |= {validate.suite_for(n) for n in ons_local.DATASETS}  # the ONS local layouts
     # the exports of a Fingertips book (nhsbook.io.fingertips_book)
     icb |= {validate.suite_for("fingertips_export_any")}
-    assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {"fingertips", "performance_sop_actuals"} \
-        | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {opendata.SELECTION} \
-        | icb == set(names)
+    assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {
+        "fingertips",
+        "performance_sop_actuals",
+    } | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {
+        opendata.SELECTION
+    } | icb == set(names)
     for name in names:
         raw = json.loads((SUITES / f"{name}.json").read_text(encoding="utf-8"))
         suite = gx.ExpectationSuite(**raw)
         assert suite.name == name and len(suite.expectations) >= 1
         for exp in raw["expectations"]:
             assert get_expectation_impl(exp["type"]).__module__.startswith(
-                "great_expectations.expectations.core"), exp["type"]
-        if name in DATASET_SUITES or name in ("fingertips", "performance_sop_actuals") or \
-                name in map(validate.suite_for, opendata.KNOWN_DATASETS) or \
-                name == opendata.SELECTION or name in icb:
+                "great_expectations.expectations.core"
+            ), exp["type"]
+        if (
+            name in DATASET_SUITES
+            or name in ("fingertips", "performance_sop_actuals")
+            or name in map(validate.suite_for, opendata.KNOWN_DATASETS)
+            or name == opendata.SELECTION
+            or name in icb
+        ):
             assert raw["expectations"][0]["type"] == "expect_table_columns_to_match_set"
 
 
 def test_fingertips_suite_uses_the_importers_column_names():
     from nhsbook.io.fingertips import REQUIRED
+
     suite = validate.load_suite("fingertips")
     assert suite["expectations"][0]["kwargs"]["column_set"] == list(REQUIRED)
-    assert not any(e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
-                   and {"Count", "Denominator"} <= {e["kwargs"]["column_A"].split(":")[0],
-                                                    e["kwargs"]["column_B"].split(":")[0]}
-                   for e in suite["expectations"])
+    assert not any(
+        e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
+        and {"Count", "Denominator"}
+        <= {e["kwargs"]["column_A"].split(":")[0], e["kwargs"]["column_B"].split(":")[0]}
+        for e in suite["expectations"]
+    )
 
 
 def test_vocabularies_come_from_the_model():
@@ -433,23 +503,43 @@ def test_vocabularies_come_from_the_model():
 
 def test_rules_in_plain_words():
     words = validate.rule_words
-    assert words("expect_column_values_to_be_between",
-                 {"column": "count:number", "min_value": 0}) == "count must be >= 0"
-    assert words("expect_column_values_to_be_between",
-                 {"column": "year:number", "min_value": 2000, "max_value": 2050}) == \
-        "year must be between 2000 and 2050"
-    assert words("expect_column_values_to_be_between",
-                 {"column": "denominator:number", "min_value": 0, "strict_min": True}) == \
-        "denominator must be > 0"
-    assert words("expect_column_values_to_not_be_null",
-                 {"column": "reference_value", "row_condition": 'method == "isr"',
-                  "condition_parser": "pandas"}) == \
-        "reference_value is required (must not be empty), where method is isr"
-    assert "proportion" in words("expect_column_values_to_be_null",
-                                 {"column": "value", "row_condition": "_count_method == True"})
+    assert (
+        words("expect_column_values_to_be_between", {"column": "count:number", "min_value": 0})
+        == "count must be >= 0"
+    )
+    assert (
+        words(
+            "expect_column_values_to_be_between",
+            {"column": "year:number", "min_value": 2000, "max_value": 2050},
+        )
+        == "year must be between 2000 and 2050"
+    )
+    assert (
+        words(
+            "expect_column_values_to_be_between",
+            {"column": "denominator:number", "min_value": 0, "strict_min": True},
+        )
+        == "denominator must be > 0"
+    )
+    assert (
+        words(
+            "expect_column_values_to_not_be_null",
+            {
+                "column": "reference_value",
+                "row_condition": 'method == "isr"',
+                "condition_parser": "pandas",
+            },
+        )
+        == "reference_value is required (must not be empty), where method is isr"
+    )
+    assert "proportion" in words(
+        "expect_column_values_to_be_null",
+        {"column": "value", "row_condition": "_count_method == True"},
+    )
 
 
 # --- reading with real line numbers -----------------------------------------------------------
+
 
 def test_line_numbers_survive_blank_lines_and_quoted_newlines(tmp_path):
     path = _write(tmp_path, 'a,b\n1,"two\nlines"\n\n3,x\n', "t.csv")
@@ -459,8 +549,10 @@ def test_line_numbers_survive_blank_lines_and_quoted_newlines(tmp_path):
     assert frame.loc[2, "b"] == "two\nlines" and frame.loc[5, "a"] == "3"
 
 
-cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",),
-                                      exclude_characters="\r\x00"), max_size=8)
+cell = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\x00"),
+    max_size=8,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -484,6 +576,7 @@ def test_read_table_round_trips_cells_and_lines(rows):
 
 
 # --- command line -----------------------------------------------------------------------------
+
 
 def test_main_prints_the_report_and_sets_the_exit_status(tmp_path, capsys):
     good = DEFAULT / "indicators.csv"

@@ -27,40 +27,82 @@ def tables(computed):
 
 # --- a tiny hand-made book -------------------------------------------------------------
 
+
 def _tiny() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A PCN "P" (compared with "ICB") with three practices compared with P; one
     proportion indicator (high is good) whose significance is fixed by hand from the
     limits against the comparator value 50: X better (52-58), Y similar (45-55), Z worse
     (40-48), W a count of 3 (suppressed)."""
-    areas = pd.DataFrame({
-        "area_code": ["ICB", "P", "X", "Y", "Z", "W"],
-        "area_name": ["The ICB", "The PCN", "Xenia surgery", "Yew practice", "Zed health",
-                      "Wee practice"],
-        "area_type": ["ccg", "pcn", "practice", "practice", "practice", "practice"],
-        "parent_code": ["", "ICB", "P", "P", "P", "P"],
-        "comparator_code": ["", "ICB", "P", "P", "P", "P"],
-        "list_size": [np.nan, np.nan, 1000.0, 2000.0, 3000.0, 500.0]})
-    metadata = pd.DataFrame({
-        "indicator_id": ["I1"], "name": ["Screening uptake"], "domain": ["Prevention"],
-        "profile": ["qof"], "unit": ["%"], "multiplier": [100.0], "polarity": ["high_is_good"],
-        "method": ["proportion"], "period": ["2022/23"], "sex": ["Persons"], "age": ["All ages"],
-        "source": ["test"], "reference_value": [np.nan]})
-    rows = [("ICB", 49.0, 48, 50, np.nan), ("P", 50.0, 49, 51, "ICB"),
-            ("X", 55.0, 52, 58, "P"), ("Y", 50.5, 45, 55, "P"), ("Z", 44.0, 40, 48, "P"),
-            ("W", 60.0, 20, 90, "P")]
-    values = pd.DataFrame({
-        "indicator_id": "I1", "area_code": [r[0] for r in rows],
-        "area_type": ["ccg", "pcn", "practice", "practice", "practice", "practice"],
-        "period": "2022/23", "sex": "Persons", "age": "All ages", "category_type": "",
-        "category": "", "value": [r[1] for r in rows], "lower_95": [r[2] for r in rows],
-        "upper_95": [r[3] for r in rows], "count": [490.0, 500, 55, 101, 132, 3],
-        "denominator": [1000.0, 1000, 100, 200, 300, 5], "value_note": "",
-        "comparator_code": [r[4] for r in rows]})
+    areas = pd.DataFrame(
+        {
+            "area_code": ["ICB", "P", "X", "Y", "Z", "W"],
+            "area_name": [
+                "The ICB",
+                "The PCN",
+                "Xenia surgery",
+                "Yew practice",
+                "Zed health",
+                "Wee practice",
+            ],
+            "area_type": ["ccg", "pcn", "practice", "practice", "practice", "practice"],
+            "parent_code": ["", "ICB", "P", "P", "P", "P"],
+            "comparator_code": ["", "ICB", "P", "P", "P", "P"],
+            "list_size": [np.nan, np.nan, 1000.0, 2000.0, 3000.0, 500.0],
+        }
+    )
+    metadata = pd.DataFrame(
+        {
+            "indicator_id": ["I1"],
+            "name": ["Screening uptake"],
+            "domain": ["Prevention"],
+            "profile": ["qof"],
+            "unit": ["%"],
+            "multiplier": [100.0],
+            "polarity": ["high_is_good"],
+            "method": ["proportion"],
+            "period": ["2022/23"],
+            "sex": ["Persons"],
+            "age": ["All ages"],
+            "source": ["test"],
+            "reference_value": [np.nan],
+        }
+    )
+    rows = [
+        ("ICB", 49.0, 48, 50, np.nan),
+        ("P", 50.0, 49, 51, "ICB"),
+        ("X", 55.0, 52, 58, "P"),
+        ("Y", 50.5, 45, 55, "P"),
+        ("Z", 44.0, 40, 48, "P"),
+        ("W", 60.0, 20, 90, "P"),
+    ]
+    values = pd.DataFrame(
+        {
+            "indicator_id": "I1",
+            "area_code": [r[0] for r in rows],
+            "area_type": ["ccg", "pcn", "practice", "practice", "practice", "practice"],
+            "period": "2022/23",
+            "sex": "Persons",
+            "age": "All ages",
+            "category_type": "",
+            "category": "",
+            "value": [r[1] for r in rows],
+            "lower_95": [r[2] for r in rows],
+            "upper_95": [r[3] for r in rows],
+            "count": [490.0, 500, 55, 101, 132, 3],
+            "denominator": [1000.0, 1000, 100, 200, 300, 5],
+            "value_note": "",
+            "comparator_code": [r[4] for r in rows],
+        }
+    )
     comp = dict(zip(values["area_code"], values["value"]))
     values["comparator_value"] = values["comparator_code"].map(comp)
-    values["significance"] = stats.compare(values["value"], values["lower_95"],
-                                           values["upper_95"], values["comparator_value"],
-                                           "high_is_good")
+    values["significance"] = stats.compare(
+        values["value"],
+        values["lower_95"],
+        values["upper_95"],
+        values["comparator_value"],
+        "high_is_good",
+    )
     return values, metadata, areas
 
 
@@ -94,8 +136,12 @@ def test_rug_chart_colours_cells_by_significance_and_sorts_by_choice(tables):
     data = views.rug_data(values, metadata, areas, "ND-CHE", "adult")
     for palette in ("standard", "colourblind"):
         spec = charts.rug(data, palette=palette).to_dict()
-        rect = [m for m in _marks(spec) if m["mark"] == "rect"
-                or (isinstance(m["mark"], dict) and m["mark"].get("type") == "rect")][0]
+        rect = [
+            m
+            for m in _marks(spec)
+            if m["mark"] == "rect"
+            or (isinstance(m["mark"], dict) and m["mark"].get("type") == "rect")
+        ][0]
         scale = rect["encoding"]["color"]["scale"]
         colours = dict(zip(scale["domain"], scale["range"]))
         for label in set(data["significance"]) - {""}:
@@ -104,13 +150,19 @@ def test_rug_chart_colours_cells_by_significance_and_sorts_by_choice(tables):
     params = {p["name"]: p for p in spec["params"]}
     assert params["sort_rows"]["bind"]["options"] == list(charts.views.RUG_ROW_SORTS)
     assert params["sort_columns"]["bind"]["options"] == list(charts.views.RUG_COLUMN_SORTS)
-    calc = {t["as"]: t["calculate"] for m in _marks(spec) for t in m.get("transform", [])
-            if "calculate" in t}
+    calc = {
+        t["as"]: t["calculate"]
+        for m in _marks(spec)
+        for t in m.get("transform", [])
+        if "calculate" in t
+    }
     assert "sort_columns === 'Most indicators worse first'" in calc["col_key"]
     assert rect["encoding"]["x"]["sort"] == {"field": "col_key", "op": "min"}
     # a worked cell: SYN03 alcohol admissions 2,803.0 per 100,000 vs the CCG: Worse, red
-    row = data[(data["column"] == "Synthetic practice 03 (Chesterfield)") &
-               (data["indicator"] == "Alcohol related admissions to hospital")].iloc[0]
+    row = data[
+        (data["column"] == "Synthetic practice 03 (Chesterfield)")
+        & (data["indicator"] == "Alcohol related admissions to hospital")
+    ].iloc[0]
     assert row["label"] == "2,803.0" and row["significance"] == "Worse"
     assert PALETTES["standard"]["Worse"] == "#C00000"
     # every cell of the Chesterfield rug: 11 practices, the locality, the CCG and the period
@@ -126,25 +178,36 @@ def test_rug_embeds_no_small_count(tables):
             table = chart_table(spec)
             assert not disclosive_cells(table)
             assert not check_table(table, "rug", code, metadata)
-            small = values[values["area_code"].isin(views.rug_columns(areas, code)[0])
-                           & values["count"].between(1, 4)]
+            small = values[
+                values["area_code"].isin(views.rug_columns(areas, code)[0])
+                & values["count"].between(1, 4)
+            ]
             names = areas.set_index("area_code")["area_name"]
-            for _, s in small[small["indicator_id"].isin(
-                    metadata.loc[metadata["profile"] == profile, "indicator_id"])].iterrows():
-                cell = data[(data["column"] == names[s["area_code"]]) &
-                            (data["indicator"] == metadata.set_index("indicator_id").at[
-                                s["indicator_id"], "name"])].iloc[0]
+            for _, s in small[
+                small["indicator_id"].isin(
+                    metadata.loc[metadata["profile"] == profile, "indicator_id"]
+                )
+            ].iterrows():
+                cell = data[
+                    (data["column"] == names[s["area_code"]])
+                    & (
+                        data["indicator"]
+                        == metadata.set_index("indicator_id").at[s["indicator_id"], "name"]
+                    )
+                ].iloc[0]
                 assert cell["label"] == "Supp." and pd.isna(cell["value"])
 
 
 # --- compare areas ---------------------------------------------------------------------
 
+
 def test_compare_areas_shows_siblings_or_children(tables):
     values, metadata, areas = tables
     assert views.compare_codes(areas, "ND-HPK") == LOCALITIES  # siblings, in name order
     assert views.compare_codes(areas, CCG) == LOCALITIES  # alone in its cluster: children
-    bars = variation.compare_areas(values, metadata, areas, views.compare_codes(
-        areas, "ND-HPK"), highlight="ND-HPK")
+    bars = variation.compare_areas(
+        values, metadata, areas, views.compare_codes(areas, "ND-HPK"), highlight="ND-HPK"
+    )
     assert set(bars.loc[bars["highlight"], "area_code"]) == {"ND-HPK"}
     spec = charts.compare_bars(bars).to_dict()
     bar = [m for m in _marks(spec) if m["mark"] in ("bar", {"type": "bar"})][0]
@@ -152,6 +215,7 @@ def test_compare_areas_shows_siblings_or_children(tables):
 
 
 # --- compare indicators ----------------------------------------------------------------
+
 
 def test_correlation_on_a_hand_computed_example():
     # x̄ = 3, ȳ = 4, Sxy = 6, Sxx = 10, Syy = 6: r = 6/√60, R² = 0.6, y = 2.2 + 0.6x
@@ -177,8 +241,7 @@ def test_scatter_data_and_chart(tables):
     smoke = pts[pts["indicator"] == "Patients with a Long Term Condition who smoke"]
     prac = values[(values["area_type"] == "practice")]
     x = prac[prac["indicator_id"] == "C20"].set_index("area_code")["value"]
-    y = prac[(prac["indicator_id"] == "A04") & ~prac["suppressed"]].set_index(
-        "area_code")["value"]
+    y = prac[(prac["indicator_id"] == "A04") & ~prac["suppressed"]].set_index("area_code")["value"]
     x, y = x.align(y, join="inner")
     r = np.corrcoef(x, y)[0, 1]
     assert smoke["r"].iloc[0] == pytest.approx(r, abs=1e-3) and len(smoke) == len(x)
@@ -186,9 +249,14 @@ def test_scatter_data_and_chart(tables):
     # suppressed: counts 1-4 and their complementary cells (nhsbook.disclosure)
     small = prac[(prac["indicator_id"] == "C11") & prac["suppressed"]]
     assert small["count"].between(1, 4).sum() < len(small)
-    assert len(asthma) == 38 - len(small) - prac[(prac["indicator_id"] == "C11")
-                                                  & ~prac["suppressed"]
-                                                  & prac["value"].isna()].shape[0]
+    assert (
+        len(asthma)
+        == 38
+        - len(small)
+        - prac[(prac["indicator_id"] == "C11") & ~prac["suppressed"] & prac["value"].isna()].shape[
+            0
+        ]
+    )
     # the fitted line's ends lie on y = a + b x
     fit = data[(data["kind"] == "fit") & (data["indicator"] == smoke["indicator"].iloc[0])]
     slope = np.diff(fit["y"])[0] / np.diff(fit["x"])[0]
@@ -204,17 +272,20 @@ def test_scatter_data_and_chart(tables):
 
 # --- box plots -------------------------------------------------------------------------
 
+
 def test_box_plot_quartiles_match_the_profile_spread(tables):
     values, metadata, areas = tables
     box = views.box_data(values, metadata, areas, CCG).set_index("indicator")
-    ccg = values[values["area_code"] == CCG].merge(
-        metadata[["indicator_id", "name", "polarity"]], on="indicator_id").set_index("name")
+    ccg = (
+        values[values["area_code"] == CCG]
+        .merge(metadata[["indicator_id", "name", "polarity"]], on="indicator_id")
+        .set_index("name")
+    )
     for name, row in box.iterrows():
         spread = ccg.loc[name]
         # the profile's 25th/75th percentiles (Excel PERCENTILE.INC) over the same practices
         for mine, theirs in ((row["q1"], spread["p25"]), (row["q3"], spread["p75"])):
-            assert (np.isnan(mine) and np.isnan(theirs)) or mine == pytest.approx(theirs,
-                                                                                  abs=1e-3)
+            assert (np.isnan(mine) and np.isnan(theirs)) or mine == pytest.approx(theirs, abs=1e-3)
         lo, hi = sorted([spread["worst"], spread["best"]])
         assert row["lowest"] == pytest.approx(lo, abs=1e-3)
         assert row["highest"] == pytest.approx(hi, abs=1e-3)
@@ -232,26 +303,42 @@ def test_box_plot_on_a_hand_made_series():
     assert box.at["2022/23", "practices"] == 3 and np.isnan(box.at["2022/23", "median"])
     # 2023/24: 10, 20, 30, 40: h = 3·p + 1 -> 17.5, 25, 32.5
     assert box.loc["2023/24", ["lowest", "q1", "median", "q3", "highest"]].tolist() == [
-        10, 17.5, 25, 32.5, 40]
+        10,
+        17.5,
+        25,
+        32.5,
+        40,
+    ]
     spec = charts.box_plot(views.box_data(values, metadata, areas, "P")).to_dict()
-    assert {m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"]
-            for m in _marks(spec)} == {"rule", "bar", "tick", "point"}
+    assert {
+        m["mark"]["type"] if isinstance(m["mark"], dict) else m["mark"] for m in _marks(spec)
+    } == {"rule", "bar", "tick", "point"}
 
 
 # --- inequalities ----------------------------------------------------------------------
 
-def _quintile_frame(values: list[float], pops: list[float], method: str,
-                    mult: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    by_q = pd.DataFrame({"indicator_id": "I", "quintile": [1, 2, 3, 4, 5],
-                         "population": pops, "value": values,
-                         "lower_95": [v * 0.95 for v in values],
-                         "upper_95": [v * 1.05 for v in values], "suppressed": False})
+
+def _quintile_frame(
+    values: list[float], pops: list[float], method: str, mult: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by_q = pd.DataFrame(
+        {
+            "indicator_id": "I",
+            "quintile": [1, 2, 3, 4, 5],
+            "population": pops,
+            "value": values,
+            "lower_95": [v * 0.95 for v in values],
+            "upper_95": [v * 1.05 for v in values],
+            "suppressed": False,
+        }
+    )
     meta = pd.DataFrame({"indicator_id": ["I"], "method": [method], "multiplier": [mult]})
     return by_q, meta
 
 
-@pytest.mark.parametrize("method,mult", [("crude_rate", 1000.0), ("proportion", 100.0),
-                                         ("mean", 1.0)])
+@pytest.mark.parametrize(
+    "method,mult", [("crude_rate", 1000.0), ("proportion", 100.0), ("mean", 1.0)]
+)
 def test_sii_on_a_worked_example(method, mult):
     # equal populations: midpoints 0.1, 0.3, 0.5, 0.7, 0.9 (quintile 1 most deprived);
     # y = 10 + 5b exactly, so SII = 5 (least minus most deprived) and RII = 15/10
@@ -277,12 +364,18 @@ def test_sii_not_calculated_without_limits_or_with_a_suppressed_quintile():
 
 
 def test_practice_quintiles_rank_the_most_deprived_first():
-    areas = pd.DataFrame({"area_code": [f"G{i}" for i in range(10)],
-                          "list_size": [1000.0] * 10})
-    values = pd.DataFrame({"indicator_id": "D", "area_code": areas["area_code"],
-                           "period": "2019", "value": [float(i) for i in range(10)]})
-    q = views.practice_quintiles(values, areas, areas["area_code"], "D").set_index(
-        "area_code")["quintile"]
+    areas = pd.DataFrame({"area_code": [f"G{i}" for i in range(10)], "list_size": [1000.0] * 10})
+    values = pd.DataFrame(
+        {
+            "indicator_id": "D",
+            "area_code": areas["area_code"],
+            "period": "2019",
+            "value": [float(i) for i in range(10)],
+        }
+    )
+    q = views.practice_quintiles(values, areas, areas["area_code"], "D").set_index("area_code")[
+        "quintile"
+    ]
     assert q[["G9", "G8"]].tolist() == [1, 1] and q[["G0", "G1"]].tolist() == [5, 5]
     assert q.value_counts().eq(2).all()
     few = views.practice_quintiles(values, areas, ["G1", "G2", "G3", "G4"], "D")
@@ -311,12 +404,19 @@ def test_inequality_view_colours_quintiles_against_the_area_value(tables):
     assert "Index of Multiple Deprivation (IMD) 2010" not in set(bars["indicator"])
     smoke = bars[bars["indicator"] == "Patients with a Long Term Condition who smoke"]
     for _, r in smoke.iterrows():  # low is good: the whole interval above the area is worse
-        expect = ("Worse" if r["lower_95"] > r["area_value"] else
-                  "Better" if r["upper_95"] < r["area_value"] else "Similar")
+        expect = (
+            "Worse"
+            if r["lower_95"] > r["area_value"]
+            else "Better"
+            if r["upper_95"] < r["area_value"]
+            else "Similar"
+        )
         assert r["significance"] == expect
     assert smoke["quintile_label"].tolist()[0] == "1 (most deprived)"
-    assert smoke["sii_text"].iloc[0].startswith("SII -2.8") and "percentage points" in \
-        smoke["sii_text"].iloc[0]
+    assert (
+        smoke["sii_text"].iloc[0].startswith("SII -2.8")
+        and "percentage points" in smoke["sii_text"].iloc[0]
+    )
     assert summary["indicator"].is_unique and len(summary) == 52
     spec = charts.inequality_bars(bars).to_dict()
     bar = [m for m in _marks(spec) if m["mark"] == {"type": "bar", "size": 46}][0]
@@ -348,6 +448,7 @@ def test_views_are_generic_over_area_types(tables):
 
 # --- by sex and age --------------------------------------------------------------------
 
+
 def test_sex_table_pairs_indicators_that_differ_by_sex(tables):
     values, metadata, areas = tables
     table = views.sex_age_table(values, metadata, CCG)
@@ -355,17 +456,20 @@ def test_sex_table_pairs_indicators_that_differ_by_sex(tables):
     assert dict(zip(table["Sex"], table["Value"])) == {"Male": "18.4", "Female": "20.9"}
     single = views.single_sex_indicators(metadata)
     assert {"Cancer screening coverage: Cervical", "Births to women <20 yrs"} <= set(
-        single["Indicator"])
+        single["Indicator"]
+    )
     values2, metadata2, _ = _tiny()
     assert views.sex_age_table(values2, metadata2, "P").empty
 
 
 # --- trends: a known real series -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def smoking(shared):
     from nhsbook import sources
     from nhsbook.io import fingertips
+
     path = sources.locate("fingertips_91547_smoking_qof", mirror=shared / "data")
     return path, fingertips.read(path)
 
@@ -378,8 +482,9 @@ def test_trend_view_reproduces_the_published_fingertips_trend(smoking, default_b
     significant change'."""
     path, export = smoking
     raw = pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
-    raw = raw[(raw["Area Code"] == code) & raw["Category Type"].isna() &
-              raw["Recent Trend"].notna()]
+    raw = raw[
+        (raw["Area Code"] == code) & raw["Category Type"].isna() & raw["Recent Trend"].notna()
+    ]
     published = raw.sort_values("Time period Sortable").iloc[-1]
     last = published["Time period"]
     vals = export.values
@@ -388,15 +493,18 @@ def test_trend_view_reproduces_the_published_fingertips_trend(smoking, default_b
     england = vals[vals["area_code"] == "E92000001"].set_index("period")["value"]
     vals = vals.assign(comparator_value=vals["period"].map(england))
     meta = export.metadata.drop_duplicates("indicator_id").assign(
-        method="proportion", polarity="low_is_good", multiplier=100.0)
+        method="proportion", polarity="low_is_good", multiplier=100.0
+    )
     area = export.areas[export.areas["area_code"] == code].iloc[0]
     page = AreaPage(default_book, area, vals, meta, export.areas)
     trends = page.trends()
     assert trends["trend"].iloc[0] == published["Recent Trend"]
     sub = trends.tail(5)
-    res = stats.recent_trend(sub["value"], count=sub["count"], denom=sub["denominator"],
-                             polarity="low_is_good")
-    assert (res["chi2"] > stats.TREND_THRESHOLD) == (published["Recent Trend"] !=
-                                                      "No significant change")
+    res = stats.recent_trend(
+        sub["value"], count=sub["count"], denom=sub["denominator"], polarity="low_is_good"
+    )
+    assert (res["chi2"] > stats.TREND_THRESHOLD) == (
+        published["Recent Trend"] != "No significant change"
+    )
     spec = charts.trend(trends).to_dict()
     assert published["Recent Trend"] in spec["description"]

@@ -13,6 +13,16 @@ from .variation import compare_bars, funnel  # noqa: E402,F401
 from .maps import SharedShapes, choropleth, map_grid, national_map, shape_data  # noqa: E402,F401
 from .trend import trend  # noqa: E402,F401
 from .views import box_plot, inequality_bars, rug, scatter  # noqa: E402,F401
-from .spot import relative_to_ccg, spot_quadrant, zscore_bars  # noqa: E402,F401
-from .finance import (change_bars, practice_budget_forecast, spend_trajectory,  # noqa: E402,F401
-                      variance_bars, waterfall)
+from .spot import (  # noqa: E402,F401
+    relative_to_ccg,
+    spend_outcome_scatter,
+    spot_quadrant,
+    zscore_bars,
+)
+from .finance import (  # noqa: E402,F401
+    change_bars,
+    practice_budget_forecast,
+    spend_trajectory,
+    variance_bars,
+    waterfall,
+)

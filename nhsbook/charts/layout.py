@@ -91,8 +91,10 @@ def wrap(text: object, width: int, lines: int | None = None) -> list[str]:
 def wrap_expr(width: int, field: str = "datum.label") -> str:
     """A Vega expression wrapping ``field`` onto lines of at most ``width`` characters
     (an array of lines, which Vega draws as a multi-line label): for axis ``labelExpr``."""
-    return (f"split(trim(replace({field} + ' ', regexp('(.{{1,{width}}})(\\\\s+)', 'g'), "
-            f"'$1\\n')), '\\n')")
+    return (
+        f"split(trim(replace({field} + ' ', regexp('(.{{1,{width}}})(\\\\s+)', 'g'), "
+        f"'$1\\n')), '\\n')"
+    )
 
 
 def row_height(names, chars: int, *, line_px: int = 12, least: int = 18) -> int:

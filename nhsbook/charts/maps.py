@@ -31,11 +31,14 @@ def shape_data(shapes, key: str = "code", props: Sequence[str] = ()) -> alt.Data
     Vega (d3-geo) treats rings spherically: an anticlockwise exterior (RFC 7946) would fill the
     whole globe except the area, so orientation is enforced here whatever the input.
     """
-    geoms = shapely.orient_polygons(np.asarray(shapes.geometry.values, dtype=object),
-                                    exterior_cw=True)
+    geoms = shapely.orient_polygons(
+        np.asarray(shapes.geometry.values, dtype=object), exterior_cw=True
+    )
     extra = shapes[list(props)].astype(str).to_dict("records") if props else [{}] * len(geoms)
-    feats = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), key: str(c), **p}
-             for c, g, p in zip(shapes[key], geoms, extra)]
+    feats = [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g), key: str(c), **p}
+        for c, g, p in zip(shapes[key], geoms, extra)
+    ]
     return alt.Data(values=feats)
 
 
@@ -52,21 +55,41 @@ class SharedShapes:
 def _tooltips(tooltip: Sequence[Tip], data: pd.DataFrame) -> list[alt.Tooltip]:
     out = []
     for field, title, fmt in tooltip:
-        kind = ("nominal" if field.startswith("geo.") or
-                not pd.api.types.is_numeric_dtype(data[field]) else "quantitative")
-        out.append(alt.Tooltip(field, type=kind, title=title, format=fmt) if fmt else
-                   alt.Tooltip(field, type=kind, title=title))
+        kind = (
+            "nominal"
+            if field.startswith("geo.") or not pd.api.types.is_numeric_dtype(data[field])
+            else "quantitative"
+        )
+        out.append(
+            alt.Tooltip(field, type=kind, title=title, format=fmt)
+            if fmt
+            else alt.Tooltip(field, type=kind, title=title)
+        )
     return out
 
 
-def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
-               legend_title: str = "", key: str = "area_code", class_field: str = "map_class",
-               tooltip: Sequence[Tip] = (("area_name", "Area", ""), ("area_code", "Code", "")),
-               outline=None, width: int = 420, height: int = 360,
-               shape_key: str = "code", stroke: str = "#ffffff",
-               outline_stroke: str = "#222222", outline_width: float = 1.4,
-               legend_orient: str = "bottom", legend_columns: int | None = None,
-               polarity: str = "", places="auto") -> alt.LayerChart:
+def choropleth(
+    data: pd.DataFrame,
+    shapes,
+    *,
+    classes,
+    title: str = "",
+    legend_title: str = "",
+    key: str = "area_code",
+    class_field: str = "map_class",
+    tooltip: Sequence[Tip] = (("area_name", "Area", ""), ("area_code", "Code", "")),
+    outline=None,
+    width: int = 420,
+    height: int = 360,
+    shape_key: str = "code",
+    stroke: str = "#ffffff",
+    outline_stroke: str = "#222222",
+    outline_width: float = 1.4,
+    legend_orient: str = "bottom",
+    legend_columns: int | None = None,
+    polarity: str = "",
+    places="auto",
+) -> alt.LayerChart:
     """A choropleth of ``data`` drawn on ``shapes``.
 
     Parameters
@@ -92,8 +115,9 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         An ``alt.LayerChart`` (fill, outline, place names), Mercator projection fitted to
         the shapes.
     """
-    cols = list(dict.fromkeys([key, class_field, *[t[0] for t in tooltip
-                                                    if not t[0].startswith("geo.")]]))
+    cols = list(
+        dict.fromkeys([key, class_field, *[t[0] for t in tooltip if not t[0].startswith("geo.")]])
+    )
     missing = [c for c in cols if c not in data.columns]
     if missing:
         raise KeyError(f"choropleth: data has no column(s) {missing}")
@@ -104,29 +128,49 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
         if pd.api.types.is_numeric_dtype(table[c]):
             table[c] = table[c].astype("float64").round(6)
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    geo = (shapes.data if isinstance(shapes, SharedShapes) else
-           shapes if isinstance(shapes, alt.Data) else shape_data(shapes, shape_key))
-    fill = alt.Chart(alt.Data(values=table.to_dict("records"))).mark_geoshape(
-        stroke=stroke, strokeWidth=0.4
-    ).transform_lookup(
-        lookup=key, from_=alt.LookupData(data=geo, key=shape_key), as_="geo"
-    ).encode(
-        shape="geo:G",
-        color=alt.Color(f"{class_field}:N",
-                        scale=alt.Scale(domain=classes.domain, range=classes.range),
-                        legend=alt.Legend(title=legend_title or None, orient=legend_orient,
-                                          direction=("vertical" if not legend_columns
-                                                     else alt.Undefined),
-                                          labelLimit=0, titleLimit=0, symbolType="square",
-                                          columns=legend_columns or alt.Undefined)),
-        tooltip=tips,
+    geo = (
+        shapes.data
+        if isinstance(shapes, SharedShapes)
+        else shapes
+        if isinstance(shapes, alt.Data)
+        else shape_data(shapes, shape_key)
+    )
+    fill = (
+        alt.Chart(alt.Data(values=table.to_dict("records")))
+        .mark_geoshape(stroke=stroke, strokeWidth=0.4)
+        .transform_lookup(lookup=key, from_=alt.LookupData(data=geo, key=shape_key), as_="geo")
+        .encode(
+            shape="geo:G",
+            color=alt.Color(
+                f"{class_field}:N",
+                scale=alt.Scale(domain=classes.domain, range=classes.range),
+                legend=alt.Legend(
+                    title=legend_title or None,
+                    orient=legend_orient,
+                    direction=("vertical" if not legend_columns else alt.Undefined),
+                    labelLimit=0,
+                    titleLimit=0,
+                    symbolType="square",
+                    columns=legend_columns or alt.Undefined,
+                ),
+            ),
+            tooltip=tips,
+        )
     )
     layers = [fill]
     if outline is not None:
-        odata = (outline.data if isinstance(outline, SharedShapes) else
-                 outline if isinstance(outline, alt.Data) else shape_data(outline, shape_key))
-        layers.append(alt.Chart(odata).mark_geoshape(filled=False, stroke=outline_stroke,
-                                                     strokeWidth=outline_width))
+        odata = (
+            outline.data
+            if isinstance(outline, SharedShapes)
+            else outline
+            if isinstance(outline, alt.Data)
+            else shape_data(outline, shape_key)
+        )
+        layers.append(
+            alt.Chart(odata).mark_geoshape(
+                filled=False, stroke=outline_stroke, strokeWidth=outline_width
+            )
+        )
     if isinstance(places, str) and places == "auto":
         places = _auto_places(shapes, outline)
     if places is not None and len(places):
@@ -140,8 +184,11 @@ def choropleth(data: pd.DataFrame, shapes, *, classes, title: str = "",
 #: Most areas a map names by itself (districts, localities; not LSOAs or practices).
 MAX_PLACES = 12
 #: Legend words of an indicator's polarity.
-POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better",
-                  "no_judgement": "no judgement: higher is neither better nor worse"}
+POLARITY_WORDS = {
+    "high_is_good": "higher is better",
+    "low_is_good": "lower is better",
+    "no_judgement": "no judgement: higher is neither better nor worse",
+}
 
 
 def _with_polarity(title: str, polarity: str) -> str:
@@ -152,8 +199,11 @@ def _with_polarity(title: str, polarity: str) -> str:
 def _auto_places(shapes, outline):
     """The places a map names when the page does not say (see :func:`choropleth`)."""
     for frame in (outline, shapes):
-        if isinstance(frame, pd.DataFrame) and "name" in frame.columns and hasattr(
-                frame, "geometry"):
+        if (
+            isinstance(frame, pd.DataFrame)
+            and "name" in frame.columns
+            and hasattr(frame, "geometry")
+        ):
             if frame is outline and len(frame) < 2:
                 continue
             if 2 <= len(frame) <= MAX_PLACES:
@@ -165,44 +215,70 @@ def place_names(places) -> list[alt.Chart]:
     """Names of ``places`` (GeoDataFrame with ``name``, longitude/latitude geometry) at a
     point inside each, dark on a white halo so they read on any fill."""
     points = places.geometry.representative_point()
-    table = pd.DataFrame({"name": places["name"].astype(str).values,
-                          "lon": points.x.round(5).values, "lat": points.y.round(5).values})
+    table = pd.DataFrame(
+        {
+            "name": places["name"].astype(str).values,
+            "lon": points.x.round(5).values,
+            "lat": points.y.round(5).values,
+        }
+    )
     base = alt.Chart(table).encode(longitude="lon:Q", latitude="lat:Q", text="name:N")
-    halo = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
-                          stroke="#FFFFFF", strokeWidth=3, strokeOpacity=0.85,
-                          color="#FFFFFF")
-    ink = base.mark_text(fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold",
-                         color="#222222")
+    halo = base.mark_text(
+        fontSize=11,
+        font="Arial, Helvetica, sans-serif",
+        fontWeight="bold",
+        stroke="#FFFFFF",
+        strokeWidth=3,
+        strokeOpacity=0.85,
+        color="#FFFFFF",
+    )
+    ink = base.mark_text(
+        fontSize=11, font="Arial, Helvetica, sans-serif", fontWeight="bold", color="#222222"
+    )
     return [halo, ink]
 
 
-def map_grid(charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (),
-             columns: int = 2) -> alt.ConcatChart:
+def map_grid(
+    charts: Sequence[alt.LayerChart], shapes: Sequence[SharedShapes] = (), columns: int = 2
+) -> alt.ConcatChart:
     """Small multiples: maps side by side, each with its own colour scale and legend; the
     :class:`SharedShapes` the maps use are embedded once.  Two maps a row on a wide page,
     one on a phone (:mod:`nhsbook.charts.layout`), each keeping its shape."""
     w, h = (charts[0].width, charts[0].height) if charts else (420, 360)
     aspect = h / w if isinstance(w, (int, float)) and isinstance(h, (int, float)) else 360 / 420
     plain = []
-    for c in charts:   # the grid sizes its maps: drop each map's own layout
+    for c in charts:  # the grid sizes its maps: drop each map's own layout
         meta = dict(c.usermeta) if c.usermeta is not alt.Undefined else {}
         meta.pop("nhsbook", None)
         plain.append(c.properties(usermeta=meta) if meta else c.copy(deep=False))
         if not meta:
             plain[-1].usermeta = alt.Undefined
-    columns = min(columns, 2)   # two maps a row at most: each big enough to read
+    columns = min(columns, 2)  # two maps a row at most: each big enough to read
     grid = alt.concat(*plain, columns=columns).resolve_scale(color="independent")
     if shapes:
         grid = grid.properties(datasets={s.name: s.values for s in shapes})
     return fit(grid, "grid", columns=columns, chrome=30, aspect=aspect)
 
 
-def national_map(data: pd.DataFrame, shapes, *, classes, outline, title: str = "",
-                 subtitle: str = "", legend_title: str = "", description: str = "",
-                 tooltip: Sequence[Tip] = (("geo.name", "Area", ""), ("area_code", "Code", ""),
-                                           ("value", "Value", ".1f"),
-                                           ("rank_text", "Rank (1 = highest)", "")),
-                 width: int = 340, height: int = 400) -> alt.LayerChart:
+def national_map(
+    data: pd.DataFrame,
+    shapes,
+    *,
+    classes,
+    outline,
+    title: str = "",
+    subtitle: str = "",
+    legend_title: str = "",
+    description: str = "",
+    tooltip: Sequence[Tip] = (
+        ("geo.name", "Area", ""),
+        ("area_code", "Code", ""),
+        ("value", "Value", ".1f"),
+        ("rank_text", "Rank (1 = highest)", ""),
+    ),
+    width: int = 340,
+    height: int = 400,
+) -> alt.LayerChart:
     """England's areas (e.g. the 106 sub-ICB locations) filled by class, with the book's area
     outlined in black on top.
 
@@ -224,11 +300,23 @@ def national_map(data: pd.DataFrame, shapes, *, classes, outline, title: str = "
     """
     if outline is None or len(outline) == 0:
         raise KeyError("national_map: no shape of the area to outline")
-    out = choropleth(data, shapes, classes=classes, legend_title=legend_title,
-                     tooltip=tooltip, width=width, height=height, stroke="#ffffff",
-                     outline=outline, outline_stroke="#000000", outline_width=2.2,
-                     legend_orient="bottom", legend_columns=3)
+    out = choropleth(
+        data,
+        shapes,
+        classes=classes,
+        legend_title=legend_title,
+        tooltip=tooltip,
+        width=width,
+        height=height,
+        stroke="#ffffff",
+        outline=outline,
+        outline_stroke="#000000",
+        outline_width=2.2,
+        legend_orient="bottom",
+        legend_columns=3,
+    )
     if title:
-        out = out.properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined,
-                                                   anchor="start"))
+        out = out.properties(
+            title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start")
+        )
     return out.properties(description=description) if description else out

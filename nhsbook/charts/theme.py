@@ -11,25 +11,49 @@ import altair as alt
 
 #: Significance labels in legend order.
 SIGNIFICANCE_ORDER: tuple[str, ...] = (
-    "Best", "Better", "Similar", "Worse", "Worst", "Higher", "Lower", "Not compared")
+    "Best",
+    "Better",
+    "Similar",
+    "Worse",
+    "Worst",
+    "Higher",
+    "Lower",
+    "Not compared",
+)
 
 PALETTES: dict[str, dict[str, str]] = {
     "standard": {
-        "Better": "#92D050", "Similar": "#FFC000", "Worse": "#C00000",
-        "Not compared": "#C9C9C9", "Higher": "#BED2FF", "Lower": "#5555E6",
-        "Best": "#00B092", "Worst": "#821733"},
+        "Better": "#92D050",
+        "Similar": "#FFC000",
+        "Worse": "#C00000",
+        "Not compared": "#C9C9C9",
+        "Higher": "#BED2FF",
+        "Lower": "#5555E6",
+        "Best": "#00B092",
+        "Worst": "#821733",
+    },
     "colourblind": {
-        "Better": "#0072B2", "Similar": "#F0E442", "Worse": "#D55E00",
-        "Not compared": "#C9C9C9", "Higher": "#56B4E9", "Lower": "#000075",
-        "Best": "#009E73", "Worst": "#CC79A7"},
+        "Better": "#0072B2",
+        "Similar": "#F0E442",
+        "Worse": "#D55E00",
+        "Not compared": "#C9C9C9",
+        "Higher": "#56B4E9",
+        "Lower": "#000075",
+        "Best": "#009E73",
+        "Worst": "#CC79A7",
+    },
 }
 
 #: Spine bands: worst to 25th and 75th to best percentile, and the 25th to 75th.
 BAND_LIGHT = "#C9C9C9"
 BAND_DARK = "#8B8B8B"
 #: Text colour that stays readable on each standard fill (tables).
-TEXT_ON: dict[str, str] = {"Worse": "#FFFFFF", "Lower": "#FFFFFF", "Worst": "#FFFFFF",
-                           "Best": "#FFFFFF"}
+TEXT_ON: dict[str, str] = {
+    "Worse": "#FFFFFF",
+    "Lower": "#FFFFFF",
+    "Worst": "#FFFFFF",
+    "Best": "#FFFFFF",
+}
 #: Comparator lines, limits and other ink.
 INK = "#333333"
 FONT = "Arial, Helvetica, sans-serif"
@@ -42,8 +66,7 @@ def palette(name: str = "standard") -> dict[str, str]:
     return PALETTES[name]
 
 
-def significance_scale(name: str = "standard",
-                       labels: tuple[str, ...] | None = None) -> alt.Scale:
+def significance_scale(name: str = "standard", labels: tuple[str, ...] | None = None) -> alt.Scale:
     """An Altair colour scale mapping significance labels to the palette's colours, in legend
     order, limited to ``labels`` when given (the labels a chart shows)."""
     colours = palette(name)

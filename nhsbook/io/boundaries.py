@@ -42,13 +42,15 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """The polygons of a geometry (collections from a repair keep only their polygons)."""
     if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
-    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon",
-                                                                        "MultiPolygon")]
+    parts = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def read_boundaries(path: Path | str, code: str, name: str,
-                    layer: str | None = None) -> gpd.GeoDataFrame:
+def read_boundaries(
+    path: Path | str, code: str, name: str, layer: str | None = None
+) -> gpd.GeoDataFrame:
     """A GeoJSON or TopoJSON boundary file as ``code, name, geometry`` in WGS84, repaired.
 
     TopoJSON is read by GDAL's TopoJSON driver (``layer`` is the topology object, e.g. ``lad``);
@@ -58,14 +60,19 @@ def read_boundaries(path: Path | str, code: str, name: str,
     gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     missing = [c for c in (code, name) if c not in gdf.columns]
     if missing:
-        raise ValueError(f"{path}: no property {', '.join(missing)} (has "
-                         f"{', '.join(c for c in gdf.columns if c != 'geometry')})")
+        raise ValueError(
+            f"{path}: no property {', '.join(missing)} (has "
+            f"{', '.join(c for c in gdf.columns if c != 'geometry')})"
+        )
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
     elif gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(WGS84)
-    out = gpd.GeoDataFrame({"code": gdf[code].astype(str), "name": gdf[name].astype(str)},
-                           geometry=gdf.geometry.values, crs=WGS84)
+    out = gpd.GeoDataFrame(
+        {"code": gdf[code].astype(str), "name": gdf[name].astype(str)},
+        geometry=gdf.geometry.values,
+        crs=WGS84,
+    )
     dupes = out["code"][out["code"].duplicated()]
     if not dupes.empty:
         raise ValueError(f"{path}: property {code} repeats {sorted(set(dupes))[:5]}")

@@ -31,3 +31,7 @@ PERFORMANCE_FILES: dict[str, str] = {
     "performance_vital_signs": "performance/vital_signs.csv",
     "performance_sop_targets": "performance/sop_targets.csv",
 }
+#: The optional monthly results of the performance chapter: validated by the gate and read
+#: when the book's data folder has the file (``io.embedded.dataset_paths``).
+ACTUALS_FILE = "performance/sop_actuals.csv"
+OPTIONAL_FILES: dict[str, str] = {"performance_sop_actuals": ACTUALS_FILE}

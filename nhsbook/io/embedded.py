@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalogue import FINANCE_FILES, PERFORMANCE_FILES
-from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
-                     VALUE_COLUMNS, Tables, coerce, empty_frame)
+from .catalogue import FINANCE_FILES, OPTIONAL_FILES, PERFORMANCE_FILES
+from ..model import (
+    AGE_COUNT_COLUMNS,
+    AREA_COLUMNS,
+    METADATA_COLUMNS,
+    POPULATION_COLUMNS,
+    VALUE_COLUMNS,
+    Tables,
+    coerce,
+    empty_frame,
+)
 
 #: Dataset name -> path inside the data directory (also the Great Expectations suite name).
 DATASETS: dict[str, str] = {
@@ -31,14 +39,23 @@ DATASETS: dict[str, str] = {
     "spot_spend": "spot/spend.csv",
     "spot_outcome_indicators": "spot/outcome_indicators.csv",
     "spot_outcomes": "spot/outcomes.csv",
-    **FINANCE_FILES,         # finance chapter (nhsbook.io.catalogue)
-    **PERFORMANCE_FILES,     # performance chapter
+    **FINANCE_FILES,  # finance chapter (nhsbook.io.catalogue)
+    **PERFORMANCE_FILES,  # performance chapter
 }
 
 
 def dataset_paths(data_dir: Path) -> dict[str, Path]:
-    """Every input file of the default book, by dataset name."""
-    return {name: Path(data_dir) / rel for name, rel in DATASETS.items()}
+    """Every input file of the default book, by dataset name, and each optional one
+    (:data:`nhsbook.io.catalogue.OPTIONAL_FILES`) the data folder has."""
+    paths = {name: Path(data_dir) / rel for name, rel in DATASETS.items()}
+    paths.update(
+        {
+            name: Path(data_dir) / rel
+            for name, rel in OPTIONAL_FILES.items()
+            if (Path(data_dir) / rel).is_file()
+        }
+    )
+    return paths
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -80,9 +97,14 @@ def load(data_dir: Path) -> Tables:
     published = published_values(seed, area_table)
     for col in ("period", "sex", "age"):
         published[col] = published["indicator_id"].map(by_id[col])
-    return Tables(metadata=metadata, areas=area_table, values=values,
-                  age_counts=empty_frame(AGE_COUNT_COLUMNS), population=population,
-                  published=published)
+    return Tables(
+        metadata=metadata,
+        areas=area_table,
+        values=values,
+        age_counts=empty_frame(AGE_COUNT_COLUMNS),
+        population=population,
+        published=published,
+    )
 
 
 def published_values(seed: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
@@ -96,10 +118,25 @@ def published_values(seed: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, r in seed.iterrows():
         note = f"Published: seed {r['seed_file']} line {r['seed_line']}"
-        rows.append({"indicator_id": r["indicator_id"], "area_code": ccg, "area_type": "ccg",
-                     "value": r["ccg_value"], "count": r["ccg_count"], "value_note": note})
-        rows.append({"indicator_id": r["indicator_id"], "area_code": cluster,
-                     "area_type": "cluster", "value": r["cluster_value"], "value_note": note})
+        rows.append(
+            {
+                "indicator_id": r["indicator_id"],
+                "area_code": ccg,
+                "area_type": "ccg",
+                "value": r["ccg_value"],
+                "count": r["ccg_count"],
+                "value_note": note,
+            }
+        )
+        rows.append(
+            {
+                "indicator_id": r["indicator_id"],
+                "area_code": cluster,
+                "area_type": "cluster",
+                "value": r["cluster_value"],
+                "value_note": note,
+            }
+        )
     out = pd.DataFrame(rows)
     return coerce(out, VALUE_COLUMNS)
 
@@ -108,10 +145,13 @@ def sources_markdown(cfg) -> list[str]:
     """The Data sources chapter's part for the embedded default: the seed documents' tables
     and the synthetic practices."""
     return [
-        "## The embedded default", "",
+        "## The embedded default",
+        "",
         "The default book is built from figures published in the seed planning documents, "
-        "transcribed into `data/default/` with the file and line of every figure:", "",
-        "| File in `data/default/` | What it holds | Seed document |", "|---|---|---|",
+        "transcribed into `data/default/` with the file and line of every figure:",
+        "",
+        "| File in `data/default/` | What it holds | Seed document |",
+        "|---|---|---|",
         "| `seed_profile.csv` | JSNA adult (33) and child (20) profile 2012: CCG number and "
         "rate, cluster rate, worst and best practice | NHS North Derbyshire CCG, Clinical "
         "Commissioning Strategy 2013-2016 (`002_e967b0e31addb216.txt` lines 253-333) |",
@@ -120,7 +160,9 @@ def sources_markdown(cfg) -> list[str]:
         "| `population_structure.csv` | Under-15 and 75+ shares of the registered population "
         "| same document, line 203 |",
         "| `areas.csv` | CCG, its five localities, 38 practices, 288,000 patients | same "
-        "document, line 120 |", "",
+        "document, line 120 |",
+        "",
         "`data/default/synthetic/` holds **synthetic** practices made by `nhsbook synth` "
-        f"(seeded; see the Methods chapter). {cfg.synthetic_note}", "",
+        f"(seeded; see the Methods chapter). {cfg.synthetic_note}",
+        "",
     ]

@@ -56,23 +56,52 @@ import pandas as pd
 from ..model import AREA_COLUMNS, METADATA_COLUMNS, VALUE_COLUMNS, coerce
 
 REQUIRED: tuple[str, ...] = (
-    "Indicator ID", "Indicator Name", "Parent Code", "Parent Name", "Area Code", "Area Name",
-    "Area Type", "Sex", "Age", "Category Type", "Category", "Time period", "Value",
-    "Lower CI 95.0 limit", "Upper CI 95.0 limit", "Lower CI 99.8 limit", "Upper CI 99.8 limit",
-    "Count", "Denominator", "Value note", "Recent Trend",
-    "Compared to England value or percentiles", "Time period Sortable", "New data",
+    "Indicator ID",
+    "Indicator Name",
+    "Parent Code",
+    "Parent Name",
+    "Area Code",
+    "Area Name",
+    "Area Type",
+    "Sex",
+    "Age",
+    "Category Type",
+    "Category",
+    "Time period",
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Value note",
+    "Recent Trend",
+    "Compared to England value or percentiles",
+    "Time period Sortable",
+    "New data",
 )
 GOAL_COLUMNS: tuple[str, ...] = ("Compared to goal", "Target data")
 BENCHMARK_PATTERN = re.compile(r"^(Compared to (.+ )?(value or )?percentiles|Column not used)$")
 NUMERIC: dict[str, str] = {
-    "Value": "value", "Lower CI 95.0 limit": "lower_95", "Upper CI 95.0 limit": "upper_95",
-    "Lower CI 99.8 limit": "lower_998", "Upper CI 99.8 limit": "upper_998",
-    "Count": "count", "Denominator": "denominator",
+    "Value": "value",
+    "Lower CI 95.0 limit": "lower_95",
+    "Upper CI 95.0 limit": "upper_95",
+    "Lower CI 99.8 limit": "lower_998",
+    "Upper CI 99.8 limit": "upper_998",
+    "Count": "count",
+    "Denominator": "denominator",
 }
 TEXT: dict[str, str] = {
-    "Indicator ID": "indicator_id", "Area Code": "area_code", "Area Type": "area_type",
-    "Time period": "period", "Sex": "sex", "Age": "age", "Category Type": "category_type",
-    "Category": "category", "Value note": "value_note",
+    "Indicator ID": "indicator_id",
+    "Area Code": "area_code",
+    "Area Type": "area_type",
+    "Time period": "period",
+    "Sex": "sex",
+    "Age": "age",
+    "Category Type": "category_type",
+    "Category": "category",
+    "Value note": "value_note",
 }
 
 
@@ -80,12 +109,16 @@ TEXT: dict[str, str] = {
 KEY_COLUMNS: tuple[str, ...] = ("Indicator ID", "Area Code", "Time period", "Sex", "Age")
 #: A number as Fingertips writes it: optional sign, digits (English thousands separators
 #: allowed, the first group not starting with 0), optional decimals and exponent.
-NUMBER = re.compile(r"^-?(?:(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
-                    r"(?:[eE][-+]?[0-9]+)?$")
+NUMBER = re.compile(
+    r"^-?(?:(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:[eE][-+]?[0-9]+)?$"
+)
 #: Details kept per row besides the model's value columns (export column -> name).
 DETAILS: dict[str, str] = {
-    "Indicator Name": "indicator_name", "Time period range": "time_period_range",
-    "Time period Sortable": "time_period_sortable", "Recent Trend": "recent_trend",
+    "Indicator Name": "indicator_name",
+    "Time period range": "time_period_range",
+    "Time period Sortable": "time_period_sortable",
+    "Recent Trend": "recent_trend",
     "Compared to England value or percentiles": "england_comparison",
 }
 
@@ -120,7 +153,8 @@ def check_header(columns: list[str], path: Path) -> str:
             f"{path}: line 1 (header): missing Fingertips column(s) {missing}. "
             f"Expected the columns of a Fingertips CSV export: {', '.join(REQUIRED)}, "
             "a benchmark column, Compared to goal. Export the data again from Fingertips "
-            "without editing the header.")
+            "without editing the header."
+        )
     order = [c for c in columns if c in REQUIRED]
     if order != [c for c in REQUIRED if c in order]:
         first = next(i for i, (a, b) in enumerate(zip(order, REQUIRED)) if a != b)
@@ -128,9 +162,15 @@ def check_header(columns: list[str], path: Path) -> str:
             f"{path}: line 1 (header), column {first + 1}: expected {REQUIRED[first]!r} "
             f"but found {order[first]!r}: the columns are not in the order of a Fingertips "
             "export, so the file has been edited by hand. Export it again from Fingertips, "
-            "or restore the column order: " + ", ".join(REQUIRED) + ".")
-    bench = [c for c in columns if c not in REQUIRED and BENCHMARK_PATTERN.match(c)
-             and c != "Compared to England value or percentiles"]
+            "or restore the column order: " + ", ".join(REQUIRED) + "."
+        )
+    bench = [
+        c
+        for c in columns
+        if c not in REQUIRED
+        and BENCHMARK_PATTERN.match(c)
+        and c != "Compared to England value or percentiles"
+    ]
     return bench[0] if bench else ""
 
 
@@ -139,20 +179,26 @@ def _numbers(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column, name in NUMERIC.items():
         text = raw[column].str.strip()
         ok = text.eq("") | text.str.match(NUMBER)
-        parsed = pd.to_numeric(text.where(ok & (text != "")).str.replace(",", "", regex=False),
-                               errors="coerce")
+        parsed = pd.to_numeric(
+            text.where(ok & (text != "")).str.replace(",", "", regex=False), errors="coerce"
+        )
         bad = ~ok | (parsed.isna() & (text != "")) | parsed.abs().eq(float("inf"))
         if bad.any():
             rows = [int(i) + 2 for i in raw.index[bad][:10]]
             examples = raw.loc[bad, column].head(10).tolist()
             comma = any(re.search(r"[0-9][,' \u00a0\u202f][0-9]", str(e)) for e in examples)
-            why = (" A decimal comma or a locale's digit grouping (0,5; 1.234,5; 1 234,5) is "
-                   "not read: export the file again from Fingertips, or write the numbers "
-                   "with a decimal point (0.5)." if comma else "")
+            why = (
+                " A decimal comma or a locale's digit grouping (0,5; 1.234,5; 1 234,5) is "
+                "not read: export the file again from Fingertips, or write the numbers "
+                "with a decimal point (0.5)."
+                if comma
+                else ""
+            )
             raise FingertipsFormatError(
                 f"{path}: column {column!r}, line(s) {rows}: expected a finite number or an "
                 f"empty cell, found {examples}. Fingertips writes missing values as empty cells and "
-                "explains them in 'Value note'." + why)
+                "explains them in 'Value note'." + why
+            )
         out[name] = parsed
     return out
 
@@ -172,7 +218,8 @@ def fill_blank_keys(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.Dat
         raise FingertipsFormatError(
             f"{path}: line(s) {lines}{more}, column {column!r}: the key is blank ({why}). "
             "Fingertips exports name every row's indicator, area, period, sex and age: "
-            "export the data again, or fill in the cell.")
+            "export the data again, or fill in the cell."
+        )
 
     for column in ("Area Code", "Time period"):
         blank = raw[column].str.strip().eq("")
@@ -181,39 +228,68 @@ def fill_blank_keys(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.Dat
     ids = raw["Indicator ID"].str.strip()
     blank = ids.eq("")
     if blank.any():
-        known = raw.loc[~blank].groupby("Indicator Name")["Indicator ID"].agg(
-            lambda s: sorted(set(s.str.strip())))
+        known = (
+            raw.loc[~blank]
+            .groupby("Indicator Name")["Indicator ID"]
+            .agg(lambda s: sorted(set(s.str.strip())))
+        )
         for name, rows in raw[blank].groupby("Indicator Name", sort=False):
             options = known.get(name, [])
             if len(options) != 1:
-                why = (f"no row of the file has Indicator Name {name!r} with an ID"
-                       if not options else f"Indicator Name {name!r} has {len(options)} IDs "
-                       f"in the file ({', '.join(options)})")
+                why = (
+                    f"no row of the file has Indicator Name {name!r} with an ID"
+                    if not options
+                    else f"Indicator Name {name!r} has {len(options)} IDs "
+                    f"in the file ({', '.join(options)})"
+                )
                 refuse("Indicator ID", raw.index.isin(rows.index) & blank, why)
             raw.loc[rows.index, "Indicator ID"] = options[0]
-            filled += [{"line": int(i) + 2, "column": "Indicator ID", "value": options[0],
-                        "rule": f"the ID of Indicator Name {name!r} in this file"}
-                       for i in rows.index]
+            filled += [
+                {
+                    "line": int(i) + 2,
+                    "column": "Indicator ID",
+                    "value": options[0],
+                    "rule": f"the ID of Indicator Name {name!r} in this file",
+                }
+                for i in rows.index
+            ]
     for column in ("Sex", "Age"):
         blank = raw[column].str.strip().eq("")
         if not blank.any():
             continue
-        plain = ~blank & raw["Category Type"].str.strip().eq("") & \
-            raw["Sex"].str.strip().ne("") & raw["Age"].str.strip().ne("")
-        pairs = raw[plain].groupby(["Indicator ID", "Area Type"]).apply(
-            lambda g: sorted(set(zip(g["Sex"], g["Age"]))), include_groups=False)
+        plain = (
+            ~blank
+            & raw["Category Type"].str.strip().eq("")
+            & raw["Sex"].str.strip().ne("")
+            & raw["Age"].str.strip().ne("")
+        )
+        pairs = (
+            raw[plain]
+            .groupby(["Indicator ID", "Area Type"])
+            .apply(lambda g: sorted(set(zip(g["Sex"], g["Age"]))), include_groups=False)
+        )
         for (ind, kind), rows in raw[blank].groupby(["Indicator ID", "Area Type"], sort=False):
             options = pairs.get((ind, kind), [])
             values = sorted({p[0 if column == "Sex" else 1] for p in options})
             if len(options) != 1:
-                why = (f"indicator {ind} has no {kind!r} rows with Sex and Age to take it from"
-                       if not options else f"indicator {ind} has {len(options)} (Sex, Age) "
-                       f"pairs for area type {kind!r} in the file")
+                why = (
+                    f"indicator {ind} has no {kind!r} rows with Sex and Age to take it from"
+                    if not options
+                    else f"indicator {ind} has {len(options)} (Sex, Age) "
+                    f"pairs for area type {kind!r} in the file"
+                )
                 refuse(column, raw.index.isin(rows.index) & blank, why)
             raw.loc[rows.index, column] = values[0]
-            filled += [{"line": int(i) + 2, "column": column, "value": values[0],
-                        "rule": f"the one {column} of indicator {ind} for area type {kind!r} "
-                                "in this file"} for i in rows.index]
+            filled += [
+                {
+                    "line": int(i) + 2,
+                    "column": column,
+                    "value": values[0],
+                    "rule": f"the one {column} of indicator {ind} for area type {kind!r} "
+                    "in this file",
+                }
+                for i in rows.index
+            ]
     return raw, pd.DataFrame(filled, columns=["line", "column", "value", "rule"])
 
 
@@ -227,7 +303,8 @@ def read(path: str | Path) -> FingertipsExport:
     except UnicodeDecodeError as exc:
         raise FingertipsFormatError(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); Fingertips exports "
-            "are UTF-8: re-save the file as UTF-8") from exc
+            "are UTF-8: re-save the file as UTF-8"
+        ) from exc
     bench = check_header(list(raw.columns), path)
     raw, filled = fill_blank_keys(raw, path)
     values = pd.concat([raw[list(TEXT)].rename(columns=TEXT), _numbers(raw, path)], axis=1)
@@ -237,17 +314,37 @@ def read(path: str | Path) -> FingertipsExport:
         details[name] = raw[column] if column in raw.columns else ""
     details.index = values.index
     first = raw.drop_duplicates("Indicator ID")
-    metadata = coerce(pd.DataFrame({
-        "indicator_id": first["Indicator ID"], "name": first["Indicator Name"],
-        "period": first["Time period"], "sex": first["Sex"], "age": first["Age"],
-        "source": f"Fingertips export {path.name}",
-    }), METADATA_COLUMNS)
+    metadata = coerce(
+        pd.DataFrame(
+            {
+                "indicator_id": first["Indicator ID"],
+                "name": first["Indicator Name"],
+                "period": first["Time period"],
+                "sex": first["Sex"],
+                "age": first["Age"],
+                "source": f"Fingertips export {path.name}",
+            }
+        ),
+        METADATA_COLUMNS,
+    )
     areas = raw.drop_duplicates("Area Code")
-    areas = coerce(pd.DataFrame({
-        "area_code": areas["Area Code"], "area_name": areas["Area Name"],
-        "area_type": areas["Area Type"], "parent_code": areas["Parent Code"],
-    }), AREA_COLUMNS)
-    return FingertipsExport(values=values, metadata=metadata, areas=areas,
-                            benchmark_column=bench,
-                            england_comparison=raw["Compared to England value or percentiles"],
-                            details=details, filled=filled)
+    areas = coerce(
+        pd.DataFrame(
+            {
+                "area_code": areas["Area Code"],
+                "area_name": areas["Area Name"],
+                "area_type": areas["Area Type"],
+                "parent_code": areas["Parent Code"],
+            }
+        ),
+        AREA_COLUMNS,
+    )
+    return FingertipsExport(
+        values=values,
+        metadata=metadata,
+        areas=areas,
+        benchmark_column=bench,
+        england_comparison=raw["Compared to England value or percentiles"],
+        details=details,
+        filled=filled,
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Tables
-from . import embedded, fingertips_book, ons_local, opendata
+from . import embedded, fingertips_book, ons_local, opendata_loader
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,29 @@ class Loader:
 
 
 LOADERS: dict[str, Loader] = {
-    "embedded": Loader("embedded", lambda cfg: embedded.dataset_paths(cfg.data),
-                       lambda cfg: embedded.load(cfg.data), embedded.sources_markdown,
-                       whole_book_gate=True),
-    "opendata": Loader("opendata", opendata.dataset_paths, opendata.load,
-                       opendata.sources_markdown),
-    "ons_local": Loader("ons_local", ons_local.dataset_paths, ons_local.load,
-                        ons_local.sources_markdown),
-    "fingertips": Loader("fingertips", fingertips_book.dataset_paths, fingertips_book.load,
-                         fingertips_book.sources_markdown, values_published=True),
+    "embedded": Loader(
+        "embedded",
+        lambda cfg: embedded.dataset_paths(cfg.data),
+        lambda cfg: embedded.load(cfg.data),
+        embedded.sources_markdown,
+        whole_book_gate=True,
+    ),
+    "opendata": Loader(
+        "opendata",
+        opendata_loader.dataset_paths,
+        opendata_loader.load,
+        opendata_loader.sources_markdown,
+    ),
+    "ons_local": Loader(
+        "ons_local", ons_local.dataset_paths, ons_local.load, ons_local.sources_markdown
+    ),
+    "fingertips": Loader(
+        "fingertips",
+        fingertips_book.dataset_paths,
+        fingertips_book.load,
+        fingertips_book.sources_markdown,
+        values_published=True,
+    ),
 }
 
 
@@ -58,5 +72,7 @@ def loader_for(cfg) -> Loader:
     try:
         return LOADERS[cfg.loader]
     except KeyError:
-        raise ValueError(f"{getattr(cfg, 'path', cfg.name)}: unknown loader {cfg.loader!r}; "
-                         f"expected one of {', '.join(LOADERS)}") from None
+        raise ValueError(
+            f"{getattr(cfg, 'path', cfg.name)}: unknown loader {cfg.loader!r}; "
+            f"expected one of {', '.join(LOADERS)}"
+        ) from None

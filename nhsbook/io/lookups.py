@@ -32,24 +32,39 @@ def _optional(keys: Sequence[str], **kwargs) -> pd.DataFrame | None:
 
 @deps.remember()
 def _lsoa_table() -> pd.DataFrame:
-    base = read_source("imd2015_lsoa11", dtype=str,
-                       usecols=["lsoa11_code", "lsoa11_name", "lad13_code", "lad13_name"])
+    base = read_source(
+        "imd2015_lsoa11",
+        dtype=str,
+        usecols=["lsoa11_code", "lsoa11_name", "lad13_code", "lad13_name"],
+    )
     f1 = read_source("imd2019_file1", dtype=str)
     f1 = f1.iloc[:, [0, 2, 3]].set_axis(["lsoa11_code", "lad19_code", "lad19_name"], axis=1)
-    ccg20 = read_source("lsoa11_ccg20_lad20_england", dtype=str,
-                        usecols=["LSOA11CD", "CCG20CD", "CCG20NM", "LAD20CD", "LAD20NM"])
+    ccg20 = read_source(
+        "lsoa11_ccg20_lad20_england",
+        dtype=str,
+        usecols=["LSOA11CD", "CCG20CD", "CCG20NM", "LAD20CD", "LAD20NM"],
+    )
     ccg20.columns = ["lsoa11_code", "ccg20_code", "ccg20_name", "lad20_code", "lad20_name"]
-    rgn = read_source("lsoa11_msoa11_lad17_rgn11_england", dtype=str,
-                      usecols=["LSOA11CD", "MSOA11CD", "MSOA11NM", "RGN11CD", "RGN11NM"])
+    rgn = read_source(
+        "lsoa11_msoa11_lad17_rgn11_england",
+        dtype=str,
+        usecols=["LSOA11CD", "MSOA11CD", "MSOA11NM", "RGN11CD", "RGN11NM"],
+    )
     rgn.columns = ["lsoa11_code", "msoa11_code", "msoa11_name", "rgn11_code", "rgn11_name"]
     out = base.merge(f1, how="left").merge(ccg20, how="left").merge(rgn, how="left")
-    ccg16 = _optional(["lsoa11_ccg16_lad16_derbyshire", "lsoa11_ccg16_lad16_holdout"],
-                      dtype=str, usecols=["LSOA11CD", "CCG16CD", "CCG16NM"])
+    ccg16 = _optional(
+        ["lsoa11_ccg16_lad16_derbyshire", "lsoa11_ccg16_lad16_holdout"],
+        dtype=str,
+        usecols=["LSOA11CD", "CCG16CD", "CCG16NM"],
+    )
     if ccg16 is not None:
         ccg16.columns = ["lsoa11_code", "ccg16_code", "ccg16_name"]
         out = out.merge(ccg16.drop_duplicates("lsoa11_code"), how="left")
-    ward = _optional(["lsoa11_ward19_lad19_derbyshire", "lsoa11_ward19_lad19_holdout"],
-                     dtype=str, usecols=["LSOA11CD", "WD19CD", "WD19NM"])
+    ward = _optional(
+        ["lsoa11_ward19_lad19_derbyshire", "lsoa11_ward19_lad19_holdout"],
+        dtype=str,
+        usecols=["LSOA11CD", "WD19CD", "WD19NM"],
+    )
     if ward is not None:
         ward.columns = ["lsoa11_code", "ward19_code", "ward19_name"]
         out = out.merge(ward.drop_duplicates("lsoa11_code"), how="left")

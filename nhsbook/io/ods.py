@@ -21,16 +21,47 @@ import pandas as pd
 from .qof import read_csv_text, whole_numbers
 
 EPRACCUR_COLUMNS: tuple[str, ...] = (
-    "organisation_code", "name", "national_grouping", "high_level_health_geography",
-    "address_1", "address_2", "address_3", "address_4", "address_5", "postcode", "open_date",
-    "close_date", "status_code", "organisation_sub_type_code", "commissioner",
-    "join_provider_date", "left_provider_date", "telephone", "null_1", "null_2", "null_3",
-    "amended_record_indicator", "null_4", "provider_purchaser", "null_5",
-    "prescribing_setting", "null_6")
+    "organisation_code",
+    "name",
+    "national_grouping",
+    "high_level_health_geography",
+    "address_1",
+    "address_2",
+    "address_3",
+    "address_4",
+    "address_5",
+    "postcode",
+    "open_date",
+    "close_date",
+    "status_code",
+    "organisation_sub_type_code",
+    "commissioner",
+    "join_provider_date",
+    "left_provider_date",
+    "telephone",
+    "null_1",
+    "null_2",
+    "null_3",
+    "amended_record_indicator",
+    "null_4",
+    "provider_purchaser",
+    "null_5",
+    "prescribing_setting",
+    "null_6",
+)
 STATUS: dict[str, str] = {"A": "Active", "C": "Closed", "D": "Dormant", "P": "Proposed"}
-REGISTERED_COLUMNS: tuple[str, ...] = ("PUBLICATION", "EXTRACT_DATE", "TYPE", "CCG_CODE",
-                                       "ONS_CCG_CODE", "CODE", "POSTCODE", "SEX", "AGE",
-                                       "NUMBER_OF_PATIENTS")
+REGISTERED_COLUMNS: tuple[str, ...] = (
+    "PUBLICATION",
+    "EXTRACT_DATE",
+    "TYPE",
+    "CCG_CODE",
+    "ONS_CCG_CODE",
+    "CODE",
+    "POSTCODE",
+    "SEX",
+    "AGE",
+    "NUMBER_OF_PATIENTS",
+)
 
 
 class OdsFormatError(ValueError):
@@ -45,27 +76,33 @@ def read_epraccur(path: str | Path) -> pd.DataFrame:
     (the published file has none), a status other than A/C/D/P, a date not ``YYYYMMDD``.
     """
     path = Path(path)
-    raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
-                      encoding="utf-8-sig")
+    raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if raw.shape[1] != len(EPRACCUR_COLUMNS):
-        raise OdsFormatError(f"{path}: expected {len(EPRACCUR_COLUMNS)} columns (the ODS "
-                             f"epraccur layout, no header row), found {raw.shape[1]}")
+        raise OdsFormatError(
+            f"{path}: expected {len(EPRACCUR_COLUMNS)} columns (the ODS "
+            f"epraccur layout, no header row), found {raw.shape[1]}"
+        )
     raw.columns = list(EPRACCUR_COLUMNS)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="line")
     if raw["organisation_code"].iloc[0].strip().lower().startswith("organisation"):
-        raise OdsFormatError(f"{path}: line 1 is a header; the published epraccur has none "
-                             "(remove the header line)")
+        raise OdsFormatError(
+            f"{path}: line 1 is a header; the published epraccur has none (remove the header line)"
+        )
     bad = ~raw["status_code"].isin(STATUS)
     if bad.any():
-        raise OdsFormatError(f"{path}: line(s) {raw.index[bad][:10].tolist()}, column 13 "
-                             f"(status code): expected one of {sorted(STATUS)}, found "
-                             f"{raw.loc[bad, 'status_code'].head(10).tolist()}")
+        raise OdsFormatError(
+            f"{path}: line(s) {raw.index[bad][:10].tolist()}, column 13 "
+            f"(status code): expected one of {sorted(STATUS)}, found "
+            f"{raw.loc[bad, 'status_code'].head(10).tolist()}"
+        )
     for col in ("open_date", "close_date"):
         text = raw[col].str.strip()
         wrong = (text != "") & ~text.str.fullmatch(r"[0-9]{8}")
         if wrong.any():
-            raise OdsFormatError(f"{path}: line(s) {raw.index[wrong][:10].tolist()}, column "
-                                 f"{col}: expected a date YYYYMMDD or an empty cell")
+            raise OdsFormatError(
+                f"{path}: line(s) {raw.index[wrong][:10].tolist()}, column "
+                f"{col}: expected a date YYYYMMDD or an empty cell"
+            )
         raw[col] = pd.to_datetime(text.where(text != ""), format="%Y%m%d")
     raw["status"] = raw["status_code"].map(STATUS)
     return raw
@@ -80,12 +117,21 @@ def read_registered_patients(path: str | Path) -> pd.DataFrame:
     raw = read_csv_text(path, REGISTERED_COLUMNS, "Patients Registered at a GP Practice file")
     split = (raw["SEX"] != "ALL") | (raw["AGE"] != "ALL")
     if split.any():
-        raise OdsFormatError(f"{path}: line(s) {raw.index[split][:10].tolist()}, columns SEX "
-                             "and AGE: expected ALL (the totals file gp-reg-pat-prac-all)")
+        raise OdsFormatError(
+            f"{path}: line(s) {raw.index[split][:10].tolist()}, columns SEX "
+            "and AGE: expected ALL (the totals file gp-reg-pat-prac-all)"
+        )
     try:
         patients = whole_numbers(raw, "NUMBER_OF_PATIENTS", path)
     except ValueError as exc:
         raise OdsFormatError(str(exc)) from exc
-    return pd.DataFrame({"practice_code": raw["CODE"], "ccg_code": raw["CCG_CODE"],
-                         "ccg_ons_code": raw["ONS_CCG_CODE"], "postcode": raw["POSTCODE"],
-                         "patients": patients, "extract_date": raw["EXTRACT_DATE"]})
+    return pd.DataFrame(
+        {
+            "practice_code": raw["CODE"],
+            "ccg_code": raw["CCG_CODE"],
+            "ccg_ons_code": raw["ONS_CCG_CODE"],
+            "postcode": raw["POSTCODE"],
+            "patients": patients,
+            "extract_date": raw["EXTRACT_DATE"],
+        }
+    )

@@ -27,16 +27,26 @@ import pandas as pd
 from ..model import AGE_BANDS
 from .qof import read_csv_text, whole_numbers
 
-LOOKUP_COLUMNS: tuple[str, ...] = ("LSOA11CD", "LSOA11NM", "CCG20CD", "CCG20CDH", "CCG20NM",
-                                   "LAD20CD", "LAD20NM")
+LOOKUP_COLUMNS: tuple[str, ...] = (
+    "LSOA11CD",
+    "LSOA11NM",
+    "CCG20CD",
+    "CCG20CDH",
+    "CCG20NM",
+    "LAD20CD",
+    "LAD20NM",
+)
 SAPE_ID_COLUMNS: tuple[str, ...] = ("lsoa_code", "lsoa_name", "la_code", "la_name")
 SINGLE_YEARS: tuple[str, ...] = tuple(f"age_{a}" for a in range(90)) + ("age_90plus",)
-FIVE_YEARS: tuple[str, ...] = tuple(f"age_{5 * i}_{5 * i + 4}" for i in range(18)) + \
-    ("age_90plus",)
+FIVE_YEARS: tuple[str, ...] = tuple(f"age_{5 * i}_{5 * i + 4}" for i in range(18)) + ("age_90plus",)
 IMD2019_FILE1_COLUMNS: tuple[str, ...] = (
-    "LSOA code (2011)", "LSOA name (2011)", "Local Authority District code (2019)",
-    "Local Authority District name (2019)", "Index of Multiple Deprivation (IMD) Rank",
-    "Index of Multiple Deprivation (IMD) Decile")
+    "LSOA code (2011)",
+    "LSOA name (2011)",
+    "Local Authority District code (2019)",
+    "Local Authority District name (2019)",
+    "Index of Multiple Deprivation (IMD) Rank",
+    "Index of Multiple Deprivation (IMD) Decile",
+)
 SEXES = {"m": "Male", "f": "Female", "male": "Male", "female": "Female"}
 
 
@@ -53,8 +63,7 @@ def _read(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
 
 def _numbers(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> pd.DataFrame:
     try:
-        return pd.DataFrame({c: whole_numbers(frame, c, path) for c in columns},
-                            index=frame.index)
+        return pd.DataFrame({c: whole_numbers(frame, c, path) for c in columns}, index=frame.index)
     except ValueError as exc:
         raise OnsFormatError(str(exc)) from exc
 
@@ -66,12 +75,21 @@ def read_lsoa_ccg_lookup(path: str | Path) -> pd.DataFrame:
     raw = _read(path, LOOKUP_COLUMNS, "ONS LSOA (2011) to CCG to LAD (April 2020) lookup")
     dup = raw["LSOA11CD"].duplicated(keep=False)
     if dup.any():
-        raise OnsFormatError(f"{path}: line(s) {raw.index[dup][:10].tolist()}, column "
-                             "'LSOA11CD': each LSOA must appear once")
-    return pd.DataFrame({"lsoa_code": raw["LSOA11CD"], "lsoa_name": raw["LSOA11NM"],
-                         "ccg_code": raw["CCG20CD"], "ccg_ods_code": raw["CCG20CDH"],
-                         "ccg_name": raw["CCG20NM"], "lad_code": raw["LAD20CD"],
-                         "lad_name": raw["LAD20NM"]}).reset_index(drop=True)
+        raise OnsFormatError(
+            f"{path}: line(s) {raw.index[dup][:10].tolist()}, column "
+            "'LSOA11CD': each LSOA must appear once"
+        )
+    return pd.DataFrame(
+        {
+            "lsoa_code": raw["LSOA11CD"],
+            "lsoa_name": raw["LSOA11NM"],
+            "ccg_code": raw["CCG20CD"],
+            "ccg_ods_code": raw["CCG20CDH"],
+            "ccg_name": raw["CCG20NM"],
+            "lad_code": raw["LAD20CD"],
+            "lad_name": raw["LAD20NM"],
+        }
+    ).reset_index(drop=True)
 
 
 def band_of_single_year(column: str) -> str:
@@ -94,23 +112,32 @@ def read_sape_single_year(path: str | Path) -> pd.DataFrame:
     sex = raw["sex"].str.lower().map(SEXES)
     if sex.isna().any():
         bad = raw.index[sex.isna()][:10].tolist()
-        raise OnsFormatError(f"{path}: line(s) {bad}, column 'sex': expected m or f, found "
-                             f"{raw.loc[sex.isna(), 'sex'].head(10).tolist()}")
+        raise OnsFormatError(
+            f"{path}: line(s) {bad}, column 'sex': expected m or f, found "
+            f"{raw.loc[sex.isna(), 'sex'].head(10).tolist()}"
+        )
     nums = _numbers(raw, ("all_ages",) + SINGLE_YEARS, path)
     off = nums[list(SINGLE_YEARS)].sum(axis=1) != nums["all_ages"]
     if off.any():
-        raise OnsFormatError(f"{path}: line(s) {raw.index[off][:10].tolist()}, column "
-                             "'all_ages': must equal the sum of age_0 … age_90plus")
+        raise OnsFormatError(
+            f"{path}: line(s) {raw.index[off][:10].tolist()}, column "
+            "'all_ages': must equal the sum of age_0 … age_90plus"
+        )
     dup = pd.Series(list(zip(raw["lsoa_code"], sex)), index=raw.index).duplicated(keep=False)
     if dup.any():
-        raise OnsFormatError(f"{path}: line(s) {raw.index[dup][:10].tolist()}, columns "
-                             "'lsoa_code' and 'sex': one row per LSOA and sex expected")
+        raise OnsFormatError(
+            f"{path}: line(s) {raw.index[dup][:10].tolist()}, columns "
+            "'lsoa_code' and 'sex': one row per LSOA and sex expected"
+        )
     bands = {c: band_of_single_year(c) for c in SINGLE_YEARS}
     by_band = nums[list(SINGLE_YEARS)].T.groupby(bands).sum().T
-    wide = pd.concat([raw[["lsoa_code", "la_code", "la_name"]].assign(sex=sex), by_band],
-                     axis=1)
-    long = wide.melt(id_vars=["lsoa_code", "la_code", "la_name", "sex"],
-                     value_vars=list(AGE_BANDS), var_name="age_band", value_name="population")
+    wide = pd.concat([raw[["lsoa_code", "la_code", "la_name"]].assign(sex=sex), by_band], axis=1)
+    long = wide.melt(
+        id_vars=["lsoa_code", "la_code", "la_name", "sex"],
+        value_vars=list(AGE_BANDS),
+        var_name="age_band",
+        value_name="population",
+    )
     long["population"] = long["population"].astype(float)
     return long.reset_index(drop=True)
 
@@ -120,13 +147,18 @@ def read_sape_5yr(path: str | Path) -> pd.DataFrame:
     ``la_name``, ``all_ages`` and one column per band of model.AGE_BANDS (``0-4`` … ``90+``).
     Refused: non-numeric cells or an ``all_ages`` that is not the sum of the bands."""
     path = Path(path)
-    raw = _read(path, SAPE_ID_COLUMNS + ("all_ages",) + FIVE_YEARS,
-                "ONS small-area population estimates (persons, five-year bands)")
+    raw = _read(
+        path,
+        SAPE_ID_COLUMNS + ("all_ages",) + FIVE_YEARS,
+        "ONS small-area population estimates (persons, five-year bands)",
+    )
     nums = _numbers(raw, ("all_ages",) + FIVE_YEARS, path)
     off = nums[list(FIVE_YEARS)].sum(axis=1) != nums["all_ages"]
     if off.any():
-        raise OnsFormatError(f"{path}: line(s) {raw.index[off][:10].tolist()}, column "
-                             "'all_ages': must equal the sum of the five-year bands")
+        raise OnsFormatError(
+            f"{path}: line(s) {raw.index[off][:10].tolist()}, column "
+            "'all_ages': must equal the sum of the five-year bands"
+        )
     out = raw[list(SAPE_ID_COLUMNS)].copy()
     out["all_ages"] = nums["all_ages"]
     for col, band in zip(FIVE_YEARS, AGE_BANDS):
@@ -144,12 +176,20 @@ def read_imd2019_ranks(path: str | Path) -> pd.DataFrame:
     rank, decile = nums.iloc[:, 0], nums.iloc[:, 1]
     bad = ~rank.between(1, 32844) | ~decile.between(1, 10)
     if bad.any():
-        raise OnsFormatError(f"{path}: line(s) {raw.index[bad][:10].tolist()}: the IMD rank "
-                             "must be 1-32,844 and the decile 1-10")
-    return pd.DataFrame({"lsoa_code": raw.iloc[:, 0], "lsoa_name": raw.iloc[:, 1],
-                         "lad_code": raw.iloc[:, 2], "lad_name": raw.iloc[:, 3],
-                         "imd_rank": rank.to_numpy(), "imd_decile": decile.to_numpy()}
-                        ).reset_index(drop=True)
+        raise OnsFormatError(
+            f"{path}: line(s) {raw.index[bad][:10].tolist()}: the IMD rank "
+            "must be 1-32,844 and the decile 1-10"
+        )
+    return pd.DataFrame(
+        {
+            "lsoa_code": raw.iloc[:, 0],
+            "lsoa_name": raw.iloc[:, 1],
+            "lad_code": raw.iloc[:, 2],
+            "lad_name": raw.iloc[:, 3],
+            "imd_rank": rank.to_numpy(),
+            "imd_decile": decile.to_numpy(),
+        }
+    ).reset_index(drop=True)
 
 
 def population_shares(five_year: pd.DataFrame) -> pd.DataFrame:
@@ -157,8 +197,11 @@ def population_shares(five_year: pd.DataFrame) -> pd.DataFrame:
     the percentages aged 0-15 (bands 0-4 … 10-14), 65+ and 75+:
     ``pct = 100 × Σ population in the bands / all ages`` (NaN for an empty LSOA)."""
     total = five_year["all_ages"].astype(float).replace(0, np.nan)
-    groups = {"pct_under_15": AGE_BANDS[:3], "pct_65_plus": AGE_BANDS[13:],
-              "pct_75_plus": AGE_BANDS[15:]}
+    groups = {
+        "pct_under_15": AGE_BANDS[:3],
+        "pct_65_plus": AGE_BANDS[13:],
+        "pct_75_plus": AGE_BANDS[15:],
+    }
     out = five_year[["lsoa_code", "lsoa_name", "la_code", "la_name", "all_ages"]].copy()
     for name, bands in groups.items():
         out[name] = 100 * five_year[list(bands)].sum(axis=1) / total

@@ -61,8 +61,18 @@ import pandas as pd
 import yaml
 
 from .. import sources
-from ..model import (AGE_COUNT_COLUMNS, AREA_COLUMNS, METADATA_COLUMNS, POPULATION_COLUMNS,
-                     VALUE_COLUMNS, Tables, coerce, empty_frame)
+from ..synth_national import FILES, ensure
+from ..escape import markdown_code as esc_code
+from ..model import (
+    AGE_COUNT_COLUMNS,
+    AREA_COLUMNS,
+    METADATA_COLUMNS,
+    POPULATION_COLUMNS,
+    VALUE_COLUMNS,
+    Tables,
+    coerce,
+    empty_frame,
+)
 from . import fingertips, ons, qof
 
 #: Dataset name -> source registry key (its Great Expectations suite:
@@ -83,17 +93,17 @@ SELECTION = "opendata_selection"
 #: ``ccg_code`` value selecting every CCG (national mode).
 ALL = "all"
 OPTION_KEYS = ("ccg_code", "directory", "files", "synth")
-#: Options of the ICB mode (:mod:`nhsbook.io.opendata_icb`): an ICB or sub-ICB location.
-ICB_OPTION_KEYS = ("icb_code", "sub_icb_code", "files")
 
 ENGLAND = ("E92000001", "England")
 QOF_PERIOD = "2020/21"
 POPULATION_YEAR = 2019
 IMD_INDICATOR = "93553"
 QOF_SOURCE = "NHS Digital, Quality and Outcomes Framework 2020-21 (PREVALENCE_2021_v2.csv)"
-POPULATION_NOTE = ("ONS mid-2019 LSOA population estimates by sex and single year of age are "
-                   "in the mirror for Derby, Derbyshire, Dacorum and King's Lynn and West "
-                   "Norfolk only")
+POPULATION_NOTE = (
+    "ONS mid-2019 LSOA population estimates by sex and single year of age are "
+    "in the mirror for Derby, Derbyshire, Dacorum and King's Lynn and West "
+    "Norfolk only"
+)
 
 
 class OpenDataError(ValueError):
@@ -102,13 +112,16 @@ class OpenDataError(ValueError):
 
 # --- the book's options and inputs --------------------------------------------------------
 
+
 def book_file(cfg, loader: str, error: type[Exception], holding: str) -> tuple[Path, dict]:
     """The book file that ``data:`` points to (a loader that reads its options from the
     book's own YAML file) and its keys; ``error`` when ``data`` names no such file."""
     path = Path(cfg.data)
     if path.suffix not in (".yml", ".yaml") or not path.is_file():
-        raise error(f"book {cfg.name!r}: with loader {loader!r}, 'data' must name the "
-                    f"book's own YAML file (holding {holding}), got {path}")
+        raise error(
+            f"book {cfg.name!r}: with loader {loader!r}, 'data' must name the "
+            f"book's own YAML file (holding {holding}), got {path}"
+        )
     return path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
@@ -116,47 +129,53 @@ def options(cfg) -> dict:
     """The ``opendata:`` section of the book file that ``data:`` points to."""
     path, raw = book_file(cfg, "opendata", OpenDataError, "'opendata: ccg_code: …'")
     opts = raw.get("opendata") or {}
-    if isinstance(opts, dict) and any(str(opts.get(k) or "").strip()
-                                      for k in ("icb_code", "sub_icb_code")):
-        return _icb_options(opts, path)
+    if is_icb_options(opts):
+        raise OpenDataError(
+            f"{path}: 'opendata:' gives icb_code / sub_icb_code: an ICB book, "
+            "read by nhsbook.io.opendata_icb (the opendata loader, "
+            "nhsbook.io.opendata_loader, chooses)"
+        )
     if not isinstance(opts, dict) or not str(opts.get("ccg_code", "")).strip():
-        raise OpenDataError(f"{path}: 'opendata: ccg_code:' must give the CCG's ONS (E38…) or "
-                            "ODS (e.g. 15M) code, or 'all' for every CCG")
+        raise OpenDataError(
+            f"{path}: 'opendata: ccg_code:' must give the CCG's ONS (E38…) or "
+            "ODS (e.g. 15M) code, or 'all' for every CCG"
+        )
     unknown = sorted(set(opts) - set(OPTION_KEYS))
     if unknown:
-        raise OpenDataError(f"{path}: unknown 'opendata:' option(s) {unknown}; expected "
-                            f"{', '.join(OPTION_KEYS)}")
+        raise OpenDataError(
+            f"{path}: unknown 'opendata:' option(s) {unknown}; expected {', '.join(OPTION_KEYS)}"
+        )
     files = opts.get("files") or {}
     if not isinstance(files, dict) or not set(files) <= set(KNOWN_DATASETS):
-        raise OpenDataError(f"{path}: 'opendata: files:' maps dataset names "
-                            f"({', '.join(KNOWN_DATASETS)}) to paths, got {files!r}")
+        raise OpenDataError(
+            f"{path}: 'opendata: files:' maps dataset names "
+            f"({', '.join(KNOWN_DATASETS)}) to paths, got {files!r}"
+        )
     synth = opts.get("synth") or {}
-    if synth and (not isinstance(synth, dict) or not opts.get("directory")
-                  or not set(synth) <= {"practices", "ccgs", "lsoas", "seed"}):
-        raise OpenDataError(f"{path}: 'opendata: synth:' needs 'directory:' and takes "
-                            "practices, ccgs, lsoas and seed")
+    if synth and (
+        not isinstance(synth, dict)
+        or not opts.get("directory")
+        or not set(synth) <= {"practices", "ccgs", "lsoas", "seed"}
+    ):
+        raise OpenDataError(
+            f"{path}: 'opendata: synth:' needs 'directory:' and takes "
+            "practices, ccgs, lsoas and seed"
+        )
     code = str(opts["ccg_code"]).strip()
-    return {**opts, "ccg_code": ALL if code.lower() == ALL else code, "files": files,
-            "synth": synth}
+    return {
+        **opts,
+        "ccg_code": ALL if code.lower() == ALL else code,
+        "files": files,
+        "synth": synth,
+    }
 
 
-def _icb_options(opts: dict, path: Path) -> dict:
-    """Options of the ICB mode: ``icb_code`` and/or ``sub_icb_code``, ``files``."""
-    from . import opendata_icb
-    unknown = sorted(set(opts) - set(ICB_OPTION_KEYS))
-    if unknown:
-        raise OpenDataError(f"{path}: unknown 'opendata:' option(s) {unknown} with icb_code / "
-                            f"sub_icb_code; expected {', '.join(ICB_OPTION_KEYS)}")
-    files = opts.get("files") or {}
-    if not isinstance(files, dict) or not set(files) <= set(opendata_icb.DATASETS):
-        raise OpenDataError(f"{path}: 'opendata: files:' maps dataset names "
-                            f"({', '.join(opendata_icb.DATASETS)}) to paths, got {files!r}")
-    return {**opendata_icb.selection(opts), "files": files, "mode": "icb", "ccg_code": ""}
-
-
-def is_icb(cfg) -> bool:
-    """True for a book of an ICB or sub-ICB location (current open data)."""
-    return options(cfg).get("mode") == "icb"
+def is_icb_options(opts: object) -> bool:
+    """True when a book's ``opendata:`` section selects an ICB or sub-ICB location (current
+    open data, :mod:`nhsbook.io.opendata_icb`) rather than a CCG."""
+    return isinstance(opts, dict) and any(
+        str(opts.get(k) or "").strip() for k in ("icb_code", "sub_icb_code")
+    )
 
 
 def is_national(cfg) -> bool:
@@ -168,47 +187,39 @@ def national_sources_markdown() -> list[str]:
     """The ICB book's national maps and population-weighted deprivation, in words
     (:mod:`nhsbook.national`)."""
     return [
-        "## National maps and population-weighted deprivation", "",
+        "## National maps and population-weighted deprivation",
+        "",
         "The **National maps** pages give every indicator for all 106 sub-ICB locations and the "
         "36 ICBs of the July 2026 GP registrations map, computed once for England: QOF 2024-25 "
         "prevalence as Σ register / Σ list size over the practices the map places in the area, "
         "with Wilson 95% limits and the comparison with England (no judgement: higher / similar "
         "/ lower); smoking (Fingertips 91547, latest period) the same way (lower is better); "
         "the practice IMD 2025 score weighted by registered patients. Rank 1 is the highest "
-        "value. Colours are quintiles of the areas (mapclassify).", "",
+        "value. Colours are quintiles of the areas (mapclassify).",
+        "",
         "Boundaries: ONS NHS sub-ICB locations (April 2023, super-generalised, simplified to "
         "about 3 km for the web; registry `sicbl_boundaries_apr2023`). The ONS ICB boundaries "
         "of April 2023 have 42 ICBs, the July 2026 map 36 after the April 2026 mergers: the ICB "
         "maps dissolve the sub-ICB locations by their July 2026 ICB. In April 2026 NHS Frimley's "
         "sub-ICB location D4U1Y (E38000252) was split: its area is drawn grey, and Thames "
-        "Valley's new U2G6B (E38000268) is ranked but not drawn (no boundary).", "",
+        "Valley's new U2G6B (E38000268) is ranked but not drawn (no boundary).",
+        "",
         "**Population-weighted IMD 2025** (Deprivation and National maps pages): Σ LSOA score × "
         "residents / Σ residents over the area's 2021 LSOAs, and the % of residents in England's "
         "most deprived 10% of LSOAs, with Census 2021 usual residents (TS007A, Nomis download; "
         "registry `census2021_ts007a_lsoa21`) as weights, in place of the IoD2025 mid-2022 "
         "denominators, which are not in the mirror. LSOAs are placed by the ONS LSOA → sub-ICB "
         "lookup of April 2024. For NHS Derby and Derbyshire ICB this gives 21.55 against "
-        "21.553 in MHCLG's File 13.", ""]
+        "21.553 in MHCLG's File 13.",
+        "",
+    ]
 
 
 def sources_markdown(cfg) -> list[str]:
     """The Data sources chapter's section on this book's inputs: each dataset and where it
     is read from (registry entry, or file); a synthetic book says so first."""
-    from ..escape import markdown_code as esc_code
     opts = options(cfg)
     root = Path(cfg.root)
-    if opts.get("mode") == "icb":
-        from . import opendata_icb
-        what = " and ".join(f"`{k}` {esc_code(v)}" for k, v in opendata_icb.selection(opts).items())
-        rows = [f"| `{name}` | `{key}` |" for name, key in opendata_icb.DATASETS.items()]
-        return ["## This book's data", "",
-                f"This book is built from current public open data only ({what}): "
-                f"{opendata_icb.VINTAGE}. Each file is read through the source registry "
-                "below (from the offline mirror or `nhsbook fetch`), checked against its "
-                "registered checksum and validated by its Great Expectations suite before "
-                "use. No figure is synthetic.", "",
-                "| Dataset (validation suite) | Registry entry |", "|---|---|", *rows, "",
-                *national_sources_markdown()]
     if opts.get("directory") or opts["files"]:
         rows = []
         for name, path in dataset_paths(cfg).items():
@@ -223,25 +234,36 @@ def sources_markdown(cfg) -> list[str]:
     else:
         rows = [f"| `{name}` | `{key}` |" for name, key in DATASETS.items()]
         head = "| Dataset (validation suite) | Registry entry |"
-    what = ("every CCG" if opts["ccg_code"] == ALL else f"the CCG {esc_code(opts['ccg_code'])}")
+    what = "every CCG" if opts["ccg_code"] == ALL else f"the CCG {esc_code(opts['ccg_code'])}"
     if cfg.synthetic:
         synth = opts.get("synth") or {}
-        made = (f" They were generated by `nhsbook synth` ({', '.join(f'{k} {v}' for k, v in synth.items())}; "
-                "`nhsbook/synth_national.py`)." if synth else "")
-        intro = (f"**Every figure in this book is synthetic.** The inputs, for {what}, are "
-                 "synthetic files in the published formats (QOF prevalence and mappings, a "
-                 "Fingertips export, the ONS lookup and population estimates)." + made +
-                 " Each is validated by its Great Expectations suite before use, as real data "
-                 "are.")
+        made = (
+            f" They were generated by `nhsbook synth` ({', '.join(f'{k} {v}' for k, v in synth.items())}; "
+            "`nhsbook/synth_national.py`)."
+            if synth
+            else ""
+        )
+        intro = (
+            f"**Every figure in this book is synthetic.** The inputs, for {what}, are "
+            "synthetic files in the published formats (QOF prevalence and mappings, a "
+            "Fingertips export, the ONS lookup and population estimates)."
+            + made
+            + " Each is validated by its Great Expectations suite before use, as real data "
+            "are."
+        )
     elif head.endswith("| File |"):
-        intro = (f"This book is built from public open data only, for {what}, read from the "
-                 "files listed, each validated by its Great Expectations suite before use. "
-                 "No figure is synthetic.")
+        intro = (
+            f"This book is built from public open data only, for {what}, read from the "
+            "files listed, each validated by its Great Expectations suite before use. "
+            "No figure is synthetic."
+        )
     else:
-        intro = (f"This book is built from public open data only, for {what}, "
-                 "read through the source registry below (from the offline mirror or `nhsbook "
-                 "fetch`), each file checked against its registered checksum and validated by "
-                 "its Great Expectations suite before use. No figure is synthetic.")
+        intro = (
+            f"This book is built from public open data only, for {what}, "
+            "read through the source registry below (from the offline mirror or `nhsbook "
+            "fetch`), each file checked against its registered checksum and validated by "
+            "its Great Expectations suite before use. No figure is synthetic."
+        )
     return ["## This book's data", "", intro, "", head, "|---|---|", *rows, ""]
 
 
@@ -270,11 +292,7 @@ def dataset_paths(cfg) -> dict[str, Path]:
     when ``synth:`` is given), then the ``files:`` overrides; and the selection file."""
     opts = options(cfg)
     root = Path(cfg.root)
-    if opts.get("mode") == "icb":
-        from . import opendata_icb
-        return opendata_icb.dataset_paths(cfg, opts)
     if opts.get("directory"):
-        from ..synth_national import FILES, ensure
         folder = root / str(opts["directory"])
         if opts["synth"]:
             ensure(folder, **{k: int(v) for k, v in opts["synth"].items()})
@@ -287,20 +305,22 @@ def dataset_paths(cfg) -> dict[str, Path]:
         raise OpenDataError(
             f"book {cfg.name!r}: input file(s) not found: "
             + "; ".join(f"{n}: {p}" for n, p in missing.items())
-            + (" (run `nhsbook synth --out DIR` or give 'opendata: synth:')"
-               if opts.get("directory") else ""))
+            + (
+                " (run `nhsbook synth --out DIR` or give 'opendata: synth:')"
+                if opts.get("directory")
+                else ""
+            )
+        )
     paths[SELECTION] = selection_path(cfg)
     return paths
 
 
 # --- loading ------------------------------------------------------------------------------
 
+
 def load(cfg) -> Tables:
     """Read the book's inputs into the model's tables (see the module docstring)."""
     paths = dataset_paths(cfg)
-    if is_icb(cfg):
-        from . import opendata_icb
-        return opendata_icb.load(cfg, options(cfg), paths)
     if is_national(cfg):
         return load_national(cfg, paths)
     geo = qof.read_geographies(paths["qof_geographies"])
@@ -313,28 +333,32 @@ def load(cfg) -> Tables:
     practices = geo[geo["CCG_ONS_CODE"] == ccg["CCG_ONS_CODE"]]
     missing = sorted(set(practices["PRACTICE_CODE"]) - set(prevalence["practice_code"]))
     if missing:
-        raise OpenDataError(f"{paths['qof_prevalence']}: no prevalence rows for practices "
-                            f"{missing[:10]} of {ccg['CCG_NAME']} listed in "
-                            f"{paths['qof_geographies']}")
+        raise OpenDataError(
+            f"{paths['qof_prevalence']}: no prevalence rows for practices "
+            f"{missing[:10]} of {ccg['CCG_NAME']} listed in "
+            f"{paths['qof_geographies']}"
+        )
     metadata = qof_metadata(prevalence, groups)
     metadata = pd.concat([metadata, imd_metadata(imd)], ignore_index=True)
     list_sizes = total_list_sizes(prevalence)
     areas = hierarchy(geo, ccg, list_sizes)
     lsoas = lookup[lookup["ccg_code"] == ccg["CCG_ONS_CODE"]]
     sape = [ons.read_sape_single_year(paths[n]) for n in paths if n.startswith("ons_sape")]
-    population, districts = area_populations(lsoas, lookup, pd.concat(sape, ignore_index=True),
-                                             ccg)
+    population, districts = area_populations(lsoas, lookup, pd.concat(sape, ignore_index=True), ccg)
     areas = pd.concat([areas, districts], ignore_index=True)
     for i in areas.index[areas["area_type"].isin(["ccg", "district"])]:
-        areas.loc[i, "population_note"] = population_note(population,
-                                                          areas.loc[i, "area_code"])
+        areas.loc[i, "population_note"] = population_note(population, areas.loc[i, "area_code"])
 
-    values = pd.concat([
-        qof_values(prevalence, geo, ccg, metadata),
-        imd_values(imd, geo, ccg, list_sizes),
-    ], ignore_index=True)
-    return assemble(cfg, areas, metadata, values, population, prevalence,
-                    practices["PRACTICE_CODE"])
+    values = pd.concat(
+        [
+            qof_values(prevalence, geo, ccg, metadata),
+            imd_values(imd, geo, ccg, list_sizes),
+        ],
+        ignore_index=True,
+    )
+    return assemble(
+        cfg, areas, metadata, values, population, prevalence, practices["PRACTICE_CODE"]
+    )
 
 
 def load_national(cfg, paths: dict[str, Path]) -> Tables:
@@ -346,40 +370,48 @@ def load_national(cfg, paths: dict[str, Path]) -> Tables:
     lookup = ons.read_lsoa_ccg_lookup(paths["ons_lsoa_ccg_lad"])
     missing = sorted(set(geo["PRACTICE_CODE"]) - set(prevalence["practice_code"]))
     if missing:
-        raise OpenDataError(f"{paths['qof_prevalence']}: no prevalence rows for practices "
-                            f"{missing[:10]} (of {len(missing)}) listed in "
-                            f"{paths['qof_geographies']}")
-    metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata(imd)],
-                         ignore_index=True)
+        raise OpenDataError(
+            f"{paths['qof_prevalence']}: no prevalence rows for practices "
+            f"{missing[:10]} (of {len(missing)}) listed in "
+            f"{paths['qof_geographies']}"
+        )
+    metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata(imd)], ignore_index=True)
     list_sizes = total_list_sizes(prevalence)
     areas = national_hierarchy(geo, list_sizes)
     sape = [ons.read_sape_single_year(paths[n]) for n in paths if n.startswith("ons_sape")]
     population = ccg_populations(lookup, pd.concat(sape, ignore_index=True) if sape else None)
     is_ccg = areas["area_type"] == "ccg"
     have = set(population["area_code"])
-    areas.loc[is_ccg, "n_lsoas"] = areas.loc[is_ccg, "area_code"].map(
-        lookup.groupby("ccg_code").size()).to_numpy()
+    areas.loc[is_ccg, "n_lsoas"] = (
+        areas.loc[is_ccg, "area_code"].map(lookup.groupby("ccg_code").size()).to_numpy()
+    )
     areas.loc[is_ccg & ~areas["area_code"].isin(have), "population_note"] = (
         "No age-sex population for this area: the population files do not cover every LSOA "
-        "the lookup puts in it.")
+        "the lookup puts in it."
+    )
 
     ok = prevalence[~prevalence["exceeds_list"]]
-    qof_rows = register_rows(ok, prevalence, geo.set_index("PRACTICE_CODE")["STP_ONS_CODE"],
-                             metadata)
-    values = pd.concat([qof_rows, national_imd_values(imd, geo, list_sizes)],
-                       ignore_index=True)
-    return assemble(cfg, areas, metadata, values, population, prevalence,
-                    geo["PRACTICE_CODE"])
+    qof_rows = register_rows(
+        ok, prevalence, geo.set_index("PRACTICE_CODE")["STP_ONS_CODE"], metadata
+    )
+    values = pd.concat([qof_rows, national_imd_values(imd, geo, list_sizes)], ignore_index=True)
+    return assemble(cfg, areas, metadata, values, population, prevalence, geo["PRACTICE_CODE"])
 
 
-def assemble(cfg, areas: pd.DataFrame, metadata: pd.DataFrame, values: pd.DataFrame,
-             population: pd.DataFrame, prevalence: pd.DataFrame,
-             practice_codes: pd.Series, period: str = QOF_PERIOD) -> Tables:
+def assemble(
+    cfg,
+    areas: pd.DataFrame,
+    metadata: pd.DataFrame,
+    values: pd.DataFrame,
+    population: pd.DataFrame,
+    prevalence: pd.DataFrame,
+    practice_codes: pd.Series,
+    period: str = QOF_PERIOD,
+) -> Tables:
     """The data model's tables from the loaded areas, metadata, values and population; the
     registers of ``practice_codes`` larger than their list become ``published`` rows without
     a value (:func:`excluded_registers`)."""
-    values["area_type"] = values["area_code"].map(
-        dict(zip(areas["area_code"], areas["area_type"])))
+    values["area_type"] = values["area_code"].map(dict(zip(areas["area_code"], areas["area_type"])))
     area_table = coerce(areas, AREA_COLUMNS)
     for extra in ("list_size", "n_lsoas", "population_note"):
         area_table[extra] = areas[extra].to_numpy()
@@ -388,10 +420,14 @@ def assemble(cfg, areas: pd.DataFrame, metadata: pd.DataFrame, values: pd.DataFr
     meta["reference_value"] = np.nan
     published = excluded_registers(prevalence, practice_codes, metadata, period)
     published["area_type"] = "practice"
-    return Tables(metadata=meta, areas=area_table, values=coerce(values, VALUE_COLUMNS),
-                  age_counts=empty_frame(AGE_COUNT_COLUMNS),
-                  population=coerce(population, POPULATION_COLUMNS),
-                  published=coerce(published, VALUE_COLUMNS))
+    return Tables(
+        metadata=meta,
+        areas=area_table,
+        values=coerce(values, VALUE_COLUMNS),
+        age_counts=empty_frame(AGE_COUNT_COLUMNS),
+        population=coerce(population, POPULATION_COLUMNS),
+        published=coerce(published, VALUE_COLUMNS),
+    )
 
 
 def national_hierarchy(geo: pd.DataFrame, list_sizes: pd.Series) -> pd.DataFrame:
@@ -401,30 +437,54 @@ def national_hierarchy(geo: pd.DataFrame, list_sizes: pd.Series) -> pd.DataFrame
     g = geo.assign(list_size=geo["PRACTICE_CODE"].map(list_sizes).to_numpy())
     in_pcn = ~g["PCN_ODS_CODE"].isin(["", "U"])
 
-    def level(key: str, name: str, kind: str, parent: pd.Series | str,
-              comparator: pd.Series | str, rows: pd.DataFrame) -> pd.DataFrame:
+    def level(
+        key: str,
+        name: str,
+        kind: str,
+        parent: pd.Series | str,
+        comparator: pd.Series | str,
+        rows: pd.DataFrame,
+    ) -> pd.DataFrame:
         sizes = rows.groupby(key)["list_size"].sum()
         first = rows.drop_duplicates(key)
-        return pd.DataFrame({
-            "area_code": first[key].to_numpy(), "area_name": first[name].to_numpy(),
-            "area_type": kind,
-            "parent_code": parent if isinstance(parent, str) else first[parent.name].to_numpy(),
-            "comparator_code": comparator if isinstance(comparator, str)
-            else first[comparator.name].to_numpy(),
-            "list_size": first[key].map(sizes).to_numpy()})
+        return pd.DataFrame(
+            {
+                "area_code": first[key].to_numpy(),
+                "area_name": first[name].to_numpy(),
+                "area_type": kind,
+                "parent_code": parent if isinstance(parent, str) else first[parent.name].to_numpy(),
+                "comparator_code": comparator
+                if isinstance(comparator, str)
+                else first[comparator.name].to_numpy(),
+                "list_size": first[key].map(sizes).to_numpy(),
+            }
+        )
 
-    england = pd.DataFrame([{"area_code": ENGLAND[0], "area_name": ENGLAND[1],
-                             "area_type": "england", "parent_code": "", "comparator_code": "",
-                             "list_size": float(list_sizes.sum())}])
+    england = pd.DataFrame(
+        [
+            {
+                "area_code": ENGLAND[0],
+                "area_name": ENGLAND[1],
+                "area_type": "england",
+                "parent_code": "",
+                "comparator_code": "",
+                "list_size": float(list_sizes.sum()),
+            }
+        ]
+    )
     stps = level("STP_ONS_CODE", "STP_NAME", "stp", ENGLAND[0], ENGLAND[0], g)
     ccgs = level("CCG_ONS_CODE", "CCG_NAME", "ccg", g["STP_ONS_CODE"], ENGLAND[0], g)
-    pcns = level("PCN_ODS_CODE", "PCN_NAME", "pcn", g["CCG_ONS_CODE"], g["CCG_ONS_CODE"],
-                 g[in_pcn])
-    practices = pd.DataFrame({
-        "area_code": g["PRACTICE_CODE"].to_numpy(), "area_name": g["PRACTICE_NAME"].to_numpy(),
-        "area_type": "practice",
-        "parent_code": np.where(in_pcn, g["PCN_ODS_CODE"], g["CCG_ONS_CODE"]),
-        "comparator_code": g["CCG_ONS_CODE"].to_numpy(), "list_size": g["list_size"].to_numpy()})
+    pcns = level("PCN_ODS_CODE", "PCN_NAME", "pcn", g["CCG_ONS_CODE"], g["CCG_ONS_CODE"], g[in_pcn])
+    practices = pd.DataFrame(
+        {
+            "area_code": g["PRACTICE_CODE"].to_numpy(),
+            "area_name": g["PRACTICE_NAME"].to_numpy(),
+            "area_type": "practice",
+            "parent_code": np.where(in_pcn, g["PCN_ODS_CODE"], g["CCG_ONS_CODE"]),
+            "comparator_code": g["CCG_ONS_CODE"].to_numpy(),
+            "list_size": g["list_size"].to_numpy(),
+        }
+    )
     out = pd.concat([england, stps, ccgs, pcns, practices], ignore_index=True)
     out["list_size"] = out["list_size"].astype(float)
     out["n_lsoas"] = np.nan
@@ -432,8 +492,9 @@ def national_hierarchy(geo: pd.DataFrame, list_sizes: pd.Series) -> pd.DataFrame
     return out
 
 
-def national_imd_values(imd: fingertips.FingertipsExport, geo: pd.DataFrame,
-                        list_sizes: pd.Series) -> pd.DataFrame:
+def national_imd_values(
+    imd: fingertips.FingertipsExport, geo: pd.DataFrame, list_sizes: pd.Series
+) -> pd.DataFrame:
     """Every practice's IMD 2019 score, England's published score and each STP's
     list-size-weighted mean ``Σ(score × list) / Σ list`` over its practices with a score
     (PCN and CCG means are computed by :func:`nhsbook.indicators.compute` the same way)."""
@@ -441,21 +502,25 @@ def national_imd_values(imd: fingertips.FingertipsExport, geo: pd.DataFrame,
     gp = v[v["area_type"] == "GP"].drop_duplicates("area_code").set_index("area_code")["value"]
     g = geo[["PRACTICE_CODE", "STP_ONS_CODE"]].assign(
         score=geo["PRACTICE_CODE"].map(gp).to_numpy(),
-        weight=geo["PRACTICE_CODE"].map(list_sizes).to_numpy())
+        weight=geo["PRACTICE_CODE"].map(list_sizes).to_numpy(),
+    )
     g = g.dropna(subset=["score", "weight"])
     practices = pd.DataFrame({"area_code": g["PRACTICE_CODE"], "value": g["score"]})
-    sums = (g.assign(sw=g["score"] * g["weight"]).groupby("STP_ONS_CODE")[["sw", "weight"]]
-            .sum())
-    stps = pd.DataFrame({"area_code": sums.index, "value": (sums["sw"] / sums["weight"])
-                         .to_numpy()})
+    sums = g.assign(sw=g["score"] * g["weight"]).groupby("STP_ONS_CODE")[["sw", "weight"]].sum()
+    stps = pd.DataFrame(
+        {"area_code": sums.index, "value": (sums["sw"] / sums["weight"]).to_numpy()}
+    )
     eng = v.loc[v["area_code"] == ENGLAND[0], "value"]
     frames = [practices, stps]
     if not eng.empty:
         frames.append(pd.DataFrame([{"area_code": ENGLAND[0], "value": float(eng.iloc[0])}]))
     m = imd.metadata.iloc[0]
     return pd.concat(frames, ignore_index=True).assign(
-        indicator_id=str(m["indicator_id"]), period=str(m["period"]), sex=str(m["sex"]),
-        age=str(m["age"]))
+        indicator_id=str(m["indicator_id"]),
+        period=str(m["period"]),
+        sex=str(m["sex"]),
+        age=str(m["age"]),
+    )
 
 
 def ccg_populations(lookup: pd.DataFrame, sape: pd.DataFrame | None) -> pd.DataFrame:
@@ -472,7 +537,8 @@ def ccg_populations(lookup: pd.DataFrame, sape: pd.DataFrame | None) -> pd.DataF
     keep = area.isin(complete.index[complete]).to_numpy()
     rows = sape.loc[keep, ["sex", "age_band", "population"]].assign(area_code=area[keep])
     out = rows.groupby(["area_code", "sex", "age_band"], as_index=False, sort=False)[
-        "population"].sum()
+        "population"
+    ].sum()
     return out.assign(year=POPULATION_YEAR, kind="estimate")
 
 
@@ -481,10 +547,16 @@ def select_ccg(geo: pd.DataFrame, code: str, path: Path | str = "") -> pd.Series
     hit = geo[(geo["CCG_ONS_CODE"] == code) | (geo["CCG_ODS_CODE"].str.upper() == code.upper())]
     if hit.empty:
         known = geo.drop_duplicates("CCG_ONS_CODE").sort_values("CCG_NAME")
-        some = ", ".join(f"{o} {c} {n}" for o, c, n in known[
-            ["CCG_ODS_CODE", "CCG_ONS_CODE", "CCG_NAME"]].head(5).itertuples(index=False))
-        raise OpenDataError(f"ccg_code {code!r} is not a CCG of {path or 'the QOF mapping'} "
-                            f"({len(known)} CCGs, e.g. {some} …)")
+        some = ", ".join(
+            f"{o} {c} {n}"
+            for o, c, n in known[["CCG_ODS_CODE", "CCG_ONS_CODE", "CCG_NAME"]]
+            .head(5)
+            .itertuples(index=False)
+        )
+        raise OpenDataError(
+            f"ccg_code {code!r} is not a CCG of {path or 'the QOF mapping'} "
+            f"({len(known)} CCGs, e.g. {some} …)"
+        )
     return hit.iloc[0]
 
 
@@ -496,33 +568,57 @@ def qof_metadata(prevalence: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame
     g = groups.set_index("group_code")
     unknown = [c for c in present if c not in g.index]
     if unknown:
-        raise OpenDataError(f"QOF registers {unknown} of the prevalence file are not in the "
-                            "indicator mapping")
+        raise OpenDataError(
+            f"QOF registers {unknown} of the prevalence file are not in the indicator mapping"
+        )
     list_type = prevalence.drop_duplicates("group_code").set_index("group_code")["list_type"]
     rows = []
-    for code in sorted(present, key=lambda c: (g.loc[c, "domain"].lower(),
-                                               g.loc[c, "description"].lower())):
+    for code in sorted(
+        present, key=lambda c: (g.loc[c, "domain"].lower(), g.loc[c, "description"].lower())
+    ):
         age = qof.LIST_TYPE_AGES.get(list_type[code], list_type[code])
         suffix = "" if age == "All ages" else f", {age}"
-        rows.append({"indicator_id": f"QOF_{code}",
-                     "name": f"{g.loc[code, 'description']}: QOF prevalence{suffix}",
-                     "domain": f"QOF {g.loc[code, 'domain'].lower()} registers",
-                     "profile": "qof", "unit": "%", "multiplier": 100.0,
-                     "polarity": "no_judgement", "method": "proportion", "period": QOF_PERIOD,
-                     "sex": "Persons", "age": age, "source": QOF_SOURCE})
+        rows.append(
+            {
+                "indicator_id": f"QOF_{code}",
+                "name": f"{g.loc[code, 'description']}: QOF prevalence{suffix}",
+                "domain": f"QOF {g.loc[code, 'domain'].lower()} registers",
+                "profile": "qof",
+                "unit": "%",
+                "multiplier": 100.0,
+                "polarity": "no_judgement",
+                "method": "proportion",
+                "period": QOF_PERIOD,
+                "sex": "Persons",
+                "age": age,
+                "source": QOF_SOURCE,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def imd_metadata(imd: fingertips.FingertipsExport) -> pd.DataFrame:
     """The practices' IMD 2019 score (Fingertips 93553) as a ``score`` indicator."""
     m = imd.metadata.iloc[0]
-    return pd.DataFrame([{
-        "indicator_id": str(m["indicator_id"]), "name": str(m["name"]),
-        "domain": "Deprivation", "profile": "deprivation", "unit": "score",
-        "multiplier": 1.0, "polarity": "no_judgement", "method": "score",
-        "period": str(m["period"]), "sex": str(m["sex"]), "age": str(m["age"]),
-        "source": f"OHID Fingertips indicator {m['indicator_id']} ({m['source']}); list-size "
-                  "weighted mean of practice scores above practice level"}])
+    return pd.DataFrame(
+        [
+            {
+                "indicator_id": str(m["indicator_id"]),
+                "name": str(m["name"]),
+                "domain": "Deprivation",
+                "profile": "deprivation",
+                "unit": "score",
+                "multiplier": 1.0,
+                "polarity": "no_judgement",
+                "method": "score",
+                "period": str(m["period"]),
+                "sex": str(m["sex"]),
+                "age": str(m["age"]),
+                "source": f"OHID Fingertips indicator {m['indicator_id']} ({m['source']}); list-size "
+                "weighted mean of practice scores above practice level",
+            }
+        ]
+    )
 
 
 def total_list_sizes(prevalence: pd.DataFrame) -> pd.Series:
@@ -542,54 +638,95 @@ def hierarchy(geo: pd.DataFrame, ccg: pd.Series, list_sizes: pd.Series) -> pd.Da
     pcns = mine[in_pcn].drop_duplicates("PCN_ODS_CODE")
     stp_practices = geo.loc[geo["STP_ONS_CODE"] == stp[0], "PRACTICE_CODE"]
     rows = [
-        {"area_code": ENGLAND[0], "area_name": ENGLAND[1], "area_type": "england",
-         "parent_code": "", "comparator_code": "", "list_size": list_sizes.sum()},
-        {"area_code": stp[0], "area_name": stp[1], "area_type": "stp",
-         "parent_code": ENGLAND[0], "comparator_code": ENGLAND[0],
-         "list_size": list_sizes.reindex(stp_practices).sum()},
-        {"area_code": code, "area_name": ccg["CCG_NAME"], "area_type": "ccg",
-         "parent_code": stp[0], "comparator_code": ENGLAND[0],
-         "list_size": list_sizes.reindex(mine["PRACTICE_CODE"]).sum()},
+        {
+            "area_code": ENGLAND[0],
+            "area_name": ENGLAND[1],
+            "area_type": "england",
+            "parent_code": "",
+            "comparator_code": "",
+            "list_size": list_sizes.sum(),
+        },
+        {
+            "area_code": stp[0],
+            "area_name": stp[1],
+            "area_type": "stp",
+            "parent_code": ENGLAND[0],
+            "comparator_code": ENGLAND[0],
+            "list_size": list_sizes.reindex(stp_practices).sum(),
+        },
+        {
+            "area_code": code,
+            "area_name": ccg["CCG_NAME"],
+            "area_type": "ccg",
+            "parent_code": stp[0],
+            "comparator_code": ENGLAND[0],
+            "list_size": list_sizes.reindex(mine["PRACTICE_CODE"]).sum(),
+        },
     ]
     for _, p in pcns.iterrows():
         members = mine.loc[mine["PCN_ODS_CODE"] == p["PCN_ODS_CODE"], "PRACTICE_CODE"]
-        rows.append({"area_code": p["PCN_ODS_CODE"], "area_name": p["PCN_NAME"],
-                     "area_type": "pcn", "parent_code": code, "comparator_code": code,
-                     "list_size": list_sizes.reindex(members).sum()})
+        rows.append(
+            {
+                "area_code": p["PCN_ODS_CODE"],
+                "area_name": p["PCN_NAME"],
+                "area_type": "pcn",
+                "parent_code": code,
+                "comparator_code": code,
+                "list_size": list_sizes.reindex(members).sum(),
+            }
+        )
     for _, p in mine.iterrows():
         parent = p["PCN_ODS_CODE"] if p["PCN_ODS_CODE"] not in ("", "U") else code
-        rows.append({"area_code": p["PRACTICE_CODE"], "area_name": p["PRACTICE_NAME"],
-                     "area_type": "practice", "parent_code": parent, "comparator_code": code,
-                     "list_size": list_sizes.get(p["PRACTICE_CODE"], np.nan)})
+        rows.append(
+            {
+                "area_code": p["PRACTICE_CODE"],
+                "area_name": p["PRACTICE_NAME"],
+                "area_type": "practice",
+                "parent_code": parent,
+                "comparator_code": code,
+                "list_size": list_sizes.get(p["PRACTICE_CODE"], np.nan),
+            }
+        )
     out = pd.DataFrame(rows)
     out["n_lsoas"] = np.nan
     out["population_note"] = ""
     return out
 
 
-def qof_values(prevalence: pd.DataFrame, geo: pd.DataFrame, ccg: pd.Series,
-               metadata: pd.DataFrame) -> pd.DataFrame:
+def qof_values(
+    prevalence: pd.DataFrame, geo: pd.DataFrame, ccg: pd.Series, metadata: pd.DataFrame
+) -> pd.DataFrame:
     """Register counts and list sizes: each practice of the CCG, and the sums over every
     practice of England and of the STP (their values are then computed like the CCG's)."""
     mine = set(geo.loc[geo["CCG_ONS_CODE"] == ccg["CCG_ONS_CODE"], "PRACTICE_CODE"])
     practice = prevalence[prevalence["practice_code"].isin(mine) & ~prevalence["exceeds_list"]]
-    stp_map = geo.loc[geo["STP_ONS_CODE"] == ccg["STP_ONS_CODE"]].set_index(
-        "PRACTICE_CODE")["STP_ONS_CODE"]
+    stp_map = geo.loc[geo["STP_ONS_CODE"] == ccg["STP_ONS_CODE"]].set_index("PRACTICE_CODE")[
+        "STP_ONS_CODE"
+    ]
     return register_rows(practice, prevalence, stp_map, metadata)
 
 
-def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame,
-                  stp_map: pd.Series | list[pd.Series], metadata: pd.DataFrame,
-                  period: str = QOF_PERIOD) -> pd.DataFrame:
+def register_rows(
+    practices: pd.DataFrame,
+    prevalence: pd.DataFrame,
+    stp_map: pd.Series | list[pd.Series],
+    metadata: pd.DataFrame,
+    period: str = QOF_PERIOD,
+) -> pd.DataFrame:
     """Value rows (count = register, denominator = list size) of ``practices``' prevalence
     rows, of England (every practice of ``prevalence``) and of each STP of ``stp_map``
     (practice code → STP code; or a list of such maps, e.g. the ICB's and the region's),
     for ``period``."""
     meta = metadata.set_index("indicator_id")
     maps = [stp_map] if isinstance(stp_map, pd.Series) else list(stp_map)
-    rows = pd.concat([practices.rename(columns={"practice_code": "area_code"}),
-                      qof.register_totals(prevalence).assign(area_code=ENGLAND[0]),
-                      *(qof.register_totals(prevalence, m) for m in maps)], ignore_index=True)
+    rows = pd.concat(
+        [
+            practices.rename(columns={"practice_code": "area_code"}),
+            qof.register_totals(prevalence).assign(area_code=ENGLAND[0]),
+            *(qof.register_totals(prevalence, m) for m in maps),
+        ],
+        ignore_index=True,
+    )
     rows["indicator_id"] = "QOF_" + rows["group_code"]
     rows["count"] = rows["register"].astype(float)
     rows["denominator"] = rows["list_size"].astype(float)
@@ -599,25 +736,38 @@ def register_rows(practices: pd.DataFrame, prevalence: pd.DataFrame,
     return rows
 
 
-def excluded_registers(prevalence: pd.DataFrame, practice_codes: pd.Series,
-                       metadata: pd.DataFrame, period: str = QOF_PERIOD) -> pd.DataFrame:
+def excluded_registers(
+    prevalence: pd.DataFrame,
+    practice_codes: pd.Series,
+    metadata: pd.DataFrame,
+    period: str = QOF_PERIOD,
+) -> pd.DataFrame:
     """The book's practice registers larger than their list (no proportion can be computed):
     rows without a value that say why, left out of the PCN and CCG sums."""
     meta = metadata.set_index("indicator_id")
-    bad = prevalence[prevalence["practice_code"].isin(set(practice_codes))
-                     & prevalence["exceeds_list"]]
-    out = pd.DataFrame({
-        "indicator_id": "QOF_" + bad["group_code"], "area_code": bad["practice_code"],
-        "period": period, "sex": "Persons",
-        "value_note": [f"Not calculated: the register ({r:,}) exceeds the list size of its age "
-                       f"group ({n:,}) in the QOF file; left out of the PCN and CCG sums"
-                       for r, n in zip(bad["register"], bad["list_size"])]})
+    bad = prevalence[
+        prevalence["practice_code"].isin(set(practice_codes)) & prevalence["exceeds_list"]
+    ]
+    out = pd.DataFrame(
+        {
+            "indicator_id": "QOF_" + bad["group_code"],
+            "area_code": bad["practice_code"],
+            "period": period,
+            "sex": "Persons",
+            "value_note": [
+                f"Not calculated: the register ({r:,}) exceeds the list size of its age "
+                f"group ({n:,}) in the QOF file; left out of the PCN and CCG sums"
+                for r, n in zip(bad["register"], bad["list_size"])
+            ],
+        }
+    )
     out["age"] = out["indicator_id"].map(meta["age"])
     return out
 
 
-def imd_values(imd: fingertips.FingertipsExport, geo: pd.DataFrame, ccg: pd.Series,
-               list_sizes: pd.Series) -> pd.DataFrame:
+def imd_values(
+    imd: fingertips.FingertipsExport, geo: pd.DataFrame, ccg: pd.Series, list_sizes: pd.Series
+) -> pd.DataFrame:
     """Practice IMD 2019 scores of the CCG, England's published score, and the STP's
     list-size-weighted mean ``Σ(score × list) / Σ list`` over its practices with a score."""
     v = imd.values
@@ -632,16 +782,25 @@ def imd_values(imd: fingertips.FingertipsExport, geo: pd.DataFrame, ccg: pd.Seri
     if not eng.empty:
         rows.append({"area_code": ENGLAND[0], "value": float(eng.iloc[0])})
     if ok.any():
-        rows.append({"area_code": ccg["STP_ONS_CODE"],
-                     "value": float((scores[ok] * weights[ok]).sum() / weights[ok].sum())})
+        rows.append(
+            {
+                "area_code": ccg["STP_ONS_CODE"],
+                "value": float((scores[ok] * weights[ok]).sum() / weights[ok].sum()),
+            }
+        )
     m = imd.metadata.iloc[0]
     out = pd.DataFrame(rows)
-    return out.assign(indicator_id=str(m["indicator_id"]), period=str(m["period"]),
-                      sex=str(m["sex"]), age=str(m["age"]))
+    return out.assign(
+        indicator_id=str(m["indicator_id"]),
+        period=str(m["period"]),
+        sex=str(m["sex"]),
+        age=str(m["age"]),
+    )
 
 
-def area_populations(lsoas: pd.DataFrame, lookup: pd.DataFrame, sape: pd.DataFrame,
-                     ccg: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def area_populations(
+    lsoas: pd.DataFrame, lookup: pd.DataFrame, sape: pd.DataFrame, ccg: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The CCG's and its districts' populations by sex and five-year band, summed over the
     LSOAs the lookup puts in the CCG, and the district areas.
 
@@ -664,9 +823,18 @@ def area_populations(lsoas: pd.DataFrame, lookup: pd.DataFrame, sape: pd.DataFra
         name = sub["lad_name"].iloc[0]
         if whole_lad.get(lad, 0) > len(sub):
             name = f"{name} (part: {len(sub)} of {whole_lad[lad]} LSOAs)"
-        districts.append({"area_code": lad, "area_name": name, "area_type": "district",
-                          "parent_code": code, "comparator_code": code, "list_size": np.nan,
-                          "n_lsoas": len(sub), "population_note": ""})
+        districts.append(
+            {
+                "area_code": lad,
+                "area_name": name,
+                "area_type": "district",
+                "parent_code": code,
+                "comparator_code": code,
+                "list_size": np.nan,
+                "n_lsoas": len(sub),
+                "population_note": "",
+            }
+        )
         frames.append(_sum_population(sape, sub["lsoa_code"], lad))
     if set(lsoas["lsoa_code"]) <= have:
         frames.append(_sum_population(sape, lsoas["lsoa_code"], code))
@@ -674,8 +842,7 @@ def area_populations(lsoas: pd.DataFrame, lookup: pd.DataFrame, sape: pd.DataFra
     return population, pd.DataFrame(districts)
 
 
-def _sum_population(sape: pd.DataFrame, lsoa_codes: pd.Series, area_code: str
-                    ) -> pd.DataFrame:
+def _sum_population(sape: pd.DataFrame, lsoa_codes: pd.Series, area_code: str) -> pd.DataFrame:
     sub = sape[sape["lsoa_code"].isin(set(lsoa_codes))]
     out = sub.groupby(["sex", "age_band"], as_index=False)["population"].sum()
     return out.assign(area_code=area_code, year=POPULATION_YEAR, kind="estimate")

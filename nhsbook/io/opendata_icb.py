@@ -57,7 +57,16 @@ import numpy as np
 import pandas as pd
 
 from .. import sources
+from ..escape import markdown_code as esc_code
 from . import current, fingertips, qof
+from .opendata import (
+    OpenDataError,
+    assemble,
+    national_sources_markdown,
+    qof_metadata as base,
+    register_rows,
+    write_selection,
+)
 
 #: Dataset name (its Great Expectations suite, :func:`nhsbook.validate.suite_for`) ->
 #: source registry key.
@@ -78,6 +87,9 @@ DATASETS: dict[str, str] = {
     "ons_lsoa21_ltla24": "lsoa21_ward24_ltla24_ew",
     # the national maps (nhsbook.national) and population-weighted IMD 2025 (nhsbook.lsoa21)
     "sicbl_boundaries": "sicbl_boundaries_apr2023",
+    # the SPOT page of general practice (nhsbook.gp_spend): payments 2022-23, A&E 0-4
+    "gp_payments_2223": "nhs_payments_gp_2022_23",
+    "fingertips_93930": "fingertips_93930_ae_0_4_gp_pcn",
 }
 SELECTION = "opendata_icb_selection"
 OPTION_KEYS = ("icb_code", "sub_icb_code")
@@ -93,19 +105,26 @@ QOF_BRIDGE_NOTE = (
     "that reported in 2020-21, so 15M includes Glossop's practices, which were then in "
     "Tameside and Glossop CCG, and is not the 2020-21 CCG E38000229 as QOF published it; "
     "practices closed since are left out, practices opened since have no 2020/21 point. "
-    "All 21 registers kept their group code and age group between the two years.")
+    "All 21 registers kept their group code and age group between the two years."
+)
 REGISTRATIONS_YEAR = 2026
 IMD_INDICATOR = "94240"
-QOF_SOURCE = ("NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2425.csv); "
-              "practices placed by the GP registrations map of July 2026")
-IMD_SOURCE = ("OHID Fingertips indicator 94240, Deprivation score (IMD 2025); above practice "
-              "level the mean of practice scores weighted by registered patients (July 2026)")
+QOF_SOURCE = (
+    "NHS England, Quality and Outcomes Framework 2024-25 (PREVALENCE_2425.csv); "
+    "practices placed by the GP registrations map of July 2026"
+)
+IMD_SOURCE = (
+    "OHID Fingertips indicator 94240, Deprivation score (IMD 2025); above practice "
+    "level the mean of practice scores weighted by registered patients (July 2026)"
+)
 #: What the pages say about the vintages they show.
-VINTAGE = ("QOF 2024-25 prevalence (and 2020-21 for the practices in both files); registered "
-           "patients and the practice → PCN → sub-ICB → ICB map of July 2026; IMD 2025 "
-           "(practice scores, LSOA 2021 deciles); for the similar-10 peers, Census 2021 "
-           "residents by age (TS007A) and the Rural Urban Classification 2021 of LSOAs, with "
-           "the ONS LSOA (2021) lookups to sub-ICB locations (2024) and districts (2024)")
+VINTAGE = (
+    "QOF 2024-25 prevalence (and 2020-21 for the practices in both files); registered "
+    "patients and the practice → PCN → sub-ICB → ICB map of July 2026; IMD 2025 "
+    "(practice scores, LSOA 2021 deciles); for the similar-10 peers, Census 2021 "
+    "residents by age (TS007A) and the Rural Urban Classification 2021 of LSOAs, with "
+    "the ONS LSOA (2021) lookups to sub-ICB locations (2024) and districts (2024)"
+)
 
 
 class IcbSelectionError(ValueError):
@@ -116,14 +135,58 @@ def selection(opts: dict) -> dict[str, str]:
     """The ``icb_code`` / ``sub_icb_code`` options, stripped (at least one must be given)."""
     out = {k: str(opts[k]).strip() for k in OPTION_KEYS if str(opts.get(k) or "").strip()}
     if not out:
-        raise IcbSelectionError("'opendata:' needs icb_code (e.g. QJ2 or E54000058) or "
-                                "sub_icb_code (e.g. 15M or E38000261)")
+        raise IcbSelectionError(
+            "'opendata:' needs icb_code (e.g. QJ2 or E54000058) or "
+            "sub_icb_code (e.g. 15M or E38000261)"
+        )
     return out
+
+
+#: The ``opendata:`` options of an ICB book.
+ICB_OPTION_KEYS = ("icb_code", "sub_icb_code", "files")
+
+
+def options(opts: dict, path: Path) -> dict:
+    """The ``opendata:`` options of an ICB book (``path``, its file): ``icb_code`` and/or
+    ``sub_icb_code``, ``files``; OpenDataError naming the file for any other key."""
+    unknown = sorted(set(opts) - set(ICB_OPTION_KEYS))
+    if unknown:
+        raise OpenDataError(
+            f"{path}: unknown 'opendata:' option(s) {unknown} with icb_code / "
+            f"sub_icb_code; expected {', '.join(ICB_OPTION_KEYS)}"
+        )
+    files = opts.get("files") or {}
+    if not isinstance(files, dict) or not set(files) <= set(DATASETS):
+        raise OpenDataError(
+            f"{path}: 'opendata: files:' maps dataset names "
+            f"({', '.join(DATASETS)}) to paths, got {files!r}"
+        )
+    return {**selection(opts), "files": files, "mode": "icb", "ccg_code": ""}
+
+
+def sources_markdown(opts: dict) -> list[str]:
+    """The Data sources chapter's section on an ICB book's inputs."""
+    what = " and ".join(f"`{k}` {esc_code(v)}" for k, v in selection(opts).items())
+    rows = [f"| `{name}` | `{key}` |" for name, key in DATASETS.items()]
+    return [
+        "## This book's data",
+        "",
+        f"This book is built from current public open data only ({what}): "
+        f"{VINTAGE}. Each file is read through the source registry "
+        "below (from the offline mirror or `nhsbook fetch`), checked against its "
+        "registered checksum and validated by its Great Expectations suite before "
+        "use. No figure is synthetic.",
+        "",
+        "| Dataset (validation suite) | Registry entry |",
+        "|---|---|",
+        *rows,
+        "",
+        *national_sources_markdown(),
+    ]
 
 
 def selection_path(cfg, opts: dict) -> Path:
     """Write (when changed) and return the selection file ``key,value``."""
-    from .opendata import write_selection
     return write_selection(cfg, selection(opts))
 
 
@@ -135,14 +198,17 @@ def dataset_paths(cfg, opts: dict) -> dict[str, Path]:
     paths.update({name: root / str(p) for name, p in (opts.get("files") or {}).items()})
     missing = {n: p for n, p in paths.items() if not p.is_file()}
     if missing:
-        raise IcbSelectionError(f"book {cfg.name!r}: input file(s) not found: " + "; ".join(
-            f"{n}: {p}" for n, p in missing.items()))
+        raise IcbSelectionError(
+            f"book {cfg.name!r}: input file(s) not found: "
+            + "; ".join(f"{n}: {p}" for n, p in missing.items())
+        )
     paths[SELECTION] = selection_path(cfg, opts)
     return paths
 
 
-def select(practice_map: pd.DataFrame, sel: dict[str, str], path: Path | str = ""
-           ) -> tuple[pd.DataFrame, pd.Series]:
+def select(
+    practice_map: pd.DataFrame, sel: dict[str, str], path: Path | str = ""
+) -> tuple[pd.DataFrame, pd.Series]:
     """The practices of the book (rows of the map) and the map row naming its ICB.
 
     ``icb_code`` matches ``ICB_CODE`` or ``ONS_ICB_CODE``; ``sub_icb_code`` matches
@@ -155,19 +221,27 @@ def select(practice_map: pd.DataFrame, sel: dict[str, str], path: Path | str = "
         rows = m[(m["ICB_CODE"].str.upper() == code) | (m["ONS_ICB_CODE"] == code)]
         if rows.empty:
             known = m.drop_duplicates("ICB_CODE").sort_values("ICB_NAME")
-            some = ", ".join(f"{o} {c}" for o, c in known[["ICB_CODE", "ONS_ICB_CODE"]]
-                             .head(5).itertuples(index=False))
-            raise IcbSelectionError(f"icb_code {sel['icb_code']!r} is not an ICB of "
-                                    f"{path or 'the practice map'} ({len(known)} ICBs, e.g. "
-                                    f"{some} …)")
+            some = ", ".join(
+                f"{o} {c}"
+                for o, c in known[["ICB_CODE", "ONS_ICB_CODE"]].head(5).itertuples(index=False)
+            )
+            raise IcbSelectionError(
+                f"icb_code {sel['icb_code']!r} is not an ICB of "
+                f"{path or 'the practice map'} ({len(known)} ICBs, e.g. "
+                f"{some} …)"
+            )
     if "sub_icb_code" in sel:
         code = sel["sub_icb_code"].upper()
-        hit = rows[(rows["SUB_ICB_LOCATION_CODE"].str.upper() == code)
-                   | (rows["ONS_SUB_ICB_LOCATION_CODE"] == code)]
+        hit = rows[
+            (rows["SUB_ICB_LOCATION_CODE"].str.upper() == code)
+            | (rows["ONS_SUB_ICB_LOCATION_CODE"] == code)
+        ]
         if hit.empty:
             where = f"ICB {sel['icb_code']}" if "icb_code" in sel else "the practice map"
-            raise IcbSelectionError(f"sub_icb_code {sel['sub_icb_code']!r} is not a sub-ICB "
-                                    f"location of {where} ({path})")
+            raise IcbSelectionError(
+                f"sub_icb_code {sel['sub_icb_code']!r} is not a sub-ICB "
+                f"location of {where} ({path})"
+            )
         rows = hit
     return rows, rows.iloc[0]
 
@@ -176,41 +250,76 @@ def _icb_name(name: str) -> str:
     return name.replace("Integrated Care Board", "ICB")
 
 
-def hierarchy(m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series,
-              list_sizes: pd.Series) -> pd.DataFrame:
+def hierarchy(
+    m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series, list_sizes: pd.Series
+) -> pd.DataFrame:
     """England → region → ICB → sub-ICB locations → PCNs → practices (see the module
     docstring), with ``list_size`` the registered lists (July 2026) and their sums."""
     size = lambda codes: float(list_sizes.reindex(codes).sum())  # noqa: E731
     region = icb["ONS_COMM_REGION_CODE"]
     icb_code = icb["ONS_ICB_CODE"]
     rows = [
-        {"area_code": ENGLAND[0], "area_name": ENGLAND[1], "area_type": "england",
-         "parent_code": "", "comparator_code": "", "list_size": size(m["PRACTICE_CODE"])},
-        {"area_code": region, "area_name": f"NHS England {icb['COMM_REGION_NAME']} region",
-         "area_type": "region", "parent_code": ENGLAND[0], "comparator_code": ENGLAND[0],
-         "list_size": size(m.loc[m["ONS_COMM_REGION_CODE"] == region, "PRACTICE_CODE"])},
-        {"area_code": icb_code, "area_name": _icb_name(icb["ICB_NAME"]), "area_type": "stp",
-         "parent_code": region, "comparator_code": ENGLAND[0],
-         "list_size": size(m.loc[m["ONS_ICB_CODE"] == icb_code, "PRACTICE_CODE"])},
+        {
+            "area_code": ENGLAND[0],
+            "area_name": ENGLAND[1],
+            "area_type": "england",
+            "parent_code": "",
+            "comparator_code": "",
+            "list_size": size(m["PRACTICE_CODE"]),
+        },
+        {
+            "area_code": region,
+            "area_name": f"NHS England {icb['COMM_REGION_NAME']} region",
+            "area_type": "region",
+            "parent_code": ENGLAND[0],
+            "comparator_code": ENGLAND[0],
+            "list_size": size(m.loc[m["ONS_COMM_REGION_CODE"] == region, "PRACTICE_CODE"]),
+        },
+        {
+            "area_code": icb_code,
+            "area_name": _icb_name(icb["ICB_NAME"]),
+            "area_type": "stp",
+            "parent_code": region,
+            "comparator_code": ENGLAND[0],
+            "list_size": size(m.loc[m["ONS_ICB_CODE"] == icb_code, "PRACTICE_CODE"]),
+        },
     ]
     for sub_code, sub in mine.groupby("ONS_SUB_ICB_LOCATION_CODE", sort=True):
         first = sub.iloc[0]
-        rows.append({"area_code": sub_code,
-                     "area_name": f"{first['SUB_ICB_LOCATION_NAME']} sub-ICB location",
-                     "area_type": "ccg", "parent_code": icb_code,
-                     "comparator_code": ENGLAND[0], "list_size": size(sub["PRACTICE_CODE"])})
+        rows.append(
+            {
+                "area_code": sub_code,
+                "area_name": f"{first['SUB_ICB_LOCATION_NAME']} sub-ICB location",
+                "area_type": "ccg",
+                "parent_code": icb_code,
+                "comparator_code": ENGLAND[0],
+                "list_size": size(sub["PRACTICE_CODE"]),
+            }
+        )
         in_pcn = sub["PCN_CODE"] != current.UNALLOCATED_PCN
         for pcn_code, pcn in sub[in_pcn].groupby("PCN_CODE", sort=True):
-            rows.append({"area_code": pcn_code, "area_name": pcn["PCN_NAME"].iloc[0],
-                         "area_type": "pcn", "parent_code": sub_code,
-                         "comparator_code": sub_code, "list_size": size(pcn["PRACTICE_CODE"])})
+            rows.append(
+                {
+                    "area_code": pcn_code,
+                    "area_name": pcn["PCN_NAME"].iloc[0],
+                    "area_type": "pcn",
+                    "parent_code": sub_code,
+                    "comparator_code": sub_code,
+                    "list_size": size(pcn["PRACTICE_CODE"]),
+                }
+            )
         for _, p in sub.iterrows():
             allocated = p["PCN_CODE"] != current.UNALLOCATED_PCN
-            rows.append({"area_code": p["PRACTICE_CODE"], "area_name": p["PRACTICE_NAME"],
-                         "area_type": "practice",
-                         "parent_code": p["PCN_CODE"] if allocated else sub_code,
-                         "comparator_code": sub_code,
-                         "list_size": float(list_sizes.get(p["PRACTICE_CODE"], np.nan))})
+            rows.append(
+                {
+                    "area_code": p["PRACTICE_CODE"],
+                    "area_name": p["PRACTICE_NAME"],
+                    "area_type": "practice",
+                    "parent_code": p["PCN_CODE"] if allocated else sub_code,
+                    "comparator_code": sub_code,
+                    "list_size": float(list_sizes.get(p["PRACTICE_CODE"], np.nan)),
+                }
+            )
     out = pd.DataFrame(rows)
     out["n_lsoas"] = np.nan
     out["population_note"] = ""
@@ -220,22 +329,25 @@ def hierarchy(m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series,
 def qof_metadata(prevalence: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     """The 21 registers as indicators ``QOF_<group>`` (the 2020-21 loader's wording and
     domains, period 2024/25, this file's source)."""
-    from .opendata import qof_metadata as base
     return base(prevalence, groups).assign(period=QOF_PERIOD, source=QOF_SOURCE)
 
 
-def qof_values(prevalence: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
-               icb: pd.Series, metadata: pd.DataFrame) -> pd.DataFrame:
+def qof_values(
+    prevalence: pd.DataFrame,
+    m: pd.DataFrame,
+    mine: pd.DataFrame,
+    icb: pd.Series,
+    metadata: pd.DataFrame,
+) -> pd.DataFrame:
     """Register and list size of each practice of the book; the ICB's and the region's sums
     over the practices of the map in them; England's over every practice of the file."""
     ok = prevalence[~prevalence["exceeds_list"]]
     book = ok[ok["practice_code"].isin(set(mine["PRACTICE_CODE"]))]
     by_practice = m.set_index("PRACTICE_CODE")
-    icb_map = by_practice.loc[by_practice["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"],
-                              "ONS_ICB_CODE"]
-    region_map = by_practice.loc[by_practice["ONS_COMM_REGION_CODE"]
-                                 == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"]
-    from .opendata import register_rows
+    icb_map = by_practice.loc[by_practice["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"], "ONS_ICB_CODE"]
+    region_map = by_practice.loc[
+        by_practice["ONS_COMM_REGION_CODE"] == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"
+    ]
     return register_rows(book, ok, [icb_map, region_map], metadata, period=QOF_PERIOD)
 
 
@@ -247,9 +359,14 @@ def bridged_registers(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
     return sorted(g for g in a.index.intersection(b.index) if a[g] == b[g])
 
 
-def qof_2021_values(old: pd.DataFrame, new: pd.DataFrame, m: pd.DataFrame,
-                    mine: pd.DataFrame, icb: pd.Series, metadata: pd.DataFrame
-                    ) -> pd.DataFrame:
+def qof_2021_values(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    m: pd.DataFrame,
+    mine: pd.DataFrame,
+    icb: pd.Series,
+    metadata: pd.DataFrame,
+) -> pd.DataFrame:
     """QOF 2020/21 register and list size of the book's practices present in both files,
     of the ICB and the region (sums over the map's practices present in 2020-21) and of
     England (every practice of the 2020-21 file), for the registers that bridge (module
@@ -259,11 +376,10 @@ def qof_2021_values(old: pd.DataFrame, new: pd.DataFrame, m: pd.DataFrame,
     both = set(ok["practice_code"]) & set(new["practice_code"])
     book = ok[ok["practice_code"].isin(set(mine["PRACTICE_CODE"]) & both)]
     by_practice = m[m["PRACTICE_CODE"].isin(both)].set_index("PRACTICE_CODE")
-    icb_map = by_practice.loc[by_practice["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"],
-                              "ONS_ICB_CODE"]
-    region_map = by_practice.loc[by_practice["ONS_COMM_REGION_CODE"]
-                                 == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"]
-    from .opendata import register_rows
+    icb_map = by_practice.loc[by_practice["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"], "ONS_ICB_CODE"]
+    region_map = by_practice.loc[
+        by_practice["ONS_COMM_REGION_CODE"] == icb["ONS_COMM_REGION_CODE"], "ONS_COMM_REGION_CODE"
+    ]
     return register_rows(book, ok, [icb_map, region_map], metadata, period=QOF_PERIOD_2021)
 
 
@@ -279,15 +395,30 @@ def england_practice_values(paths: dict[str, Path], metadata: pd.DataFrame) -> p
         ok = prev[~prev["exceeds_list"]]
         if period == QOF_PERIOD_2021:
             ok = ok[ok["group_code"].isin(set(bridged_registers(old, new)))]
-        frames.append(pd.DataFrame({
-            "area_code": ok["practice_code"], "indicator_id": "QOF_" + ok["group_code"],
-            "period": period, "count": ok["register"].astype(float),
-            "denominator": ok["list_size"].astype(float)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "area_code": ok["practice_code"],
+                    "indicator_id": "QOF_" + ok["group_code"],
+                    "period": period,
+                    "count": ok["register"].astype(float),
+                    "denominator": ok["list_size"].astype(float),
+                }
+            )
+        )
     smoking = smoking_rows(fingertips.read(paths["fingertips_91547"]))
     frames.append(smoking.assign(indicator_id=SMOKING))
     imd = current.read_practice_imd(paths["practice_imd2025"])
-    frames.append(pd.DataFrame({"area_code": imd["practice_code"], "indicator_id": IMD_INDICATOR,
-                                "period": "2025", "value": imd["score"]}))
+    frames.append(
+        pd.DataFrame(
+            {
+                "area_code": imd["practice_code"],
+                "indicator_id": IMD_INDICATOR,
+                "period": "2025",
+                "value": imd["score"],
+            }
+        )
+    )
     out = pd.concat(frames, ignore_index=True)
     out["sex"] = out["indicator_id"].map(meta["sex"])
     out["age"] = out["indicator_id"].map(meta["age"])
@@ -295,47 +426,80 @@ def england_practice_values(paths: dict[str, Path], metadata: pd.DataFrame) -> p
 
 
 def imd_metadata() -> pd.DataFrame:
-    return pd.DataFrame([{
-        "indicator_id": IMD_INDICATOR, "name": "Deprivation score (IMD 2025)",
-        "domain": "Deprivation", "profile": "deprivation", "unit": "score",
-        "multiplier": 1.0, "polarity": "no_judgement", "method": "score", "period": "2025",
-        "sex": "Persons", "age": "All ages", "source": IMD_SOURCE}])
+    return pd.DataFrame(
+        [
+            {
+                "indicator_id": IMD_INDICATOR,
+                "name": "Deprivation score (IMD 2025)",
+                "domain": "Deprivation",
+                "profile": "deprivation",
+                "unit": "score",
+                "multiplier": 1.0,
+                "polarity": "no_judgement",
+                "method": "score",
+                "period": "2025",
+                "sex": "Persons",
+                "age": "All ages",
+                "source": IMD_SOURCE,
+            }
+        ]
+    )
 
 
-def imd_values(imd: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series,
-               list_sizes: pd.Series) -> pd.DataFrame:
+def imd_values(
+    imd: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series, list_sizes: pd.Series
+) -> pd.DataFrame:
     """Practice IMD 2025 scores of the book; the ICB's, region's and England's list-weighted
     means ``Σ(score × list) / Σ list`` over the map's practices with a score and a list (the
     PCN and sub-ICB means are computed the same way by :func:`nhsbook.indicators.compute`)."""
     score = imd.set_index("practice_code")["score"]
-    g = m[["PRACTICE_CODE", "ONS_ICB_CODE", "ONS_COMM_REGION_CODE"]].assign(
-        score=m["PRACTICE_CODE"].map(score).to_numpy(),
-        weight=m["PRACTICE_CODE"].map(list_sizes).to_numpy()).dropna(subset=["score", "weight"])
+    g = (
+        m[["PRACTICE_CODE", "ONS_ICB_CODE", "ONS_COMM_REGION_CODE"]]
+        .assign(
+            score=m["PRACTICE_CODE"].map(score).to_numpy(),
+            weight=m["PRACTICE_CODE"].map(list_sizes).to_numpy(),
+        )
+        .dropna(subset=["score", "weight"])
+    )
 
     def mean(rows: pd.DataFrame) -> float:
         return float((rows["score"] * rows["weight"]).sum() / rows["weight"].sum())
 
-    out = [{"area_code": c, "value": float(score[c])} for c in mine["PRACTICE_CODE"]
-           if c in score.index]
-    out += [{"area_code": ENGLAND[0], "value": mean(g)},
-            {"area_code": icb["ONS_ICB_CODE"],
-             "value": mean(g[g["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"]])},
-            {"area_code": icb["ONS_COMM_REGION_CODE"],
-             "value": mean(g[g["ONS_COMM_REGION_CODE"] == icb["ONS_COMM_REGION_CODE"]])}]
-    return pd.DataFrame(out).assign(indicator_id=IMD_INDICATOR, period="2025", sex="Persons",
-                                    age="All ages")
+    out = [
+        {"area_code": c, "value": float(score[c])}
+        for c in mine["PRACTICE_CODE"]
+        if c in score.index
+    ]
+    out += [
+        {"area_code": ENGLAND[0], "value": mean(g)},
+        {
+            "area_code": icb["ONS_ICB_CODE"],
+            "value": mean(g[g["ONS_ICB_CODE"] == icb["ONS_ICB_CODE"]]),
+        },
+        {
+            "area_code": icb["ONS_COMM_REGION_CODE"],
+            "value": mean(g[g["ONS_COMM_REGION_CODE"] == icb["ONS_COMM_REGION_CODE"]]),
+        },
+    ]
+    return pd.DataFrame(out).assign(
+        indicator_id=IMD_INDICATOR, period="2025", sex="Persons", age="All ages"
+    )
 
 
 #: Fewest registered patients an area's pyramid is drawn for (counts 1-4 are suppressed).
 MIN_POPULATION = 5
-SMALL_LIST_NOTE = ("Fewer than 5 patients were registered with this practice in July 2026 (it "
-                   "may have closed or merged since QOF 2024-25), so no age-sex structure is "
-                   "shown: counts from 1 to 4 are suppressed.")
+SMALL_LIST_NOTE = (
+    "Fewer than 5 patients were registered with this practice in July 2026 (it "
+    "may have closed or merged since QOF 2024-25), so no age-sex structure is "
+    "shown: counts from 1 to 4 are suppressed."
+)
 
 SMOKING = "91547"
-SMOKING_SOURCE = ("OHID Fingertips indicator 91547 (QOF smoking register, GP practices); above "
-                  "practice level the sums of the practices' counts and denominators, "
-                  "practices placed by the July 2026 map")
+SMOKING_SOURCE = (
+    "OHID Fingertips indicator 91547 (QOF smoking register, GP practices); above "
+    "practice level the sums of the practices' counts and denominators, "
+    "practices placed by the July 2026 map"
+)
 
 
 def smoking_rows(export: fingertips.FingertipsExport) -> pd.DataFrame:
@@ -350,28 +514,45 @@ def smoking_rows(export: fingertips.FingertipsExport) -> pd.DataFrame:
     blank = gp["indicator_id"].fillna("").str.strip() == ""
     other = ~blank & (gp["indicator_id"] != SMOKING)
     if other.any():
-        raise ValueError(f"Fingertips 91547 export: GP rows of other indicators "
-                         f"{sorted(gp.loc[other, 'indicator_id'].unique())[:5]}")
+        raise ValueError(
+            f"Fingertips 91547 export: GP rows of other indicators "
+            f"{sorted(gp.loc[other, 'indicator_id'].unique())[:5]}"
+        )
     gp.loc[blank, ["indicator_id", "sex", "age"]] = [SMOKING, "Persons", "15+ yrs"]
     gp = gp[gp["count"].notna() & gp["denominator"].gt(0)]
     dup = gp.duplicated(["area_code", "period"], keep=False)
     if dup.any():
-        raise ValueError(f"Fingertips 91547 export: practices with two rows in one period: "
-                         f"{gp.loc[dup, 'area_code'].unique()[:5].tolist()}")
+        raise ValueError(
+            f"Fingertips 91547 export: practices with two rows in one period: "
+            f"{gp.loc[dup, 'area_code'].unique()[:5].tolist()}"
+        )
     return gp[["area_code", "period", "count", "denominator"]].reset_index(drop=True)
 
 
 def smoking_metadata(periods: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "indicator_id": SMOKING,
-        "name": "Smoking prevalence in adults (15+), current smokers (QOF)",
-        "domain": "Behaviours", "profile": "behaviours", "unit": "%", "multiplier": 100.0,
-        "polarity": "low_is_good", "method": "proportion", "period": max(periods),
-        "sex": "Persons", "age": "15+ yrs", "source": SMOKING_SOURCE}])
+    return pd.DataFrame(
+        [
+            {
+                "indicator_id": SMOKING,
+                "name": "Smoking prevalence in adults (15+), current smokers (QOF)",
+                "domain": "Behaviours",
+                "profile": "behaviours",
+                "unit": "%",
+                "multiplier": 100.0,
+                "polarity": "low_is_good",
+                "method": "proportion",
+                "period": max(periods),
+                "sex": "Persons",
+                "age": "15+ yrs",
+                "source": SMOKING_SOURCE,
+            }
+        ]
+    )
 
 
-def smoking_values(gp: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
-                   icb: pd.Series) -> pd.DataFrame:
+def smoking_values(
+    gp: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series
+) -> pd.DataFrame:
     """Count and denominator of each practice of the book in each period (PCN and sub-ICB
     rolled up by :func:`nhsbook.indicators.compute`), and the sums over the map's practices of
     the ICB and the region, and over every practice of the export for England (the same
@@ -384,10 +565,15 @@ def smoking_values(gp: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame,
         s = rows.groupby("period", as_index=False)[["count", "denominator"]].sum()
         return s.assign(area_code=code)
 
-    frames = [book, total(gp, ENGLAND[0]),
-              total(gp[gp["area_code"].map(icb_of) == icb["ONS_ICB_CODE"]], icb["ONS_ICB_CODE"]),
-              total(gp[gp["area_code"].map(region_of) == icb["ONS_COMM_REGION_CODE"]],
-                    icb["ONS_COMM_REGION_CODE"])]
+    frames = [
+        book,
+        total(gp, ENGLAND[0]),
+        total(gp[gp["area_code"].map(icb_of) == icb["ONS_ICB_CODE"]], icb["ONS_ICB_CODE"]),
+        total(
+            gp[gp["area_code"].map(region_of) == icb["ONS_COMM_REGION_CODE"]],
+            icb["ONS_COMM_REGION_CODE"],
+        ),
+    ]
     out = pd.concat(frames, ignore_index=True)
     return out.assign(indicator_id=SMOKING, sex="Persons", age="15+ yrs")
 
@@ -399,13 +585,19 @@ def populations(reg: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     want = set(areas["area_code"])
     by_ods = reg[reg["level"].isin(["practice", "pcn"]) & reg["org_code"].isin(want)]
     by_ons = reg[reg["level"].isin(["sub_icb", "icb", "region"]) & reg["ons_code"].isin(want)]
-    rows = pd.concat([by_ods.assign(area_code=by_ods["org_code"]),
-                      by_ons.assign(area_code=by_ons["ons_code"])], ignore_index=True)
+    rows = pd.concat(
+        [by_ods.assign(area_code=by_ods["org_code"]), by_ons.assign(area_code=by_ons["ons_code"])],
+        ignore_index=True,
+    )
     regions = reg[reg["level"] == "region"]
-    england = regions.groupby(["sex", "age_band"], as_index=False, sort=False)[
-        "population"].sum().assign(area_code=ENGLAND[0])
-    out = pd.concat([rows[["area_code", "sex", "age_band", "population"]], england],
-                    ignore_index=True)
+    england = (
+        regions.groupby(["sex", "age_band"], as_index=False, sort=False)["population"]
+        .sum()
+        .assign(area_code=ENGLAND[0])
+    )
+    out = pd.concat(
+        [rows[["area_code", "sex", "age_band", "population"]], england], ignore_index=True
+    )
     # an area with 1-4 registered patients (a practice closing: Parkfields Surgery, Y05733,
     # has 1 in July 2026 and 6,643 on its QOF 2024-25 list) gets no pyramid: counts 1-4 are
     # suppressed, and its shares would describe one or two people
@@ -416,7 +608,6 @@ def populations(reg: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
 
 def load(cfg, opts: dict, paths: dict[str, Path]):
     """The model's tables for the book's ICB or sub-ICB location (module docstring)."""
-    from .opendata import assemble
     sel = selection(opts)
     m = current.read_practice_map(paths["gp_practice_map"])
     mine, icb = select(m, sel, paths["gp_practice_map"])
@@ -428,20 +619,40 @@ def load(cfg, opts: dict, paths: dict[str, Path]):
 
     areas = hierarchy(m, mine, icb, list_sizes)
     smoking = smoking_rows(fingertips.read(paths["fingertips_91547"]))
-    metadata = pd.concat([qof_metadata(prevalence, groups), imd_metadata(),
-                          smoking_metadata(sorted(smoking["period"].unique()))],
-                         ignore_index=True)
+    metadata = pd.concat(
+        [
+            qof_metadata(prevalence, groups),
+            imd_metadata(),
+            smoking_metadata(sorted(smoking["period"].unique())),
+        ],
+        ignore_index=True,
+    )
     old = qof.read_prevalence(paths["qof_prevalence"])
-    values = pd.concat([qof_values(prevalence, m, mine, icb, metadata),
-                        qof_2021_values(old, prevalence, m, mine, icb, metadata),
-                        imd_values(imd, m, mine, icb, list_sizes),
-                        smoking_values(smoking, m, mine, icb)], ignore_index=True)
+    values = pd.concat(
+        [
+            qof_values(prevalence, m, mine, icb, metadata),
+            qof_2021_values(old, prevalence, m, mine, icb, metadata),
+            imd_values(imd, m, mine, icb, list_sizes),
+            smoking_values(smoking, m, mine, icb),
+        ],
+        ignore_index=True,
+    )
     population = populations(reg, areas)
     have = set(population["area_code"])
     small = areas["area_code"].map(list_sizes).lt(MIN_POPULATION) & areas["area_type"].eq(
-        "practice")
+        "practice"
+    )
     areas.loc[~areas["area_code"].isin(have), "population_note"] = (
-        "No registered population for this area in the July 2026 file.")
+        "No registered population for this area in the July 2026 file."
+    )
     areas.loc[small & ~areas["area_code"].isin(have), "population_note"] = SMALL_LIST_NOTE
-    return assemble(cfg, areas, metadata, values, population, prevalence,
-                    mine["PRACTICE_CODE"], period=QOF_PERIOD)
+    return assemble(
+        cfg,
+        areas,
+        metadata,
+        values,
+        population,
+        prevalence,
+        mine["PRACTICE_CODE"],
+        period=QOF_PERIOD,
+    )

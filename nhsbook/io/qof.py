@@ -27,20 +27,52 @@ from pathlib import Path
 
 import pandas as pd
 
-PREVALENCE_COLUMNS: tuple[str, ...] = ("PRACTICE_CODE", "GROUP_CODE", "REGISTER",
-                                       "PATIENT_LIST_TYPE", "PRACTICE_LIST_SIZE")
+PREVALENCE_COLUMNS: tuple[str, ...] = (
+    "PRACTICE_CODE",
+    "GROUP_CODE",
+    "REGISTER",
+    "PATIENT_LIST_TYPE",
+    "PRACTICE_LIST_SIZE",
+)
 GEOGRAPHY_COLUMNS: tuple[str, ...] = (
-    "NAT_ONS_CODE", "NAT_CODE", "COUNTRY", "REGION_ODS_CODE", "REGION_ONS_CODE", "REGION_NAME",
-    "STP_ODS_CODE", "STP_ONS_CODE", "STP_NAME", "CCG_ODS_CODE", "CCG_ONS_CODE", "CCG_NAME",
-    "PCN_ODS_CODE", "PCN_NAME", "PRACTICE_CODE", "PRACTICE_NAME")
-INDICATOR_COLUMNS: tuple[str, ...] = ("INDICATOR_CODE", "INDICATOR_POINT_VALUE", "GROUP_CODE",
-                                      "GROUP_DESCRIPTION", "DOMAIN_CODE", "DOMAIN_DESCRIPTION",
-                                      "PATIENT_LIST_TYPE")
+    "NAT_ONS_CODE",
+    "NAT_CODE",
+    "COUNTRY",
+    "REGION_ODS_CODE",
+    "REGION_ONS_CODE",
+    "REGION_NAME",
+    "STP_ODS_CODE",
+    "STP_ONS_CODE",
+    "STP_NAME",
+    "CCG_ODS_CODE",
+    "CCG_ONS_CODE",
+    "CCG_NAME",
+    "PCN_ODS_CODE",
+    "PCN_NAME",
+    "PRACTICE_CODE",
+    "PRACTICE_NAME",
+)
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "INDICATOR_CODE",
+    "INDICATOR_POINT_VALUE",
+    "GROUP_CODE",
+    "GROUP_DESCRIPTION",
+    "DOMAIN_CODE",
+    "DOMAIN_DESCRIPTION",
+    "PATIENT_LIST_TYPE",
+)
 
 #: QOF patient list types -> the age group they denote (Fingertips' wording).
-LIST_TYPE_AGES: dict[str, str] = {"TOTAL": "All ages", "06OV": "6+ yrs", "15OV": "15+ yrs",
-                                  "16OV": "16+ yrs", "17OV": "17+ yrs", "18OV": "18+ yrs",
-                                  "45OV": "45+ yrs", "50OV": "50+ yrs"}
+LIST_TYPE_AGES: dict[str, str] = {
+    "TOTAL": "All ages",
+    "06OV": "6+ yrs",
+    "15OV": "15+ yrs",
+    "16OV": "16+ yrs",
+    "17OV": "17+ yrs",
+    "18OV": "18+ yrs",
+    "45OV": "45+ yrs",
+    "50OV": "50+ yrs",
+}
 
 
 class QofFormatError(ValueError):
@@ -59,24 +91,26 @@ def read_csv_text(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFra
     except FileNotFoundError:
         raise
     except pd.errors.EmptyDataError as exc:
-        raise QofFormatError(f"{path}: the file is empty (expected a header line with "
-                             f"{', '.join(columns)})") from exc
+        raise QofFormatError(
+            f"{path}: the file is empty (expected a header line with {', '.join(columns)})"
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise QofFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
-            from exc
+        raise QofFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in columns if c not in raw.columns]
     if missing:
         raise QofFormatError(
             f"{path}: line 1 (header): missing column(s) {missing}; expected the columns of "
-            f"the {what} as published: {', '.join(columns)}")
+            f"the {what} as published: {', '.join(columns)}"
+        )
     out = raw[list(columns)].apply(lambda s: s.str.strip())
     out.index = pd.RangeIndex(2, len(out) + 2, name="line")
     return out
 
 
-def whole_numbers(frame: pd.DataFrame, column: str, path: Path,
-                  point_zero: bool = False) -> pd.Series:
+def whole_numbers(
+    frame: pd.DataFrame, column: str, path: Path, point_zero: bool = False
+) -> pd.Series:
     """A text column as non-negative whole numbers (thousands commas allowed; with
     ``point_zero`` also a whole number written as a float, ``113.0``); any other cell raises
     :class:`QofFormatError` naming the file, lines and column."""
@@ -88,7 +122,8 @@ def whole_numbers(frame: pd.DataFrame, column: str, path: Path,
         bad = frame.index[~ok][:10].tolist()
         raise QofFormatError(
             f"{path}: column {column!r}, line(s) {bad}: expected a whole number >= 0, found "
-            f"{frame.loc[~ok, column].head(10).tolist()}")
+            f"{frame.loc[~ok, column].head(10).tolist()}"
+        )
     return text.astype("int64")
 
 
@@ -105,10 +140,16 @@ def read_prevalence(path: str | Path, register_as_float: bool = False) -> pd.Dat
     """
     path = Path(path)
     raw = read_csv_text(path, PREVALENCE_COLUMNS, "QOF prevalence file")
-    out = pd.DataFrame({
-        "practice_code": raw["PRACTICE_CODE"], "group_code": raw["GROUP_CODE"],
-        "register": whole_numbers(raw, "REGISTER", path, point_zero=register_as_float), "list_type": raw["PATIENT_LIST_TYPE"],
-        "list_size": whole_numbers(raw, "PRACTICE_LIST_SIZE", path)}, index=raw.index)
+    out = pd.DataFrame(
+        {
+            "practice_code": raw["PRACTICE_CODE"],
+            "group_code": raw["GROUP_CODE"],
+            "register": whole_numbers(raw, "REGISTER", path, point_zero=register_as_float),
+            "list_type": raw["PATIENT_LIST_TYPE"],
+            "list_size": whole_numbers(raw, "PRACTICE_LIST_SIZE", path),
+        },
+        index=raw.index,
+    )
     # Published files hold a few registers larger than the list of their age group (e.g. a
     # specialist learning-disability practice, 2020-21 line 137,711: LD 137 on a list of 132):
     # kept and flagged, for the loader to leave out of proportions (never a value above 100%).
@@ -116,8 +157,10 @@ def read_prevalence(path: str | Path, register_as_float: bool = False) -> pd.Dat
     dup = out.duplicated(["practice_code", "group_code"], keep=False)
     if dup.any():
         bad = out.index[dup][:10].tolist()
-        raise QofFormatError(f"{path}: line(s) {bad}, columns 'PRACTICE_CODE' and "
-                             "'GROUP_CODE': one row per practice and register expected")
+        raise QofFormatError(
+            f"{path}: line(s) {bad}, columns 'PRACTICE_CODE' and "
+            "'GROUP_CODE': one row per practice and register expected"
+        )
     return out
 
 
@@ -128,12 +171,16 @@ def read_geographies(path: str | Path) -> pd.DataFrame:
     raw = read_csv_text(path, GEOGRAPHY_COLUMNS, "QOF NHS geographies mapping")
     empty = raw[["PRACTICE_CODE", "CCG_ODS_CODE", "CCG_ONS_CODE"]].eq("").any(axis=1)
     if empty.any():
-        raise QofFormatError(f"{path}: line(s) {raw.index[empty][:10].tolist()}: "
-                             "PRACTICE_CODE, CCG_ODS_CODE and CCG_ONS_CODE must not be empty")
+        raise QofFormatError(
+            f"{path}: line(s) {raw.index[empty][:10].tolist()}: "
+            "PRACTICE_CODE, CCG_ODS_CODE and CCG_ONS_CODE must not be empty"
+        )
     dup = raw["PRACTICE_CODE"].duplicated(keep=False)
     if dup.any():
-        raise QofFormatError(f"{path}: line(s) {raw.index[dup][:10].tolist()}, column "
-                             "'PRACTICE_CODE': each practice must appear once")
+        raise QofFormatError(
+            f"{path}: line(s) {raw.index[dup][:10].tolist()}, column "
+            "'PRACTICE_CODE': each practice must appear once"
+        )
     return raw
 
 
@@ -143,14 +190,19 @@ def read_indicator_groups(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     raw = read_csv_text(path, INDICATOR_COLUMNS, "QOF indicator mapping")
     groups = raw.drop_duplicates("GROUP_CODE")
-    return pd.DataFrame({"group_code": groups["GROUP_CODE"],
-                         "description": groups["GROUP_DESCRIPTION"],
-                         "domain": groups["DOMAIN_DESCRIPTION"],
-                         "list_type": groups["PATIENT_LIST_TYPE"]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "group_code": groups["GROUP_CODE"],
+            "description": groups["GROUP_DESCRIPTION"],
+            "domain": groups["DOMAIN_DESCRIPTION"],
+            "list_type": groups["PATIENT_LIST_TYPE"],
+        }
+    ).reset_index(drop=True)
 
 
-def register_totals(prevalence: pd.DataFrame, practice_groups: pd.Series | None = None
-                    ) -> pd.DataFrame:
+def register_totals(
+    prevalence: pd.DataFrame, practice_groups: pd.Series | None = None
+) -> pd.DataFrame:
     """Registers and list sizes summed by group (and by ``practice_groups``, a Series
     practice code -> area code, when given): ``area_code`` (when grouped), ``group_code``,
     ``register``, ``list_size``.
