@@ -179,20 +179,33 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str, root:
     out_dir = root_path / "book" / "areas" / area_code
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook}.ipynb"
-    os.environ["NHSBOOK_ROOT"] = str(root_path)
-    # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.site)
-    os.environ[website.PAGE_ENV] = f"{area_code}/{notebook}"
-    os.environ[website.EXTRA_ENV] = str(root_path / "book" / "_extra")
-    pm.execute_notebook(
-        str(root_path / "notebooks" / f"{notebook}.ipynb"),
-        str(out),
-        parameters={"area_code": area_code, "book": book},
-        kernel_name=KERNEL,
-        cwd=str(out_dir),
-        progress_bar=False,
-        log_output=False,
-        engine_name=engine.ENGINE,
-    )
+    # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.site);
+    # they are the page's only while it runs, so a process that runs a page in its own
+    # process (one job, a test) does not go on as if it were drawing that page
+    page_env = {
+        "NHSBOOK_ROOT": str(root_path),
+        website.PAGE_ENV: f"{area_code}/{notebook}",
+        website.EXTRA_ENV: str(root_path / "book" / "_extra"),
+    }
+    before = {k: os.environ.get(k) for k in page_env}
+    os.environ.update(page_env)
+    try:
+        pm.execute_notebook(
+            str(root_path / "notebooks" / f"{notebook}.ipynb"),
+            str(out),
+            parameters={"area_code": area_code, "book": book},
+            kernel_name=KERNEL,
+            cwd=str(out_dir),
+            progress_bar=False,
+            log_output=False,
+            engine_name=engine.ENGINE,
+        )
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     nb = nbformat.read(out, as_version=4)
     for cell in nb.cells:  # papermill's injected parameters are not for readers
         tags = cell.metadata.get("tags", [])

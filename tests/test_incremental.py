@@ -214,3 +214,20 @@ def test_a_cached_loader_records_its_files_for_every_page_that_uses_it(tmp_path)
     subprocess.run([sys.executable, "-c", REMEMBER_SCRIPT, str(tmp_path)], check=True)
     for page in ("page1", "page2"):
         assert deps.read(tmp_path / f"{page}.jsonl") == ({str(tmp_path / "data" / "a.csv")}, set())
+
+
+def test_the_stored_tables_are_recomputed_when_the_code_changes(
+    monkeypatch, default_book, computed
+):
+    """The stored tables record the code that computed them (a sha256 of nhsbook's source):
+    with the same inputs but other code they are no longer current, so a build after an
+    update of nhsbook computes them again instead of drawing pages from stale tables."""
+    import json
+
+    from nhsbook import store
+
+    manifest = json.loads((default_book.cache_dir / "manifest.json").read_text())
+    assert manifest["code"] == store.package_digest()
+    assert store.is_current(default_book)
+    monkeypatch.setattr(store, "package_digest", lambda: "another version of nhsbook")
+    assert not store.is_current(default_book)

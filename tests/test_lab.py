@@ -81,30 +81,28 @@ def test_the_command_writes_the_copy_and_says_how_to_open_it(root, computed):
     assert bad.returncode == 2 and "is not in book 'default'" in bad.stderr
 
 
-def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path):
+def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path, monkeypatch):
     """A fresh project (books, data, notebooks; no build/): the copy computes the book's
-    tables itself and draws its page with Altair's own display."""
+    tables itself and draws its page with Altair's own display.  The kernel has an analyst's
+    environment: the project and the mirror, none of the variables a build gives its pages
+    (another test of the session may have left one behind)."""
     import papermill as pm
     from conftest import scratch_root
 
     project = scratch_root("lab")
     subprocess.run(["rm", "-rf", str(project / "build"), str(project / "work")], check=True)
-    old = os.environ.get("NHSBOOK_ROOT")
-    os.environ["NHSBOOK_ROOT"] = str(project)
-    try:
-        path = lab.parameterised_copy("jsna_profile", "ND-CHE", "default", root=project)
-        out = pm.execute_notebook(
-            str(path),
-            str(tmp_path / "run.ipynb"),
-            kernel_name="python3",
-            cwd=str(path.parent),
-            progress_bar=False,
-        )
-    finally:
-        if old is None:
-            os.environ.pop("NHSBOOK_ROOT")
-        else:
-            os.environ["NHSBOOK_ROOT"] = old
+    for key in [k for k in os.environ if k.startswith("NHSBOOK_")]:
+        if key not in ("NHSBOOK_MIRROR", "NHSBOOK_SHARED"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NHSBOOK_ROOT", str(project))
+    path = lab.parameterised_copy("jsna_profile", "ND-CHE", "default", root=project)
+    out = pm.execute_notebook(
+        str(path),
+        str(tmp_path / "run.ipynb"),
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
     assert (project / "build" / "default" / "values.parquet").is_file()  # computed
     outputs = [o for c in out.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

@@ -145,9 +145,12 @@ def test_digits_and_thousands():
 
 
 def test_missing_cells_and_suppressed_ones():
+    # not "Indicator": once a page's hooks are installed (another test may have), indicator
+    # names are linked to their definitions (nhsbook.definitions.link_table), a blank one
+    # shown blank
     frame = pd.DataFrame(
         {
-            "Indicator": ["a", "b", None],
+            "Label": ["a", "b", None],
             "Value": [1.0, None, float("nan")],
             "Count": pd.array([1, None, 3], dtype="Int64"),
         }
