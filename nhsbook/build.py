@@ -581,7 +581,7 @@ def _build_locked(
                 safepath.remove_tree(folder, cfg.root)
     _remove_stale(cfg, {_page_id(p) for p in tasks}, set(profile_codes), state)
 
-    package = inc.package_digest(digests)
+    package = sources.package_digest()
     book_param = str(getattr(cfg, "ref", cfg.name))
     roots = _deps_roots(cfg)
     fallback = [str(p) for p in input_paths(cfg).values()] + [

@@ -33,6 +33,8 @@ from papermill.engines import NBClientEngine
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
+from .kernels import PrivateKernelManager
+
 #: Modules imported into a new kernel once, before its first notebook.
 WARM_IMPORTS = (
     "pandas",
@@ -138,15 +140,14 @@ def _rss_mib(km) -> float:
 def _kernel(kernel_name: str, cwd: str | None):
     """This process's warm kernel manager, started (and warmed) when needed."""
     global _warm
-    from jupyter_client.manager import KernelManager
-
     if _warm is not None and (
         not _warm.km.is_alive() or _warm.runs >= MAX_RUNS or _rss_mib(_warm.km) > MAX_RSS_MIB
     ):
         _shutdown()
     if _warm is None:
         # nbclient polls an asynchronous client (a blocking one would hang on a dead kernel)
-        km = KernelManager(
+        # on private unix sockets: a TCP port can be taken between its choice and its bind
+        km = PrivateKernelManager(
             kernel_name=kernel_name, client_class="jupyter_client.asynchronous.AsyncKernelClient"
         )
         stderr = _kernel_stderr()
@@ -231,6 +232,7 @@ class WarmEngine(NBClientEngine):
                 stderr_file=stderr_file,
                 start_timeout=start_timeout,
                 execution_timeout=execution_timeout,
+                kernel_manager_class=PrivateKernelManager,
                 **kwargs,
             )
         cwd = kwargs.get("cwd") or os.getcwd()

@@ -26,10 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from . import deps
+from . import deps, sources
 from .config import BookConfig
-
-PACKAGE = Path(__file__).resolve().parent
 
 
 def state_dir(root: Path) -> Path:
@@ -85,11 +83,7 @@ class Digests:
         hit = self.cache.get(p)
         if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
             return hit[2]
-        digest = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        self.cache[p] = [st.st_size, st.st_mtime_ns, digest.hexdigest()]
+        self.cache[p] = [st.st_size, st.st_mtime_ns, sources.file_sha256(p)]
         self.dirty = True
         return self.cache[p][2]
 
@@ -97,12 +91,6 @@ class Digests:
         if self.dirty:
             write_json(self.path, self.cache)
             self.dirty = False
-
-
-def package_digest(digests: Digests) -> str:
-    """The ``nhsbook`` package's Python source, as one sha256."""
-    files = sorted(PACKAGE.rglob("*.py"))
-    return hash_of([(str(f.relative_to(PACKAGE)), digests(f)) for f in files])
 
 
 def book_digest(cfg: BookConfig) -> str:
@@ -126,7 +114,7 @@ def gate_key(cfg: BookConfig, inputs: dict[str, Path], digests: Digests) -> str:
     return hash_of(
         cfg.name,
         book_digest(cfg),
-        package_digest(digests),
+        sources.package_digest(),
         sorted((f, digests(f)) for f in files),
         [(s.name, digests(s)) for s in suites],
     )

@@ -46,11 +46,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import deps, stats
+from . import deps, sources, stats
 from .config import BookConfig, load_book
 from .io import current, fingertips, opendata_icb, opendata_loader, qof
 from .io.opendata_icb import IMD_INDICATOR, SMOKING, _icb_name
-from .store import sha256
 
 #: Levels of the national maps: the book's area type -> (level, label, plural label).
 LEVELS: dict[str, tuple[str, str, str]] = {
@@ -393,7 +392,7 @@ def table(book: str | BookConfig) -> pd.DataFrame:
     path, manifest = cfg.cache_dir / "national.parquet", cfg.cache_dir / "national.json"
     paths = _paths(cfg)
     with deps.untracked():
-        sums = {"version": VERSION, **{n: sha256(p) for n, p in sorted(paths.items())}}
+        sums = {"version": VERSION, **{n: sources.file_sha256(p) for n, p in sorted(paths.items())}}
         fresh = (
             path.is_file()
             and manifest.is_file()

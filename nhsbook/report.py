@@ -883,7 +883,7 @@ def _inputs_key(cfg, computed: dict, extra: Path, digests, typst_version: str) -
         (name, _frame_digest(t)) for name, t in computed.items() if isinstance(t, pd.DataFrame)
     )
     return inc.hash_of(
-        inc.package_digest(digests),
+        sources.package_digest(),
         typst_version,
         digests(cfg.path) if getattr(cfg, "path", None) else "",
         tables,

@@ -56,6 +56,7 @@ __all__ = [
     "data_sources_markdown",
     "fetch",
     "file_sha256",
+    "package_digest",
     "load_licences",
     "load_registry",
     "locate",
@@ -423,6 +424,23 @@ _digest_lock = threading.Lock()
 def _stamp(path: Path) -> tuple[str, int, int, int]:
     st = path.stat()
     return (str(path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+#: The nhsbook package, whose code computes every stored table and page.
+PACKAGE = Path(__file__).resolve().parent
+
+
+def package_digest() -> str:
+    """sha256 of nhsbook's Python source: each module's path and :func:`file_sha256`.
+
+    Stored tables and pages are made again when the code that made them changed, not only
+    when an input did (an analyst who updates nhsbook gets the new code's numbers).  Each
+    file is read once while its (mtime, size, inode) stays the same, so a long-lived process
+    still sees an edit."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(f"{path.relative_to(PACKAGE)}\0{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
 
 
 def file_sha256(path: Path | str) -> str:

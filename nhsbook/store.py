@@ -9,8 +9,6 @@ tables that match the data on disk.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from pathlib import Path
 
@@ -47,38 +45,14 @@ def load_tables(cfg: BookConfig) -> Tables:
     return loader_for(cfg).load(cfg)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-#: The package whose code computes the stored tables.
-PACKAGE = Path(__file__).resolve().parent
-
-
-@functools.lru_cache(maxsize=1)
-def package_digest() -> str:
-    """sha256 of nhsbook's Python source (once a process): the stored tables are recomputed when the code that
-    computes them changed, not only when an input did (an analyst who updates nhsbook gets
-    tables of the new code)."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE)).encode("utf-8") + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
     """sha256 of every input file, by dataset name (missing files raise FileNotFoundError),
     and the registry checksum of the comparator population when it is available."""
     with deps.untracked():  # checking the inputs is not reading them for a page
-        sums = {name: sha256(path) for name, path in sorted(input_paths(cfg).items())}
+        sums = {name: sources.file_sha256(path) for name, path in sorted(input_paths(cfg).items())}
         source = _comparator_source(cfg)
         if source is not None:
-            sums["population_comparator"] = sha256(source)
+            sums["population_comparator"] = sources.file_sha256(source)
     return sums
 
 
@@ -177,7 +151,9 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
                 pass
         df.to_parquet(path, index=False)
     (cfg.cache_dir / "manifest.json").write_text(
-        json.dumps({"book": cfg.name, "inputs": checksums, "code": package_digest()}, indent=2),
+        json.dumps(
+            {"book": cfg.name, "inputs": checksums, "code": sources.package_digest()}, indent=2
+        ),
         encoding="utf-8",
     )
     return computed
@@ -185,7 +161,7 @@ def compute_and_store(cfg: BookConfig) -> dict[str, pd.DataFrame]:
 
 def is_current(cfg: BookConfig) -> bool:
     """True when the stored tables were computed from the inputs now on disk by the code
-    now installed (:func:`package_digest`)."""
+    now installed (:func:`nhsbook.sources.package_digest`)."""
     manifest = cfg.cache_dir / "manifest.json"
     if not manifest.is_file() or not all(
         (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES
@@ -193,7 +169,9 @@ def is_current(cfg: BookConfig) -> bool:
         return False
     with deps.untracked():
         stored = json.loads(manifest.read_text(encoding="utf-8"))
-    return stored.get("code") == package_digest() and stored.get("inputs") == inputs_checksum(cfg)
+    return stored.get("code") == sources.package_digest() and stored.get(
+        "inputs"
+    ) == inputs_checksum(cfg)
 
 
 def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:

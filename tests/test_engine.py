@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from nhsbook import engine
+from nhsbook import engine, kernels
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -226,3 +226,38 @@ def test_papermill_finds_the_engine_by_its_entry_point():
     assert registered.execute_notebook == engine.WarmEngine.execute_notebook
     source = Path(engine.__file__).read_text(encoding="utf-8")
     assert "papermill_engines.register(" not in source
+
+
+def test_kernels_listen_on_private_unix_sockets(tmp_path, fresh_engine):
+    """A TCP port chosen for a kernel can be taken before the kernel binds it ("Address already
+    in use", then "Kernel died before replying to kernel_info": a CI run failed so).  Every
+    kernel of a build, warm or fresh, listens on unix sockets in a folder of its process's
+    own, which no other kernel or user can take."""
+    src = _notebook(
+        tmp_path / "k.ipynb",
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\nprint(app.transport, app.ip)",
+    )
+    for fresh in ("", "1"):
+        env = {engine.FRESH_ENV: fresh} if fresh else {}
+        nb = _run(src, tmp_path / f"k{fresh}.out.ipynb", "A", tmp_path, **env)
+        transport, ip = _streams(nb).split()
+        assert transport == "ipc", fresh
+        folder = Path(ip).parent
+        assert folder == Path(kernels.socket_folder())
+        assert folder.stat().st_mode & 0o077 == 0  # this user's only
+    a, b = kernels.PrivateKernelManager(), kernels.PrivateKernelManager()
+    assert a.transport == b.transport == "ipc" and a.ip != b.ip
+    assert len(os.fsencode(a.ip)) + len("-99999") < 107  # a unix socket path's limit
+
+
+def test_nbval_kernels_are_private_too():
+    """``pytest -p nhsbook.kernels`` (the Makefile's nbval run) gives nbval the same kernels."""
+    nbval_kernel = pytest.importorskip("nbval.kernel")
+    before = nbval_kernel.KernelManager
+    try:
+        kernels.pytest_configure(None)
+        assert nbval_kernel.KernelManager is kernels.PrivateKernelManager
+    finally:
+        nbval_kernel.KernelManager = before
+    assert "-p nhsbook.kernels" in (Path(__file__).parents[1] / "Makefile").read_text()

@@ -224,10 +224,10 @@ def test_the_stored_tables_are_recomputed_when_the_code_changes(
     update of nhsbook computes them again instead of drawing pages from stale tables."""
     import json
 
-    from nhsbook import store
+    from nhsbook import sources, store
 
     manifest = json.loads((default_book.cache_dir / "manifest.json").read_text())
-    assert manifest["code"] == store.package_digest()
+    assert manifest["code"] == sources.package_digest()
     assert store.is_current(default_book)
-    monkeypatch.setattr(store, "package_digest", lambda: "another version of nhsbook")
+    monkeypatch.setattr(sources, "package_digest", lambda: "another version of nhsbook")
     assert not store.is_current(default_book)
