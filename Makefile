@@ -36,7 +36,7 @@ test: book
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest -p nhsbook.kernels -n auto --dist loadscope --nbval-lax book/areas
+	$(BIN)/python -m pytest -p nhsbook.build.kernels -n auto --dist loadscope --nbval-lax book/areas
 
 clean:
 	rm -rf build book/_build book/areas book/_extra book/_toc.yml book/validation.md book/data_sources.md book/definitions.md book/index.md book/_static/nhsbook-vega.js*

@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 import nbformat
-
 from measure import TreeMemory, report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,8 +143,8 @@ def reports(project: Path) -> None:
     the builds above; CPU seconds per report, mean and maximum, against the target."""
     code = (
         "import json, sys\n"
-        "from nhsbook.config import load_book\n"
-        "from nhsbook.store import load_computed\n"
+        "from nhsbook.config.book import load_book\n"
+        "from nhsbook.pipeline.store import load_computed\n"
         "from nhsbook import incremental, report\n"
         "cfg = load_book('default')\n"
         "made = report.build_reports(cfg, load_computed(cfg), "
@@ -177,7 +176,7 @@ def trivial_notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('area_code = ""\nbook = "default"')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("import nhsbook.pages\nx = 1")]
+    nb.cells = [params, nbformat.v4.new_code_cell("import nhsbook.pages.area\nx = 1")]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -192,8 +191,8 @@ def overhead(folder: Path, runs: int = 5) -> None:
     """Figure 4: seconds per trivial notebook, new kernel each vs the warm kernel."""
     import papermill as pm
 
-    from nhsbook import engine
-    from nhsbook.build import KERNEL
+    from nhsbook.build import engine
+    from nhsbook.build.book import KERNEL
 
     src = trivial_notebook(folder)
     for label, name in (

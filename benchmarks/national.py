@@ -18,10 +18,12 @@ import argparse
 import gc
 
 from measure import timed
-from nhsbook import indicators, synth_national
-from nhsbook.build import build, validate_inputs
-from nhsbook.config import load_book
+
+from nhsbook.analysis import indicators
+from nhsbook.build.book import build, validate_inputs
+from nhsbook.config.book import load_book
 from nhsbook.io import opendata
+from nhsbook.synth import national as synth_national
 
 BOOK = "national-synth"
 

@@ -27,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nhsbook import stats  # noqa: E402
-from nhsbook.model import AGE_BANDS  # noqa: E402
+from nhsbook.core.model import AGE_BANDS  # noqa: E402
 
 
 def make_rates(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

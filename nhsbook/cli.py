@@ -7,14 +7,18 @@ import os
 import sys
 from pathlib import Path
 
-from . import lab, lock, sources
-from .config import load_book
-from .newbook import NewBookError, write_book
-from .safepath import UnsafePath
+from nhsbook import lab
+from nhsbook.build import lock
+from nhsbook.config import sources
+from nhsbook.config.book import load_book
+from nhsbook.core.safepath import UnsafePath
+from nhsbook.newbook import NewBookError, write_book
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .build import validate_inputs  # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.build.book import (
+        validate_inputs,
+    )  # lazy: keeps numpy,pandas,scipy off this module's import
 
     report = validate_inputs(load_book(args.book))
     print(report.to_text())
@@ -22,7 +26,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from .store import compute_and_store  # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.pipeline.store import (
+        compute_and_store,
+    )  # lazy: keeps numpy,pandas,scipy off this module's import
 
     cfg = load_book(args.book)
     try:
@@ -47,10 +53,15 @@ def _wait(args: argparse.Namespace) -> float | None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import BuildFailed, build  # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.build.book import (
+        BuildFailed,
+        build,
+    )  # lazy: keeps numpy,pandas,scipy off this module's import
 
     if args.verbose:
-        from .engine import VERBOSE_ENV  # lazy: keeps papermill off this module's import
+        from nhsbook.build.engine import (
+            VERBOSE_ENV,
+        )  # lazy: keeps papermill off this module's import
 
         os.environ[VERBOSE_ENV] = "1"
     try:
@@ -74,7 +85,9 @@ def _build(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     if any(v is not None for v in (args.practices, args.ccgs, args.lsoas, args.out)):
         return _synth_national(args)
-    from . import synth  # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.synth import (
+        practices as synth,
+    )  # lazy: keeps numpy,pandas off this module's import
 
     paths = synth.write(
         Path(args.data_dir), seed=synth.DEFAULT_SEED if args.seed is None else args.seed
@@ -85,7 +98,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _synth_national(args: argparse.Namespace) -> int:
-    from . import synth_national as sn  # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.synth import national as sn  # lazy: keeps numpy,pandas off this module's import
 
     sizes = {
         k: getattr(args, k) if getattr(args, k) is not None else v for k, v in sn.NATIONAL.items()
@@ -216,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "--seed",
         type=int,
         default=None,
-        help="default: nhsbook.synth.DEFAULT_SEED (national: nhsbook.synth_national.DEFAULT_SEED)",
+        help="default: nhsbook.synth.practices.DEFAULT_SEED (national: nhsbook.synth.national.DEFAULT_SEED)",
     )
     p.add_argument(
         "--practices",
@@ -250,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_fetch)
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "fetch":  # fetch parses its own options (nhsbook.sources.main)
-        from . import sources  # lazy: keeps the registry's reading off the command line's start
+    if argv and argv[0] == "fetch":  # fetch parses its own options (nhsbook.config.sources.main)
+        from nhsbook.config import (
+            sources,
+        )  # lazy: keeps the registry's reading off the command line's start
 
         return sources.main(argv[1:])
     args = parser.parse_args(argv)

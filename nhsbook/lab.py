@@ -7,7 +7,7 @@ would run) to ``work/<book>/<area>/<notebook>.ipynb`` under the project (``work/
 by git), and :func:`open_in_lab` opens it in JupyterLab (the ``lab`` extra:
 ``pip install -e ".[lab]"``).  Run top to bottom in a plain kernel, the copy loads what its
 page facade needs and computes the book's tables first if they are missing or stale
-(:func:`nhsbook.store.load_computed`), so it works before any build.  Outside a build its
+(:func:`nhsbook.pipeline.store.load_computed`), so it works before any build.  Outside a build its
 charts are shown by Altair's own display; its CSV downloads are written to ``book/_extra``
 as a build writes them (the next build writes them again).
 """
@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import safepath
-from .config import load_book, project_root
+from nhsbook.config.book import load_book, project_root
+from nhsbook.core import safepath
 
 #: Folder (under the project root) for analysts' copies; ignored by git.
 WORK = "work"

@@ -5,7 +5,7 @@ from Fingertips exports (registry keys of ``data/sources.yml``, files or folders
 sub-ICB location or ICB and its PCNs and practices (:mod:`nhsbook.io.fingertips_book`);
 ``nhsbook new --loader opendata --icb QJ2`` (or ``--sub-icb 15M``) writes an opendata ICB-mode
 book (:mod:`nhsbook.io.opendata_icb`).  The code is checked before anything is written: it
-must be a safe name (:func:`nhsbook.safepath.check_name`) and an ICB or sub-ICB location of the
+must be a safe name (:func:`nhsbook.core.safepath.check_name`) and an ICB or sub-ICB location of the
 NHS England practice map (registry ``gp_reg_practice_map_jul2026``); an unknown code is refused
 naming the map file.  Each export must be a registry key or an existing file or folder whose
 CSV files have a Fingertips header (:func:`nhsbook.io.fingertips.check_header`).  An existing
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from . import sources
-from .config import project_root
-from .safepath import check_name
+from nhsbook.config import sources
+from nhsbook.config.book import project_root
+from nhsbook.core.safepath import check_name
 
 PAGES_FINGERTIPS = [
     {
@@ -61,8 +61,8 @@ class NewBookError(ValueError):
 def _area(code: str, kind: str = "") -> tuple[str, str, str]:
     """``(ONS code, name, kind)`` of an ICB or sub-ICB location of the practice map, else
     :class:`NewBookError` naming the map file."""
-    from .io import current  # lazy: keeps numpy,pandas off this module's import
-    from .io.opendata_icb import (  # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.io import current  # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.io.opendata_icb import (  # lazy: keeps numpy,pandas off this module's import
         IcbSelectionError,
         select,
     )
@@ -87,7 +87,7 @@ def _area(code: str, kind: str = "") -> tuple[str, str, str]:
 
 def _check_export(item: str, root: Path) -> None:
     """A registry key, or a file / folder of files with a Fingertips header."""
-    from .io.fingertips import (  # lazy: keeps pandas off this module's import
+    from nhsbook.io.fingertips import (  # lazy: keeps pandas off this module's import
         FingertipsFormatError,
         check_header,
     )

@@ -59,8 +59,8 @@ methods were one file still does.
 
 from __future__ import annotations
 
-from .methods._common import ArrayLike, conf_label, z_value  # noqa: F401  (ArrayLike: a type)
-from .methods._common import (  # noqa: F401  (private: re-exported for existing callers)
+from nhsbook.methods._common import (  # noqa: F401  (ArrayLike: a type)  # noqa: F401  (private: re-exported for existing callers)
+    ArrayLike,
     _band_codes,
     _broadcast,
     _check_band_structure,
@@ -71,21 +71,24 @@ from .methods._common import (  # noqa: F401  (private: re-exported for existing
     _require_columns,
     _to_array,
     _wrap,
+    conf_label,
+    z_value,
 )
-from .methods.aggregation import SUPPRESSION_NOTE, aggregate, suppress
-from .methods.compare import _POLARITY_LABELS, compare, zscore  # noqa: F401
-from .methods.dsr import ESP2013, dsr
-from .methods.dsr import (  # noqa: F401
+from nhsbook.methods.aggregation import SUPPRESSION_NOTE, aggregate, suppress
+from nhsbook.methods.compare import _POLARITY_LABELS, compare, zscore  # noqa: F401
+from nhsbook.methods.dsr import (  # noqa: F401
     _NOTE_DSR_MISSING,
     _NOTE_DSR_SMALL,
     _NOTE_INVALID_DSR,
+    ESP2013,
     _bands_by_start_age,
     _dsr_weights,
+    dsr,
 )
-from .methods.funnels import FUNNEL_METHODS, funnel_limits, funnel_significance
-from .methods.funnels import (  # noqa: F401
+from nhsbook.methods.funnels import (  # noqa: F401
     _FUNNEL_MULT,
     _NOTE_DSR_FUNNEL,
+    FUNNEL_METHODS,
     _byar_inverse,
     _byar_lower,
     _byar_upper,
@@ -93,28 +96,28 @@ from .methods.funnels import (  # noqa: F401
     _funnel_counts,
     _funnel_method,
     _monotone_byar,
+    funnel_limits,
+    funnel_significance,
 )
-from .methods.isr import expected_counts, isr, isratio
-from .methods.life_expectancy import (
-    LE_AGE_BANDS,
-    LE_MIN_POPULATION,
-    LE_START_AGES,
-    life_expectancy,
-)
-from .methods.life_expectancy import (  # noqa: F401
+from nhsbook.methods.isr import expected_counts, isr, isratio
+from nhsbook.methods.life_expectancy import (  # noqa: F401
     _NOTE_LE_INVALID,
     _NOTE_LE_MISSING,
     _NOTE_LE_NO90,
     _NOTE_LE_NOSURV,
     _NOTE_LE_SMALL,
     _NOTE_LE_WIDE,
+    LE_AGE_BANDS,
+    LE_MIN_POPULATION,
+    LE_START_AGES,
     _life_table,
+    life_expectancy,
 )
-from .methods.means import mean_ci
-from .methods.proportions import _unwrap_pair, _wilson, proportion_ci, wilson_limits  # noqa: F401
-from .methods.quantiles import percentile, quantile_class
-from .methods.rates import _EXACT_BELOW, _count_limits, byars_limits, rate_ci  # noqa: F401
-from .methods.sii import (  # noqa: F401
+from nhsbook.methods.means import mean_ci
+from nhsbook.methods.proportions import _unwrap_pair, _wilson, proportion_ci, wilson_limits  # noqa: F401
+from nhsbook.methods.quantiles import percentile, quantile_class
+from nhsbook.methods.rates import _EXACT_BELOW, _count_limits, byars_limits, rate_ci  # noqa: F401
+from nhsbook.methods.sii import (  # noqa: F401
     _VALUE_TYPES,
     _group_rng,
     _sfx,
@@ -122,7 +125,7 @@ from .methods.sii import (  # noqa: F401
     _sii_group,
     sii,
 )
-from .methods.trend import TREND_THRESHOLD, _ls_slope, recent_trend  # noqa: F401
+from nhsbook.methods.trend import TREND_THRESHOLD, _ls_slope, recent_trend  # noqa: F401
 
 __all__ = [
     "ESP2013",

@@ -41,7 +41,7 @@ def practice_map(current):
 
 @pytest.fixture(scope="session")
 def default_book():
-    from nhsbook.config import load_book
+    from nhsbook.config.book import load_book
 
     return load_book("default", root=ROOT)
 
@@ -49,7 +49,7 @@ def default_book():
 @pytest.fixture(scope="session")
 def computed(default_book):
     """The default book's computed tables (recomputed if the inputs changed)."""
-    from nhsbook.store import load_computed
+    from nhsbook.pipeline.store import load_computed
 
     return load_computed(default_book)
 
@@ -57,8 +57,8 @@ def computed(default_book):
 @pytest.fixture(scope="session")
 def site(default_book) -> Path:
     """The built default site; built here if `make book` has not built it already."""
-    from nhsbook.build import build
-    from nhsbook.store import is_current
+    from nhsbook.build.book import build
+    from nhsbook.pipeline.store import is_current
 
     index = default_book.site_dir / "index.html"
     pages = default_book.book_dir / "areas"

@@ -1,7 +1,7 @@
-"""The page facade the thin notebooks call (issue 21): :class:`nhsbook.pages.AreaPage`'s
+"""The page facade the thin notebooks call (issue 21): :class:`nhsbook.pages.area.AreaPage`'s
 methods for the profile, practice variation, locality pack, inequalities and overview pages,
-and the functions they use (:func:`nhsbook.views.trend_summary`, :func:`~nhsbook.views.
-rug_caption`, :func:`~nhsbook.views.inequality_indices`, :func:`nhsbook.variation.
+and the functions they use (:func:`nhsbook.analysis.views.trend_summary`, :func:`~nhsbook.analysis.views.
+rug_caption`, :func:`~nhsbook.analysis.views.inequality_indices`, :func:`nhsbook.analysis.variation.
 outlier_counts`), against the default book's computed tables."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from nhsbook import variation, views
-from nhsbook.pages import AreaPage
+from nhsbook.analysis import variation, views
+from nhsbook.pages.area import AreaPage
 
 CCG = "E38000115"
 LOCALITIES = ["ND-CHE", "ND-DRO", "ND-HPK", "ND-NDA", "ND-NEA"]
@@ -70,7 +70,7 @@ def test_trend_summary_is_one_row_per_indicator(ccg):
 
 def test_qof_bridge_note_only_for_qof_trends_across_2020_21(ccg):
     from nhsbook.io.opendata_icb import QOF_BRIDGE_NOTE
-    from nhsbook.pages import esc
+    from nhsbook.pages.area import esc
 
     qof = _trends(["QOF_DM", "QOF_DM"], ["2019/20", "2020/21"])
     assert ccg.qof_bridge_note(qof) == esc(QOF_BRIDGE_NOTE) != ""
@@ -80,7 +80,7 @@ def test_qof_bridge_note_only_for_qof_trends_across_2020_21(ccg):
 
 
 def test_peer_comparison_table_formats_the_numbers_only(ccg, monkeypatch):
-    from nhsbook.tables import table
+    from nhsbook.pages.tables import table
 
     comp = pd.DataFrame(
         {
@@ -294,8 +294,8 @@ def test_compare_areas_scatter_and_box(ccg):
 
 def test_the_scatter_chart_ends_its_description_with_the_supported_headline(ccg):
     """The chart takes its headline from the page (charts import nothing of the analysis):
-    the correlation sentence of nhsbook.messages, with its n and p."""
-    from nhsbook.messages import correlation_sentence
+    the correlation sentence of nhsbook.pages.messages, with its n and p."""
+    from nhsbook.pages.messages import correlation_sentence
 
     data = ccg.scatter_data()
     said = correlation_sentence(views.correlation_table(data), str(data["x_indicator"].iloc[0]))

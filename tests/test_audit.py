@@ -1,4 +1,4 @@
-"""The attacker (nhsbook.audit): differencing and inversion of published tables."""
+"""The attacker (nhsbook.build.audit): differencing and inversion of published tables."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import audit, publish, stats
-from nhsbook.audit import Group, Knowledge
+from nhsbook import stats
+from nhsbook.build import audit, publish
+from nhsbook.build.audit import Group, Knowledge
 
 KEY = ("X1", "2012")
 META = pd.DataFrame(

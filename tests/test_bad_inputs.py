@@ -2,7 +2,7 @@
 the column, the rule and the fix, and produces no number.
 
 Each case copies the embedded default, breaks one file in one way and runs the validation gate
-(`nhsbook.validate.validate_book`); Fingertips cases run the importer.  Breakages covered
+(`nhsbook.validation.gate.validate_book`); Fingertips cases run the importer.  Breakages covered
 elsewhere: negative counts, numerator above denominator, text in numbers, unknown area codes,
 duplicated keys, unreconciled totals (tests/test_validate.py).
 """
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from nhsbook.io import fingertips
-from nhsbook.validate import validate_book
+from nhsbook.validation.gate import validate_book
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "data" / "default"
@@ -139,7 +139,7 @@ def test_empty_file(data):
 def test_a_huge_file_is_refused_before_reading(data, monkeypatch):
     """A file over the size limit (1 GiB in real life; the limit is lowered here) is refused
     by its size, without being read."""
-    from nhsbook import textfile
+    from nhsbook.core import textfile
 
     monkeypatch.setattr(textfile, "MAX_FILE_BYTES", 1000)
     f = _failure(validate_book(data), PV)

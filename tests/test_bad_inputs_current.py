@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhsbook import sources
+from nhsbook.config import sources
 from nhsbook.io import current, gp_payments, lsoa21_attributes, qof
-from nhsbook.validate import validate_datasets
+from nhsbook.validation.gate import validate_datasets
 
 ROWS = 300
 
@@ -121,7 +121,7 @@ CASES = [
         ("lsoa21_code",),
         lsoa21_attributes.read_lsoa21_ltla24,
     ),
-    # the SPOT page's spend (nhsbook.gp_spend): the publisher's 'CCG Code' holds the sub-ICB
+    # the SPOT page's spend (nhsbook.analysis.gp_spend): the publisher's 'CCG Code' holds the sub-ICB
     # location's ODS code, so an ONS code there is refused
     Case(
         "gp_payments_2223",
@@ -434,7 +434,8 @@ def test_sicbl_duplicated_key(tmp_path):
 def test_geojson_lines_in_a_pretty_printed_file(tmp_path):
     """Features are named by the line on which they start, however the file is laid out."""
     import json
-    from nhsbook.validate import geojson_table
+
+    from nhsbook.validation.gate import geojson_table
 
     text = json.dumps({"type": "FeatureCollection", "features": _features(3)}, indent=2)
     frame = geojson_table(text)

@@ -342,7 +342,7 @@ def test_spot_labels_are_numbered_and_keyed(server, browser):
 
 def test_vega_bundle_loads_only_where_charts_are_drawn(server, browser, site):
     """Text-only pages do not load the 876 KB vega bundle; chart pages load it once."""
-    from nhsbook.site import BUNDLE
+    from nhsbook.pages.renderer import BUNDLE
 
     landing = (site / "index.html").read_text(encoding="utf-8")
     methods = (site / "methods.html").read_text(encoding="utf-8")
@@ -361,7 +361,7 @@ def test_vega_bundle_loads_only_where_charts_are_drawn(server, browser, site):
 
 def test_notebooks_are_not_published_unless_the_book_asks(site):
     """No ``_sources/`` (page notebooks) and no link to them: ``publish_notebooks`` is off."""
-    from nhsbook.config import load_book
+    from nhsbook.config.book import load_book
 
     assert not load_book("default").publish_notebooks
     assert not (site / "_sources").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhsbook.build import BuildFailed, build
+from nhsbook.build.book import BuildFailed, build
 
 AREAS = ["E38000115", "ND-CHE", "ND-DRO", "ND-HPK", "ND-NDA", "ND-NEA"]
 
@@ -223,8 +223,8 @@ def test_the_default_site_stays_within_its_size_and_the_removed_bytes_stay_out(s
     machinery in a page (each page loads ``_static/nhsbook-chart.js``); chart tables packed
     as columns; PDF reports with their objects in compressed object streams; the long
     navigation part (the practices) only on its own pages."""
-    from nhsbook import site as website
-    from nhsbook.sphinx_ext import NAV_NEIGHBOURS
+    from nhsbook.build.sphinx_ext import NAV_NEIGHBOURS
+    from nhsbook.pages import renderer as website
 
     files = [p for p in site.rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files) / 1e6

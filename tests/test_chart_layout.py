@@ -8,10 +8,10 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from nhsbook import site
 from nhsbook.charts import layout
 from nhsbook.charts.spot import label_offsets
 from nhsbook.charts.variation import FUNNEL_POSITIONS, funnel_position
+from nhsbook.pages import renderer as site
 
 
 def test_wrap_keeps_every_word_and_takes_at_most_the_lines_asked():
@@ -82,7 +82,7 @@ def test_renderer_embeds_the_narrow_chart_once_and_sizes_from_the_figure():
 def test_static_svg_is_the_wide_chart(tmp_path, monkeypatch):
     """The SVG a PDF report draws from a page's kept spec is the wide chart, drawn once
     (cached by the spec's content)."""
-    from nhsbook import report
+    from nhsbook.build import report
 
     monkeypatch.setenv(site.PAGE_ENV, "X1/page")
     monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
@@ -172,7 +172,7 @@ def test_waterfall_axis_shows_the_changes():
 
 def test_every_chart_function_declares_how_it_fits(tables):
     """The page charts carry a layout, so the renderer sizes them from their column."""
-    from nhsbook import spine
+    from nhsbook.analysis import spine
     from nhsbook.charts import spine as spine_chart
 
     values, metadata, areas = tables
@@ -189,7 +189,7 @@ def tables(computed):
 
 
 def test_publish_notebooks_is_a_yes_no_key(tmp_path):
-    from nhsbook.config import load_book
+    from nhsbook.config.book import load_book
 
     base = (layout_root() / "books" / "default.yml").read_text(encoding="utf-8")
     path = tmp_path / "book.yml"
@@ -208,7 +208,8 @@ def layout_root():
 
 def test_sphinx_config_drops_the_bundle_and_the_sources(monkeypatch):
     from types import SimpleNamespace
-    from nhsbook import sphinx_ext
+
+    from nhsbook.build import sphinx_ext
 
     config = SimpleNamespace(
         html_js_files=["nhsbook-vega.js", "other.js"],
@@ -235,9 +236,9 @@ def test_maps_name_their_places_and_say_polarity():
     import geopandas as gpd
     from shapely.geometry import box
 
+    from nhsbook.analysis.deprivation import MapClasses
     from nhsbook.charts import choropleth
     from nhsbook.charts.maps import MAX_PLACES
-    from nhsbook.deprivation import MapClasses
 
     def squares(names, size=0.1):
         return gpd.GeoDataFrame(
@@ -291,9 +292,9 @@ def test_maps_name_their_places_and_say_polarity():
 def test_spot_quadrant_numbers_are_not_count_columns():
     """The disclosure scan reads count-like column names (``number``, ``count`` …) in every
     chart's data: the quadrant's point numbers must not look like counts."""
-    from nhsbook import spot
+    from nhsbook.analysis import spot
     from nhsbook.charts import spot_quadrant
-    from nhsbook.model import count_columns
+    from nhsbook.core.model import count_columns
 
     data = spot.load_book("default")
     chart = spot_quadrant(spot.quadrant_data(spot.spot_table(data, "E38000115")))

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import population as pop
-from nhsbook import spine, stats, variation
+from nhsbook import stats
+from nhsbook.analysis import population as pop
+from nhsbook.analysis import spine, variation
 from nhsbook.charts import compare_bars, funnel, projection, pyramid
 from nhsbook.charts import spine as spine_chart
 from nhsbook.charts.theme import PALETTES, significance_scale

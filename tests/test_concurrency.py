@@ -4,7 +4,7 @@ leftovers of killed builds and a complete search index.
 The build tests run ``nhsbook build`` as subprocesses in a temporary copy of the project with
 a tiny book (the finance page of two PCTs: 7 documents), built once for the module.  Builds
 are paused at a chosen step with the test hook ``NHSBOOK_TEST_PAUSE=<step>:<file>``
-(:mod:`nhsbook.testhook`) and killed there with ``SIGKILL`` (their whole process group:
+(:mod:`nhsbook.build.testhook`) and killed there with ``SIGKILL`` (their whole process group:
 workers, kernels, jupyter-book).
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nhsbook import lock, publish, recovery
+from nhsbook.build import lock, publish, recovery
 
 TINY = """name: tiny
 title: Tiny test book

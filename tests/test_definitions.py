@@ -1,4 +1,4 @@
-"""Indicator definitions (nhsbook.definitions): an entry with every field for every indicator of
+"""Indicator definitions (nhsbook.pages.definitions): an entry with every field for every indicator of
 every book, the Definitions page, and links to it from every table and chart that shows an
 indicator — checked on the built default site."""
 
@@ -10,7 +10,8 @@ import re
 import pandas as pd
 import pytest
 
-from nhsbook import definitions, escape
+from nhsbook.core import escape
+from nhsbook.pages import definitions
 
 
 def _meta(**extra) -> pd.DataFrame:
@@ -45,8 +46,8 @@ def test_anchors_are_safe_and_distinct():
 def test_every_indicator_of_every_book_has_every_field(book, root):
     """From each book's own metadata (the default book's indicators.csv, the open-data and
     ONS loaders' tables): no field of any entry is empty."""
-    from nhsbook.config import load_book
-    from nhsbook.store import load_computed
+    from nhsbook.config.book import load_book
+    from nhsbook.pipeline.store import load_computed
 
     cfg = load_book(book, root=root)
     meta = load_computed(cfg)["metadata"]

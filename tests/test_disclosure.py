@@ -1,4 +1,4 @@
-"""Disclosure control: primary and secondary suppression (nhsbook.disclosure).
+"""Disclosure control: primary and secondary suppression (nhsbook.analysis.disclosure).
 
 The secondary-suppression algorithm on small hand-made hierarchies, the rule sets, and the
 default book's computed and published tables attacked by parent − siblings and by linear
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from nhsbook import disclosure as d
+from nhsbook.analysis import disclosure as d
 
 
 def problem(counts: dict[str, float], groups, threshold: int = 5, **kw) -> d.KeyProblem:
@@ -30,7 +30,7 @@ def attacker_range(
 ) -> tuple[float, float]:
     """min and max of ``target`` over every assignment consistent with the published cells
     (fixed), the suppressed ones (≥ 1) and every group whose parent is the sum of its
-    children in the data: written here from scratch, not with nhsbook.disclosure.audit."""
+    children in the data: written here from scratch, not with nhsbook.analysis.disclosure.audit."""
     idx = {c: i for i, c in enumerate(cells)}
     rows, rhs = [], []
     for parent, kids in groups:
@@ -357,7 +357,7 @@ def test_no_count_1_to_4_is_recoverable_from_the_default_book(book):
 
 
 def test_no_published_figure_has_a_count_1_to_4_behind_it(computed):
-    from nhsbook import indicators, views
+    from nhsbook.analysis import indicators, views
 
     values, metadata, areas = computed["values"], computed["metadata"], computed["areas"]
     pub = d.apply(values)
@@ -420,8 +420,8 @@ def test_published_profile_csvs_of_the_site_recover_nothing(site, computed):
 
 
 def test_the_book_chooses_its_rule_set(tmp_path):
-    from nhsbook.config import load_book
-    from nhsbook.store import compute_and_store
+    from nhsbook.config.book import load_book
+    from nhsbook.pipeline.store import compute_and_store
 
     default = load_book("default")
     assert default.disclosure == "standard"
@@ -464,8 +464,9 @@ def test_no_count_1_to_4_is_recoverable_from_the_real_data_book():
     """derbyshire-2021 (QOF 2020-21 from the mirror): practice → PCN → CCG, England and the
     STP published beside them; parent − siblings and the LP attacker find nothing."""
     import os
-    from nhsbook.config import load_book
-    from nhsbook.store import load_computed
+
+    from nhsbook.config.book import load_book
+    from nhsbook.pipeline.store import load_computed
 
     if not os.environ.get("NHSBOOK_MIRROR"):
         pytest.skip("needs the open-data mirror (NHSBOOK_MIRROR)")

@@ -1,4 +1,4 @@
-"""The warm-kernel papermill engine (nhsbook.engine): pages share a kernel but not state."""
+"""The warm-kernel papermill engine (nhsbook.build.engine): pages share a kernel but not state."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from nhsbook import engine, kernels
+from nhsbook.build import engine, kernels
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -215,13 +215,13 @@ def test_drop_empty_outputs_counts_what_it_removes():
 
 def test_papermill_finds_the_engine_by_its_entry_point():
     """The engine is declared in pyproject.toml (``papermill.engine``), not registered as a
-    side effect of importing nhsbook.engine."""
+    side effect of importing nhsbook.build.engine."""
     from importlib.metadata import entry_points
 
     from papermill.engines import papermill_engines
 
     (point,) = [e for e in entry_points(group="papermill.engine") if e.name == engine.ENGINE]
-    assert point.value == "nhsbook.papermill_entry:WarmEngine"
+    assert point.value == "nhsbook.build.papermill_entry:WarmEngine"
     registered = papermill_engines.get_engine(engine.ENGINE)
     assert registered.execute_notebook == engine.WarmEngine.execute_notebook
     source = Path(engine.__file__).read_text(encoding="utf-8")
@@ -252,7 +252,7 @@ def test_kernels_listen_on_private_unix_sockets(tmp_path, fresh_engine):
 
 
 def test_nbval_kernels_are_private_too():
-    """``pytest -p nhsbook.kernels`` (the Makefile's nbval run) gives nbval the same kernels."""
+    """``pytest -p nhsbook.build.kernels`` (the Makefile's nbval run) gives nbval the same kernels."""
     nbval_kernel = pytest.importorskip("nbval.kernel")
     before = nbval_kernel.KernelManager
     try:
@@ -260,4 +260,4 @@ def test_nbval_kernels_are_private_too():
         assert nbval_kernel.KernelManager is kernels.PrivateKernelManager
     finally:
         nbval_kernel.KernelManager = before
-    assert "-p nhsbook.kernels" in (Path(__file__).parents[1] / "Makefile").read_text()
+    assert "-p nhsbook.build.kernels" in (Path(__file__).parents[1] / "Makefile").read_text()

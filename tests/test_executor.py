@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from nhsbook.build import BuildFailed, build
-from nhsbook.executor import DaskExecutor, LocalExecutor, PageRun, execute_page
+from nhsbook.build.book import BuildFailed, build
+from nhsbook.build.executor import DaskExecutor, LocalExecutor, PageRun, execute_page
 
 BOOK = """name: dask
 title: Dask test book

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import finance
-from nhsbook.validate import validate_book
+from nhsbook.analysis import finance
+from nhsbook.validation.gate import validate_book
 
 SEED = "001_cdf91f15abb1e217.txt"
 
@@ -429,7 +429,7 @@ def test_finance_notebooks_run(root, tmp_path):
                 ]
                 assert box and drawn and box[0] < drawn[0]
                 assert "Forecast outturn £1,630.7m" in text
-                assert "nhsbook.finance." not in text and "seed 004 line" not in text
+                assert "nhsbook.analysis.finance." not in text and "seed 004 line" not in text
             if code == "DACCOM":
                 assert "Synthetic data" in text
             if code == "HIGH-PEAK":

@@ -1,5 +1,5 @@
 """The page facades of the finance and performance notebooks (issue 21, thin notebooks):
-:class:`nhsbook.finance_page.FinancePage` and :class:`nhsbook.performance_page.PerformancePage`
+:class:`nhsbook.pages.finance.FinancePage` and :class:`nhsbook.pages.performance.PerformancePage`
 give each section as what it shows, leave empty sections out, and derive a cluster's
 organisations from the data."""
 
@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from IPython.display import Markdown
 
-from nhsbook import finance, finance_page, performance, performance_page
-from nhsbook.finance_page import FinancePage, Section
-from nhsbook.performance_page import PerformancePage
+from nhsbook.analysis import finance, performance
+from nhsbook.pages import finance as finance_page
+from nhsbook.pages import performance as performance_page
+from nhsbook.pages.finance import FinancePage, Section
+from nhsbook.pages.performance import PerformancePage
 
 FINANCE_SECTIONS = (
     "position",

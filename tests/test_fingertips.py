@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
+from nhsbook.core.model import VALUE_COLUMNS
 from nhsbook.io import fingertips
-from nhsbook.model import VALUE_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 
 from nhsbook import stats
-from nhsbook.config import load_book
-from nhsbook.io import fingertips, fingertips_book as fb
-from nhsbook.store import compute_and_store
+from nhsbook.config.book import load_book
+from nhsbook.io import fingertips
+from nhsbook.io import fingertips_book as fb
+from nhsbook.pipeline.store import compute_and_store
 
 BOOK = "fingertips-15m"
 SUB_ICB, ENGLAND = "E38000261", "E92000001"
@@ -159,7 +160,7 @@ def test_export_comparisons_agree_with_ours_where_published(tables):
 
 
 def test_trends_worse_and_getting_worse_and_fingertips_table(book, tables):
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     page = AreaPage.load(SUB_ICB, BOOK)
     trends = page.trends()
@@ -186,7 +187,7 @@ def test_inequality_rows_become_a_category_table(tmp_path, data):
             "comparator_code": [""],
         }
     )
-    from nhsbook import published  # the values of a Fingertips book (was in fb)
+    from nhsbook.pipeline import published  # the values of a Fingertips book (was in fb)
 
     v = published._compare(
         published._limits(rows.assign(area_type="england"), meta.set_index("indicator_id")),
@@ -273,7 +274,7 @@ def test_a_duplicated_key_with_other_figures_names_both_lines(tmp_path, data):
 def test_unknown_codes_are_refused(tmp_path, data, root):
     """An area code that is no sub-ICB location or ICB of the practice map is refused naming
     the map file; an export whose Area Code is not a code fails the gate naming the line."""
-    from nhsbook import validate
+    from nhsbook.validation import gate as validate
 
     path = _small(tmp_path, data)
     book = tmp_path / "book.yml"

@@ -1,4 +1,4 @@
-"""Gate rules by meaning (nhsbook.meaning, expectations/meaning_*.json), issue 24.
+"""Gate rules by meaning (nhsbook.validation.meaning, expectations/meaning_*.json), issue 24.
 
 Each case copies the embedded default book's data, makes one careless edit that used to pass
 the gate and change a published number or significance, and checks that the gate refuses it
@@ -11,9 +11,8 @@ import math
 
 import pytest
 
-from nhsbook import meaning
-from nhsbook.validate import validate_book
-
+from nhsbook.validation import meaning
+from nhsbook.validation.gate import validate_book
 from test_bad_inputs import PV, _edit, _failure, _set, data  # noqa: F401  (fixture)
 
 SEED = "seed_profile.csv"

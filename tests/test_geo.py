@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from nhsbook import deprivation as dep
-from nhsbook import geo, sources
+from nhsbook.analysis import deprivation as dep
+from nhsbook.config import sources
+from nhsbook.pipeline import geo
 
 CCG = "E38000115"
 LOCALITIES = {"ND-CHE", "ND-DRO", "ND-HPK", "ND-NDA", "ND-NEA"}

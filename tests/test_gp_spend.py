@@ -1,5 +1,5 @@
-"""The SPOT page of general practice in the current-data ICB book (nhsbook.gp_spend,
-nhsbook.spend_page, notebooks/gp_spend.ipynb): 15M's and QJ2's spend per weighted patient and
+"""The SPOT page of general practice in the current-data ICB book (nhsbook.analysis.gp_spend,
+nhsbook.pages.spend, notebooks/gp_spend.ipynb): 15M's and QJ2's spend per weighted patient and
 A&E attendances aged 0-4 recomputed from the raw files with plain pandas, their z-scores
 against the similar 10 recomputed by hand, the quadrant, an empty table for a book without the
 inputs, and the key messages first on the page.
@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import gp_spend, sources, spot, stats
-from nhsbook.config import load_book
-from nhsbook.store import load_computed
+from nhsbook import stats
+from nhsbook.analysis import gp_spend, spot
+from nhsbook.config import sources
+from nhsbook.config.book import load_book
+from nhsbook.pipeline.store import load_computed
 
 SUB_ICB, ICB, BOOK = "E38000261", "E54000058", "derbyshire-icb-2025"
 KEYS = (
@@ -205,7 +207,7 @@ def test_a_book_without_the_inputs_gets_an_empty_table(computed):
 def test_the_page_opens_with_its_key_messages(tables):
     from IPython.display import HTML
 
-    from nhsbook.spend_page import SpendPage
+    from nhsbook.pages.spend import SpendPage
 
     page = SpendPage(SUB_ICB, BOOK)
     first = page.header()[0]

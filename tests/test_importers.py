@@ -8,9 +8,9 @@ import gzip
 import pandas as pd
 import pytest
 
-from nhsbook import validate
+from nhsbook.core.model import AGE_BANDS
 from nhsbook.io import ods, ons, opendata, qof
-from nhsbook.model import AGE_BANDS
+from nhsbook.validation import gate as validate
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +192,8 @@ def test_registered_patients_totals(data):
 
 
 def test_gate_passes_every_input_of_the_real_data_book():
-    from nhsbook.build import validate_inputs
-    from nhsbook.config import load_book
+    from nhsbook.build.book import validate_inputs
+    from nhsbook.config.book import load_book
 
     cfg = load_book("derbyshire-2021")
     report = validate_inputs(cfg)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nhsbook.build import BuildFailed, build
+from nhsbook.build.book import BuildFailed, build
 
 SMALL = """name: small
 title: Small test book
@@ -148,7 +148,7 @@ def test_switching_books_rebuilds_and_removes_the_other_books_pages(project):
 DEPS_SCRIPT = """
 import os, sys
 from pathlib import Path
-from nhsbook import deps
+from nhsbook.core import page_inputs as deps
 d = Path(sys.argv[1]); data = d / "data"
 os.environ[deps.ROOTS_ENV] = str(data)
 deps.install()
@@ -169,7 +169,7 @@ def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_pa
     import subprocess
     import sys
 
-    from nhsbook import deps
+    from nhsbook.core import page_inputs as deps
 
     (tmp_path / "data").mkdir()
     for name in ("a.csv", "b.csv"):
@@ -185,7 +185,7 @@ def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_pa
 REMEMBER_SCRIPT = """
 import os, sys
 from pathlib import Path
-from nhsbook import deps
+from nhsbook.core import page_inputs as deps
 d = Path(sys.argv[1]); data = d / "data"
 os.environ[deps.ROOTS_ENV] = str(data)
 deps.install()
@@ -207,7 +207,7 @@ def test_a_cached_loader_records_its_files_for_every_page_that_uses_it(tmp_path)
     import subprocess
     import sys
 
-    from nhsbook import deps
+    from nhsbook.core import page_inputs as deps
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.csv").write_text("x")
@@ -224,7 +224,8 @@ def test_the_stored_tables_are_recomputed_when_the_code_changes(
     update of nhsbook computes them again instead of drawing pages from stale tables."""
     import json
 
-    from nhsbook import sources, store
+    from nhsbook.config import sources
+    from nhsbook.pipeline import store
 
     manifest = json.loads((default_book.cache_dir / "manifest.json").read_text())
     assert manifest["code"] == sources.package_digest()

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nhsbook.build import BuildFailed, Page, area_tree, plan_pages
+from nhsbook.build.book import BuildFailed, Page, area_tree, plan_pages
 from nhsbook.io import fingertips
-from nhsbook.pages import AreaPage
+from nhsbook.pages.area import AreaPage
 
 EVIL = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2)) `code` | "q"'
 
@@ -50,7 +50,8 @@ def test_profile_table_escapes_indicator_names(evil_page):
 
 def test_charts_carry_names_as_data_not_markup(evil_page):
     import json
-    from nhsbook.site import render
+
+    from nhsbook.pages.renderer import render
 
     spec = evil_page.spine_chart("adult").to_dict()
     out = render(spec)["text/html"]
@@ -178,7 +179,7 @@ def _assert_inert(html_out: str) -> None:
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_header_of_every_page_kind_keeps_the_name_literal(computed, default_book, attack):
-    from nhsbook import escape
+    from nhsbook.core import escape
 
     areas = computed["areas"].copy()
     areas.loc[areas["area_code"] == "ND-DRO", "area_name"] = attack
@@ -222,7 +223,7 @@ def test_area_tree_keeps_every_area_on_its_own_line(attack):
 
 
 def test_validation_report_page_keeps_offending_values_literal():
-    from nhsbook.validate import Failure, ValidationReport
+    from nhsbook.validation.gate import Failure, ValidationReport
 
     failure = Failure(
         file="areas.csv",
@@ -245,10 +246,10 @@ def test_validation_report_page_keeps_offending_values_literal():
 
 
 def test_styled_tables_of_every_module_escape_text(computed):
-    from nhsbook import escape
-    from nhsbook.finance_page import money_table
-    from nhsbook.performance_page import rag_table
-    from nhsbook.tables import table
+    from nhsbook.core import escape
+    from nhsbook.pages.finance import money_table
+    from nhsbook.pages.performance import rag_table
+    from nhsbook.pages.tables import table
 
     frame = pd.DataFrame({"Indicator": ["<img src=x onerror=alert(1)>"], "Value": [-1.0]})
     for out in (
@@ -262,7 +263,7 @@ def test_styled_tables_of_every_module_escape_text(computed):
 
 
 def test_chart_payload_cannot_close_or_comment_its_script():
-    from nhsbook.site import render
+    from nhsbook.pages.renderer import render
 
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -281,7 +282,7 @@ def test_published_tables_are_compact_and_keep_text_and_styled_cells():
     tags, keeps every cell's text, its escaping and every styled cell's id."""
     import html.parser
 
-    from nhsbook import escape
+    from nhsbook.core import escape
 
     frame = pd.DataFrame({"Indicator": ["<b>x</b> > y", "plain"], "Value": [1.25, 2.0]})
     styler = (

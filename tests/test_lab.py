@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from nhsbook import lab, safepath
+from nhsbook import lab
+from nhsbook.core import safepath
 
 
 def _sources(path) -> list[str]:
@@ -87,6 +88,7 @@ def test_a_copy_runs_in_a_plain_kernel_before_any_build(tmp_path, monkeypatch):
     environment: the project and the mirror, none of the variables a build gives its pages
     (another test of the session may have left one behind)."""
     import papermill as pm
+
     from conftest import scratch_root
 
     project = scratch_root("lab")

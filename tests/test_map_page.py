@@ -1,4 +1,4 @@
-"""The map pages' facades (nhsbook.map_page): what each area's page shows, section by section,
+"""The map pages' facades (nhsbook.pages.maps): what each area's page shows, section by section,
 and the population-weighted figures they compute, checked by hand on small tables.  Every test
 is named test_maps_… or test_deprivation_… (so that ``-k "maps or deprivation"`` selects them)."""
 
@@ -10,16 +10,15 @@ import pandas as pd
 import pytest
 from IPython.display import HTML, Markdown
 
-from nhsbook import deprivation as dep
-from nhsbook import geo, lsoa21
-from nhsbook.map_page import Deprivation2025Page, MapPage
-from nhsbook.pages import esc
-
+from nhsbook.analysis import deprivation as dep
+from nhsbook.pages.area import esc
+from nhsbook.pages.maps import Deprivation2025Page, MapPage
+from nhsbook.pipeline import geo, lsoa21
 from test_maps import mirror  # noqa: F401  (fixture: the mirror for every test here)
 
 
 def _kinds(outputs: list) -> list[str]:
-    """What each output is: markdown, table (:func:`nhsbook.tables.table`), html or chart."""
+    """What each output is: markdown, table (:func:`nhsbook.pages.tables.table`), html or chart."""
     out = []
     for o in outputs:
         if isinstance(o, Markdown):

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from nhsbook import deprivation as dep
-from nhsbook import geo
+from nhsbook.analysis import deprivation as dep
 from nhsbook.charts import SharedShapes, choropleth, map_grid
+from nhsbook.pipeline import geo
 
 CCG = "E38000115"
 

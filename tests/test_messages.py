@@ -1,4 +1,4 @@
-"""The one number format (nhsbook.fmt) and the key messages (nhsbook.messages) on fixed data:
+"""The one number format (nhsbook.core.fmt) and the key messages (nhsbook.pages.messages) on fixed data:
 polarity, no judgement, suppressed values, ties, nothing significant (issue 27)."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import fmt, messages
-from nhsbook.pages import key_messages_html
+from nhsbook.core import fmt
+from nhsbook.pages import messages
+from nhsbook.pages.area import key_messages_html
 
 # --- fmt -------------------------------------------------------------------------------
 
@@ -323,7 +324,7 @@ def test_the_default_books_messages_follow_its_computed_tables(computed, default
     assert msgs[0].startswith("Compared with ") and "significantly worse on" in msgs[0]
     worse = [m for m in msgs if m.startswith("Worse than")]
     assert worse and " against " in worse[0]
-    from nhsbook import disclosure, indicators
+    from nhsbook.analysis import disclosure, indicators
 
     for p in dict.fromkeys(computed["metadata"]["profile"]):
         rows = indicators.profile_table(computed["values"], computed["metadata"], "ND-CHE", p)
@@ -342,7 +343,7 @@ def test_finance_without_a_position_speaks_of_allocation_plan_and_qipp(default_b
     """Organisations the seeds publish no financial position for (a CCG, Derby City PCT)
     still open their finance page with its figures: seed 001 Tables 12, 13 and 14 (lines
     1236-1278) and the County PCT's QIPP scheme table (lines 5126-5160)."""
-    from nhsbook import finance
+    from nhsbook.analysis import finance
 
     fin = finance.load(default_book.name)
     ccg = messages.key_messages({"finance": fin}, "E38000115", "finance")

@@ -1,4 +1,4 @@
-"""Names are data, never markup (issue 20): every escaper of :mod:`nhsbook.escape` turns
+"""Names are data, never markup (issue 20): every escaper of :mod:`nhsbook.core.escape` turns
 arbitrary text into literal text of its format (hypothesis), the gate refuses control
 characters in names and codes, and a real build whose area, practice and indicator names
 carry MyST, HTML, link and CSV-formula attacks publishes them as text."""
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from nhsbook import escape
+from nhsbook.core import escape
 
 #: The attacks of issue 20, each a name a careless editor or an attacker could write.
 ATTACKS = [
@@ -271,7 +271,8 @@ def test_csv_guard_spares_negative_numbers_and_guards_text():
 
 def _write_chart(tmp_path, monkeypatch, name):
     import altair as alt
-    from nhsbook import site
+
+    from nhsbook.pages import renderer as site
 
     monkeypatch.setenv(site.PAGE_ENV, "X1/page")
     monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
@@ -296,7 +297,8 @@ def test_chart_csv_svg_and_figure_keep_names_literal(tmp_path, monkeypatch):
     assert table["name"].iloc[0] == "'" + name and table["value"].iloc[0] == -5.0
     # vl-convert draws the names as SVG text (for a report), escaped: the SVG parses and
     # holds them
-    from nhsbook import report, site
+    from nhsbook.build import report
+    from nhsbook.pages import renderer as site
 
     path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
     svg = ET.parse(path).getroot()
@@ -363,7 +365,7 @@ def test_pdf_text_escapes_typst_markup():
 
 
 def test_gate_rules_are_those_of_escape():
-    from nhsbook import validate
+    from nhsbook.validation import gate as validate
 
     assert re.search(escape.NAME_TEXT, "Queen's Park Medical Centre (Derby) & Co.\tx")
     for bad in ["a\nb", "a\r", "\x00", "x\u200b", "\ufeffx", "x\u202e", "a\u2028b", "a\x85"]:
@@ -444,7 +446,7 @@ def _set_cells(path: Path, key: str, code: str, column: str, value: str) -> int:
 
 
 def test_gate_refuses_control_characters_naming_file_line_column(root, tmp_path):
-    from nhsbook import validate
+    from nhsbook.validation import gate as validate
 
     data = _copy_data(root, tmp_path / "default")
     line = _set_cells(
@@ -477,7 +479,7 @@ def test_gate_refuses_control_characters_naming_file_line_column(root, tmp_path)
 
 
 def test_gate_refuses_codes_with_a_trailing_newline(root, tmp_path):
-    from nhsbook import validate
+    from nhsbook.validation import gate as validate
 
     data = _copy_data(root, tmp_path / "default")
     _set_cells(data / "synthetic" / "practices.csv", "area_code", "SYN04", "area_code", "SYN04\n")
@@ -549,8 +551,8 @@ def evil_site(root, tmp_path_factory):
     itself is what is tested: the gate refuses these names, see above)."""
     import yaml
 
-    from nhsbook import build as build_mod
-    from nhsbook.build import build
+    from nhsbook.build import book as build_mod
+    from nhsbook.build.book import build
     from tests.test_incremental import _copy_project
 
     copy = _copy_project(root, tmp_path_factory.mktemp("evil") / "proj")
@@ -745,12 +747,12 @@ def _skeleton(html_out: str) -> list[str]:
 @pytest.fixture(scope="module")
 def writers(computed, default_book):
     """Each place the package writes a name, as ``name -> (format, text)``."""
-    from nhsbook import finance, spot
-    from nhsbook.build import Page, area_tree
-    from nhsbook import messages
-    from nhsbook.pages import AreaPage, key_messages_html
-    from nhsbook.site import render
-    from nhsbook.validate import Failure, ValidationReport
+    from nhsbook.analysis import finance, spot
+    from nhsbook.build.book import Page, area_tree
+    from nhsbook.pages import messages
+    from nhsbook.pages.area import AreaPage, key_messages_html
+    from nhsbook.pages.renderer import render
+    from nhsbook.validation.gate import Failure, ValidationReport
 
     fin = finance.load("default")
     pack = spot.locality_pack(computed["values"], computed["metadata"], computed["areas"], "ND-DRO")

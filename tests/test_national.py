@@ -1,4 +1,4 @@
-"""National maps of the ICB book (nhsbook.national): every indicator for every sub-ICB location
+"""National maps of the ICB book (nhsbook.pipeline.national): every indicator for every sub-ICB location
 and ICB of the July 2026 map, recomputed here from the raw published files with plain pandas;
 the map of the book's area has its outline layer and states its rank and polarity."""
 
@@ -10,8 +10,9 @@ import math
 import pandas as pd
 import pytest
 
-from nhsbook import national, sources
-from nhsbook.config import load_book
+from nhsbook.config import sources
+from nhsbook.config.book import load_book
+from nhsbook.pipeline import national
 
 BOOK = "derbyshire-icb-2025"
 SUB, ICB = "E38000261", "E54000058"
@@ -34,7 +35,7 @@ def practice_map():
 
 @pytest.fixture(scope="module")
 def page():
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     return AreaPage.load(SUB, BOOK)
 
@@ -177,7 +178,7 @@ def test_national_map_spec_outlines_the_area_and_states_polarity(cfg, nat):
 
 
 def test_the_page_sections(page):
-    from nhsbook.map_page import national_sections
+    from nhsbook.pages.maps import national_sections
 
     maps = national_sections(page)
     rows = maps["rows"]
@@ -200,7 +201,7 @@ def test_the_page_sections(page):
 def test_the_page_opens_with_key_messages(page):
     """The national maps page's key messages count the comparisons with England of the
     summary table and name the indicators in England's highest and lowest fifths."""
-    from nhsbook import national
+    from nhsbook.pipeline import national
 
     rows, _, _, plural = national.summary(page)
     messages = page.key_messages("national")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhsbook import sources
+from nhsbook.config import sources
 from nhsbook.io import ons_local
-from nhsbook.validate import validate_datasets
+from nhsbook.validation.gate import validate_datasets
 from test_bad_inputs_current import _failure  # the corpus's own failure check
 
 ROWS = 200
@@ -222,7 +222,7 @@ def test_a_blank_key(case, tmp_path):
 
 
 def test_every_dataset_has_its_suite_and_registry_entry():
-    from nhsbook.validate import suite_for
+    from nhsbook.validation.gate import suite_for
 
     reg = sources.load_registry()
     for name, key in ons_local.DATASETS.items():
@@ -249,8 +249,8 @@ def _book(tmp_path: Path, root: Path, authority: str, name: str, region: str = "
 
 @pytest.fixture(scope="module")
 def county(root):
-    from nhsbook.config import load_book
-    from nhsbook.store import compute_and_store
+    from nhsbook.config.book import load_book
+    from nhsbook.pipeline.store import compute_and_store
 
     return compute_and_store(load_book("derbyshire-county", root=root))
 
@@ -313,7 +313,7 @@ def test_health_index_for_districts_only_and_hle_for_the_county_only(county):
 
 
 def test_trends_rest_on_the_published_limits(root):
-    from nhsbook.pages import TREND_BASIS, AreaPage
+    from nhsbook.pages.area import TREND_BASIS, AreaPage
 
     page = AreaPage.load(COUNTY, "derbyshire-county")
     trends = page.trends().drop_duplicates("indicator_id").set_index("indicator_id")
@@ -330,8 +330,8 @@ def test_trends_rest_on_the_published_limits(root):
 def test_a_second_county_by_code(tmp_path, root):
     """Nottinghamshire (E10000024) by its code alone: its seven districts, the East Midlands
     known without being named; a unitary authority needs its region."""
-    from nhsbook.config import load_book
-    from nhsbook.store import compute_and_store
+    from nhsbook.config.book import load_book
+    from nhsbook.pipeline.store import compute_and_store
 
     path = _book(tmp_path, root, "E10000024", "test-ons-local-notts")
     try:
@@ -354,7 +354,7 @@ def test_a_second_county_by_code(tmp_path, root):
         shutil.rmtree(root / "build" / "test-ons-local-notts", ignore_errors=True)
 
 
-# --- similar-area peers of the county and its districts (nhsbook.peers) ----------------------
+# --- similar-area peers of the county and its districts (nhsbook.analysis.peers) ----------------------
 
 
 def test_every_district_has_one_upper_tier_authority():
@@ -380,6 +380,7 @@ def test_a_district_outside_every_county_is_refused(tmp_path):
     """A two-tier district whose label point is in no county fails, naming the file and the
     district."""
     import json
+
     from nhsbook.io.current import CurrentFormatError
     from nhsbook.io.lsoa21_attributes import read_upper_tier
 
@@ -402,6 +403,7 @@ def test_county_peers_recompute_from_the_raw_files(county, current):
     the raw files (IMD 2025 by LSOA weighted by Census 2021 residents, % rural, Census ages,
     size), standardised by hand, give each distance, and they are the ten nearest."""
     import numpy as np
+
     from nhsbook.io.lsoa21_attributes import read_upper_tier
 
     imd = pd.read_csv(current / "imd" / "imd2025_england_lsoa21.csv.gz")
@@ -466,7 +468,7 @@ def test_county_peers_recompute_from_the_raw_files(county, current):
 def test_similar_10_mean_recomputes_from_the_raw_els_file(county, current):
     """Smoking 2023: the mean of the ten peers' published values, straight from the ONS file;
     no limits of its own; Derbyshire compared with it by its own published 95% limits."""
-    from nhsbook import peers
+    from nhsbook.analysis import peers
 
     raw = pd.read_csv(
         current / "indicators_ons" / "els_cigarette-smokers.csv.gz",
@@ -511,7 +513,7 @@ def test_similar_10_mean_recomputes_from_the_raw_els_file(county, current):
 def built(root, tmp_path_factory):
     """books/derbyshire-county.yml built (gate, tables, 10 pages, site) in a copy of the
     project, so the project's own book/ is untouched."""
-    from nhsbook.build import build
+    from nhsbook.build.book import build
 
     dest = tmp_path_factory.mktemp("la") / "proj"
     shutil.copytree(
@@ -564,7 +566,7 @@ def test_the_county_book_builds_with_every_page(built):
 
 def test_every_indicator_link_of_the_county_book_has_its_definition(built):
     html, _ = built
-    from nhsbook import definitions
+    from nhsbook.pages import definitions
 
     anchors = definitions.anchors_of(html / "definitions.html")
     assert len(anchors) == 68  # 8 series (HLE by sex) + 56 Health Index + 4 scores

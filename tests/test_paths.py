@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhsbook import build as build_mod
-from nhsbook import safepath
-from nhsbook.build import BuildFailed, plan_pages
-from nhsbook.config import load_book
-from nhsbook.safepath import UnsafePath, check_name, inside, remove_tree
+from nhsbook.build import book as build_mod
+from nhsbook.build.book import BuildFailed, plan_pages
+from nhsbook.config.book import load_book
+from nhsbook.core import safepath
+from nhsbook.core.safepath import UnsafePath, check_name, inside, remove_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -305,7 +305,7 @@ def test_a_code_from_data_is_reported_with_its_file_and_line(tmp_path, computed,
 
 
 def test_run_notebook_and_csv_downloads_refuse_unsafe_names(tmp_path):
-    from nhsbook import pages
+    from nhsbook.pages import area as pages
 
     with pytest.raises(UnsafePath, match=r"area code '\.\./\.\./x' contains a path separator"):
         build_mod.run_notebook("jsna_profile", "../../x", "X", "default", str(tmp_path))
@@ -320,7 +320,7 @@ def test_run_notebook_and_csv_downloads_refuse_unsafe_names(tmp_path):
 
 def test_a_state_file_naming_files_outside_deletes_nothing(project):
     root, sentinel = project
-    from nhsbook import incremental as inc
+    from nhsbook.build import incremental as inc
 
     path = _book(root, GOOD.format(name="ok", data="data/default", notebook="jsna_profile"))
     cfg = load_book(str(path), root=root)
@@ -421,7 +421,7 @@ def test_the_package_deletes_folders_only_through_remove_tree():
         for p in (ROOT / "nhsbook").rglob("*.py")
         if "rmtree(" in p.read_text(encoding="utf-8")
     )
-    assert callers == ["nhsbook/safepath.py"]
+    assert callers == ["nhsbook/core/safepath.py"]
 
 
 # --- the name pattern ------------------------------------------------------------------------

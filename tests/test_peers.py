@@ -1,4 +1,4 @@
-"""Similar-area peers (nhsbook.peers) and the QOF 2020-21 -> 2024-25 bridge of the ICB book:
+"""Similar-area peers (nhsbook.analysis.peers) and the QOF 2020-21 -> 2024-25 bridge of the ICB book:
 the peers of 15M are ten distinct sub-ICB locations other than itself, deterministic, each
 distance recomputed from the raw variables; the similar-10 value of one register recomputed
 from the raw QOF file; the 2020/21 points recomputed from the raw 2020-21 file and labelled
@@ -7,14 +7,15 @@ current formats in test_bad_inputs_current)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import peers, sources, stats
-from nhsbook.config import load_book
-from nhsbook.store import load_computed
+from nhsbook import stats
+from nhsbook.analysis import peers
+from nhsbook.config import sources
+from nhsbook.config.book import load_book
+from nhsbook.pipeline.store import load_computed
 
 SUB_ICB, ICB, BOOK = "E38000261", "E54000058", "derbyshire-icb-2025"
 
@@ -201,7 +202,7 @@ def test_qof_2020_21_points_where_codes_bridge(icb_tables, shared, current, prac
         assert set(
             v.loc[(v["area_code"] == newer[0]) & (v["indicator_id"] == "QOF_HYP"), "period"]
         ) == {"2024/25"}
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     page = AreaPage.load(SUB_ICB, BOOK)
     trends = page.trends()
@@ -214,7 +215,7 @@ def test_qof_2020_21_points_where_codes_bridge(icb_tables, shared, current, prac
 
 
 def test_the_page_shows_the_peers_with_their_distances(icb_tables):
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     page = AreaPage.load(SUB_ICB, BOOK)
     table = page.peers_table()

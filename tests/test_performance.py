@@ -9,8 +9,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from nhsbook import performance
-from nhsbook.validate import validate_book
+from nhsbook.analysis import performance
+from nhsbook.validation.gate import validate_book
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_the_gate_validates_the_optional_actuals(root, tmp_path):
     notebook kernel) refuses a month 13 with file, line and column, and the build's inputs
     include the file (a new result rebuilds what shows it)."""
     from nhsbook.io import embedded
-    from nhsbook.validate import validate_book
+    from nhsbook.validation.gate import validate_book
 
     data = tmp_path / "data"
     shutil.copytree(root / "data" / "default", data)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import indicators
-from nhsbook.synth import round_half_up
+from nhsbook.analysis import indicators
+from nhsbook.synth.practices import round_half_up
 
 LOCALITIES = ["ND-CHE", "ND-DRO", "ND-HPK", "ND-NDA", "ND-NEA"]
 CCG = "E38000115"
@@ -93,7 +93,7 @@ def metadata_polarity() -> pd.Series:
 
 def test_practice_spread_reproduces_the_seed_worst_and_best(values, seed):
     """The seed's worst and best practices, unless that practice is suppressed (a count
-    1-4, or a complementary cell of nhsbook.disclosure): then the published extreme is the
+    1-4, or a complementary cell of nhsbook.analysis.disclosure): then the published extreme is the
     most extreme practice left, inside the seed's range."""
     ccg = rows_for(values, CCG)
     polarity = metadata_polarity()

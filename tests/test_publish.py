@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import publish
-from nhsbook.build import BuildFailed, run_site
-from nhsbook.site import render
+from nhsbook.build import publish
+from nhsbook.build.book import BuildFailed, run_site
+from nhsbook.pages.renderer import render
 
 
 def _page(tmp: Path, name: str, body: str) -> None:
@@ -255,7 +255,7 @@ def test_scan_reads_svg_text(tmp_path):
 
 
 def test_count_columns_come_from_the_data_model():
-    from nhsbook.model import column_role, count_columns
+    from nhsbook.core.model import column_role, count_columns
 
     table = pd.DataFrame(
         {

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from nhsbook import stats
-from nhsbook.config import load_book
-from nhsbook.store import compute_and_store, is_current, load_computed
+from nhsbook.config.book import load_book
+from nhsbook.pipeline.store import compute_and_store, is_current, load_computed
 
 CCG = "E38000229"
 
@@ -97,7 +97,7 @@ def test_ccg_prevalence_is_sum_of_registers_over_sum_of_lists(tables, qof_raw):
 
 
 def test_significance_against_ccg_and_england(tables):
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     v = tables["values"]
     practice = v[(v["area_type"] == "practice") & (v["indicator_id"] == "QOF_HYP")]
@@ -132,7 +132,7 @@ def test_practice_spread_and_imd_score(tables):
     dm = v[(v["indicator_id"] == "QOF_DM")]
     practices = dm[dm["area_type"] == "practice"]
     ccg = dm[dm["area_code"] == CCG].iloc[0]
-    # suppressed practices (counts 1-4 and their complements, nhsbook.disclosure) left out
+    # suppressed practices (counts 1-4 and their complements, nhsbook.analysis.disclosure) left out
     hidden = (
         practices["suppressed"] if "suppressed" in practices else practices["count"].between(1, 4)
     )
@@ -169,7 +169,7 @@ def test_population_by_lookup_not_by_district(tables, shared):
 
 
 def test_every_pcn_and_practice_has_pages(book, tables):
-    from nhsbook.build import plan_pages
+    from nhsbook.build.book import plan_pages
 
     pages = plan_pages(book, tables["areas"])
     by_type: dict[str, set[str]] = {}
@@ -275,7 +275,7 @@ def test_map_footprint_is_the_lookup_not_the_districts(tables):
     """The CCG's map covers the LSOAs the ONS lookup gives it (Glossop's 21 LSOAs of High
     Peak are Tameside and Glossop's), with residents by age from the England-wide ONS file
     adding up to the CCG population built from the single-year files."""
-    from nhsbook import geo
+    from nhsbook.pipeline import geo
 
     area = geo.resolve(CCG, "derbyshire-2021")
     assert len(area.lsoas) == 621 and area.has_lsoa_boundaries

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from nhsbook import stats
-from nhsbook.config import load_book
-from nhsbook.store import compute_and_store, is_current
+from nhsbook.config.book import load_book
+from nhsbook.pipeline.store import compute_and_store, is_current
 
 ICB, SUB_ICB, ENGLAND = "E54000058", "E38000261", "E92000001"
 BOOK = "derbyshire-icb-2025"
@@ -105,7 +105,7 @@ def test_recorded_prevalence_is_compared_without_judgement(tables):
 
 
 def test_pyramids_are_registrations_against_england(tables, current):
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     reg = pd.read_csv(
         current / "population" / "gp-reg-pat-prac-quin-age_jul2026.zip", dtype={"ONS_CODE": str}
@@ -146,7 +146,7 @@ def test_imd2025_practice_scores_and_weighted_means(tables, current):
 def test_smoking_is_a_real_two_period_trend(tables, shared):
     """91547 at practice, PCN, sub-ICB and ICB level for 2022/23 and 2023/24, the 2023/24 GP
     rows (published with an empty Indicator ID) included."""
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     v = tables["values"]
     s = v[v["indicator_id"] == "91547"]
@@ -211,8 +211,8 @@ def test_smoking_is_a_real_two_period_trend(tables, shared):
 
 
 def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
-    from nhsbook.build import plan_pages
-    from nhsbook.pages import AreaPage
+    from nhsbook.build.book import plan_pages
+    from nhsbook.pages.area import AreaPage
 
     pages = plan_pages(book, tables["areas"])
     by_type: dict[str, set[str]] = {}
@@ -228,7 +228,7 @@ def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
         ("ccg", "deprivation_2025"),
         ("pcn", "practice_variation"),
     } <= nbs
-    # the header is markdown with every punctuation character of data escaped (nhsbook.escape)
+    # the header is markdown with every punctuation character of data escaped (nhsbook.core.escape)
     header = AreaPage.load("C81001", BOOK).header_markdown()
     header = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", header)
     for words in ("QOF 2024-25", "July 2026", "Indices of Deprivation 2025", "GP practice"):
@@ -236,7 +236,7 @@ def test_every_area_has_its_pages_and_pages_state_the_vintage(book, tables):
 
 
 def test_lsoa21_deprivation_of_the_sub_icb(book, tables, current):
-    from nhsbook import lsoa21
+    from nhsbook.pipeline import lsoa21
 
     lsoas = lsoa21.area_lsoas(SUB_ICB, book, tables["areas"])
     assert len(lsoas) == 651  # Glossop's LSOAs included since July 2022
@@ -277,7 +277,7 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
     """NHS Shropshire, Telford and Wrekin ICB by its ODS code alone: the gate passes, the
     tables are computed and its profile and deprivation pages run (no 2021 LSOA boundaries
     for Shropshire in the mirror: the page says so and gives the tables)."""
-    from nhsbook.build import validate_inputs
+    from nhsbook.build.book import validate_inputs
 
     name = "test-realdata-icb-qoc"
     path = _second_book(
@@ -350,8 +350,8 @@ def test_a_second_icb_builds_by_code(tmp_path, root):
 
 
 def test_a_sub_icb_location_alone_and_unknown_codes(tmp_path):
+    from nhsbook.config import sources
     from nhsbook.io import current, opendata_icb
-    from nhsbook import sources
 
     m = current.read_practice_map(sources.locate("gp_reg_practice_map_jul2026"))
     mine, icb = opendata_icb.select(m, {"sub_icb_code": "E38000261"})

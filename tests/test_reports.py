@@ -17,8 +17,11 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from nhsbook import fmt, messages, priorities, publish, report
-from nhsbook.config import load_book
+from nhsbook.build import publish, report
+from nhsbook.config.book import load_book
+from nhsbook.core import fmt
+from nhsbook.pages import messages
+from nhsbook.pipeline import priorities
 
 CCG = "E38000115"
 #: Markup of typst, markdown and HTML, in an area and an indicator name.
@@ -66,7 +69,7 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(
     pages = _text(reports[CCG])
     text = _norm(" ".join(pages))
     assert "NHS North Derbyshire CCG" in pages[0]
-    from nhsbook.pages import AreaPage
+    from nhsbook.pages.area import AreaPage
 
     area = AreaPage.from_tables(tables["book"], tables, CCG)  # the population's page
     said = [messages.headline(tables, CCG)] + [
@@ -84,7 +87,7 @@ def test_ccg_report_carries_name_messages_evidence_and_every_seed_figure(
     # the spine table: the seed's Number and Rate of all 53 indicators, as the pages show
     # them; a figure the pipeline suppressed (secondary suppression: A31, C17 and C19, whose
     # counts could otherwise be worked out from the localities') shows as Supp., as on the page
-    from nhsbook import indicators
+    from nhsbook.analysis import indicators
 
     seed = pd.read_csv(root / "data" / "default" / "seed_profile.csv")
     assert len(seed) == 53
@@ -204,7 +207,7 @@ def test_markup_in_names_renders_literally(tmp_path, default_book, computed, tab
 
 
 def test_a_report_is_rebuilt_only_when_its_inputs_change(site, default_book, computed):
-    from nhsbook import incremental
+    from nhsbook.build import incremental
 
     digests = incremental.Digests(default_book.root)
     quiet = []

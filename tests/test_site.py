@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+
 import altair as alt
 import pandas as pd
 import pytest
 
-from nhsbook import site
-from nhsbook.sphinx_ext import dedupe_inline_scripts
+from nhsbook.build.sphinx_ext import dedupe_inline_scripts
+from nhsbook.pages import renderer as site
 
 
 def _chart(df: pd.DataFrame) -> dict:

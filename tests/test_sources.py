@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from nhsbook import sources
+from nhsbook.config import sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import spot, synth_spot, variation
+from nhsbook.analysis import spot, variation
 from nhsbook.charts import relative_to_ccg, spot_quadrant, zscore_bars
 from nhsbook.io import programme_budget as pb
-from nhsbook.pages import COUNT_COLUMNS, disclosive_cells
+from nhsbook.pages.area import COUNT_COLUMNS, disclosive_cells
+from nhsbook.synth import spot as synth_spot
 
 CCG = "E38000115"
 SPOT_DIR = Path(__file__).resolve().parents[1] / "data" / "default" / "spot"
@@ -489,8 +490,8 @@ def test_non_utf8_file_is_refused(tmp_path, programmes):
 
 
 def test_spot_suites_are_registered_and_pass_on_the_default(root):
-    from nhsbook import validate
     from nhsbook.io.embedded import DATASETS
+    from nhsbook.validation import gate as validate
 
     for name in spot.FILES:
         assert DATASETS[name] == f"spot/{spot.FILES[name]}"
@@ -502,7 +503,7 @@ def test_spot_suites_are_registered_and_pass_on_the_default(root):
 
 
 def test_gate_names_the_broken_spot_rows(root, tmp_path):
-    from nhsbook.validate import validate_book
+    from nhsbook.validation.gate import validate_book
 
     data = tmp_path / "default"
     shutil.copytree(root / "data" / "default", data)
@@ -607,7 +608,7 @@ def test_notebooks_are_parameterised_pages(root, name, area):
 
 
 def test_page_tables_escape_names_and_keep_numbers_readable():
-    from nhsbook.tables import table  # what notebooks/spot.ipynb shows the table with
+    from nhsbook.pages.tables import table  # what notebooks/spot.ipynb shows the table with
 
     html = table(
         pd.DataFrame(
@@ -621,7 +622,7 @@ def test_page_tables_escape_names_and_keep_numbers_readable():
         formats={"Spend per head (£)": 0},
     ).data
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in html and "<b>x" not in html
-    # the book's number format (nhsbook.fmt): 1 decimal, whole pounds per head
+    # the book's number format (nhsbook.core.fmt): 1 decimal, whole pounds per head
     assert "1,234.6" in html and ">3<" in html and ">54<" in html and "54.34" not in html
 
 

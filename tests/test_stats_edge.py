@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from nhsbook import stats
-from nhsbook.model import AGE_BANDS
+from nhsbook.core.model import AGE_BANDS
 
 
 def long_table(groups: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:

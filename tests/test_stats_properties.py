@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nhsbook import stats
-from nhsbook.model import AGE_BANDS
+from nhsbook.core.model import AGE_BANDS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFS = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import synth
-from nhsbook.model import COUNT_METHODS
+from nhsbook.core.model import COUNT_METHODS
+from nhsbook.synth import practices as synth
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The national synthetic England (nhsbook/synth_national.py) and the opendata loader's
+"""The national synthetic England (nhsbook/synth/national.py) and the opendata loader's
 national mode (``ccg_code: all``) reading it from a directory of files."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import indicators, synth_national as sn
+from nhsbook.analysis import indicators
 from nhsbook.cli import main
-from nhsbook.config import load_book
+from nhsbook.config.book import load_book
 from nhsbook.io import opendata, qof
+from nhsbook.synth import national as sn
 
 SMALL = {"practices": 300, "ccgs": 10, "lsoas": 1500, "seed": 11}
 
@@ -118,7 +119,7 @@ def test_prevalence_varies_with_deprivation_as_modelled(national):
 
 
 def test_files_read_through_the_importers_and_pass_the_gate(small_dir):
-    from nhsbook import validate
+    from nhsbook.validation import gate as validate
 
     paths = {name: small_dir / f for name, f in sn.FILES.items()}
     back = sn.read_back(paths)
@@ -162,7 +163,7 @@ def test_cli_writes_the_national_files(tmp_path, capsys):
 
 
 def test_national_mode_generates_its_inputs_and_the_gate_passes_them(small_book):
-    from nhsbook.build import validate_inputs
+    from nhsbook.build.book import validate_inputs
 
     paths = opendata.dataset_paths(small_book)
     assert set(paths) == set(sn.FILES) | {opendata.SELECTION}
@@ -208,7 +209,7 @@ def test_national_mode_ccg_and_england_values_sum_their_practices(small_book):
 
 
 def test_a_ccg_profile_page_runs_and_says_the_data_are_synthetic(small_book, root, tmp_path):
-    from nhsbook.store import compute_and_store
+    from nhsbook.pipeline.store import compute_and_store
 
     computed = compute_and_store(small_book)
     ccg = computed["areas"].loc[computed["areas"]["area_type"] == "ccg", "area_code"].iloc[0]

@@ -1,5 +1,5 @@
 """The one table helper (issue 21, "one of each"): every table a page shows is
-:func:`nhsbook.tables.table`; no other module of nhsbook and no notebook styles a pandas
+:func:`nhsbook.pages.tables.table`; no other module of nhsbook and no notebook styles a pandas
 table itself."""
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ import pandas as pd
 import pytest
 from IPython.display import HTML
 
-from nhsbook import escape, tables
+from nhsbook.analysis.finance import RAG_COLOURS
 from nhsbook.charts.theme import PALETTES
-from nhsbook.finance import RAG_COLOURS
-from nhsbook.tables import table
+from nhsbook.core import escape
+from nhsbook.pages import tables
+from nhsbook.pages.tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A pandas table styled by hand: ``frame.style``, ``Styler(frame)``.
 STYLING = re.compile(r"\.style\b|\bStyler\(")
 #: The helper, and the escaping it renders through (``escape.html_table`` turns the
 #: DataFrame it is given into the Styler it escapes).
-ALLOWED = {"nhsbook/tables.py", "nhsbook/escape.py"}
+ALLOWED = {"nhsbook/pages/tables.py", "nhsbook/core/escape.py"}
 
 
 def _sources() -> dict[str, list[str]]:
@@ -48,16 +49,16 @@ def _styling(lines: list[str]) -> list[str]:
 
 
 def test_no_page_styles_a_table_itself():
-    """Only :mod:`nhsbook.tables` makes a Styler: every other module and every notebook
-    calls :func:`nhsbook.tables.table`."""
+    """Only :mod:`nhsbook.pages.tables` makes a Styler: every other module and every notebook
+    calls :func:`nhsbook.pages.tables.table`."""
     sources = _sources()
-    assert "nhsbook/tables.py" in sources and len(sources) > 50
+    assert "nhsbook/pages/tables.py" in sources and len(sources) > 50
     found = {
         path: bad
         for path, lines in sources.items()
         if path not in ALLOWED and (bad := _styling(lines))
     }
-    assert found == {}, f"style tables with nhsbook.tables.table: {found}"
+    assert found == {}, f"style tables with nhsbook.pages.tables.table: {found}"
 
 
 def test_the_rule_finds_what_it_forbids():
@@ -146,7 +147,7 @@ def test_digits_and_thousands():
 
 def test_missing_cells_and_suppressed_ones():
     # not "Indicator": once a page's hooks are installed (another test may have), indicator
-    # names are linked to their definitions (nhsbook.definitions.link_table), a blank one
+    # names are linked to their definitions (nhsbook.pages.definitions.link_table), a blank one
     # shown blank
     frame = pd.DataFrame(
         {
@@ -164,7 +165,7 @@ def test_missing_cells_and_suppressed_ones():
         "Supp.",
         "3",
     ]
-    # a suppressed cell the profile shows as text (nhsbook.indicators.display_table)
+    # a suppressed cell the profile shows as text (nhsbook.analysis.indicators.display_table)
     shown = pd.DataFrame({"Value": [12.34, "Supp."]}, dtype=object)
     assert _cells(table(shown).data)[1:] == ["12.3", "Supp."]
 

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhsbook import model, validate
-from nhsbook.validate import Failure, ValidationReport, validate_book, validate_datasets
+from nhsbook.core import model
+from nhsbook.validation import gate as validate
+from nhsbook.validation.gate import Failure, ValidationReport, validate_book, validate_datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "data" / "default"
@@ -257,7 +258,7 @@ def test_every_breakage_and_nothing_else_is_reported(broken):
     report, lines = broken
     # 10 breakages; the negative count and the count above its denominator also make values
     # the measure cannot take (-0.45%, 100.1%) and CCG values and extremes that no longer
-    # match the published ones: the rules by meaning (nhsbook.meaning) report those 4 on the
+    # match the published ones: the rules by meaning (nhsbook.validation.meaning) report those 4 on the
     # same lines.  The decimal comma "70,7" is reported once, by its format rule (never read
     # as 707).
     meaning = [f for f in report.failures if f.dataset.startswith("meaning_")]

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhsbook import charts, stats, variation, views
+from nhsbook import charts, stats
+from nhsbook.analysis import variation, views
+from nhsbook.build.publish import check_table
 from nhsbook.charts.theme import PALETTES
-from nhsbook.pages import AreaPage, disclosive_cells
-from nhsbook.publish import check_table
-from nhsbook.site import chart_table
+from nhsbook.pages.area import AreaPage, disclosive_cells
+from nhsbook.pages.renderer import chart_table
 from test_charts_profile import _marks  # every unit spec (with a mark) inside a chart
 
 CCG = "E38000115"
@@ -246,7 +247,7 @@ def test_scatter_data_and_chart(tables):
     r = np.corrcoef(x, y)[0, 1]
     assert smoke["r"].iloc[0] == pytest.approx(r, abs=1e-3) and len(smoke) == len(x)
     asthma = pts[pts["indicator"] == "Admissions: Asthma (<5 Years)"]
-    # suppressed: counts 1-4 and their complementary cells (nhsbook.disclosure)
+    # suppressed: counts 1-4 and their complementary cells (nhsbook.analysis.disclosure)
     small = prac[(prac["indicator_id"] == "C11") & prac["suppressed"]]
     assert small["count"].between(1, 4).sum() < len(small)
     assert (
@@ -467,7 +468,7 @@ def test_sex_table_pairs_indicators_that_differ_by_sex(tables):
 
 @pytest.fixture(scope="module")
 def smoking(shared):
-    from nhsbook import sources
+    from nhsbook.config import sources
     from nhsbook.io import fingertips
 
     path = sources.locate("fingertips_91547_smoking_qof", mirror=shared / "data")

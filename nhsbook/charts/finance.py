@@ -1,9 +1,9 @@
 """Finance and performance charts: waterfalls, variance bars, practice budgets against
 forecast, spend trajectories and year-on-year change by tier.
 
-Every money figure is in £'000 with thousands separators (:data:`nhsbook.finance.MONEY_FORMAT`
-on axes and tooltips); the numbers come from :mod:`nhsbook.finance` and
-:mod:`nhsbook.performance`, never computed here.
+Every money figure is in £'000 with thousands separators (:data:`nhsbook.analysis.finance.MONEY_FORMAT`
+on axes and tooltips); the numbers come from :mod:`nhsbook.analysis.finance` and
+:mod:`nhsbook.analysis.performance`, never computed here.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .layout import fit, wrap_expr
-from .theme import FONT, INK
+from nhsbook.charts.layout import fit, wrap_expr
+from nhsbook.charts.theme import FONT, INK
 
-MONEY_FORMAT = ",.0f"  # the same as nhsbook.finance.MONEY_FORMAT
+MONEY_FORMAT = ",.0f"  # the same as nhsbook.analysis.finance.MONEY_FORMAT
 UNIT = "£'000"
 #: Bar colours: spending up (overspend / cost) and down (underspend / saving), totals.
 UP, DOWN, TOTAL = "#C00000", "#2E7D32", "#5B6770"
@@ -36,7 +36,7 @@ def waterfall(
     width: int = 560,
     height: int = 320,
 ) -> alt.LayerChart:
-    """A waterfall from :func:`nhsbook.finance.waterfall_frame` rows (``order, step, kind,
+    """A waterfall from :func:`nhsbook.analysis.finance.waterfall_frame` rows (``order, step, kind,
     amount, start, end, running``): start and total bars from zero, each delta floating from
     the running total, coloured by direction, labelled with its amount in £'000.  An increase
     is red when it is spending (``increase_is_good`` False: budget to outturn) and green when
@@ -166,7 +166,7 @@ def practice_budget_forecast(
     data: pd.DataFrame, *, title: str, description: str, width: int = 460
 ) -> alt.LayerChart:
     """Each practice's annual indicative budget (bar) and forecast outturn (tick), from
-    :func:`nhsbook.finance.practice_summary` (``practice_name, annual_budget,
+    :func:`nhsbook.analysis.finance.practice_summary` (``practice_name, annual_budget,
     forecast_outturn, forecast_variance``), the forecast coloured over / under budget."""
     _need(
         data,
@@ -225,7 +225,7 @@ def spend_trajectory(
     data: pd.DataFrame, *, title: str, description: str, width: int = 460, height: int = 260
 ) -> alt.LayerChart:
     """Cumulative budget, spend to date, forecast and reported outturn by month
-    (:func:`nhsbook.finance.trajectory`: ``month, series, amount``)."""
+    (:func:`nhsbook.analysis.finance.trajectory`: ``month, series, amount``)."""
     _need(data, {"month", "series", "amount"}, "spend_trajectory")
     x = alt.X(
         "month:Q",
@@ -264,7 +264,7 @@ def spend_trajectory(
 
 def change_bars(data: pd.DataFrame, *, title: str, description: str, width: int = 360) -> alt.Chart:
     """Stacked bars of indicators improved / unchanged / declined by tier and organisation
-    (:func:`nhsbook.performance.tier_counts_long`: ``tier, org_name, change,
+    (:func:`nhsbook.analysis.performance.tier_counts_long`: ``tier, org_name, change,
     indicators``)."""
     _need(data, {"tier", "org_name", "change", "indicators"}, "change_bars")
     order = ["Improved", "Unchanged", "Declined"]

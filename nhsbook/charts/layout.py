@@ -1,7 +1,7 @@
 """Charts that fit their column: how a chart tells the page renderer to size it.
 
 A chart function sizes its chart for a typical desktop column; the page sizes it again from
-the width of the column it is drawn in (the renderer of :mod:`nhsbook.site` measures the
+the width of the column it is drawn in (the renderer of :mod:`nhsbook.pages.renderer` measures the
 chart's ``<figure>`` and redraws it when that width changes), so no chart is ever wider than
 its column, at 1400 px as on a 390 px phone.  What the renderer may change is declared in the
 chart's ``usermeta.nhsbook`` (ignored by Vega-Lite itself):

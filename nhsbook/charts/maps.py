@@ -2,7 +2,7 @@
 
 A map is a tidy table of areas (one row per area: code, name, the value shown, its rank and its
 class label) and their shapes.  Classes and ranks are computed before
-(:mod:`nhsbook.deprivation`), shapes made web-ready before (:func:`nhsbook.geo.web_shapes`);
+(:mod:`nhsbook.analysis.deprivation`), shapes made web-ready before (:func:`nhsbook.pipeline.geo.web_shapes`);
 these functions only encode them.  Shapes are passed separately and joined by a Vega-Lite
 ``lookup``, so several maps of the same areas (small multiples) embed the geometry once.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .layout import fit
+from nhsbook.charts.layout import fit
 
 __all__ = ["SharedShapes", "choropleth", "map_grid", "national_map", "shape_data"]
 
@@ -98,7 +98,7 @@ def choropleth(
             these columns are embedded.
         shapes: GeoDataFrame of the areas (``shape_key`` column + geometry), web-ready; or an
             ``alt.Data`` from :func:`shape_data` to share between maps.
-        classes: :class:`nhsbook.deprivation.MapClasses`; the legend lists its labels (with their
+        classes: :class:`nhsbook.analysis.deprivation.MapClasses`; the legend lists its labels (with their
             limits) in order, with its colours.
         tooltip: (column, title, d3 format) triples: area name, code, value and rank; a column
             ``geo.<prop>`` is read from the shapes (e.g. ``geo.name`` with
@@ -285,11 +285,11 @@ def national_map(
     Parameters
         data: one row per area drawn: ``area_code``, ``map_class`` (from ``classes``) and the
             tooltip columns (value, rank, significance … computed before:
-            :func:`nhsbook.national.map_table`).
-        shapes: the areas' web shapes (``code``, geometry; :func:`nhsbook.national.shapes`),
+            :func:`nhsbook.pipeline.national.map_table`).
+        shapes: the areas' web shapes (``code``, geometry; :func:`nhsbook.pipeline.national.shapes`),
             as a GeoDataFrame or a :class:`SharedShapes` (several maps of one page in a
             :func:`map_grid` then embed the geometry once).
-        classes: :class:`nhsbook.deprivation.MapClasses` (mapclassify quantiles); the legend
+        classes: :class:`nhsbook.analysis.deprivation.MapClasses` (mapclassify quantiles); the legend
             title should state the polarity (e.g. "no judgement").
         outline: GeoDataFrame (``code``, geometry) of the book's area, drawn with no fill,
             stroke #000000, width 2.2.  Empty -> KeyError (nothing could be outlined).

@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..model import AGE_BANDS
-from .layout import fit
-from .theme import FONT, INK
+from nhsbook.charts.layout import fit
+from nhsbook.charts.theme import FONT, INK
+from nhsbook.core.model import AGE_BANDS
 
 SEX_COLOURS = {"Male": "#2A6EBB", "Female": "#B8860B"}
 
@@ -16,7 +16,7 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
     """Age-sex pyramid, percent of the whole population in each band: the area as bars
     (males left, females right), the comparator as a black outline step.
 
-    ``data`` is :func:`nhsbook.population.pyramid_data` output.
+    ``data`` is :func:`nhsbook.analysis.population.pyramid_data` output.
     """
     need = {"role", "name", "sex", "age_band", "percent", "signed_percent"}
     if not need <= set(data.columns):
@@ -88,7 +88,7 @@ def pyramid(data: pd.DataFrame, *, width: int = 520, height: int = 380) -> alt.L
 
 def projection(data: pd.DataFrame, *, width: int = 520, height: int = 260) -> alt.LayerChart:
     """Projected population indexed to the first year (= 100), all ages and 75+, with the
-    population in the tooltip.  ``data`` is :func:`nhsbook.population.projection_long`."""
+    population in the tooltip.  ``data`` is :func:`nhsbook.analysis.population.projection_long`."""
     need = ["year", "group", "population", "index"]  # a list: the page's bytes are stable
     if not set(need) <= set(data.columns):
         raise ValueError(f"projection data lacks {sorted(set(need) - set(data.columns))}")

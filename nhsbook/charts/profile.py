@@ -1,4 +1,4 @@
-"""The public-health spine chart of an area profile (data from :func:`nhsbook.spine.spine_data`).
+"""The public-health spine chart of an area profile (data from :func:`nhsbook.analysis.spine.spine_data`).
 
 Layout as the national profiles draw it, narrowed to what fits a page: indicator (with its
 unit, wrapped onto at most two lines), value and comparator value, then the spine; count,
@@ -19,8 +19,8 @@ import json
 import altair as alt
 import pandas as pd
 
-from .layout import fit, with_narrow, wrap, wrap_expr
-from .theme import BAND_DARK, BAND_LIGHT, FONT, INK, significance_scale
+from nhsbook.charts.layout import fit, with_narrow, wrap, wrap_expr
+from nhsbook.charts.theme import BAND_DARK, BAND_LIGHT, FONT, INK, significance_scale
 
 #: Height (px) of a row of the full spine: two lines of indicator name.
 ROW_HEIGHT = 30
@@ -174,14 +174,16 @@ def spine(
     instead (:mod:`nhsbook.charts.layout`); on a wide one the spine takes the width the text
     columns leave.
 
-    ``data`` is :func:`nhsbook.spine.spine_data` output.  Colour encodes significance against
+    ``data`` is :func:`nhsbook.analysis.spine.spine_data` output.  Colour encodes significance against
     the comparator with ``palette`` ("standard" national colours or "colourblind"); the
     tooltip carries value, 95% limits, count (``Supp.`` below 5), period, comparator, worst,
     best, the practices' 25th-75th percentiles and significance.
     """
     missing = [c for c in SPINE_FIELDS if c not in data.columns]
     if missing:
-        raise ValueError(f"spine data lacks columns {missing}: use nhsbook.spine.spine_data")
+        raise ValueError(
+            f"spine data lacks columns {missing}: use nhsbook.analysis.spine.spine_data"
+        )
     data = data[list(SPINE_FIELDS)].copy()
     order = sorted(data["order"].unique().tolist())
     data["row"] = data["order"].map({o: i for i, o in enumerate(order)})

@@ -1,5 +1,5 @@
 """Commissioning for Value charts: the SPOT quadrant, z-score bars, and a locality's values
-relative to its CCG.  Data come from :mod:`nhsbook.spot`; nothing is computed here."""
+relative to its CCG.  Data come from :mod:`nhsbook.analysis.spot`; nothing is computed here."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import altair as alt
 import pandas as pd
 
-from .layout import fit, row_height, wrap_expr
-from .theme import FONT, INK, significance_scale
+from nhsbook.charts.layout import fit, row_height, wrap_expr
+from nhsbook.charts.theme import FONT, INK, significance_scale
 
 #: Quadrant shading (light) and point colours (dark), colour-blind-distinguishable pairs.
 QUADRANT_COLOURS: dict[str, tuple[str, str]] = {
@@ -141,7 +141,7 @@ def spot_quadrant(
 ) -> alt.LayerChart:
     """The SPOT quadrant chart: each programme a labelled point at (spend z, outcome z), sized
     by its spend, on shaded quadrants, with the solid ±2 box (investigate) and the dotted ±1
-    box (worth exploring).  ``data`` is :func:`nhsbook.spot.quadrant_data` output."""
+    box (worth exploring).  ``data`` is :func:`nhsbook.analysis.spot.quadrant_data` output."""
     need = {
         "programme",
         "programme_name",
@@ -158,7 +158,7 @@ def spot_quadrant(
     if not need <= set(data.columns):
         raise ValueError(
             f"quadrant data lacks {sorted(need - set(data.columns))}: use "
-            "nhsbook.spot.quadrant_data"
+            "nhsbook.analysis.spot.quadrant_data"
         )
     e = _extent(data["spend_z"], data["outcome_z"])
     scale = alt.Scale(domain=[-e, e], nice=False)
@@ -321,13 +321,13 @@ def zscore_bars(
 ) -> alt.LayerChart:
     """Horizontal bars of z-scores against the peer group, one per indicator (or programme),
     coloured by position (beyond ±2, ±1 to ±2, within ±1), with guides at 0, ±1 (dotted) and
-    ±2 (solid).  ``data`` is :func:`nhsbook.spot.zscore_bar_data` output; ``measure`` names
+    ±2 (solid).  ``data`` is :func:`nhsbook.analysis.spot.zscore_bar_data` output; ``measure`` names
     the axis ("outcome": up = better, so right = better; "spend": right = higher spend)."""
     need = {"label", "programme", "z", "value", "peer_mean", "position"}
     if not need <= set(data.columns):
         raise ValueError(
             f"z-score data lacks {sorted(need - set(data.columns))}: use "
-            "nhsbook.spot.zscore_bar_data"
+            "nhsbook.analysis.spot.zscore_bar_data"
         )
     e = _extent(data["z"])
     scale = alt.Scale(domain=[-e, e], nice=False)
@@ -405,7 +405,7 @@ def relative_to_ccg(
 ) -> alt.LayerChart:
     """A locality's value on each indicator as a percentage of its CCG's value (100 = the
     CCG), with the 95% interval, coloured by significance against the CCG.  ``data`` is
-    :func:`nhsbook.spot.relative_data` output."""
+    :func:`nhsbook.analysis.spot.relative_data` output."""
     need = {
         "indicator",
         "domain",
@@ -419,7 +419,7 @@ def relative_to_ccg(
     if not need <= set(data.columns):
         raise ValueError(
             f"relative data lacks {sorted(need - set(data.columns))}: use "
-            "nhsbook.spot.relative_data"
+            "nhsbook.analysis.spot.relative_data"
         )
     y = alt.Y(
         "indicator:N",
@@ -501,7 +501,7 @@ def spend_outcome_scatter(
     solid ±2 SD boxes, the outcome's 95% interval as a vertical line, the area a large black
     star and each peer numbered by its rank (names in the key below and in the tooltip).
     Both axes span ``mean ± e SD`` of the group, so the picture is the z-score picture in the
-    data's own units.  ``data`` is :func:`nhsbook.gp_spend.chart_data` output."""
+    data's own units.  ``data`` is :func:`nhsbook.analysis.gp_spend.chart_data` output."""
     need = {
         "point",
         "label",
@@ -522,7 +522,7 @@ def spend_outcome_scatter(
     if not need <= set(data.columns):
         raise ValueError(
             f"scatter data lacks {sorted(need - set(data.columns))}: use "
-            "nhsbook.gp_spend.chart_data"
+            "nhsbook.analysis.gp_spend.chart_data"
         )
     e = _extent(data["spend_z"], data["outcome_z"])
     sm, ss = float(data["spend_mean"].iloc[0]), float(data["spend_sd"].iloc[0])

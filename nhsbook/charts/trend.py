@@ -6,8 +6,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .layout import fit, wrap_expr
-from .theme import FONT, INK
+from nhsbook.charts.layout import fit, wrap_expr
+from nhsbook.charts.theme import FONT, INK
 
 
 def trend(

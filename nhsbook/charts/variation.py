@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .layout import fit, row_height, wrap_expr
-from .theme import FONT, INK, significance_scale
+from nhsbook.charts.layout import fit, row_height, wrap_expr
+from nhsbook.charts.theme import FONT, INK, significance_scale
 
 #: Funnel positions as the legend names them, with their colours: beyond the 99.8% limits
 #: better or worse by the indicator's polarity, higher or lower (blues) for indicators with
@@ -54,15 +54,15 @@ def funnel(
     target (CCG value) as a line and the 95% (dashed) and 99.8% (solid) control limits.
     Two panels a row on a wide page, one on a phone (:mod:`nhsbook.charts.layout`).
 
-    ``data`` is :func:`nhsbook.variation.funnel_frame` output and ``practices``/``indicators``
-    the lookups of :func:`nhsbook.variation.funnel_labels`; ``highlight`` is a practice code
+    ``data`` is :func:`nhsbook.analysis.variation.funnel_frame` output and ``practices``/``indicators``
+    the lookups of :func:`nhsbook.analysis.variation.funnel_labels`; ``highlight`` is a practice code
     drawn larger with a black outline (a practice's own page).
     """
     need = {"i", "k", "a", "c", "d", "v", "f", "l95", "u95", "l998", "u998"}
     if not need <= set(data.columns):
         raise ValueError(
             f"funnel data lacks {sorted(need - set(data.columns))}: use "
-            "nhsbook.variation.funnel_frame"
+            "nhsbook.analysis.variation.funnel_frame"
         )
     pts = data[data["k"] == "p"]
     outside = int(pts["f"].isin(["High (0.001)", "Low (0.001)"]).sum())
@@ -198,7 +198,7 @@ def compare_bars(
     """Compare-areas bar chart with a drop-down to choose the indicator: one bar per area
     coloured by significance against its comparator, 95% confidence intervals as error bars
     and the comparator value as a vertical line.  ``data`` is
-    :func:`nhsbook.variation.compare_areas` output."""
+    :func:`nhsbook.analysis.variation.compare_areas` output."""
     need = {
         "indicator",
         "area_name",

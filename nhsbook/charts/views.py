@@ -1,4 +1,4 @@
-"""Charts of the everyday views (data from :mod:`nhsbook.views`): the overview "tartan rug",
+"""Charts of the everyday views (data from :mod:`nhsbook.analysis.views`): the overview "tartan rug",
 compare indicators, box plots and inequalities by deprivation quintile.
 
 Compare areas and trends are :func:`nhsbook.charts.compare_bars` and
@@ -11,8 +11,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .layout import fit, row_height, with_narrow, wrap_expr
-from .theme import FONT, INK, TEXT_ON, palette as palette_colours, significance_scale
+from nhsbook.charts.layout import fit, row_height, with_narrow, wrap_expr
+from nhsbook.charts.theme import FONT, INK, TEXT_ON, significance_scale
+from nhsbook.charts.theme import palette as palette_colours
 
 #: Sort orders offered by the rug: drop-down label -> sort-key column of the data.
 RUG_ROW_SORTS = {
@@ -91,7 +92,7 @@ def rug(
     area's value filled with its significance colour against the comparator (whose values
     are the grey column(s)), the period in the first column.  Two drop-downs sort the rows
     (profile order, name, most areas worse first) and the columns (name, most indicators
-    worse or better first).  ``data`` is :func:`nhsbook.views.rug_data` output.
+    worse or better first).  ``data`` is :func:`nhsbook.analysis.views.rug_data` output.
     """
     need = {
         "indicator",
@@ -106,7 +107,7 @@ def rug(
         *RUG_ROW_SORTS.values(),
         *RUG_COLUMN_SORTS.values(),
     }
-    _need(data, need, "rug", "nhsbook.views.rug_data")
+    _need(data, need, "rug", "nhsbook.analysis.views.rug_data")
     data = data[sorted(need)]
     colours = palette_colours(palette)
     present = tuple(s for s in data["significance"].unique() if s)
@@ -234,9 +235,9 @@ def scatter(
 ) -> alt.LayerChart:
     """Compare indicators: one point per area (the page's own areas highlighted), the
     least-squares line and the correlation coefficient r and R² of the chosen pair; a
-    drop-down chooses the y indicator.  ``data`` is :func:`nhsbook.views.scatter_data`
+    drop-down chooses the y indicator.  ``data`` is :func:`nhsbook.analysis.views.scatter_data`
     output (r, R² and the line are computed there); ``headline`` ends the chart's text
-    description (the page gives :func:`nhsbook.messages.correlation_sentence`, which
+    description (the page gives :func:`nhsbook.pages.messages.correlation_sentence`, which
     headlines a correlation only when it is statistically supported).
 
     The page embeds the points with short keys (``i`` indicator id, ``a`` area code, ``k``
@@ -261,7 +262,7 @@ def scatter(
         "x_indicator",
         "x_unit",
     }
-    _need(data, need, "scatter", "nhsbook.views.scatter_data")
+    _need(data, need, "scatter", "nhsbook.analysis.views.scatter_data")
     inds = data.drop_duplicates("indicator_id")[
         ["indicator_id", "indicator", "unit", "fit_text", "r", "r2"]
     ]
@@ -390,7 +391,7 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
     """Box plots of an indicator's distribution across areas, one box per period (whiskers
     lowest to highest, box 25th to 75th percentile, white tick the median) with the page
     area's value as a diamond; a drop-down chooses the indicator.  ``data`` is
-    :func:`nhsbook.views.box_data` output."""
+    :func:`nhsbook.analysis.views.box_data` output."""
     need = {
         "indicator",
         "unit",
@@ -404,7 +405,9 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
         "area_name",
         "area_value",
     }
-    data, inds, pick, base = _chosen(data, need, "box plot", "nhsbook.views.box_data", "box_choice")
+    data, inds, pick, base = _chosen(
+        data, need, "box plot", "nhsbook.analysis.views.box_data", "box_choice"
+    )
     x = alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0))
     tip = _tips(
         ("period:N", "Period"),
@@ -468,7 +471,7 @@ def inequality_bars(
     """An indicator by deprivation quintile: bars (quintile 1 most deprived on the left)
     coloured by significance against the area's overall value (dashed line), 95% error
     bars, and the slope and relative indices of inequality above; a drop-down chooses the
-    indicator.  ``data`` is the first table of :func:`nhsbook.views.inequality_data`."""
+    indicator.  ``data`` is the first table of :func:`nhsbook.analysis.views.inequality_data`."""
     need = {
         "indicator",
         "unit",
@@ -483,7 +486,7 @@ def inequality_bars(
         "sii_text",
     }
     data, inds, pick, base = _chosen(
-        data, need, "inequality", "nhsbook.views.inequality_data", "inequality_choice"
+        data, need, "inequality", "nhsbook.analysis.views.inequality_data", "inequality_choice"
     )
     x = alt.X(
         "quintile_label:O",

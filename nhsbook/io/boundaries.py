@@ -1,6 +1,6 @@
 """Boundary files (GeoJSON, TopoJSON) read as ``code, name, geometry`` in WGS84 with every
 geometry made valid: the importer of the published boundaries that the maps
-(:mod:`nhsbook.geo`) and the current-data readers (:mod:`nhsbook.io.current`) use.
+(:mod:`nhsbook.pipeline.geo`) and the current-data readers (:mod:`nhsbook.io.current`) use.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 name (also its Great Expectations suite) -> file under the book's data folder.
 
 One list, read by the loader (:data:`nhsbook.io.embedded.DATASETS`, and so the validation
-gate) and by the chapters that read the files (:data:`nhsbook.finance.FILES`,
-:data:`nhsbook.performance.FILES`); it imports nothing of nhsbook.
+gate) and by the chapters that read the files (:data:`nhsbook.analysis.finance.FILES`,
+:data:`nhsbook.analysis.performance.FILES`); it imports nothing of nhsbook.
 """
 
 from __future__ import annotations

@@ -32,9 +32,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..model import AGE_BANDS
-from ..textfile import read_table
-from .qof import LIST_TYPE_AGES, QofFormatError, read_csv_text, read_prevalence, whole_numbers
+from nhsbook.core.model import AGE_BANDS
+from nhsbook.core.textfile import read_table
+from nhsbook.io.qof import (
+    LIST_TYPE_AGES,
+    QofFormatError,
+    read_csv_text,
+    read_prevalence,
+    whole_numbers,
+)
 
 MAP_COLUMNS: tuple[str, ...] = (
     "PRACTICE_CODE",
@@ -360,7 +366,7 @@ SICBL_COLUMNS: tuple[str, ...] = ("SICBL23CD", "SICBL23NM")
 
 
 def _text_table(path: Path, columns: tuple[str, ...], what: str, **layout) -> pd.DataFrame:
-    """A file read as text cells by :func:`nhsbook.textfile.read_table` (true file lines as
+    """A file read as text cells by :func:`nhsbook.core.textfile.read_table` (true file lines as
     the index, preamble skipped, or GeoJSON features as rows), its header checked by name."""
     frame, header, problems = read_table(path, **layout)
     if frame is None:
@@ -421,7 +427,7 @@ def read_sicbl_boundaries(path: str | Path):
     :func:`nhsbook.io.boundaries.read_boundaries`), after checking its features' properties (a feature
     is named by the file line on which it starts): ``SICBL23CD`` an ONS sub-ICB code E38…,
     once each; ``SICBL23NM`` present; a polygon geometry."""
-    from .boundaries import (  # lazy: keeps geopandas,shapely off this module's import
+    from nhsbook.io.boundaries import (  # lazy: keeps geopandas,shapely off this module's import
         read_boundaries,  # lazy: keeps geopandas,shapely off this module's import
     )
 

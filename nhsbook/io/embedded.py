@@ -1,6 +1,6 @@
 """Loader for the embedded default book in ``data/default`` (seed transcriptions + synthetic).
 
-The files are validated by :mod:`nhsbook.validate` before this loader runs in a build; the
+The files are validated by :mod:`nhsbook.validation.gate` before this loader runs in a build; the
 loader itself only reads and maps them onto the model's tables.
 """
 
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalogue import FINANCE_FILES, OPTIONAL_FILES, PERFORMANCE_FILES
-from ..model import (
+from nhsbook.core.model import (
     AGE_COUNT_COLUMNS,
     AREA_COLUMNS,
     METADATA_COLUMNS,
@@ -21,6 +20,7 @@ from ..model import (
     coerce,
     empty_frame,
 )
+from nhsbook.io.catalogue import FINANCE_FILES, OPTIONAL_FILES, PERFORMANCE_FILES
 
 #: Dataset name -> path inside the data directory (also the Great Expectations suite name).
 DATASETS: dict[str, str] = {
@@ -63,12 +63,12 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def load(data_dir: Path) -> Tables:
-    """Read the default book's files into the model's :class:`~nhsbook.model.Tables`."""
+    """Read the default book's files into the model's :class:`~nhsbook.core.model.Tables`."""
     paths = dataset_paths(Path(data_dir))
     meta = _read(paths["indicators"])
     metadata = coerce(meta, METADATA_COLUMNS)
     metadata["reference_value"] = pd.to_numeric(meta["reference_value"].replace("", None))
-    # optional per-indicator disclosure control (nhsbook.disclosure.indicator_rules)
+    # optional per-indicator disclosure control (nhsbook.analysis.disclosure.indicator_rules)
     # and the reason for each polarity (the Definitions page states it)
     for col in ("disclosure", "suppress_below", "polarity_reason"):
         if col in meta.columns:

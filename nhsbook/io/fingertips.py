@@ -53,7 +53,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..model import AREA_COLUMNS, METADATA_COLUMNS, VALUE_COLUMNS, coerce
+from nhsbook.core.model import AREA_COLUMNS, METADATA_COLUMNS, VALUE_COLUMNS, coerce
 
 REQUIRED: tuple[str, ...] = (
     "Indicator ID",

@@ -64,9 +64,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import escape, sources
-from ..config import ALLOWED, _allowed_roots
-from ..model import (
+from nhsbook.config import sources
+from nhsbook.config.book import ALLOWED, _allowed_roots
+from nhsbook.core import escape
+from nhsbook.core.model import (
     AGE_COUNT_COLUMNS,
     AREA_COLUMNS,
     METADATA_COLUMNS,
@@ -75,10 +76,10 @@ from ..model import (
     coerce,
     empty_frame,
 )
-from ..safepath import check_path
-from . import current, fingertips
-from .opendata import book_file
-from .opendata_icb import ENGLAND, IcbSelectionError, hierarchy, select
+from nhsbook.core.safepath import check_path
+from nhsbook.io import current, fingertips
+from nhsbook.io.opendata import book_file
+from nhsbook.io.opendata_icb import ENGLAND, IcbSelectionError, hierarchy, select
 
 OPTION_KEYS = ("exports", "area", "area_types", "indicators", "profile", "map")
 #: Dataset name prefix of the exports (validated by the ``fingertips`` suite).
@@ -536,7 +537,7 @@ def worse_and_worsening(
     values: pd.DataFrame, metadata: pd.DataFrame, area_code: str, trends: pd.DataFrame
 ) -> pd.DataFrame:
     """Indicators of ``area_code`` significantly worse than England (95%) in their latest
-    period *and* getting worse by the recent trend (:meth:`nhsbook.pages.AreaPage.trends`).
+    period *and* getting worse by the recent trend (:meth:`nhsbook.pages.area.AreaPage.trends`).
 
     Returns ``Indicator, Period, Value, England, Compared with England, Recent trend``
     (empty when none)."""

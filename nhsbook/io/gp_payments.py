@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .current import _codes, _numbers, _read, _unique
+from nhsbook.io.current import _codes, _numbers, _read, _unique
 
 REGISTERED = "Number of Registered Patients (Last Known Figure)"
 WEIGHTED = "Number of Weighted Patients (Last Known Figure)"

@@ -8,7 +8,7 @@ files into the data model's tables, and the Data sources chapter's text about th
 loaders differ beyond that, each said by a field rather than by a branch on its name: the
 embedded default is gated as a whole book (its seed reconciliations span files), and a
 Fingertips book's values are the exports' published figures, completed by
-:func:`nhsbook.published.compute` (the pipeline chooses by :attr:`Loader.values_published`).
+:func:`nhsbook.pipeline.published.compute` (the pipeline chooses by :attr:`Loader.values_published`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Tables
-from . import embedded, fingertips_book, ons_local, opendata_loader
+from nhsbook.core.model import Tables
+from nhsbook.io import embedded, fingertips_book, ons_local, opendata_loader
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Loader:
     load: Callable[..., Tables]
     #: The Data sources chapter's lines about the inputs (markdown).
     sources_markdown: Callable[..., list[str]]
-    #: The values are the inputs' published figures (:func:`nhsbook.published.compute`), not
-    #: computed from counts by :func:`nhsbook.indicators.compute`.
+    #: The values are the inputs' published figures (:func:`nhsbook.pipeline.published.compute`), not
+    #: computed from counts by :func:`nhsbook.analysis.indicators.compute`.
     values_published: bool = False
     #: The gate checks the book's data folder as a whole (``validate_book``), not file by file.
     whole_book_gate: bool = False

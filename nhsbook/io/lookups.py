@@ -1,6 +1,6 @@
 """The England-wide LSOA lookups, read from the source registry's files: every 2011 LSOA with
 its districts, 2020 CCG, MSOA and region (and, where the mirror has them, its 2016 CCG and
-2019 ward), used by the maps (:mod:`nhsbook.geo`) and deprivation (:mod:`nhsbook.deprivation`).
+2019 ward), used by the maps (:mod:`nhsbook.pipeline.geo`) and deprivation (:mod:`nhsbook.analysis.deprivation`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .. import deps, sources
+from nhsbook.config import sources
+from nhsbook.core import page_inputs as deps
 
 
 def read_source(key: str, **kwargs) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Importers for what the similar-area peers (:mod:`nhsbook.peers`) need to know of each 2021
+"""Importers for what the similar-area peers (:mod:`nhsbook.analysis.peers`) need to know of each 2021
 LSOA beyond its deprivation: its rurality and its local authority district, as published.
 
 * :func:`read_ruc21`: ONS/Defra Rural Urban Classification 2021 of LSOAs (England and Wales;
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .current import CurrentFormatError, _codes, _read, _unique
+from nhsbook.io.current import CurrentFormatError, _codes, _read, _unique
 
 RUC21_COLUMNS: tuple[str, ...] = ("lsoa21_code", "ruc21_code", "classification", "ruc")
 RUC21_CODES: tuple[str, ...] = ("UN1", "UF1", "RSN1", "RSF1", "RLN1", "RLF1")

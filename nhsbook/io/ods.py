@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .qof import read_csv_text, whole_numbers
+from nhsbook.io.qof import read_csv_text, whole_numbers
 
 EPRACCUR_COLUMNS: tuple[str, ...] = (
     "organisation_code",

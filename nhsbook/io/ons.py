@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..model import AGE_BANDS
-from .qof import read_csv_text, whole_numbers
+from nhsbook.core.model import AGE_BANDS
+from nhsbook.io.qof import read_csv_text, whole_numbers
 
 LOOKUP_COLUMNS: tuple[str, ...] = (
     "LSOA11CD",

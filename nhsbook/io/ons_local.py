@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import sources
-from ..escape import markdown as esc
-from ..model import (
+from nhsbook.config import sources
+from nhsbook.core.escape import markdown as esc
+from nhsbook.core.model import (
     AGE_COUNT_COLUMNS,
     AREA_COLUMNS,
     METADATA_COLUMNS,
@@ -51,7 +51,7 @@ from ..model import (
     coerce,
     empty_frame,
 )
-from .lsoa21_attributes import read_upper_tier
+from nhsbook.io.lsoa21_attributes import read_upper_tier
 
 
 class OnsLocalError(ValueError):
@@ -69,7 +69,7 @@ DATASETS: dict[str, str] = {
     "els_ncmp_reception": "els_ncmp_reception",
     "els_ncmp_year6": "els_ncmp_year6",
     "els_adult_obesity": "els_adult_obesity",
-    # the similar-area peers of the authority and its districts (nhsbook.peers)
+    # the similar-area peers of the authority and its districts (nhsbook.analysis.peers)
     "imd2025_lsoa21": "imd2025_lsoa21",
     "ruc21_lsoa21": "ruc21_lsoa21_ew",
     "census2021_ts007a": "census2021_ts007a_lsoa21",
@@ -560,7 +560,7 @@ def metadata(
     periods: dict[str, str],
 ) -> pd.DataFrame:
     """One metadata row per indicator, with the definitions columns
-    (:data:`nhsbook.definitions.FIELDS`)."""
+    (:data:`nhsbook.pages.definitions.FIELDS`)."""
     reg = sources.load_registry()
     rows = []
     for dataset, spec in SERIES.items():

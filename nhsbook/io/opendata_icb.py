@@ -21,7 +21,7 @@ Great Expectations suite first, :data:`DATASETS`):
 * **QOF 2024-25 prevalence** of the 21 registers: ``register / list size of the register's age
   group`` (method ``proportion``: Wilson limits, × 100, polarity ``no_judgement``, so
   significance reads Higher / Similar / Lower).  PCNs and sub-ICB locations are rolled up from
-  their practices by :func:`nhsbook.indicators.compute`; the ICB and the region are the sums
+  their practices by :func:`nhsbook.analysis.indicators.compute`; the ICB and the region are the sums
   over the practices the July 2026 map puts in them; England the sum over every practice of
   the QOF file (as QOF publishes England).  Practices of the map with no 2024-25 row (opened
   since) have no QOF values.
@@ -56,19 +56,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import sources
-from ..escape import markdown_code as esc_code
-from . import current, fingertips, qof
-from .opendata import (
+from nhsbook.config import sources
+from nhsbook.core.escape import markdown_code as esc_code
+from nhsbook.io import current, fingertips, qof
+from nhsbook.io.opendata import (
     OpenDataError,
     assemble,
     national_sources_markdown,
-    qof_metadata as base,
     register_rows,
     write_selection,
 )
+from nhsbook.io.opendata import (
+    qof_metadata as base,
+)
 
-#: Dataset name (its Great Expectations suite, :func:`nhsbook.validate.suite_for`) ->
+#: Dataset name (its Great Expectations suite, :func:`nhsbook.validation.gate.suite_for`) ->
 #: source registry key.
 DATASETS: dict[str, str] = {
     "gp_practice_map": "gp_reg_practice_map_jul2026",
@@ -81,13 +83,13 @@ DATASETS: dict[str, str] = {
     "fingertips_91547": "fingertips_91547_smoking_qof",
     # the QOF 2020-21 -> 2024-25 bridge (qof_2021_values)
     "qof_prevalence": "qof2021_prevalence",
-    # the similar-area peers (nhsbook.peers)
+    # the similar-area peers (nhsbook.analysis.peers)
     "census2021_ts007a": "census2021_ts007a_lsoa21",
     "ruc21_lsoa21": "ruc21_lsoa21_ew",
     "ons_lsoa21_ltla24": "lsoa21_ward24_ltla24_ew",
-    # the national maps (nhsbook.national) and population-weighted IMD 2025 (nhsbook.lsoa21)
+    # the national maps (nhsbook.pipeline.national) and population-weighted IMD 2025 (nhsbook.pipeline.lsoa21)
     "sicbl_boundaries": "sicbl_boundaries_apr2023",
-    # the SPOT page of general practice (nhsbook.gp_spend): payments 2022-23, A&E 0-4
+    # the SPOT page of general practice (nhsbook.analysis.gp_spend): payments 2022-23, A&E 0-4
     "gp_payments_2223": "nhs_payments_gp_2022_23",
     "fingertips_93930": "fingertips_93930_ae_0_4_gp_pcn",
 }
@@ -386,7 +388,7 @@ def qof_2021_values(
 def england_practice_values(paths: dict[str, Path], metadata: pd.DataFrame) -> pd.DataFrame:
     """Every practice's rows in England (QOF 2024-25 and 2020-21 registers, smoking,
     IMD 2025 score): the inputs of the similar-10 comparator
-    (:func:`nhsbook.peers.peer_group_values`)."""
+    (:func:`nhsbook.analysis.peers.peer_group_values`)."""
     new = current.read_qof_prevalence_2425(paths["qof_prevalence_2425"])
     old = qof.read_prevalence(paths["qof_prevalence"])
     meta = metadata.set_index("indicator_id")
@@ -451,7 +453,7 @@ def imd_values(
 ) -> pd.DataFrame:
     """Practice IMD 2025 scores of the book; the ICB's, region's and England's list-weighted
     means ``Σ(score × list) / Σ list`` over the map's practices with a score and a list (the
-    PCN and sub-ICB means are computed the same way by :func:`nhsbook.indicators.compute`)."""
+    PCN and sub-ICB means are computed the same way by :func:`nhsbook.analysis.indicators.compute`)."""
     score = imd.set_index("practice_code")["score"]
     g = (
         m[["PRACTICE_CODE", "ONS_ICB_CODE", "ONS_COMM_REGION_CODE"]]
@@ -554,7 +556,7 @@ def smoking_values(
     gp: pd.DataFrame, m: pd.DataFrame, mine: pd.DataFrame, icb: pd.Series
 ) -> pd.DataFrame:
     """Count and denominator of each practice of the book in each period (PCN and sub-ICB
-    rolled up by :func:`nhsbook.indicators.compute`), and the sums over the map's practices of
+    rolled up by :func:`nhsbook.analysis.indicators.compute`), and the sums over the map's practices of
     the ICB and the region, and over every practice of the export for England (the same
     arithmetic in every period, so that the comparison is like with like)."""
     book = gp[gp["area_code"].isin(set(mine["PRACTICE_CODE"]))]

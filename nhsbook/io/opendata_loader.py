@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model import Tables
-from . import opendata, opendata_icb
+from nhsbook.core.model import Tables
+from nhsbook.io import opendata, opendata_icb
 
 
 def _icb(cfg) -> tuple[dict, Path] | None:

@@ -1,6 +1,6 @@
 """Importer for programme-budgeting spend and SPOT-style outcome CSVs (Commissioning for Value).
 
-Reads real files into the tables :mod:`nhsbook.spot` works on, and reads the embedded default
+Reads real files into the tables :mod:`nhsbook.analysis.spot` works on, and reads the embedded default
 (``data/default/spot/``), which is written in the same long layout.  Every error names the
 file, the 1-based line (the header is line 1), the column, what was expected and what was found;
 a file that cannot be read exactly is refused, never guessed at.
@@ -68,7 +68,7 @@ from typing import Iterable
 
 import pandas as pd
 
-#: Columns of each table as :mod:`nhsbook.spot` uses them (name -> kind).
+#: Columns of each table as :mod:`nhsbook.analysis.spot` uses them (name -> kind).
 PROGRAMME_COLUMNS = {
     "programme_code": "str",
     "programme_name": "str",

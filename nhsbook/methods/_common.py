@@ -193,7 +193,7 @@ def conf_label(conf: float) -> str:
 
     Method
         ``conf × 100`` written without the decimal point: 0.95 -> "95", 0.998 -> "998",
-        0.99 -> "99" (the ``lower_95`` / ``upper_998`` columns of ``nhsbook.model``).
+        0.99 -> "99" (the ``lower_95`` / ``upper_998`` columns of ``nhsbook.core.model``).
     Reference
         Fingertips export columns "Lower CI 95.0 limit", "Lower CI 99.8 limit".
     Edge cases

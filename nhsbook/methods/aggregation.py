@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import _require_columns
+from nhsbook.methods._common import _require_columns
 
 #: The value note written by :func:`suppress` (for the default threshold of 5).
 SUPPRESSION_NOTE = "Supp.: count between 1 and 4 suppressed (disclosure control)"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import ArrayLike, _broadcast, _check_conf, _to_array
+from nhsbook.methods._common import ArrayLike, _broadcast, _check_conf, _to_array
 
 _POLARITY_LABELS = ("high_is_good", "low_is_good", "no_judgement")
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import AGE_BANDS
-from ._common import (
+from nhsbook.core.model import AGE_BANDS
+from nhsbook.methods._common import (
     ArrayLike,
     _band_codes,
     _check_band_structure,
@@ -23,7 +23,7 @@ from ._common import (
     _require_columns,
     _to_array,
 )
-from .rates import _EXACT_BELOW, _count_limits
+from nhsbook.methods.rates import _EXACT_BELOW, _count_limits
 
 #: European Standard Population 2013: the 19 five-year bands 0-4 ... 85-89, 90+
 #: (Eurostat 2013; as used by Fingertips and PHEindicatormethods ``esp2013``).

@@ -12,8 +12,15 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._common import ArrayLike, _broadcast, _check_conf, _to_array, conf_label, z_value
-from .rates import _EXACT_BELOW, _count_limits
+from nhsbook.methods._common import (
+    ArrayLike,
+    _broadcast,
+    _check_conf,
+    _to_array,
+    conf_label,
+    z_value,
+)
+from nhsbook.methods.rates import _EXACT_BELOW, _count_limits
 
 
 def _byar_inverse(e: np.ndarray, start: np.ndarray, z: float, upper: bool) -> np.ndarray:

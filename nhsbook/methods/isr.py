@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from nhsbook.methods._common import (
     ArrayLike,
     _band_codes,
     _broadcast,
@@ -19,7 +19,7 @@ from ._common import (
     _require_columns,
     _wrap,
 )
-from .rates import rate_ci
+from nhsbook.methods.rates import rate_ci
 
 
 def expected_counts(

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import AGE_BANDS
-from ._common import (
+from nhsbook.core.model import AGE_BANDS
+from nhsbook.methods._common import (
     _band_codes,
     _describe_group,
     _group_ids,

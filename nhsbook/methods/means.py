@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import ArrayLike, _check_conf, _groupby_list, _require_columns, _to_array
+from nhsbook.methods._common import (
+    ArrayLike,
+    _check_conf,
+    _groupby_list,
+    _require_columns,
+    _to_array,
+)
 
 
 def mean_ci(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import ArrayLike, _broadcast, _wrap, z_value
+from nhsbook.methods._common import ArrayLike, _broadcast, _wrap, z_value
 
 
 def wilson_limits(

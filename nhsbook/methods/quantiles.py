@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import ArrayLike, _to_array
+from nhsbook.methods._common import ArrayLike, _to_array
 
 
 def quantile_class(

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import ArrayLike, _broadcast, _check_conf, _to_array, _wrap
+from nhsbook.methods._common import ArrayLike, _broadcast, _check_conf, _to_array, _wrap
 
 _EXACT_BELOW = 10.0  # counts below this use exact Poisson limits, Byar's at and above
 

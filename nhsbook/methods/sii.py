@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._common import (
+from nhsbook.methods._common import (
     _check_conf,
     _describe_group,
     _group_ids,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import ArrayLike, _to_array, z_value
+from nhsbook.methods._common import ArrayLike, _to_array, z_value
 
 #: χ² on 1 degree of freedom at 99.8% (the Fingertips recent-trend threshold, 3.0902²).
 TREND_THRESHOLD = 9.5495
