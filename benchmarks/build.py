@@ -145,7 +145,7 @@ def reports(project: Path) -> None:
         "import json, sys\n"
         "from nhsbook.config.book import load_book\n"
         "from nhsbook.pipeline.store import load_computed\n"
-        "from nhsbook import incremental, report\n"
+        "from nhsbook.build import incremental, report\n"
         "cfg = load_book('default')\n"
         "made = report.build_reports(cfg, load_computed(cfg), "
         "incremental.Digests(cfg.root), log=lambda m: None, force=True)\n"

@@ -16,9 +16,8 @@ from nhsbook.newbook import NewBookError, write_book
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from nhsbook.build.book import (
-        validate_inputs,
-    )  # lazy: keeps numpy,pandas,scipy off this module's import
+    # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.build.book import validate_inputs
 
     report = validate_inputs(load_book(args.book))
     print(report.to_text())
@@ -26,9 +25,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from nhsbook.pipeline.store import (
-        compute_and_store,
-    )  # lazy: keeps numpy,pandas,scipy off this module's import
+    # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.pipeline.store import compute_and_store
 
     cfg = load_book(args.book)
     try:
@@ -53,15 +51,12 @@ def _wait(args: argparse.Namespace) -> float | None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from nhsbook.build.book import (
-        BuildFailed,
-        build,
-    )  # lazy: keeps numpy,pandas,scipy off this module's import
+    # lazy: keeps numpy,pandas,scipy off this module's import
+    from nhsbook.build.book import BuildFailed, build
 
     if args.verbose:
-        from nhsbook.build.engine import (
-            VERBOSE_ENV,
-        )  # lazy: keeps papermill off this module's import
+        # lazy: keeps papermill off this module's import
+        from nhsbook.build.engine import VERBOSE_ENV
 
         os.environ[VERBOSE_ENV] = "1"
     try:
@@ -85,9 +80,8 @@ def _build(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     if any(v is not None for v in (args.practices, args.ccgs, args.lsoas, args.out)):
         return _synth_national(args)
-    from nhsbook.synth import (
-        practices as synth,
-    )  # lazy: keeps numpy,pandas off this module's import
+    # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.synth import practices as synth
 
     paths = synth.write(
         Path(args.data_dir), seed=synth.DEFAULT_SEED if args.seed is None else args.seed
@@ -264,9 +258,8 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "fetch":  # fetch parses its own options (nhsbook.config.sources.main)
-        from nhsbook.config import (
-            sources,
-        )  # lazy: keeps the registry's reading off the command line's start
+        # lazy: keeps the registry's reading off the command line's start
+        from nhsbook.config import sources
 
         return sources.main(argv[1:])
     args = parser.parse_args(argv)

@@ -61,11 +61,9 @@ class NewBookError(ValueError):
 def _area(code: str, kind: str = "") -> tuple[str, str, str]:
     """``(ONS code, name, kind)`` of an ICB or sub-ICB location of the practice map, else
     :class:`NewBookError` naming the map file."""
-    from nhsbook.io import current  # lazy: keeps numpy,pandas off this module's import
-    from nhsbook.io.opendata_icb import (  # lazy: keeps numpy,pandas off this module's import
-        IcbSelectionError,
-        select,
-    )
+    # lazy: keeps numpy,pandas off this module's import
+    from nhsbook.io import current
+    from nhsbook.io.opendata_icb import IcbSelectionError, select  # lazy: as above
 
     path = sources.locate("gp_reg_practice_map_jul2026")
     m = current.read_practice_map(path)
@@ -87,10 +85,8 @@ def _area(code: str, kind: str = "") -> tuple[str, str, str]:
 
 def _check_export(item: str, root: Path) -> None:
     """A registry key, or a file / folder of files with a Fingertips header."""
-    from nhsbook.io.fingertips import (  # lazy: keeps pandas off this module's import
-        FingertipsFormatError,
-        check_header,
-    )
+    # lazy: keeps pandas off this module's import
+    from nhsbook.io.fingertips import FingertipsFormatError, check_header
 
     if item in sources.load_registry():
         return

@@ -100,7 +100,7 @@ def test_importing_nhsbook_installs_nothing():
             "    if m.name not in ('nhsbook.__main__', 'nhsbook.build.sphinx_ext'):",
             "        importlib.import_module(m.name)",
             "import altair as alt",
-            "from nhsbook import deps",
+            "from nhsbook.core import page_inputs as deps",
             "print(deps._installed, alt.renderers.active, 'nhsbook' in alt.renderers.names())",
         ]
     )

@@ -201,7 +201,7 @@ def _holder_script(root: Path, reached: Path) -> list[str]:
     return [
         sys.executable,
         "-c",
-        "import sys, time, pathlib; from nhsbook import lock\n"
+        "import sys, time, pathlib; from nhsbook.build import lock\n"
         f"with lock.hold(pathlib.Path({str(root)!r}), 'held-book'):\n"
         f"    pathlib.Path({str(reached)!r}).write_text('x')\n"
         "    time.sleep(600)\n",

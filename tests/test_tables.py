@@ -13,9 +13,8 @@ import pytest
 from IPython.display import HTML
 
 from nhsbook.analysis.finance import RAG_COLOURS
-from nhsbook.charts.theme import PALETTES
+from nhsbook.charts.theme import PALETTES, contrast
 from nhsbook.core import escape
-from nhsbook.pages import tables
 from nhsbook.pages.tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,7 +190,7 @@ def test_significance_colours_with_text_that_contrasts():
         fill = re.search(r"background-color: (#\w{6})", rule).group(1)
         text = re.search(r"(?<!-)color: (#\w{6})", rule).group(1)
         assert fill == PALETTES["standard"][label]
-        assert tables._contrast(fill, text) >= 4.5, (label, fill, text)
+        assert contrast(fill, text) >= 4.5, (label, fill, text)
     # the spine charts' dark fills keep white text, the light ones black
     assert "color: #FFFFFF" in rules["Worse"] and "color: #000000" in rules["Better"]
 
@@ -206,7 +205,7 @@ def test_rag_colours_by_rag_or_rating():
     assert rules["Amber"].endswith("color: #000000")
     for rule in rules.values():
         fill, text = re.findall(r"#\w{6}", rule)
-        assert tables._contrast(fill, text) >= 4.5
+        assert contrast(fill, text) >= 4.5
     # a value of no colour is left plain, and the words stay in the cell
     assert "a" not in rules and _cells(table(frame, colours={"RAG": "rag"}).data)[-1] == "Grey"
 

@@ -12,7 +12,7 @@ import pytest
 from nhsbook import charts, stats
 from nhsbook.analysis import variation, views
 from nhsbook.build.publish import check_table
-from nhsbook.charts.theme import PALETTES
+from nhsbook.charts.theme import PALETTES, contrast
 from nhsbook.pages.area import AreaPage, disclosive_cells
 from nhsbook.pages.renderer import chart_table
 from test_charts_profile import _marks  # every unit spec (with a mark) inside a chart
@@ -148,6 +148,18 @@ def test_rug_chart_colours_cells_by_significance_and_sorts_by_choice(tables):
         for label in set(data["significance"]) - {""}:
             assert colours[label] == PALETTES[palette][label]
         assert colours["comparator"] != colours["Not compared"]
+        # every label is readable on its cell (WCAG 2 AA, 4.5:1): white on "Best" green was 2.8:1
+        text = [
+            m
+            for m in _marks(spec)
+            if m["mark"] == "text"
+            or (isinstance(m["mark"], dict) and m["mark"].get("type") == "text")
+        ][0]
+        cond = text["encoding"]["color"]["condition"]
+        white = set(cond["test"]["oneOf"]) if "test" in cond else set(cond["oneOf"])
+        for label, fill in PALETTES[palette].items():
+            ink = "#FFFFFF" if label in white else text["encoding"]["color"]["value"]
+            assert contrast(fill, ink) >= 4.5, (palette, label, fill, ink)
     params = {p["name"]: p for p in spec["params"]}
     assert params["sort_rows"]["bind"]["options"] == list(charts.views.RUG_ROW_SORTS)
     assert params["sort_columns"]["bind"]["options"] == list(charts.views.RUG_COLUMN_SORTS)

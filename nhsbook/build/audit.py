@@ -718,9 +718,8 @@ def read_site(
     """Everything the site says about counts (module docstring, step 1): CSV downloads, HTML
     tables and the data embedded in every chart of every page (the same reading as
     :func:`nhsbook.build.publish.scan`'s)."""
-    from nhsbook.analysis.views import (
-        deprivation_indicator,  # lazy: keeps scipy off this module's import
-    )
+    # lazy: keeps scipy off this module's import
+    from nhsbook.analysis.views import deprivation_indicator
 
     res = Resolver(metadata, areas)
     dep = deprivation_indicator(metadata)

@@ -203,9 +203,8 @@ def scan(
     found: list[Finding] = []
     res = audit.Resolver(metadata, areas) if metadata is not None else None
     kn = audit.Knowledge() if (res is not None and areas is not None) else None
-    from nhsbook.analysis.views import (
-        deprivation_indicator,  # lazy: keeps scipy off this module's import
-    )
+    # lazy: keeps scipy off this module's import
+    from nhsbook.analysis.views import deprivation_indicator
 
     dep = deprivation_indicator(metadata) if metadata is not None and "name" in metadata else None
     files = [p for p in sorted(site.rglob("*")) if p.is_file()]

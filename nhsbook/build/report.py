@@ -51,6 +51,7 @@ import pandas as pd
 from nhsbook.build import incremental as inc
 from nhsbook.config import book as config
 from nhsbook.config import sources
+from nhsbook.core import safepath
 from nhsbook.core.escape import pdf_text as t
 from nhsbook.core.fmt import number
 from nhsbook.pages.renderer import SPEC_SUFFIX
@@ -219,9 +220,8 @@ class Context:
 
         extra = {}
         if page == "variation":
-            from nhsbook.analysis import (
-                variation,  # lazy: keeps numpy,scipy off this module's import
-            )
+            # lazy: keeps numpy,scipy off this module's import
+            from nhsbook.analysis import variation
 
             target, practices = variation.peer_group(self.areas, self.code)
             if practices:
@@ -240,9 +240,8 @@ class Context:
     def published_values(self) -> pd.DataFrame:
         """The values as published (:func:`nhsbook.analysis.disclosure.apply`), once per build."""
         if "values" not in self.cache:
-            from nhsbook.analysis import (
-                disclosure,  # lazy: keeps numpy,scipy off this module's import
-            )
+            # lazy: keeps numpy,scipy off this module's import
+            from nhsbook.analysis import disclosure
 
             self.cache["values"] = disclosure.apply(self.tables["values"])
         return self.cache["values"]
@@ -281,9 +280,9 @@ class Context:
         """Suppressed funnel rows of ``practices`` by indicator, as
         :func:`nhsbook.analysis.variation.practice_points` counts them (the latest period)."""
         from nhsbook.analysis import variation  # lazy: keeps numpy,scipy off this module's import
-        from nhsbook.analysis.disclosure import (
-            is_suppressed,  # lazy: keeps numpy,scipy off this module's import
-        )
+
+        # lazy: keeps numpy,scipy off this module's import
+        from nhsbook.analysis.disclosure import is_suppressed
 
         values = self.published_values()
         meta = self.metadata.set_index("indicator_id")
@@ -371,9 +370,8 @@ def _spine(ctx: Context) -> str:
     if profile.empty:
         return ""
     charts = find_chart(ctx.extra, ctx.code, "jsna_profile", SPINE_COLUMNS)
-    from nhsbook.pages.area import (
-        AreaPage,  # lazy: keeps altair,numpy,scipy,shapely off this module's import
-    )
+    # lazy: keeps altair,numpy,scipy,shapely off this module's import
+    from nhsbook.pages.area import AreaPage
 
     out = []
     for i, prof in enumerate(dict.fromkeys(profile["Profile"])):
@@ -668,9 +666,8 @@ def _threshold(cfg) -> int:
 
 def _registry_sources(cfg) -> list:
     """Registry datasets (data/sources.yml) whose files the book reads, with licences."""
-    from nhsbook.pipeline.store import (
-        input_paths,  # lazy: keeps numpy,scipy off this module's import
-    )
+    # lazy: keeps numpy,scipy off this module's import
+    from nhsbook.pipeline.store import input_paths
 
     try:
         registry, licences = sources.load_registry(), sources.load_licences()
@@ -911,8 +908,8 @@ def build_reports(
     source or charts changed, unless ``force``), remove reports no longer planned; returns
     the CPU seconds (``time.process_time``: source and typesetting) of each report made.
     ``codes`` limits the reports made (all planned reports are kept)."""
-    from nhsbook.core import safepath
-    from nhsbook.pages import messages  # lazy: keeps numpy,scipy off this module's import
+    # lazy: keeps numpy,scipy off this module's import
+    from nhsbook.pages import messages
 
     extra = cfg.book_dir / "_extra"
     folder = extra / FOLDER

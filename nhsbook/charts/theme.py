@@ -47,13 +47,6 @@ PALETTES: dict[str, dict[str, str]] = {
 #: Spine bands: worst to 25th and 75th to best percentile, and the 25th to 75th.
 BAND_LIGHT = "#C9C9C9"
 BAND_DARK = "#8B8B8B"
-#: Text colour that stays readable on each standard fill (tables).
-TEXT_ON: dict[str, str] = {
-    "Worse": "#FFFFFF",
-    "Lower": "#FFFFFF",
-    "Worst": "#FFFFFF",
-    "Best": "#FFFFFF",
-}
 #: Comparator lines, limits and other ink.
 INK = "#333333"
 FONT = "Arial, Helvetica, sans-serif"
@@ -72,3 +65,27 @@ def significance_scale(name: str = "standard", labels: tuple[str, ...] | None = 
     colours = palette(name)
     domain = [s for s in SIGNIFICANCE_ORDER if s in colours and (labels is None or s in labels)]
     return alt.Scale(domain=domain, range=[colours[s] for s in domain])
+
+
+def luminance(colour: str) -> float:
+    """The relative luminance of a ``#RRGGBB`` colour (WCAG 2.1, "relative luminance")."""
+
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(fill: str, text: str) -> float:
+    """The WCAG 2 contrast ratio of ``text`` on ``fill`` (1 to 21; 4.5 is the AA minimum for
+    text of a table or a chart's labels)."""
+    a, b = sorted((luminance(fill), luminance(text)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def text_on(fill: str) -> str:
+    """Black or white text, whichever contrasts more with ``fill`` (tables and the labels
+    drawn on a chart's cells)."""
+    return "#000000" if contrast(fill, "#000000") >= contrast(fill, "#FFFFFF") else "#FFFFFF"

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from nhsbook.charts.layout import fit, row_height, with_narrow, wrap_expr
-from nhsbook.charts.theme import FONT, INK, TEXT_ON, significance_scale
+from nhsbook.charts.theme import FONT, INK, significance_scale, text_on
 from nhsbook.charts.theme import palette as palette_colours
 
 #: Sort orders offered by the rug: drop-down label -> sort-key column of the data.
@@ -177,14 +177,17 @@ def rug(
             ),
         ),
     )
-    dark = [s for s in TEXT_ON if s in colours]
+    # each label black or white, whichever contrasts more with its cell's fill (WCAG 2)
+    dark = [s for s, fill in colours.items() if text_on(fill) == "#FFFFFF"]
     text = base.mark_text(fontSize=10, font=FONT).encode(
         x=x,
         y=y,
         text="label:N",
         tooltip=tip,
         color=alt.condition(
-            alt.FieldOneOfPredicate("significance", dark), alt.value("#FFFFFF"), alt.value(INK)
+            alt.FieldOneOfPredicate("significance", dark),
+            alt.value("#FFFFFF"),
+            alt.value("#000000"),
         ),
     )
     n_rows, n_cols = data["indicator"].nunique(), data["column"].nunique()

@@ -427,9 +427,8 @@ def read_sicbl_boundaries(path: str | Path):
     :func:`nhsbook.io.boundaries.read_boundaries`), after checking its features' properties (a feature
     is named by the file line on which it starts): ``SICBL23CD`` an ONS sub-ICB code E38…,
     once each; ``SICBL23NM`` present; a polygon geometry."""
-    from nhsbook.io.boundaries import (  # lazy: keeps geopandas,shapely off this module's import
-        read_boundaries,  # lazy: keeps geopandas,shapely off this module's import
-    )
+    # lazy: keeps geopandas,shapely off this module's import
+    from nhsbook.io.boundaries import read_boundaries
 
     path = Path(path)
     raw = _text_table(

@@ -651,6 +651,14 @@ class AreaPage:
             colours={"Significance": "significance"},
         )
 
+    #: The one table helper (:func:`nhsbook.pages.tables.table`), for a notebook's own tables.
+    table = staticmethod(table)
+
+    def correlations(self, scatter: pd.DataFrame) -> pd.DataFrame:
+        """Every indicator's correlation with the deprivation score across the practices of
+        :meth:`scatter_data`, strongest first (:func:`nhsbook.analysis.views.correlation_table`)."""
+        return views.correlation_table(scatter)
+
     def trend_summary(self, trends: pd.DataFrame | None = None) -> pd.DataFrame:
         """The Trends section's table of :meth:`trends` (or of ``trends`` when given): one
         row per indicator with ``Indicator``, ``Recent trend`` and ``Based on``

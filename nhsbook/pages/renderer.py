@@ -67,10 +67,8 @@ def reset_page() -> None:
 
 def chart_script() -> str:
     """The chart machinery every page loads (:data:`CHART_JS`)."""
-    from nhsbook.charts.layout import (  # lazy: keeps altair,numpy,shapely off this module's import
-        KEY,
-        NARROW,
-    )
+    # lazy: keeps altair,numpy,shapely off this module's import
+    from nhsbook.charts.layout import KEY, NARROW
 
     return (
         CHART_JS % {"narrow": NARROW, "bundle": BUNDLE, "key": KEY, "table": TABLE, "ref": REF}
@@ -444,9 +442,8 @@ return function (id, packed, opts, n) {
 def _split_narrow(spec: dict) -> tuple[dict, dict | None]:
     """The chart without its narrow alternative, and the alternative (its datasets that the
     chart already holds removed: the page embeds them once)."""
-    from nhsbook.charts.layout import (
-        KEY,
-    )  # lazy: keeps altair,numpy,shapely off this module's import
+    # lazy: keeps altair,numpy,shapely off this module's import
+    from nhsbook.charts.layout import KEY
 
     meta = (spec.get("usermeta") or {}).get(KEY) or {}
     if "narrow" not in meta:
@@ -466,9 +463,8 @@ def _split_narrow(spec: dict) -> tuple[dict, dict | None]:
 def render(spec: dict, **_: object) -> dict[str, str]:
     """Altair renderer: an accessible figure drawn by the local vega bundle, sized from its
     column (see module and :data:`CHART_JS`)."""
-    from nhsbook.charts.layout import (
-        KEY,
-    )  # lazy: keeps altair,numpy,shapely off this module's import
+    # lazy: keeps altair,numpy,shapely off this module's import
+    from nhsbook.charts.layout import KEY
 
     n = next(_counter)
     spec, narrow = _split_narrow(spec)

@@ -43,7 +43,7 @@ import pandas as pd
 
 from nhsbook.analysis.finance import RAG_COLOURS
 from nhsbook.analysis.performance import RATING_RAG
-from nhsbook.charts.theme import PALETTES
+from nhsbook.charts.theme import PALETTES, text_on
 from nhsbook.core import escape, fmt
 
 if TYPE_CHECKING:  # annotations only
@@ -127,28 +127,6 @@ def _cell(spec: Format | None, digits: int, thousands: bool, na: str) -> Callabl
     return cell
 
 
-def _luminance(colour: str) -> float:
-    """The relative luminance of a ``#RRGGBB`` colour (WCAG 2)."""
-
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def _contrast(fill: str, text: str) -> float:
-    """The WCAG 2 contrast ratio of ``text`` on ``fill`` (1 to 21)."""
-    a, b = sorted((_luminance(fill), _luminance(text)), reverse=True)
-    return (a + 0.05) / (b + 0.05)
-
-
-def _text_on(fill: str) -> str:
-    """Black or white text, whichever contrasts more with ``fill``."""
-    return "#000000" if _contrast(fill, "#000000") >= _contrast(fill, "#FFFFFF") else "#FFFFFF"
-
-
 def _fill_of(colours: Colours) -> Callable[[Any], str | None]:
     if colours == "significance":
         return lambda v: PALETTES["standard"].get(str(v))
@@ -166,7 +144,7 @@ def _css(colours: Colours) -> Callable[[Any], str]:
 
     def css(v: Any) -> str:
         fill = fill_of(v)
-        return f"background-color: {fill}; color: {_text_on(fill)}" if fill else ""
+        return f"background-color: {fill}; color: {text_on(fill)}" if fill else ""
 
     return css
 

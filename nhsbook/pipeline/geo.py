@@ -645,9 +645,8 @@ SUPPRESSED_CLASS = "Suppressed (disclosure control)"
 def lsoa_map_table(area: MapArea) -> tuple[pd.DataFrame, "MapClasses"]:
     """The area's LSOAs with IMD 2019 national rank and decile (classes: national deciles),
     IMD 2015 score and population."""
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     t = dep.lsoa_deprivation(area.lsoas["lsoa11_code"])
     t.insert(0, "area_code", t["lsoa11_code"])
@@ -680,9 +679,8 @@ def lsoa_age_table(
     (:func:`nhsbook.io.ons.population_shares`: % under 15, 65+ and 75+), classed into
     quintiles of ``measure`` over the area's LSOAs (mapclassify); ``population`` is a whole
     LSOA's residents (about 1,500), never a small count."""
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     shares = _lsoa_age_shares()
     t = area.lsoas[["lsoa11_code", "lsoa11_name"]].merge(
@@ -707,9 +705,8 @@ def lsoa_age_table(
 def score_classes(values: pd.Series) -> "MapClasses":
     """Population-weighted IMD 2015 scores classed by the national quintiles of the LSOA score
     (most deprived darkest), so areas of any size are placed against all of England's LSOAs."""
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     limits = dep.national_score_breaks(5)
     labels_q = ["least deprived 20%", "4th", "3rd", "2nd", "most deprived 20%"]
@@ -732,9 +729,8 @@ def part_map_table(area: MapArea, kind: str) -> tuple[pd.DataFrame, "MapClasses"
     """Deprivation of the area's sub-areas of ``kind`` (:func:`nhsbook.analysis.deprivation.summarise`):
     population-weighted IMD 2015 (and 2010) score, % of people in England's most deprived 20%,
     rank among the sub-areas (1 = most deprived)."""
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     m = area.membership(kind)
     t = m.merge(dep.lsoa_deprivation(m["lsoa11_code"]), on="lsoa11_code")
@@ -750,9 +746,8 @@ def part_map_table(area: MapArea, kind: str) -> tuple[pd.DataFrame, "MapClasses"
 def district_map_table(lad13_codes: Sequence[str]) -> tuple[pd.DataFrame, "MapClasses"]:
     """The given districts (2013 codes) with their deprivation and national rank among the 326
     districts of England (1 = highest population-weighted IMD 2015 score)."""
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     d = dep.district_summary()
     t = d[d["lad13_code"].isin(list(lad13_codes))].copy()
@@ -804,9 +799,8 @@ def indicator_map_tables(
     their complementary cells) are blanked and shown as a "Suppressed" class; counts are
     never embedded.  Classes: up to 5 quantiles of the values shown; rank 1 = the highest value.
     """
-    from nhsbook.analysis import (
-        deprivation as dep,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis import deprivation as dep
 
     members = area.membership(level)
     codes = members.drop_duplicates("group_code").set_index("group_code")["group_name"]

@@ -242,9 +242,8 @@ def practice_scores(
     """The IMD 2025 scores of the practices of an area (Fingertips 94240: OHID's
     population-weighted score of the LSOAs their patients live in) from a book's published
     values: ``Code, IMD 2025 score, Practice``, most deprived first."""
-    from nhsbook.analysis.variation import (
-        practices_below,
-    )  # lazy: keeps scipy off this module's import
+    # lazy: keeps scipy off this module's import
+    from nhsbook.analysis.variation import practices_below
 
     mine = practices_below(areas, area_code)
     scores = values[(values["indicator_id"] == indicator_id) & values["area_code"].isin(mine)][

@@ -489,9 +489,8 @@ def map_table(
 
     Rows to draw are the level's areas with a shape, plus a no-value row for each shape that
     is not a July 2026 area (:data:`SPLIT_2026`)."""
-    from nhsbook.analysis.deprivation import (
-        classify_quantiles,
-    )  # lazy: keeps mapclassify off this module's import
+    # lazy: keeps mapclassify off this module's import
+    from nhsbook.analysis.deprivation import classify_quantiles
 
     t = nat[(nat["indicator_id"] == indicator_id) & (nat["level"] == level)].copy()
     undrawn = t[~t["area_code"].isin(shape_codes)]
