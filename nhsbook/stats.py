@@ -155,4 +155,6 @@ __all__ = [
     "sii",
     "aggregate",
     "suppress",
+    "recent_trend",
+    "TREND_THRESHOLD",
 ]

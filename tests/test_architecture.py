@@ -100,19 +100,19 @@ def test_importing_nhsbook_installs_nothing():
             "    if m.name not in ('nhsbook.__main__', 'nhsbook.build.sphinx_ext'):",
             "        importlib.import_module(m.name)",
             "import altair as alt",
-            "from nhsbook.core import page_inputs as deps",
-            "print(deps._installed, alt.renderers.active, 'nhsbook' in alt.renderers.names())",
+            "from nhsbook.core import page_inputs",
+            "print(page_inputs._installed, alt.renderers.active, 'nhsbook' in alt.renderers.names())",
         ]
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "default", "False"]
     # ... and a facade installs them
-    from nhsbook.core import page_inputs as deps
+    from nhsbook.core import page_inputs
     from nhsbook.pages import area as pages
 
     pages.install_page_hooks()
-    assert deps._installed
+    assert page_inputs._installed
 
 
 def test_one_loader_registry_and_no_branch_on_a_loader_name():

@@ -11,7 +11,7 @@ import pytest
 from nhsbook.charts import layout
 from nhsbook.charts.spot import label_offsets
 from nhsbook.charts.variation import FUNNEL_POSITIONS, funnel_position
-from nhsbook.pages import renderer as site
+from nhsbook.pages import renderer
 
 
 def test_wrap_keeps_every_word_and_takes_at_most_the_lines_asked():
@@ -67,16 +67,16 @@ def test_renderer_embeds_the_narrow_chart_once_and_sizes_from_the_figure():
     data = pd.DataFrame({"a": list(range(30))})
     wide = layout.fit(alt.Chart(data).mark_point().encode(x="a:Q"), "x")
     narrow = layout.fit(alt.Chart(data).mark_bar().encode(x="a:Q"), "x")
-    html = site.render(layout.with_narrow(wide, narrow).to_dict())["text/html"]
+    html = renderer.render(layout.with_narrow(wide, narrow).to_dict())["text/html"]
     payload = json.loads(html.split("var spec = ", 1)[1].split("; var opts", 1)[0])
     meta = payload["usermeta"]["nhsbook"]
     assert meta["fit"] == "x" and meta["narrow"]["mark"]["type"] == "bar"
     assert meta["narrow"]["datasets"] == {}  # the same data, embedded once
     assert html.count(json.dumps(list(range(30)), separators=(",", ":"))) == 1
     assert "nhsbookChart(" in html and "getBoundingClientRect" not in html
-    script = site.chart_script()  # _static/nhsbook-chart.js, every page
+    script = renderer.chart_script()  # _static/nhsbook-chart.js, every page
     assert "getBoundingClientRect" in script
-    assert f"_static/{site.BUNDLE}" in script  # loaded by the chart, not by every page
+    assert f"_static/{renderer.BUNDLE}" in script  # loaded by the chart, not by every page
 
 
 def test_static_svg_is_the_wide_chart(tmp_path, monkeypatch):
@@ -84,20 +84,20 @@ def test_static_svg_is_the_wide_chart(tmp_path, monkeypatch):
     (cached by the spec's content)."""
     from nhsbook.build import report
 
-    monkeypatch.setenv(site.PAGE_ENV, "X1/page")
-    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
-    site.reset_page()
+    monkeypatch.setenv(renderer.PAGE_ENV, "X1/page")
+    monkeypatch.setenv(renderer.EXTRA_ENV, str(tmp_path))
+    renderer.reset_page()
     data = pd.DataFrame({"a": [10, 20]})
     wide = alt.Chart(data).mark_point().encode(x="a:Q")
     narrow = alt.Chart(data).mark_bar().encode(x="a:Q")
-    site.render(layout.with_narrow(wide, narrow).to_dict())
-    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
+    renderer.render(layout.with_narrow(wide, narrow).to_dict())
+    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{renderer.SPEC_SUFFIX}", tmp_path)
     svg = path.read_text()
     assert "mark-symbol" in svg and "mark-rect" not in svg
     assert path.parent == tmp_path / report.SVG_CACHE
     mtime = path.stat().st_mtime_ns
     assert (
-        report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
+        report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{renderer.SPEC_SUFFIX}", tmp_path)
         .stat()
         .st_mtime_ns
         == mtime

@@ -74,13 +74,13 @@ def test_state_does_not_leak_between_pages(tmp_path, fresh_engine):
     a = _notebook(
         tmp_path / "a.ipynb",
         "leaked = area_code * 2\nimport os\nprint(os.environ['NHSBOOK_PAGE'])",
-        "from nhsbook.pages import renderer as site\nnext(site._counter); next(site._counter)",
+        "from nhsbook.pages import renderer\nnext(renderer._counter); next(renderer._counter)",
     )
     b = _notebook(
         tmp_path / "b.ipynb",
         "import os\nprint('leaked' in globals(), os.environ['NHSBOOK_PAGE'], "
         "os.environ.get('NHSBOOK_ONLY_A'), os.path.basename(os.getcwd()))",
-        "from nhsbook.pages import renderer as site\nprint('chart', next(site._counter))",
+        "from nhsbook.pages import renderer\nprint('chart', next(renderer._counter))",
     )
     (tmp_path / "pa").mkdir()
     (tmp_path / "pb").mkdir()

@@ -274,7 +274,7 @@ def test_a_duplicated_key_with_other_figures_names_both_lines(tmp_path, data):
 def test_unknown_codes_are_refused(tmp_path, data, root):
     """An area code that is no sub-ICB location or ICB of the practice map is refused naming
     the map file; an export whose Area Code is not a code fails the gate naming the line."""
-    from nhsbook.validation import gate as validate
+    from nhsbook.validation import gate
 
     path = _small(tmp_path, data)
     book = tmp_path / "book.yml"
@@ -288,7 +288,7 @@ def test_unknown_codes_are_refused(tmp_path, data, root):
         fb.load(cfg)
 
     bad = _small(tmp_path, data, _set(2, "Area Code", "<b>E99</b>"), name="bad.csv")
-    report = validate.validate_datasets({"fingertips_export_bad": bad}, root=tmp_path)
+    report = gate.validate_datasets({"fingertips_export_bad": bad}, root=tmp_path)
     assert not report.ok
     where = [f.where() for f in report.failures]
     assert any("bad.csv" in w and "Area Code" in w and "4" in w for w in where), where

@@ -10,7 +10,7 @@ import pytest
 
 from nhsbook.core.model import AGE_BANDS
 from nhsbook.io import ods, ons, opendata, qof
-from nhsbook.validation import gate as validate
+from nhsbook.validation import gate
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_gate_names_line_and_column_of_a_broken_qof_file(data, tmp_path):
         tmp_path / "p.csv",
         lambda ls: ls[:2000] + ["C81001,AF,1.5e2,TOTAL,4098", "C81001,AF,12,TOTAL,4098"],
     )
-    report = validate.validate_datasets({"qof_prevalence": bad})
+    report = gate.validate_datasets({"qof_prevalence": bad})
     assert not report.ok
     regex = [
         f
@@ -225,6 +225,6 @@ def test_gate_names_line_and_column_of_a_broken_qof_file(data, tmp_path):
 def test_selection_suite_refuses_a_malformed_ccg_code(tmp_path):
     path = tmp_path / "sel.csv"
     path.write_text("key,value\nccg_code,Derbyshire!\n", encoding="utf-8")
-    report = validate.validate_datasets({opendata.SELECTION: path})
+    report = gate.validate_datasets({opendata.SELECTION: path})
     assert not report.ok
     assert report.failures[0].columns == ("value",) and report.failures[0].lines == [2]

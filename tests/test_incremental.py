@@ -148,19 +148,19 @@ def test_switching_books_rebuilds_and_removes_the_other_books_pages(project):
 DEPS_SCRIPT = """
 import os, sys
 from pathlib import Path
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 d = Path(sys.argv[1]); data = d / "data"
-os.environ[deps.ROOTS_ENV] = str(data)
-deps.install()
-os.environ[deps.DEPS_ENV] = str(d / "page1.jsonl")
+os.environ[page_inputs.ROOTS_ENV] = str(data)
+page_inputs.install()
+os.environ[page_inputs.DEPS_ENV] = str(d / "page1.jsonl")
 open(data / "a.csv").read(); open(data / "a.csv").read()
 open(d / "outside.txt", "w").write("not an input")
 (data / "out.csv").write_text("written")
-with deps.untracked():
+with page_inputs.untracked():
     open(data / "b.csv").read()
-os.environ[deps.DEPS_ENV] = str(d / "page2.jsonl")   # a reused kernel, the next page
+os.environ[page_inputs.DEPS_ENV] = str(d / "page2.jsonl")   # a reused kernel, the next page
 open(data / "b.csv").read()
-os.environ.pop(deps.DEPS_ENV)
+os.environ.pop(page_inputs.DEPS_ENV)
 open(data / "a.csv").read()
 """
 
@@ -169,15 +169,18 @@ def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_pa
     import subprocess
     import sys
 
-    from nhsbook.core import page_inputs as deps
+    from nhsbook.core import page_inputs
 
     (tmp_path / "data").mkdir()
     for name in ("a.csv", "b.csv"):
         (tmp_path / "data" / name).write_text("x")
     subprocess.run([sys.executable, "-c", DEPS_SCRIPT, str(tmp_path)], check=True)
     data = tmp_path / "data"
-    assert deps.read(tmp_path / "page1.jsonl") == ({str(data / "a.csv")}, {str(data / "out.csv")})
-    assert deps.read(tmp_path / "page2.jsonl") == ({str(data / "b.csv")}, set())
+    assert page_inputs.read(tmp_path / "page1.jsonl") == (
+        {str(data / "a.csv")},
+        {str(data / "out.csv")},
+    )
+    assert page_inputs.read(tmp_path / "page2.jsonl") == ({str(data / "b.csv")}, set())
     lines = (tmp_path / "page1.jsonl").read_text().splitlines()
     assert len(lines) == 2  # each file once
 
@@ -185,19 +188,19 @@ def test_the_audit_hook_records_reads_and_writes_under_the_roots_per_page(tmp_pa
 REMEMBER_SCRIPT = """
 import os, sys
 from pathlib import Path
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 d = Path(sys.argv[1]); data = d / "data"
-os.environ[deps.ROOTS_ENV] = str(data)
-deps.install()
+os.environ[page_inputs.ROOTS_ENV] = str(data)
+page_inputs.install()
 calls = []
 
-@deps.remember()
+@page_inputs.remember()
 def table():
     calls.append(1)
     return open(data / "a.csv").read()
 
 for page in ("page1", "page2"):     # a warm kernel: the second page gets the cached table
-    os.environ[deps.DEPS_ENV] = str(d / f"{page}.jsonl")
+    os.environ[page_inputs.DEPS_ENV] = str(d / f"{page}.jsonl")
     assert table() == "x"
 assert len(calls) == 1
 """
@@ -207,13 +210,16 @@ def test_a_cached_loader_records_its_files_for_every_page_that_uses_it(tmp_path)
     import subprocess
     import sys
 
-    from nhsbook.core import page_inputs as deps
+    from nhsbook.core import page_inputs
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.csv").write_text("x")
     subprocess.run([sys.executable, "-c", REMEMBER_SCRIPT, str(tmp_path)], check=True)
     for page in ("page1", "page2"):
-        assert deps.read(tmp_path / f"{page}.jsonl") == ({str(tmp_path / "data" / "a.csv")}, set())
+        assert page_inputs.read(tmp_path / f"{page}.jsonl") == (
+            {str(tmp_path / "data" / "a.csv")},
+            set(),
+        )
 
 
 def test_the_stored_tables_are_recomputed_when_the_code_changes(

@@ -272,18 +272,18 @@ def test_csv_guard_spares_negative_numbers_and_guards_text():
 def _write_chart(tmp_path, monkeypatch, name):
     import altair as alt
 
-    from nhsbook.pages import renderer as site
+    from nhsbook.pages import renderer
 
-    monkeypatch.setenv(site.PAGE_ENV, "X1/page")
-    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
+    monkeypatch.setenv(renderer.PAGE_ENV, "X1/page")
+    monkeypatch.setenv(renderer.EXTRA_ENV, str(tmp_path))
     data = pd.DataFrame({"name": [name, "B"], "value": [-5.0, 3.0]})
     chart = (
         alt.Chart(data, title=name, description=f"Values of {name}")
         .mark_bar()
         .encode(x="value:Q", y="name:N")
     )
-    site.reset_page()
-    return site.render(chart.to_dict())["text/html"]
+    renderer.reset_page()
+    return renderer.render(chart.to_dict())["text/html"]
 
 
 def test_chart_csv_svg_and_figure_keep_names_literal(tmp_path, monkeypatch):
@@ -298,9 +298,9 @@ def test_chart_csv_svg_and_figure_keep_names_literal(tmp_path, monkeypatch):
     # vl-convert draws the names as SVG text (for a report), escaped: the SVG parses and
     # holds them
     from nhsbook.build import report
-    from nhsbook.pages import renderer as site
+    from nhsbook.pages import renderer
 
-    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{site.SPEC_SUFFIX}", tmp_path)
+    path = report.chart_svg(tmp_path / "charts" / "X1" / f"page-1{renderer.SPEC_SUFFIX}", tmp_path)
     svg = ET.parse(path).getroot()
     texts = [t.text or "" for t in svg.iter() if t.tag.endswith("text")]
     assert name in texts

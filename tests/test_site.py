@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nhsbook.build.sphinx_ext import dedupe_inline_scripts
-from nhsbook.pages import renderer as site
+from nhsbook.pages import renderer
 
 
 def _chart(df: pd.DataFrame) -> dict:
@@ -25,30 +25,30 @@ def _chart(df: pd.DataFrame) -> dict:
 def test_renderer_writes_an_accessible_figure_with_svg_and_csv(tmp_path, monkeypatch):
     """The figure offers the chart as SVG (drawn by vega in the browser) and its data as
     CSV; beside the CSV the spec the reports draw from, and no SVG file of its own."""
-    monkeypatch.setenv(site.PAGE_ENV, "AREA1/page")
-    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
+    monkeypatch.setenv(renderer.PAGE_ENV, "AREA1/page")
+    monkeypatch.setenv(renderer.EXTRA_ENV, str(tmp_path))
     spec = _chart(pd.DataFrame({"name": ["a", "b"], "n": [10, 20]}))
-    html = site.render(spec)["text/html"]
+    html = renderer.render(spec)["text/html"]
     assert '<figure class="nhsbook-chart" aria-label="A title. Two bars.">' in html
     assert "<figcaption>Two bars." in html and "nhsbookChart(" in html
-    assert "vegaEmbed(" in site.chart_script()  # the machinery every page loads, once
+    assert "vegaEmbed(" in renderer.chart_script()  # the machinery every page loads, once
     assert "cdn." not in html and "https://" not in html.split("var spec")[0]
     csv_file = next((tmp_path / "charts" / "AREA1").glob("page-*.csv"))
     csv = pd.read_csv(csv_file)
     assert csv.to_dict("list") == {"name": ["a", "b"], "n": [10, 20]}
     assert f'href="../../charts/AREA1/{csv_file.name}" download' in html
     assert f'class="nhsbook-svg" data-file="AREA1-{csv_file.stem}.svg"' in html
-    assert "view.toSVG()" in site.chart_script() and "view.toSVG()" not in html
-    kept = json.loads(csv_file.with_name(csv_file.stem + site.SPEC_SUFFIX).read_text())
+    assert "view.toSVG()" in renderer.chart_script() and "view.toSVG()" not in html
+    kept = json.loads(csv_file.with_name(csv_file.stem + renderer.SPEC_SUFFIX).read_text())
     assert kept["title"] == "A title" and not list(tmp_path.rglob("*.svg"))
 
 
 def test_renderer_refuses_charts_carrying_small_counts(tmp_path, monkeypatch):
-    monkeypatch.setenv(site.PAGE_ENV, "AREA1/page")
-    monkeypatch.setenv(site.EXTRA_ENV, str(tmp_path))
+    monkeypatch.setenv(renderer.PAGE_ENV, "AREA1/page")
+    monkeypatch.setenv(renderer.EXTRA_ENV, str(tmp_path))
     spec = _chart(pd.DataFrame({"name": ["a", "b"], "n": [10, 20], "count": [3, 12]}))
     with pytest.raises(ValueError, match="counts from 1 to 4"):
-        site.render(spec)
+        renderer.render(spec)
 
 
 def test_chart_table_uses_usermeta_column_names():
@@ -59,25 +59,25 @@ def test_chart_table_uses_usermeta_column_names():
         .properties(usermeta={"csv_columns": {"v": "value", "c": "count"}})
         .to_dict()
     )
-    assert list(site.chart_table(spec).columns) == ["value", "count"]
+    assert list(renderer.chart_table(spec).columns) == ["value", "count"]
 
 
 def test_renderer_escapes_script_breaking_text(tmp_path, monkeypatch):
-    monkeypatch.delenv(site.PAGE_ENV, raising=False)
+    monkeypatch.delenv(renderer.PAGE_ENV, raising=False)
     spec = _chart(pd.DataFrame({"name": ["</script><script>alert(1)</script>"], "n": [10]}))
-    html = site.render(spec)["text/html"]
+    html = renderer.render(spec)["text/html"]
     assert "</script><script>alert(1)" not in html
 
 
 def test_vega_bundle_is_local_and_scoped(tmp_path):
-    path = site.write_vega_bundle(tmp_path)
+    path = renderer.write_vega_bundle(tmp_path)
     text = path.read_text()
     assert text.startswith("(function () {") and "window.vegaEmbed" in text
     assert len(text) > 500_000
-    assert site.write_vega_bundle(tmp_path) == path  # reused while the version is the same
+    assert renderer.write_vega_bundle(tmp_path) == path  # reused while the version is the same
     # the chart machinery beside it: each page loads it once instead of every chart
     # carrying a copy (issue 26)
-    assert (tmp_path / site.CHART_SCRIPT).read_text() == site.chart_script()
+    assert (tmp_path / renderer.CHART_SCRIPT).read_text() == renderer.chart_script()
 
 
 def test_chart_data_are_packed_as_columns_and_restored_exactly():
@@ -102,14 +102,14 @@ def test_chart_data_are_packed_as_columns_and_restored_exactly():
         ],
         "axis": {"values": [1, 2, 3]},
     }
-    packed = site.pack_data(spec)
-    columns = packed["datasets"]["d1"][site.TABLE]
+    packed = renderer.pack_data(spec)
+    columns = packed["datasets"]["d1"][renderer.TABLE]
     assert columns["area"] == {"levels": ["Chesterfield", "Dronfield"], "codes": [0, 0, 0, 0, 0, 1]}
     assert columns["g"] == [r["g"] for r in rows]
     assert packed["datasets"]["odd"] == spec["datasets"]["odd"]
     assert packed["axis"] == spec["axis"]
-    assert site.TABLE in packed["layer"][0]["transform"][0]["from"]["data"]["values"]
-    back = site.unpack_data(json.loads(json.dumps(packed)))
+    assert renderer.TABLE in packed["layer"][0]["transform"][0]["from"]["data"]["values"]
+    back = renderer.unpack_data(json.loads(json.dumps(packed)))
     assert back == spec
     assert [type(r["n"]) for r in back["datasets"]["d1"]] == [int] * 6
     assert [type(r["flag"]) for r in back["datasets"]["d1"]] == [bool] * 6

@@ -491,13 +491,13 @@ def test_non_utf8_file_is_refused(tmp_path, programmes):
 
 def test_spot_suites_are_registered_and_pass_on_the_default(root):
     from nhsbook.io.embedded import DATASETS
-    from nhsbook.validation import gate as validate
+    from nhsbook.validation import gate
 
     for name in spot.FILES:
         assert DATASETS[name] == f"spot/{spot.FILES[name]}"
         assert (root / "expectations" / f"{name}.json").is_file()
     for name in spot.RECONCILIATIONS:
-        assert name in validate.RECONCILIATIONS
+        assert name in gate.RECONCILIATIONS
         suite = json.loads((root / "expectations" / f"{name}.json").read_text())
         assert suite["meta"]["nhsbook"]["anchor"] in spot.FILES
 

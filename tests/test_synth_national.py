@@ -119,13 +119,13 @@ def test_prevalence_varies_with_deprivation_as_modelled(national):
 
 
 def test_files_read_through_the_importers_and_pass_the_gate(small_dir):
-    from nhsbook.validation import gate as validate
+    from nhsbook.validation import gate
 
     paths = {name: small_dir / f for name, f in sn.FILES.items()}
     back = sn.read_back(paths)
     assert len(back["geographies"]) == SMALL["practices"]
     assert back["sape"]["lsoa_code"].nunique() == SMALL["lsoas"]
-    report = validate.validate_datasets(paths)
+    report = gate.validate_datasets(paths)
     assert report.ok, report.to_text()
     assert [d.name for d in report.datasets] == list(sn.FILES)
 

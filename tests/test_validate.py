@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nhsbook.core import model
-from nhsbook.validation import gate as validate
+from nhsbook.validation import gate
 from nhsbook.validation.gate import Failure, ValidationReport, validate_book, validate_datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "data" / "default"
 SUITES = ROOT / "expectations"
-DATASET_SUITES = tuple(validate.BOOK_DATASETS)
+DATASET_SUITES = tuple(gate.BOOK_DATASETS)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def test_the_default_book_passes(default_report):
     assert default_report.failures == []
     names = [d.name for d in default_report.datasets]
     assert names[: len(DATASET_SUITES)] == list(DATASET_SUITES)
-    assert names[len(DATASET_SUITES) :] == list(validate.RECONCILIATIONS)
+    assert names[len(DATASET_SUITES) :] == list(gate.RECONCILIATIONS)
     for d in default_report.datasets:
         assert d.ok and d.rows and d.expectations == d.passed == len(d.outcomes) > 0, d
     assert default_report.expectations > 150
@@ -101,7 +101,7 @@ def test_markdown_page_lists_every_dataset_and_expectation(default_report):
     md = default_report.to_markdown()
     assert "**passed**" in md and "## Summary" in md and "## Failures" in md
     for d in default_report.datasets:
-        assert f"| {validate._md(d.name)} |" in md
+        assert f"| {gate._md(d.name)} |" in md
     rules = [line for line in md.splitlines() if line.startswith("| ") and "`expect_" in line]
     assert len(rules) == default_report.expectations
     assert all(line.endswith("| pass |") for line in rules)
@@ -451,18 +451,18 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
     names = sorted(p.stem for p in SUITES.glob("*.json"))
     from nhsbook.io import opendata, opendata_icb
 
-    icb = {validate.suite_for(n) for n in opendata_icb.DATASETS} | {opendata_icb.SELECTION}
+    icb = {gate.suite_for(n) for n in opendata_icb.DATASETS} | {opendata_icb.SELECTION}
     from nhsbook.io import ons_local
 
-    icb |= {validate.suite_for(n) for n in ons_local.DATASETS}  # the ONS local layouts
+    icb |= {gate.suite_for(n) for n in ons_local.DATASETS}  # the ONS local layouts
     # the exports of a Fingertips book (nhsbook.io.fingertips_book)
-    icb |= {validate.suite_for("fingertips_export_any")}
-    assert set(DATASET_SUITES) | set(validate.RECONCILIATIONS) | {
+    icb |= {gate.suite_for("fingertips_export_any")}
+    assert set(DATASET_SUITES) | set(gate.RECONCILIATIONS) | {
         "fingertips",
         "performance_sop_actuals",
-    } | {validate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {
-        opendata.SELECTION
-    } | icb == set(names)
+    } | {gate.suite_for(n) for n in opendata.KNOWN_DATASETS} | {opendata.SELECTION} | icb == set(
+        names
+    )
     for name in names:
         raw = json.loads((SUITES / f"{name}.json").read_text(encoding="utf-8"))
         suite = gx.ExpectationSuite(**raw)
@@ -474,7 +474,7 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
         if (
             name in DATASET_SUITES
             or name in ("fingertips", "performance_sop_actuals")
-            or name in map(validate.suite_for, opendata.KNOWN_DATASETS)
+            or name in map(gate.suite_for, opendata.KNOWN_DATASETS)
             or name == opendata.SELECTION
             or name in icb
         ):
@@ -484,7 +484,7 @@ def test_every_suite_is_gx_expectation_suite_json_with_builtin_expectations():
 def test_fingertips_suite_uses_the_importers_column_names():
     from nhsbook.io.fingertips import REQUIRED
 
-    suite = validate.load_suite("fingertips")
+    suite = gate.load_suite("fingertips")
     assert suite["expectations"][0]["kwargs"]["column_set"] == list(REQUIRED)
     assert not any(
         e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
@@ -495,15 +495,15 @@ def test_fingertips_suite_uses_the_importers_column_names():
 
 
 def test_vocabularies_come_from_the_model():
-    params = validate.derive_parameters({})
+    params = gate.derive_parameters({})
     assert params["methods"] == list(model.METHODS)
     assert params["age_bands"] == list(model.AGE_BANDS)
-    text = json.dumps([validate.load_suite(n) for n in DATASET_SUITES])
+    text = json.dumps([gate.load_suite(n) for n in DATASET_SUITES])
     assert '"life_expectancy"' not in text and '"90+"' not in text
 
 
 def test_rules_in_plain_words():
-    words = validate.rule_words
+    words = gate.rule_words
     assert (
         words("expect_column_values_to_be_between", {"column": "count:number", "min_value": 0})
         == "count must be >= 0"
@@ -544,7 +544,7 @@ def test_rules_in_plain_words():
 
 def test_line_numbers_survive_blank_lines_and_quoted_newlines(tmp_path):
     path = _write(tmp_path, 'a,b\n1,"two\nlines"\n\n3,x\n', "t.csv")
-    frame, header, problems = validate.read_table(path)
+    frame, header, problems = gate.read_table(path)
     assert header == ["a", "b"] and problems == []
     assert list(frame.index) == [2, 5]
     assert frame.loc[2, "b"] == "two\nlines" and frame.loc[5, "a"] == "3"
@@ -568,7 +568,7 @@ def test_read_table_round_trips_cells_and_lines(rows):
         writer.writerow(row)
     path = Path(__import__("tempfile").mkdtemp()) / "t.csv"
     path.write_text(buf.getvalue(), encoding="utf-8")
-    frame, _, problems = validate.read_table(path)
+    frame, _, problems = gate.read_table(path)
     kept = list(zip(starts, rows))
     assert problems == []
     assert list(frame.index) == [s for s, _ in kept]
@@ -581,13 +581,13 @@ def test_read_table_round_trips_cells_and_lines(rows):
 
 def test_main_prints_the_report_and_sets_the_exit_status(tmp_path, capsys):
     good = DEFAULT / "indicators.csv"
-    assert validate.main(["--dataset", f"indicators={good}"]) == 0
+    assert gate.main(["--dataset", f"indicators={good}"]) == 0
     assert capsys.readouterr().out.startswith("Validation PASSED")
     df = read(good)
     df.loc[3, "multiplier"] = "-1"
     bad = _write(tmp_path, df.to_csv(index=False), "indicators.csv")
     md = tmp_path / "report.md"
-    assert validate.main(["--dataset", f"indicators={bad}", "--markdown", str(md)]) == 1
+    assert gate.main(["--dataset", f"indicators={bad}", "--markdown", str(md)]) == 1
     out = capsys.readouterr().out
     assert "line 5" in out and "multiplier must be > 0" in out
     assert md.read_text(encoding="utf-8").startswith("# Validation report")

@@ -24,7 +24,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.io.lookups import _optional, lsoa_table, read_source
 
 __all__ = [
@@ -74,7 +74,7 @@ MISSING_COLOUR = "#d9d9d9"
 # --------------------------------------------------------------------------------- data
 
 
-@deps.remember()
+@page_inputs.remember()
 def _imd2019() -> pd.DataFrame:
     f1 = read_source("imd2019_file1")
     f1 = f1.iloc[:, [0, 1, 4, 5]].set_axis(
@@ -94,7 +94,7 @@ def imd2019() -> pd.DataFrame:
     return _imd2019().copy()
 
 
-@deps.remember()
+@page_inputs.remember()
 def _imd2015() -> pd.DataFrame:
     t = read_source(
         "imd2015_lsoa11", usecols=["lsoa11_code", "IMD_score", "IMD_rank", "IMD_decile"]
@@ -107,7 +107,7 @@ def imd2015() -> pd.DataFrame:
     return _imd2015().copy()
 
 
-@deps.remember()
+@page_inputs.remember()
 def _imd2010() -> pd.DataFrame:
     scores = read_source("imd2010_lsoa01", usecols=["lsoa01_code", "IMD_score"])
     lookup = _optional(
@@ -209,7 +209,7 @@ def summarise(lsoas: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-@deps.remember()
+@page_inputs.remember()
 def _districts() -> pd.DataFrame:
     t = lsoa_table()[["lsoa11_code", "lad13_code", "lad13_name"]].merge(
         lsoa_deprivation(lsoa_table()["lsoa11_code"]), on="lsoa11_code"

@@ -45,7 +45,7 @@ from nhsbook.io.loaders import loader_for
 from nhsbook.pages import definitions, messages
 from nhsbook.pages import renderer as website
 from nhsbook.pipeline.store import compute_and_store, input_paths, is_current, load_computed
-from nhsbook.validation import gate as validate
+from nhsbook.validation import gate
 
 
 @dataclass
@@ -75,8 +75,8 @@ def _progress():
 def validate_inputs(cfg: BookConfig):
     """Run the validation gate for the book's inputs; returns the report."""
     if loader_for(cfg).whole_book_gate:  # the seeds' reconciliations across its files
-        return validate.validate_book(cfg.data)
-    return validate.validate_datasets(input_paths(cfg))
+        return gate.validate_book(cfg.data)
+    return gate.validate_datasets(input_paths(cfg))
 
 
 def write_csvs(cfg: BookConfig, computed: dict[str, pd.DataFrame], codes: list[str]) -> None:

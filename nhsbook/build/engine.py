@@ -70,10 +70,10 @@ def prepare_page(env: dict[str, str], cwd: str) -> None:
         del os.environ[key]
     os.environ.update(env)
     os.chdir(cwd)
-    from nhsbook.pages import renderer as site  # lazy: keeps pandas off this module's import
+    from nhsbook.pages import renderer  # lazy: keeps pandas off this module's import
     from nhsbook.pages.area import install_page_hooks  # noqa: PLC0415 - in the kernel, not the build  # lazy: keeps altair,numpy,pandas,scipy,shapely off this module's import
 
-    site.reset_page()
+    renderer.reset_page()
     install_page_hooks()  # the renderer, the record of reads, the tables' display hook
 
 

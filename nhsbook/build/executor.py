@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from nhsbook.build import testhook
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.core import safepath
 from nhsbook.core.escape import markdown as esc
 from nhsbook.pages import renderer as website
@@ -82,8 +82,8 @@ def execute_page(run: PageRun) -> PageOutcome:
     if run.deps_file:
         Path(run.deps_file).parent.mkdir(parents=True, exist_ok=True)
         Path(run.deps_file).unlink(missing_ok=True)
-        os.environ[deps.DEPS_ENV] = run.deps_file
-        os.environ[deps.ROOTS_ENV] = os.pathsep.join(run.deps_roots)
+        os.environ[page_inputs.DEPS_ENV] = run.deps_file
+        os.environ[page_inputs.ROOTS_ENV] = os.pathsep.join(run.deps_roots)
     try:
         out = run_notebook(run.notebook, run.area_code, run.area_name, run.book, run.root)
         testhook.pause("notebooks")
@@ -91,7 +91,7 @@ def execute_page(run: PageRun) -> PageOutcome:
     except Exception as exc:  # noqa: BLE001 - every failure is reported with its page
         return PageOutcome(run, error=describe(exc), seconds=time.perf_counter() - t0)
     finally:
-        os.environ.pop(deps.DEPS_ENV, None)
+        os.environ.pop(page_inputs.DEPS_ENV, None)
 
 
 Done = Callable[[PageOutcome], None]

@@ -28,7 +28,7 @@ from typing import Iterable
 
 from nhsbook.config import sources
 from nhsbook.config.book import BookConfig
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 
 
 def state_dir(root: Path) -> Path:
@@ -202,7 +202,7 @@ class PageState:
     ) -> None:
         """Store a run: the files it read (from its deps file; every input in ``fallback``
         when the page recorded none) with their digests, and the files it wrote."""
-        found = deps.read(self.deps_file(page_id))
+        found = page_inputs.read(self.deps_file(page_id))
         reads, wrote = found if found else (set(fallback), set())
         extra_s = str(extra) + os.sep
         reads = {p for p in reads - wrote if not p.startswith(extra_s)}

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 
 __all__ = [
     "ChecksumMismatch",
@@ -540,12 +540,14 @@ def locate(
                 hint=f"The mirror {mirror_root} holds a different "
                 "file: replace it, or point the mirror elsewhere.",
             )
-            deps.record(found)  # read natively by some readers (GDAL): nhsbook.core.page_inputs
+            page_inputs.record(
+                found
+            )  # read natively by some readers (GDAL): nhsbook.core.page_inputs
             return found
     candidate = src.under(cache_root)
     if candidate.is_file():
         found = verify(candidate, src, hint=f"Run `nhsbook fetch {src.key}` to fetch it again.")
-        deps.record(found)
+        page_inputs.record(found)
         return found
     raise MissingSource(
         _missing_message(src, mirror_root, cache_root, origin), key=src.key, path=src.path

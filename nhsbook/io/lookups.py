@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from nhsbook.config import sources
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 
 
 def read_source(key: str, **kwargs) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def _optional(keys: Sequence[str], **kwargs) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-@deps.remember()
+@page_inputs.remember()
 def _lsoa_table() -> pd.DataFrame:
     base = read_source(
         "imd2015_lsoa11",

@@ -25,7 +25,7 @@ from nhsbook.charts import compare_bars, funnel
 from nhsbook.charts import spine as spine_chart
 from nhsbook.config.book import BookConfig, has_report, load_book, report_href
 from nhsbook.core import escape
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.core.model import (
     ancestor_of_type,
     disclosive_cells,  # noqa: F401  (re-exported: pages and tests use it here)
@@ -62,7 +62,7 @@ def install_page_hooks() -> None:
 
     Idempotent."""
     enable_renderer()
-    deps.install()
+    page_inputs.install()
     definitions.install_display_hook()
 
 

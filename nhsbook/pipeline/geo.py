@@ -35,7 +35,7 @@ import shapely
 
 from nhsbook.config import sources
 from nhsbook.config.book import BookConfig, load_book
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.core.escape import markdown as esc
 from nhsbook.core.escape import markdown_code as esc_code
 from nhsbook.io import ons
@@ -499,7 +499,7 @@ def _oriented(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-@deps.remember(maxsize=8)
+@page_inputs.remember(maxsize=8)
 def _web_shapes_of(codes: tuple[str, ...], tolerance_m: float | None) -> gpd.GeoDataFrame:
     return web_shapes(boundaries("lsoa", pd.Series(codes)), tolerance_m)
 
@@ -667,7 +667,7 @@ AGE_MEASURES = {
 }
 
 
-@deps.remember()
+@page_inputs.remember()
 def _lsoa_age_shares() -> pd.DataFrame:
     return ons.population_shares(ons.read_sape_5yr(sources.locate(SAPE_5YR)))
 

@@ -26,7 +26,7 @@ import pandas as pd
 from nhsbook.analysis.deprivation import DECILE_COLOURS, MapClasses
 from nhsbook.config import sources
 from nhsbook.config.book import BookConfig, load_book
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.io import current, opendata_loader
 
 NATIONAL_LSOAS_2021 = 33755
@@ -37,22 +37,22 @@ def _paths(cfg: BookConfig) -> dict:
     return opendata_loader.dataset_paths(cfg)
 
 
-@deps.remember(maxsize=4)
+@page_inputs.remember(maxsize=4)
 def _lookup(path: str) -> pd.DataFrame:
     return current.read_lsoa21_lookup(path)
 
 
-@deps.remember(maxsize=4)
+@page_inputs.remember(maxsize=4)
 def _imd(path: str) -> pd.DataFrame:
     return current.read_imd2025_lsoa(path)
 
 
-@deps.remember(maxsize=4)
+@page_inputs.remember(maxsize=4)
 def _census(path: str) -> pd.DataFrame:
     return current.read_census_ts007a(path)
 
 
-@deps.remember(maxsize=2)
+@page_inputs.remember(maxsize=2)
 def boundaries() -> gpd.GeoDataFrame:
     """The registered 2021 LSOA boundaries (``code, name, lad24_code, lad24_name, geometry``)."""
     from nhsbook.pipeline.geo import read_boundaries  # lazy: keeps shapely off this module's import

@@ -49,7 +49,7 @@ import pandas as pd
 from nhsbook import stats
 from nhsbook.config import sources
 from nhsbook.config.book import BookConfig, load_book
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.io import current, fingertips, opendata_icb, opendata_loader, qof
 from nhsbook.io.opendata_icb import IMD_INDICATOR, SMOKING, _icb_name
 
@@ -393,7 +393,7 @@ def table(book: str | BookConfig) -> pd.DataFrame:
     cfg = book if isinstance(book, BookConfig) else load_book(book)
     path, manifest = cfg.cache_dir / "national.parquet", cfg.cache_dir / "national.json"
     paths = _paths(cfg)
-    with deps.untracked():
+    with page_inputs.untracked():
         sums = {"version": VERSION, **{n: sources.file_sha256(p) for n, p in sorted(paths.items())}}
         fresh = (
             path.is_file()
@@ -401,19 +401,19 @@ def table(book: str | BookConfig) -> pd.DataFrame:
             and json.loads(manifest.read_text(encoding="utf-8")) == sums
         )
     if not fresh:
-        with deps.untracked():
+        with page_inputs.untracked():
             out = compute(paths)
         cfg.cache_dir.mkdir(parents=True, exist_ok=True)
         out.to_parquet(path, index=False)
         manifest.write_text(json.dumps(sums, indent=2), encoding="utf-8")
-    deps.record(path)
+    page_inputs.record(path)
     return pd.read_parquet(path)
 
 
 # ------------------------------------------------------------------------------- shapes
 
 
-@deps.remember(maxsize=4)
+@page_inputs.remember(maxsize=4)
 def _sicbl(path: str) -> gpd.GeoDataFrame:
     return current.read_sicbl_boundaries(path)
 

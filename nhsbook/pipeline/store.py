@@ -18,7 +18,7 @@ from nhsbook.analysis import disclosure, gp_spend, indicators, peers
 from nhsbook.analysis.population import reference_population as read
 from nhsbook.config import sources
 from nhsbook.config.book import BookConfig
-from nhsbook.core import page_inputs as deps
+from nhsbook.core import page_inputs
 from nhsbook.core.model import Tables
 from nhsbook.io.loaders import loader_for
 from nhsbook.pipeline import priorities, published
@@ -51,7 +51,7 @@ def load_tables(cfg: BookConfig) -> Tables:
 def inputs_checksum(cfg: BookConfig) -> dict[str, str]:
     """sha256 of every input file, by dataset name (missing files raise FileNotFoundError),
     and the registry checksum of the comparator population when it is available."""
-    with deps.untracked():  # checking the inputs is not reading them for a page
+    with page_inputs.untracked():  # checking the inputs is not reading them for a page
         sums = {name: sources.file_sha256(path) for name, path in sorted(input_paths(cfg).items())}
         source = _comparator_source(cfg)
         if source is not None:
@@ -170,7 +170,7 @@ def is_current(cfg: BookConfig) -> bool:
         (cfg.cache_dir / f"{t}.parquet").is_file() for t in TABLES
     ):
         return False
-    with deps.untracked():
+    with page_inputs.untracked():
         stored = json.loads(manifest.read_text(encoding="utf-8"))
     return stored.get("code") == sources.package_digest() and stored.get(
         "inputs"
@@ -182,5 +182,5 @@ def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:
     if not is_current(cfg):
         return compute_and_store(cfg)
     for t in TABLES:  # pyarrow opens files natively: no audit event (nhsbook.core.page_inputs)
-        deps.record(cfg.cache_dir / f"{t}.parquet")
+        page_inputs.record(cfg.cache_dir / f"{t}.parquet")
     return {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}
