@@ -332,27 +332,21 @@ def per_page(project: Path, cold_out: str, pages: int) -> None:
     """
     import papermill as pm
 
-    from nhsbook.build.executor import KERNEL
-    from nhsbook.pages import renderer as website
+    from nhsbook.build.executor import KERNEL, page_environment
 
     ran_n, build_seconds = notebook_seconds(cold_out)
     sample = sample_pages(project, pages)
     scratch = project / "naive"
-    keys = ("NHSBOOK_ROOT", website.PAGE_ENV, website.EXTRA_ENV)
-    before = {k: os.environ.get(k) for k in keys}
-    os.environ["NHSBOOK_ROOT"] = str(project)
-    os.environ[website.EXTRA_ENV] = str(scratch / "_extra")
     times: list[float] = []
     unequal: list[str] = []
-    try:
-        scratch.mkdir(parents=True, exist_ok=True)
-        with kernel_stderr(scratch / "kernels.log"), TreeMemory() as mem:
-            for notebook, code in sample:
-                folder = scratch / code
-                folder.mkdir(parents=True, exist_ok=True)
-                out = folder / f"{notebook}.ipynb"
-                os.environ[website.PAGE_ENV] = f"{code}/{notebook}"
-                t0 = time.perf_counter()
+    scratch.mkdir(parents=True, exist_ok=True)
+    with kernel_stderr(scratch / "kernels.log"), TreeMemory() as mem:
+        for notebook, code in sample:
+            folder = scratch / code
+            folder.mkdir(parents=True, exist_ok=True)
+            out = folder / f"{notebook}.ipynb"
+            t0 = time.perf_counter()
+            with page_environment(project, code, notebook, extra=scratch / "_extra"):
                 try:
                     pm.execute_notebook(
                         str(project / "notebooks" / f"{notebook}.ipynb"),
@@ -375,12 +369,6 @@ def per_page(project: Path, cold_out: str, pages: int) -> None:
                             f"{code}/{notebook}: differs in {', '.join(differ) or '-'}; "
                             f"errors naive {naive['errors']}, nhsbook {built['errors']}"
                         )
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     naive_s = sum(times) / len(times)
     nhsbook_s = build_seconds / ran_n
     ratio = naive_s / nhsbook_s

@@ -16,12 +16,13 @@ never hides the others: every run finishes, then the build lists every failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 from nhsbook.build import testhook
 from nhsbook.core import page_inputs
@@ -166,6 +167,34 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None) -> Exec
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(jobs)
 
 
+@contextlib.contextmanager
+def page_environment(
+    root: Path, area_code: str, notebook: str, extra: Path | None = None
+) -> Iterator[None]:
+    """The environment a page's kernel inherits while it runs: the project
+    (``NHSBOOK_ROOT``), the page (charts write their CSV and spec beside it,
+    :mod:`nhsbook.pages.renderer`) and the folder of the site's extra files (``extra``, by
+    default the project's ``book/_extra``).  They are the
+    page's only while it runs, so a process that runs a page in its own process (one job, a
+    test, a benchmark) does not go on as if it were drawing that page: the variables are
+    restored as they were, set or unset."""
+    values = {
+        "NHSBOOK_ROOT": str(root),
+        website.PAGE_ENV: f"{area_code}/{notebook}",
+        website.EXTRA_ENV: str(extra if extra is not None else root / "book" / "_extra"),
+    }
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_notebook(notebook: str, area_code: str, area_name: str, book: str, root: str) -> str:
     """Execute one notebook for one area with papermill; returns the output path."""
     import nbformat
@@ -181,17 +210,7 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str, root:
     out_dir = root_path / "book" / "areas" / area_code
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook}.ipynb"
-    # the kernel inherits these: charts write their CSV and spec beside the page (nhsbook.pages.renderer);
-    # they are the page's only while it runs, so a process that runs a page in its own
-    # process (one job, a test) does not go on as if it were drawing that page
-    page_env = {
-        "NHSBOOK_ROOT": str(root_path),
-        website.PAGE_ENV: f"{area_code}/{notebook}",
-        website.EXTRA_ENV: str(root_path / "book" / "_extra"),
-    }
-    before = {k: os.environ.get(k) for k in page_env}
-    os.environ.update(page_env)
-    try:
+    with page_environment(root_path, area_code, notebook):
         pm.execute_notebook(
             str(root_path / "notebooks" / f"{notebook}.ipynb"),
             str(out),
@@ -202,12 +221,6 @@ def run_notebook(notebook: str, area_code: str, area_name: str, book: str, root:
             log_output=False,
             engine_name=engine.ENGINE,
         )
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     nb = nbformat.read(out, as_version=4)
     for cell in nb.cells:  # papermill's injected parameters are not for readers
         tags = cell.metadata.get("tags", [])
