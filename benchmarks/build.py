@@ -47,20 +47,9 @@ from typing import Iterator
 
 import nbformat
 from measure import TreeMemory, report
+from nhsbook.config.book import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "build",
-    "_build",
-    ".git",
-    "areas",
-    "_extra",
-    "*.egg-info",
-    "__pycache__",
-    ".pytest_cache",
-    ".hypothesis",
-)
 
 
 def run_build(project: Path, book: str, jobs: int | None) -> tuple[float, float, str]:
@@ -442,7 +431,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nhsbook-bench-"))
     project = tmp / "proj"
-    shutil.copytree(ROOT, project, ignore=IGNORE)
+    copy_project(ROOT, project)
     print(f"project copy {project}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     print(f"{'':<52} {'wall':>10} {'peak':>12}")
     try:

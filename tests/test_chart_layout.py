@@ -63,6 +63,39 @@ def test_fit_declares_the_layout_and_keeps_other_usermeta():
         layout.fit(chart, "sideways")
 
 
+def test_narrow_spec_is_altairs_conversion_of_the_narrow_chart():
+    """Plain JSON datasets (the spine's) are copied without Altair's value-by-value
+    conversion, any others converted by Altair: the stored spec is the same either way, and
+    a copy (the narrow chart changed afterwards leaves it as it was)."""
+    import numpy as np
+
+    wide = alt.Chart(pd.DataFrame({"a": [1, 2]})).mark_bar().encode(x="a:Q")
+    wide = layout.fit(wide.properties(description="Wide chart"), "x", max=500)
+    named = alt.Chart(alt.NamedData(name="rows")).mark_point().encode(x="a:Q")
+    inline = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule().encode(x="x:Q")
+    plain = [{"a": 1, "b": "é", "c": None, "d": 1.5, "e": True}]
+    for rows in (plain, [{"a": np.int64(1), "d": np.float64(1.5)}], None):
+        props = {} if rows is None else {"datasets": {"rows": rows}}
+        narrow = alt.LayerChart(layer=[named, inline], **props)
+        want = narrow.to_dict(validate=False)
+        got = layout.with_narrow(wide, narrow)
+        spec = got.to_dict()  # validates
+        assert spec["usermeta"]["nhsbook"] == {
+            "fit": "x",
+            "max": 500,
+            "narrow": {**want, "description": "Wide chart"},
+        }
+        assert spec["description"] == "Wide chart" and spec["mark"]["type"] == "bar"
+        if rows is not None:
+            narrow.datasets["rows"][0]["a"] = 99
+            assert got.usermeta["nhsbook"]["narrow"]["datasets"]["rows"][0]["a"] == 1
+    assert "narrow" not in wide.usermeta["nhsbook"]  # the wide chart itself is unchanged
+    assert layout.declare("grid", usermeta={"csv_columns": {}}, columns=2) == {
+        "csv_columns": {},
+        "nhsbook": {"fit": "grid", "columns": 2},
+    }
+
+
 def test_renderer_embeds_the_narrow_chart_once_and_sizes_from_the_figure():
     data = pd.DataFrame({"a": list(range(30))})
     wide = layout.fit(alt.Chart(data).mark_point().encode(x="a:Q"), "x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from nhsbook import stats
 from nhsbook.analysis import population as pop
 from nhsbook.analysis import spine, variation
-from nhsbook.charts import compare_bars, funnel, projection, pyramid
+from nhsbook.charts import compare_bars, funnel, layout, projection, pyramid
 from nhsbook.charts import spine as spine_chart
 from nhsbook.charts.theme import PALETTES, significance_scale
 
@@ -169,6 +170,317 @@ def test_spine_chart_encodes_significance_colours_and_tooltips(ccg_spine):
     assert greys == {"#C9C9C9", "#8B8B8B"}
     rows = [r for d in _datasets(chart) for r in d]
     assert sum(r.get("role") == "area" for r in rows) == 33
+
+
+# The spine functions build their specs from plain Vega-Lite fragments in one constructor
+# each (issue 26: Altair's chained construction cost half a second a page).  The reference
+# below is that chained construction, as it was: the specs must stay identical.
+
+
+def _reference_spine(data, *, palette="standard", title=None, width=360):
+    """:func:`spine` built the straightforward (slow) way, Altair method chaining."""
+    from nhsbook.charts import profile as pr
+    from nhsbook.charts.theme import BAND_DARK, BAND_LIGHT, FONT, INK
+
+    data = data[list(pr.SPINE_FIELDS)].copy()
+    order = sorted(data["order"].unique().tolist())
+    data["row"] = data["order"].map({o: i for i, o in enumerate(order)})
+    height = pr.ROW_HEIGHT * data["order"].nunique()
+    named, datasets = pr._named(data)
+    base = alt.Chart(named)
+    y = alt.Y("order:O", axis=None, sort="ascending", scale=alt.Scale(domain=order))
+    x = alt.Scale(domain=[0, 1], nice=False)
+    area = base.transform_filter(alt.datum.role == "area")
+    bands = [
+        area.mark_bar(color=c, height=pr.ROW_HEIGHT - 14).encode(
+            x=alt.X(f"{a}:Q", scale=x, axis=None), x2=f"{b}:Q", y=y
+        )
+        for a, b, c in (
+            ("x_worst", "x_q_left", BAND_LIGHT),
+            ("x_q_left", "x_q_right", BAND_DARK),
+            ("x_q_right", "x_best", BAND_LIGHT),
+        )
+    ]
+    centre = (
+        alt.Chart(pd.DataFrame({"x": [0.5]}))
+        .mark_rule(color=INK, strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", scale=x, axis=None))
+    )
+    tips = [
+        alt.Tooltip(f, title=t, format=fmt) if fmt else alt.Tooltip(f, title=t)
+        for f, t, fmt in pr._TIPS
+    ]
+    colour = alt.Color(
+        "significance:N",
+        scale=significance_scale(palette, tuple(data["significance"].dropna().unique())),
+        legend=alt.Legend(
+            title="Compared with comparator", orient="bottom", direction="horizontal", columns=3
+        ),
+    )
+    markers = (
+        base.transform_filter(alt.datum.role == "marker")
+        .mark_point(
+            shape="diamond",
+            size=70,
+            filled=True,
+            fill="#FFFFFF",
+            stroke=INK,
+            strokeWidth=1.2,
+            opacity=1,
+        )
+        .encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tips)
+    )
+    peer = (
+        base.transform_filter(alt.datum.role == "peer")
+        .mark_point(shape="triangle-down", size=60, filled=True, fill=INK, stroke=INK, opacity=1)
+        .encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tips)
+    )
+    dot = area.mark_point(
+        shape="circle", size=110, filled=True, stroke=INK, strokeWidth=0.8, opacity=1
+    ).encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, color=colour, tooltip=tips)
+    peers = [peer] if (data["role"] == "peer").any() else []
+    spine_layer = alt.layer(*bands, centre, markers, *peers, dot).properties(
+        width=width,
+        height=height,
+        title=alt.TitleParams(
+            "Worst ← range of practices → Best", anchor="middle", fontSize=11, font=FONT
+        ),
+    )
+
+    def column(text, title, width, *calculate):
+        chart = area
+        for name, expr in calculate:
+            chart = chart.transform_calculate(**{name: expr})
+        mark = dict(align="left", baseline="middle", font=FONT, fontSize=11, color=INK)
+        if calculate:
+            mark["lineHeight"] = 12
+        return (
+            chart.mark_text(**mark)
+            .encode(y=y, text=text, x=alt.value(0))
+            .properties(
+                width=width,
+                height=height,
+                title=alt.TitleParams(title, anchor="start", fontSize=11, font=FONT),
+            )
+        )
+
+    chars = pr._wrap_width(data, 34)
+    columns = [
+        column(
+            "name_lines:N",
+            "Indicator",
+            int(chars * pr.CHAR_PX) + 6,
+            ("name_lines", layout.wrap_expr(chars, pr._NAME)),
+        )
+    ] + [column(f"{f}:N", t, w) for f, t, w in pr._TABLE]
+    chart = (
+        alt.hconcat(*columns, spine_layer, spacing=6)
+        .resolve_scale(y="shared", color="independent")
+        .properties(datasets=datasets)
+        .configure_view(stroke=None)
+        .configure_concat(spacing=6)
+    )
+    area_rows = data.loc[data["role"] == "area"]
+    counts = area_rows["significance"].value_counts()
+    summary = ", ".join(f"{counts[s]} {s.lower()}" for s in counts.index)
+    chart = chart.properties(
+        description=(
+            f"Spine chart of {len(area_rows)} indicators for {area_rows['area_name'].iloc[0]} "
+            f"against the comparator ({summary}); grey bars show the range of practices, best "
+            "on the right"
+            + (
+                "; the black triangle is its similar 10 (the mean or pooled value of the ten "
+                "most similar areas)"
+                if peers
+                else ""
+            )
+            + "."
+        )
+    )
+    if title:
+        chart = chart.properties(title=alt.TitleParams(title, anchor="start", font=FONT))
+    meta = {"nhsbook": {"fit": "hconcat", "flex": 3, "spacing": 6, "min": 140, "chrome": 8}}
+    narrow = _reference_compact(data, palette=palette, title=title).to_dict(validate=False)
+    narrow["description"] = chart.description
+    meta["nhsbook"]["narrow"] = narrow
+    return chart.properties(usermeta=meta)
+
+
+def _reference_compact(data, *, palette="standard", title=None, width=320):
+    """:func:`compact_spine` built the straightforward (slow) way, Altair method chaining."""
+    from nhsbook.charts import profile as pr
+    from nhsbook.charts.theme import BAND_DARK, BAND_LIGHT, FONT, INK
+
+    if "row" not in data.columns:
+        order = sorted(data["order"].unique().tolist())
+        data = data.assign(row=data["order"].map({o: i for i, o in enumerate(order)}))
+    n = int(data["row"].max()) + 1 if len(data) else 0
+    named, datasets = pr._named(data)
+    base = alt.Chart(named)
+    area = base.transform_filter(alt.datum.role == "area")
+    x = alt.Scale(domain=[-0.32, 1], nice=False)
+    y = alt.Scale(domain=[n, 0], nice=False, zero=False)
+
+    def xq(field):
+        return alt.X(f"{field}:Q", scale=x, axis=None)
+
+    def yq(field):
+        return alt.Y(f"{field}:Q", scale=y, axis=None)
+
+    tips = [
+        alt.Tooltip(f, title=t, format=fmt) if fmt else alt.Tooltip(f, title=t)
+        for f, t, fmt in pr._TIPS
+    ]
+    chars = pr._wrap_width(data, 44)
+    names = (
+        area.transform_calculate(
+            name_lines=layout.wrap_expr(chars, pr._NAME), y_name="datum.row + 0.06"
+        )
+        .mark_text(align="left", baseline="top", font=FONT, fontSize=10.5, lineHeight=12, color=INK)
+        .encode(x=alt.value(0), y=yq("y_name"), text="name_lines:N")
+    )
+    bands = [
+        area.transform_calculate(y0="datum.row + 0.62", y1="datum.row + 0.9")
+        .mark_rect(color=c)
+        .encode(x=xq(a), x2=f"{b}:Q", y=yq("y0"), y2="y1:Q")
+        for a, b, c in (
+            ("x_worst", "x_q_left", BAND_LIGHT),
+            ("x_q_left", "x_q_right", BAND_DARK),
+            ("x_q_right", "x_best", BAND_LIGHT),
+        )
+    ]
+    centre = (
+        area.transform_calculate(y0="datum.row + 0.56", y1="datum.row + 0.96", xc="0.5")
+        .mark_rule(color=INK, strokeWidth=1.5)
+        .encode(x=xq("xc"), y=yq("y0"), y2="y1:Q")
+    )
+    value = (
+        area.transform_calculate(ym="datum.row + 0.76", xv="-0.32")
+        .mark_text(
+            align="left", baseline="middle", font=FONT, fontSize=11, fontWeight="bold", color=INK
+        )
+        .encode(x=xq("xv"), y=yq("ym"), text="value_text:N")
+    )
+    markers = (
+        base.transform_filter(alt.datum.role == "marker")
+        .transform_calculate(ym="datum.row + 0.76")
+        .mark_point(
+            shape="diamond",
+            size=50,
+            filled=True,
+            fill="#FFFFFF",
+            stroke=INK,
+            strokeWidth=1.1,
+            opacity=1,
+        )
+        .encode(x=xq("x_value"), y=yq("ym"), tooltip=tips)
+    )
+    colour = alt.Color(
+        "significance:N",
+        scale=significance_scale(palette, tuple(data["significance"].dropna().unique())),
+        legend=alt.Legend(
+            title="Compared with comparator", orient="bottom", direction="horizontal", columns=3
+        ),
+    )
+    dot = (
+        area.transform_calculate(ym="datum.row + 0.76")
+        .mark_point(shape="circle", size=90, filled=True, stroke=INK, strokeWidth=0.8, opacity=1)
+        .encode(x=xq("x_value"), y=yq("ym"), color=colour, tooltip=tips)
+    )
+    return (
+        alt.layer(names, *bands, centre, value, markers, dot)
+        .properties(
+            datasets=datasets,
+            width=width,
+            height=pr.COMPACT_ROW_HEIGHT * n,
+            title=alt.TitleParams(
+                title or "Spine chart",
+                anchor="start",
+                font=FONT,
+                subtitle=[
+                    "Value, then the area (circle) on the range of",
+                    "practices: worst left, best right; line: comparator",
+                ],
+                fontSize=13,
+                subtitleFontSize=11,
+            ),
+        )
+        .configure_view(stroke=None)
+        .properties(usermeta={"nhsbook": {"fit": "x"}})
+    )
+
+
+def _small_spine_data(peer: bool = True) -> pd.DataFrame:
+    """A fixed spine table: three indicators (orders with gaps), two markers, a similar 10,
+    a suppressed count, a missing unit, an indicator not compared and one with no range."""
+    from nhsbook.charts.profile import SPINE_FIELDS
+
+    area = pd.DataFrame(
+        {
+            "order": [2, 5, 9],
+            "domain_label": ["Behaviours", "Behaviours", "Outcomes"],
+            "indicator": [
+                "Smoking prevalence in adults aged 18 and over (current smokers)",
+                "Alcohol related admissions to hospital",
+                "Life expectancy at 65 - Male",
+            ],
+            "period": ["2023/24", "2023/24", "2021-23"],
+            "unit": ["%", None, "years"],
+            "role": "area",
+            "area_name": "Example CCG",
+            "count_text": ["1,204", "Supp.", ""],
+            "value_text": ["14.2", "1,136.7", "17.3"],
+            "comparator_text": ["12.9", "1,863.7", ""],
+            "worst_text": ["19.0", "2,803.0", "16.2"],
+            "best_text": ["8.1", "1,136.7", "22.4"],
+            "significance": ["Worse", "Better", "Not compared"],
+            "lower_95": [13.1, 890.95, np.nan],
+            "upper_95": [15.3, 1429.25, np.nan],
+            "x_worst": [0.0, 0.0, np.nan],
+            "x_q_left": [0.4, 0.44, np.nan],
+            "x_q_right": [0.6, 0.62, np.nan],
+            "x_best": [1.0, 0.887, np.nan],
+            "x_value": [0.31, 0.887, 0.3625],
+            "p25": [12.0, 1640.49, np.nan],
+            "p75": [13.5, 1977.3, np.nan],
+        }
+    )
+    markers = area.iloc[[0, 0, 1]].assign(
+        role="marker", area_name=["North", "South", "North"], x_value=[0.2, 0.7, 0.5]
+    )
+    parts = [area, markers]
+    if peer:
+        parts.append(area.iloc[[0, 2]].assign(role="peer", area_name="Similar 10", x_value=0.45))
+    return pd.concat(parts, ignore_index=True)[list(SPINE_FIELDS)]
+
+
+def _spec(chart) -> dict:
+    return json.loads(json.dumps(chart.to_dict(validate=False, context={"pre_transform": False})))
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"palette": "colourblind", "title": "Adult profile", "width": 480}]
+)
+def test_spine_specs_match_the_chained_altair_reference(ccg_spine, options):
+    from nhsbook.charts.profile import compact_spine
+
+    for data in (_small_spine_data(), _small_spine_data(peer=False), ccg_spine):
+        chart = spine_chart(data, **options)
+        assert isinstance(chart, alt.HConcatChart)
+        assert _spec(chart) == _spec(_reference_spine(data, **options))
+        small = {**options, "width": options.get("width", 320) - 40}
+        compact = compact_spine(data, **small)
+        assert isinstance(compact, alt.LayerChart)
+        assert _spec(compact) == _spec(_reference_compact(data, **small))
+    # the charts are ordinary Altair charts: validated, restyled, and never sharing state
+    data = _small_spine_data()
+    first, second = spine_chart(data), spine_chart(data)
+    assert first.to_dict() == second.to_dict()  # validates against the Vega-Lite schema
+    assert _spec(first.properties(title="Restyled"))["title"] == "Restyled"
+    first.hconcat[0].encoding.y["scale"]["domain"].append(99)
+    first.hconcat[-1].layer[0].mark["color"] = "red"
+    assert _spec(second) == _spec(_reference_spine(data))
+    assert compact_spine(data).to_dict() == _reference_compact(data).to_dict()
 
 
 def test_colourblind_palette_differs_and_covers_every_label():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nhsbook.config.book import copy_project
 from nhsbook.build import lock, publish, recovery
 
 TINY = """name: tiny
@@ -173,21 +173,7 @@ def _edit_notebook(copy: Path, text: str) -> None:
 def project(root, tmp_path_factory):
     """A copy of the project with the tiny book, built once (site included)."""
     copy = tmp_path_factory.mktemp("lock") / "proj"
-    shutil.copytree(
-        root,
-        copy,
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            "build",
-            "_build",
-            ".git",
-            "areas",
-            "_extra",
-            "*.egg-info",
-            ".pytest_cache",
-            "__pycache__",
-        ),
-    )
+    copy_project(root, copy)
     (copy / "books" / "tiny.yml").write_text(TINY, encoding="utf-8")
     _build(copy)
     assert_complete(copy)

@@ -261,3 +261,52 @@ def test_nbval_kernels_are_private_too():
     finally:
         nbval_kernel.KernelManager = before
     assert "-p nhsbook.build.kernels" in (Path(__file__).parents[1] / "Makefile").read_text()
+
+
+def test_a_warm_kernel_keeps_its_client_writes_a_page_once_and_freezes_its_imports(
+    tmp_path, fresh_engine, monkeypatch
+):
+    """Issue 26: per page, the warm engine neither connects a new client (about 0.1 s) nor
+    writes the output notebook around every cell (papermill's default, about twenty
+    validated writes a page), and a new kernel freezes what its imports made, so the reset
+    before every page does not collect garbage over pandas and Altair (0.15 s a page)."""
+    import papermill.iorw
+
+    writes: list[str] = []
+    real = papermill.iorw.write_ipynb
+    monkeypatch.setattr(
+        papermill.iorw,
+        "write_ipynb",
+        lambda nb, path, **kw: (writes.append(path), real(nb, path, **kw)),
+    )
+    cells = ["import gc\nprint(gc.get_freeze_count() > 10000)", "x = 1", "y = 2", "z = 3"]
+    src = _notebook(tmp_path / "p.ipynb", *cells)
+    (tmp_path / "w").mkdir()
+    first = _run(src, tmp_path / "p1.ipynb", "A", tmp_path / "w")
+    client = engine._warm.kc
+    assert client is not None and client.channels_running
+    second = _run(src, tmp_path / "p2.ipynb", "B", tmp_path / "w")
+    assert engine._warm.kc is client  # the same client, channels still open
+    assert _streams(first).strip() == _streams(second).strip() == "True"
+    # papermill writes a page when it starts and when it completes, not around each cell
+    assert writes.count(str(tmp_path / "p2.ipynb")) <= 2, writes
+
+
+def test_a_failing_page_is_still_written_whole_with_its_error(tmp_path, fresh_engine):
+    """Writing a page once at the end must still write a page that failed: its cells up to
+    the error, the error itself, and papermill's error banner."""
+    src = _notebook(tmp_path / "f.ipynb", "print('before')", "1 / 0", "print('after')")
+    (tmp_path / "w").mkdir()
+    out = tmp_path / "f.out.ipynb"
+    with pytest.raises(PapermillExecutionError):
+        _run(src, out, "A", tmp_path / "w")
+    nb = nbformat.read(out, as_version=4)
+    assert "before" in _streams(nb) and "after" not in _streams(nb)
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert [e["ename"] for e in errors] == ["ZeroDivisionError"]

@@ -3,10 +3,10 @@ page is reported with its area and notebook while the others are built."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
+from nhsbook.config.book import copy_project
 from nhsbook.build.book import BuildFailed, build
 from nhsbook.build.executor import DaskExecutor, LocalExecutor, PageRun, execute_page
 
@@ -28,13 +28,7 @@ pages:
 @pytest.fixture(scope="module")
 def project(root, tmp_path_factory):
     copy = tmp_path_factory.mktemp("dask") / "proj"
-    shutil.copytree(
-        root,
-        copy,
-        ignore=shutil.ignore_patterns(
-            ".venv", "build", "_build", ".git", "areas", "_extra", "*.egg-info", "__pycache__"
-        ),
-    )
+    copy_project(root, copy)
     (copy / "books" / "dask.yml").write_text(BOOK, encoding="utf-8")
     mp = pytest.MonkeyPatch()
     mp.setenv("NHSBOOK_ROOT", str(copy))

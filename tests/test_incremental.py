@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from nhsbook.config.book import copy_project
 from nhsbook.build.book import BuildFailed, build
 
 SMALL = """name: small
@@ -28,19 +28,7 @@ pages:
 
 
 def _copy_project(root: Path, dest: Path) -> Path:
-    ignore = shutil.ignore_patterns(
-        ".venv",
-        "build",
-        "_build",
-        ".git",
-        "areas",
-        "_extra",
-        "*.egg-info",
-        ".pytest_cache",
-        "__pycache__",
-    )
-    shutil.copytree(root, dest, ignore=ignore)
-    return dest
+    return copy_project(root, dest)
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +226,38 @@ def test_the_stored_tables_are_recomputed_when_the_code_changes(
     assert store.is_current(default_book)
     monkeypatch.setattr(sources, "package_digest", lambda: "another version of nhsbook")
     assert not store.is_current(default_book)
+
+
+def test_the_stored_tables_are_read_once_and_every_caller_gets_its_own_copy(
+    monkeypatch, default_book, computed, tmp_path
+):
+    """Issue 26: a process drawing many pages reads the stored tables once while their
+    files stay the same; a caller that changes its tables in place changes nothing for the
+    next caller, and rewritten files are read again."""
+    import shutil
+
+    import pandas as pd
+
+    from nhsbook.pipeline import store
+
+    reads: list[str] = []
+    real = pd.read_parquet
+    monkeypatch.setattr(
+        pd, "read_parquet", lambda p, *a, **k: (reads.append(str(p)), real(p, *a, **k))[1]
+    )
+    monkeypatch.setattr(store, "_read", None)
+    first = store.load_computed(default_book)
+    assert len(reads) == len(store.TABLES)
+    first["values"].iloc[0, 0] = "changed in place"
+    first["areas"].drop(first["areas"].index, inplace=True)
+    second = store.load_computed(default_book)
+    assert len(reads) == len(store.TABLES)  # not read again
+    for t in store.TABLES:
+        pd.testing.assert_frame_equal(second[t], computed[t])
+    # a table file written anew (same content, new inode and time) is read again
+    path = default_book.cache_dir / "areas.parquet"
+    shutil.copy2(path, tmp_path / "areas.parquet")
+    path.unlink()
+    shutil.copy(tmp_path / "areas.parquet", path)
+    store.load_computed(default_book)
+    assert len(reads) == 2 * len(store.TABLES)

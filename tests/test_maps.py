@@ -231,3 +231,133 @@ def test_maps_notebook_builds_a_small_page(tmp_path, root, shared, area_code, ls
     assert (ages["pct_75_plus"] <= ages["pct_65_plus"]).all()
     check = [c for c in nb["cells"] if "NBVAL_CHECK_OUTPUT" in "".join(c["source"])][0]
     assert f"{lsoas} LSOAs" in "".join(check["outputs"][0]["text"])
+
+
+# ------------------------------------------------------------------ speed-ups: same specs
+
+
+def _reference_choropleth(data, shapes, *, classes, title="", legend_title="", tooltip, outline):
+    """The choropleth as Altair's chained API writes it (nhsbook before issue 26's speed-up):
+    the spec the fast path must reproduce exactly."""
+    import altair as alt
+
+    from nhsbook.charts.layout import fit
+    from nhsbook.charts.maps import _auto_places, place_names
+
+    def feats(gdf):
+        geoms = shapely.orient_polygons(
+            np.asarray(gdf.geometry.values, dtype=object), exterior_cw=True
+        )
+        return alt.Data(
+            values=[
+                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "code": str(c)}
+                for c, g in zip(gdf["code"], geoms)
+            ]
+        )
+
+    cols = list(dict.fromkeys(["area_code", "map_class", *[t[0] for t in tooltip]]))
+    table = data[cols].copy()
+    tips = []
+    for field, tip_title, fmt in tooltip:
+        kind = "quantitative" if pd.api.types.is_numeric_dtype(table[field]) else "nominal"
+        extra = {"format": fmt} if fmt else {}
+        tips.append(alt.Tooltip(field, type=kind, title=tip_title, **extra))
+    for c in table.columns:
+        if pd.api.types.is_numeric_dtype(table[c]):
+            table[c] = table[c].astype("float64").round(6)
+        table[c] = table[c].astype(object).where(table[c].notna(), None)
+    fill = (
+        alt.Chart(alt.Data(values=table.to_dict("records")))
+        .mark_geoshape(stroke="#ffffff", strokeWidth=0.4)
+        .transform_lookup(
+            lookup="area_code", from_=alt.LookupData(data=feats(shapes), key="code"), as_="geo"
+        )
+        .encode(
+            shape="geo:G",
+            color=alt.Color(
+                "map_class:N",
+                scale=alt.Scale(domain=classes.domain, range=classes.range),
+                legend=alt.Legend(
+                    title=legend_title or None,
+                    orient="bottom",
+                    direction="vertical",
+                    labelLimit=0,
+                    titleLimit=0,
+                    symbolType="square",
+                ),
+            ),
+            tooltip=tips,
+        )
+    )
+    line = alt.Chart(feats(outline)).mark_geoshape(filled=False, stroke="#222222", strokeWidth=1.4)
+    layers = [fill, line, *place_names(_auto_places(shapes, outline))]
+    chart = alt.layer(*layers).project(type="mercator").properties(width=420, height=360)
+    chart = chart.properties(title=title) if title else chart
+    return fit(chart, "x", aspect=360 / 420, max=760)
+
+
+def _spec(chart) -> dict:
+    return chart.to_dict(validate=False, context={"pre_transform": False})
+
+
+def test_fast_choropleth_writes_the_spec_altairs_api_writes(ccg):
+    table, classes = geo.lsoa_map_table(ccg)
+    tips = [("area_name", "LSOA", ""), ("imd2019_rank", "Rank", ","), ("imd2015_score", "S", ".1f")]
+    args = dict(classes=classes, title="t", legend_title="decile", tooltip=tips)
+    outline = ccg.part_shapes("locality")
+    fast = choropleth(table, ccg.lsoa_shapes(), outline=outline, **args)
+    slow = _reference_choropleth(table, ccg.lsoa_shapes(), outline=outline, **args)
+    # equal as Python objects and as the JSON the page embeds (key order included)
+    assert _spec(fast) == _spec(slow)
+    assert json.dumps(_spec(fast)) == json.dumps(_spec(slow))
+    fast.to_dict()  # valid Vega-Lite
+    # a spec is the chart's own: changing one never changes the next
+    first = _spec(fast)
+    first["layer"][0]["transform"][0]["from"]["data"]["values"][0]["geometry"]["coordinates"] = []
+    first["layer"][1]["data"]["values"].clear()
+    assert _spec(fast) == _spec(slow)
+
+
+def test_shapes_of_the_same_codes_keep_their_own_geometry():
+    # the shapes' GeoJSON is kept per process, keyed by content: never another set's
+    from nhsbook.charts.maps import shape_data
+
+    for size in (1.0, 2.0, 3.0):
+        square = shapely.Polygon([(0, 0), (0, size), (size, size), (size, 0)])
+        gdf = gpd.GeoDataFrame({"code": ["A"]}, geometry=[square], crs=geo.WGS84)
+        ring = shape_data(gdf).values[0]["geometry"]["coordinates"][0]
+        assert max(x for x, _ in ring) == size
+
+
+def _page_specs(code: str) -> list:
+    from nhsbook.pages.maps import MapPage
+
+    page = MapPage.load(code, "default")
+    out = []
+    for section in ("lsoa_deprivation", "age_structure", "areas_within", "profile_indicators"):
+        out += [_spec(o) for o in getattr(page, section)() if hasattr(o, "to_dict")]
+    out += [_spec(o) for o in page.wider_area()]
+    return out
+
+
+def _forget_shapes():
+    from nhsbook.charts import maps as chart_maps
+
+    chart_maps._features.clear()
+    for memo in (geo._dissolved_of, geo._web_shapes_of):
+        memo.cache_clear()
+
+
+def test_map_pages_drawn_in_one_process_in_any_order_are_drawn_alone(default_book):
+    # the CCG and one of its localities share LSOAs, shapes and tolerances: what one page
+    # keeps for the next must never change the next page's charts
+    codes = (CCG, "ND-DRO")
+    alone = {}
+    for code in codes:
+        _forget_shapes()
+        alone[code] = _page_specs(code)
+    for order in (codes, codes[::-1]):
+        _forget_shapes()
+        for code in order:
+            assert _page_specs(code) == alone[code], f"{code} after {order}"
+    assert _page_specs(codes[0]) == alone[codes[0]]  # drawn again, warm

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from nhsbook.config.book import copy_project
 from nhsbook.config import sources
 from nhsbook.io import ons_local
 from nhsbook.validation.gate import validate_datasets
@@ -516,21 +517,7 @@ def built(root, tmp_path_factory):
     from nhsbook.build.book import build
 
     dest = tmp_path_factory.mktemp("la") / "proj"
-    shutil.copytree(
-        root,
-        dest,
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            "build",
-            "_build",
-            ".git",
-            "areas",
-            "_extra",
-            "*.egg-info",
-            ".pytest_cache",
-            "__pycache__",
-        ),
-    )
+    copy_project(root, dest)
     mp = pytest.MonkeyPatch()
     mp.setenv("NHSBOOK_ROOT", str(dest))
     result = build("derbyshire-county", jobs=2, log=lambda *_: None)

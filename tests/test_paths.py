@@ -75,6 +75,26 @@ def test_a_good_book_loads(project):
     assert cfg.name == "fine-book_1.0" and cfg.data == (root / "data" / "default").resolve()
 
 
+def test_a_book_file_parsed_once_is_checked_at_every_load_and_read_again_when_changed(project):
+    """Issue 26: a process parses a book file once while the file is unchanged (a page loads
+    its book two or three times), but every load still checks every name and path, each
+    caller gets its own copy, and a file rewritten with a bad path is refused."""
+    import os
+
+    root, sentinel = project
+    path = _book(root, GOOD.format(name="once", data="data/default", notebook="jsna_profile"))
+    first = load_book(str(path), root=root)
+    first.population_comparator["evil"] = "changed in place"
+    again = load_book(str(path), root=root)
+    assert again == load_book(str(path), root=root) and again.page_sets
+    assert "evil" not in again.population_comparator
+    stat = path.stat()
+    path.write_text(GOOD.format(name="once", data="../sentinel", notebook="jsna_profile"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same time as before
+    with pytest.raises(UnsafePath, match="data"):
+        load_book(str(path), root=root)
+
+
 # --- book files: name, data, notebooks, area codes, registry keys, opendata paths ----------
 
 BAD_BOOKS = [

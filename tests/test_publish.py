@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nhsbook.config.book import copy_project
 from nhsbook.build import publish
 from nhsbook.build.book import BuildFailed, run_site
 from nhsbook.pages.renderer import render
@@ -337,8 +337,7 @@ def test_a_failed_disclosure_scan_publishes_nothing(default_book, site, computed
 def test_killing_a_build_leaves_the_previous_site(root, tmp_path):
     """A copy of the project with a published site; `nhsbook build` is killed mid-way."""
     copy = tmp_path / "proj"
-    ignore = shutil.ignore_patterns(".venv", "build", "_build", ".git", "areas", "_extra")
-    shutil.copytree(root, copy, ignore=ignore)
+    copy_project(root, copy)
     old = copy / "build" / "sites" / "site-old"
     _page(old, "index.html", "the previous site")
     published = copy / "book" / "_build" / "html"

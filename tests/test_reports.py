@@ -343,3 +343,34 @@ def test_web_chapter_opens_with_the_list_and_pages_link_the_report(site):
         assert f'href="../../reports/{CCG}.pdf"' in html, nb
     landing = (site / "index.html").read_text(encoding="utf-8")
     assert f'href="reports/{CCG}.pdf"' in landing and 'href="reports/SYN05.pdf"' in landing
+
+
+def test_reports_made_in_several_processes_equal_those_made_in_one(
+    site, default_book, computed, monkeypatch
+):
+    """Issue 26: a build makes many reports in several processes (each every n-th report);
+    the PDFs are byte for byte those one process makes, and the build records the same
+    keys."""
+    import json
+
+    from nhsbook.build import incremental
+
+    digests = incremental.Digests(default_book.root)
+    folder = default_book.book_dir / "_extra" / "reports"
+    state_file = incremental.state_dir(default_book.root) / f"reports-{default_book.name}.json"
+    codes = [CCG, "ND-DRO", "ND-CHE"]
+    monkeypatch.setattr(report, "MIN_REPORTS_A_PROCESS", 1)
+    made = {}
+    for jobs in (2, 1):
+        for c in codes:
+            (folder / f"{c}.pdf").unlink()
+        cpu = report.build_reports(
+            default_book, computed, digests, lambda m: None, codes=codes, jobs=jobs
+        )
+        assert set(cpu) == set(codes)
+        keys = json.loads(state_file.read_text(encoding="utf-8"))
+        made[jobs] = (
+            {c: (folder / f"{c}.pdf").read_bytes() for c in codes},
+            {c: keys[c] for c in codes},
+        )
+    assert made[2] == made[1]

@@ -126,3 +126,48 @@ def test_dedupe_inline_scripts_keeps_first_copy_in_head_only():
     head, body = out.split("</head>")
     assert head.count("const A = 1;") == 1 and "x.js" in head
     assert body.count("const A = 1;") == 1
+
+
+def test_the_site_is_built_by_sphinx_in_parallel_processes(tmp_path, root):
+    """Issue 26: jupyter-book's command line has no ``-j``; nhsbook's entry point runs it
+    with Sphinx's parallel jobs, and the extensions jupyter-book loads that do not say
+    whether they are parallel-safe (but are) are declared so: otherwise Sphinx warns and
+    reads the whole book in one process."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from nhsbook.build import jupyter_book_entry, sphinx_ext
+
+    book = tmp_path / "book"
+    book.mkdir()
+    pages = [f"page{i}" for i in range(8)]
+    (book / "index.md").write_text("# Index\n", encoding="utf-8")
+    for p in pages:
+        (book / f"{p}.md").write_text(f"# Page {p}\n\nText of {p}.\n", encoding="utf-8")
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: index\nchapters:\n" + "".join(f"- file: {p}\n" for p in pages),
+        encoding="utf-8",
+    )
+    config = tmp_path / "_config.yml"
+    config.write_text(
+        "title: t\nonly_build_toc_files: true\nexecute:\n  execute_notebooks: 'off'\n"
+        "sphinx:\n  extra_extensions: [nhsbook.build.sphinx_ext]\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, jupyter_book_entry.JOBS_ENV: "2"}
+    cmd = [sys.executable, "-m", "nhsbook.build.jupyter_book_entry", "build", str(book)]
+    cmd += ["--config", str(config), "--toc", str(book / "_toc.yml")]
+    cmd += ["--path-output", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert (tmp_path / "out" / "_build" / "html" / "page7.html").is_file()
+    # Sphinx reads and writes in chunks of pages ("index .. page2") only in parallel
+    assert re.search(r"reading sources\.\.\. .* \.\. ", out), out[-3000:]
+    assert re.search(r"writing output\.\.\. .* \.\. ", out), out[-3000:]
+    assert "serial" not in out and "does not declare" not in out, out[-3000:]
+    assert {"sphinx_multitoc_numbering", "sphinx_jupyterbook_latex"} == set(
+        sphinx_ext.PARALLEL_SAFE
+    )

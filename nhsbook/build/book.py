@@ -359,9 +359,11 @@ def run_site(
     if full and out.exists():
         safepath.remove_tree(out, cfg.root)
     recovery.mark_incomplete(out)
-    exe = Path(sys.executable).parent / "jupyter-book"
+    # jupyter-book's command line, with Sphinx in one process per core (its own has no -j)
     cmd = [
-        str(exe) if exe.exists() else "jupyter-book",
+        sys.executable,
+        "-m",
+        "nhsbook.build.jupyter_book_entry",
         "build",
         str(cfg.book_dir),
         "--config",
@@ -660,7 +662,7 @@ def _build_locked(
     inc.write_json(memo_file, memo)
     t0 = time.perf_counter()
     try:
-        made = board.build_reports(cfg, computed, digests, log, force=force)
+        made = board.build_reports(cfg, computed, digests, log, force=force, jobs=jobs)
     except board.ReportError as exc:
         raise BuildFailed(f"{exc}; nothing was published") from None
     finally:

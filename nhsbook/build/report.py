@@ -752,6 +752,11 @@ _XREF = re.compile(
 )
 
 
+#: The head of an indirect object, ``<number> 0 obj`` (one pattern for every object: a
+#: pattern per object number was compiled anew for each, a fifth of a report's time).
+_OBJ_START = re.compile(rb"\s*(\d+) 0 obj\b")
+
+
 def compact_pdf(pdf: bytes) -> bytes:
     """The PDF typst wrote with its objects other than streams (the tagged structure: one
     small dictionary per structure element, about half of a board report) compressed
@@ -783,9 +788,9 @@ def compact_pdf(pdf: bytes) -> bytes:
     loose: list[tuple[int, bytes]] = []
     for (off, n), end in zip(used, ends):
         raw = pdf[off:end]
-        start = re.match(rb"\s*%d 0 obj\b" % n, raw)
+        start = _OBJ_START.match(raw)
         body = raw[start.end() :].rstrip() if start else b""
-        if not start or not body.endswith(b"endobj"):
+        if not start or int(start.group(1)) != n or not body.endswith(b"endobj"):
             return pdf
         body = body[: -len(b"endobj")].strip()
         if body.endswith(b"endstream"):  # streams stay as typst wrote them
@@ -901,16 +906,108 @@ def _inputs_key(cfg, computed: dict, extra: Path, digests, typst_version: str) -
     )
 
 
+@dataclass
+class _ReportRun:
+    """What every report of one :func:`build_reports` call reads (:func:`_start_run`)."""
+
+    cfg: object
+    computed: dict
+    tables: dict
+    extra: Path
+    published: str
+    state: dict
+    digests: object
+
+
+_RUN: _ReportRun | None = None
+
+#: Reports are made in several processes only when each would make at least this many (a
+#: new process costs its imports, about 2 s).
+MIN_REPORTS_A_PROCESS = 6
+
+
+def _start_run(cfg, computed, extra, published, state, root, digests=None) -> None:
+    """Set :data:`_RUN` in this process (a report worker's initializer, or the build
+    itself when it makes the reports alone)."""
+    global _RUN
+    from nhsbook.pages import messages  # lazy: keeps numpy,scipy off this module's import
+
+    tables = messages.load_tables(cfg, computed)
+    _RUN = _ReportRun(
+        cfg, computed, tables, extra, published, dict(state), digests or inc.Digests(root)
+    )
+
+
+def _stop_run() -> None:
+    global _RUN
+    _RUN = None
+
+
+def _make_reports(codes: list[str]) -> list[tuple[str, str, float | None, list[Path]]]:
+    """Make the reports of ``codes`` (of the run in :data:`_RUN`) whose source or charts
+    changed: for each code its key, the CPU seconds it took (``None`` when unchanged) and
+    the chart SVGs it used.  Raises :class:`ReportError` for a report over its page limit."""
+    run = _RUN
+    assert run is not None, "build_reports sets the run"
+    import typst
+
+    from nhsbook.pages import messages  # lazy: keeps numpy,scipy off this module's import
+
+    cfg, extra = run.cfg, run.extra
+    folder = extra / FOLDER
+    areas = run.computed["areas"].set_index("area_code", drop=False)
+    cache: dict = {}
+    done = []
+    with messages.remembered():  # each area's profile rows and page, once
+        for code in codes:
+            t0 = time.process_time()
+            ctx = Context(
+                cfg,
+                areas.loc[code],
+                run.computed["areas"],
+                run.computed["metadata"],
+                run.computed["priorities"],
+                run.tables,
+                extra,
+                run.published,
+                cache=cache,
+            )
+            src = source(ctx)
+            key = inc.hash_of(typst.__version__, src, [run.digests(p) for p in ctx.images])
+            out = folder / f"{code}.pdf"
+            if run.state.get(code) == key and out.is_file():
+                done.append((code, key, None, list(ctx.images)))
+                continue
+            pdf = compact_pdf(_compile(src, extra))
+            n_pages = page_count(pdf)
+            if n_pages > cfg.report_max_pages:
+                raise ReportError(
+                    f"report of {code}: {n_pages} pages, more than the book's "
+                    f"reports: max_pages of {cfg.report_max_pages}"
+                )
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(f".{os.getpid()}.pdf.tmp")
+            tmp.write_bytes(pdf)
+            tmp.replace(out)
+            done.append((code, key, time.process_time() - t0, list(ctx.images)))
+    return done
+
+
 def build_reports(
-    cfg, computed: dict, digests, log=print, force: bool = False, codes: list[str] | None = None
+    cfg,
+    computed: dict,
+    digests,
+    log=print,
+    force: bool = False,
+    codes: list[str] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, float]:
     """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
     source or charts changed, unless ``force``), remove reports no longer planned; returns
     the CPU seconds (``time.process_time``: source and typesetting) of each report made.
-    ``codes`` limits the reports made (all planned reports are kept)."""
-    # lazy: keeps numpy,scipy off this module's import
-    from nhsbook.pages import messages
-
+    ``codes`` limits the reports made (all planned reports are kept).  Many reports are made
+    by up to ``jobs`` processes (default: one per core), each making every ``jobs``-th
+    report (:func:`_make_reports`; at least :data:`MIN_REPORTS_A_PROCESS` each)."""
     extra = cfg.book_dir / "_extra"
     folder = extra / FOLDER
     planned = report_codes(cfg, computed["areas"])
@@ -940,46 +1037,38 @@ def build_reports(
     from nhsbook.analysis import population  # noqa: F401 - imported once, not in a report's time
     from nhsbook.pages import area as pages  # noqa: F401 - likewise  # lazy: as above
 
-    tables = messages.load_tables(cfg, computed)
+    todo = planned if codes is None else [c for c in codes if c in planned]
+    for code in todo:
+        safepath.check_name(code, "area code")  # reports/<code>.pdf
     published = published_date(cfg)
-    cache: dict = {}
-    areas = computed["areas"].set_index("area_code", drop=False)
-    made: dict[str, float] = {}
+    workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_REPORTS_A_PROCESS)
+    if workers > 1:
+        # new processes (spawned: typst and vl-convert keep thread pools that a forked
+        # child would inherit without their threads), each making every n-th report
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_run,
+            initargs=(cfg, computed, extra, published, state, cfg.root),
+        ) as pool:
+            parts = list(pool.map(_make_reports, [todo[i::workers] for i in range(workers)]))
+    else:
+        _start_run(cfg, computed, extra, published, state, cfg.root, digests)
+        try:
+            parts = [_make_reports(todo)]
+        finally:
+            _stop_run()
     used: set[Path] = set()
-    with messages.remembered():  # each area's profile rows and page, once
-        for code in planned if codes is None else [c for c in codes if c in planned]:
-            safepath.check_name(code, "area code")  # reports/<code>.pdf
-            t0 = time.process_time()
-            ctx = Context(
-                cfg,
-                areas.loc[code],
-                computed["areas"],
-                computed["metadata"],
-                computed["priorities"],
-                tables,
-                extra,
-                published,
-                cache=cache,
-            )
-            src = source(ctx)
-            used.update(ctx.images)
-            key = inc.hash_of(typst.__version__, src, [digests(p) for p in ctx.images])
-            out = folder / f"{code}.pdf"
-            if state.get(code) == key and out.is_file():
-                continue
-            pdf = compact_pdf(_compile(src, extra))
-            n_pages = page_count(pdf)
-            if n_pages > cfg.report_max_pages:
-                raise ReportError(
-                    f"report of {code}: {n_pages} pages, more than the book's "
-                    f"reports: max_pages of {cfg.report_max_pages}"
-                )
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".pdf.tmp")
-            tmp.write_bytes(pdf)
-            tmp.replace(out)
-            state[code] = key
-            made[code] = time.process_time() - t0
+    cpus: dict[str, float] = {}
+    for code, key, cpu, images in (r for part in parts for r in part):
+        state[code] = key
+        used.update(images)
+        if cpu is not None:
+            cpus[code] = cpu
+    made = {c: cpus[c] for c in todo if c in cpus}  # in the book's order
     kept = {c: k for c, k in state.items() if c in planned}
     if codes is None:
         kept[INPUTS] = inputs

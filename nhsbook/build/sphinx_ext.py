@@ -310,6 +310,25 @@ def full_width(app, pagename, templatename, context, doctree) -> None:
         context["theme_secondary_sidebar_items"] = []
 
 
+#: jupyter-book's extensions that are safe for Sphinx's parallel build but do not say so.
+#: ``sphinx_multitoc_numbering`` only replaces ``TocTreeCollector.assign_section_numbers``,
+#: which Sphinx calls in the main process after every page was read and merged; without the
+#: flag Sphinx reads the whole book in one process ("doing serial read").
+#: ``sphinx_jupyterbook_latex``'s read transforms change only the document being read (and
+#: its config and builder-inited handlers act for the LaTeX builder only).
+PARALLEL_SAFE = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex")
+
+
+def declare_parallel_safe(app) -> None:
+    """Mark :data:`PARALLEL_SAFE` as safe for parallel reading and writing (every extension
+    is loaded when the builder starts; Sphinx asks just before reading)."""
+    for name in PARALLEL_SAFE:
+        ext = app.extensions.get(name)
+        if ext is not None:
+            ext.parallel_read_safe = True
+            ext.parallel_write_safe = True
+
+
 def _test_pause(app):
     testhook.pause("jupyter-book")
     return []
@@ -317,6 +336,7 @@ def _test_pause(app):
 
 def setup(app):
     app.connect("config-inited", _config_inited)
+    app.connect("builder-inited", declare_parallel_safe)
     app.connect("build-finished", _build_finished)
     # before pydata-sphinx-theme resolves the secondary sidebar (priority 500)
     app.connect("html-page-context", full_width, priority=400)

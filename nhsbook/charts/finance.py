@@ -11,8 +11,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from nhsbook.charts.layout import fit, wrap_expr
-from nhsbook.charts.theme import FONT, INK
+from nhsbook.charts.layout import declare, fit, wrap_expr
+from nhsbook.charts.theme import FONT, INK, field, layered, tip, unit
 
 MONEY_FORMAT = ",.0f"  # the same as nhsbook.analysis.finance.MONEY_FORMAT
 UNIT = "£'000"
@@ -53,13 +53,11 @@ def waterfall(
         ],
     )
     order = list(data["step"])
-    base = alt.Chart(data).encode(
-        x=alt.X(
-            "step:N",
-            sort=order,
-            title=None,
-            axis=alt.Axis(labelAngle=0, labelLimit=0, labelExpr=wrap_expr(12)),
-        )
+    x = field(
+        "step:N",
+        sort=order,
+        title=None,
+        axis={"labelAngle": 0, "labelLimit": 0, "labelExpr": wrap_expr(12)},
     )
     # the axis starts near the smallest level the bridge reaches, not at £0, so that the
     # changes between budget and outturn are visible (the totals' bars are then cut: the
@@ -68,40 +66,48 @@ def waterfall(
     low, high = float(levels.min()), float(levels.max())
     pad = max((high - low) * 0.35, abs(high) * 0.002, 1.0)
     floor = max(0.0, low - pad) if low >= 0 else low - pad
-    bars = base.mark_bar(clip=True).encode(
-        y=alt.Y(
+    bars = unit(
+        "bar",
+        style={"clip": True},
+        x=x,
+        y=field(
             "start:Q",
             title=f"{UNIT} (axis starts at {floor:,.0f})",
-            scale=alt.Scale(domain=[floor, high + pad * 0.4], nice=False, zero=False),
-            axis=alt.Axis(format=MONEY_FORMAT, tickCount=5),
+            scale={"domain": [floor, high + pad * 0.4], "nice": False, "zero": False},
+            axis={"format": MONEY_FORMAT, "tickCount": 5},
         ),
-        y2="end:Q",
-        color=alt.Color(
+        y2=field("end"),
+        color=field(
             "direction:N",
             title=None,
-            scale=alt.Scale(
-                domain=["Increase", "Decrease", "Total"],
-                range=[DOWN, UP, TOTAL] if increase_is_good else [UP, DOWN, TOTAL],
-            ),
+            scale={
+                "domain": ["Increase", "Decrease", "Total"],
+                "range": [DOWN, UP, TOTAL] if increase_is_good else [UP, DOWN, TOTAL],
+            },
         ),
         tooltip=[
-            alt.Tooltip("step:N", title="Step"),
-            alt.Tooltip("amount:Q", title=f"Amount ({UNIT})", format=MONEY_FORMAT),
-            alt.Tooltip("running:Q", title=f"Running total ({UNIT})", format=MONEY_FORMAT),
+            tip("step:N", "Step"),
+            tip("amount:Q", f"Amount ({UNIT})", MONEY_FORMAT),
+            tip("running:Q", f"Running total ({UNIT})", MONEY_FORMAT),
         ],
     )
-    labels = (
-        base.mark_text(dy=-6, fontSize=10, color=INK)
-        .encode(y=alt.Y("top:Q"), text="label:N")
-        .transform_calculate(top="max(datum.start, datum.end)")
+    labels = unit(
+        "text",
+        style={"dy": -6, "fontSize": 10, "color": INK},
+        transform=[{"calculate": "max(datum.start, datum.end)", "as": "top"}],
+        x=x,
+        y=field("top:Q"),
+        text=field("label:N"),
     )
-    return fit(
-        (bars + labels)
-        .properties(
-            width=width,
-            height=height,
-            title=title,
-            description=description,
+    return layered(
+        data,
+        [bars, labels],
+        width=width,
+        height=height,
+        title=title,
+        description=description,
+        usermeta=declare(
+            "x",
             usermeta={
                 "csv_columns": {
                     "step": "step",
@@ -109,8 +115,8 @@ def waterfall(
                     "running": f"running total ({UNIT})",
                 }
             },
-        )
-        .configure_axis(labelFont=FONT, titleFont=FONT)
+        ),
+        config={"axis": {"labelFont": FONT, "titleFont": FONT}},
     )
 
 
@@ -178,47 +184,48 @@ def practice_budget_forecast(
     )
     order = list(d.sort_values("annual_budget", ascending=False)["practice_name"])
     tips = [
-        alt.Tooltip("practice_name:N", title="Practice"),
-        alt.Tooltip("annual_budget:Q", title=f"Budget ({UNIT})", format=MONEY_FORMAT),
-        alt.Tooltip("forecast_outturn:Q", title=f"Forecast outturn ({UNIT})", format=MONEY_FORMAT),
-        alt.Tooltip(
-            "forecast_variance:Q", title=f"Forecast variance ({UNIT})", format=MONEY_FORMAT
-        ),
+        tip("practice_name:N", "Practice"),
+        tip("annual_budget:Q", f"Budget ({UNIT})", MONEY_FORMAT),
+        tip("forecast_outturn:Q", f"Forecast outturn ({UNIT})", MONEY_FORMAT),
+        tip("forecast_variance:Q", f"Forecast variance ({UNIT})", MONEY_FORMAT),
     ]
-    y = alt.Y(
+    y = field(
         "practice_name:N",
         sort=order,
         title=None,
-        axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30)),
+        axis={"labelLimit": 0, "labelExpr": wrap_expr(30)},
     )
-    bars = (
-        alt.Chart(d)
-        .mark_bar(color="#C9D6E3")
-        .encode(
-            y=y,
-            x=alt.X(
-                "annual_budget:Q",
-                title=f"Budget and forecast outturn ({UNIT})",
-                axis=alt.Axis(format=MONEY_FORMAT, tickCount=5, labelOverlap=True),
-            ),
-            tooltip=tips,
-        )
+    bars = unit(
+        "bar",
+        style={"color": "#C9D6E3"},
+        y=y,
+        x=field(
+            "annual_budget:Q",
+            title=f"Budget and forecast outturn ({UNIT})",
+            axis={"format": MONEY_FORMAT, "tickCount": 5, "labelOverlap": True},
+        ),
+        tooltip=tips,
     )
-    ticks = (
-        alt.Chart(d)
-        .mark_tick(thickness=3, size=14)
-        .encode(
-            y=y,
-            x="forecast_outturn:Q",
-            color=alt.Color(
-                "direction:N",
-                title="Forecast",
-                scale=alt.Scale(domain=["Under budget", "Over budget"], range=[DOWN, UP]),
-            ),
-            tooltip=tips,
-        )
+    ticks = unit(
+        "tick",
+        style={"thickness": 3, "size": 14},
+        y=y,
+        x=field("forecast_outturn:Q"),
+        color=field(
+            "direction:N",
+            title="Forecast",
+            scale={"domain": ["Under budget", "Over budget"], "range": [DOWN, UP]},
+        ),
+        tooltip=tips,
     )
-    return fit((bars + ticks).properties(width=width, title=title, description=description), "x")
+    return layered(
+        d,
+        [bars, ticks],
+        width=width,
+        title=title,
+        description=description,
+        usermeta=declare("x"),
+    )
 
 
 def spend_trajectory(
@@ -227,38 +234,48 @@ def spend_trajectory(
     """Cumulative budget, spend to date, forecast and reported outturn by month
     (:func:`nhsbook.analysis.finance.trajectory`: ``month, series, amount``)."""
     _need(data, {"month", "series", "amount"}, "spend_trajectory")
-    x = alt.X(
+    x = field(
         "month:Q",
         title="Month of the financial year (April = 1)",
-        scale=alt.Scale(domain=[0, 12]),
-        axis=alt.Axis(tickCount=6),
+        scale={"domain": [0, 12]},
+        axis={"tickCount": 6},
     )
-    y = alt.Y(
-        "amount:Q", title=f"Cumulative {UNIT}", axis=alt.Axis(format=MONEY_FORMAT, tickCount=5)
-    )
-    colour = alt.Color("series:N", title=None)
+    y = field("amount:Q", title=f"Cumulative {UNIT}", axis={"format": MONEY_FORMAT, "tickCount": 5})
+    colour = field("series:N", title=None)
     tips = [
-        alt.Tooltip("series:N", title="Series"),
-        alt.Tooltip("month:Q", title="Month"),
-        alt.Tooltip("amount:Q", title=f"Amount ({UNIT})", format=MONEY_FORMAT),
+        tip("series:N", "Series"),
+        tip("month:Q", "Month"),
+        tip("amount:Q", f"Amount ({UNIT})", MONEY_FORMAT),
     ]
     points = data[data["series"].isin(["Spend to date", "Reported forecast outturn"])]
     lines = data[~data.index.isin(points.index)]
-    line = (
-        alt.Chart(lines)
-        .mark_line()
-        .encode(
-            x=x, y=y, color=colour, strokeDash=alt.StrokeDash("series:N", legend=None), tooltip=tips
-        )
+    line = unit(
+        "line",
+        data=lines,
+        x=x,
+        y=y,
+        color=colour,
+        strokeDash=field("series:N", legend=None),
+        tooltip=tips,
     )
-    dots = (
-        alt.Chart(points)
-        .mark_point(filled=True, size=80)
-        .encode(x=x, y=y, color=colour, shape=alt.Shape("series:N", legend=None), tooltip=tips)
+    dots = unit(
+        "point",
+        style={"filled": True, "size": 80},
+        data=points,
+        x=x,
+        y=y,
+        color=colour,
+        shape=field("series:N", legend=None),
+        tooltip=tips,
     )
-    return fit(
-        (line + dots).properties(width=width, height=height, title=title, description=description),
-        "x",
+    return layered(
+        alt.Undefined,
+        [line, dots],
+        width=width,
+        height=height,
+        title=title,
+        description=description,
+        usermeta=declare("x"),
     )
 
 

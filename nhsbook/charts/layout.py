@@ -50,14 +50,68 @@ def _usermeta(chart: alt.TopLevelMixin) -> dict:
     return dict(meta or {})
 
 
+def declare(kind: str = "x", *, usermeta: dict | None = None, **options) -> dict:
+    """The ``usermeta`` declaring a chart's layout (``kind`` and ``options``, see the module),
+    other keys of ``usermeta`` (e.g. ``csv_columns``) kept: for a chart function that passes
+    every property to one constructor (:func:`fit` declares it on a chart already built)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown chart layout {kind!r}: use one of {KINDS}")
+    meta = dict(usermeta or {})
+    meta[KEY] = {**meta.get(KEY, {}), "fit": kind, **options}
+    return meta
+
+
+def narrow_spec(narrow, description=alt.Undefined) -> dict:
+    """``narrow`` (a chart) as the spec :func:`with_narrow` stores, carrying ``description``
+    (the wide chart's) unless it has its own; converted without a second schema validation:
+    both charts are built by nhsbook's chart functions."""
+    datasets = _plain_datasets(narrow._get("datasets"))
+    if datasets is None:
+        spec = narrow.to_dict(validate=False)
+    else:
+        # Altair converts a dataset value by value (a dozen type checks each): plain JSON
+        # records are copied as they are, with any data Altair consolidates after them
+        spec = narrow.to_dict(validate=False, ignore=["datasets"])
+        spec["datasets"] = {**datasets, **spec.get("datasets", {})}
+    if "description" not in spec and description is not alt.Undefined:
+        spec["description"] = description
+    return spec
+
+
+_JSON_VALUES = (str, int, float, bool, type(None))
+
+
+def _plain_datasets(datasets) -> dict | None:
+    """A copy of ``datasets`` (name: list of records) when every value in them is plain JSON
+    (as :func:`json.loads` gives), else None."""
+    if not isinstance(datasets, dict):
+        return None
+    out = {}
+    for name, rows in datasets.items():
+        if type(rows) is not list:
+            return None
+        copy = []
+        for row in rows:
+            if type(row) is not dict or not all(type(v) in _JSON_VALUES for v in row.values()):
+                return None
+            copy.append(dict(row))
+        out[name] = copy
+    return out
+
+
+def _with_usermeta(chart, meta: dict):
+    """``chart.properties(usermeta=meta)`` without validating ``meta``: the schema's
+    ``usermeta`` is any object, and checking that would convert every spec nested in it (a
+    narrow chart's) again."""
+    out = chart.copy(deep=False)
+    out.usermeta = meta
+    return out
+
+
 def fit(chart, kind: str = "x", **options):
     """``chart`` with its layout (``kind`` and ``options``, see the module) declared for the
     renderer; other ``usermeta`` (e.g. ``csv_columns``) is kept."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown chart layout {kind!r}: use one of {KINDS}")
-    meta = _usermeta(chart)
-    meta[KEY] = {**meta.get(KEY, {}), "fit": kind, **options}
-    return chart.properties(usermeta=meta)
+    return _with_usermeta(chart, declare(kind, usermeta=_usermeta(chart), **options))
 
 
 def with_narrow(chart, narrow):
@@ -66,12 +120,9 @@ def with_narrow(chart, narrow):
     wide one's description (vega names the SVG by it).  The narrow spec is stored without a
     second schema validation: both are built by nhsbook's chart functions."""
     meta = _usermeta(chart)
-    spec = narrow.to_dict(validate=False)
-    description = getattr(chart, "description", alt.Undefined)
-    if "description" not in spec and description is not alt.Undefined:
-        spec["description"] = description
+    spec = narrow_spec(narrow, getattr(chart, "description", alt.Undefined))
     meta[KEY] = {**meta.get(KEY, {}), "narrow": spec}
-    return chart.properties(usermeta=meta)
+    return _with_usermeta(chart, meta)
 
 
 def wrap(text: object, width: int, lines: int | None = None) -> list[str]:

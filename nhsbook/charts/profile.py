@@ -19,7 +19,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from nhsbook.charts.layout import fit, with_narrow, wrap, wrap_expr
+from nhsbook.charts.layout import declare, narrow_spec, wrap, wrap_expr
 from nhsbook.charts.theme import BAND_DARK, BAND_LIGHT, FONT, INK, significance_scale
 
 #: Height (px) of a row of the full spine: two lines of indicator name.
@@ -76,45 +76,99 @@ def _wrap_width(data: pd.DataFrame, least: int) -> int:
     return max([least] + [max(len(line) for line in wrap(n, least, lines=2)) for n in _names(data)])
 
 
-def _y(data: pd.DataFrame) -> alt.Y:
-    return alt.Y(
-        "order:O",
-        axis=None,
-        sort="ascending",
-        scale=alt.Scale(domain=sorted(data["order"].unique().tolist())),
+# The charts are built from Vega-Lite fragments (plain dicts, made afresh for every chart)
+# passed to one constructor per chart: Altair's chaining (``+``, ``.encode``, ``.properties``)
+# copies and re-validates the whole tree at each step, which made a spine cost half a second.
+# ``test_spine_specs_match_the_chained_altair_reference`` keeps the spec equal to the chained
+# construction.
+
+_AREA = "(datum.role === 'area')"
+_MARKER = "(datum.role === 'marker')"
+_PEER = "(datum.role === 'peer')"
+
+
+def _filter(expr: str) -> dict:
+    return {"filter": expr}
+
+
+def _calc(name: str, expr: str) -> dict:
+    return {"calculate": expr, "as": name}
+
+
+def _mark(kind: str, **props) -> dict:
+    """A mark definition (its properties in Altair's alphabetical order)."""
+    return {"type": kind, **dict(sorted(props.items()))}
+
+
+def _title(text: str, anchor: str, **props) -> dict:
+    return {"text": text, "anchor": anchor, "font": FONT, **props}
+
+
+def _nominal(field: str) -> dict:
+    return {"field": field, "type": "nominal"}
+
+
+def _y(order: list) -> dict:
+    """The wide spine's row channel: ``order`` ascending, one band per indicator."""
+    return {
+        "axis": None,
+        "field": "order",
+        "scale": {"domain": list(order)},
+        "sort": "ascending",
+        "type": "ordinal",
+    }
+
+
+def _q(field: str, domain: list, **scale) -> dict:
+    """A quantitative position channel without axis on a fixed ``domain``."""
+    return {
+        "axis": None,
+        "field": field,
+        "scale": {"domain": list(domain), "nice": False, **scale},
+        "type": "quantitative",
+    }
+
+
+def _unit(data, mark: dict, encoding: dict, transform: list, **props) -> alt.Chart:
+    """One view; ``encoding`` given as Vega-Lite channel definitions."""
+    return alt.Chart(
+        data=data, mark=mark, encoding=alt.FacetedEncoding(**encoding), transform=transform, **props
     )
 
 
 def _text_column(
-    base: alt.Chart, data: pd.DataFrame, field: str, title: str, width: int
+    named: alt.NamedData, order: list, field: str, title: str, width: int
 ) -> alt.Chart:
     """One column of the table beside the spine (area rows only)."""
-    return (
-        base.transform_filter(alt.datum.role == "area")
-        .mark_text(align="left", baseline="middle", font=FONT, fontSize=11, color=INK)
-        .encode(y=_y(data), text=f"{field}:N", x=alt.value(0))
-        .properties(
-            width=width,
-            height=ROW_HEIGHT * data["order"].nunique(),
-            title=alt.TitleParams(title, anchor="start", fontSize=11, font=FONT),
-        )
+    return _unit(
+        named,
+        _mark("text", align="left", baseline="middle", font=FONT, fontSize=11, color=INK),
+        {"text": _nominal(field), "x": {"value": 0}, "y": _y(order)},
+        [_filter(_AREA)],
+        width=width,
+        height=ROW_HEIGHT * len(order),
+        title=_title(title, "start", fontSize=11),
     )
 
 
-def _name_column(base: alt.Chart, data: pd.DataFrame, chars: int) -> alt.Chart:
+def _name_column(named: alt.NamedData, order: list, chars: int) -> alt.Chart:
     """The indicator (with its unit), wrapped onto at most two lines, never cut."""
-    return (
-        base.transform_filter(alt.datum.role == "area")
-        .transform_calculate(name_lines=wrap_expr(chars, _NAME))
-        .mark_text(
-            align="left", baseline="middle", font=FONT, fontSize=11, lineHeight=12, color=INK
-        )
-        .encode(y=_y(data), text="name_lines:N", x=alt.value(0))
-        .properties(
-            width=int(chars * CHAR_PX) + 6,
-            height=ROW_HEIGHT * data["order"].nunique(),
-            title=alt.TitleParams("Indicator", anchor="start", fontSize=11, font=FONT),
-        )
+    return _unit(
+        named,
+        _mark(
+            "text",
+            align="left",
+            baseline="middle",
+            font=FONT,
+            fontSize=11,
+            lineHeight=12,
+            color=INK,
+        ),
+        {"text": _nominal("name_lines"), "x": {"value": 0}, "y": _y(order)},
+        [_filter(_AREA), _calc("name_lines", wrap_expr(chars, _NAME))],
+        width=int(chars * CHAR_PX) + 6,
+        height=ROW_HEIGHT * len(order),
+        title=_title("Indicator", "start", fontSize=11),
     )
 
 
@@ -136,6 +190,8 @@ _TIPS = (
     ("significance:N", "Significance", ""),
 )
 
+_TYPES = {"N": "nominal", "Q": "quantitative"}
+
 
 def _named(data: pd.DataFrame) -> tuple[alt.NamedData, dict[str, list]]:
     """``data`` as one Vega-Lite dataset named by its content, for every layer of a spine to
@@ -147,22 +203,28 @@ def _named(data: pd.DataFrame) -> tuple[alt.NamedData, dict[str, list]]:
     return alt.NamedData(name=name), {name: json.loads(text)}
 
 
-def _tooltip() -> list[alt.Tooltip]:
-    return [
-        alt.Tooltip(f, title=t, format=fmt) if fmt else alt.Tooltip(f, title=t)
-        for f, t, fmt in _TIPS
-    ]
+def _tooltip() -> list[dict]:
+    out = []
+    for shorthand, title, fmt in _TIPS:
+        field, kind = shorthand.split(":")
+        tip = {"field": field, "format": fmt} if fmt else {"field": field}
+        out.append({**tip, "title": title, "type": _TYPES[kind]})
+    return out
 
 
-def _colour(data: pd.DataFrame, palette: str) -> alt.Color:
+def _colour(data: pd.DataFrame, palette: str) -> dict:
     present = tuple(data["significance"].dropna().unique())
-    return alt.Color(
-        "significance:N",
-        scale=significance_scale(palette, present),
-        legend=alt.Legend(
-            title="Compared with comparator", orient="bottom", direction="horizontal", columns=3
-        ),
-    )
+    return {
+        "field": "significance",
+        "legend": {
+            "columns": 3,
+            "direction": "horizontal",
+            "orient": "bottom",
+            "title": "Compared with comparator",
+        },
+        "scale": significance_scale(palette, present).to_dict(validate=False),
+        "type": "nominal",
+    }
 
 
 def spine(
@@ -187,32 +249,35 @@ def spine(
     data = data[list(SPINE_FIELDS)].copy()
     order = sorted(data["order"].unique().tolist())
     data["row"] = data["order"].map({o: i for i, o in enumerate(order)})
-    height = ROW_HEIGHT * data["order"].nunique()
+    height = ROW_HEIGHT * len(order)
     named, datasets = _named(data)
-    base = alt.Chart(named)
-    y = _y(data)
-    x = alt.Scale(domain=[0, 1], nice=False)
-    area = base.transform_filter(alt.datum.role == "area")
+    x = [0, 1]
+
+    def layer(role: str, mark: dict, **encoding) -> alt.Chart:
+        return _unit(named, mark, {**encoding, "y": _y(order)}, [_filter(role)])
+
     bands = [
-        area.mark_bar(color=BAND_LIGHT, height=ROW_HEIGHT - 14).encode(
-            x=alt.X("x_worst:Q", scale=x, axis=None), x2="x_q_left:Q", y=y
-        ),
-        area.mark_bar(color=BAND_DARK, height=ROW_HEIGHT - 14).encode(
-            x=alt.X("x_q_left:Q", scale=x, axis=None), x2="x_q_right:Q", y=y
-        ),
-        area.mark_bar(color=BAND_LIGHT, height=ROW_HEIGHT - 14).encode(
-            x=alt.X("x_q_right:Q", scale=x, axis=None), x2="x_best:Q", y=y
-        ),
+        layer(
+            _AREA,
+            _mark("bar", color=colour, height=ROW_HEIGHT - 14),
+            x=_q(a, x),
+            x2={"field": b},
+        )
+        for a, b, colour in (
+            ("x_worst", "x_q_left", BAND_LIGHT),
+            ("x_q_left", "x_q_right", BAND_DARK),
+            ("x_q_right", "x_best", BAND_LIGHT),
+        )
     ]
-    centre = (
-        alt.Chart(pd.DataFrame({"x": [0.5]}))
-        .mark_rule(color=INK, strokeWidth=1.5)
-        .encode(x=alt.X("x:Q", scale=x, axis=None))
+    centre = alt.Chart(
+        data=pd.DataFrame({"x": [0.5]}),
+        mark=_mark("rule", color=INK, strokeWidth=1.5),
+        encoding=alt.FacetedEncoding(x=_q("x", x)),
     )
-    tooltip = _tooltip()
-    markers = (
-        base.transform_filter(alt.datum.role == "marker")
-        .mark_point(
+    markers = layer(
+        _MARKER,
+        _mark(
+            "point",
             shape="diamond",
             size=70,
             filled=True,
@@ -220,40 +285,52 @@ def spine(
             stroke=INK,
             strokeWidth=1.2,
             opacity=1,
-        )
-        .encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tooltip)
-    )
-    # the similar-10 peer group (role "peer", when the data hold it): a black triangle
-    peer = (
-        base.transform_filter(alt.datum.role == "peer")
-        .mark_point(shape="triangle-down", size=60, filled=True, fill=INK, stroke=INK, opacity=1)
-        .encode(x=alt.X("x_value:Q", scale=x, axis=None), y=y, tooltip=tooltip)
-    )
-    dot = area.mark_point(
-        shape="circle", size=110, filled=True, stroke=INK, strokeWidth=0.8, opacity=1
-    ).encode(
-        x=alt.X("x_value:Q", scale=x, axis=None), y=y, color=_colour(data, palette), tooltip=tooltip
-    )
-    # the peer layer only where the data hold a similar 10 (an empty mark group would be an
-    # unlabelled graphics-symbol to screen readers)
-    peers = [peer] if (data["role"] == "peer").any() else []
-    spine_layer = alt.layer(*bands, centre, markers, *peers, dot).properties(
-        width=width,
-        height=height,
-        title=alt.TitleParams(
-            "Worst ← range of practices → Best", anchor="middle", fontSize=11, font=FONT
         ),
+        tooltip=_tooltip(),
+        x=_q("x_value", x),
+    )
+    # the similar-10 peer group (role "peer", when the data hold it): a black triangle; only
+    # where the data hold a similar 10 (an empty mark group would be an unlabelled
+    # graphics-symbol to screen readers)
+    peers = (
+        [
+            layer(
+                _PEER,
+                _mark(
+                    "point",
+                    shape="triangle-down",
+                    size=60,
+                    filled=True,
+                    fill=INK,
+                    stroke=INK,
+                    opacity=1,
+                ),
+                tooltip=_tooltip(),
+                x=_q("x_value", x),
+            )
+        ]
+        if (data["role"] == "peer").any()
+        else []
+    )
+    dot = layer(
+        _AREA,
+        _mark(
+            "point", shape="circle", size=110, filled=True, stroke=INK, strokeWidth=0.8, opacity=1
+        ),
+        color=_colour(data, palette),
+        tooltip=_tooltip(),
+        x=_q("x_value", x),
+    )
+    spine_layer = alt.LayerChart(
+        layer=[*bands, centre, markers, *peers, dot],
+        height=height,
+        title=_title("Worst ← range of practices → Best", "middle", fontSize=11),
+        width=width,
     )
     chars = _wrap_width(data, 34)
-    columns = [_name_column(base, data, chars)] + [
-        _text_column(base, data, f, t, w) for f, t, w in _TABLE
+    columns = [_name_column(named, order, chars)] + [
+        _text_column(named, order, f, t, w) for f, t, w in _TABLE
     ]
-    chart = (
-        alt.hconcat(*columns, spine_layer, spacing=6)
-        .resolve_scale(y="shared", color="independent")
-        .properties(datasets=datasets)
-    )
-    chart = chart.configure_view(stroke=None).configure_concat(spacing=6)
     area_rows = data.loc[data["role"] == "area"]
     counts = area_rows["significance"].value_counts()
     summary = ", ".join(f"{counts[s]} {s.lower()}" for s in counts.index)
@@ -261,28 +338,34 @@ def spine(
         bool(area_rows["show_range"].fillna(False).any()) if "show_range" in area_rows else True
     )
     peer_rows = data.loc[data["role"] == "peer"]
-    chart = chart.properties(
-        description=(
-            f"Spine chart of {len(area_rows)} indicators for {area_rows['area_name'].iloc[0]} "
-            f"against the comparator ({summary}); "
-            + (
-                "grey bars show the range of practices, best on the right"
-                if ranges
-                else "best on the right"
-            )
-            + (
-                "; the black triangle is its similar 10 (the mean or pooled value of the ten "
-                "most similar areas)"
-                if len(peer_rows)
-                else ""
-            )
-            + "."
+    description = (
+        f"Spine chart of {len(area_rows)} indicators for {area_rows['area_name'].iloc[0]} "
+        f"against the comparator ({summary}); "
+        + (
+            "grey bars show the range of practices, best on the right"
+            if ranges
+            else "best on the right"
         )
+        + (
+            "; the black triangle is its similar 10 (the mean or pooled value of the ten "
+            "most similar areas)"
+            if len(peer_rows)
+            else ""
+        )
+        + "."
     )
-    if title:
-        chart = chart.properties(title=alt.TitleParams(title, anchor="start", font=FONT))
-    chart = fit(chart, "hconcat", flex=len(columns), spacing=6, min=140, chrome=8)
-    return with_narrow(chart, compact_spine(data, palette=palette, title=title))
+    narrow = narrow_spec(_compact(data, named, datasets, palette, title), description)
+    props = {"title": _title(title, "start")} if title else {}
+    return alt.HConcatChart(
+        hconcat=[*columns, spine_layer],
+        spacing=6,
+        resolve={"scale": {"color": "independent", "y": "shared"}},
+        datasets=datasets,
+        config={"view": {"stroke": None}, "concat": {"spacing": 6}},
+        description=description,
+        **props,
+        usermeta=declare("hconcat", flex=len(columns), spacing=6, min=140, chrome=8, narrow=narrow),
+    )
 
 
 def compact_spine(
@@ -294,57 +377,86 @@ def compact_spine(
     if "row" not in data.columns:
         order = sorted(data["order"].unique().tolist())
         data = data.assign(row=data["order"].map({o: i for i, o in enumerate(order)}))
+    return _compact(data, *_named(data), palette, title, width)
+
+
+def _compact(
+    data: pd.DataFrame,
+    named: alt.NamedData,
+    datasets: dict[str, list],
+    palette: str,
+    title: str | None,
+    width: int = 320,
+) -> alt.LayerChart:
+    """:func:`compact_spine` of ``data`` (with its ``row``) already named (:func:`_named`):
+    the wide spine shares its dataset."""
     n = int(data["row"].max()) + 1 if len(data) else 0
-    named, datasets = _named(data)
-    base = alt.Chart(named)
-    area = base.transform_filter(alt.datum.role == "area")
     left = -0.32  # the value's place, left of the range
-    x = alt.Scale(domain=[left, 1], nice=False)
-    y = alt.Scale(domain=[n, 0], nice=False, zero=False)
+    x = [left, 1]
+    y = [n, 0]
 
-    def at(name: str, expr: str) -> alt.Chart:
-        return area.transform_calculate(**{name: expr})
+    def xq(field: str) -> dict:
+        return _q(field, x)
 
-    def xq(field: str) -> alt.X:
-        return alt.X(f"{field}:Q", scale=x, axis=None)
+    def yq(field: str) -> dict:
+        return _q(field, y, zero=False)
 
-    def yq(field: str) -> alt.Y:
-        return alt.Y(f"{field}:Q", scale=y, axis=None)
+    def area(mark: dict, encoding: dict, *calculate: tuple[str, str], role: str = _AREA):
+        return _unit(
+            alt.Undefined,
+            mark,
+            encoding,
+            [_filter(role)] + [_calc(name, e) for name, e in calculate],
+        )
 
     chars = _wrap_width(data, 44)
-    names = (
-        area.transform_calculate(name_lines=wrap_expr(chars, _NAME), y_name="datum.row + 0.06")
-        .mark_text(align="left", baseline="top", font=FONT, fontSize=10.5, lineHeight=12, color=INK)
-        .encode(x=alt.value(0), y=yq("y_name"), text="name_lines:N")
+    names = area(
+        _mark(
+            "text", align="left", baseline="top", font=FONT, fontSize=10.5, lineHeight=12, color=INK
+        ),
+        {"text": _nominal("name_lines"), "x": {"value": 0}, "y": yq("y_name")},
+        ("name_lines", wrap_expr(chars, _NAME)),
+        ("y_name", "datum.row + 0.06"),
     )
     top, bottom = "datum.row + 0.62", "datum.row + 0.9"
     bands = [
-        area.transform_calculate(y0=top, y1=bottom)
-        .mark_rect(color=c)
-        .encode(x=xq(a), x2=f"{b}:Q", y=yq("y0"), y2="y1:Q")
+        area(
+            _mark("rect", color=c),
+            {"x": xq(a), "x2": {"field": b}, "y": yq("y0"), "y2": {"field": "y1"}},
+            ("y0", top),
+            ("y1", bottom),
+        )
         for a, b, c in (
             ("x_worst", "x_q_left", BAND_LIGHT),
             ("x_q_left", "x_q_right", BAND_DARK),
             ("x_q_right", "x_best", BAND_LIGHT),
         )
     ]
-    centre = (
-        area.transform_calculate(y0="datum.row + 0.56", y1="datum.row + 0.96", xc="0.5")
-        .mark_rule(color=INK, strokeWidth=1.5)
-        .encode(x=xq("xc"), y=yq("y0"), y2="y1:Q")
+    centre = area(
+        _mark("rule", color=INK, strokeWidth=1.5),
+        {"x": xq("xc"), "y": yq("y0"), "y2": {"field": "y1"}},
+        ("y0", "datum.row + 0.56"),
+        ("y1", "datum.row + 0.96"),
+        ("xc", "0.5"),
     )
     mid = "datum.row + 0.76"
-    value = (
-        area.transform_calculate(ym=mid, xv=str(left))
-        .mark_text(
-            align="left", baseline="middle", font=FONT, fontSize=11, fontWeight="bold", color=INK
-        )
-        .encode(x=xq("xv"), y=yq("ym"), text="value_text:N")
+    value = area(
+        _mark(
+            "text",
+            align="left",
+            baseline="middle",
+            font=FONT,
+            fontSize=11,
+            fontWeight="bold",
+            color=INK,
+        ),
+        {"text": _nominal("value_text"), "x": xq("xv"), "y": yq("ym")},
+        ("ym", mid),
+        ("xv", str(left)),
     )
-    markers = (
-        base.transform_filter(alt.datum.role == "marker")
-        .transform_calculate(ym=mid)
-        .mark_point(
+    markers = area(
+        _mark(
+            "point",
             shape="diamond",
             size=50,
             filled=True,
@@ -352,28 +464,39 @@ def compact_spine(
             stroke=INK,
             strokeWidth=1.1,
             opacity=1,
-        )
-        .encode(x=xq("x_value"), y=yq("ym"), tooltip=_tooltip())
+        ),
+        {"tooltip": _tooltip(), "x": xq("x_value"), "y": yq("ym")},
+        ("ym", mid),
+        role=_MARKER,
     )
-    dot = (
-        at("ym", mid)
-        .mark_point(shape="circle", size=90, filled=True, stroke=INK, strokeWidth=0.8, opacity=1)
-        .encode(x=xq("x_value"), y=yq("ym"), color=_colour(data, palette), tooltip=_tooltip())
+    dot = area(
+        _mark(
+            "point", shape="circle", size=90, filled=True, stroke=INK, strokeWidth=0.8, opacity=1
+        ),
+        {
+            "color": _colour(data, palette),
+            "tooltip": _tooltip(),
+            "x": xq("x_value"),
+            "y": yq("ym"),
+        },
+        ("ym", mid),
     )
-    chart = alt.layer(names, *bands, centre, value, markers, dot).properties(
+    return alt.LayerChart(
+        data=named,
+        layer=[names, *bands, centre, value, markers, dot],
+        config={"view": {"stroke": None}},
         datasets=datasets,
-        width=width,
         height=COMPACT_ROW_HEIGHT * n,
-        title=alt.TitleParams(
+        title=_title(
             title or "Spine chart",
-            anchor="start",
-            font=FONT,
+            "start",
+            fontSize=13,
             subtitle=[
                 "Value, then the area (circle) on the range of",
                 "practices: worst left, best right; line: comparator",
             ],
-            fontSize=13,
             subtitleFontSize=11,
         ),
+        usermeta=declare("x"),
+        width=width,
     )
-    return fit(chart.configure_view(stroke=None), "x")

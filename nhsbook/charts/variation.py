@@ -5,8 +5,18 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from nhsbook.charts.layout import fit, row_height, wrap_expr
-from nhsbook.charts.theme import FONT, INK, significance_scale
+from nhsbook.charts.layout import declare, row_height, wrap_expr
+from nhsbook.charts.theme import (
+    FONT,
+    INK,
+    field,
+    layered,
+    lookup,
+    select,
+    significance_colours,
+    tip,
+    unit,
+)
 
 #: Funnel positions as the legend names them, with their colours: beyond the 99.8% limits
 #: better or worse by the indicator's polarity, higher or lower (blues) for indicators with
@@ -87,109 +97,117 @@ def funnel(
         ]
     )
     present = [p for p in FUNNEL_POSITIONS if p in set(data["f"].dropna())]
-    lookups = (
-        alt.Chart(data)
-        .transform_lookup(
-            lookup="i",
-            from_=alt.LookupData(
-                indicators, "indicator_id", ["indicator", "panel", "order", "target"]
-            ),
-        )
-        .transform_lookup(
-            lookup="a", from_=alt.LookupData(practices, "area_code", ["area_name", "locality"])
-        )
-        .transform
-    )
-    x = alt.X(
+    lookups = [
+        lookup("i", indicators, "indicator_id", ["indicator", "panel", "order", "target"]),
+        lookup("a", practices, "area_code", ["area_name", "locality"]),
+    ]
+    x = field(
         "d:Q",
         title="Denominator (expected count for ratios)",
-        scale=alt.Scale(zero=False, nice=False),
-        axis=alt.Axis(tickCount=4, labelOverlap=True, format="~s"),
+        scale={"zero": False, "nice": False},
+        axis={"tickCount": 4, "labelOverlap": True, "format": "~s"},
     )
     y_title = "Value (unit: panel title)"
-    limits = alt.Chart().transform_filter(alt.datum.k == "l")
+    limits = [{"filter": "(datum.k === 'l')"}]
     lines = [
-        limits.mark_line(color=INK, strokeWidth=1, strokeDash=dash).encode(
+        unit(
+            "line",
+            style={"color": INK, "strokeWidth": 1, "strokeDash": dash},
+            transform=limits,
             x=x,
-            y=alt.Y(
+            y=field(
                 f"{col}:Q",
                 title=y_title,
-                scale=alt.Scale(zero=False),
-                axis=alt.Axis(tickCount=5, labelOverlap=True),
+                scale={"zero": False},
+                axis={"tickCount": 5, "labelOverlap": True},
             ),
         )
         for col, dash in (("l95", [4, 3]), ("u95", [4, 3]), ("l998", []), ("u998", []))
     ]
-    target = limits.mark_line(color="#2A6EBB", strokeWidth=1.5).encode(x=x, y="target:Q")
-    pts_layer = (
-        alt.Chart()
-        .transform_filter(alt.datum.k == "p")
-        .transform_calculate(highlight=f"datum.a === {highlight!r}")
-        .mark_point(filled=True, opacity=0.9)
-        .encode(
-            x=x,
-            y=alt.Y("v:Q", title=y_title),
-            color=alt.Color(
-                "f:N",
-                title="Against the CCG value",
-                scale=alt.Scale(domain=present, range=[FUNNEL_POSITIONS[p] for p in present]),
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=0),
-            ),
-            size=alt.condition(alt.datum.highlight, alt.value(160), alt.value(40)),
-            stroke=alt.condition(alt.datum.highlight, alt.value("#000000"), alt.value(None)),
-            tooltip=[
-                alt.Tooltip("area_name:N", title="Practice"),
-                alt.Tooltip("locality:N", title="Locality"),
-                alt.Tooltip("v:Q", title="Value", format=",.1f"),
-                alt.Tooltip("c:N", title="Count"),
-                alt.Tooltip("d:Q", title="Denominator", format=",.0f"),
-                alt.Tooltip("target:Q", title="CCG value", format=",.1f"),
-                alt.Tooltip("f:N", title="Position"),
-            ],
-        )
+    target = unit(
+        "line",
+        style={"color": "#2A6EBB", "strokeWidth": 1.5},
+        transform=limits,
+        x=x,
+        y=field("target:Q"),
     )
-    layer = alt.layer(*lines, target, pts_layer).properties(width=width, height=height)
-    chart = alt.FacetChart(
+    pts_layer = unit(
+        "point",
+        style={"filled": True, "opacity": 0.9},
+        transform=[
+            {"filter": "(datum.k === 'p')"},
+            {"calculate": f"datum.a === {highlight!r}", "as": "highlight"},
+        ],
+        x=x,
+        y=field("v:Q", title=y_title),
+        color=field(
+            "f:N",
+            title="Against the CCG value",
+            scale={"domain": present, "range": [FUNNEL_POSITIONS[p] for p in present]},
+            legend={"orient": "bottom", "columns": 1, "labelLimit": 0},
+        ),
+        size={"condition": {"test": "datum.highlight", "value": 160}, "value": 40},
+        stroke={"condition": {"test": "datum.highlight", "value": "#000000"}, "value": None},
+        tooltip=[
+            tip("area_name:N", "Practice"),
+            tip("locality:N", "Locality"),
+            tip("v:Q", "Value", ",.1f"),
+            tip("c:N", "Count"),
+            tip("d:Q", "Denominator", ",.0f"),
+            tip("target:Q", "CCG value", ",.1f"),
+            tip("f:N", "Position"),
+        ],
+    )
+    return alt.FacetChart(
         data=data,
         transform=lookups,
-        spec=layer,
+        spec=alt.LayerChart(layer=[*lines, target, pts_layer], width=width, height=height),
         columns=columns,
-        title=alt.TitleParams(
-            "Funnel plots: practices against the CCG value",
-            anchor="start",
-            font=FONT,
-            subtitle="solid lines: 99.8% limits; dashed: 95%; blue line: the CCG value",
-        ),
+        title={
+            "text": "Funnel plots: practices against the CCG value",
+            "anchor": "start",
+            "font": FONT,
+            "subtitle": "solid lines: 99.8% limits; dashed: 95%; blue line: the CCG value",
+        },
         description=(
             f"Funnel plots of {len(indicators)} indicators for "
             f"{pts['a'].nunique()} practices: {outside} practice values lie outside "
             "the 99.8% control limits around the CCG value."
         ),
-        usermeta={
-            "csv_columns": {
-                "i": "indicator_id",
-                "k": "kind (p practice, l limit)",
-                "a": "practice_code",
-                "c": "count",
-                "d": "denominator",
-                "v": "value",
-                "f": "funnel_position",
-                "l95": "lower_95",
-                "u95": "upper_95",
-                "l998": "lower_998",
-                "u998": "upper_998",
-            }
-        },
-        facet=alt.Facet(
+        usermeta=declare(
+            "grid",
+            usermeta={
+                "csv_columns": {
+                    "i": "indicator_id",
+                    "k": "kind (p practice, l limit)",
+                    "a": "practice_code",
+                    "c": "count",
+                    "d": "denominator",
+                    "v": "value",
+                    "f": "funnel_position",
+                    "l95": "lower_95",
+                    "u95": "upper_95",
+                    "l998": "lower_998",
+                    "u998": "upper_998",
+                }
+            },
+            columns=columns,
+            chrome=80,
+            aspect=height / width,
+        ),
+        facet=field(
             "panel:N",
             title=None,
-            sort=alt.SortField("order"),
-            header=alt.Header(
-                labelLimit=0, labelFontSize=11, labelFont=FONT, labelExpr=wrap_expr(44)
-            ),
+            sort={"field": "order"},
+            header={
+                "labelLimit": 0,
+                "labelFontSize": 11,
+                "labelFont": FONT,
+                "labelExpr": wrap_expr(44),
+            },
         ),
-    ).resolve_scale(x="independent", y="independent")
-    return fit(chart, "grid", columns=columns, chrome=80, aspect=height / width)
+        resolve={"scale": {"x": "independent", "y": "independent"}},
+    )
 
 
 def compare_bars(
@@ -217,67 +235,77 @@ def compare_bars(
         if "unit" in data.columns
         else pd.Series(dtype=str)
     )
-    pick = alt.param(
-        name="indicator_choice",
-        value=indicators[0],
-        bind=alt.binding_select(
-            options=indicators,
-            labels=[f"{i} ({units[i]})" if i in units and units[i] else i for i in indicators],
-            name="Indicator: ",
-        ),
+    pick = select(
+        "indicator_choice",
+        indicators[0],
+        indicators,
+        "Indicator: ",
+        [f"{i} ({units[i]})" if i in units and units[i] else i for i in indicators],
     )
-    base = alt.Chart(data).transform_filter(alt.datum.indicator == pick)
+    chosen = [{"filter": "(datum.indicator === indicator_choice)"}]
     n = max(data.groupby("indicator").size().max(), 1)
-    y = alt.Y(
+    y = field(
         "area_name:N",
         title=None,
         sort="-x",
-        axis=alt.Axis(labelLimit=0, labelExpr=wrap_expr(30), labelFont=FONT),
+        axis={"labelLimit": 0, "labelExpr": wrap_expr(30), "labelFont": FONT},
     )
     present = tuple(data["significance"].dropna().unique())
-    bars = base.mark_bar().encode(
-        x=alt.X(
+    bars = unit(
+        "bar",
+        transform=chosen,
+        x=field(
             "value:Q",
             title="Value, in the unit of the chosen indicator",
-            axis=alt.Axis(tickCount=5, labelOverlap=True),
+            axis={"tickCount": 5, "labelOverlap": True},
         ),
         y=y,
-        color=alt.Color(
+        color=field(
             "significance:N",
             title="Compared with comparator",
-            scale=significance_scale(palette, present),
-            legend=alt.Legend(orient="bottom"),
+            scale=significance_colours(palette, present),
+            legend={"orient": "bottom"},
         ),
-        stroke=alt.condition(alt.datum.highlight, alt.value("#000000"), alt.value(None)),
+        stroke={"condition": {"test": "datum.highlight", "value": "#000000"}, "value": None},
         tooltip=[
-            alt.Tooltip("area_name:N", title="Area"),
-            alt.Tooltip("value:Q", title="Value", format=",.1f"),
-            alt.Tooltip("lower_95:Q", title="Lower 95% CI", format=",.1f"),
-            alt.Tooltip("upper_95:Q", title="Upper 95% CI", format=",.1f"),
-            alt.Tooltip("comparator_value:Q", title="Comparator", format=",.1f"),
-            alt.Tooltip("significance:N", title="Significance"),
+            tip("area_name:N", "Area"),
+            tip("value:Q", "Value", ",.1f"),
+            tip("lower_95:Q", "Lower 95% CI", ",.1f"),
+            tip("upper_95:Q", "Upper 95% CI", ",.1f"),
+            tip("comparator_value:Q", "Comparator", ",.1f"),
+            tip("significance:N", "Significance"),
         ],
     )
-    errors = base.mark_rule(color=INK).encode(x="lower_95:Q", x2="upper_95:Q", y=y)
-    comp = base.mark_rule(color="#2A6EBB", strokeWidth=2, strokeDash=[6, 3]).encode(
-        x="mean(comparator_value):Q"
+    errors = unit(
+        "rule",
+        style={"color": INK},
+        transform=chosen,
+        x=field("lower_95:Q"),
+        x2=field("upper_95"),
+        y=y,
     )
-    return fit(
-        alt.layer(bars, errors, comp)
-        .add_params(pick)
-        .properties(
-            width=width,
-            height=max(row_height(data["area_name"], 30) * n, 120),
-            description=(
-                f"Compare areas: {data['area_name'].nunique()} areas on "
-                f"{len(indicators)} indicators (choose one), bars coloured by "
-                "significance against the comparator, with 95% confidence intervals."
-            ),
-            title=alt.TitleParams(
-                "Compare areas",
-                subtitle="95% confidence intervals; dashed line: comparator value",
-                anchor="start",
-                font=FONT,
-            ),
-        )
+    comp = unit(
+        "rule",
+        style={"color": "#2A6EBB", "strokeWidth": 2, "strokeDash": [6, 3]},
+        transform=chosen,
+        x=field("mean(comparator_value):Q"),
+    )
+    return layered(
+        data,
+        [bars, errors, comp],
+        params=[pick],
+        width=width,
+        height=max(row_height(data["area_name"], 30) * n, 120),
+        description=(
+            f"Compare areas: {data['area_name'].nunique()} areas on "
+            f"{len(indicators)} indicators (choose one), bars coloured by "
+            "significance against the comparator, with 95% confidence intervals."
+        ),
+        title={
+            "text": "Compare areas",
+            "subtitle": "95% confidence intervals; dashed line: comparator value",
+            "anchor": "start",
+            "font": FONT,
+        },
+        usermeta=declare("x"),
     )

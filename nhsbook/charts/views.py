@@ -10,9 +10,21 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+from altair.vegalite.v6.schema.core import VariableParameter
 
-from nhsbook.charts.layout import fit, row_height, with_narrow, wrap_expr
-from nhsbook.charts.theme import FONT, INK, significance_scale, text_on
+from nhsbook.charts.layout import declare, narrow_spec, row_height, wrap_expr
+from nhsbook.charts.theme import (
+    FONT,
+    INK,
+    field,
+    layered,
+    lookup,
+    select,
+    significance_colours,
+    text_on,
+    tip,
+    unit,
+)
 from nhsbook.charts.theme import palette as palette_colours
 
 #: Sort orders offered by the rug: drop-down label -> sort-key column of the data.
@@ -41,18 +53,14 @@ def _need(data: pd.DataFrame, columns: set[str], what: str, source: str) -> None
 
 def _chosen(
     data: pd.DataFrame, need: set[str], what: str, source: str, param: str
-) -> tuple[pd.DataFrame, list[str], alt.Parameter, alt.Chart]:
-    """The chart's columns, its indicators, a drop-down parameter choosing one and the base
-    chart filtered to the chosen indicator."""
+) -> tuple[pd.DataFrame, list[str], VariableParameter, dict]:
+    """The chart's columns, its indicators, a drop-down parameter choosing one and the
+    filter to the chosen indicator (every layer's first transform)."""
     _need(data, need, what, source)
     data = data[sorted(need)]
     inds = list(dict.fromkeys(data["indicator"]))
-    pick = alt.param(
-        name=param,
-        value=inds[0],
-        bind=alt.binding_select(options=inds, labels=_with_units(data, inds), name="Indicator: "),
-    )
-    return data, inds, pick, alt.Chart(data).transform_filter(alt.datum.indicator == pick)
+    pick = select(param, inds[0], inds, "Indicator: ", _with_units(data, inds))
+    return data, inds, pick, {"filter": f"(datum.indicator === {param})"}
 
 
 def _with_units(data: pd.DataFrame, inds: list[str]) -> list[str]:
@@ -69,12 +77,14 @@ def _with_units(data: pd.DataFrame, inds: list[str]) -> list[str]:
     ]
 
 
-def _tips(*items: tuple[str, str]) -> list[alt.Tooltip]:
+def _tips(*items: tuple[str, str]) -> list[dict]:
     """Tooltips from (``field:type``, title) pairs; numbers to one decimal."""
-    return [
-        alt.Tooltip(f, title=t, format=",.1f") if f.endswith(":Q") else alt.Tooltip(f, title=t)
-        for f, t in items
-    ]
+    return [tip(f, t, ",.1f") if f.endswith(":Q") else tip(f, t) for f, t in items]
+
+
+def _title(text: str, subtitle: str | list[str], **props: object) -> dict:
+    """A chart's title, anchored left in the charts' font."""
+    return {"text": text, "subtitle": subtitle, "anchor": "start", "font": FONT, **props}
 
 
 def _choice(options: list[str], sort_keys: dict[str, str], param: str) -> str:
@@ -87,7 +97,7 @@ def _choice(options: list[str], sort_keys: dict[str, str], param: str) -> str:
 
 def rug(
     data: pd.DataFrame, *, palette: str = "standard", title: str = "Overview", cell_width: int = 64
-) -> alt.Chart:
+) -> alt.LayerChart:
     """The overview "tartan rug": one row per indicator, one column per area, each cell the
     area's value filled with its significance colour against the comparator (whose values
     are the grey column(s)), the period in the first column.  Two drop-downs sort the rows
@@ -111,51 +121,49 @@ def rug(
     data = data[sorted(need)]
     colours = palette_colours(palette)
     present = tuple(s for s in data["significance"].unique() if s)
-    scale = significance_scale(palette, present)
-    domain = list(scale.domain) + list(RUG_FIXED_FILLS)
-    rng = list(scale.range) + list(RUG_FIXED_FILLS.values())
-    rows = alt.param(
-        name="sort_rows",
-        value=list(RUG_ROW_SORTS)[0],
-        bind=alt.binding_select(options=list(RUG_ROW_SORTS), name="Sort indicators: "),
-    )
-    cols = alt.param(
-        name="sort_columns",
-        value=list(RUG_COLUMN_SORTS)[0],
-        bind=alt.binding_select(options=list(RUG_COLUMN_SORTS), name="Sort areas: "),
-    )
-    base = alt.Chart(data).transform_calculate(
-        row_key=_choice(list(RUG_ROW_SORTS), RUG_ROW_SORTS, "sort_rows"),
-        col_key=_choice(list(RUG_COLUMN_SORTS), RUG_COLUMN_SORTS, "sort_columns"),
-        fill="datum.kind === 'area' ? datum.significance : datum.kind",
-    )
+    scale = significance_colours(palette, present)
+    params = [
+        select("sort_rows", list(RUG_ROW_SORTS)[0], list(RUG_ROW_SORTS), "Sort indicators: "),
+        select("sort_columns", list(RUG_COLUMN_SORTS)[0], list(RUG_COLUMN_SORTS), "Sort areas: "),
+    ]
+    keys = [
+        {"calculate": _choice(list(RUG_ROW_SORTS), RUG_ROW_SORTS, "sort_rows"), "as": "row_key"},
+        {
+            "calculate": _choice(list(RUG_COLUMN_SORTS), RUG_COLUMN_SORTS, "sort_columns"),
+            "as": "col_key",
+        },
+        {"calculate": "datum.kind === 'area' ? datum.significance : datum.kind", "as": "fill"},
+    ]
 
-    def x_axis(labels: bool) -> alt.X:
-        return alt.X(
+    def x_axis(labels: bool) -> dict:
+        return field(
             "column:N",
             title=None,
-            sort=alt.EncodingSortField("col_key", op="min"),
-            axis=alt.Axis(
-                orient="top",
-                labelAngle=-40,
-                labelLimit=0,
-                labelFont=FONT,
-                domain=False,
-                ticks=False,
-                labels=labels,
-            ),
+            sort={"field": "col_key", "op": "min"},
+            axis={
+                "orient": "top",
+                "labelAngle": -40,
+                "labelLimit": 0,
+                "labelFont": FONT,
+                "domain": False,
+                "ticks": False,
+                "labels": labels,
+            },
         )
 
-    x = x_axis(True)
-    y = alt.Y(
+    y = field(
         "indicator:N",
         title=None,
-        sort=alt.EncodingSortField("row_key", op="min"),
-        axis=alt.Axis(
-            labelLimit=0, labelExpr=wrap_expr(34), labelFont=FONT, domain=False, ticks=False
-        ),
+        sort={"field": "row_key", "op": "min"},
+        axis={
+            "labelLimit": 0,
+            "labelExpr": wrap_expr(34),
+            "labelFont": FONT,
+            "domain": False,
+            "ticks": False,
+        },
     )
-    tip = _tips(
+    tooltip = _tips(
         ("indicator:N", "Indicator"),
         ("column:N", "Area"),
         ("label:N", "Value"),
@@ -164,72 +172,86 @@ def rug(
         ("period:N", "Period"),
         ("domain:N", "Domain"),
     )
-    cells = base.mark_rect(stroke="#FFFFFF", strokeWidth=1).encode(
-        x=x,
-        y=y,
-        tooltip=tip,
-        color=alt.Color(
-            "fill:N",
-            title="Compared with comparator",
-            scale=alt.Scale(domain=domain, range=rng),
-            legend=alt.Legend(
-                orient="bottom", values=list(scale.domain), labelFont=FONT, titleFont=FONT
-            ),
-        ),
+    colour = field(
+        "fill:N",
+        title="Compared with comparator",
+        scale={
+            "domain": scale["domain"] + list(RUG_FIXED_FILLS),
+            "range": scale["range"] + list(RUG_FIXED_FILLS.values()),
+        },
+        legend={
+            "orient": "bottom",
+            "values": scale["domain"],
+            "labelFont": FONT,
+            "titleFont": FONT,
+        },
     )
+
+    def cells(labels: bool) -> alt.Chart:
+        return unit(
+            "rect",
+            style={"stroke": "#FFFFFF", "strokeWidth": 1},
+            transform=keys,
+            x=x_axis(labels),
+            y=y,
+            tooltip=tooltip,
+            color=colour,
+        )
+
     # each label black or white, whichever contrasts more with its cell's fill (WCAG 2)
     dark = [s for s, fill in colours.items() if text_on(fill) == "#FFFFFF"]
-    text = base.mark_text(fontSize=10, font=FONT).encode(
-        x=x,
+    text = unit(
+        "text",
+        style={"fontSize": 10, "font": FONT},
+        transform=keys,
+        x=x_axis(True),
         y=y,
-        text="label:N",
-        tooltip=tip,
-        color=alt.condition(
-            alt.FieldOneOfPredicate("significance", dark),
-            alt.value("#FFFFFF"),
-            alt.value("#000000"),
-        ),
+        text=field("label:N"),
+        tooltip=tooltip,
+        color={
+            "condition": {"test": {"field": "significance", "oneOf": dark}, "value": "#FFFFFF"},
+            "value": "#000000",
+        },
     )
     n_rows, n_cols = data["indicator"].nunique(), data["column"].nunique()
     row_px = row_height(data["indicator"].unique(), 34, least=20)
     areas = data.loc[data["kind"] == "area", "column"].nunique()
     comps = ", ".join(data.loc[data["kind"] == "comparator", "column"].unique())
     counts = data.loc[data["kind"] == "area", "significance"].value_counts()
-    said = "; ".join(f"{counts[s]} {s.lower()}" for s in scale.domain if s in counts)
+    said = "; ".join(f"{counts[s]} {s.lower()}" for s in scale["domain"] if s in counts)
 
-    def whole(*layers: alt.Chart, subtitle: str) -> alt.LayerChart:
-        return fit(
-            alt.layer(*layers)
-            .add_params(rows, cols)
-            .properties(
-                width=cell_width * n_cols,
-                height=row_px * n_rows,
-                title=alt.TitleParams(title, subtitle=subtitle, anchor="start", font=FONT),
-                description=(
-                    f"Overview of {n_rows} indicators for {areas} areas against "
-                    f"{comps or 'their comparator'}: {said}."
-                ),
-            )
+    def whole(*layers: alt.Chart, subtitle: str | list[str], **layout) -> alt.LayerChart:
+        return layered(
+            data,
+            layers,
+            params=params,
+            width=cell_width * n_cols,
+            height=row_px * n_rows,
+            title=_title(title, subtitle),
+            description=(
+                f"Overview of {n_rows} indicators for {areas} areas against "
+                f"{comps or 'their comparator'}: {said}."
+            ),
+            usermeta=declare("x", **layout),
         )
 
-    wide = whole(
-        cells,
+    # a phone has no room for the values or the areas' names: colours only, areas in the
+    # chosen order, each cell's area and value in its tooltip (the wide chart carries it,
+    # as :func:`nhsbook.charts.layout.with_narrow` stores it)
+    narrow = whole(
+        cells(False),
+        subtitle=[
+            "Each cell coloured by significance against",
+            "the comparator at 95%; one column an area;",
+            "tap a cell for its area and value.",
+        ],
+    )
+    return whole(
+        cells(True),
         text,
         subtitle="Each cell: the value, coloured by significance "
         "against the comparator at 95%; choose the sort orders below.",
-    )
-    # a phone has no room for the values or the areas' names: colours only, areas in the
-    # chosen order, each cell's area and value in its tooltip
-    return with_narrow(
-        wide,
-        whole(
-            cells.encode(x=x_axis(False)),
-            subtitle=[
-                "Each cell coloured by significance against",
-                "the comparator at 95%; one column an area;",
-                "tap a cell for its area and value.",
-            ],
-        ),
+        narrow=narrow_spec(narrow),
     )
 
 
@@ -270,6 +292,7 @@ def scatter(
         ["indicator_id", "indicator", "unit", "fit_text", "r", "r2"]
     ]
     names = data.loc[data["kind"] == "point", ["area_code", "area_name"]].drop_duplicates()
+    own = data["own"].astype(bool)
     points = pd.DataFrame(
         {
             "i": data["indicator_id"],
@@ -277,95 +300,108 @@ def scatter(
             "a": data["area_code"],
             "x": data["x"],
             "y": data["y"],
-            "o": data["own"].astype(bool),
+            "o": own,
         }
     )
-    pick = alt.param(
-        name="y_choice",
-        value=inds["indicator_id"].iloc[0],
-        bind=alt.binding_select(
-            options=inds["indicator_id"].tolist(),
-            labels=_with_units(inds, inds["indicator"].tolist()),
-            name="Indicator (y): ",
-        ),
+    pick = select(
+        "y_choice",
+        inds["indicator_id"].iloc[0],
+        inds["indicator_id"].tolist(),
+        "Indicator (y): ",
+        _with_units(inds, inds["indicator"].tolist()),
     )
     x_name = str(data["x_indicator"].iloc[0])
-    base = (
-        alt.Chart(points)
-        .transform_filter(alt.datum.i == pick)
-        .transform_lookup(
-            lookup="i",
-            from_=alt.LookupData(
-                inds[["indicator_id", "indicator", "unit", "fit_text"]],
-                "indicator_id",
-                ["indicator", "unit", "fit_text"],
-            ),
-        )
-        .transform_lookup(lookup="a", from_=alt.LookupData(names, "area_code", ["area_name"]))
-    )
-    x = alt.X(
+    base = [
+        {"filter": "(datum.i === y_choice)"},
+        lookup(
+            "i",
+            inds[["indicator_id", "indicator", "unit", "fit_text"]],
+            "indicator_id",
+            ["indicator", "unit", "fit_text"],
+        ),
+        lookup("a", names, "area_code", ["area_name"]),
+    ]
+    practices, fitted = {"filter": "(datum.k === 'p')"}, {"filter": "(datum.k === 'f')"}
+    x = field(
         "x:Q",
         title=f"{x_name} ({data['x_unit'].iloc[0]})",
-        scale=alt.Scale(zero=False),
-        axis=alt.Axis(titleLimit=0, tickCount=5, labelOverlap=True),
+        scale={"zero": False},
+        axis={"titleLimit": 0, "tickCount": 5, "labelOverlap": True},
     )
-    y = alt.Y(
+    y = field(
         "y:Q",
         title="Chosen indicator (unit in the drop-down)",
-        scale=alt.Scale(zero=False),
-        axis=alt.Axis(tickCount=5),
+        scale={"zero": False},
+        axis={"tickCount": 5},
     )
     # the legend offers "this area" only when some of its practices are drawn highlighted
     # (a CCG's page compares its own practices: nothing to tell apart, one colour)
-    highlighted = bool(data.loc[data["kind"] == "point", "own"].astype(bool).any())
+    highlighted = bool(own[data["kind"] == "point"].any())
     colour = (
-        alt.Color(
+        field(
             "o:N",
             title="Practices",
-            scale=alt.Scale(domain=[True, False], range=[HIGHLIGHT, "#8B8B8B"]),
-            legend=alt.Legend(
-                orient="bottom",
-                labelLimit=320,
-                labelExpr=("datum.value ? 'this area' : 'other practices of the comparison group'"),
-            ),
+            scale={"domain": [True, False], "range": [HIGHLIGHT, "#8B8B8B"]},
+            legend={
+                "orient": "bottom",
+                "labelLimit": 320,
+                "labelExpr": "datum.value ? 'this area' : 'other practices of the comparison group'",
+            },
         )
         if highlighted
-        else alt.value("#8B8B8B")
+        else {"value": "#8B8B8B"}
     )
-    dots = (
-        base.transform_filter(alt.datum.k == "p")
-        .mark_circle(size=60, opacity=0.85)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            tooltip=[
-                alt.Tooltip("area_name:N", title="Practice"),
-                alt.Tooltip("x:Q", title=x_name, format=",.1f"),
-                alt.Tooltip("indicator:N", title="Indicator"),
-                alt.Tooltip("y:Q", title="Value", format=",.1f"),
-                alt.Tooltip("unit:N", title="Unit"),
-            ],
-        )
+    dots = unit(
+        "circle",
+        style={"size": 60, "opacity": 0.85},
+        transform=[*base, practices],
+        x=x,
+        y=y,
+        color=colour,
+        tooltip=[
+            tip("area_name:N", "Practice"),
+            tip("x:Q", x_name, ",.1f"),
+            tip("indicator:N", "Indicator"),
+            tip("y:Q", "Value", ",.1f"),
+            tip("unit:N", "Unit"),
+        ],
     )
-    line = (
-        base.transform_filter(alt.datum.k == "f")
-        .mark_line(color="#C00000", strokeDash=[6, 3])
-        .encode(x=x, y=y)
+    line = unit(
+        "line",
+        style={"color": "#C00000", "strokeDash": [6, 3]},
+        transform=[*base, fitted],
+        x=x,
+        y=y,
     )
-    label = (
-        base.transform_filter(alt.datum.k == "p")
-        .transform_aggregate(fit_text="min(fit_text)")
-        .mark_text(align="left", baseline="top", font=FONT, fontSize=12, color=INK, dx=4, dy=4)
-        .encode(x=alt.value(0), y=alt.value(0), text="fit_text:N")
+    label = unit(
+        "text",
+        style={
+            "align": "left",
+            "baseline": "top",
+            "font": FONT,
+            "fontSize": 12,
+            "color": INK,
+            "dx": 4,
+            "dy": 4,
+        },
+        transform=[
+            *base,
+            practices,
+            {"aggregate": [{"op": "min", "field": "fit_text", "as": "fit_text"}]},
+        ],
+        x={"value": 0},
+        y={"value": 0},
+        text=field("fit_text:N"),
     )
     said = f" {headline}" if headline else ""
-    return fit(
-        alt.layer(dots, line, label)
-        .add_params(pick)
-        .properties(
-            width=width,
-            height=height,
+    return layered(
+        points,
+        [dots, line, label],
+        params=[pick],
+        width=width,
+        height=height,
+        usermeta=declare(
+            "x",
             usermeta={
                 "csv_columns": {
                     "i": "indicator_id",
@@ -376,17 +412,15 @@ def scatter(
                     "o": "in_this_area",
                 }
             },
-            title=alt.TitleParams(
-                "Compare indicators",
-                subtitle=(f"Each point a practice; x: {x_name}; dashed line: least squares fit"),
-                anchor="start",
-                font=FONT,
-            ),
-            description=(
-                f"Scatter of {len(inds)} indicators against {x_name} across practices, "
-                f"with Pearson's r and R².{said}"
-            ),
-        )
+        ),
+        title=_title(
+            "Compare indicators",
+            f"Each point a practice; x: {x_name}; dashed line: least squares fit",
+        ),
+        description=(
+            f"Scatter of {len(inds)} indicators against {x_name} across practices, "
+            f"with Pearson's r and R².{said}"
+        ),
     )
 
 
@@ -408,11 +442,11 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
         "area_name",
         "area_value",
     }
-    data, inds, pick, base = _chosen(
+    data, inds, pick, chosen = _chosen(
         data, need, "box plot", "nhsbook.analysis.views.box_data", "box_choice"
     )
-    x = alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0))
-    tip = _tips(
+    x = field("period:O", title="Period", axis={"labelAngle": 0})
+    tooltip = _tips(
         ("period:N", "Period"),
         ("practices:N", "Practices with a value"),
         ("lowest:Q", "Lowest"),
@@ -423,48 +457,63 @@ def box_plot(data: pd.DataFrame, *, width: int = 420, height: int = 260) -> alt.
         ("area_value:Q", "This area"),
         ("unit:N", "Unit"),
     )
-    whisker = base.mark_rule(color=INK).encode(
+    whisker = unit(
+        "rule",
+        style={"color": INK},
+        transform=[chosen],
         x=x,
-        y=alt.Y(
+        y=field(
             "lowest:Q",
             title="Chosen indicator (unit in the drop-down)",
-            scale=alt.Scale(zero=False),
-            axis=alt.Axis(tickCount=5),
+            scale={"zero": False},
+            axis={"tickCount": 5},
         ),
-        y2="highest:Q",
-        tooltip=tip,
+        y2=field("highest"),
+        tooltip=tooltip,
     )
-    box = base.mark_bar(size=34, color=BOX_FILL, stroke=INK).encode(
-        x=x, y="q1:Q", y2="q3:Q", tooltip=tip
+    box = unit(
+        "bar",
+        style={"size": 34, "color": BOX_FILL, "stroke": INK},
+        transform=[chosen],
+        x=x,
+        y=field("q1:Q"),
+        y2=field("q3"),
+        tooltip=tooltip,
     )
-    median = base.mark_tick(color="#FFFFFF", size=34, thickness=2).encode(
-        x=x, y="median:Q", tooltip=tip
+    median = unit(
+        "tick",
+        style={"color": "#FFFFFF", "size": 34, "thickness": 2},
+        transform=[chosen],
+        x=x,
+        y=field("median:Q"),
+        tooltip=tooltip,
     )
-    area = base.mark_point(shape="diamond", filled=True, size=110, color="#C00000").encode(
-        x=x, y="area_value:Q", tooltip=tip
+    area = unit(
+        "point",
+        style={"shape": "diamond", "filled": True, "size": 110, "color": "#C00000"},
+        transform=[chosen],
+        x=x,
+        y=field("area_value:Q"),
+        tooltip=tooltip,
     )
     periods = data["period"].nunique()
-    return fit(
-        alt.layer(whisker, box, median, area)
-        .add_params(pick)
-        .properties(
-            width=width,
-            height=height,
-            title=alt.TitleParams(
-                "Distribution across practices",
-                subtitle=(
-                    "Whiskers: lowest to highest practice; box: 25th to 75th percentile; white line: "
-                    f"median; red diamond: {data['area_name'].iloc[0]}"
-                ),
-                anchor="start",
-                font=FONT,
-            ),
-            description=(
-                f"Box plots of {len(inds)} indicators across practices over {periods} "
-                f"period{'s' if periods != 1 else ''} (choose one), with "
-                f"{data['area_name'].iloc[0]}'s value."
-            ),
-        )
+    name = data["area_name"].iloc[0]
+    return layered(
+        data,
+        [whisker, box, median, area],
+        params=[pick],
+        width=width,
+        height=height,
+        title=_title(
+            "Distribution across practices",
+            "Whiskers: lowest to highest practice; box: 25th to 75th percentile; white line: "
+            f"median; red diamond: {name}",
+        ),
+        description=(
+            f"Box plots of {len(inds)} indicators across practices over {periods} "
+            f"period{'s' if periods != 1 else ''} (choose one), with {name}'s value."
+        ),
+        usermeta=declare("x"),
     )
 
 
@@ -488,26 +537,27 @@ def inequality_bars(
         "significance",
         "sii_text",
     }
-    data, inds, pick, base = _chosen(
+    data, inds, pick, chosen = _chosen(
         data, need, "inequality", "nhsbook.analysis.views.inequality_data", "inequality_choice"
     )
-    x = alt.X(
+    x = field(
         "quintile_label:O",
         title="Practice deprivation quintile",
-        sort=alt.EncodingSortField("quintile", op="min"),
-        axis=alt.Axis(labelAngle=0),
+        sort={"field": "quintile", "op": "min"},
+        axis={"labelAngle": 0},
     )
     present = tuple(data["significance"].dropna().unique())
-    bars = base.mark_bar(size=46).encode(
+    bars = unit(
+        "bar",
+        style={"size": 46},
+        transform=[chosen],
         x=x,
-        y=alt.Y(
-            "value:Q", title="Chosen indicator (unit in the drop-down)", axis=alt.Axis(tickCount=5)
-        ),
-        color=alt.Color(
+        y=field("value:Q", title="Chosen indicator (unit in the drop-down)", axis={"tickCount": 5}),
+        color=field(
             "significance:N",
             title="Compared with the area's value",
-            scale=significance_scale(palette, present),
-            legend=alt.Legend(orient="bottom"),
+            scale=significance_colours(palette, present),
+            legend={"orient": "bottom"},
         ),
         tooltip=_tips(
             ("quintile_label:N", "Quintile"),
@@ -520,35 +570,51 @@ def inequality_bars(
             ("unit:N", "Unit"),
         ),
     )
-    errors = base.mark_rule(color=INK).encode(x=x, y="lower_95:Q", y2="upper_95:Q")
-    overall = base.mark_rule(color="#2A6EBB", strokeDash=[6, 3], strokeWidth=2).encode(
-        y="mean(area_value):Q"
+    errors = unit(
+        "rule",
+        style={"color": INK},
+        transform=[chosen],
+        x=x,
+        y=field("lower_95:Q"),
+        y2=field("upper_95"),
     )
-    label = (
-        base.transform_aggregate(sii_text="min(sii_text)")
-        .mark_text(align="left", baseline="bottom", font=FONT, fontSize=12, color=INK, dy=-6)
-        .encode(x=alt.value(0), y=alt.value(0), text="sii_text:N")
+    overall = unit(
+        "rule",
+        style={"color": "#2A6EBB", "strokeDash": [6, 3], "strokeWidth": 2},
+        transform=[chosen],
+        y=field("mean(area_value):Q"),
     )
-    return fit(
-        alt.layer(bars, errors, overall, label)
-        .add_params(pick)
-        .properties(
-            width=width,
-            height=height,
-            title=alt.TitleParams(
-                "Inequality by deprivation quintile",
-                subtitle=(
-                    "95% confidence intervals; dashed line: the area's value; SII: slope index of "
-                    "inequality, least minus most deprived; RII: their ratio"
-                ),
-                anchor="start",
-                font=FONT,
-                offset=24,
-            ),
-            description=(
-                f"Values of {len(inds)} indicators (choose one) by practice deprivation "
-                "quintile, coloured by significance against the area's value, with the "
-                "slope and relative indices of inequality."
-            ),
-        )
+    label = unit(
+        "text",
+        style={
+            "align": "left",
+            "baseline": "bottom",
+            "font": FONT,
+            "fontSize": 12,
+            "color": INK,
+            "dy": -6,
+        },
+        transform=[chosen, {"aggregate": [{"op": "min", "field": "sii_text", "as": "sii_text"}]}],
+        x={"value": 0},
+        y={"value": 0},
+        text=field("sii_text:N"),
+    )
+    return layered(
+        data,
+        [bars, errors, overall, label],
+        params=[pick],
+        width=width,
+        height=height,
+        title=_title(
+            "Inequality by deprivation quintile",
+            "95% confidence intervals; dashed line: the area's value; SII: slope index of "
+            "inequality, least minus most deprived; RII: their ratio",
+            offset=24,
+        ),
+        description=(
+            f"Values of {len(inds)} indicators (choose one) by practice deprivation "
+            "quintile, coloured by significance against the area's value, with the "
+            "slope and relative indices of inequality."
+        ),
+        usermeta=declare("x"),
     )

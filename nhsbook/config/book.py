@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from nhsbook.config import sources
+from nhsbook.core import page_inputs
 from nhsbook.core.safepath import check_name, check_path
 
 
@@ -156,6 +159,57 @@ class BookConfig:
         return self.book_dir / "_build" / "html"
 
 
+#: What a copy of the project leaves out, by path: the top level's build outputs, virtual
+#: environment, history and scratch notebooks, and the book's built pages ...
+COPY_LEAVES_OUT = {
+    ".": {".venv", "build", ".git", "work"},
+    "book": {"_build", "areas", "_extra"},
+}
+#: ... and, anywhere, caches and install metadata.
+COPY_LEAVES_OUT_ANYWHERE = ("*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
+
+
+def copy_project(root: Path, dest: Path) -> Path:
+    """Copy the project at ``root`` to ``dest`` (a benchmark's or a test's scratch project)
+    without its outputs (:data:`COPY_LEAVES_OUT`).  Names are left out where they are, not
+    wherever they occur: a copy that dropped every folder called ``build`` lost the package's
+    own ``nhsbook/build/``, and its processes then mixed the copy's code with the installed
+    one (each computing a different code digest, so every process recomputed the tables)."""
+    import fnmatch
+    import shutil
+
+    root = Path(root)
+
+    def leave_out(folder: str, names: list[str]) -> set[str]:
+        rel = Path(folder).relative_to(root).as_posix()
+        out = set(COPY_LEAVES_OUT.get(rel, ())) & set(names)
+        return out | {
+            n for n in names for pat in COPY_LEAVES_OUT_ANYWHERE if fnmatch.fnmatch(n, pat)
+        }
+
+    shutil.copytree(root, dest, ignore=leave_out)
+    return Path(dest)
+
+
+#: Book files parsed by this process: path -> ((size, mtime, inode), parsed YAML).
+_parsed: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed book file, parsed once while the file stays the same (a page loads its
+    book two or three times, 25 ms each); every caller gets its own copy.  The read is
+    recorded for the page (:func:`nhsbook.core.page_inputs.record`) as if the file were
+    opened."""
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    hit = _parsed.get(path)
+    if hit is None or hit[0] != stamp:
+        hit = _parsed[path] = (stamp, yaml.safe_load(path.read_text(encoding="utf-8")))
+    else:
+        page_inputs.record(path)
+    return copy.deepcopy(hit[1])
+
+
 def load_book(name_or_path: str = "default", root: Path | None = None) -> BookConfig:
     """Read ``books/<name>.yml`` (or a path to such a file).
 
@@ -174,7 +228,7 @@ def load_book(name_or_path: str = "default", root: Path | None = None) -> BookCo
     if not path.is_file():
         known = sorted(p.stem for p in (root / "books").glob("*.yml"))
         raise FileNotFoundError(f"book configuration {path} not found (books: {known})")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = _read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of book keys (name, title, loader, data, …)")
     missing = [k for k in ("name", "title", "loader", "data") if k not in raw]

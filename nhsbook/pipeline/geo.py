@@ -477,16 +477,32 @@ class MapArea:
 
     def part_shapes(self, kind: str, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
         """Sub-areas of ``kind`` dissolved from the area's simplified LSOA shapes."""
-        shapes = self.lsoa_shapes(tolerance_m)
-        out = dissolve(shapes, self.membership(kind), group="group_code", name="group_name")
-        return _oriented(out)
+        return _dissolved_lsoas(self, self.membership(kind), tolerance_m)
 
     def outline(self, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
         """The whole area as one shape (union of its simplified LSOAs)."""
         m = self.lsoas[["lsoa11_code"]].assign(group_code=self.code, group_name=self.name)
-        return _oriented(
-            dissolve(self.lsoa_shapes(tolerance_m), m, group="group_code", name="group_name")
-        )
+        return _dissolved_lsoas(self, m, tolerance_m)
+
+
+def _dissolved_lsoas(
+    area: MapArea, membership: pd.DataFrame, tolerance_m: float | None
+) -> gpd.GeoDataFrame:
+    """The area's simplified LSOAs dissolved by ``membership`` (``lsoa11_code, group_code,
+    group_name``), oriented; computed once per process for the same LSOAs, groups and
+    tolerance (a page and the pages after it draw them several times), a copy each call."""
+    cols = ("lsoa11_code", "group_code", "group_name")
+    key = tuple(tuple(membership[c].tolist()) for c in cols)
+    return _dissolved_of(tuple(area.lsoas["lsoa11_code"]), key, tolerance_m).copy()
+
+
+@page_inputs.remember(maxsize=32)
+def _dissolved_of(
+    codes: tuple[str, ...], membership: tuple[tuple, ...], tolerance_m: float | None
+) -> gpd.GeoDataFrame:
+    m = pd.DataFrame(dict(zip(("lsoa11_code", "group_code", "group_name"), membership)))
+    shapes = _web_shapes_of(codes, tolerance_m).copy()
+    return _oriented(dissolve(shapes, m, group="group_code", name="group_name"))
 
 
 def _oriented(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -811,10 +827,11 @@ def indicator_map_tables(
     from nhsbook.analysis.disclosure import apply  # lazy: keeps scipy off this module's import
 
     rows = apply(rows)
+    by_id = dict(list(rows.groupby("indicator_id", sort=False)))  # one pass, not one per indicator
     meta = computed["metadata"].sort_values("indicator_id")
     out = []
     for _, m in meta.iterrows():
-        r = rows[rows["indicator_id"] == m["indicator_id"]]
+        r = by_id.get(m["indicator_id"], rows.iloc[:0])
         t = pd.DataFrame({"area_code": codes.index, "area_name": codes.to_numpy()})
         t = t.merge(r[["area_code", "value", "suppressed"]], how="left")
         if r.empty:  # the indicator does not exist at this level

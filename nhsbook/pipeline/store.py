@@ -177,10 +177,37 @@ def is_current(cfg: BookConfig) -> bool:
     ) == inputs_checksum(cfg)
 
 
+#: The stored tables last read by this process: (cache folder, the files' stamps, tables).
+_read: tuple[Path, tuple, dict[str, pd.DataFrame]] | None = None
+
+
+def _stamps(cfg: BookConfig) -> tuple:
+    """(name, size, mtime, inode) of the manifest and every stored table: any rewrite of
+    them (:func:`compute_and_store` writes each file anew) changes it."""
+    out = []
+    for path in [
+        cfg.cache_dir / "manifest.json",
+        *(cfg.cache_dir / f"{t}.parquet" for t in TABLES),
+    ]:
+        st = path.stat()
+        out.append((path.name, st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
 def load_computed(cfg: BookConfig) -> dict[str, pd.DataFrame]:
-    """The stored tables, recomputed first if the inputs changed since they were written."""
+    """The stored tables, recomputed first if the inputs changed since they were written.
+
+    A process that draws many pages (a build's warm kernel) reads the files once while
+    they stay the same (a page asks two or three times; reading all the tables costs about
+    30 ms) and hands every caller its own copy, so a page that changes a table in place
+    changes nothing for the next caller."""
+    global _read
     if not is_current(cfg):
         return compute_and_store(cfg)
     for t in TABLES:  # pyarrow opens files natively: no audit event (nhsbook.core.page_inputs)
         page_inputs.record(cfg.cache_dir / f"{t}.parquet")
-    return {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}
+    stamps = _stamps(cfg)
+    if _read is None or _read[:2] != (cfg.cache_dir, stamps):
+        tables = {t: pd.read_parquet(cfg.cache_dir / f"{t}.parquet") for t in TABLES}
+        _read = (cfg.cache_dir, stamps, tables)
+    return {t: df.copy() for t, df in _read[2].items()}
