@@ -304,14 +304,19 @@ def test_clean_leftovers_removes_each_kind_and_says_so_in_one_line(tmp_path):
     (published.parent / "html.77.new").symlink_to("../../build/sites/site-20260101-000001-2")
     (build / "state").mkdir(parents=True)
     (build / "state" / "pages.json.77.tmp").write_text("{")
+    reports = tmp_path / "book" / "_extra" / "reports"
+    reports.mkdir(parents=True)
+    (reports / "E38000115.pdf").write_text("%PDF- made")
+    (reports / "SYN01.4242.pdf.tmp").write_text("%PDF- half")  # a report worker killed
     recovery.mark_incomplete(build / "jupyter-book" / "tiny")
     line = recovery.clean_leftovers(tmp_path, published)
     assert line == (
         "removed what an interrupted build left: 1 staging folder (3 MiB), "
         "1 unpublished site folder (0 KiB), 1 unpublished site link, "
-        "1 temporary state file; jupyter-book did not finish for book tiny: its "
-        "next site build starts from scratch"
+        "1 temporary state file, 1 report being written; jupyter-book did not finish "
+        "for book tiny: its next site build starts from scratch"
     )
+    assert [p.name for p in reports.iterdir()] == ["E38000115.pdf"]
     assert not stage.parent.exists() and [p.name for p in (build / "sites").iterdir()] == [
         live.name
     ]

@@ -374,3 +374,50 @@ def test_reports_made_in_several_processes_equal_those_made_in_one(
             {c: keys[c] for c in codes},
         )
     assert made[2] == made[1]
+
+
+def test_a_report_worker_dies_with_its_build(tmp_path):
+    """A build killed while its report workers run (SIGKILL to the build alone, not its
+    process group) leaves no worker writing reports into book/_extra."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    late = tmp_path / "written-after-the-build-died"
+    parent = (
+        "import multiprocessing, os, sys, time\n"
+        "from nhsbook.build import report\n"
+        "def work(parent, pid_file, late):\n"
+        "    report.die_with_parent(parent)\n"
+        "    open(pid_file, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(8)\n"
+        "    open(late, 'w').write('still running')\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = multiprocessing.get_context('spawn')\n"
+        "    ctx.Process(target=work, args=(os.getpid(), sys.argv[1], sys.argv[2])).start()\n"
+        "    time.sleep(60)\n"
+    )
+    script = tmp_path / "build.py"
+    script.write_text(parent, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(pid_file), str(late)])
+    deadline = time.time() + 60
+    while not pid_file.is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the worker outlived its build")
+    time.sleep(9)
+    assert not late.exists()

@@ -205,32 +205,13 @@ class WarmEngine(NBClientEngine):
     """Papermill engine ``nhsbook``: every notebook of a process runs in one warm kernel."""
 
     @classmethod
-    def execute_managed_notebook(
-        cls,
-        nb_man,
-        kernel_name,
-        log_output=False,
-        stdout_file=None,
-        stderr_file=None,
-        start_timeout=60,
-        execution_timeout=None,
-        **kwargs,
-    ):
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
         # papermill writes the whole output notebook before and after every cell (about
         # twenty writes, each validated, for one page); the page is written once, when
         # papermill completes it (``notebook_complete``, also after an error)
         nb_man.save = lambda **kwargs: None
         try:
-            result = cls._execute(
-                nb_man,
-                kernel_name,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-                start_timeout=start_timeout,
-                execution_timeout=execution_timeout,
-                **kwargs,
-            )
+            result = cls._execute(nb_man, kernel_name, **kwargs)
         finally:
             del nb_man.save  # the manager's own method again
         drop_empty_outputs(nb_man.nb)

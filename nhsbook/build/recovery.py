@@ -8,7 +8,8 @@ may leave behind, under ``build/`` and ``book/_build/``:
 * a **site folder** under ``build/sites/`` that the published link does not point at
   (killed during the swap, after the move and before the rename);
 * a **new link** ``book/_build/html.<pid>.new`` (killed just before the rename);
-* temporary state files ``build/state/**/*.tmp`` (killed while writing state);
+* temporary state files ``build/state/**/*.tmp`` (killed while writing state) and reports
+  being written, ``book/_extra/reports/*.tmp`` (which the site would publish);
 * a **jupyter-book output that did not finish**: :func:`mark_incomplete` writes
   ``build/jupyter-book/<book>/.incomplete`` before jupyter-book runs and
   :func:`clear_incomplete` removes it after it succeeded.  While the marker is there the
@@ -125,6 +126,14 @@ def clean_leftovers(root: Path, published: Path) -> str:
         p.unlink(missing_ok=True)
     if temps:
         said.append(_plural(len(temps), "temporary state file"))
+
+    # a report being written (``<code>.<pid>.pdf.tmp``) would be published with the site
+    reports = published.parent.parent / "_extra" / "reports"
+    partial = sorted(reports.glob("*.tmp")) if reports.is_dir() else []
+    for p in partial:
+        p.unlink(missing_ok=True)
+    if partial:
+        said.append(_plural(len(partial), "report being written"))
 
     line = f"removed what an interrupted build left: {', '.join(said)}" if said else ""
     jb = build / "jupyter-book"

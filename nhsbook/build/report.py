@@ -926,9 +926,31 @@ _RUN: _ReportRun | None = None
 MIN_REPORTS_A_PROCESS = 6
 
 
+def die_with_parent(parent: int) -> None:
+    """Have this process killed when its parent (pid ``parent``) dies, even by SIGKILL: a
+    report worker left running after its build was killed would go on writing reports into
+    ``book/_extra``.  Linux only (``PR_SET_PDEATHSIG``); elsewhere the build's own exit ends
+    the pool."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _start_worker(parent: int, *run) -> None:
+    """A report worker's initializer: :func:`die_with_parent`, then :func:`_start_run`."""
+    die_with_parent(parent)
+    _start_run(*run)
+
+
 def _start_run(cfg, computed, extra, published, state, root, digests=None) -> None:
-    """Set :data:`_RUN` in this process (a report worker's initializer, or the build
-    itself when it makes the reports alone)."""
+    """Set :data:`_RUN` in this process (see :func:`_start_worker`), or in the build itself
+    when it makes the reports alone."""
     global _RUN
     from nhsbook.pages import messages  # lazy: keeps numpy,scipy off this module's import
 
@@ -1051,8 +1073,8 @@ def build_reports(
         with ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_run,
-            initargs=(cfg, computed, extra, published, state, cfg.root),
+            initializer=_start_worker,
+            initargs=(os.getpid(), cfg, computed, extra, published, state, cfg.root),
         ) as pool:
             parts = list(pool.map(_make_reports, [todo[i::workers] for i in range(workers)]))
     else:
