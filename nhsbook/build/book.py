@@ -662,7 +662,7 @@ def _build_locked(
     inc.write_json(memo_file, memo)
     t0 = time.perf_counter()
     try:
-        made = board.build_reports(cfg, computed, digests, log, force=force, jobs=jobs)
+        made = board.build_reports(cfg, computed, digests, log, force=force)
     except board.ReportError as exc:
         raise BuildFailed(f"{exc}; nothing was published") from None
     finally:

@@ -921,36 +921,9 @@ class _ReportRun:
 
 _RUN: _ReportRun | None = None
 
-#: Reports are made in several processes only when each would make at least this many (a
-#: new process costs its imports, about 2 s).
-MIN_REPORTS_A_PROCESS = 6
-
-
-def die_with_parent(parent: int) -> None:
-    """Have this process killed when its parent (pid ``parent``) dies, even by SIGKILL: a
-    report worker left running after its build was killed would go on writing reports into
-    ``book/_extra``.  Linux only (``PR_SET_PDEATHSIG``); elsewhere the build's own exit ends
-    the pool."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (AttributeError, OSError):
-        pass
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
-
-
-def _start_worker(parent: int, *run) -> None:
-    """A report worker's initializer: :func:`die_with_parent`, then :func:`_start_run`."""
-    die_with_parent(parent)
-    _start_run(*run)
-
 
 def _start_run(cfg, computed, extra, published, state, root, digests=None) -> None:
-    """Set :data:`_RUN` in this process (see :func:`_start_worker`), or in the build itself
-    when it makes the reports alone."""
+    """Set :data:`_RUN` for :func:`_make_reports`."""
     global _RUN
     from nhsbook.pages import messages  # lazy: keeps numpy,scipy off this module's import
 
@@ -1022,14 +995,11 @@ def build_reports(
     log=print,
     force: bool = False,
     codes: list[str] | None = None,
-    jobs: int | None = None,
 ) -> dict[str, float]:
     """Write every area's report to ``book/_extra/reports/<code>.pdf`` (only those whose
     source or charts changed, unless ``force``), remove reports no longer planned; returns
     the CPU seconds (``time.process_time``: source and typesetting) of each report made.
-    ``codes`` limits the reports made (all planned reports are kept).  Many reports are made
-    by up to ``jobs`` processes (default: one per core), each making every ``jobs``-th
-    report (:func:`_make_reports`; at least :data:`MIN_REPORTS_A_PROCESS` each)."""
+    ``codes`` limits the reports made (all planned reports are kept)."""
     extra = cfg.book_dir / "_extra"
     folder = extra / FOLDER
     planned = report_codes(cfg, computed["areas"])
@@ -1063,26 +1033,11 @@ def build_reports(
     for code in todo:
         safepath.check_name(code, "area code")  # reports/<code>.pdf
     published = published_date(cfg)
-    workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_REPORTS_A_PROCESS)
-    if workers > 1:
-        # new processes (spawned: typst and vl-convert keep thread pools that a forked
-        # child would inherit without their threads), each making every n-th report
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(os.getpid(), cfg, computed, extra, published, state, cfg.root),
-        ) as pool:
-            parts = list(pool.map(_make_reports, [todo[i::workers] for i in range(workers)]))
-    else:
-        _start_run(cfg, computed, extra, published, state, cfg.root, digests)
-        try:
-            parts = [_make_reports(todo)]
-        finally:
-            _stop_run()
+    _start_run(cfg, computed, extra, published, state, cfg.root, digests)
+    try:
+        parts = [_make_reports(todo)]
+    finally:
+        _stop_run()
     used: set[Path] = set()
     cpus: dict[str, float] = {}
     for code, key, cpu, images in (r for part in parts for r in part):
